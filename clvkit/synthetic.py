@@ -67,7 +67,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validate import check_nonnegative, check_positive, check_probability
+from ._validate import check_nonnegative, check_probability
 from .errors import ClvError, DataValidationError
 
 __all__ = [
@@ -232,7 +232,8 @@ class CrmTruth:
         kw = dict(data)
         kw["funnel_rates"] = (pd.DataFrame(kw["funnel_rates"])
                               .set_index(["tactic", "message", "medium"])[list(_FUNNEL_COLUMNS)])
-        kw["segment_mix_by_channel"] = {k: tuple(v) for k, v in kw["segment_mix_by_channel"].items()}
+        mix = kw["segment_mix_by_channel"]
+        kw["segment_mix_by_channel"] = {k: tuple(v) for k, v in mix.items()}
         kw["observation_start"] = pd.Timestamp(kw["observation_start"])
         kw["observation_end"] = pd.Timestamp(kw["observation_end"])
         return cls(**kw)
@@ -290,7 +291,7 @@ def _group_rank(owner: np.ndarray) -> np.ndarray:
 
 
 def _to_timestamps(base: pd.Timestamp, days: np.ndarray) -> np.ndarray:
-    """``base + days`` rounded to the minute, as datetime64[ns]."""
+    """Return ``base + days`` rounded down to the minute, as datetime64[ns]."""
     minutes = np.floor(days * 1440.0).astype(np.int64)
     return np.datetime64(base.to_datetime64(), "ns") + minutes.astype("timedelta64[m]")
 
@@ -615,7 +616,7 @@ def load_crm(path="data/synthetic_crm") -> CrmData:
 
 
 def main(argv=None) -> int:
-    """Command line: ``python -m clvkit.synthetic --n-customers N --months M --seed S --out DIR``."""
+    """Run the command line ``python -m clvkit.synthetic --n-customers N --seed S --out DIR``."""
     parser = argparse.ArgumentParser(prog="python -m clvkit.synthetic",
                                      description="Write a seeded synthetic CRM dataset.")
     parser.add_argument("--n-customers", type=int, default=20_000)
