@@ -1,0 +1,48 @@
+# clvkit: two commands do everything on a fresh machine with python3 and make.
+#   make report   -> the default monthly report on the shipped data (reports/)
+#   make test     -> the full test suite (unit tests + strict notebook validation)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: setup test unit nbval notebooks report bench lint clean data-synthetic
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev]'
+	touch $(STAMP)
+
+## the full test suite: fast unit tests first, then strict notebook validation
+test: unit nbval
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:nbval -q tests clvkit
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -p nbval --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/notebooks/sanitize.cfg -q notebooks/[0-9]*.ipynb \
+	  -o addopts="" -p no:cacheprovider
+
+## re-execute and re-save the course notebooks deterministically
+notebooks: $(STAMP)
+	$(BIN)/python -m clvkit.notebook_tools execute notebooks/[0-9]*.ipynb
+
+## the default monthly report on the shipped data
+report: $(STAMP)
+	$(BIN)/clvkit report --force
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_summary.py
+	$(BIN)/python benchmarks/bench_models.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check clvkit tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info
