@@ -103,8 +103,9 @@ SEGMENT_MIX_BY_CHANNEL = {
 MARGIN_BY_SEGMENT = {"consumer": 0.40, "small_business": 0.30, "wholesale": 0.15}
 #: Population share of the product categories (base of the preference Dirichlet).
 CATEGORY_SHARE = {"books": 0.30, "music": 0.20, "electronics": 0.15, "home": 0.20, "toys": 0.15}
-#: Concentration of the customer-level category preference Dirichlet.
-PREFERENCE_CONCENTRATION = 0.8
+#: Total concentration (sum of the parameters) of the customer-level category
+#: preference Dirichlet(PREFERENCE_CONCENTRATION * CATEGORY_SHARE); small = loyal to few.
+PREFERENCE_CONCENTRATION = 1.5
 #: BG/NBD heterogeneity (per week): lambda ~ Gamma(r, rate alpha), p ~ Beta(a, b).
 BGNBD_TRUTH = {"r": 0.9, "alpha": 8.0, "a": 0.7, "b": 3.5}
 #: Gamma-Gamma spend: nu ~ Gamma(q, rate v), order value ~ Gamma(p, rate nu).
@@ -190,6 +191,10 @@ class CrmTruth:
         The window ``[start, end)`` of acquisitions, orders, returns and sends.
     n_customers, months, seed, campaigns_per_month, audience_share
         Generator arguments.
+    time_unit : str
+        Unit of the BG/NBD rates (``"W"``, weeks).
+    preference_concentration : float
+        Sum of the category preference Dirichlet parameters.
     """
 
     bgnbd: dict
@@ -210,6 +215,7 @@ class CrmTruth:
     campaigns_per_month: int
     audience_share: float
     time_unit: str = "W"
+    preference_concentration: float = PREFERENCE_CONCENTRATION
 
     @property
     def mean_order_value(self) -> float:
@@ -320,7 +326,7 @@ def _customers(rng, n, start, window_days):
     p_drop = rng.beta(g["a"], g["b"], size=n)
     nu = rng.gamma(gg["q"], 1.0 / gg["v"], size=n)
     share = np.array([CATEGORY_SHARE[c] for c in CATEGORIES])
-    pref = rng.dirichlet(PREFERENCE_CONCENTRATION * share * len(CATEGORIES), size=n)
+    pref = rng.dirichlet(PREFERENCE_CONCENTRATION * share, size=n)
     cac = np.array([CAC_BY_CHANNEL[c] for c in CHANNELS])[chan]
     margin = np.array([MARGIN_BY_SEGMENT[s] for s in SEGMENTS])[seg]
     customers = pd.DataFrame(
