@@ -1,0 +1,1256 @@
+"""CRM metrics: activity, churn and retention, cohorts, campaign funnels, cross-sell, value over tenure.
+
+Every function takes the canonical transactions table (columns ``customer_id``,
+``date``, ``amount`` and optionally ``order_id``, ``product``, ``channel``; one row
+per order line, positive amounts -- returns separated as
+:func:`clvkit.load_transactions` does) or the campaign ``touches`` table of
+:mod:`clvkit.synthetic` (one row per send with boolean ``opened``, ``clicked``,
+``visited``, ``converted``, ``unsubscribed``).
+
+Conventions
+-----------
+* **Periods are calendar periods** (pandas ``Period``): ``period="M"`` means
+  calendar months, ``"W"`` weeks ending on Sunday, ``"Q"`` quarters, ``"Y"``
+  years, ``"D"`` days -- never blocks of 30 days. Results are indexed by a
+  ``PeriodIndex`` named ``"period"`` that covers every period from the first to
+  the last transaction (periods without activity show zeros, not gaps). The
+  last period is usually incomplete (data end mid-month): read its counts with
+  care.
+* **Orders** are distinct ``order_id`` values when that column is present,
+  otherwise distinct (customer, calendar day) pairs.
+* **Churn in non-contractual data is a definition, not an observation.**
+  ``definition="inactive"``: a customer is classified as churned at the end of
+  period *t* when they made no purchase in the ``inactive_periods`` periods up
+  to and including *t*; ``definition="p_alive"``: when a model's P(alive) is
+  below ``threshold``. The definition used is written into ``attrs``.
+* Rates on campaign touches come with **Wilson score** intervals (Wilson 1927;
+  Newcombe 1998, method 3); differences between two message variants with
+  **Newcombe's hybrid score** interval (Newcombe 1998, method 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._validate import check_one_of, check_positive, check_probability
+from .columns import AMOUNT, CUSTOMER_ID, DATE, ORDER_ID, PRODUCT, QUANTITY
+from .errors import ClvError, DataValidationError, example_rows
+
+__all__ = [
+    "PERIODS",
+    "FUNNEL_STAGES",
+    "active_customers",
+    "new_vs_returning",
+    "retention_rate",
+    "churn_rate",
+    "repeat_purchase_rate",
+    "purchase_frequency",
+    "average_order_value",
+    "revenue_per_customer",
+    "monthly_kpis",
+    "cohort_matrix",
+    "wilson_interval",
+    "newcombe_interval",
+    "funnel",
+    "compare_messages",
+    "dropout",
+    "category_penetration",
+    "categories_per_customer",
+    "multi_category_share",
+    "next_category",
+    "basket_growth",
+    "cumulative_value",
+    "value_by_group",
+]
+
+#: Calendar periods understood by every ``period=`` argument.
+PERIODS = ("D", "W", "M", "Q", "Y")
+_PERIOD_NAMES = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+_PERIOD_TEXT = {"D": "days", "W": "weeks (Mon-Sun)", "M": "calendar months",
+                "Q": "calendar quarters", "Y": "calendar years"}
+
+#: Nested stages of a campaign funnel, in order (each implies the previous one).
+FUNNEL_STAGES = ("sent", "opened", "clicked", "visited", "converted")
+
+
+# --------------------------------------------------------------------------- validation
+
+def _check_frame(data, *, name: str, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise DataValidationError(f"`{name}` must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise DataValidationError(
+            f"`{name}` is missing column(s) {missing}; it has {list(data.columns)}. "
+            "Rename your columns to the canonical names (clvkit.columns) or load the data "
+            "with clvkit.load_transactions."
+        )
+    if len(data) == 0:
+        raise DataValidationError(f"`{name}` has no rows; there is nothing to measure.")
+    return data
+
+
+def _check_transactions(transactions, *, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Validate the transactions contract once, at the boundary; return the frame unchanged."""
+    tx = _check_frame(transactions, name="transactions",
+                      columns=(CUSTOMER_ID, DATE, AMOUNT, *extra))
+    if not pd.api.types.is_datetime64_any_dtype(tx[DATE]):
+        raise DataValidationError(
+            f"column `{DATE}` must be datetime64, got {tx[DATE].dtype}; convert it with "
+            "pd.to_datetime or load the data with clvkit.load_transactions."
+        )
+    if not pd.api.types.is_numeric_dtype(tx[AMOUNT]):
+        raise DataValidationError(f"column `{AMOUNT}` must be numeric, got {tx[AMOUNT].dtype}")
+    for col in (CUSTOMER_ID, DATE, AMOUNT, *extra):
+        bad = tx.index[tx[col].isna().to_numpy()]
+        if len(bad):
+            raise DataValidationError(
+                f"column `{col}` has missing values in {example_rows(bad)}; drop or fill them first."
+            )
+    negative = tx.index[(tx[AMOUNT] < 0).to_numpy()]
+    if len(negative):
+        raise DataValidationError(
+            f"column `{AMOUNT}` has negative values (returns?) in {example_rows(negative)}; "
+            "CRM metrics count purchases only: pass LoadResult.transactions from "
+            "clvkit.load_transactions (returns separated) or filter `amount >= 0`."
+        )
+    return tx
+
+
+def _check_period(period: str) -> str:
+    return check_one_of("period", period, PERIODS)
+
+
+def _age_name(period: str) -> str:
+    return f"{_PERIOD_NAMES[period]}_since_acquisition"
+
+
+# --------------------------------------------------------------------------- activity core
+
+def _ordinals(dates: pd.Series, period: str) -> np.ndarray:
+    return dates.dt.to_period(period).array.asi8.astype(np.int64)
+
+
+def _period_index(first: int, n: int, period: str) -> pd.PeriodIndex:
+    return pd.PeriodIndex.from_ordinals(np.arange(first, first + n), freq=period, name="period")
+
+
+def _order_keys(tx: pd.DataFrame, cust: np.ndarray) -> np.ndarray:
+    """Integer key per row identifying its order (order_id, else customer x calendar day)."""
+    if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():
+        return pd.factorize(tx[ORDER_ID])[0].astype(np.int64)
+    day = tx[DATE].to_numpy().astype("datetime64[D]").astype(np.int64)
+    day = day - day.min()
+    return cust * (int(day.max()) + 1) + day
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """Customer x period activity of a transactions table (private helper)."""
+
+    period: str
+    first: int            # ordinal of the first period
+    n: int                # number of periods from first to last
+    cust: np.ndarray      # customer code of each active (customer, period) pair
+    t: np.ndarray         # period position (0..n-1) of each pair; pairs sorted by (cust, t)
+    revenue: np.ndarray   # revenue per period position
+    orders: np.ndarray    # distinct orders per period position
+    customers: pd.Index   # customer ids by code
+
+    @classmethod
+    def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
+        tx = _check_transactions(transactions)
+        period = _check_period(period)
+        cust, customers = pd.factorize(tx[CUSTOMER_ID])
+        cust = cust.astype(np.int64)
+        p = _ordinals(tx[DATE], period)
+        first = int(p.min())
+        t = p - first
+        n = int(t.max()) + 1
+        pairs = np.unique(cust * n + t)
+        okey = np.unique(_order_keys(tx, cust) * n + t)
+        return cls(
+            period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
+            revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
+            orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
+        )
+
+    @property
+    def index(self) -> pd.PeriodIndex:
+        return _period_index(self.first, self.n, self.period)
+
+    def _count(self, mask=None) -> np.ndarray:
+        t = self.t if mask is None else self.t[mask]
+        return np.bincount(t, minlength=self.n)
+
+    @property
+    def is_first(self) -> np.ndarray:
+        return np.r_[True, self.cust[1:] != self.cust[:-1]]
+
+    def active(self) -> np.ndarray:
+        return self._count()
+
+    def new(self) -> np.ndarray:
+        return self._count(self.is_first)
+
+    def retained(self) -> np.ndarray:
+        """Customers active in t who were also active in t-1."""
+        prev_t = np.r_[-2, self.t[:-1]]
+        return self._count(~self.is_first & (prev_t == self.t - 1))
+
+    def churn(self, inactive_periods: int) -> tuple[np.ndarray, np.ndarray]:
+        """(churned in t, in the base at end of t) under the inactivity definition."""
+        last = np.r_[self.cust[1:] != self.cust[:-1], True]
+        next_t = np.r_[self.t[1:], 0]
+        next_t = np.where(last, np.iinfo(np.int64).max // 2, next_t)
+        end = np.minimum(next_t, self.t + inactive_periods)   # first period not in the base
+        churn_at = (self.t + inactive_periods)[next_t > self.t + inactive_periods]
+        churned = np.bincount(churn_at[churn_at < self.n], minlength=self.n)
+        delta = np.bincount(self.t, minlength=self.n + 1)[: self.n + 1].astype(np.int64)
+        delta -= np.bincount(np.minimum(end, self.n), minlength=self.n + 1)[: self.n + 1]
+        return churned, np.cumsum(delta)[: self.n]
+
+
+def _ratio(num, den) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _lagged_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num[t] / den[t-1], NaN for the first period."""
+    out = np.full(len(num), np.nan)
+    out[1:] = _ratio(num[1:], den[:-1])
+    return out
+
+
+def _series(values, act: _Activity, name: str, **attrs) -> pd.Series:
+    s = pd.Series(values, index=act.index, name=name)
+    s.attrs.update(period=act.period, **attrs)
+    return s
+
+
+# --------------------------------------------------------------------------- activity metrics
+
+def active_customers(transactions: pd.DataFrame, *, period: str = "M") -> pd.Series:
+    """Number of distinct customers with at least one purchase in each calendar period.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``customer_id``, ``date``, ``amount``).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period (pandas ``Period`` frequency).
+
+    Returns
+    -------
+    Series
+        Counts indexed by a ``PeriodIndex`` named ``"period"`` spanning first to last
+        transaction (idle periods give 0).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-01-09", "2024-03-02"]),
+    ...     "amount": [10.0, 5.0, 20.0, 8.0]})
+    >>> active_customers(tx).tolist()
+    [2, 0, 1]
+    """
+    act = _Activity.build(transactions, period)
+    return _series(act.active(), act, "active_customers")
+
+
+def new_vs_returning(transactions: pd.DataFrame, *, period: str = "M") -> pd.DataFrame:
+    """Active customers per period split into new (first purchase ever) and returning.
+
+    A customer is *new* in the period of their first purchase in the data and
+    *returning* in every later period in which they buy.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``active``, ``new``, ``returning``, ``new_share`` indexed by period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09", "2024-02-10"]),
+    ...     "amount": [10.0, 5.0, 20.0, 8.0]})
+    >>> new_vs_returning(tx)[["active", "new", "returning"]]
+             active  new  returning
+    period
+    2024-01       1    1          0
+    2024-02       3    2          1
+    """
+    act = _Activity.build(transactions, period)
+    active, new = act.active(), act.new()
+    out = pd.DataFrame({"active": active, "new": new, "returning": active - new,
+                        "new_share": _ratio(new, active)}, index=act.index)
+    out.attrs["period"] = act.period
+    return out
+
+
+def retention_rate(transactions: pd.DataFrame, *, period: str = "M") -> pd.Series:
+    """Share of the customers active in period t-1 who are active again in period t.
+
+    Returns
+    -------
+    Series
+        Rates in [0, 1] indexed by period; the first period (no predecessor) and
+        periods following an idle period are NaN.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 1, 2, 5],
+    ...     "date": pd.to_datetime(["2024-01-03"] * 4 + ["2024-02-03"] * 3),
+    ...     "amount": 10.0})
+    >>> retention_rate(tx).tolist()
+    [nan, 0.5]
+    """
+    act = _Activity.build(transactions, period)
+    return _series(_lagged_ratio(act.retained(), act.active()), act, "retention_rate")
+
+
+def churn_rate(
+    transactions: pd.DataFrame,
+    *,
+    period: str = "M",
+    definition: str = "inactive",
+    inactive_periods: int = 3,
+    p_alive: pd.Series | pd.DataFrame | None = None,
+    threshold: float = 0.5,
+) -> pd.Series:
+    """Churn rate per calendar period under an explicit definition of churn.
+
+    In non-contractual data nobody announces that they left, so churn has to be
+    defined:
+
+    ``definition="inactive"`` (a flow rate)
+        A customer is in the *base* at the end of period t if they bought in one of
+        the ``inactive_periods`` periods up to and including t, and *churns* in the
+        period that completes ``inactive_periods`` periods without a purchase. The
+        churn rate of period t is ``churned in t / base at the end of t-1``. A
+        customer who buys again later re-enters the base. With
+        ``inactive_periods=1`` the churn rate equals ``1 - retention_rate``.
+        No churn can be observed in the first ``inactive_periods`` periods.
+    ``definition="p_alive"`` (a stock share)
+        ``p_alive`` holds a model's P(alive) per customer: a Series indexed by
+        ``customer_id`` (one snapshot, labelled with the last period of the
+        transactions) or a DataFrame indexed by ``customer_id`` whose columns are
+        snapshot periods (NaN for customers not yet acquired). The rate of each
+        snapshot is the share of customers with ``P(alive) < threshold``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period.
+    definition : {"inactive", "p_alive"}, default "inactive"
+        Churn definition (see above); recorded in ``attrs["definition"]``.
+    inactive_periods : int, default 3
+        Number of consecutive periods without a purchase that define churn.
+    p_alive : Series or DataFrame, optional
+        P(alive) per customer; required for ``definition="p_alive"``.
+    threshold : float, default 0.5
+        P(alive) below this value counts as churned.
+
+    Returns
+    -------
+    Series
+        Churn rate indexed by period, ``attrs["definition"]`` states the definition.
+
+    Examples
+    --------
+    Four customers buy in January; two buy again in February, one in March:
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03"] * 4 + ["2024-02-03"] * 2 + ["2024-03-03"]),
+    ...     "amount": 10.0})
+    >>> churn_rate(tx, inactive_periods=1).tolist()
+    [nan, 0.5, 0.5]
+    >>> churn_rate(tx, inactive_periods=2).tolist()
+    [nan, 0.0, 0.5]
+    >>> r = churn_rate(tx, definition="p_alive", p_alive=pd.Series([0.9, 0.4, 0.2, 0.7]))
+    >>> r.attrs["definition"]
+    'P(alive) < 0.5'
+    >>> float(r.iloc[0])
+    0.5
+    """
+    definition = check_one_of("definition", definition, ["inactive", "p_alive"])
+    if definition == "p_alive":
+        return _churn_from_p_alive(transactions, period=period, p_alive=p_alive,
+                                   threshold=threshold)
+    _check_inactive_periods(inactive_periods)
+    act = _Activity.build(transactions, period)
+    churned, base = act.churn(inactive_periods)
+    text = (f"no purchase in {inactive_periods} consecutive {_PERIOD_TEXT[act.period]}; "
+            "rate = churned in period / base at end of previous period")
+    return _series(_lagged_ratio(churned, base), act, "churn_rate", definition=text,
+                   inactive_periods=inactive_periods)
+
+
+def _check_inactive_periods(inactive_periods) -> None:
+    if not isinstance(inactive_periods, (int, np.integer)) or inactive_periods < 1:
+        raise ClvError(f"`inactive_periods` must be an integer >= 1, got {inactive_periods!r}")
+
+
+def _churn_from_p_alive(transactions, *, period, p_alive, threshold) -> pd.Series:
+    if p_alive is None:
+        raise ClvError("definition='p_alive' needs `p_alive`: a Series (or DataFrame of "
+                       "snapshots) of P(alive) indexed by customer_id, e.g. from a BG/NBD fit.")
+    check_probability("threshold", threshold, upper_open=False)
+    period = _check_period(period)
+    if isinstance(p_alive, pd.Series):
+        tx = _check_transactions(transactions)
+        p_alive = p_alive.to_frame(tx[DATE].max().to_period(period))
+    values = p_alive.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size and ((finite < 0) | (finite > 1)).any():
+        raise ClvError("`p_alive` must hold probabilities in [0, 1]")
+    known = np.isfinite(values)
+    rate = _ratio((known & (np.nan_to_num(values, nan=1.0) < threshold)).sum(axis=0),
+                  known.sum(axis=0))
+    index = pd.PeriodIndex([pd.Period(c, freq=period) for c in p_alive.columns], name="period")
+    out = pd.Series(rate, index=index, name="churn_rate")
+    out.attrs.update(period=period, definition=f"P(alive) < {threshold:g}")
+    return out
+
+
+def _overall_orders(transactions: pd.DataFrame) -> tuple[int, int, float]:
+    tx = _check_transactions(transactions)
+    cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
+    orders = len(np.unique(_order_keys(tx, cust)))
+    return int(cust.max()) + 1, orders, float(tx[AMOUNT].sum())
+
+
+def repeat_purchase_rate(transactions: pd.DataFrame) -> float:
+    """Share of customers with at least two orders (distinct order_id, else distinct days).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09",
+    ...                             "2024-02-10", "2024-02-10"]),
+    ...     "amount": [10.0, 5.0, 20.0, 8.0, 2.0]})
+    >>> round(repeat_purchase_rate(tx), 4)
+    0.3333
+    """
+    tx = _check_transactions(transactions)
+    cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
+    keys = np.unique(np.c_[cust, _order_keys(tx, cust)], axis=0)
+    per_customer = np.bincount(keys[:, 0])
+    return float(np.mean(per_customer >= 2))
+
+
+def _overall_or_by_period(transactions, period, func, name):
+    if period is None:
+        customers, orders, revenue = _overall_orders(transactions)
+        return float(func(customers=customers, orders=orders, revenue=revenue))
+    act = _Activity.build(transactions, period)
+    values = func(customers=act.active(), orders=act.orders, revenue=act.revenue)
+    return _series(values, act, name)
+
+
+def purchase_frequency(transactions: pd.DataFrame, *, period: str | None = None):
+    """Orders per customer: overall (``period=None``) or per active customer in each period.
+
+    Returns
+    -------
+    float or Series
+        A number for ``period=None``, else a Series indexed by period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-09"]),
+    ...     "amount": [10.0, 5.0, 20.0]})
+    >>> purchase_frequency(tx)
+    1.5
+    >>> purchase_frequency(tx, period="M").tolist()
+    [2.0, 1.0]
+    """
+    return _overall_or_by_period(transactions, period,
+                                 lambda customers, orders, revenue: _ratio(orders, customers),
+                                 "orders_per_customer")
+
+
+def average_order_value(transactions: pd.DataFrame, *, period: str | None = None):
+    """Average order value: revenue / distinct orders, overall or per period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 10, 12],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-01-05", "2024-02-09"]),
+    ...     "amount": [10.0, 5.0, 20.0]})
+    >>> average_order_value(tx)
+    17.5
+    >>> average_order_value(tx, period="M").tolist()
+    [15.0, 20.0]
+    """
+    return _overall_or_by_period(transactions, period,
+                                 lambda customers, orders, revenue: _ratio(revenue, orders),
+                                 "average_order_value")
+
+
+def revenue_per_customer(transactions: pd.DataFrame, *, period: str | None = None):
+    """Revenue per customer: overall, or per active customer in each period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-09"]),
+    ...     "amount": [10.0, 5.0, 20.0]})
+    >>> revenue_per_customer(tx)
+    17.5
+    >>> revenue_per_customer(tx, period="M").tolist()
+    [15.0, 20.0]
+    """
+    return _overall_or_by_period(transactions, period,
+                                 lambda customers, orders, revenue: _ratio(revenue, customers),
+                                 "revenue_per_customer")
+
+
+def monthly_kpis(transactions: pd.DataFrame, *, period: str = "M",
+                 inactive_periods: int = 3) -> pd.DataFrame:
+    """The headline KPI table of a CRM report, one row per calendar period.
+
+    Columns
+    -------
+    ``revenue``, ``orders``, ``active_customers``, ``new_customers``,
+    ``returning_customers``, ``average_order_value`` (revenue / orders),
+    ``orders_per_customer`` and ``revenue_per_customer`` (per active customer),
+    ``repeat_rate`` (share of the period's active customers who had bought before),
+    ``retention_rate`` (see :func:`retention_rate`), ``churn_rate`` (see
+    :func:`churn_rate`, inactivity definition, stated in ``attrs["churn_definition"]``).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03"] * 4 + ["2024-02-03"] * 2 + ["2024-03-03"]),
+    ...     "amount": [10.0, 20, 30, 40, 10, 20, 60]})
+    >>> k = monthly_kpis(tx, inactive_periods=1)
+    >>> k[["revenue", "orders", "active_customers", "new_customers", "retention_rate"]]
+             revenue  orders  active_customers  new_customers  retention_rate
+    period
+    2024-01    100.0       4                 4              4             NaN
+    2024-02     30.0       2                 2              0             0.5
+    2024-03     60.0       1                 1              0             0.5
+    """
+    _check_inactive_periods(inactive_periods)
+    act = _Activity.build(transactions, period)
+    active, new = act.active(), act.new()
+    churned, base = act.churn(inactive_periods)
+    out = pd.DataFrame({
+        "revenue": act.revenue,
+        "orders": act.orders,
+        "active_customers": active,
+        "new_customers": new,
+        "returning_customers": active - new,
+        "average_order_value": _ratio(act.revenue, act.orders),
+        "orders_per_customer": _ratio(act.orders, active),
+        "revenue_per_customer": _ratio(act.revenue, active),
+        "repeat_rate": _ratio(active - new, active),
+        "retention_rate": _lagged_ratio(act.retained(), active),
+        "churn_rate": _lagged_ratio(churned, base),
+    }, index=act.index)
+    out.attrs.update(
+        period=act.period,
+        churn_definition=f"no purchase in {inactive_periods} consecutive "
+                         f"{_PERIOD_TEXT[act.period]}",
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- cohorts
+
+_COHORT_VALUES = ("retention", "customers", "revenue", "revenue_per_customer")
+
+
+def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
+                  value: str = "retention") -> pd.DataFrame:
+    """Acquisition cohort x periods since acquisition.
+
+    The cohort of a customer is the calendar period of their first purchase in the
+    data; age 0 is that period. Cells a cohort has not reached yet (beyond the last
+    period of the data) are NaN, not zero.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period of cohorts and ages.
+    value : {"retention", "customers", "revenue", "revenue_per_customer"}
+        ``customers``: active customers of the cohort at each age; ``retention``: that
+        count / cohort size (1.0 at age 0); ``revenue``: the cohort's revenue at each
+        age; ``revenue_per_customer``: revenue / cohort size.
+
+    Returns
+    -------
+    DataFrame
+        Index ``cohort`` (PeriodIndex), columns ``0..n-1`` named e.g.
+        ``months_since_acquisition``; ``attrs`` hold ``value``, ``period`` and
+        ``cohort_size`` (Series).
+
+    Raises
+    ------
+    DataValidationError
+        If ``transactions`` is empty.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1, 3, 2],
+    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-02-03",
+    ...                             "2024-02-05", "2024-03-01"]),
+    ...     "amount": 10.0})
+    >>> cohort_matrix(tx)
+    months_since_acquisition    0    1    2
+    cohort
+    2024-01                   1.0  0.5  0.5
+    2024-02                   1.0  0.0  NaN
+    2024-03                   NaN  NaN  NaN
+    """
+    value = check_one_of("value", value, _COHORT_VALUES)
+    tx = _check_transactions(transactions)
+    act = _Activity.build(tx, period)
+    n = act.n
+    first_t = np.zeros(len(act.customers), dtype=np.int64)
+    first_t[act.cust[act.is_first]] = act.t[act.is_first]
+    size = np.bincount(first_t, minlength=n)
+    if value == "retention" or value == "customers":
+        cohort, age = first_t[act.cust], act.t - first_t[act.cust]
+        cells = np.bincount(cohort * n + age, minlength=n * n).astype(float)
+    else:
+        cust = pd.Index(act.customers).get_indexer(tx[CUSTOMER_ID])
+        t = _ordinals(tx[DATE], act.period) - act.first
+        cohort, age = first_t[cust], t - first_t[cust]
+        cells = np.bincount(cohort * n + age, weights=tx[AMOUNT].to_numpy(dtype=float),
+                            minlength=n * n)
+    cells = cells.reshape(n, n)
+    if value in ("retention", "revenue_per_customer"):
+        cells = _ratio(cells, size[:, None] * np.ones((1, n)))
+    observed = np.arange(n)[:, None] + np.arange(n)[None, :] < n
+    cells = np.where(observed & (size[:, None] > 0), cells, np.nan)
+    index = act.index.rename("cohort")
+    out = pd.DataFrame(cells, index=index,
+                       columns=pd.RangeIndex(n, name=_age_name(act.period)))
+    out.attrs.update(value=value, period=act.period,
+                     cohort_size=pd.Series(size, index=index, name="cohort_size"))
+    return out
+
+
+# --------------------------------------------------------------------------- proportions
+
+def _z(confidence: float) -> float:
+    check_probability("confidence", confidence)
+    check_positive("confidence", confidence)
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(successes, trials, *, confidence: float = 0.95):
+    """Wilson score interval for a binomial proportion (Wilson 1927).
+
+    ``(p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)`` with ``p = x/n``. Unlike
+    the Wald interval it stays inside [0, 1] and keeps its coverage for small counts
+    and rates near 0 or 1 (Newcombe 1998, method 3; Agresti & Coull 1998).
+
+    Parameters
+    ----------
+    successes, trials : int or array-like
+        Counts; ``trials == 0`` gives NaN.
+    confidence : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    (low, high) : tuple of float or ndarray
+
+    Examples
+    --------
+    Newcombe (1998, Table I) example 81/263: 0.2553 to 0.3662.
+
+    >>> low, high = wilson_interval(81, 263)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.2553, 0.3662)
+    """
+    z = _z(confidence)
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    if np.any(x < 0) or np.any(x > n):
+        raise ClvError("wilson_interval needs 0 <= successes <= trials")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+def newcombe_interval(x1, n1, x2, n2, *, confidence: float = 0.95):
+    """Newcombe's hybrid score interval for ``p1 - p2`` (Newcombe 1998, method 10).
+
+    With Wilson limits ``(l1, u1)``, ``(l2, u2)``:
+    ``low = d - sqrt((p1-l1)² + (u2-p2)²)``, ``high = d + sqrt((u1-p1)² + (p2-l2)²)``.
+    Good coverage for small samples and rates near 0 or 1, unlike the Wald interval.
+
+    Returns
+    -------
+    (difference, low, high) : tuple of float or ndarray
+
+    Examples
+    --------
+    Newcombe (1998b, Table II) example 56/70 - 48/80: 0.0524 to 0.3339.
+
+    >>> d, low, high = newcombe_interval(56, 70, 48, 80)
+    >>> round(float(d), 4), round(float(low), 4), round(float(high), 4)
+    (0.2, 0.0524, 0.3339)
+    """
+    x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
+    l1, u1 = wilson_interval(x1, n1, confidence=confidence)
+    l2, u2 = wilson_interval(x2, n2, confidence=confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = x1 / n1, x2 / n2
+    d = p1 - p2
+    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    if np.ndim(d) == 0:
+        return float(d), float(low), float(high)
+    return d, low, high
+
+
+# --------------------------------------------------------------------------- campaigns
+
+def _as_list(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _check_touches(touches, by: list[str], stages: Sequence[str]) -> pd.DataFrame:
+    df = _check_frame(touches, name="touches", columns=[*by, *stages])
+    for col in stages:
+        if not pd.api.types.is_bool_dtype(df[col]):
+            raise DataValidationError(f"touches column `{col}` must be boolean, got {df[col].dtype}")
+    return df
+
+
+def _grouped_counts(df: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
+    flags = df[columns].astype(np.int64)
+    flags.insert(0, "sent", 1)
+    if not by:
+        out = flags.sum().to_frame().T
+        out.index = pd.Index(["all"], name="group")
+        return out
+    return flags.groupby([df[c] for c in by], observed=True, sort=True).sum()
+
+
+def funnel(touches: pd.DataFrame, *, by=("tactic", "message", "medium"),
+           confidence: float = 0.95) -> pd.DataFrame:
+    """Campaign funnel sent -> opened -> clicked -> visited -> converted, with Wilson intervals.
+
+    Each stage implies the previous one (a click implies an open, ...); the check
+    fails loudly otherwise. ``rate`` is conditional on the previous stage (open rate
+    = opened / sent, click rate = clicked / opened, landing-page conversion =
+    converted / visited); ``overall_rate`` is per send.
+
+    Parameters
+    ----------
+    touches : DataFrame
+        One row per send with boolean ``opened, clicked, visited, converted``.
+    by : str, sequence of str or None, default ("tactic", "message", "medium")
+        Grouping columns; ``None`` gives one overall funnel.
+    confidence : float, default 0.95
+        Level of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        Index ``(*by, stage)``; columns ``count``, ``base`` (previous stage count),
+        ``rate``, ``rate_low``, ``rate_high``, ``overall_rate``, ``overall_low``,
+        ``overall_high``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tactic": ["x"] * 4,
+    ...     "opened": [True, True, True, False], "clicked": [True, True, False, False],
+    ...     "visited": [True, False, False, False], "converted": [False] * 4})
+    >>> f = funnel(t, by="tactic")
+    >>> f[["count", "rate", "overall_rate"]].round(3)
+                     count   rate  overall_rate
+    tactic stage
+    x      sent          4  1.000          1.00
+           opened        3  0.750          0.75
+           clicked       2  0.667          0.50
+           visited       1  0.500          0.25
+           converted     0  0.000          0.00
+    """
+    by = _as_list(by)
+    stages = list(FUNNEL_STAGES[1:])
+    df = _check_touches(touches, by, stages)
+    for prev, stage in zip(stages[:-1], stages[1:], strict=True):
+        bad = df.index[(df[stage] & ~df[prev]).to_numpy()]
+        if len(bad):
+            raise DataValidationError(
+                f"touches are not nested: `{stage}` is True while `{prev}` is False in "
+                f"{example_rows(bad)}; a funnel needs each stage to imply the previous one."
+            )
+    counts = _grouped_counts(df, by, stages)
+    wide = counts.to_numpy()
+    base = np.c_[wide[:, :1], wide[:, :-1]]
+    sent = wide[:, :1] * np.ones((1, wide.shape[1]), dtype=np.int64)
+    long = pd.DataFrame({
+        "count": wide.ravel(),
+        "base": base.ravel(),
+    }, index=pd.MultiIndex.from_tuples(
+        [(*(key if isinstance(key, tuple) else (key,)), s)
+         for key in counts.index for s in FUNNEL_STAGES],
+        names=[*counts.index.names, "stage"]))
+    long["rate"] = _ratio(long["count"], long["base"])
+    long["rate_low"], long["rate_high"] = wilson_interval(long["count"], long["base"],
+                                                          confidence=confidence)
+    long["overall_rate"] = _ratio(wide.ravel(), sent.ravel())
+    long["overall_low"], long["overall_high"] = wilson_interval(wide.ravel(), sent.ravel(),
+                                                                confidence=confidence)
+    long.attrs.update(confidence=confidence, interval="Wilson score")
+    return long
+
+
+def compare_messages(touches: pd.DataFrame, *, stage: str = "converted", a="A", b="B",
+                     by="tactic", base: str = "sent", message: str = "message",
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """Difference between two message variants in the rate of reaching ``stage``.
+
+    The rate is ``stage / base`` (default: per send; use ``base="visited"`` for
+    landing-page conversion). The difference ``rate_a - rate_b`` comes with
+    Newcombe's hybrid score interval (Newcombe 1998, method 10), which keeps its
+    coverage for small counts, and a two-sided pooled two-proportion z-test p-value.
+
+    Parameters
+    ----------
+    touches : DataFrame
+        Campaign touches with a ``message`` column and boolean stage columns.
+    stage : str, default "converted"
+        Stage counted as success (``opened``, ``clicked``, ``visited``, ``converted``
+        or ``unsubscribed``).
+    a, b : default "A", "B"
+        The two values of the ``message`` column to compare.
+    by : str, sequence of str or None, default "tactic"
+        Compare within each group; ``None`` for one overall comparison.
+    base : str, default "sent"
+        Denominator stage (``"sent"`` = every row).
+    message : str, default "message"
+        Column holding the variant.
+    confidence : float, default 0.95
+        Interval level.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``n_a, x_a, rate_a, n_b, x_b, rate_b, difference, low,
+        high, p_value``.
+
+    Examples
+    --------
+    Newcombe (1998b) example (a): 56/70 vs 48/80.
+
+    >>> t = pd.DataFrame({"message": ["A"] * 70 + ["B"] * 80,
+    ...     "converted": [True] * 56 + [False] * 14 + [True] * 48 + [False] * 32})
+    >>> compare_messages(t, by=None)[["difference", "low", "high"]].round(4)
+           difference     low    high
+    group
+    all           0.2  0.0524  0.3339
+    """
+    by = _as_list(by)
+    stages = [stage] if base == "sent" else [base, stage]
+    check_one_of("stage", stage, [*FUNNEL_STAGES[1:], "unsubscribed"])
+    check_one_of("base", base, FUNNEL_STAGES[:-1])
+    df = _check_touches(touches, [*by, message], stages)
+    if not by:
+        df, by = df.assign(group="all"), ["group"]
+    if base != "sent":
+        df = df[df[base].to_numpy()]
+    both = df[df[message].isin([a, b]).to_numpy()]
+    counts = _grouped_counts(both, [*by, message], [stage])
+    wide = counts.unstack(message, fill_value=0)
+    missing = [v for v in (a, b) if v not in wide.columns.get_level_values(message)]
+    if missing:
+        raise ClvError(f"message variant(s) {missing} not found in column `{message}`; "
+                       f"values are {sorted(df[message].unique().tolist())}")
+    n_a, n_b = wide[("sent", a)].to_numpy(), wide[("sent", b)].to_numpy()
+    x_a, x_b = wide[(stage, a)].to_numpy(), wide[(stage, b)].to_numpy()
+    diff, low, high = newcombe_interval(x_a, n_a, x_b, n_b, confidence=confidence)
+    pooled = _ratio(x_a + x_b, n_a + n_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+        p_value = 2 * stats.norm.sf(np.abs(diff) / se)
+    p_value = np.where(se > 0, p_value, np.where(diff == 0, 1.0, np.nan))
+    out = pd.DataFrame({"n_a": n_a, "x_a": x_a, "rate_a": _ratio(x_a, n_a),
+                        "n_b": n_b, "x_b": x_b, "rate_b": _ratio(x_b, n_b),
+                        "difference": diff, "low": low, "high": high, "p_value": p_value},
+                       index=wide.index)
+    out.attrs.update(a=a, b=b, stage=stage, base=base, confidence=confidence,
+                     interval="Newcombe hybrid score (method 10)")
+    return out
+
+
+def dropout(touches: pd.DataFrame, *, by=("tactic", "message"), column: str = "unsubscribed",
+            confidence: float = 0.95) -> pd.DataFrame:
+    """Dropout (unsubscribe after contact) rate per send, by group, with Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        ``sent``, ``dropouts``, ``dropout_rate``, ``low``, ``high`` per group.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tactic": ["d", "d", "d", "n"],
+    ...     "unsubscribed": [True, False, False, False]})
+    >>> dropout(t, by="tactic")[["sent", "dropouts", "dropout_rate"]].round(3)
+            sent  dropouts  dropout_rate
+    tactic
+    d          3         1         0.333
+    n          1         0         0.000
+    """
+    by = _as_list(by)
+    df = _check_touches(touches, by, [column])
+    counts = _grouped_counts(df, by, [column])
+    sent, drops = counts["sent"].to_numpy(), counts[column].to_numpy()
+    low, high = wilson_interval(drops, sent, confidence=confidence)
+    out = pd.DataFrame({"sent": sent, "dropouts": drops, "dropout_rate": _ratio(drops, sent),
+                        "low": low, "high": high}, index=counts.index)
+    out.attrs.update(confidence=confidence, interval="Wilson score", column=column)
+    return out
+
+
+# --------------------------------------------------------------------------- cross-sell / up-sell
+
+def _category_first(transactions: pd.DataFrame, category: str) -> pd.DataFrame:
+    """First purchase row of each (customer, category), ranked per customer."""
+    tx = _check_transactions(transactions, extra=(category,))
+    cols = tx[[CUSTOMER_ID, DATE, AMOUNT, category]]
+    ordered = cols.sort_values([CUSTOMER_ID, DATE, AMOUNT], ascending=[True, True, False],
+                               kind="stable")
+    first = ordered.drop_duplicates([CUSTOMER_ID, category])
+    return first.assign(rank=first.groupby(CUSTOMER_ID, sort=False).cumcount() + 1)
+
+
+def categories_per_customer(transactions: pd.DataFrame, *, category: str = PRODUCT) -> pd.Series:
+    """Number of distinct categories each customer bought from (index ``customer_id``).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "product": ["a", "b", "a"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
+    ...     "amount": 10.0})
+    >>> categories_per_customer(tx).to_dict()
+    {1: 2, 2: 1}
+    """
+    tx = _check_transactions(transactions, extra=(category,))
+    out = tx.groupby(CUSTOMER_ID, observed=True)[category].nunique()
+    return out.rename("n_categories")
+
+
+def multi_category_share(transactions: pd.DataFrame, *, category: str = PRODUCT,
+                         min_categories: int = 2) -> float:
+    """Share of customers who bought from at least ``min_categories`` categories.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "product": ["a", "b", "a"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
+    ...     "amount": 10.0})
+    >>> multi_category_share(tx)
+    0.5
+    """
+    return float((categories_per_customer(transactions, category=category)
+                  >= min_categories).mean())
+
+
+def category_penetration(transactions: pd.DataFrame, *, category: str = PRODUCT) -> pd.DataFrame:
+    """Per category: customers buying it, share of all customers, revenue and revenue share.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "product": ["a", "b", "a"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
+    ...     "amount": [10.0, 30.0, 60.0]})
+    >>> category_penetration(tx)
+              customers  penetration  revenue  revenue_share
+    category
+    a                 2          1.0     70.0            0.7
+    b                 1          0.5     30.0            0.3
+    """
+    tx = _check_transactions(transactions, extra=(category,))
+    g = tx.groupby(category, observed=True, sort=True)
+    out = pd.DataFrame({"customers": g[CUSTOMER_ID].nunique(), "revenue": g[AMOUNT].sum()})
+    out.insert(1, "penetration", out["customers"] / tx[CUSTOMER_ID].nunique())
+    out["revenue_share"] = out["revenue"] / out["revenue"].sum()
+    out.index = pd.Index(out.index.astype(object), name="category")
+    return out
+
+
+def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
+                  normalize: bool = True, none_label: str = "(none)") -> pd.DataFrame:
+    """Next-category affinity: which category customers buy second, given the first.
+
+    Categories are ranked per customer by the date of their first purchase; ties
+    (several categories first bought on the same day) are broken by the amount
+    spent in that row, larger first. Customers who never buy a second category fall
+    in the ``none_label`` column, so each row shows the full outcome.
+
+    Parameters
+    ----------
+    normalize : bool, default True
+        Row shares P(second | first) (rows sum to 1) instead of customer counts.
+
+    Returns
+    -------
+    DataFrame
+        Index ``first_category``, columns ``second_category`` (+ ``none_label``);
+        ``attrs["customers"]`` holds the row counts.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 3],
+    ...     "product": ["a", "b", "a", "c", "a"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-01-09",
+    ...                             "2024-03-01", "2024-01-02"]),
+    ...     "amount": 10.0})
+    >>> next_category(tx).round(3)
+    second_category      b      c  (none)
+    first_category
+    a                0.333  0.333   0.333
+    """
+    ranked = _category_first(transactions, category)
+    first = ranked[ranked["rank"] == 1].set_index(CUSTOMER_ID)[category].astype(object)
+    second = ranked[ranked["rank"] == 2].set_index(CUSTOMER_ID)[category].astype(object)
+    second = second.reindex(first.index).fillna(none_label)
+    table = pd.crosstab(first.rename("first_category"), second.rename("second_category"))
+    cols = [c for c in table.columns if c != none_label]
+    table = table.reindex(columns=[*cols, none_label], fill_value=0)
+    rows = table.sum(axis=1)
+    out = table.div(rows, axis=0) if normalize else table
+    out.attrs["customers"] = rows.rename("customers")
+    return out
+
+
+def _orders_table(tx: pd.DataFrame) -> pd.DataFrame:
+    cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
+    items = tx[QUANTITY] if QUANTITY in tx.columns else pd.Series(1, index=tx.index)
+    orders = pd.DataFrame({CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(), DATE: tx[DATE].to_numpy(),
+                           "order": _order_keys(tx, cust), "value": tx[AMOUNT].to_numpy(),
+                           "items": items.to_numpy()})
+    orders = orders.groupby("order", sort=False).agg(
+        {CUSTOMER_ID: "first", DATE: "min", "value": "sum", "items": "sum"})
+    return orders.sort_values([CUSTOMER_ID, DATE], kind="stable")
+
+
+def basket_growth(transactions: pd.DataFrame, *, by: str = "order_number",
+                  period: str = "M", max_steps: int = 12) -> pd.DataFrame:
+    """Order value and basket size over customer tenure (up-sell).
+
+    Parameters
+    ----------
+    by : {"order_number", "periods_since_first"}, default "order_number"
+        Tenure axis: the customer's 1st, 2nd, ... order, or calendar periods since
+        the period of their first order (0 = first period).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Period of ``by="periods_since_first"``.
+    max_steps : int, default 12
+        Number of tenure steps to report.
+
+    Returns
+    -------
+    DataFrame
+        Per tenure step: ``orders``, ``customers``, ``mean_order_value``,
+        ``median_order_value``, ``mean_items`` (quantity, else order lines) and
+        ``value_index`` (mean order value relative to the first step). Later steps
+        contain only customers who got that far (survivor selection: read with care).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2], "order_id": [1, 2, 3, 4],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-01-09", "2024-03-01"]),
+    ...     "amount": [10.0, 20.0, 30.0, 60.0]})
+    >>> basket_growth(tx)[["orders", "mean_order_value", "value_index"]]
+                  orders  mean_order_value  value_index
+    order_number
+    1                  2              20.0          1.0
+    2                  2              40.0          2.0
+    """
+    by = check_one_of("by", by, ["order_number", "periods_since_first"])
+    tx = _check_transactions(transactions)
+    orders = _orders_table(tx)
+    if by == "order_number":
+        step = orders.groupby(CUSTOMER_ID, sort=False).cumcount() + 1
+        name = "order_number"
+    else:
+        p = _ordinals(orders[DATE], _check_period(period))
+        step = p - orders.groupby(CUSTOMER_ID, sort=False)[DATE].transform("min").pipe(
+            _ordinals, period)
+        name = f"{_PERIOD_NAMES[period]}_since_first"
+    orders = orders.assign(step=np.asarray(step))
+    orders = orders[orders["step"] < (max_steps + 1 if by == "order_number" else max_steps)]
+    g = orders.groupby("step", sort=True)
+    out = pd.DataFrame({"orders": g.size(), "customers": g[CUSTOMER_ID].nunique(),
+                        "mean_order_value": g["value"].mean(),
+                        "median_order_value": g["value"].median(),
+                        "mean_items": g["items"].mean()})
+    out["value_index"] = out["mean_order_value"] / out["mean_order_value"].iloc[0]
+    out.index.name = name
+    return out
+
+
+# --------------------------------------------------------------------------- value over tenure
+
+def _group_labels(tx: pd.DataFrame, by) -> pd.Series:
+    if by is None:
+        return pd.Series("all", index=tx.index)
+    if isinstance(by, str):
+        if by not in tx.columns:
+            raise DataValidationError(f"`by` column {by!r} not in transactions "
+                                      f"(columns: {list(tx.columns)})")
+        return tx[by]
+    if isinstance(by, pd.Series):
+        labels = tx[CUSTOMER_ID].map(by)
+        bad = tx.index[labels.isna().to_numpy()]
+        if len(bad):
+            raise DataValidationError(f"`by` has no group for the customers of {example_rows(bad)}"
+                                      "; pass a Series indexed by customer_id covering them.")
+        return labels
+    raise ClvError(f"`by` must be None, a column name or a Series indexed by customer_id, "
+                   f"got {type(by).__name__}")
+
+
+def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
+                     margin=None, max_periods: int | None = None) -> pd.DataFrame:
+    """Mean cumulative revenue (or margin) per customer by periods since acquisition.
+
+    "CLV over the customer journey": for each group (e.g. acquisition channel) and
+    each age k (calendar periods since the customer's first purchase, 0 = that
+    period), the average over customers of everything they spent up to age k.
+    Right-censoring is handled: age k averages only over the cohorts observed for
+    at least k periods, so late cohorts do not drag the curve down. A group's
+    curve stops (NaN) when no cohort of it reached that age.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    by : None, str or Series, default None
+        Column of ``transactions`` (e.g. ``"channel"``), or a Series mapping
+        ``customer_id`` to a group (e.g. segment), or None for everyone. A customer
+        belongs to the group of their first transaction row.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period.
+    margin : None, float or Series, default None
+        Gross margin rate to turn revenue into margin: a number, or a Series indexed by
+        ``customer_id``.
+    max_periods : int, optional
+        Report ages ``0..max_periods`` only.
+
+    Returns
+    -------
+    DataFrame
+        Index ages named e.g. ``months_since_acquisition``, one column per group;
+        ``attrs["customers"]`` is a DataFrame of how many customers each cell averages.
+
+    Examples
+    --------
+    Customer 1 (Jan) spends 10 then 20 a month later; customer 2 (Feb) spends 30:
+
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
+    ...     "amount": [10.0, 20.0, 30.0]})
+    >>> cumulative_value(tx)
+    group                      all
+    months_since_acquisition
+    0                         20.0
+    1                         30.0
+    """
+    tx = _check_transactions(transactions)
+    period = _check_period(period)
+    amount = tx[AMOUNT].to_numpy(dtype=float)
+    if margin is not None:
+        rate = (tx[CUSTOMER_ID].map(margin).to_numpy(dtype=float)
+                if isinstance(margin, pd.Series) else np.full(len(tx), float(margin)))
+        if not np.all(np.isfinite(rate)):
+            raise DataValidationError("`margin` has no value for some customers; pass a Series "
+                                      "indexed by customer_id covering every customer.")
+        amount = amount * rate
+    cust, customers = pd.factorize(tx[CUSTOMER_ID])
+    labels = _group_labels(tx, by)
+    first_row = np.unique(cust, return_index=True)[1]
+    gcode, groups = pd.factorize(labels.to_numpy()[first_row], sort=True)
+    t = _ordinals(tx[DATE], period)
+    t = t - t.min()
+    n = int(t.max()) + 1
+    cohort = np.full(len(customers), n, dtype=np.int64)
+    np.minimum.at(cohort, cust, t)
+    n_groups = len(groups)
+    g_row, c_row = gcode[cust], cohort[cust]
+    flat = (g_row * n + c_row) * n + (t - c_row)
+    revenue = np.bincount(flat, weights=amount, minlength=n_groups * n * n).reshape(n_groups, n, n)
+    size = np.bincount(gcode * n + cohort, minlength=n_groups * n).reshape(n_groups, n)
+    observed = (np.arange(n)[:, None] + np.arange(n)[None, :] < n).astype(float)  # cohort x age
+    total = np.einsum("gca,ca->ga", np.cumsum(revenue, axis=2), observed)
+    eligible = size @ observed
+    ages = pd.RangeIndex(n, name=_age_name(period))
+    cols = pd.Index(groups, name=by if isinstance(by, str) else "group")
+    out = pd.DataFrame(_ratio(total, eligible).T, index=ages, columns=cols)
+    counts = pd.DataFrame(eligible.T.astype(np.int64), index=ages, columns=cols)
+    if max_periods is not None:
+        out, counts = out.loc[:max_periods], counts.loc[:max_periods]
+    out.attrs.update(period=period, value="margin" if margin is not None else "revenue",
+                     customers=counts)
+    return out
+
+
+def value_by_group(transactions: pd.DataFrame, *, by="channel", horizon: int = 12,
+                   period: str = "M", margin=None) -> pd.DataFrame:
+    """Observed CLV per group: mean cumulative value per customer ``horizon`` periods in.
+
+    A table version of :func:`cumulative_value` at one age, e.g. 12-month revenue
+    (or margin) per customer by acquisition channel, segment or cohort.
+
+    Returns
+    -------
+    DataFrame
+        Per group: ``customers`` (all customers of the group), ``customers_observed``
+        (those whose cohort is at least ``horizon`` periods old), ``value``
+        (mean cumulative value at age ``horizon``; NaN if no cohort is that old).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "channel": ["web", "web", "shop"],
+    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
+    ...     "amount": [10.0, 20.0, 30.0]})
+    >>> value_by_group(tx, horizon=1)
+             customers  customers_observed  value
+    channel
+    shop             1                   0    NaN
+    web              1                   1   30.0
+    """
+    if not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise ClvError(f"`horizon` must be an integer >= 0, got {horizon!r}")
+    curves = cumulative_value(transactions, by=by, period=period, margin=margin)
+    counts = curves.attrs["customers"]
+    out = pd.DataFrame({
+        "customers": counts.iloc[0],
+        "customers_observed": counts.iloc[horizon] if horizon < len(counts) else 0,
+        "value": curves.iloc[horizon] if horizon < len(curves) else np.nan,
+    })
+    out.attrs.update(horizon=horizon, period=curves.attrs["period"], value=curves.attrs["value"])
+    return out
