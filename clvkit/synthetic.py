@@ -35,7 +35,9 @@ The generating model (all durations in weeks unless a name says otherwise)
   ``~ Dirichlet(PREFERENCE_CONCENTRATION * CATEGORY_SHARE)`` (small
   concentration: customers stick to one or two categories, which gives
   cross-sell and next-category analyses something to find).
-  ``quantity = 1 + Poisson(0.4)``; ``amount`` is the line value.
+  ``quantity = 1 + Poisson(0.4)``; ``amount`` is the line value. Lines of one
+  order in the same category are merged (amounts and quantities summed), so no
+  two rows are exact duplicates.
 * **Returns.** Each line is returned in full with probability ``return_rate``,
   1-28 days later, as a row with negative ``amount`` and ``quantity`` and the
   same ``order_id``, customer, product and channel; returns falling after the
@@ -392,6 +394,14 @@ def _lines(rng, customers, pref, owner, days, start, end):
         "product": _categorical(product, CATEGORIES),
         "channel": customers["channel"].array.take(line_cust),
     })
+    # lines of one order in the same category are one line (no exact duplicate rows)
+    lines = (lines.groupby(["order_id", "product"], observed=True, sort=True)
+             .agg(customer_id=("customer_id", "first"), date=("date", "first"),
+                  amount=("amount", "sum"), quantity=("quantity", "sum"),
+                  channel=("channel", "first"))
+             .reset_index()[["customer_id", "date", "amount", "order_id", "quantity",
+                             "product", "channel"]])
+    lines["amount"] = lines["amount"].round(2)
     return lines, value
 
 

@@ -290,3 +290,13 @@ def test_truth_round_trips_through_dict(small):
     again = CrmTruth.from_dict(json.loads(json.dumps(small.truth.to_dict())))
     assert again.to_dict() == small.truth.to_dict()
     assert again.observation_end == small.truth.observation_end
+
+
+def test_load_transactions_keeps_every_sale_and_separates_every_return(small):
+    from clvkit.io import load_transactions
+
+    t = small.transactions
+    assert not t.duplicated().any()
+    res = load_transactions(t, as_of=None)
+    assert len(res.transactions) == (t["amount"] > 0).sum()
+    assert len(res.returns) == (t["amount"] < 0).sum()
