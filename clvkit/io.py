@@ -36,6 +36,7 @@ it, when its order id marks a cancellation (Online Retail: prefix ``C``).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,8 +430,7 @@ def _parse_values(frame: pd.DataFrame, label: str, *, date_format, dayfirst):
     if pd.api.types.is_datetime64_any_dtype(raw_dates):
         dates = raw_dates.dt.tz_localize(None) if raw_dates.dt.tz is not None else raw_dates
     else:
-        dates = pd.to_datetime(raw_dates, errors="coerce", format=date_format,
-                               dayfirst=dayfirst)
+        dates = _parse_dates(raw_dates, date_format=date_format, dayfirst=dayfirst)
     bad_date = dates.isna().to_numpy()
     if bad_date.all():
         raise DataValidationError(
@@ -447,6 +447,19 @@ def _parse_values(frame: pd.DataFrame, label: str, *, date_format, dayfirst):
     out[C.DATE] = dates.astype("datetime64[ns]")
     out[C.AMOUNT] = amounts
     return out, checks
+
+
+def _parse_dates(raw: pd.Series, *, date_format, dayfirst) -> pd.Series:
+    """Parse text dates: one consistent format first, element-wise only for the rest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        dates = pd.to_datetime(raw, errors="coerce", format=date_format, dayfirst=dayfirst)
+        retry = dates.isna() & raw.notna()
+        if date_format is None and retry.any() and not retry.all():
+            dates = dates.copy()
+            dates[retry] = pd.to_datetime(raw[retry], errors="coerce", format="mixed",
+                                          dayfirst=dayfirst)
+    return dates
 
 
 def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:

@@ -1,0 +1,124 @@
+"""The ``clvkit`` command: ``validate``, ``summary`` and ``report``.
+
+Every user mistake ends in one clear line on stderr and a non-zero exit code
+(2 for unusable input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._version import __version__
+from .errors import ClvError
+from .units import TIME_UNITS
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="transactions file: CSV, CSV.gz, Parquet or Excel")
+    parser.add_argument("--preset", choices=["cdnow", "online_retail"],
+                        help="a known column layout")
+    for name in ("customer-id", "date", "amount", "order-id", "quantity", "unit-price"):
+        parser.add_argument(f"--{name}", metavar="COLUMN",
+                            help=f"name of the {name.replace('-', ' ')} column in the file")
+    parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
+                        help="what to do with returns/cancellations (default: separate)")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``clvkit`` command."""
+    parser = argparse.ArgumentParser(
+        prog="clvkit",
+        description="Customer Lifetime Value for CRM: validate transactions, summarise them "
+        "per customer, and build monthly reports.")
+    parser.add_argument("--version", action="version", version=f"clvkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check a transactions file and print the "
+                              "cleaning log")
+    _add_source_arguments(validate)
+
+    summary = sub.add_parser("summary", help="write the per-customer RFM summary")
+    _add_source_arguments(summary)
+    summary.add_argument("--observation-end", required=True, metavar="DATE",
+                         help="last day observed (inclusive)")
+    summary.add_argument("--calibration-end", metavar="DATE",
+                         help="end of the calibration period; adds holdout columns")
+    summary.add_argument("--time-unit", choices=list(TIME_UNITS), default="W",
+                         help="unit of recency and T (default: W = weeks)")
+    summary.add_argument("--out", required=True, metavar="FILE",
+                         help="output file (.csv or .parquet)")
+
+    report = sub.add_parser("report", help="build the monthly report (executed notebooks + "
+                            "HTML)")
+    try:
+        from .report import add_report_arguments
+    except ImportError:  # pragma: no cover - only while the report module is missing
+        add_report_arguments = None
+    if add_report_arguments is not None:
+        add_report_arguments(report)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from .io import load_transactions
+
+    return load_transactions(
+        args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
+        amount=args.amount, order_id=args.order_id, quantity=args.quantity,
+        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    result = _load(args)
+    print(result.to_text())
+    kept = int(result.log.loc[result.log["reason"] == "kept", "rows"].sum())
+    print(f"\n{kept:,} of {result.rows_read:,} rows usable; "
+          f"{len(result.returns):,} returns kept apart.")
+    return 0 if kept else 2
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from .summary import rfm_summary
+
+    result = _load(args)
+    table = rfm_summary(result, observation_end=args.observation_end,
+                        calibration_end=args.calibration_end, time_unit=args.time_unit)
+    out = Path(args.out)
+    if out.suffix.lower() in {".parquet", ".pq"}:
+        table.to_parquet(out)
+    else:
+        table.to_csv(out)
+    print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``clvkit`` command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "summary":
+            return _summary(args)
+        from .report import run_report_cli
+
+        return run_report_cli(args)
+    except ClvError as exc:
+        print(f"clvkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"clvkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
