@@ -1,4 +1,4 @@
-"""CRM metrics: activity, churn and retention, cohorts, campaign funnels, cross-sell, value over tenure.
+"""CRM metrics: activity, churn, retention, cohorts, campaign funnels, cross-sell, value.
 
 Every function takes the canonical transactions table (columns ``customer_id``,
 ``date``, ``amount`` and optionally ``order_id``, ``product``, ``channel``; one row
@@ -110,7 +110,8 @@ def _check_transactions(transactions, *, extra: Sequence[str] = ()) -> pd.DataFr
         bad = tx.index[tx[col].isna().to_numpy()]
         if len(bad):
             raise DataValidationError(
-                f"column `{col}` has missing values in {example_rows(bad)}; drop or fill them first."
+                f"column `{col}` has missing values in {example_rows(bad)}; "
+                "drop or fill them first."
             )
     negative = tx.index[(tx[AMOUNT] < 0).to_numpy()]
     if len(negative):
@@ -199,7 +200,7 @@ class _Activity:
         return self._count(self.is_first)
 
     def retained(self) -> np.ndarray:
-        """Customers active in t who were also active in t-1."""
+        """Count customers active in t who were also active in t-1."""
         prev_t = np.r_[-2, self.t[:-1]]
         return self._count(~self.is_first & (prev_t == self.t - 1))
 
@@ -240,7 +241,7 @@ def _series(values, act: _Activity, name: str, **attrs) -> pd.Series:
 # --------------------------------------------------------------------------- activity metrics
 
 def active_customers(transactions: pd.DataFrame, *, period: str = "M") -> pd.Series:
-    """Number of distinct customers with at least one purchase in each calendar period.
+    """Count distinct customers with at least one purchase in each calendar period.
 
     Parameters
     ----------
@@ -520,7 +521,7 @@ def revenue_per_customer(transactions: pd.DataFrame, *, period: str | None = Non
 
 def monthly_kpis(transactions: pd.DataFrame, *, period: str = "M",
                  inactive_periods: int = 3) -> pd.DataFrame:
-    """The headline KPI table of a CRM report, one row per calendar period.
+    """Compute the headline KPI table of a CRM report, one row per calendar period.
 
     Columns
     -------
@@ -741,7 +742,8 @@ def _check_touches(touches, by: list[str], stages: Sequence[str]) -> pd.DataFram
     df = _check_frame(touches, name="touches", columns=[*by, *stages])
     for col in stages:
         if not pd.api.types.is_bool_dtype(df[col]):
-            raise DataValidationError(f"touches column `{col}` must be boolean, got {df[col].dtype}")
+            raise DataValidationError(
+                f"touches column `{col}` must be boolean, got {df[col].dtype}")
     return df
 
 
@@ -947,7 +949,7 @@ def _category_first(transactions: pd.DataFrame, category: str) -> pd.DataFrame:
 
 
 def categories_per_customer(transactions: pd.DataFrame, *, category: str = PRODUCT) -> pd.Series:
-    """Number of distinct categories each customer bought from (index ``customer_id``).
+    """Count the distinct categories each customer bought from (index ``customer_id``).
 
     Examples
     --------
