@@ -1,4 +1,4 @@
-"""Tests of clvkit.crm: hand-computed fixtures, brute-force references and recovery on synthetic data."""
+"""Tests of clvkit.crm: hand-computed fixtures, brute-force references, synthetic recovery."""
 
 from __future__ import annotations
 
