@@ -1,0 +1,22 @@
+"""Predictive CLV models: one module per model, a shared base for fitting and results.
+
+Every model is fitted with ``Model().fit(summary)`` and returns a new frozen result
+object (parameters, full-sample log-likelihood, ``n_customers``, ``time_unit`` and
+convergence information) whose methods make the predictions.
+"""
+
+from ._base import ConvergenceWarning, FittedModel, compress
+from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
+
+__all__ = [
+    "FittedModel",
+    "ConvergenceWarning",
+    "compress",
+    "BGNBD",
+    "BGNBDFit",
+    "BGNBDParams",
+    "GammaGamma",
+    "GammaGammaFit",
+    "GammaGammaParams",
+]

@@ -1,0 +1,476 @@
+"""Shared machinery of the predictive models: reading data, validation, fitting, results.
+
+Every model in :mod:`clvkit.models` is a small class that only knows
+
+* which columns it reads and how to validate them (``_prepare``),
+* its deterministic starting values (``_start``),
+* its per-row log-likelihood, optionally with the analytic gradient (``_loglik``),
+* the frozen dataclasses of its parameters and of its fitted result.
+
+Everything else -- compressing identical rows into weights, maximising the
+log-likelihood in log-parameter space with L-BFGS-B, checking convergence and
+building the frozen result -- lives here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .._validate import check_nonnegative, check_one_of
+from ..columns import CUSTOMER_ID
+from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
+from ..units import TIME_UNITS, unit_name
+
+__all__ = ["FittedModel", "compress", "ConvergenceWarning"]
+
+#: Bounds on the log of every parameter (e^-20 .. e^20): a fit that ends on a bound is degenerate.
+_LOG_BOUND = 20.0
+#: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
+_GRADIENT_TOL = 1e-4
+
+
+class ConvergenceWarning(UserWarning):
+    """Issued instead of `ConvergenceError` when a model is fitted with ``strict=False``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and validating data
+
+
+def read_frame(data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> pd.DataFrame:
+    """Return a DataFrame with ``columns`` from a summary DataFrame, a mapping or keyword arrays.
+
+    Keyword arrays in ``given`` (not None) override columns of ``data``. Without a DataFrame
+    the index is a ``RangeIndex`` named ``customer_id``.
+    """
+    given = {k: v for k, v in given.items() if v is not None}
+    if data is None:
+        if not given:
+            raise DataValidationError(
+                f"no data: pass a summary DataFrame with columns {list(columns)} "
+                "or the arrays as keywords"
+            )
+        data = pd.DataFrame({k: np.asarray(v) for k, v in given.items()})
+        data.index = pd.RangeIndex(len(data), name=CUSTOMER_ID)
+        given = {}
+    elif isinstance(data, Mapping):
+        data = pd.DataFrame(data)
+    elif not isinstance(data, pd.DataFrame):
+        raise DataValidationError(
+            f"`data` must be a DataFrame or a mapping of arrays, got {type(data).__name__}"
+        )
+    frame = data.copy()  # never write into the caller's frame
+    for name, values in given.items():
+        frame[name] = np.asarray(values)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing column(s) {missing}; the models need {list(columns)} "
+            f"(got {list(frame.columns)}); build them with clvkit.summary.rfm_summary"
+        )
+    out = frame[list(columns)]
+    for col in columns:
+        values = pd.to_numeric(out[col], errors="coerce")
+        bad = values.isna() & out[col].notna()
+        if bad.any():
+            raise DataValidationError(
+                f"column `{col}` is not numeric in {example_rows(out.index[bad])}"
+            )
+        out = out.assign(**{col: values.astype(float)})
+    out.attrs = dict(data.attrs)
+    return out
+
+
+def fail_rows(frame: pd.DataFrame, mask: Any, problem: str, fix: str) -> None:
+    """Raise a `DataValidationError` naming ``problem``, the offending rows and the ``fix``."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        raise DataValidationError(f"{problem} in {example_rows(frame.index[mask])}; {fix}")
+
+
+def check_no_nan(frame: pd.DataFrame) -> None:
+    """Raise if any column has missing values (names the column and rows)."""
+    if len(frame) == 0:
+        raise DataValidationError("the summary is empty (0 customers): nothing to fit")
+    for col in frame.columns:
+        fail_rows(frame, frame[col].isna(), f"column `{col}` is missing (NaN)",
+                  "drop or fill those customers before fitting")
+
+
+def check_counts(frame: pd.DataFrame, col: str = "frequency") -> None:
+    """Raise unless ``frame[col]`` holds non-negative integers, not all zero."""
+    x = frame[col].to_numpy()
+    fail_rows(frame, x < 0, f"`{col}` is negative", "counts of repeat purchases must be >= 0")
+    fail_rows(frame, x != np.round(x), f"`{col}` is not a whole number",
+              "it counts repeat purchases (periods with a purchase after the first)")
+    if not (x > 0).any():
+        raise DataValidationError(
+            f"all {len(x)} customers have `{col}` = 0 (no repeat purchase): the model cannot "
+            "be identified; use a longer calibration period or more customers"
+        )
+
+
+def resolve_time_unit(frame: pd.DataFrame, time_unit: str | None) -> str:
+    """Return the time unit of the data: ``time_unit`` or ``frame.attrs["time_unit"]``."""
+    attr = frame.attrs.get("time_unit")
+    if time_unit is None and attr is None:
+        raise ClvError(
+            "unknown time unit: pass `time_unit=` (one of "
+            f"{list(TIME_UNITS)}) or use a summary with attrs['time_unit']"
+        )
+    if time_unit is not None and attr is not None and time_unit != attr:
+        raise ClvError(
+            f"`time_unit`={time_unit!r} contradicts the summary's attrs['time_unit']={attr!r}"
+        )
+    return check_one_of("time_unit", time_unit or attr, TIME_UNITS)
+
+
+def read_weights(frame: pd.DataFrame, weights: Any) -> np.ndarray:
+    """Row weights: None (all 1), a column name of ``frame`` or an array of counts."""
+    if weights is None:
+        return np.ones(len(frame))
+    if isinstance(weights, str):
+        raise ClvError("pass `weights` as an array (e.g. summary['weights']), not a column name")
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != (len(frame),):
+        raise DataValidationError(f"`weights` has {w.size} values for {len(frame)} rows")
+    fail_rows(frame, ~np.isfinite(w) | (w < 0), "`weights` is negative or not finite",
+              "weights count identical customers and must be >= 0")
+    if w.sum() <= 0:
+        raise DataValidationError("`weights` sum to 0: no customer to fit")
+    return w
+
+
+def compress(data: pd.DataFrame | Mapping[str, Any], *, weights: Any = None) -> pd.DataFrame:
+    """Collapse identical rows into unique rows with a ``weights`` column (counts).
+
+    A million customers described by (frequency, recency, T) usually take a few thousand
+    distinct values; fitting on the distinct rows with weights gives the same
+    log-likelihood at a fraction of the cost. Models call this automatically.
+
+    Parameters
+    ----------
+    data : DataFrame or mapping of arrays
+        Numeric columns to collapse (e.g. ``frequency, recency, T``).
+    weights : array-like, optional
+        Existing counts per row (default 1 each).
+
+    Returns
+    -------
+    DataFrame
+        Unique rows (sorted), with a float ``weights`` column summing to the input weights.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [0, 2, 0, 2], "recency": [0, 5.0, 0, 5.0], "T": 9.0})
+    >>> compress(df)
+       frequency  recency    T  weights
+    0          0      0.0  9.0      2.0
+    1          2      5.0  9.0      2.0
+    """
+    frame = pd.DataFrame(data)
+    w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
+    grouped = frame.assign(weights=w).groupby(list(frame.columns), sort=True, observed=True)
+    return grouped["weights"].sum().reset_index()
+
+
+def series(values: Any, index: pd.Index, name: str, **attrs: Any) -> pd.Series:
+    """Return a customer-level result: a float Series on the customer index."""
+    out = pd.Series(np.asarray(values, dtype=float), index=index, name=name)
+    out.attrs = dict(attrs)
+    return out
+
+
+def check_horizon(name: str, t: Any, n: int) -> np.ndarray:
+    """Check a horizon (scalar or one per customer); return it as a float array."""
+    arr = np.asarray(check_nonnegative(name, t), dtype=float)
+    if arr.ndim and arr.shape != (n,):
+        raise ClvError(f"`{name}` must be a scalar or one value per customer ({n}), "
+                       f"got shape {arr.shape}")
+    return arr
+
+
+# ---------------------------------------------------------------------------------------------
+# fitted results
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """Base class of every fitted result: frozen parameters, likelihood and convergence info.
+
+    Attributes
+    ----------
+    params : frozen dataclass
+        The maximum-likelihood parameters (model-specific class).
+    log_likelihood : float
+        Full-sample log-likelihood at ``params`` (sum over customers, weights applied, no
+        penalty), comparable with the values printed in the papers.
+    n_customers : int
+        Customers the model was fitted on (sum of the weights).
+    time_unit : str
+        Unit of the time columns the model was fitted on (``"D"``, ``"W"``, ``"M"``, ``"Y"``);
+        every rate parameter and every horizon of a prediction is in this unit.
+    success, iterations, message
+        Convergence information from the optimiser.
+    """
+
+    params: Any
+    log_likelihood: float
+    n_customers: int
+    time_unit: str
+    success: bool
+    iterations: int
+    message: str
+
+    model_name: ClassVar[str] = "model"
+
+    def params_series(self) -> pd.Series:
+        """Parameters as a Series (name -> value), e.g. for display."""
+        return pd.Series(dataclasses.asdict(self.params), name=self.model_name)
+
+    def __str__(self) -> str:  # short, readable in notebooks
+        values = ", ".join(f"{k}={v:.4g}" for k, v in dataclasses.asdict(self.params).items())
+        return (f"{self.model_name} fitted on {self.n_customers:,} customers "
+                f"(time unit: {unit_name(self.time_unit)}): {values}; "
+                f"LL={self.log_likelihood:.1f}")
+
+    def _read(self, data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> pd.DataFrame:
+        """Read prediction inputs and check their time unit agrees with the fit."""
+        frame = read_frame(data, columns, given)
+        unit = frame.attrs.get("time_unit")
+        if unit is not None and unit != self.time_unit:
+            raise ClvError(
+                f"the data are in time unit {unit!r} but the model was fitted in "
+                f"{self.time_unit!r}; rebuild the summary with time_unit={self.time_unit!r}"
+            )
+        return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# the model base class
+
+
+class Model:
+    """Base class of the model specifications (`BGNBD`, `ParetoNBD`, ...).
+
+    A model object holds only its settings (``penalizer``); `fit` returns a new frozen
+    `FittedModel` and never changes the model object.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty ``penalizer * sum(params**2)`` added to the mean negative
+        log-likelihood (as in lifetimes); the reported ``log_likelihood`` is un-penalised.
+    """
+
+    params_type: ClassVar[type]
+    result_type: ClassVar[type[FittedModel]]
+    #: compress identical rows into weights before fitting
+    compress_rows: ClassVar[bool] = True
+
+    def __init__(self, *, penalizer: float = 0.0) -> None:
+        self.penalizer = float(check_nonnegative("penalizer", penalizer))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(penalizer={self.penalizer})"
+
+    # -- to implement per model --------------------------------------------------------------
+    def _prepare(self, data: Any, given: Mapping[str, Any], weights: Any,
+                 time_unit: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:
+        """Return the validated data columns, weights and time unit."""
+        raise NotImplementedError
+
+    def _start(self, d: Mapping[str, np.ndarray], w: np.ndarray) -> np.ndarray:
+        """Deterministic starting values (natural scale)."""
+        raise NotImplementedError
+
+    def _loglik(self, p: np.ndarray, d: Mapping[str, np.ndarray],
+                grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-row log-likelihood and, if available and ``grad``, d ll / d p (shape (k, n))."""
+        raise NotImplementedError
+
+    def _precompute(self, d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Add derived arrays that do not depend on the parameters (hook)."""
+        return d
+
+    # -- shared ------------------------------------------------------------------------------
+    def _fit(self, data: Any, given: Mapping[str, Any], *, weights: Any,
+             time_unit: str | None, strict: bool) -> FittedModel:
+        frame, w, unit = self._prepare(data, given, weights, time_unit)
+        if self.compress_rows:
+            packed = compress(frame, weights=w)
+            w = packed.pop("weights").to_numpy()
+            frame = packed
+        d = self._precompute({c: frame[c].to_numpy(dtype=float) for c in frame.columns})
+        theta, res, grad_norm = self._maximise(d, w)
+        p = np.exp(theta)
+        ll = float(np.sum(w * self._loglik(p, d, False)[0]))
+        at_bound = np.abs(theta) >= _LOG_BOUND - 1e-6
+        ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not at_bound.any()
+                  and (res.success or grad_norm < _GRADIENT_TOL))
+        message = f"{res.message} (max |gradient| of mean LL = {grad_norm:.2g})"
+        if not ok:
+            shown = ", ".join(f"{k}={v:.6g}" for k, v in zip(self._names(), p, strict=True))
+            text = (f"{type(self).__name__} did not converge: {message}; parameters {shown}, "
+                    f"LL={ll:.6g}. Check the data (enough repeat buyers? time unit?) or set "
+                    "a small `penalizer`")
+            if strict:
+                raise ConvergenceError(text)
+            warnings.warn(text, ConvergenceWarning, stacklevel=3)
+        n = w.sum()
+        return self.result_type(
+            params=self.params_type(*map(float, p)),
+            log_likelihood=ll,
+            n_customers=int(round(n)) if np.isclose(n, round(n)) else float(n),
+            time_unit=unit,
+            success=ok,
+            iterations=int(res.nit),
+            message=message,
+        )
+
+    def log_likelihood(self, data: Any = None, *, params: Any, weights: Any = None,
+                       time_unit: str | None = None, **columns: Any) -> float:
+        """Return the full-sample log-likelihood of ``data`` at ``params`` (no penalty).
+
+        Useful to compare with other software at *their* parameter estimates.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            The data as for ``fit``.
+        params : dataclass or sequence of float
+            Parameter values in the order of the model's parameter dataclass.
+        weights, time_unit, **columns
+            As for ``fit``.
+
+        Returns
+        -------
+        float
+            Sum over customers (weighted) of the log-likelihood.
+        """
+        frame, w, _ = self._prepare(data, columns, weights, time_unit)
+        d = self._precompute({c: frame[c].to_numpy(dtype=float) for c in frame.columns})
+        values = (dataclasses.astuple(params) if dataclasses.is_dataclass(params) else params)
+        p = np.asarray(values, dtype=float)
+        return float(np.sum(w * self._loglik(p, d, False)[0]))
+
+    def _names(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.params_type)]
+
+    def _objective(self, theta: np.ndarray, d: Mapping[str, np.ndarray], w: np.ndarray,
+                   want_grad: bool = True) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood (+ penalty) in log-parameter space, with gradient."""
+        p = np.exp(theta)
+        wsum = w.sum()
+        with np.errstate(all="ignore"):
+            ll, dll = self._loglik(p, d, want_grad)
+            f = -float(np.dot(w, ll)) / wsum + self.penalizer * float(np.sum(p**2))
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
+        if not want_grad:
+            return f, np.zeros_like(theta)
+        if dll is None:  # central differences in log space
+            g = np.empty_like(theta)
+            for k in range(theta.size):
+                h = np.zeros_like(theta)
+                h[k] = 1e-6
+                g[k] = (self._objective(theta + h, d, w, False)[0]
+                        - self._objective(theta - h, d, w, False)[0]) / 2e-6
+            return f, g
+        g = -(dll @ w) / wsum * p + 2 * self.penalizer * p**2  # chain rule d/dtheta = p d/dp
+        return f, g
+
+    def _maximise(self, d: Mapping[str, np.ndarray],
+                  w: np.ndarray) -> tuple[np.ndarray, optimize.OptimizeResult, float]:
+        theta0 = np.log(self._start(d, w))
+        res = optimize.minimize(
+            self._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
+            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        )
+        grad = self._objective(res.x, d, w)[1]
+        return res.x, res, float(np.max(np.abs(grad)))
+
+
+# ---------------------------------------------------------------------------------------------
+# models fitted on (frequency, recency, T): BG/NBD, MBG/NBD, Pareto/NBD
+
+RFT = ("frequency", "recency", "T")
+
+
+def validate_rft(frame: pd.DataFrame) -> None:
+    """Check a (frequency, recency, T) summary, before any optimisation."""
+    check_no_nan(frame)
+    check_counts(frame)
+    x, t_x, T = (frame[c].to_numpy() for c in RFT)
+    fail_rows(frame, t_x < 0, "`recency` is negative", "recency is time from first to last "
+              "purchase")
+    fail_rows(frame, T <= 0, "`T` is not positive", "T is the customer's age (time from "
+              "first purchase to the end of the calibration period)")
+    fail_rows(frame, t_x > T * (1 + 1e-9), "`recency` > `T`",
+              "recency cannot exceed the customer's age; check the observation end date")
+    fail_rows(frame, (x == 0) & (t_x != 0), "`recency` != 0 although `frequency` = 0",
+              "customers without repeat purchase have recency 0")
+
+
+class RFTModel(Model):
+    """A model fitted on each customer's (frequency x, recency t_x, age T)."""
+
+    def fit(self, data: pd.DataFrame | Mapping[str, Any] | None = None, *,
+            frequency: Any = None, recency: Any = None, T: Any = None,  # noqa: N803
+            weights: Any = None, time_unit: str | None = None,
+            strict: bool = True) -> Any:
+        """Fit the model by maximum likelihood and return a new frozen fitted result.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            RFM summary with columns ``frequency`` (repeat purchases x), ``recency`` (t_x)
+            and ``T`` (age), indexed by ``customer_id``, ``attrs["time_unit"]`` set
+            (as returned by `clvkit.summary.rfm_summary`).
+        frequency, recency, T : array-like, optional
+            The same columns as arrays (override columns of ``data``).
+        weights : array-like, optional
+            Number of customers each row stands for (default 1). Identical rows are
+            compressed automatically, so a large summary fits as its distinct rows.
+        time_unit : {"D", "W", "M", "Y"}, optional
+            Unit of ``recency`` and ``T``; required if ``data`` has no ``attrs["time_unit"]``.
+        strict : bool, default True
+            If the optimiser does not converge, raise `ConvergenceError` (True) or issue a
+            `ConvergenceWarning` and return the result with ``success=False`` (False).
+
+        Returns
+        -------
+        FittedModel
+            Model-specific frozen result with the parameters, the full-sample
+            log-likelihood, ``n_customers``, ``time_unit`` and convergence information.
+
+        Raises
+        ------
+        DataValidationError
+            NaN, negative or non-integer frequency, recency > T, empty summary, all
+            frequencies zero, ... (checked before optimising).
+        ConvergenceError
+            The optimiser did not reach a maximum (``strict=True``).
+        """
+        return self._fit(data, {"frequency": frequency, "recency": recency, "T": T},
+                         weights=weights, time_unit=time_unit, strict=strict)
+
+    def _prepare(self, data, given, weights, time_unit):
+        frame = read_frame(data, RFT, given)
+        unit = resolve_time_unit(frame, time_unit)
+        validate_rft(frame)
+        return frame, read_weights(frame, weights), unit
+
+    def _start(self, d, w):
+        # r = 1 and alpha chosen so the mean purchase rate r / alpha matches sum(x) / sum(T)
+        rate = np.dot(w, d["frequency"]) / np.dot(w, d["T"])
+        return np.array([1.0, 1.0 / rate, 1.0, 1.0])

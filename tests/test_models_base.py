@@ -1,0 +1,98 @@
+"""Shared model machinery: input validation, row compression, convergence handling."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvkit.errors import ClvError, ConvergenceError, DataValidationError
+from clvkit.models import BGNBD, ConvergenceWarning, compress
+
+
+@pytest.fixture
+def summary():
+    s = pd.DataFrame(
+        {"frequency": [0.0, 2, 1, 5, 0, 3], "recency": [0.0, 8.0, 3.0, 20.0, 0.0, 9.5],
+         "T": [10.0, 12.0, 30.0, 25.0, 4.0, 30.0]},
+        index=pd.Index([11, 12, 13, 14, 15, 16], name="customer_id"))
+    s.attrs["time_unit"] = "W"
+    return s
+
+
+@pytest.mark.parametrize("column, value, match", [
+    ("frequency", -1, "negative"),
+    ("frequency", 1.5, "whole number"),
+    ("recency", 99.0, "recency` > `T"),
+    ("T", np.nan, "NaN"),
+    ("recency", -2.0, "negative"),
+])
+def test_bad_values_are_named(summary, column, value, match):
+    bad = summary.copy()
+    bad.loc[14, column] = value
+    with pytest.raises(DataValidationError, match=match) as err:
+        BGNBD().fit(bad)
+    assert "14" in str(err.value)  # the offending customer id is shown
+
+
+def test_empty_all_zero_missing_column(summary):
+    with pytest.raises(DataValidationError, match="empty"):
+        BGNBD().fit(summary.iloc[:0])
+    zero = summary.assign(frequency=0, recency=0.0)
+    with pytest.raises(DataValidationError, match="frequency` = 0"):
+        BGNBD().fit(zero)
+    with pytest.raises(DataValidationError, match="missing column"):
+        BGNBD().fit(summary.drop(columns="T"))
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    s = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID").iloc[:500]
+    s.attrs["time_unit"] = "W"
+    return s
+
+
+def test_time_unit_is_required_and_consistent(cdnow):
+    summary = cdnow
+    bare = pd.DataFrame(summary)
+    bare.attrs = {}
+    with pytest.raises(ClvError, match="time unit"):
+        BGNBD().fit(bare)
+    with pytest.raises(ClvError, match="contradicts"):
+        BGNBD().fit(summary, time_unit="D")
+    fit = BGNBD().fit(frequency=bare["frequency"], recency=bare["recency"], T=bare["T"],
+                      time_unit="D")
+    assert fit.time_unit == "D"
+
+
+def test_fit_does_not_mutate_input_or_model(cdnow):
+    summary = cdnow
+    before = summary.copy()
+    model = BGNBD()
+    f1 = model.fit(summary)
+    pd.testing.assert_frame_equal(summary, before)
+    assert summary.attrs == {"time_unit": "W"}
+    f2 = model.fit(summary)
+    assert f1 == f2 and f1 is not f2  # deterministic, new object each time
+
+
+def test_compress_preserves_totals():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"frequency": rng.integers(0, 3, 1000),
+                       "recency": rng.integers(0, 4, 1000) / 7, "T": 5.0})
+    packed = compress(df)
+    assert packed["weights"].sum() == 1000
+    assert len(packed) == len(df.drop_duplicates())
+    assert not packed.duplicated(["frequency", "recency", "T"]).any()
+
+
+def test_non_convergence_raises_or_warns():
+    # nobody ever drops out (every customer bought at the very end): b runs off to infinity
+    s = pd.DataFrame({"frequency": [1, 2, 3, 4], "recency": [10.0] * 4, "T": [10.0] * 4})
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        BGNBD().fit(s, time_unit="W")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = BGNBD().fit(s, time_unit="W", strict=False)
+    assert not fit.success
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
