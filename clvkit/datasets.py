@@ -44,7 +44,8 @@ def load_cdnow(kind: str = "sample") -> LoadResult:
     Examples
     --------
     >>> cdnow = load_cdnow()
-    >>> cdnow.transactions["customer_id"].nunique(), round(float(cdnow.transactions["amount"].sum()), 2)
+    >>> tx = cdnow.transactions
+    >>> tx["customer_id"].nunique(), round(float(tx["amount"].sum()), 2)
     (2357, 244091.94)
     """
     files = {"sample": "cdnow_sample.csv.gz", "master": "cdnow_master.csv.gz"}

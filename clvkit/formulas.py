@@ -1,8 +1,8 @@
-"""Closed-form CLV formulas: the classroom formula, retention-based CLV, LTV:CAC, payback.
+r"""Closed-form CLV formulas: the classroom formula, retention-based CLV, LTV:CAC, payback.
 
 The classroom formula
 ---------------------
-.. math:: \\text{CLV} = \\text{APV} \\times f \\times L \\;(\\times\\ m)
+.. math:: \text{CLV} = \text{APV} \times f \times L \;(\times\ m)
 
 * APV, average purchase value = revenue / number of purchases;
 * :math:`f`, purchase frequency = purchases per customer per time unit;
@@ -19,7 +19,7 @@ per period. Summing the geometric series over an infinite horizon:
 =====================  ============================================  =====================
 ``timing``             cash flows                                    CLV
 =====================  ============================================  =====================
-``"end"`` (default)    :math:`m` at the end of every period survived  :math:`m\\,r/(1+d-r)`
+``"end"`` (default)    :math:`m` at the end of every period survived  :math:`m\,r/(1+d-r)`
 ``"start"``            :math:`m` at the start of every period,        :math:`m(1+d)/(1+d-r)`
                        the first one now
 ``"end_first_sure"``   :math:`m` at the end of every period, the      :math:`m/(1+d-r)`
@@ -179,8 +179,8 @@ def clv_components(
     out["purchase_frequency"] = out["purchases"] / out["customers"] / span
     out["lifespan"] = _lifespan(frame, out, lifespan, time_unit)
     out["margin"] = margin
-    out["clv"] = (out["average_purchase_value"] * out["purchase_frequency"] * out["lifespan"]
-                  * margin)
+    terms = out["average_purchase_value"] * out["purchase_frequency"] * out["lifespan"]
+    out["clv"] = terms * margin
     out.index.name = by
     if by is None:
         out = out.reset_index(drop=True)
@@ -216,7 +216,8 @@ def _lifespan(frame: pd.DataFrame, table: pd.DataFrame, lifespan, time_unit: str
         return lifespan.reindex(table.index).astype(float)
     if isinstance(lifespan, str):
         check_one_of("lifespan", lifespan, ["observed"])
-        per = frame.groupby(["key", "customer"], observed=True)["day"].agg(["min", "max", "nunique"])
+        per = frame.groupby(["key", "customer"], observed=True)["day"]
+        per = per.agg(["min", "max", "nunique"])
         tenure = to_units(per["max"] - per["min"], time_unit=time_unit)
         # add one mean inter-purchase gap so a single purchase does not count as zero lifetime
         gap = tenure / (per["nunique"] - 1).where(per["nunique"] > 1)
@@ -281,11 +282,11 @@ def retention_clv(margin, *, retention, discount_rate, timing: str = "end"):
 
 
 def finite_horizon_clv(margin, *, retention, discount_rate, periods: int, timing: str = "end"):
-    """CLV summed over ``periods`` periods instead of forever.
+    r"""CLV summed over ``periods`` periods instead of forever.
 
-    With ``timing="end"``: :math:`\\sum_{t=1}^{N} m\\,r^t/(1+d)^t`;
-    ``"start"``: :math:`\\sum_{t=0}^{N-1} m\\,r^t/(1+d)^t`;
-    ``"end_first_sure"``: :math:`\\sum_{t=1}^{N} m\\,r^{t-1}/(1+d)^t`.
+    With ``timing="end"``: :math:`\sum_{t=1}^{N} m\,r^t/(1+d)^t`;
+    ``"start"``: :math:`\sum_{t=0}^{N-1} m\,r^t/(1+d)^t`;
+    ``"end_first_sure"``: :math:`\sum_{t=1}^{N} m\,r^{t-1}/(1+d)^t`.
     As ``periods`` grows it tends to :func:`retention_clv`.
 
     Examples
@@ -336,12 +337,12 @@ def ltv_cac_ratio(ltv, cac):
 
 
 def cac_payback_periods(cac, *, margin_per_period, retention=None, discount_rate=0.0):
-    """Periods of margin needed to earn back the acquisition cost.
+    r"""Periods of margin needed to earn back the acquisition cost.
 
     Without ``retention``: ``cac / margin_per_period``. With ``retention`` (and an
     optional ``discount_rate``), margins of surviving customers are expected
     values: the payback is the smallest (fractional) number of periods ``n``
-    with :math:`\\sum_{t=1}^{n} m\\,r^{t-1}/(1+d)^{t}\\ge CAC`; ``inf`` when the
+    with :math:`\sum_{t=1}^{n} m\,r^{t-1}/(1+d)^{t}\ge CAC`; ``inf`` when the
     customer is never expected to pay back.
 
     Examples

@@ -105,8 +105,9 @@ PRESETS: dict[str, Preset] = {
         unit_price="UnitPrice",
         cancel_prefix="C",
         exclude_prefix={"A": "accounting adjustment (bad debt)"},
-        description="UCI Online Retail: amount = Quantity x UnitPrice (GBP), InvoiceNo -> order_id, "
-        "'C' invoices are cancellations, 'A' invoices are bad-debt adjustments",
+        description="UCI Online Retail: amount = Quantity x UnitPrice (GBP), "
+        "InvoiceNo -> order_id, 'C' invoices are cancellations, "
+        "'A' invoices are bad-debt adjustments",
     ),
 }
 
@@ -348,7 +349,8 @@ def _encoding_hint(path: Path) -> str:
             sample.decode(candidate)
         except UnicodeDecodeError:
             continue
-        return f"it decodes as {candidate}: pass encoding='{candidate}' (CLI: --encoding {candidate})"
+        return (f"it decodes as {candidate}: pass encoding='{candidate}' "
+                f"(CLI: --encoding {candidate})")
     return "pass the file's encoding with encoding=... (CLI: --encoding)"
 
 
@@ -383,7 +385,8 @@ def _resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
 
 
 def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.DataFrame:
-    missing = [f"{name!r} (for {key.removeprefix('extra:')})" for key, name in spec.items() if name not in raw.columns]
+    missing = [f"{name!r} (for {key.removeprefix('extra:')})" for key, name in spec.items()
+               if name not in raw.columns]
     if "unit_price" in spec and C.QUANTITY not in spec:
         missing.append("a quantity column (amount = quantity x unit price)")
     if missing:

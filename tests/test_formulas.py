@@ -33,7 +33,8 @@ def test_finite_horizon_converges_and_matches_sum():
     m, r, d = 50.0, 0.7, 0.08
     t = np.arange(1, 11)
     explicit = np.sum(m * r**t / (1 + d) ** t)
-    assert finite_horizon_clv(m, retention=r, discount_rate=d, periods=10) == pytest.approx(explicit)
+    ten = finite_horizon_clv(m, retention=r, discount_rate=d, periods=10)
+    assert ten == pytest.approx(explicit)
     explicit_start = np.sum(m * r ** (t - 1) / (1 + d) ** (t - 1))
     assert finite_horizon_clv(m, retention=r, discount_rate=d, periods=10,
                               timing="start") == pytest.approx(explicit_start)
