@@ -141,11 +141,11 @@ def _rfm_inputs(data, observation_end, time_unit: str, monetary: str) -> pd.Data
     if data.empty:
         raise DataValidationError("transactions are empty: nothing to score")
     tx = data[data[C.AMOUNT] > 0]
-    end = tx[C.DATE].max() if observation_end is None else pd.Timestamp(observation_end)
-    tx = tx[tx[C.DATE] <= end]
-    end = end.normalize()  # recency counts whole days, like rfm_summary
-    occasion = tx[C.ORDER_ID] if C.ORDER_ID in tx else tx[C.DATE].dt.normalize()
-    g = pd.DataFrame({"c": tx[C.CUSTOMER_ID].to_numpy(), "d": tx[C.DATE].dt.normalize().to_numpy(),
+    day = tx[C.DATE].dt.normalize()  # recency counts whole days, like rfm_summary
+    end = (day.max() if observation_end is None else pd.Timestamp(observation_end)).normalize()
+    tx, day = tx[day <= end], day[day <= end]
+    occasion = tx[C.ORDER_ID] if C.ORDER_ID in tx else day
+    g = pd.DataFrame({"c": tx[C.CUSTOMER_ID].to_numpy(), "d": day.to_numpy(),
                       "o": occasion.to_numpy(), "a": tx[C.AMOUNT].to_numpy(float)}).groupby("c")
     orders = g["o"].nunique()
     total = g["a"].sum()
