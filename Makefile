@@ -8,20 +8,25 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test unit nbval notebooks report bench lint clean data-synthetic
+.PHONY: setup java test unit nbval notebooks report bench lint clean data-synthetic
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,scale]'
 	touch $(STAMP)
+
+## a headless Java runtime for the Spark SQL engine (tests/test_engines.py), only if missing
+java:
+	@command -v java >/dev/null 2>&1 || \
+	  (apt-get update && apt-get install -y default-jre-headless)
 
 ## the full test suite: fast unit tests first, then strict notebook validation
 test: unit nbval
 
-unit: $(STAMP)
+unit: $(STAMP) java
 	$(BIN)/python -m pytest -p no:nbval -q tests clvkit
 
 nbval: $(STAMP)
