@@ -1142,10 +1142,12 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
 
     "CLV over the customer journey": for each group (e.g. acquisition channel) and
     each age k (calendar periods since the customer's first purchase, 0 = that
-    period), the average over customers of everything they spent up to age k.
-    Right-censoring is handled: age k averages only over the cohorts observed for
-    at least k periods, so late cohorts do not drag the curve down. A group's
-    curve stops (NaN) when no cohort of it reached that age.
+    period), the expected value a customer has brought in up to age k.
+    Right-censoring is handled life-table style: the mean spend *at* age j is taken
+    over the customers whose cohort has been observed for at least j periods (so
+    recent cohorts are not counted as zeros), and the curve is the running sum of
+    these means -- non-decreasing, and every age uses all the cohorts that reached
+    it. A group's curve stops (NaN) when no cohort of it reached that age.
 
     Parameters
     ----------
@@ -1171,7 +1173,9 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
 
     Examples
     --------
-    Customer 1 (Jan) spends 10 then 20 a month later; customer 2 (Feb) spends 30:
+    Customer 1 (Jan) spends 10 then 20 a month later; customer 2 (Feb) spends 30 and
+    has not been observed for a second month yet. Age 0: mean(10, 30) = 20; age 1:
+    20 + customer 1's 20 = 40.
 
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
     ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
@@ -1180,7 +1184,7 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
     group                      all
     months_since_acquisition
     0                         20.0
-    1                         30.0
+    1                         40.0
     """
     tx = _check_transactions(transactions)
     period = _check_period(period)
@@ -1207,11 +1211,11 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
     revenue = np.bincount(flat, weights=amount, minlength=n_groups * n * n).reshape(n_groups, n, n)
     size = np.bincount(gcode * n + cohort, minlength=n_groups * n).reshape(n_groups, n)
     observed = (np.arange(n)[:, None] + np.arange(n)[None, :] < n).astype(float)  # cohort x age
-    total = np.einsum("gca,ca->ga", np.cumsum(revenue, axis=2), observed)
     eligible = size @ observed
+    per_age = _ratio(np.einsum("gca,ca->ga", revenue, observed), eligible)
     ages = pd.RangeIndex(n, name=_age_name(period))
     cols = pd.Index(groups, name=by if isinstance(by, str) else "group")
-    out = pd.DataFrame(_ratio(total, eligible).T, index=ages, columns=cols)
+    out = pd.DataFrame(np.cumsum(per_age, axis=1).T, index=ages, columns=cols)
     counts = pd.DataFrame(eligible.T.astype(np.int64), index=ages, columns=cols)
     if max_periods is not None:
         out, counts = out.loc[:max_periods], counts.loc[:max_periods]

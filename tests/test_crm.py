@@ -365,16 +365,17 @@ def test_cumulative_value_handles_censoring():
               (2, "2024-02-05", 5.0), (2, "2024-03-05", 7.0), (3, "2024-03-07", 100.0)])
     tx["channel"] = ["a", "a", "a", "a", "b"]
     cv = crm.cumulative_value(tx, by="channel")
-    # channel a: age0 mean(10, 5)=7.5; age1 mean(10, 12)=11 (both observed);
-    # age2: only customer 1 observed for 2 months -> 30
-    np.testing.assert_allclose(cv["a"], [7.5, 11.0, 30.0])
+    # channel a: age0 mean(10, 5) = 7.5; age1 mean(0, 7) = 3.5 (both observed) -> 11;
+    # age2: only customer 1 observed for 2 months, spends 20 -> 31
+    np.testing.assert_allclose(cv["a"], [7.5, 11.0, 31.0])
     np.testing.assert_allclose(cv["b"], [100.0, np.nan, np.nan])
     assert cv.attrs["customers"]["a"].tolist() == [2, 2, 1]
     margin = crm.cumulative_value(tx, by="channel", margin=pd.Series({1: 0.5, 2: 1.0, 3: 0.1}))
-    np.testing.assert_allclose(margin["a"], [(5 + 5) / 2, (5 + 12) / 2, 15.0])
+    np.testing.assert_allclose(margin["a"], [(5 + 5) / 2, 5 + 7 / 2, 8.5 + 10])
     v = crm.value_by_group(tx, by=pd.Series({1: "x", 2: "x", 3: "y"}), horizon=1)
     assert v.loc["x", "value"] == pytest.approx(11.0)
     assert np.isnan(v.loc["y", "value"])
+    assert v.loc["x", "customers_observed"] == 2 and v.loc["y", "customers"] == 1
     with pytest.raises(DataValidationError, match="no group"):
         crm.cumulative_value(tx, by=pd.Series({1: "x"}))
 
@@ -444,3 +445,19 @@ def test_synthetic_kpis_are_coherent(synthetic):
                                1 - crm.retention_rate(tx), equal_nan=True)
     cm = crm.cohort_matrix(tx)
     assert (cm[0].dropna() == 1.0).all()
+
+
+def test_cumulative_value_single_cohort_is_mean_cumulative_spend(random_tx):
+    one_cohort = random_tx.assign(date=random_tx["date"].where(
+        random_tx.groupby("customer_id").cumcount() > 0, pd.Timestamp("2023-01-01")))
+    one_cohort = one_cohort.sort_values("date")
+    cv = crm.cumulative_value(one_cohort)["all"]
+    age = one_cohort["date"].dt.to_period("M").map(lambda p: (p - pd.Period("2023-01", "M")).n)
+    per_age = one_cohort.groupby(age)["amount"].sum().reindex(cv.index, fill_value=0)
+    np.testing.assert_allclose(cv, per_age.cumsum() / one_cohort["customer_id"].nunique())
+
+
+def test_synthetic_value_curves_non_decreasing(synthetic):
+    cv = crm.cumulative_value(_purchases(synthetic), by="channel", max_periods=23)
+    assert (cv.diff().iloc[1:] >= 0).all().all()
+    assert list(cv.columns) == sorted(synthetic.truth.channel_mix)
