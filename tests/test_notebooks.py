@@ -1,0 +1,98 @@
+"""The course notebooks: exercises, figures and structure (their outputs: `make nbval`)."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from clvkit.errors import ClvError
+from clvkit.notebook_tools import (
+    RAISES_TAG,
+    check_exercises,
+    find_exercises,
+    load_solutions,
+    solutions_path,
+    solve_notebook,
+)
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def _read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_the_course_is_there():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"][:len(NOTEBOOKS)]
+    assert len(NOTEBOOKS) >= 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_check_fails_on_placeholder_and_passes_on_solution(path):
+    table = check_exercises(path)
+    assert len(table) >= 2, "each notebook needs at least two exercises"
+    assert (table["placeholder"] == "AssertionError").all(), table
+    assert (table["solution"] == "passed").all(), table
+    wrong = table["wrong"].dropna()
+    assert (wrong == "AssertionError").all(), table
+    assert len(wrong) == len(table), "give a typical wrong answer for every exercise"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_figures_render(path):
+    nb = _read(path)
+    figure_cells = [c for c in _code_cells(nb) if "plt.show()" in c.source]
+    assert figure_cells, "every notebook shows at least one figure"
+    for cell in figure_cells:
+        kinds = {key for out in cell.outputs for key in out.get("data", {})}
+        assert "image/png" in kinds, f"no PNG figure saved for cell:\n{cell.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_notebook_structure(path):
+    nb = _read(path)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    cells = _code_cells(nb)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
+    assert all(c.execution_count is not None for c in cells), "commit the notebook executed"
+    for c in cells:
+        assert "/work/" not in c.source and "C:\\" not in c.source, "no absolute paths"
+        assert "execution" not in c.metadata, "run `make notebooks` to strip timing metadata"
+    for ex in find_exercises(nb):
+        check = nb.cells[ex.check_cell]
+        assert RAISES_TAG in check.metadata.get("tags", [])
+        assert [o.get("ename") for o in check.outputs] == ["AssertionError"], ex.id
+        assert "YOUR CODE HERE" in ex.placeholder
+        assert "assert" in ex.check
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_solved_notebook_has_no_expected_errors(path):
+    solved = solve_notebook(_read(path), load_solutions(solutions_path(path)))
+    for ex in find_exercises(solved):
+        assert RAISES_TAG not in solved.cells[ex.check_cell].metadata.get("tags", [])
+        assert "YOUR CODE HERE" not in solved.cells[ex.answer_cell].source
+
+
+def test_find_exercises_rejects_a_missing_check():
+    cell = nbformat.v4.new_code_cell("x = None")
+    cell.metadata["exercise"] = {"id": "00-1", "role": "answer"}
+    with pytest.raises(ClvError, match="00-1"):
+        find_exercises(nbformat.v4.new_notebook(cells=[cell]))
+
+
+def test_check_exercises_detects_a_check_that_cannot_fail(tmp_path):
+    cells = [nbformat.v4.new_code_cell("x = None  # YOUR CODE HERE"),
+             nbformat.v4.new_code_cell("assert True")]
+    cells[0].metadata["exercise"] = {"id": "00-1", "role": "answer"}
+    cells[1].metadata["exercise"] = {"id": "00-1", "role": "check"}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(tmp_path / "00-demo.ipynb"))
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
+    table = check_exercises(tmp_path / "00-demo.ipynb")
+    assert table.loc["00-1", "placeholder"] == "passed"  # the test above would flag it
