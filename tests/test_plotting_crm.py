@@ -1,0 +1,145 @@
+"""Tests of clvkit.plotting.crm: each plot returns its Axes, labelled, with something drawn."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from clvkit import crm  # noqa: E402
+from clvkit.errors import ClvError  # noqa: E402
+from clvkit.plotting import crm as plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tx():
+    rng = np.random.default_rng(5)
+    n = 3000
+    return pd.DataFrame({
+        "customer_id": rng.integers(0, 400, n),
+        "date": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 540, n), unit="D"),
+        "amount": rng.gamma(2.0, 25.0, n),
+        "channel": None,
+    }).assign(channel=lambda d: np.where(d["customer_id"] % 3 == 0, "social", "organic"))
+
+
+@pytest.fixture(scope="module")
+def touches():
+    rng = np.random.default_rng(6)
+    n = 4000
+    opened = rng.random(n) < 0.4
+    clicked = opened & (rng.random(n) < 0.3)
+    visited = clicked & (rng.random(n) < 0.6)
+    return pd.DataFrame({
+        "tactic": rng.choice(["discount", "newsletter"], n),
+        "message": rng.choice(["A", "B"], n), "medium": rng.choice(["email", "sms"], n),
+        "opened": opened, "clicked": clicked, "visited": visited,
+        "converted": visited & (rng.random(n) < 0.2), "unsubscribed": rng.random(n) < 0.01,
+    })
+
+
+def _check(ax, *, artists=("lines", "patches", "collections", "images")):
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    drawn = sum(len(getattr(ax, a)) for a in artists)
+    assert drawn > 0
+    return ax
+
+
+def test_cohort_heatmap(tx):
+    ax = _check(plots.cohort_heatmap(crm.cohort_matrix(tx)))
+    assert "since acquisition" in ax.get_xlabel()
+    assert "%" in ax.figure.axes[-1].get_ylabel()           # colour bar states the unit
+    rev = _check(plots.cohort_heatmap(crm.cohort_matrix(tx, value="revenue"), currency="USD"))
+    assert "$" in rev.figure.axes[-1].get_ylabel()
+
+
+def test_retention_curves(tx):
+    m = crm.cohort_matrix(tx)
+    ax = _check(plots.retention_curves(m))
+    assert len(ax.lines) == len(m) + 1                       # one per cohort + average
+    with pytest.raises(ClvError, match="retention"):
+        plots.retention_curves(crm.cohort_matrix(tx, value="revenue"))
+
+
+def test_funnel_chart(touches):
+    f = crm.funnel(touches)
+    ax = _check(plots.funnel_chart(f, hue="tactic"))
+    assert len(ax.patches) == 2 * 5                          # 2 tactics x 5 stages
+    heights = [p.get_height() for p in ax.patches[:5]]
+    assert heights[0] == pytest.approx(100) and heights == sorted(heights, reverse=True)
+    _check(plots.funnel_chart(f))
+    with pytest.raises(ClvError, match="hue"):
+        plots.funnel_chart(f, hue="segment")
+
+
+def test_message_comparison_and_dropout(touches):
+    _check(plots.message_comparison(crm.compare_messages(touches, by=("tactic", "medium"))))
+    ax = _check(plots.dropout_chart(crm.dropout(touches)))
+    assert "%" in ax.get_xlabel()
+
+
+def test_pareto_curve(tx):
+    values = tx.groupby("customer_id")["amount"].sum()
+    ax = _check(plots.pareto_curve(values))
+    x, y = ax.lines[0].get_data()
+    assert y[0] == 0 and y[-1] == pytest.approx(100)
+    assert np.all(np.diff(y) >= -1e-9)
+
+
+def test_segment_bars_marks_value_destroyers():
+    profit = pd.Series({"Champions": 120.0, "At risk": -30.0, "New": 15.0},
+                       name="profit_per_customer").rename_axis("segment")
+    ax = _check(plots.segment_bars(profit))
+    assert "£" in ax.get_xlabel()
+    colors = {tuple(p.get_facecolor()) for p in ax.patches}
+    assert len(colors) == 2                                  # losses in a second colour
+    table = profit.to_frame()
+    _check(plots.segment_bars(table, value="profit_per_customer", kind="number",
+                              value_label="Profit per customer (index)"))
+    with pytest.raises(ClvError, match="value"):
+        plots.segment_bars(table)
+
+
+def test_clv_by_channel_and_over_tenure(tx):
+    ax = _check(plots.clv_by_channel(crm.value_by_group(tx, by="channel", horizon=6)))
+    assert len(ax.patches) == 2 and "£" in ax.get_xlabel()
+    curves = crm.cumulative_value(tx, by="channel")
+    ax = _check(plots.clv_over_tenure(curves))
+    assert len(ax.lines) == 2 and "Months since acquisition" == ax.get_xlabel()
+
+
+def test_uses_given_axes_and_leaves_rcparams_alone(tx):
+    before = dict(matplotlib.rcParams)
+    fig, ax = plt.subplots()
+    out = plots.cohort_heatmap(crm.cohort_matrix(tx), ax=ax)
+    assert out is ax
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_exported():
+    import clvkit.plotting as plotting
+
+    for name in plots.__all__:
+        assert callable(getattr(plotting, name))
+
+
+def test_import_changes_no_global_state():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; before = dict(matplotlib.rcParams); "
+            "import clvkit.plotting.crm; assert dict(matplotlib.rcParams) == before; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
