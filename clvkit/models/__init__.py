@@ -8,6 +8,8 @@ convergence information) whose methods make the predictions.
 from ._base import ConvergenceWarning, FittedModel, compress
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
+from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
+from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
 
 __all__ = [
     "FittedModel",
@@ -19,4 +21,10 @@ __all__ = [
     "GammaGamma",
     "GammaGammaFit",
     "GammaGammaParams",
+    "MBGNBD",
+    "MBGNBDFit",
+    "MBGNBDParams",
+    "ParetoNBD",
+    "ParetoNBDFit",
+    "ParetoNBDParams",
 ]
