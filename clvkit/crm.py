@@ -137,6 +137,12 @@ def _ordinals(dates: pd.Series, period: str) -> np.ndarray:
     return dates.dt.to_period(period).array.asi8.astype(np.int64)
 
 
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct integer keys (sort-based: numpy 2.4 hash-based np.unique is slower)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
 def _period_index(first: int, n: int, period: str) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(np.arange(first, first + n), freq=period, name="period")
 
@@ -173,8 +179,8 @@ class _Activity:
         first = int(p.min())
         t = p - first
         n = int(t.max()) + 1
-        pairs = np.unique(cust * n + t)
-        okey = np.unique(_order_keys(tx, cust) * n + t)
+        pairs = _unique(cust * n + t)
+        okey = _unique(_order_keys(tx, cust) * n + t)
         return cls(
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
@@ -428,7 +434,7 @@ def _churn_from_p_alive(transactions, *, period, p_alive, threshold) -> pd.Serie
 def _overall_orders(transactions: pd.DataFrame) -> tuple[int, int, float]:
     tx = _check_transactions(transactions)
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    orders = len(np.unique(_order_keys(tx, cust)))
+    orders = len(_unique(_order_keys(tx, cust)))
     return int(cust.max()) + 1, orders, float(tx[AMOUNT].sum())
 
 
@@ -446,8 +452,9 @@ def repeat_purchase_rate(transactions: pd.DataFrame) -> float:
     """
     tx = _check_transactions(transactions)
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    keys = np.unique(np.c_[cust, _order_keys(tx, cust)], axis=0)
-    per_customer = np.bincount(keys[:, 0])
+    okeys = _order_keys(tx, cust)
+    keys = _unique(cust * (int(okeys.max()) + 1) + okeys)
+    per_customer = np.bincount(keys // (int(okeys.max()) + 1))
     return float(np.mean(per_customer >= 2))
 
 
@@ -1154,9 +1161,10 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
     transactions : DataFrame
         Canonical transactions.
     by : None, str or Series, default None
-        Column of ``transactions`` (e.g. ``"channel"``), or a Series mapping
-        ``customer_id`` to a group (e.g. segment), or None for everyone. A customer
-        belongs to the group of their first transaction row.
+        Column of ``transactions`` (e.g. ``"channel"``), ``"cohort"`` (the period of
+        the first purchase), a Series mapping ``customer_id`` to a group (e.g.
+        segment), or None for everyone. A customer belongs to the group of their
+        first transaction row.
     period : {"D", "W", "M", "Q", "Y"}, default "M"
         Calendar period.
     margin : None, float or Series, default None
@@ -1197,14 +1205,19 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
                                       "indexed by customer_id covering every customer.")
         amount = amount * rate
     cust, customers = pd.factorize(tx[CUSTOMER_ID])
-    labels = _group_labels(tx, by)
-    first_row = np.unique(cust, return_index=True)[1]
-    gcode, groups = pd.factorize(labels.to_numpy()[first_row], sort=True)
     t = _ordinals(tx[DATE], period)
-    t = t - t.min()
+    first = int(t.min())
+    t = t - first
     n = int(t.max()) + 1
     cohort = np.full(len(customers), n, dtype=np.int64)
     np.minimum.at(cohort, cust, t)
+    if isinstance(by, str) and by == "cohort" and "cohort" not in tx.columns:
+        gcode, groups = pd.factorize(cohort, sort=True)
+        groups = pd.PeriodIndex.from_ordinals(groups + first, freq=period).astype(str)
+    else:
+        labels = _group_labels(tx, by)
+        first_row = np.flatnonzero(~pd.Series(cust).duplicated().to_numpy())
+        gcode, groups = pd.factorize(labels.to_numpy()[first_row], sort=True)
     n_groups = len(groups)
     g_row, c_row = gcode[cust], cohort[cust]
     flat = (g_row * n + c_row) * n + (t - c_row)

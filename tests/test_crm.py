@@ -376,6 +376,10 @@ def test_cumulative_value_handles_censoring():
     assert v.loc["x", "value"] == pytest.approx(11.0)
     assert np.isnan(v.loc["y", "value"])
     assert v.loc["x", "customers_observed"] == 2 and v.loc["y", "customers"] == 1
+    by_cohort = crm.cumulative_value(tx, by="cohort")
+    assert list(by_cohort.columns) == ["2024-01", "2024-02", "2024-03"]
+    np.testing.assert_allclose(by_cohort["2024-01"], [10.0, 10.0, 30.0])
+    np.testing.assert_allclose(by_cohort["2024-03"], [100.0, np.nan, np.nan])
     with pytest.raises(DataValidationError, match="no group"):
         crm.cumulative_value(tx, by=pd.Series({1: "x"}))
 
