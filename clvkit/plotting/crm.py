@@ -210,19 +210,23 @@ def funnel_chart(funnel_table: pd.DataFrame, *, hue: str | None = None, ax=None)
     return ax
 
 
-def _forest(ax, labels, estimate, low, high, *, color, zero_line: bool):
-    y = np.arange(len(labels))[::-1]
-    err = np.clip([estimate - low, high - estimate], 0, None)
-    ax.errorbar(estimate, y, xerr=err, fmt="o", color=color,
+def _forest(table: pd.DataFrame, name: str, estimate: str, *, color_index: int,
+            zero_line: bool, ax):
+    """Point estimates (in %) with interval bars, one row per group of ``table``."""
+    table = _check_table(table, name, [estimate, "low", "high"])
+    ax = _axes(ax)
+    est, low, high = (table[c].to_numpy(dtype=float) * 100 for c in (estimate, "low", "high"))
+    y = np.arange(len(table))[::-1]
+    color = _colors(color_index + 1)[color_index]
+    ax.errorbar(est, y, xerr=np.clip([est - low, high - est], 0, None), fmt="o", color=color,
                 ecolor=color, capsize=3)
     if zero_line:
         ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    labels = [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in table.index]
     ax.set_yticks(y, labels)
-    return ax
-
-
-def _row_labels(index: pd.Index) -> list[str]:
-    return [" / ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in index]
+    names = [str(n) for n in table.index.names if n is not None]
+    ax.set_ylabel(" / ".join(names) or "Group")
+    return table, ax
 
 
 def message_comparison(comparison: pd.DataFrame, *, ax=None):
@@ -237,17 +241,13 @@ def message_comparison(comparison: pd.DataFrame, *, ax=None):
     -------
     matplotlib.axes.Axes
     """
-    c = _check_table(comparison, "comparison", ["difference", "low", "high"])
-    ax = _axes(ax)
-    _forest(ax, _row_labels(c.index), c["difference"].to_numpy() * 100,
-            c["low"].to_numpy() * 100, c["high"].to_numpy() * 100,
-            color=_colors(1)[0], zero_line=True)
+    c, ax = _forest(comparison, "comparison", "difference", color_index=0, zero_line=True,
+                    ax=ax)
     a, b = c.attrs.get("a", "A"), c.attrs.get("b", "B")
     stage, base = c.attrs.get("stage", "converted"), c.attrs.get("base", "sent")
     per = {"sent": "send", "opened": "open", "clicked": "click", "visited": "visit"}
     ax.set_xlabel(f"Difference in {stage} rate per {per.get(base, base)} "
                   f"({a} minus {b}, percentage points)")
-    ax.set_ylabel(" / ".join(map(str, c.index.names)) if c.index.names[0] else "Group")
     level = c.attrs.get("confidence", 0.95)
     ax.set_title(f"Message {a} vs {b}: difference with {level:.0%} Newcombe interval")
     return ax
@@ -265,14 +265,10 @@ def dropout_chart(dropout_table: pd.DataFrame, *, ax=None):
     -------
     matplotlib.axes.Axes
     """
-    d = _check_table(dropout_table, "dropout_table", ["dropout_rate", "low", "high"])
-    ax = _axes(ax)
-    _forest(ax, _row_labels(d.index), d["dropout_rate"].to_numpy() * 100,
-            d["low"].to_numpy() * 100, d["high"].to_numpy() * 100,
-            color=_colors(2)[1], zero_line=False)
+    d, ax = _forest(dropout_table, "dropout_table", "dropout_rate", color_index=1,
+                    zero_line=False, ax=ax)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     ax.set_xlabel("Dropout rate (% of sends unsubscribing)")
-    ax.set_ylabel(" / ".join(map(str, d.index.names)))
     ax.set_title(f"Dropout after contact ({d.attrs.get('confidence', 0.95):.0%} "
                  "Wilson intervals)")
     return ax
