@@ -466,7 +466,7 @@ def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audie
             }))
     campaigns = pd.DataFrame(camp_rows, columns=["campaign_id", "name", "tactic", "message",
                                                  "medium", "send_date", "cost_per_send"])
-    campaigns = campaigns.set_index("campaign_id")
+    campaigns = campaigns.set_index("campaign_id").astype({"name": str, "cost_per_send": float})
     campaigns["send_date"] = campaigns["send_date"].astype("datetime64[ns]")
     for col, cats in (("tactic", TACTICS), ("message", MESSAGES), ("medium", MEDIA)):
         campaigns[col] = pd.Categorical(campaigns[col], categories=list(cats))
