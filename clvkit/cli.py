@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="unit of recency and T (default: W = weeks)")
     summary.add_argument("--out", required=True, metavar="FILE",
                          help="output file (.csv or .parquet)")
+    summary.add_argument("--engine", choices=["pandas", "duckdb", "spark"], default="pandas",
+                         help="pandas (default: load, clean and summarise in memory), duckdb "
+                         "(scan Parquet/CSV directly, larger than memory) or spark (Spark SQL, "
+                         "local mode); duckdb and spark expect clean transactions")
 
     report = sub.add_parser("report", help="build the monthly report (executed notebooks + "
                             "HTML)")
@@ -85,6 +89,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     from .summary import rfm_summary
 
+    if args.engine != "pandas":
+        return _summary_engine(args)
     result = _load(args)
     table = rfm_summary(result, observation_end=args.observation_end,
                         calibration_end=args.calibration_end, time_unit=args.time_unit)
@@ -94,6 +100,31 @@ def _summary(args: argparse.Namespace) -> int:
     else:
         table.to_csv(out)
     print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
+    return 0
+
+
+def _summary_engine(args: argparse.Namespace) -> int:
+    """``summary --engine duckdb|spark``: the file is scanned by the engine, not loaded."""
+    from .engines import write_rfm_summary
+    from .io import PRESETS
+
+    unsupported = [f"--{name.replace('_', '-')}" for name in
+                   ("order_id", "quantity", "unit_price") if getattr(args, name)]
+    if args.returns != "separate" or args.encoding.lower().replace("-", "") != "utf8":
+        unsupported.append("--returns/--encoding")
+    if unsupported:
+        raise ClvError(f"{', '.join(unsupported)} need(s) --engine pandas; the {args.engine} "
+                       "engine reads clean customer_id/date/amount columns as they are")
+    columns = dict(PRESETS[args.preset].columns) if args.preset else {}
+    columns.update({key: value for key in ("customer_id", "date", "amount")
+                    if (value := getattr(args, key))})
+    columns = {key: value for key, value in columns.items()
+               if key in ("customer_id", "date", "amount")}
+    out = Path(args.out)
+    rows = write_rfm_summary(args.file, out, engine=args.engine, columns=columns,
+                             observation_end=args.observation_end,
+                             calibration_end=args.calibration_end, time_unit=args.time_unit)
+    print(f"wrote {rows:,} customers ({args.time_unit}) to {out} [{args.engine}]")
     return 0
 
 
