@@ -6,10 +6,16 @@ convergence information) whose methods make the predictions.
 """
 
 from ._base import ConvergenceWarning, FittedModel, compress
+from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .sbg import (
+    ShiftedBetaGeometric,
+    ShiftedBetaGeometricFit,
+    ShiftedBetaGeometricParams,
+)
 
 __all__ = [
     "FittedModel",
@@ -27,4 +33,10 @@ __all__ = [
     "ParetoNBD",
     "ParetoNBDFit",
     "ParetoNBDParams",
+    "ShiftedBetaGeometric",
+    "ShiftedBetaGeometricFit",
+    "ShiftedBetaGeometricParams",
+    "BetaGeoBetaBinomial",
+    "BetaGeoBetaBinomialFit",
+    "BetaGeoBetaBinomialParams",
 ]
