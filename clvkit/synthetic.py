@@ -172,9 +172,12 @@ def true_funnel_rates() -> pd.DataFrame:
     return pd.DataFrame(np.round(np.array(rows), 6), index=index, columns=list(_FUNNEL_COLUMNS))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CrmTruth:
     """Ground-truth parameters of a synthetic CRM dataset (see the module docstring).
+
+    Compare two truths with ``a.to_dict() == b.to_dict()`` (``==`` is identity,
+    because a DataFrame field has no single truth value).
 
     Attributes
     ----------
@@ -247,7 +250,7 @@ class CrmTruth:
         return cls(**kw)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CrmData:
     """Synthetic CRM tables plus their ground truth (output of :func:`generate_crm`).
 
