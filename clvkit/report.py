@@ -48,9 +48,15 @@ from .units import TIME_UNITS
 __all__ = [
     "SECTIONS", "Section", "ReportConfig", "ReportData", "ReportResult", "SectionResult",
     "load_config", "load_report_data", "build_report", "add_report_arguments", "run_report_cli",
-    "load_section_data", "month_kpis", "headline_numbers", "executive_summary_text",
-    "headline_table_display", "plot_monthly_trend", "data_quality_table", "data_quality_text",
-    "section_heading",
+    "load_section_data", "section_heading", "month_kpis", "headline_numbers",
+    "executive_summary_text", "headline_table_display", "plot_monthly_trend",
+    "segment_movement", "segment_sizes", "moved_into", "segments_text", "plot_segment_sizes",
+    "profit_table", "least_profitable_display", "profit_text", "plot_profit_curve",
+    "cohort_retention", "cohort_text", "plot_cohort_heatmap",
+    "clv_by_channel", "clv_by_channel_text", "clv_by_channel_display", "plot_clv_by_channel",
+    "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
+    "plot_campaign_funnel", "predictions", "at_risk_customers", "predictions_text",
+    "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
 ]
 
 # --------------------------------------------------------------------------- constants
@@ -105,11 +111,15 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "annual_discount_rate": 0.10,
     "top_n": 10,                # rows in "least profitable" / "at risk" tables
     "cohort_months": 12,        # cohorts shown in the retention heatmap
+    "cost_per_order": 0.0,      # cost to serve one order (least-profitable customers)
+    "cost_per_contact": 0.0,    # cost of one campaign touch
+    "clv_horizon_months": 12,   # observed value horizon of "CLV by channel"
+    "at_risk_threshold": 0.5,   # P(alive) below which a customer counts as at risk
+    "campaign_months": 3,       # months of campaigns compared by tactic and message
 }
-#: ISO 4217 codes accepted as ``currency`` (with the symbol used in prose).
-CURRENCIES = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "CHF": "CHF ", "CAD": "CA$",
-              "AUD": "A$", "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ", "PLN": "PLN ",
-              "INR": "₹", "CNY": "CN¥", "BRL": "R$"}
+#: ISO 4217 codes accepted as ``currency``.
+CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
+              "CNY", "BRL")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -438,73 +448,76 @@ def section_heading(title: str, month: str, section: str) -> str:
     return f"# {section}\n**{html.escape(title)}** -- {label}"
 
 
-def _orders(tx: pd.DataFrame) -> pd.Series:
-    """Order key per row: the order id when present, else (customer, day)."""
-    if C.ORDER_ID in tx:
-        return tx[C.ORDER_ID].astype("string")
-    return tx[C.CUSTOMER_ID].astype("string") + "|" + tx[C.DATE].dt.strftime("%Y-%m-%d")
+def _fmt(value, kind: str, currency: str) -> str:
+    from .narrative import format_value
+
+    return format_value(value, kind=kind, currency=currency)
 
 
-def month_kpis(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Monthly CRM indicators, one row per calendar month (``PeriodIndex``).
-
-    Columns: ``revenue``, ``orders``, ``active_customers``, ``new_customers``,
-    ``returning_customers``, ``aov`` (revenue per order), ``repeat_rate``
-    (share of active customers who bought before this month), ``churn_rate``
-    (share of last month's customers who did not buy this month) and
-    ``retention_rate`` (1 - churn). The first month has no churn.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1, 3], "amount": [10.0, 20.0, 30.0, 5.0],
-    ...     "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-01", "2024-02-03"])})
-    >>> month_kpis(tx)[["revenue", "active_customers", "new_customers", "churn_rate"]]
-             revenue  active_customers  new_customers  churn_rate
-    month                                                        
-    2024-01     30.0                 2              2         NaN
-    2024-02     35.0                 2              1         0.5
-    """
-    tx_month = transactions[C.DATE].dt.to_period("M")
-    frame = pd.DataFrame({"customer_id": transactions[C.CUSTOMER_ID].to_numpy(),
-                          "amount": transactions[C.AMOUNT].to_numpy(),
-                          "order": _orders(transactions).to_numpy(),
-                          "month": tx_month.to_numpy()})
-    first = frame.groupby("customer_id")["month"].transform("min")
-    grouped = frame.groupby("month")
-    out = pd.DataFrame({
-        "revenue": grouped["amount"].sum(),
-        "orders": grouped["order"].nunique(),
-        "active_customers": grouped["customer_id"].nunique(),
-        "new_customers": frame[first == frame["month"]].groupby("month")["customer_id"].nunique(),
-    })
-    full = pd.period_range(tx_month.min(), tx_month.max(), freq="M", name="month")
-    out = out.reindex(full).fillna(0)
-    for col in ("orders", "active_customers", "new_customers"):
-        out[col] = out[col].astype("int64")
-    out["returning_customers"] = out["active_customers"] - out["new_customers"]
-    out["aov"] = out["revenue"] / out["orders"].replace(0, np.nan)
-    out["repeat_rate"] = out["returning_customers"] / out["active_customers"].replace(0, np.nan)
-    pairs = frame[["customer_id", "month"]].drop_duplicates()
-    nxt = pairs.assign(month=pairs["month"] + 1)
-    stayed = nxt.merge(pairs, on=["customer_id", "month"]).groupby("month").size()
-    previous_active = out["active_customers"].shift(1)
-    out["retention_rate"] = stayed.reindex(full).fillna(0) / previous_active.replace(0, np.nan)
-    out["churn_rate"] = 1 - out["retention_rate"]
-    return out
+def _upto(frame: pd.DataFrame, month: str) -> pd.DataFrame:
+    """Rows dated up to the end of ``month`` (the report never looks into the future)."""
+    end = pd.Period(month, "M").end_time
+    return frame.loc[frame[C.DATE] <= end]
 
 
-_KPI_LABELS = {
-    "revenue": ("Revenue", "money", True), "orders": ("Orders", "count", True),
+def _month_end(month: str) -> pd.Timestamp:
+    return pd.Period(month, "M").end_time.normalize()
+
+
+def _bullets(sentences) -> str:
+    return "\n".join(f"- {html.escape(s)}" for s in sentences)
+
+
+#: Headline KPIs: label, narrative kind, higher is better.
+_KPIS = {
+    "revenue": ("Revenue", "currency", True), "orders": ("Orders", "count", True),
     "active_customers": ("Active customers", "count", True),
     "new_customers": ("New customers", "count", True),
     "returning_customers": ("Returning customers", "count", True),
-    "aov": ("Average order value", "money", True),
-    "repeat_rate": ("Repeat rate", "rate", True),
-    "churn_rate": ("Churn rate", "rate", False),
-    "retention_rate": ("Retention rate", "rate", True),
-    "clv": ("CLV (retention model)", "money", True),
-    "ltv_to_cac": ("LTV:CAC", "ratio", True),
+    "aov": ("Average order value", "currency", True),
+    "repeat_rate": ("Repeat rate", "percent", True),
+    "churn_rate": ("Churn rate", "percent", False),
+    "retention_rate": ("Retention rate", "percent", True),
+    "clv": ("CLV (retention model)", "currency", True),
+    "ltv_to_cac": ("LTV:CAC", "number", True),
 }
+
+
+def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
+    """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus a CLV and LTV:CAC per month.
+
+    ``aov`` is the average order value; ``clv`` the retention-model value of an
+    active customer, m r / (1 + d - r), with m the month's gross margin per
+    active customer, r = 1 - the month's churn rate (churn after three months
+    without a purchase, see :func:`clvkit.crm.churn_rate`) and d the monthly
+    discount rate; ``ltv_to_cac`` divides it by the mean CAC of the month's new customers
+    (only when the data have customer CAC).
+    """
+    from .crm import monthly_kpis
+    from .formulas import retention_clv
+
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    kpis = monthly_kpis(data.transactions, period="M").rename(
+        columns={"average_order_value": "aov"})
+    tx = data.transactions
+    rate = np.full(len(tx), options["margin"])
+    if data.has("customers") and "margin" in data.customers:
+        rate = tx[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(options["margin"])
+    month_of = tx[C.DATE].dt.to_period("M")
+    margin = (tx[C.AMOUNT] * rate).groupby(month_of).sum().reindex(kpis.index).fillna(0.0)
+    per_customer = margin / kpis["active_customers"].replace(0, np.nan)
+    monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
+    retention = (1 - kpis["churn_rate"]).clip(upper=0.999)
+    ok = (per_customer.notna() & retention.notna()).to_numpy()
+    clv = np.full(len(kpis), np.nan)
+    clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
+                            discount_rate=monthly_d)
+    kpis["clv"] = clv
+    if data.has("customers") and "cac" in data.customers:
+        acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
+        cac = data.customers["cac"].groupby(acquired).mean().reindex(kpis.index)
+        kpis["ltv_to_cac"] = kpis["clv"] / cac
+    return kpis
 
 
 def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = None,
@@ -529,96 +542,50 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
         Indexed by KPI name with columns ``label, kind, higher_is_better, value,
         previous, last_year, benchmark`` (NaN where not available).
     """
-    options = {**DEFAULT_OPTIONS, **(options or {})}
-    kpis = month_kpis(data.transactions)
-    kpis["clv"] = _clv_by_month(data, kpis, options)
-    if data.has("customers") and "cac" in data.customers:
-        kpis["ltv_to_cac"] = kpis["clv"] / _cac_by_month(data, kpis.index)
+    kpis = month_kpis(data, options=options)
     period = pd.Period(month, "M")
+    keys = [k for k in _KPIS if k in kpis.columns]
+    kpis = kpis[keys]
 
-    def row_of(p):
-        return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=kpis.columns)
+    def row(p):
+        return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=keys)
 
-    table = pd.DataFrame({"value": row_of(period), "previous": row_of(period - 1),
-                          "last_year": row_of(period - 12)})
-    table = table.loc[[k for k in _KPI_LABELS if k in table.index]]
+    table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
+                          "last_year": row(period - 12)}).astype(float)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
-    meta = pd.DataFrame.from_dict(_KPI_LABELS, orient="index",
+    meta = pd.DataFrame.from_dict(_KPIS, orient="index",
                                   columns=["label", "kind", "higher_is_better"])
-    return meta.loc[table.index].join(table)
-
-
-def _clv_by_month(data: ReportData, kpis: pd.DataFrame, options: dict) -> pd.Series:
-    """Retention-model CLV per month: m r / (1 + d - r) with monthly margin and retention."""
-    from .formulas import retention_clv
-
-    margin_rate = options["margin"]
-    if data.has("customers") and "margin" in data.customers:
-        tx = data.transactions
-        rate = tx[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(margin_rate).to_numpy()
-        gross = (tx[C.AMOUNT].to_numpy() * rate)
-        monthly_margin = pd.Series(gross).groupby(tx[C.DATE].dt.to_period("M").to_numpy()).sum()
-        monthly_margin = monthly_margin.reindex(kpis.index).fillna(0)
-    else:
-        monthly_margin = kpis["revenue"] * margin_rate
-    per_customer = monthly_margin / kpis["active_customers"].replace(0, np.nan)
-    monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
-    retention = kpis["retention_rate"].clip(upper=0.999)
-    ok = per_customer.notna() & retention.notna()
-    clv = pd.Series(np.nan, index=kpis.index)
-    clv[ok] = retention_clv(per_customer[ok].to_numpy(), retention=retention[ok].to_numpy(),
-                            discount_rate=monthly_d)
-    return clv
-
-
-def _cac_by_month(data: ReportData, months: pd.PeriodIndex) -> pd.Series:
-    customers = data.customers
-    acquired = pd.to_datetime(customers["acquisition_date"]).dt.to_period("M")
-    return customers["cac"].groupby(acquired.to_numpy()).mean().reindex(months)
-
-
-def _fmt(value: float, kind: str, currency: str) -> str:
-    if pd.isna(value):
-        return "–"
-    if kind == "money":
-        return f"{CURRENCIES[currency]}{value:,.0f}" if abs(value) >= 100 else \
-            f"{CURRENCIES[currency]}{value:,.2f}"
-    if kind == "rate":
-        return f"{value:.1%}"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
-
-
-def _change_phrase(value: float, other: float, kind: str, currency: str, label: str) -> str:
-    if pd.isna(other) or pd.isna(value):
-        return ""
-    if kind == "rate":
-        diff = (value - other) * 100
-        return f"{diff:+.1f} points vs {label} ({_fmt(other, kind, currency)})"
-    if other == 0:
-        return f"vs {label} ({_fmt(other, kind, currency)})"
-    return f"{(value / other - 1):+.1%} vs {label} ({_fmt(other, kind, currency)})"
+    out = meta.loc[keys].join(table)
+    out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
+    return out
 
 
 def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str) -> str:
-    """Markdown sentences that put each headline number in context.
+    """Markdown sentences (escaped) that put each headline number in context.
 
-    Each KPI becomes one bullet: its value, the change since last month, since
-    the same month last year (when the data reach back) and against the target.
+    One :func:`clvkit.narrative.describe_change` sentence per KPI: its value,
+    the change since last month, since the same month last year (when the data
+    reach back) and against the configured target.
     """
-    label = pd.Period(month, "M").strftime("%B %Y")
-    lines = [f"In **{label}**:"]
-    for key, row in headline.iterrows():
-        if pd.isna(row["value"]):
-            continue
-        parts = [_change_phrase(row["value"], row[col], row["kind"], currency, name)
-                 for col, name in (("previous", "last month"), ("last_year", "a year earlier"),
-                                   ("benchmark", "target"))]
-        context = "; ".join(p for p in parts if p)
-        text = f"- {row['label']}: **{_fmt(row['value'], row['kind'], currency)}**"
-        lines.append(text + (f" ({context})" if context else "") + ".")
-    return "\n".join(lines)
+    from .narrative import describe_change
+
+    sentences = []
+    for _, row in headline.iterrows():
+        has_ly = pd.notna(row["last_year"])
+        sentences.append(describe_change(
+            row["label"], row["value"], kind=row["kind"], period=month,
+            previous=row["previous"], last_year=row["last_year"] if has_ly else None,
+            benchmark=None if pd.isna(row["benchmark"]) else row["benchmark"],
+            higher_is_better=bool(row["higher_is_better"]), currency=currency,
+            benchmark_label="the target"))
+    note = ""
+    if not headline["last_year"].notna().any():
+        note = ("\n\nThe data do not reach back to the same month last year, so there is no "
+                "year-on-year comparison.")
+    definition = headline.attrs.get("churn_definition")
+    if definition:
+        note += f"\n\nA customer counts as churned after {html.escape(definition)}."
+    return _bullets(sentences) + note
 
 
 def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataFrame:
@@ -631,24 +598,42 @@ def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataF
     return out
 
 
+def _axes(ax, figsize=(8, 3.5)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _palette():
+    import seaborn as sns
+
+    return sns.color_palette("colorblind")
+
+
+def _money_axis(axis, currency: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _fmt(v, "currency", currency)
+                                           .replace(".00", "")))
+
+
 def plot_monthly_trend(data: ReportData, *, month: str, currency: str, months: int = 13,
                        ax=None):
     """Revenue bars and active customers line over the ``months`` months ending at ``month``."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    from .crm import monthly_kpis
 
-    kpis = month_kpis(data.transactions)
-    end = pd.Period(month, "M")
-    window = kpis.loc[(kpis.index > end - months) & (kpis.index <= end)]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
-    colors = sns.color_palette("colorblind")
-    labels = window.index.strftime("%b %y")
-    ax.bar(labels, window["revenue"], color=colors[0], label="Revenue")
+    kpis = monthly_kpis(_upto(data.transactions, month), period="M").iloc[-months:]
+    ax = _axes(ax)
+    colors = _palette()
+    labels = kpis.index.strftime("%b %y")
+    ax.bar(labels, kpis["revenue"], color=colors[0], label="Revenue")
     ax.set_ylabel(f"Revenue ({currency})")
+    _money_axis(ax.yaxis, currency)
     ax.set_xlabel("Month")
     twin = ax.twinx()
-    twin.plot(labels, window["active_customers"], color=colors[1], marker="o",
+    twin.plot(labels, kpis["active_customers"], color=colors[1], marker="o",
               label="Active customers")
     twin.set_ylabel("Active customers")
     twin.set_ylim(bottom=0)
@@ -659,13 +644,494 @@ def plot_monthly_trend(data: ReportData, *, month: str, currency: str, months: i
     return ax
 
 
+# ----- segments
+
+def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> pd.DataFrame:
+    """RFM segment of every customer at the end of last month and at the end of ``month``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``previous`` (segment at the end of the
+        previous month; "(new)" for customers whose first purchase is in
+        ``month``), ``current``, ``moved`` (bool), ``monetary`` (total spend to
+        date) and ``last_purchase`` (date).
+    """
+    from .segments import rfm_scores
+
+    tx = _upto(data.transactions, month)
+    prev_month = str(pd.Period(month, "M") - 1)
+    now = rfm_scores(tx, observation_end=_month_end(month), time_unit=time_unit)
+    before_tx = _upto(tx, prev_month)
+    previous = (rfm_scores(before_tx, observation_end=_month_end(prev_month),
+                           time_unit=time_unit)["segment"]
+                if len(before_tx) else pd.Series(dtype="object"))
+    prev = previous.astype("object").reindex(now.index).fillna("(new)")
+    out = pd.DataFrame({"previous": prev, "current": now["segment"].astype("object"),
+                        "monetary": now["monetary"],
+                        "last_purchase": tx.groupby(C.CUSTOMER_ID)[C.DATE].max()
+                        .reindex(now.index).dt.normalize()})
+    out["moved"] = out["previous"] != out["current"]
+    return out
+
+
+def segment_sizes(movement: pd.DataFrame) -> pd.DataFrame:
+    """Customers per segment last month and this month, with the change."""
+    from .segments import SEGMENT_NAMES
+
+    order = [s for s in SEGMENT_NAMES if s in set(movement["current"])
+             | set(movement["previous"])]
+    out = pd.DataFrame({
+        "last month": movement["previous"].value_counts().reindex(order, fill_value=0),
+        "this month": movement["current"].value_counts().reindex(order, fill_value=0),
+    })
+    out["change"] = out["this month"] - out["last month"]
+    out.index.name = "segment"
+    return out
+
+
+def moved_into(movement: pd.DataFrame, *, segment: str = "At risk", n: int = 10,
+               currency: str = "GBP") -> pd.DataFrame:
+    """Customers who moved into ``segment`` this month, most valuable first (top ``n``)."""
+    moved = movement.loc[movement["moved"] & (movement["current"] == segment)]
+    moved = moved.sort_values(["monetary", "last_purchase"], ascending=[False, True],
+                              kind="mergesort").head(n)
+    return pd.DataFrame({"segment last month": moved["previous"],
+                         "spend to date": [_fmt(v, "currency", currency)
+                                           for v in moved["monetary"]],
+                         "last purchase": moved["last_purchase"].dt.strftime("%Y-%m-%d")},
+                        index=moved.index)
+
+
+def segments_text(movement: pd.DataFrame, *, month: str, currency: str) -> str:
+    """Sentences on how many customers changed segment and who moved into "At risk"."""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    existing = movement.loc[movement["previous"] != "(new)"]
+    into = movement.loc[movement["moved"] & (movement["current"] == "At risk")]
+    valuable = into["previous"].isin(["Champions", "Loyal customers", "Can't lose them"])
+    share = existing["moved"].mean() if len(existing) else float("nan")
+    return (
+        f"At the end of {label}, {len(movement):,} customers have bought at least once; "
+        f"{int(existing['moved'].sum()):,} of the {len(existing):,} customers known a month "
+        f"earlier ({_fmt(share, 'percent', currency)}) changed RFM segment, and "
+        f"{int((movement['previous'] == '(new)').sum()):,} are new this month.\n\n"
+        f"**{len(into):,} customers moved into \"At risk\"** this month "
+        f"({int(valuable.sum()):,} of them were Champions, Loyal customers or Can't lose them "
+        f"last month); together they have spent {_fmt(into['monetary'].sum(), 'currency', currency)}"
+        " to date. They are the first candidates for a win-back contact.")
+
+
+def plot_segment_sizes(sizes: pd.DataFrame, *, ax=None):
+    """Horizontal bars: customers per segment last month and this month."""
+    ax = _axes(ax, figsize=(8, 4.5))
+    colors = _palette()
+    y = np.arange(len(sizes))
+    ax.barh(y - 0.2, sizes["last month"], height=0.4, color=colors[7], label="last month")
+    ax.barh(y + 0.2, sizes["this month"], height=0.4, color=colors[0], label="this month")
+    ax.set_yticks(y, sizes.index)
+    ax.invert_yaxis()
+    ax.set_xlabel("Customers")
+    ax.set_ylabel("RFM segment")
+    ax.set_title("Customers per RFM segment")
+    ax.legend(frameon=False)
+    return ax
+
+
+# ----- least profitable customers
+
+def profit_table(data: ReportData, *, month: str, options: dict | None = None) -> pd.DataFrame:
+    """Profit per customer up to the end of ``month`` (:func:`clvkit.segments.customer_profit`).
+
+    Margin: the customers' own ``margin`` when the data have it, else
+    ``options["margin"]``; cost to serve ``options["cost_per_order"]`` per order
+    and ``options["cost_per_contact"]`` per campaign touch; acquisition cost
+    the customers' ``cac`` when present.
+    """
+    from .segments import customer_profit
+
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    tx, ret = _upto(data.transactions, month), _upto(data.returns, month)
+    margin, cac, contacts = options["margin"], None, None
+    if data.has("customers"):
+        customers = data.customers.loc[data.customers.index.isin(tx[C.CUSTOMER_ID])]
+        margin = customers["margin"] if "margin" in customers else margin
+        cac = customers["cac"] if "cac" in customers else None
+    if data.has("touches"):
+        touches = data.touches
+        contacts = touches.loc[pd.to_datetime(touches["send_date"]) <= _month_end(month)]
+    profit = customer_profit(tx, returns=ret, margin=margin,
+                             cost_per_order=options["cost_per_order"],
+                             cost_per_contact=options["cost_per_contact"],
+                             contacts=contacts, acquisition_cost=cac)
+    profit = profit.loc[profit.index.isin(tx[C.CUSTOMER_ID])]
+    profit.attrs["margin"] = "customers" if isinstance(margin, pd.Series) else "option"
+    return profit
+
+
+def least_profitable_display(profit: pd.DataFrame, *, n: int, currency: str) -> pd.DataFrame:
+    """The ``n`` least profitable customers with their revenue and cost terms, formatted."""
+    from .segments import least_profitable
+
+    worst = least_profitable(profit, n=n)
+    cols = [c for c in ("revenue", "returns", "cogs", "cost_to_serve", "acquisition_cost",
+                        "profit") if c in worst]
+    out = worst[["orders"]].copy()
+    for col in cols:
+        out[col.replace("_", " ")] = [_fmt(v, "currency", currency) for v in worst[col]]
+    return out
+
+
+def profit_text(profit: pd.DataFrame, *, month: str, currency: str, options: dict) -> str:
+    """Sentences on how many customers lose money and what they cost."""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    losers = profit.loc[profit["profit"] < 0]
+    total = profit["profit"].sum()
+    margin = ("each customer's gross margin rate from the data" if profit.attrs.get("margin")
+              == "customers" else f"gross margin {_fmt(options['margin'], 'percent', currency)}")
+    cost = _fmt(options["cost_per_order"], "currency", currency)
+    assumptions = f"{margin}, {cost} cost to serve per order"
+    return (f"Up to the end of {label}, **{len(losers):,} of {len(profit):,} customers "
+            f"({_fmt(len(losers) / max(len(profit), 1), 'percent', currency)}) lost money**: "
+            f"together {_fmt(losers['profit'].sum(), 'currency', currency)}, against a total "
+            f"profit of {_fmt(total, 'currency', currency)}. Without them profit would be "
+            f"{_fmt(total - losers['profit'].sum(), 'currency', currency)}.\n\n"
+            f"Assumptions: {assumptions}; returns are subtracted from revenue.")
+
+
+def plot_profit_curve(profit: pd.DataFrame, *, currency: str, ax=None):
+    """Cumulative profit with customers sorted from most to least profitable (whale curve)."""
+    ax = _axes(ax)
+    ordered = np.sort(profit["profit"].to_numpy())[::-1]
+    share = np.arange(1, len(ordered) + 1) / len(ordered) * 100
+    ax.plot(share, np.cumsum(ordered), color=_palette()[0])
+    ax.axhline(ordered.sum(), color=_palette()[3], linestyle="--", label="total profit")
+    ax.set_xlabel("Customers, most profitable first (%)")
+    ax.set_ylabel(f"Cumulative profit ({currency})")
+    _money_axis(ax.yaxis, currency)
+    ax.set_title("Cumulative profit by customer (whale curve)")
+    ax.legend(frameon=False, loc="lower right")
+    return ax
+
+
+# ----- cohorts
+
+def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.DataFrame:
+    """Monthly retention of the last ``cohorts`` acquisition cohorts up to ``month``."""
+    from .crm import cohort_matrix
+
+    matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
+    out = matrix.iloc[-cohorts:, :cohorts]
+    out.attrs = {"cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:]}
+    return out
+
+
+def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
+    """Sentences on month-1 and month-3 retention of recent cohorts."""
+    def mean_at(age):
+        return matrix[age].mean() if age in matrix.columns else float("nan")
+
+    best = matrix[1].idxmax() if 1 in matrix.columns and matrix[1].notna().any() else None
+    text = (f"On average {_fmt(mean_at(1), 'percent', 'GBP')} of a cohort's customers bought "
+            f"again in the month after their first purchase and "
+            f"{_fmt(mean_at(3), 'percent', 'GBP')} three months after it (cohorts shown: "
+            f"{matrix.index[0]:%B %Y} to {matrix.index[-1]:%B %Y}).")
+    if best is not None:
+        text += (f" The best first-month retention was the {best:%B %Y} cohort's "
+                 f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}).")
+    return text
+
+
+def plot_cohort_heatmap(matrix: pd.DataFrame, *, ax=None):
+    """Heatmap of cohort retention (rows: cohort, columns: months since acquisition)."""
+    import seaborn as sns
+
+    ax = _axes(ax, figsize=(9, 5.5))
+    labels = matrix.index.strftime("%b %Y")
+    sizes = matrix.attrs.get("cohort_size")
+    if sizes is not None:
+        labels = [f"{lab} (n={int(s):,})" for lab, s in zip(labels, sizes, strict=True)]
+    sns.heatmap(matrix.set_axis(labels, axis=0) * 100, ax=ax, cmap="viridis", annot=True,
+                fmt=".0f", annot_kws={"fontsize": 7}, cbar_kws={"label": "Retention (%)"},
+                vmin=0, vmax=100)
+    ax.set_xlabel("Months since first purchase")
+    ax.set_ylabel("Acquisition cohort")
+    ax.set_title("Share of each cohort buying in later months (%)")
+    return ax
+
+
+# ----- CLV by channel
+
+def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
+                   options: dict | None = None) -> pd.DataFrame:
+    """Observed ``horizon``-month margin per customer by acquisition channel, vs CAC.
+
+    Uses :func:`clvkit.crm.value_by_group` on the customers' margin (cohorts at
+    least ``horizon`` months old at the end of ``month``), the mean CAC of the
+    channel and their ratio (LTV:CAC).
+    """
+    from .crm import value_by_group
+
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    customers = data.customers
+    tx = _upto(data.transactions, month)
+    margin = customers["margin"] if "margin" in customers else options["margin"]
+    value = value_by_group(tx, by=customers["channel"].astype("object"), horizon=horizon,
+                           period="M", margin=margin)
+    if "cac" in customers:
+        value["cac"] = customers["cac"].groupby(customers["channel"].astype("object")).mean()
+        value["ltv_to_cac"] = value["value"] / value["cac"]
+    value.index.name = "channel"
+    return value.sort_values("value", ascending=False, kind="mergesort")
+
+
+def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
+                        benchmark: float | None = None) -> str:
+    """Sentences comparing channels' observed value and LTV:CAC."""
+    best, worst = table["value"].idxmax(), table["value"].idxmin()
+    text = (f"A customer acquired through **{html.escape(str(best))}** brought "
+            f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
+            f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
+            f"through {html.escape(str(worst))}.")
+    if "ltv_to_cac" in table:
+        ratio = table["ltv_to_cac"]
+        text += (f" LTV:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
+                 f"({html.escape(str(ratio.idxmin()))}) to {_fmt(ratio.max(), 'number', currency)}"
+                 f" ({html.escape(str(ratio.idxmax()))})")
+        if benchmark is not None:
+            below = ratio.index[ratio < benchmark]
+            text += (f"; {len(below)} channel(s) fall below the target of "
+                     f"{_fmt(benchmark, 'number', currency)}"
+                     + (f": {', '.join(html.escape(str(c)) for c in below)}" if len(below)
+                        else ""))
+        text += "."
+    return text
+
+
+def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """Formatted channel table."""
+    out = table[["customers", "customers_observed"]].copy()
+    out["value per customer"] = [_fmt(v, "currency", currency) for v in table["value"]]
+    if "cac" in table:
+        out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
+        out["LTV:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+    return out
+
+
+def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, horizon: int, ax=None):
+    """Bars of observed value per customer by channel with the channel's CAC marked."""
+    ax = _axes(ax)
+    colors = _palette()
+    names = [str(c) for c in table.index]
+    ax.bar(names, table["value"], color=colors[0], label=f"{horizon}-month margin per customer")
+    if "cac" in table:
+        ax.scatter(names, table["cac"], color=colors[3], marker="D", zorder=3, label="CAC")
+    ax.set_xlabel("Acquisition channel")
+    ax.set_ylabel(f"Value per customer ({currency})")
+    _money_axis(ax.yaxis, currency)
+    ax.set_title("Observed customer value vs acquisition cost by channel")
+    ax.legend(loc="upper right", framealpha=0.9)
+    return ax
+
+
+# ----- campaigns
+
+def month_touches(data: ReportData, *, month: str, months: int = 1) -> pd.DataFrame:
+    """Campaign touches sent in the ``months`` months ending with ``month``."""
+    touches = data.touches
+    sent = pd.to_datetime(touches["send_date"]).dt.to_period("M")
+    end = pd.Period(month, "M")
+    return touches.loc[(sent > end - months) & (sent <= end)]
+
+
+def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """One row per campaign of ``touches``: name, tactic, message, sends, conversions, revenue."""
+    grouped = touches.groupby("campaign_id")
+    out = pd.DataFrame({"sent": grouped.size(), "converted": grouped["converted"].sum(),
+                        "unsubscribed": grouped["unsubscribed"].sum(),
+                        "revenue": grouped["revenue"].sum()})
+    campaigns = data.campaigns.reindex(out.index)
+    out.insert(0, "name", campaigns["name"])
+    out.insert(1, "tactic", campaigns["tactic"])
+    out.insert(2, "message", campaigns["message"])
+    out["conversion"] = [_fmt(v, "percent", currency) for v in out["converted"] / out["sent"]]
+    out["revenue"] = [_fmt(v, "currency", currency) for v in out["revenue"]]
+    return out
+
+
+def campaign_funnel(touches: pd.DataFrame) -> pd.DataFrame:
+    """Funnel by tactic and message (:func:`clvkit.crm.funnel`), stage rates in columns."""
+    from .crm import funnel
+
+    f = funnel(touches, by=("tactic", "message"))
+    return f["overall_rate"].unstack("stage")[list(f.index.get_level_values("stage").unique())]
+
+
+def campaign_dropout(touches: pd.DataFrame) -> pd.DataFrame:
+    """Unsubscribe rate per send by tactic and message, with Wilson intervals."""
+    from .crm import dropout
+
+    return dropout(touches, by=("tactic", "message"))
+
+
+def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.DataFrame, *,
+                  month: str, currency: str) -> str:
+    """Sentences on the month's sends, conversions and the best/worst tactic."""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    conv = funnel_table["converted"]
+    best, worst = conv.idxmax(), drop["dropout_rate"].idxmax()
+    return (f"In {label} {touches['campaign_id'].nunique():,} campaigns were sent "
+            f"{len(touches):,} times to {touches['customer_id'].nunique():,} customers: {_fmt(touches['opened'].mean(), 'percent', currency)} "
+            f"opened, {_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
+            f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
+            f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
+            f"Best conversion per send: **{html.escape(str(best[0]))}, message "
+            f"{html.escape(str(best[1]))}** ({_fmt(conv.max(), 'percent', currency)}); highest "
+            f"dropout: **{html.escape(str(worst[0]))}, message {html.escape(str(worst[1]))}** "
+            f"({_fmt(drop['dropout_rate'].max(), 'percent', currency)} unsubscribed).")
+
+
+def plot_campaign_funnel(funnel_table: pd.DataFrame, *, ax=None):
+    """Share of sends reaching each funnel stage, one line per tactic and message."""
+    ax = _axes(ax)
+    colors = _palette()
+    stages = list(funnel_table.columns)
+    for i, (key, row) in enumerate(funnel_table.iterrows()):
+        ax.plot(stages, row.to_numpy() * 100, marker="o", color=colors[i % len(colors)],
+                linestyle="-" if key[1] == "A" else "--", label=f"{key[0]} / {key[1]}")
+    ax.set_yscale("log")
+    ax.set_xlabel("Funnel stage")
+    ax.set_ylabel("Share of sends (%, log scale)")
+    ax.set_title("Campaign funnel by tactic / message")
+    ax.legend(frameon=False, fontsize=7, ncols=2)
+    return ax
+
+
+# ----- predictions
+
+def predictions(data: ReportData, *, month: str, time_unit: str = "W",
+                options: dict | None = None) -> pd.DataFrame:
+    """BG/NBD and Gamma-Gamma predictions per customer at the end of ``month``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: the RFM summary columns plus ``p_alive``,
+        ``expected_purchases_next_month``, ``clv_12m`` (12 months, discounted at
+        ``options["annual_discount_rate"]``) and ``revenue_to_date``.
+    """
+    from .clv import customer_lifetime_value
+    from .models import BGNBD, GammaGamma
+    from .summary import rfm_summary
+    from .units import convert_duration
+
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    tx = _upto(data.transactions, month)
+    # the observation ends at midnight after the month's last day: first purchases on that
+    # day get an age T of one day rather than zero
+    end = _month_end(month) + pd.Timedelta(days=1)
+    summary = rfm_summary(tx, observation_end=end, time_unit=time_unit)
+    bgnbd = BGNBD().fit(summary)
+    repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    spend = GammaGamma().fit(repeat)
+    out = summary.copy()
+    out["p_alive"] = bgnbd.p_alive(summary)
+    one_month = convert_duration(1.0, from_unit="M", to_unit=time_unit)
+    out["expected_purchases_next_month"] = bgnbd.conditional_expected_purchases(summary,
+                                                                                t=one_month)
+    monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
+    clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, time_unit="M",
+                                  discount_rate=monthly_d, freq_of_discount="M")
+    out["clv_12m"] = clv["clv"]
+    out["revenue_to_date"] = tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum().reindex(out.index)
+    out.attrs.update(time_unit=time_unit, bgnbd=bgnbd.params_series().to_dict(),
+                     gamma_gamma=spend.params_series().to_dict())
+    return out
+
+
+def at_risk_customers(pred: pd.DataFrame, *, n: int = 10, threshold: float = 0.5,
+                      top_share: float = 0.2) -> pd.DataFrame:
+    """Valuable customers (top ``top_share`` by revenue to date) with P(alive) < ``threshold``.
+
+    Sorted by revenue to date, top ``n``. When no valuable customer is below the
+    threshold, the ``n`` valuable customers with the lowest P(alive) are returned
+    instead and ``attrs["below_threshold"]`` is False.
+    """
+    cutoff = pred["revenue_to_date"].quantile(1 - top_share)
+    valuable = pred.loc[pred["revenue_to_date"] >= cutoff]
+    risky = valuable.loc[valuable["p_alive"] < threshold]
+    if len(risky):
+        out = risky.sort_values(["revenue_to_date", "p_alive"], ascending=[False, True],
+                                kind="mergesort").head(n)
+    else:
+        out = valuable.sort_values(["p_alive", "revenue_to_date"], ascending=[True, False],
+                                   kind="mergesort").head(n)
+    out.attrs["below_threshold"] = bool(len(risky))
+    return out
+
+
+def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, currency: str,
+                     threshold: float = 0.5) -> str:
+    """Sentences on next month's expected purchases and customers at risk."""
+    nxt = pd.Period(month, "M") + 1
+    expected = pred["expected_purchases_next_month"].sum()
+    tx = data.transactions
+    occasions = tx.loc[tx[C.DATE].dt.to_period("M") == pd.Period(month, "M")]
+    actual_now = occasions.groupby([C.CUSTOMER_ID, occasions[C.DATE].dt.normalize()]).ngroups
+    text = (f"The BG/NBD model expects **{_fmt(expected, 'count', currency)} purchases** "
+            f"(purchase days) from the {len(pred):,} existing customers in {nxt:%B %Y}, against "
+            f"{actual_now:,} in {pd.Period(month, 'M'):%B %Y} (new customers come on top). "
+            f"{_fmt((pred['p_alive'] < threshold).mean(), 'percent', currency)} of customers "
+            f"have a probability below {threshold:.0%} of still being active.")
+    later = tx.loc[tx[C.DATE].dt.to_period("M") == nxt]
+    if len(later) and nxt <= tx[C.DATE].max().to_period("M"):
+        known = later.loc[later[C.CUSTOMER_ID].isin(pred.index)]
+        actual = known.groupby([C.CUSTOMER_ID, known[C.DATE].dt.normalize()]).ngroups
+        text += (f" (The data already hold {actual:,} purchase days of these customers in "
+                 f"{nxt:%B %Y}"
+                 + (", a partial month" if tx[C.DATE].max() < nxt.end_time.normalize() else "")
+                 + ".)")
+    text += (f"\n\nExpected 12-month CLV of the existing base: "
+             f"{_fmt(pred['clv_12m'].sum(), 'currency', currency)}.")
+    params = pred.attrs.get("bgnbd", {})
+    if (pred["p_alive"] < threshold).sum() == 0 and params:
+        dropout = params["a"] / (params["a"] + params["b"])
+        text += (f"\n\nNote: the fitted BG/NBD dropout parameters (a = {params['a']:.3g}, "
+                 f"b = {params['b']:.3g}) give a mean dropout probability after a purchase of "
+                 f"{dropout:.2g}: the model sees almost no customers leaving in these data, so "
+                 "P(alive) hardly separates them. The table below therefore lists the valuable "
+                 "customers with the *lowest* P(alive), none of whom is below the threshold.")
+    return text
+
+
+def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """Formatted at-risk table."""
+    return pd.DataFrame({
+        "revenue to date": [_fmt(v, "currency", currency) for v in risky["revenue_to_date"]],
+        "P(alive)": [_fmt(v, "percent", currency) for v in risky["p_alive"]],
+        "expected purchases next month": risky["expected_purchases_next_month"].round(2),
+        "12-month CLV": [_fmt(v, "currency", currency) for v in risky["clv_12m"]],
+    }, index=risky.index)
+
+
+def plot_p_alive(pred: pd.DataFrame, *, ax=None):
+    """Histogram of P(alive) across customers."""
+    ax = _axes(ax)
+    ax.hist(pred["p_alive"], bins=np.linspace(0, 1, 21), color=_palette()[0])
+    ax.set_xlabel("P(alive) at the end of the month")
+    ax.set_ylabel("Customers")
+    ax.set_title("How likely are customers to still be active? (BG/NBD)")
+    return ax
+
+
+# ----- data quality
+
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
     """The cleaning log with a total row: rows and amount per reason, reconciling to the input."""
     log = data.log[["reason", "action", "rows", "amount"]].copy()
     total = pd.DataFrame({"reason": ["total (input)"], "action": [""],
                           "rows": [int(log["rows"].sum())], "amount": [log["amount"].sum()]})
     log = pd.concat([log, total], ignore_index=True)
-    log["share of rows"] = (log["rows"] / data.rows_read).map("{:.1%}".format)
+    log["share of rows"] = [_fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
     log["amount"] = log["amount"].map(lambda v: f"{v:,.2f}")
     log = log.rename(columns={"amount": f"amount ({currency})"})
     return log.set_index("reason")
@@ -676,24 +1142,23 @@ def data_quality_text(data: ReportData, *, currency: str) -> str:
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    symbol = CURRENCIES[currency]
     input_total = round(float(log["amount"].sum()), 2)
-    parts = round(float(data.transactions[C.AMOUNT].sum()), 2), \
-        round(float(data.returns[C.AMOUNT].sum()), 2), \
-        round(float(dropped["amount"].sum()), 2)
+    parts = (round(float(data.transactions[C.AMOUNT].sum()), 2),
+             round(float(data.returns[C.AMOUNT].sum()), 2),
+             round(float(dropped["amount"].sum()), 2))
     diff = round(input_total - sum(parts), 2)
+    money = [_fmt(v, "currency", currency) for v in (input_total, *parts)]
     reconcile = ("reconciles to the cent" if abs(diff) < 0.005
-                 else f"does NOT reconcile (difference {symbol}{diff:,.2f})")
+                 else f"does NOT reconcile (difference {_fmt(diff, 'currency', currency)})")
     reasons = ", ".join(f"{int(r.rows):,} {html.escape(str(r.reason))}"
                         for r in dropped.itertuples()) or "none"
-    return (f"{data.rows_read:,} rows were read from `{html.escape(_display_path(data.source))}`; "
-            f"**{kept_rows:,}** were kept as purchases, "
+    return (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
+            f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
             f"({reasons}).\n\n"
-            f"Revenue check: input total {symbol}{input_total:,.2f} = kept purchases "
-            f"{symbol}{parts[0]:,.2f} + returns {symbol}{parts[1]:,.2f} + dropped rows "
-            f"{symbol}{parts[2]:,.2f} -- the cleaning {reconcile}.")
+            f"Revenue check: input total {money[0]} = kept purchases {money[1]} + returns "
+            f"{money[2]} + dropped rows {money[3]} -- the cleaning {reconcile}.")
 
 
 # --------------------------------------------------------------------------- execution

@@ -1,0 +1,322 @@
+"""Tests of clvkit.report: config validation, content functions, and small end-to-end builds.
+
+The end-to-end builds start one Jupyter kernel per section (~2-4 s each), so they
+use tiny data and two sections at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from clvkit import report
+from clvkit.errors import ReportError
+
+EVIL = "<script>alert(1)</script>"
+
+
+def figures(page: str) -> int:
+    return len(re.findall(r'<img [^>]*src="data:image/png;base64,', page))
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory) -> Path:
+    """40 customers buying from January to early May 2024, a return and a row without customer."""
+    rng = np.random.default_rng(7)
+    rows = []
+    order = 1000
+    for cust in range(1, 41):
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 100)))
+        for k in range(int(rng.integers(1, 5))):
+            day = first + pd.Timedelta(days=int(k * rng.integers(10, 40)))
+            if day > pd.Timestamp("2024-05-02"):
+                break
+            order += 1
+            rows.append((cust, day.strftime("%Y-%m-%d"), round(float(rng.uniform(5, 80)), 2),
+                         f"O{order}", EVIL if cust == 3 else "mug"))
+    rows.append((5, "2024-03-15", -12.5, "O9999", "mug"))          # a return
+    rows.append((None, "2024-02-10", 30.0, "O9998", "mug"))         # no customer id
+    rows.append((7, "2024-05-02", 11.0, "O9997", "mug"))            # makes April complete
+    frame = pd.DataFrame(rows, columns=["customer_id", "date", "amount", "order_id", "product"])
+    frame["customer_id"] = frame["customer_id"].astype("Int64")
+    path = tmp_path_factory.mktemp("data") / "tiny.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def tiny_config(path: Path, **changes) -> dict:
+    cfg = {"name": "tiny", "title": f"Tiny shop {EVIL} & co",
+           "data": {"path": str(path), "columns": {"order_id": "order_id", "product": "product"}},
+           "currency": "EUR", "benchmarks": {"churn_rate": 0.4, "aov": 40},
+           "sections": ["executive_summary", "data_quality"], "jobs": 2}
+    cfg.update(changes)
+    return cfg
+
+
+# --------------------------------------------------------------------------- config
+
+def test_default_config_is_online_retail_november_2011():
+    cfg = report.load_config()
+    assert cfg.name == "online_retail"
+    assert cfg.month == "2011-11"
+    assert cfg.currency == "GBP"
+    assert Path(cfg.data["path"]).name == "online_retail.parquet"
+    assert cfg.sections[0] == "executive_summary"
+
+
+def test_shipped_synthetic_config_has_campaign_and_channel_sections():
+    cfg = report.load_config("reports/configs/synthetic_crm.yml")
+    assert cfg.data["kind"] == "synthetic_crm"
+    assert {"campaigns", "clv_by_channel"} <= set(cfg.sections)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"colour": "blue"}, r"unknown key\(s\) \['colour'\] in config; allowed keys are \['benchmarks'"),
+    ({"currency": "POUNDS"}, r"`currency` must be an ISO 4217 code"),
+    ({"time_unit": "fortnight"}, r"`time_unit` must be one of \['D', 'W', 'M', 'Y'\]"),
+    ({"sections": ["executive_summary", "horoscope"]}, r"unknown key\(s\) \['horoscope'\] in `sections`"),
+    ({"benchmarks": {"churn": 0.1}}, r"unknown key\(s\) \['churn'\] in `benchmarks`"),
+    ({"benchmarks": {"churn_rate": "low"}}, r"`benchmarks.churn_rate` must be a number"),
+    ({"month": "Nov 2011"}, r"`month` must look like YYYY-MM"),
+    ({"jobs": 0}, r"`jobs` must be a whole number >= 1"),
+    ({"data": {"path": "data/nowhere.csv"}}, r"data file 'data/nowhere.csv' not found"),
+    ({"data": {"path": "data/online_retail.parquet", "sheet": 1}},
+     r"unknown key\(s\) \['sheet'\] in `data`"),
+    ({"data": {"path": "data/online_retail.parquet", "preset": "amazon"}},
+     r"`data.preset` must be one of"),
+])
+def test_config_errors_name_the_problem(tiny_csv, change, message):
+    with pytest.raises(ReportError, match=message):
+        report.load_config(tiny_config(tiny_csv, **change))
+
+
+def test_missing_config_file():
+    with pytest.raises(ReportError, match=r"config file 'no/such.yml' not found"):
+        report.load_config("no/such.yml")
+
+
+def test_yaml_config_unknown_key(tmp_path, tiny_csv):
+    path = tmp_path / "bad.yml"
+    path.write_text(f"data: {tiny_csv}\ntitel: typo\n", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"\['titel'\]"):
+        report.load_config(path)
+
+
+def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match=r"month 2024-05 is outside the data's range of complete "
+                                          r"months 2024-01..2024-04"):
+        report.build_report(month="2024-05", config=tiny_config(tiny_csv), out=out,
+                            progress=None)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_section_needing_campaigns_is_refused_on_plain_transactions(tiny_csv, tmp_path):
+    with pytest.raises(ReportError, match=r"section 'campaigns' needs the table\(s\) \['touches'\]"):
+        report.build_report(config=tiny_config(tiny_csv, sections=["campaigns"]),
+                            out=tmp_path / "o", progress=None)
+
+
+def test_unknown_template_parameter_is_refused(tiny_csv):
+    with pytest.raises(ReportError, match=r"does not declare parameter\(s\) \['colour'\]"):
+        report._check_template_parameters(report.SECTIONS["data_quality"],
+                                          {"month": "2024-04", "colour": "red"})
+
+
+# --------------------------------------------------------------------------- content
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_csv):
+    return report.load_report_data(report.load_config(tiny_config(tiny_csv)).data)
+
+
+def test_default_month_is_last_complete_month(tiny_data):
+    assert report._resolve_month(None, tiny_data.transactions) == "2024-04"
+
+
+def test_headline_numbers_match_a_direct_computation(tiny_data):
+    tx = tiny_data.transactions
+    head = report.headline_numbers(tiny_data, month="2024-03", benchmarks={"aov": 40})
+    march = tx[tx["date"].dt.to_period("M") == pd.Period("2024-03")]
+    first = tx.groupby("customer_id")["date"].min().dt.to_period("M")
+    assert head.loc["revenue", "value"] == pytest.approx(march["amount"].sum())
+    assert head.loc["orders", "value"] == march["order_id"].nunique()
+    assert head.loc["active_customers", "value"] == march["customer_id"].nunique()
+    assert head.loc["new_customers", "value"] == (first == pd.Period("2024-03")).sum()
+    assert head.loc["aov", "value"] == pytest.approx(march["amount"].sum()
+                                                     / march["order_id"].nunique())
+    feb = tx[tx["date"].dt.to_period("M") == pd.Period("2024-02")]
+    assert head.loc["revenue", "previous"] == pytest.approx(feb["amount"].sum())
+    assert head.loc["aov", "benchmark"] == 40
+    assert head["last_year"].isna().all()          # the data start in 2024
+
+
+def test_executive_summary_is_sentences_with_context(tiny_data):
+    head = report.headline_numbers(tiny_data, month="2024-03", benchmarks={"aov": 40})
+    text = report.executive_summary_text(head, month="2024-03", currency="EUR")
+    revenue_line = text.splitlines()[0]
+    assert revenue_line.startswith("- Revenue ")
+    assert "March 2024" in revenue_line and "February 2024" in revenue_line
+    assert "target" in text and "€" in text
+    assert "no year-on-year comparison" in text
+
+
+def test_data_quality_reconciles_to_the_cent(tiny_data):
+    text = report.data_quality_text(tiny_data, currency="EUR")
+    assert "reconciles to the cent" in text
+    assert f"{tiny_data.rows_read:,} rows were read" in text
+    table = report.data_quality_table(tiny_data, currency="EUR")
+    assert table.loc["total (input)", "rows"] == tiny_data.rows_read
+    assert table.loc["missing customer id", "rows"] == 1
+
+
+def test_campaign_names_are_escaped_in_html():
+    touches = pd.DataFrame({"campaign_id": ["C1", "C1"], "customer_id": [1, 2],
+                            "opened": [True, False], "clicked": [True, False],
+                            "visited": [False, False], "converted": [False, False],
+                            "unsubscribed": [False, True], "revenue": [0.0, 0.0]})
+    campaigns = pd.DataFrame({"name": [f"{EVIL} & <b>"], "tactic": ["discount"],
+                              "message": ["A"]}, index=pd.Index(["C1"], name="campaign_id"))
+    data = report.ReportData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), 0, "x",
+                             campaigns=campaigns, touches=touches)
+    page = report.campaign_table(data, touches, currency="USD")._repr_html_()
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
+
+
+def test_section_heading_escapes_the_title():
+    assert EVIL not in report.section_heading(EVIL, "2024-03", "Data quality")
+
+
+# --------------------------------------------------------------------------- end to end
+
+@pytest.fixture(scope="module")
+def built_twice(tiny_csv, tmp_path_factory):
+    """The same tiny report built twice into two folders (4 kernels in all)."""
+    root = tmp_path_factory.mktemp("reports")
+    before = sha(tiny_csv)
+    lines: list[str] = []
+    first = report.build_report(month="2024-04", config=tiny_config(tiny_csv),
+                                out=root / "a", progress=lines.append)
+    second = report.build_report(month="2024-04", config=tiny_config(tiny_csv),
+                                 out=root / "b", progress=None)
+    return root, first, second, lines, before
+
+
+def test_report_writes_notebooks_html_index_and_manifest(built_twice):
+    root, first, _, lines, _ = built_twice
+    assert first.ok, first.sections
+    names = sorted(p.name for p in (root / "a").iterdir())
+    assert names == ["01-executive-summary.html", "01-executive-summary.ipynb",
+                     "08-data-quality.html", "08-data-quality.ipynb", "index.html",
+                     "manifest.json"]
+    manifest = json.loads((root / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["month"] == "2024-04" and manifest["status"] == "ok"
+    assert manifest["parameters"]["currency"] == "EUR"
+    assert manifest["packages"]["papermill"]
+    for entry in manifest["outputs"]:
+        assert sha(root / "a" / entry["path"]) == entry["sha256"]
+    assert any("executive_summary" in line and "ok" in line for line in lines)
+    assert sorted(p.name for p in root.iterdir()) == ["a", "b"]   # no temp folders left
+
+
+def test_rerun_is_byte_identical(built_twice):
+    root, *_ = built_twice
+    for path in sorted((root / "a").iterdir()):
+        assert path.read_bytes() == (root / "b" / path.name).read_bytes(), path.name
+
+
+def test_input_file_is_not_modified(built_twice, tiny_csv):
+    *_, before = built_twice
+    assert sha(tiny_csv) == before
+    manifest = json.loads((built_twice[0] / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"][0]["sha256"] == before
+
+
+def test_html_has_no_code_and_escapes_data_text(built_twice):
+    root, *_ = built_twice
+    for name in ("index.html", "01-executive-summary.html", "08-data-quality.html"):
+        page = (root / "a" / name).read_text(encoding="utf-8")
+        assert EVIL not in page, name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+    summary = (root / "a" / "01-executive-summary.html").read_text(encoding="utf-8")
+    assert "load_section_data" not in summary            # inputs excluded
+    assert figures(summary) == 1                          # the trend figure
+    assert "Revenue" in summary and "April 2024" in summary
+
+
+def test_existing_output_needs_force(built_twice, tiny_csv):
+    root, *_ = built_twice
+    stamp = sha(root / "a" / "index.html")
+    with pytest.raises(ReportError, match="already exists; pass --force"):
+        report.build_report(month="2024-04", config=tiny_config(tiny_csv), out=root / "a",
+                            progress=None)
+    assert sha(root / "a" / "index.html") == stamp
+
+
+def test_interrupted_run_leaves_no_half_report(tiny_csv, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "_execute_sections", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_report(config=tiny_config(tiny_csv), out=tmp_path / "r", progress=None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_section_is_reported_and_others_finish(tiny_csv, tmp_path, monkeypatch, capsys):
+    templates = tmp_path / "templates"
+    shutil.copytree(report.TEMPLATE_DIR, templates)
+    nb = json.loads((templates / "01-executive-summary.ipynb").read_text(encoding="utf-8"))
+    nb["cells"][4]["source"] = "raise ValueError('boom in the summary')"
+    (templates / "01-executive-summary.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    monkeypatch.setattr(report, "TEMPLATE_DIR", templates)
+    config = tmp_path / "tiny.yml"
+    config.write_text(yaml.safe_dump(tiny_config(tiny_csv)), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    report.add_report_arguments(parser)
+    code = report.run_report_cli(parser.parse_args(
+        ["--month", "2024-04", "--config", str(config), "--out", str(tmp_path / "r"),
+         "--jobs", "2"]))
+    assert code == 1
+    lines = capsys.readouterr().out.splitlines()
+    failure = next(line for line in lines if "executive_summary" in line)
+    assert "failed in cell 5" in failure and "ValueError: boom in the summary" in failure
+    assert any("data_quality" in line and "ok" in line for line in lines)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    status = {s["name"]: s for s in manifest["sections"]}
+    assert status["data_quality"]["status"] == "ok"
+    assert status["executive_summary"]["error"]["ename"] == "ValueError"
+    assert "failed: ValueError" in (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+
+
+def test_synthetic_crm_campaign_section_escapes_campaign_names(tmp_path):
+    from clvkit.synthetic import generate_crm, save_crm
+
+    crm = generate_crm(n_customers=300, months=6, seed=1)
+    campaigns = crm.campaigns.assign(name=f"{EVIL} & friends")
+    save_crm(dataclasses.replace(crm, campaigns=campaigns), tmp_path / "crm")
+    month = str(crm.transactions["date"].max().to_period("M"))
+    result = report.build_report(
+        month=month, out=tmp_path / "r", progress=None,
+        config={"name": "syn", "data": {"path": str(tmp_path / "crm")}, "currency": "USD",
+                "sections": ["campaigns"]})
+    assert result.ok, result.sections
+    page = (tmp_path / "r" / "06-campaigns.html").read_text(encoding="utf-8")
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in page
+    assert figures(page) == 1
