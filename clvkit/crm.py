@@ -168,6 +168,8 @@ class _Activity:
     revenue: np.ndarray   # revenue per period position
     orders: np.ndarray    # distinct orders per period position
     customers: pd.Index   # customer ids by code
+    row_cust: np.ndarray  # customer code of each transaction row
+    row_t: np.ndarray     # period position of each transaction row
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
@@ -185,6 +187,7 @@ class _Activity:
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
             orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
+            row_cust=cust, row_t=t,
         )
 
     @property
@@ -627,8 +630,7 @@ def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
     2024-03                   NaN  NaN  NaN
     """
     value = check_one_of("value", value, _COHORT_VALUES)
-    tx = _check_transactions(transactions)
-    act = _Activity.build(tx, period)
+    act = _Activity.build(transactions, period)
     n = act.n
     first_t = np.zeros(len(act.customers), dtype=np.int64)
     first_t[act.cust[act.is_first]] = act.t[act.is_first]
@@ -637,11 +639,9 @@ def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
         cohort, age = first_t[act.cust], act.t - first_t[act.cust]
         cells = np.bincount(cohort * n + age, minlength=n * n).astype(float)
     else:
-        cust = pd.Index(act.customers).get_indexer(tx[CUSTOMER_ID])
-        t = _ordinals(tx[DATE], act.period) - act.first
-        cohort, age = first_t[cust], t - first_t[cust]
-        cells = np.bincount(cohort * n + age, weights=tx[AMOUNT].to_numpy(dtype=float),
-                            minlength=n * n)
+        cohort = first_t[act.row_cust]
+        cells = np.bincount(cohort * n + act.row_t - cohort,
+                            weights=transactions[AMOUNT].to_numpy(dtype=float), minlength=n * n)
     cells = cells.reshape(n, n)
     if value in ("retention", "revenue_per_customer"):
         cells = _ratio(cells, size[:, None] * np.ones((1, n)))
@@ -1056,14 +1056,22 @@ def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
 
 
 def _orders_table(tx: pd.DataFrame) -> pd.DataFrame:
+    """One row per order (customer code, first line's date, value, items), by customer, date."""
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    items = tx[QUANTITY] if QUANTITY in tx.columns else pd.Series(1, index=tx.index)
-    orders = pd.DataFrame({CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(), DATE: tx[DATE].to_numpy(),
-                           "order": _order_keys(tx, cust), "value": tx[AMOUNT].to_numpy(),
-                           "items": items.to_numpy()})
-    orders = orders.groupby("order", sort=False).agg(
-        {CUSTOMER_ID: "first", DATE: "min", "value": "sum", "items": "sum"})
-    return orders.sort_values([CUSTOMER_ID, DATE], kind="stable")
+    key = _order_keys(tx, cust)
+    rows = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.r_[True, key[rows][1:] != key[rows][:-1]])
+    items = (tx[QUANTITY].to_numpy(dtype=float) if QUANTITY in tx.columns
+             else np.ones(len(tx)))
+    dates = tx[DATE].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    orders = pd.DataFrame({
+        "cust": cust[rows][starts],
+        DATE: np.minimum.reduceat(dates[rows], starts).astype("datetime64[ns]"),
+        "value": np.add.reduceat(tx[AMOUNT].to_numpy(dtype=float)[rows], starts),
+        "items": np.add.reduceat(items[rows], starts),
+    })
+    ordered = np.lexsort((orders[DATE].to_numpy(), orders["cust"].to_numpy()))
+    return orders.iloc[ordered].reset_index(drop=True)
 
 
 def basket_growth(transactions: pd.DataFrame, *, by: str = "order_number",
@@ -1102,18 +1110,22 @@ def basket_growth(transactions: pd.DataFrame, *, by: str = "order_number",
     by = check_one_of("by", by, ["order_number", "periods_since_first"])
     tx = _check_transactions(transactions)
     orders = _orders_table(tx)
+    cust = orders["cust"].to_numpy()
+    position = np.arange(len(cust))
+    first = np.maximum.accumulate(np.where(np.r_[True, cust[1:] != cust[:-1]], position, 0))
     if by == "order_number":
-        step = orders.groupby(CUSTOMER_ID, sort=False).cumcount() + 1
-        name = "order_number"
+        step, name, keep = position - first + 1, "order_number", max_steps + 1
     else:
         p = _ordinals(orders[DATE], _check_period(period))
-        step = p - orders.groupby(CUSTOMER_ID, sort=False)[DATE].transform("min").pipe(
-            _ordinals, period)
-        name = f"{_PERIOD_NAMES[period]}_since_first"
-    orders = orders.assign(step=np.asarray(step))
-    orders = orders[orders["step"] < (max_steps + 1 if by == "order_number" else max_steps)]
+        step, name, keep = p - p[first], f"{_PERIOD_NAMES[period]}_since_first", max_steps
+    mask = step < keep
+    orders = orders[mask].assign(step=step[mask])
+    n_steps = int(orders["step"].max()) + 1
+    pairs = _unique(orders["cust"].to_numpy() * n_steps + orders["step"].to_numpy())
     g = orders.groupby("step", sort=True)
-    out = pd.DataFrame({"orders": g.size(), "customers": g[CUSTOMER_ID].nunique(),
+    sizes = g.size()
+    out = pd.DataFrame({"orders": sizes,
+                        "customers": np.bincount(pairs % n_steps)[sizes.index.to_numpy()],
                         "mean_order_value": g["value"].mean(),
                         "median_order_value": g["value"].median(),
                         "mean_items": g["items"].mean()})
