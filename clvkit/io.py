@@ -190,7 +190,8 @@ def load_transactions(
         ``amount`` may be omitted when ``quantity`` and ``unit_price`` are given:
         amount = quantity x unit price.
     order_id, quantity, unit_price, channel, product : str, optional
-        Source names of optional columns.
+        Source names of optional columns. Columns already named ``order_id``,
+        ``quantity``, ``channel`` or ``product`` are picked up without being named.
     extra : dict, optional
         Further columns to carry along, as ``{new_name: source_name}``
         (e.g. ``{"country": "Country"}``).
@@ -385,6 +386,8 @@ def _resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
 
 
 def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.DataFrame:
+    # optional columns already under their canonical name come along without being named
+    spec = {**spec, **{c: c for c in C.OPTIONAL if c not in spec and c in raw.columns}}
     missing = [f"{name!r} (for {key.removeprefix('extra:')})" for key, name in spec.items()
                if name not in raw.columns]
     if "unit_price" in spec and C.QUANTITY not in spec:

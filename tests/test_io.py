@@ -241,3 +241,11 @@ def test_to_text_lists_reasons():
         "customer_id,date,amount\n1,2024-01-01,5\n,2024-01-02,3\n")))
     text = res.to_text()
     assert "missing customer id" in text and "2 rows read" in text
+
+
+def test_optional_canonical_columns_picked_up_by_name():
+    raw = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"], "amount": [2.0],
+                        "order_id": ["o1"], "channel": ["web"], "other": [0]})
+    res = load_transactions(raw)
+    assert list(res.transactions.columns) == ["customer_id", "date", "amount", "order_id",
+                                              "channel"]
