@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from clvkit.errors import ClvError, ConvergenceError, DataValidationError
-from clvkit.models import BGNBD, ConvergenceWarning, compress
+from clvkit.models import BGNBD, ConvergenceWarning
+from clvkit.models._base import compress
 
 
 @pytest.fixture
@@ -74,6 +75,18 @@ def test_fit_does_not_mutate_input_or_model(cdnow):
     assert summary.attrs == {"time_unit": "W"}
     f2 = model.fit(summary)
     assert f1 == f2 and f1 is not f2  # deterministic, new object each time
+
+
+def test_compressed_summary_fits_like_the_full_one(cdnow):
+    # clvkit.summary.compress_summary gives unique rows with a `weight` count
+    from clvkit.summary import compress_summary
+
+    packed = compress_summary(cdnow)
+    assert len(packed) < len(cdnow)
+    full = BGNBD().fit(cdnow)
+    small = BGNBD().fit(packed, weights=packed["weight"])
+    assert small.n_customers == full.n_customers
+    assert small.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
 
 
 def test_compress_preserves_totals():

@@ -5,7 +5,7 @@ object (parameters, full-sample log-likelihood, ``n_customers``, ``time_unit`` a
 convergence information) whose methods make the predictions.
 """
 
-from ._base import ConvergenceWarning, FittedModel, compress
+from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
@@ -20,7 +20,6 @@ from .sbg import (
 __all__ = [
     "FittedModel",
     "ConvergenceWarning",
-    "compress",
     "BGNBD",
     "BGNBDFit",
     "BGNBDParams",
