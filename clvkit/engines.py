@@ -57,6 +57,7 @@ clusters provide a session as ``spark``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -402,15 +403,16 @@ def local_spark(*, cores: int = 2, app_name: str = "clvkit"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    session = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-            .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    with _quiet_pyspark():
+        session = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", "4")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
     return session
 
 
@@ -636,6 +638,16 @@ def _require_java() -> None:
                       "apt-get install default-jre-headless)")
 
 
+@contextlib.contextmanager
+def _quiet_pyspark():
+    """Silence PySpark 4.x's notices about pandas 3 (the transfers used here are tested)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated")
+        yield
+
+
 def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.DataFrame:
     session = spark if spark is not None else local_spark()
     from pyspark.errors import PySparkException
@@ -643,11 +655,7 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
     in_pandas = isinstance(frame, pd.DataFrame)
     try:
-        with warnings.catch_warnings():
-            # PySpark 4.x warns that pandas 3 is "not yet fully supported"; the transfers
-            # used here (int64, float64, date32, strings through Arrow) are tested.
-            warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
-                                    category=FutureWarning)
+        with _quiet_pyspark():
             if in_pandas:
                 data = session.createDataFrame(frame.assign(**{C.DATE: frame[C.DATE].dt.date}))
             else:

@@ -1,0 +1,239 @@
+"""One summary, several engines: pandas (the reference), DuckDB and Spark SQL agree.
+
+Spark tests share one local SparkSession per test session (``local[2]``, no UI, 4 shuffle
+partitions). They need Java: without it they FAIL with the fix in the message (CI installs
+it with ``make java``), they are not skipped.
+"""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clvkit.datasets import CDNOW_CALIBRATION_END, CDNOW_OBSERVATION_END, data_dir
+from clvkit.engines import (
+    EngineError,
+    _require_java,
+    local_spark,
+    rfm_summary_engine,
+    summary_sql,
+    write_rfm_summary,
+)
+from clvkit.errors import ClvError, DataValidationError
+from clvkit.models import BGNBD
+from clvkit.summary import compress_summary, rfm_summary
+
+CDNOW_PERIODS = dict(observation_end=CDNOW_OBSERVATION_END,
+                     calibration_end=CDNOW_CALIBRATION_END)
+
+
+def assert_same_summary(ours: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """Same rows and columns, integer counts exactly, floats to 1e-9."""
+    assert list(ours.columns) == list(reference.columns)
+    assert [str(i) for i in ours.index] == [str(i) for i in reference.index]
+    for col in reference.columns:
+        if col.startswith("frequency") or col == "weight":
+            assert ours[col].dtype == np.int64, col
+            assert (ours[col].to_numpy() == reference[col].to_numpy()).all(), col
+        else:
+            np.testing.assert_allclose(ours[col].to_numpy(), reference[col].to_numpy(),
+                                       rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    if shutil.which("java") is None:
+        pytest.fail("Spark SQL tests need a Java runtime (17+) and `java` is not on PATH: "
+                    "run `make java` (apt-get install default-jre-headless)")
+    return local_spark()
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> pd.DataFrame:
+    """Several purchases per day, times of day, string ids, a year of dates."""
+    rng = np.random.default_rng(8)
+    n = 1500
+    ids = np.array([f"c-{i:03d}-é" for i in range(250)])
+    stamps = (pd.Timestamp("2023-01-01")
+              + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n), unit="min"))
+    return pd.DataFrame({"cust": rng.choice(ids, n), "when": stamps,
+                         "value": np.round(rng.gamma(2.0, 20.0, n), 2)})
+
+
+SYNTH_OPTIONS = dict(observation_end="2023-12-31", calibration_end="2023-08-15",
+                     time_unit="M", columns={"customer_id": "cust", "date": "when",
+                                             "amount": "value"})
+
+
+@pytest.fixture(scope="module")
+def synthetic_reference(synthetic):
+    canon = synthetic.rename(columns={"cust": "customer_id", "when": "date", "value": "amount"})
+    return rfm_summary(canon, observation_end="2023-12-31", calibration_end="2023-08-15",
+                       time_unit="M")
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def test_cdnow_three_engines_agree(cdnow, spark):
+    reference = rfm_summary(cdnow, time_unit="W", **CDNOW_PERIODS)
+    for engine in ("pandas", "duckdb", "spark"):
+        ours = rfm_summary_engine(cdnow, engine=engine, spark=spark, **CDNOW_PERIODS)
+        assert_same_summary(ours, reference)
+        assert ours.attrs["engine"] == engine
+        assert ours.attrs["time_unit"] == "W"
+        assert ours.attrs["calibration_end"] == "1997-09-30"
+    # 2,357 customers (Fader, Hardie & Lee 2005) -> far fewer distinct (x, t_x, T) rows
+    packed = compress_summary(reference)
+    for engine in ("pandas", "duckdb", "spark"):
+        ours = rfm_summary_engine(cdnow, engine=engine, spark=spark, compress=True,
+                                  **CDNOW_PERIODS)
+        assert_same_summary(ours, packed)
+        assert ours["weight"].sum() == 2357
+
+
+def test_synthetic_three_engines_agree_from_parquet(tmp_path, synthetic, synthetic_reference,
+                                                    spark):
+    path = tmp_path / "tx.parquet"
+    synthetic.to_parquet(path)
+    for engine in ("pandas", "duckdb", "spark"):
+        ours = rfm_summary_engine(path, engine=engine, spark=spark, **SYNTH_OPTIONS)
+        assert_same_summary(ours, synthetic_reference)
+    assert synthetic_reference["frequency"].max() > 3  # the data exercise repeat days
+
+
+def test_spark_corrupt_file_is_one_line_validation_error(tmp_path, spark):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 this is not really parquet")
+    with pytest.raises(DataValidationError, match="Spark could not summarise") as info:
+        rfm_summary_engine(bad, engine="spark", spark=spark, observation_end="2024-01-01")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("monetary", ["mean", "mean_all", "sum"])
+@pytest.mark.parametrize("time_unit", ["D", "W", "M", "Y"])
+def test_duckdb_units_and_monetary(synthetic, time_unit, monetary):
+    canon = synthetic.rename(columns={"cust": "customer_id", "when": "date", "value": "amount"})
+    options = dict(observation_end="2023-12-31", time_unit=time_unit, monetary=monetary)
+    assert_same_summary(rfm_summary_engine(canon, engine="duckdb", **options),
+                        rfm_summary(canon, **options))
+
+
+def test_duckdb_csv_gz_and_glob(tmp_path, cdnow):
+    reference = rfm_summary(cdnow, time_unit="D", **CDNOW_PERIODS)
+    ours = rfm_summary_engine(data_dir() / "cdnow_sample.csv.gz", engine="duckdb", time_unit="D",
+                              **CDNOW_PERIODS)
+    assert_same_summary(ours, reference)
+    tx = cdnow.transactions
+    for part, rows in enumerate(np.array_split(np.arange(len(tx)), 3)):
+        tx.iloc[rows].to_parquet(tmp_path / f"tx-{part}.parquet")
+    globbed = rfm_summary_engine(str(tmp_path / "tx-*.parquet"), engine="duckdb",
+                                 time_unit="D", **CDNOW_PERIODS)
+    assert_same_summary(globbed, reference)
+
+
+def test_compressed_fit_equals_full_fit(cdnow):
+    # BG/NBD on the 2,357 CDNOW customers vs on their distinct rows with weights
+    full = rfm_summary(cdnow, time_unit="W", **CDNOW_PERIODS)
+    packed = rfm_summary_engine(cdnow, engine="duckdb", compress=True, **CDNOW_PERIODS)
+    assert len(packed) < len(full) / 2
+    a = BGNBD().fit(full[["frequency", "recency", "T"]])
+    b = BGNBD().fit(packed[["frequency", "recency", "T"]], weights=packed["weight"])
+    np.testing.assert_allclose(b.params_series().to_numpy(), a.params_series().to_numpy(),
+                               rtol=1e-5)
+    assert b.n_customers == 2357
+
+
+def test_write_summary_duckdb_streams_to_parquet(tmp_path, cdnow):
+    out = tmp_path / "summary.parquet"
+    rows = write_rfm_summary(cdnow, out, engine="duckdb", time_unit="W", **CDNOW_PERIODS)
+    assert rows == 2357
+    written = pd.read_parquet(out).set_index("customer_id")
+    assert_same_summary(written, rfm_summary(cdnow, time_unit="W", **CDNOW_PERIODS))
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(out).metadata.metadata
+    assert meta[b"time_unit"] == b"W" and meta[b"calibration_end"] == b"1997-09-30"
+
+
+def test_summary_sql_is_one_template():
+    sql = summary_sql(source="tx", observation_end="1997-01-29", time_unit="M",
+                      calibration_end="1997-01-15", compress=True)
+    # day numbers since 1970-01-01 and the unit as the exact Python double
+    assert f"<= {(pd.Timestamp('1997-01-29') - pd.Timestamp('1970-01-01')).days}" in sql
+    assert "CAST('30.436875' AS DOUBLE)" in sql
+    assert "COUNT(*) AS weight" in sql
+
+
+def test_auto_engine_choice(tmp_path, cdnow):
+    assert rfm_summary_engine(cdnow, observation_end="1997-06-30").attrs["engine"] == "pandas"
+    small = rfm_summary_engine(data_dir() / "cdnow_sample.csv.gz", observation_end="1997-06-30")
+    assert small.attrs["engine"] == "pandas"  # a 300 kB file fits in memory
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_values_in_file_are_reported(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,date,amount\n1,2024-01-01,5\n,2024-01-02,3\n2,not a date,4\n")
+    with pytest.raises(DataValidationError, match="2 of 3 rows .* missing customer id"):
+        rfm_summary_engine(path, engine="duckdb", observation_end="2024-02-01")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(calibration_end="2024-03-01"), "after observation_end"),
+    (dict(observation_end="2023-01-01"), "calibration period is empty"),
+    (dict(engine="polars"), "`engine` must be one of"),
+    (dict(time_unit="fortnight"), "`time_unit` must be one of"),
+    (dict(columns={"customer_id": "nope"}), r"lack\w* column\(s\) \['nope'\]"),
+    (dict(columns={"client": "x"}), "`columns key` must be one of"),
+])
+def test_user_errors(kwargs, message):
+    tx = pd.DataFrame({"customer_id": [1, 2], "amount": [1.0, 2.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-05"])})
+    options = dict(engine="duckdb", observation_end="2024-02-01") | kwargs
+    with pytest.raises(ClvError, match=message):
+        rfm_summary_engine(tx, **options)
+
+
+def test_missing_java_is_a_clear_engine_error(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(EngineError, match="needs a Java runtime.*make java"):
+        _require_java()
+
+
+# --------------------------------------------------------------------------- property
+
+
+transaction_sets = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d", "é"]),
+              st.integers(0, 120),  # day
+              st.integers(0, 23),  # hour
+              st.integers(-5_000, 100_000).map(lambda cents: cents / 100)),
+    min_size=1, max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=transaction_sets, cal=st.integers(0, 90), unit=st.sampled_from(["D", "W", "M"]))
+def test_duckdb_equals_pandas_on_arbitrary_transactions(rows, cal, unit):
+    ids, days, hours, amounts = zip(*rows, strict=True)
+    tx = pd.DataFrame({"customer_id": ids, "amount": amounts,
+                       "date": pd.Timestamp("2024-01-01")
+                       + pd.to_timedelta(np.array(days) * 24 + np.array(hours), unit="h")})
+    options = dict(observation_end="2024-03-31", calibration_end=pd.Timestamp("2024-01-01")
+                   + pd.Timedelta(days=cal), time_unit=unit)
+    try:
+        reference = rfm_summary(tx, **options)
+    except DataValidationError as exc:  # e.g. an empty calibration period: same error
+        assert "calibration period is empty" in str(exc)
+        with pytest.raises(DataValidationError, match="calibration period is empty"):
+            rfm_summary_engine(tx, engine="duckdb", **options)
+        return
+    assert_same_summary(rfm_summary_engine(tx, engine="duckdb", **options), reference)
+    assert_same_summary(rfm_summary_engine(tx, engine="duckdb", compress=True, **options),
+                        compress_summary(reference))
