@@ -945,14 +945,11 @@ def dropout(touches: pd.DataFrame, *, by=("tactic", "message"), column: str = "u
 
 # --------------------------------------------------------------------------- cross-sell / up-sell
 
-def _category_first(transactions: pd.DataFrame, category: str) -> pd.DataFrame:
-    """First purchase row of each (customer, category), ranked per customer."""
-    tx = _check_transactions(transactions, extra=(category,))
-    cols = tx[[CUSTOMER_ID, DATE, AMOUNT, category]]
-    ordered = cols.sort_values([CUSTOMER_ID, DATE, AMOUNT], ascending=[True, True, False],
-                               kind="stable")
-    first = ordered.drop_duplicates([CUSTOMER_ID, category])
-    return first.assign(rank=first.groupby(CUSTOMER_ID, sort=False).cumcount() + 1)
+def _rank_within(sorted_codes: np.ndarray) -> np.ndarray:
+    """1, 2, 3, ... within runs of equal codes of an array sorted by code."""
+    position = np.arange(len(sorted_codes))
+    starts = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]
+    return position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
 
 
 def categories_per_customer(transactions: pd.DataFrame, *, category: str = PRODUCT) -> pd.Series:
@@ -1027,7 +1024,9 @@ def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
     Returns
     -------
     DataFrame
-        Index ``first_category``, columns ``second_category`` (+ ``none_label``);
+        Index ``first_category`` (categories someone bought first), columns
+        ``second_category``: every category (the diagonal is 0 by definition) plus
+        ``none_label``;
         ``attrs["customers"]`` holds the row counts.
 
     Examples
@@ -1038,17 +1037,30 @@ def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
     ...                             "2024-03-01", "2024-01-02"]),
     ...     "amount": 10.0})
     >>> next_category(tx).round(3)
-    second_category      b      c  (none)
+    second_category    a      b      c  (none)
     first_category
-    a                0.333  0.333   0.333
+    a                0.0  0.333  0.333   0.333
     """
-    ranked = _category_first(transactions, category)
-    first = ranked[ranked["rank"] == 1].set_index(CUSTOMER_ID)[category].astype(object)
-    second = ranked[ranked["rank"] == 2].set_index(CUSTOMER_ID)[category].astype(object)
-    second = second.reindex(first.index).fillna(none_label)
-    table = pd.crosstab(first.rename("first_category"), second.rename("second_category"))
-    cols = [c for c in table.columns if c != none_label]
-    table = table.reindex(columns=[*cols, none_label], fill_value=0)
+    tx = _check_transactions(transactions, extra=(category,))
+    cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
+    cat, names = pd.factorize(tx[category], sort=True)
+    k = len(names)
+    rows = np.lexsort((-tx[AMOUNT].to_numpy(dtype=float),
+                       tx[DATE].to_numpy().astype("datetime64[ns]").astype(np.int64), cust))
+    c, g = cust[rows], cat[rows].astype(np.int64)
+    firsts = ~pd.Series(c * k + g).duplicated().to_numpy()   # first row of each category
+    c, g = c[firsts], g[firsts]
+    rank = _rank_within(c)
+    first_cat = np.full(int(cust.max()) + 1, -1)
+    second_cat = np.full(int(cust.max()) + 1, k)              # k = none
+    first_cat[c[rank == 1]] = g[rank == 1]
+    second_cat[c[rank == 2]] = g[rank == 2]
+    counts = np.bincount(first_cat * (k + 1) + second_cat, minlength=k * (k + 1))
+    labels = [str(n) for n in names]
+    table = pd.DataFrame(counts.reshape(k, k + 1),
+                         index=pd.Index(labels, name="first_category"),
+                         columns=pd.Index([*labels, none_label], name="second_category"))
+    table = table.loc[table.sum(axis=1) > 0]
     rows = table.sum(axis=1)
     out = table.div(rows, axis=0) if normalize else table
     out.attrs["customers"] = rows.rename("customers")
@@ -1110,13 +1122,12 @@ def basket_growth(transactions: pd.DataFrame, *, by: str = "order_number",
     by = check_one_of("by", by, ["order_number", "periods_since_first"])
     tx = _check_transactions(transactions)
     orders = _orders_table(tx)
-    cust = orders["cust"].to_numpy()
-    position = np.arange(len(cust))
-    first = np.maximum.accumulate(np.where(np.r_[True, cust[1:] != cust[:-1]], position, 0))
+    order_number = _rank_within(orders["cust"].to_numpy())
     if by == "order_number":
-        step, name, keep = position - first + 1, "order_number", max_steps + 1
+        step, name, keep = order_number, "order_number", max_steps + 1
     else:
         p = _ordinals(orders[DATE], _check_period(period))
+        first = np.arange(len(p)) - order_number + 1
         step, name, keep = p - p[first], f"{_PERIOD_NAMES[period]}_since_first", max_steps
     mask = step < keep
     orders = orders[mask].assign(step=step[mask])
