@@ -54,6 +54,7 @@ __all__ = [
     "profit_table", "least_profitable_display", "profit_text", "plot_profit_curve",
     "cohort_retention", "cohort_text", "plot_cohort_heatmap",
     "clv_by_channel", "clv_by_channel_text", "clv_by_channel_display", "plot_clv_by_channel",
+    "cohort_value_curves", "plot_cohort_value",
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
     "plot_campaign_funnel", "predictions", "at_risk_customers", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
@@ -86,8 +87,7 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("segments", "02-segments.ipynb", "Segments and their movement"),
     Section("least_profitable", "03-least-profitable.ipynb", "Least-profitable customers"),
     Section("cohorts", "04-cohort-retention.ipynb", "Cohort retention"),
-    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort",
-            needs=("customers",)),
+    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort"),
     Section("campaigns", "06-campaigns.ipynb", "Campaign funnel and dropout",
             needs=("touches",)),
     Section("predictions", "07-predictions.ipynb", "Predicted purchases and customers at risk"),
@@ -437,12 +437,12 @@ def _resolve_month(month: str | None, tx: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- section content
 
 def section_heading(title: str, month: str, section: str) -> str:
-    """Markdown heading of a section page, with data text escaped.
+    r"""Markdown heading of a section page, with data text escaped.
 
     Examples
     --------
     >>> section_heading("Shop <A&B>", "2011-11", "Data quality")
-    '# Data quality\\n**Shop &lt;A&amp;B&gt;** -- November 2011'
+    '# Data quality\n**Shop &lt;A&amp;B&gt;** -- November 2011'
     """
     label = pd.Period(month, "M").strftime("%B %Y")
     return f"# {section}\n**{html.escape(title)}** -- {label}"
@@ -717,8 +717,9 @@ def segments_text(movement: pd.DataFrame, *, month: str, currency: str) -> str:
         f"{int((movement['previous'] == '(new)').sum()):,} are new this month.\n\n"
         f"**{len(into):,} customers moved into \"At risk\"** this month "
         f"({int(valuable.sum()):,} of them were Champions, Loyal customers or Can't lose them "
-        f"last month); together they have spent {_fmt(into['monetary'].sum(), 'currency', currency)}"
-        " to date. They are the first candidates for a win-back contact.")
+        f"last month); together they have spent "
+        f"{_fmt(into['monetary'].sum(), 'currency', currency)} to date. They are the first "
+        "candidates for a win-back contact.")
 
 
 def plot_segment_sizes(sizes: pd.DataFrame, *, ax=None):
@@ -861,37 +862,102 @@ def plot_cohort_heatmap(matrix: pd.DataFrame, *, ax=None):
 
 # ----- CLV by channel
 
+def _margin_rate(data: ReportData, options: dict):
+    """Gross margin rate: per customer when the data have it, else the configured rate."""
+    if data.has("customers") and "margin" in data.customers:
+        return data.customers["margin"]
+    return options["margin"]
+
+
+def _acquisition_groups(data: ReportData, tx: pd.DataFrame, *, top: int = 6) -> pd.Series:
+    """Group of each customer: acquisition channel, else channel or country of the first order.
+
+    Beyond the ``top`` largest groups, customers are pooled as "other".
+    """
+    if data.has("customers") and "channel" in data.customers:
+        labels = data.customers["channel"].astype("object")
+        labels.name = "channel"
+    else:
+        column = next((c for c in (C.CHANNEL, "country") if c in tx), None)
+        if column is None:
+            raise ReportError("CLV by channel needs an acquisition channel: customers with "
+                              "`channel` (synthetic CRM), or a `channel` or `country` column")
+        first = tx.sort_values(C.DATE, kind="mergesort").drop_duplicates(C.CUSTOMER_ID)
+        labels = first.set_index(C.CUSTOMER_ID)[column].astype("object")
+        labels.name = column
+    largest = labels.value_counts().index[:top]
+    return labels.where(labels.isin(largest), "other")
+
+
 def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
                    options: dict | None = None) -> pd.DataFrame:
     """Observed ``horizon``-month margin per customer by acquisition channel, vs CAC.
 
-    Uses :func:`clvkit.crm.value_by_group` on the customers' margin (cohorts at
-    least ``horizon`` months old at the end of ``month``), the mean CAC of the
-    channel and their ratio (LTV:CAC).
+    Uses :func:`clvkit.crm.value_by_group` on gross margin (cohorts at least
+    ``horizon`` months old at the end of ``month``; earlier ages use every
+    cohort that reached them), the mean CAC of the channel and their ratio
+    (LTV:CAC) when the data have CAC. Without acquisition channels the
+    customers are grouped by the channel or country of their first order
+    (``attrs["group"]`` names it).
     """
     from .crm import value_by_group
 
     options = {**DEFAULT_OPTIONS, **(options or {})}
-    customers = data.customers
     tx = _upto(data.transactions, month)
-    margin = customers["margin"] if "margin" in customers else options["margin"]
-    value = value_by_group(tx, by=customers["channel"].astype("object"), horizon=horizon,
-                           period="M", margin=margin)
-    if "cac" in customers:
-        value["cac"] = customers["cac"].groupby(customers["channel"].astype("object")).mean()
+    groups = _acquisition_groups(data, tx)
+    value = value_by_group(tx, by=groups, horizon=horizon, period="M",
+                           margin=_margin_rate(data, options))
+    if data.has("customers") and "cac" in data.customers:
+        value["cac"] = data.customers["cac"].groupby(groups).mean()
         value["ltv_to_cac"] = value["value"] / value["cac"]
-    value.index.name = "channel"
+    value.index.name = groups.name
+    value.attrs["group"] = groups.name
     return value.sort_values("value", ascending=False, kind="mergesort")
+
+
+def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = None,
+                        max_months: int = 12) -> pd.DataFrame:
+    """Mean cumulative margin per customer by months since acquisition, per acquisition quarter.
+
+    :func:`clvkit.crm.cumulative_value` with the customers grouped by the
+    calendar quarter of their first purchase (columns, e.g. ``"2011Q1"``).
+    """
+    from .crm import cumulative_value
+
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    tx = _upto(data.transactions, month)
+    quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
+    return cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
+                            max_periods=max_months)
+
+
+def plot_cohort_value(curves: pd.DataFrame, *, currency: str, ax=None):
+    """Cumulative margin per customer by months since acquisition, one line per cohort."""
+    import seaborn as sns
+
+    ax = _axes(ax)
+    colors = sns.color_palette("colorblind", n_colors=max(len(curves.columns), 1))
+    for color, cohort in zip(colors, curves.columns, strict=False):
+        ax.plot(curves.index, curves[cohort], marker=".", color=color, label=str(cohort))
+    ax.set_xlabel("Months since first purchase")
+    ax.set_ylabel(f"Cumulative margin per customer ({currency})")
+    _money_axis(ax.yaxis, currency)
+    ax.set_title("Customer value over time by acquisition quarter")
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    return ax
 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         benchmark: float | None = None) -> str:
-    """Sentences comparing channels' observed value and LTV:CAC."""
-    best, worst = table["value"].idxmax(), table["value"].idxmin()
-    text = (f"A customer acquired through **{html.escape(str(best))}** brought "
+    """Sentences comparing channels' observed value and LTV:CAC (the pooled "other" aside)."""
+    named = table["value"].drop("other", errors="ignore").dropna()
+    best, worst = named.idxmax(), named.idxmin()
+    via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
+                                                                 "in group")
+    text = (f"A customer {via} **{html.escape(str(best))}** brought "
             f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
             f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
-            f"through {html.escape(str(worst))}.")
+            f"{via} {html.escape(str(worst))}.")
     if "ltv_to_cac" in table:
         ratio = table["ltv_to_cac"]
         text += (f" LTV:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
@@ -922,13 +988,15 @@ def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, horizon: int, ax=
     ax = _axes(ax)
     colors = _palette()
     names = [str(c) for c in table.index]
+    group = str(table.attrs.get("group", "channel"))
     ax.bar(names, table["value"], color=colors[0], label=f"{horizon}-month margin per customer")
     if "cac" in table:
         ax.scatter(names, table["cac"], color=colors[3], marker="D", zorder=3, label="CAC")
-    ax.set_xlabel("Acquisition channel")
+    ax.set_xlabel(group.capitalize())
     ax.set_ylabel(f"Value per customer ({currency})")
     _money_axis(ax.yaxis, currency)
-    ax.set_title("Observed customer value vs acquisition cost by channel")
+    ax.set_title(f"Observed value per customer{' vs acquisition cost' if 'cac' in table else ''}"
+                 f" by {group}")
     ax.legend(loc="upper right", framealpha=0.9)
     return ax
 
@@ -980,8 +1048,9 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
     conv = funnel_table["converted"]
     best, worst = conv.idxmax(), drop["dropout_rate"].idxmax()
     return (f"In {label} {touches['campaign_id'].nunique():,} campaigns were sent "
-            f"{len(touches):,} times to {touches['customer_id'].nunique():,} customers: {_fmt(touches['opened'].mean(), 'percent', currency)} "
-            f"opened, {_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
+            f"{len(touches):,} times to {touches['customer_id'].nunique():,} customers: "
+            f"{_fmt(touches['opened'].mean(), 'percent', currency)} opened, "
+            f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
             f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
             f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
             f"Best conversion per send: **{html.escape(str(best[0]))}, message "
@@ -1230,7 +1299,7 @@ def _template_path(section: Section) -> Path:
 
 
 def _check_template_parameters(section: Section, parameters: dict) -> None:
-    """papermill only warns on unknown parameters: refuse them before executing."""
+    """Refuse parameters a template does not declare (papermill would only warn)."""
     import papermill
 
     declared = papermill.inspect_notebook(str(_template_path(section)))
@@ -1357,8 +1426,9 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
 
 _INDEX_CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;
 margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
-table{border-collapse:collapse;margin:1rem 0}th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;
-text-align:right}th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
+table{border-collapse:collapse;margin:1rem 0}
+th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
 li{margin:.3rem 0}"""
 
 
@@ -1459,7 +1529,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     say = progress or (lambda _line: None)
     started = time.perf_counter()
     cfg = load_config(config)
-    say(f"clvkit report: loading {_display_path(data if isinstance(data, str | os.PathLike) else cfg.data['path'])}")
+    source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
+    say(f"clvkit report: loading {_display_path(source)}")
     try:
         loaded = load_report_data(cfg.data, data=data)
     except ClvError as err:
@@ -1540,7 +1611,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report_cli(args: argparse.Namespace) -> int:
-    """Run ``clvkit report`` from parsed arguments; return the exit code (0 ok, 1 failed, 2 error)."""
+    """Run ``clvkit report`` from parsed arguments; return the exit code.
+
+    0: every section ran; 1: a section failed (the report is still written);
+    2: the report could not be built (configuration, data or output error).
+    """
     try:
         result = build_report(month=args.month, config=args.config, data=args.data,
                               out=args.out, force=args.force, jobs=args.jobs)

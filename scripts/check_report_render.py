@@ -11,7 +11,8 @@ For ``index.html`` and every section page of a report folder this script
 
 Usage::
 
-    python scripts/check_report_render.py [REPORT_DIR] [--save-screenshot docs/report-screenshot.png]
+    python scripts/check_report_render.py [REPORT_DIR] \
+        [--save-screenshot docs/report-screenshot.png]
 
 Exit code 0 when every check passes, 1 otherwise, 2 when Chromium is missing
 (install it with ``apt-get install -y chromium``).
@@ -37,6 +38,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome binary on PATH, or None."""
     for name in CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
@@ -45,6 +47,7 @@ def find_chromium() -> str | None:
 
 
 def run_chromium(chromium: str, page: Path, *, args: list[str], profile: Path) -> str:
+    """Run headless Chromium on one page; return its stdout (the DOM with ``--dump-dom``)."""
     cmd = [chromium, *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
@@ -53,12 +56,14 @@ def run_chromium(chromium: str, page: Path, *, args: list[str], profile: Path) -
 
 
 def png_outputs(notebook: Path) -> int:
+    """Number of PNG figures among the outputs of an executed notebook."""
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     return sum("image/png" in out.get("data", {})
                for cell in nb["cells"] for out in cell.get("outputs", []))
 
 
 def blank_check(png: Path) -> tuple[bool, str]:
+    """Whether a screenshot shows something (ink and contrast), with the measured numbers."""
     from PIL import Image
 
     pixels = np.asarray(Image.open(png).convert("L"), dtype=float)
@@ -70,6 +75,7 @@ def blank_check(png: Path) -> tuple[bool, str]:
 
 def check_page(chromium: str, page: Path, *, expect_text: list[str], expect_images: int,
                screenshot: Path, profile: Path) -> list[str]:
+    """Check one page's DOM and screenshot; return the problems found."""
     problems = []
     dom = run_chromium(chromium, page, args=["--dump-dom", "--virtual-time-budget=3000"],
                        profile=profile)
@@ -122,6 +128,7 @@ def save_small(src: Path, dest: Path, *, max_bytes: int = 500_000) -> None:
 
 
 def main(argv=None) -> int:
+    """Check every page of a report folder; exit code 0 ok, 1 problems, 2 no Chromium."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", nargs="?", default="reports/online_retail/2011-11")
     parser.add_argument("--save-screenshot", help="copy the executive-summary screenshot here")

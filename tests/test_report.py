@@ -85,10 +85,12 @@ def test_shipped_synthetic_config_has_campaign_and_channel_sections():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"colour": "blue"}, r"unknown key\(s\) \['colour'\] in config; allowed keys are \['benchmarks'"),
+    ({"colour": "blue"},
+     r"unknown key\(s\) \['colour'\] in config; allowed keys are \['benchmarks'"),
     ({"currency": "POUNDS"}, r"`currency` must be an ISO 4217 code"),
     ({"time_unit": "fortnight"}, r"`time_unit` must be one of \['D', 'W', 'M', 'Y'\]"),
-    ({"sections": ["executive_summary", "horoscope"]}, r"unknown key\(s\) \['horoscope'\] in `sections`"),
+    ({"sections": ["executive_summary", "horoscope"]},
+     r"unknown key\(s\) \['horoscope'\] in `sections`"),
     ({"benchmarks": {"churn": 0.1}}, r"unknown key\(s\) \['churn'\] in `benchmarks`"),
     ({"benchmarks": {"churn_rate": "low"}}, r"`benchmarks.churn_rate` must be a number"),
     ({"month": "Nov 2011"}, r"`month` must look like YYYY-MM"),
@@ -126,7 +128,8 @@ def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path)
 
 
 def test_section_needing_campaigns_is_refused_on_plain_transactions(tiny_csv, tmp_path):
-    with pytest.raises(ReportError, match=r"section 'campaigns' needs the table\(s\) \['touches'\]"):
+    with pytest.raises(ReportError,
+                       match=r"section 'campaigns' needs the table\(s\) \['touches'\]"):
         report.build_report(config=tiny_config(tiny_csv, sections=["campaigns"]),
                             out=tmp_path / "o", progress=None)
 
