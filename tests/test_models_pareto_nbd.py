@@ -103,3 +103,16 @@ def test_p_alive_properties(fit, cdnow):
     # more recent last purchase -> more likely alive (same x and T)
     h = pd.DataFrame({"frequency": 3, "recency": [5.0, 20.0, 38.0], "T": 38.86})
     assert np.all(np.diff(fit.p_alive(h).to_numpy()) > 0)
+
+
+@pytest.mark.parametrize("params", [(0.5, 3.0, 1.2, 20.0), (0.5, 20.0, 0.7, 3.0)])
+def test_gradient_matches_finite_differences(cdnow, params):
+    # both branches of the 2F1 form: alpha < beta and alpha > beta
+    model = ParetoNBD()
+    d = model._precompute({c: cdnow[c].to_numpy(float) for c in ["frequency", "recency", "T"]})
+    w = np.ones(len(cdnow))
+    theta = np.log(params)
+    _, g = model._objective(theta, d, w)
+    num = [(model._objective(theta + h, d, w, False)[0]
+            - model._objective(theta - h, d, w, False)[0]) / 2e-6 for h in np.eye(4) * 1e-6]
+    assert g == pytest.approx(num, rel=1e-5, abs=1e-7)
