@@ -56,7 +56,7 @@ __all__ = [
     "clv_by_channel", "clv_by_channel_text", "clv_by_channel_display", "plot_clv_by_channel",
     "cohort_value_curves", "plot_cohort_value",
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
-    "plot_campaign_funnel", "predictions", "at_risk_customers", "predictions_text",
+    "plot_campaign_funnel", "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
 ]
 
@@ -448,10 +448,10 @@ def section_heading(title: str, month: str, section: str) -> str:
     return f"# {section}\n**{html.escape(title)}** -- {label}"
 
 
-def _fmt(value, kind: str, currency: str) -> str:
+def _fmt(value, kind: str, currency: str, decimals: int | None = None) -> str:
     from .narrative import format_value
 
-    return format_value(value, kind=kind, currency=currency)
+    return format_value(value, kind=kind, currency=currency, decimals=decimals)
 
 
 def _upto(frame: pd.DataFrame, month: str) -> pd.DataFrame:
@@ -796,7 +796,10 @@ def profit_text(profit: pd.DataFrame, *, month: str, currency: str, options: dic
             f"together {_fmt(losers['profit'].sum(), 'currency', currency)}, against a total "
             f"profit of {_fmt(total, 'currency', currency)}. Without them profit would be "
             f"{_fmt(total - losers['profit'].sum(), 'currency', currency)}.\n\n"
-            f"Assumptions: {assumptions}; returns are subtracted from revenue.")
+            f"Assumptions: {assumptions}; returns are subtracted from revenue."
+            + (f" {over:,} customers returned more than they bought within the data (returns "
+               "of purchases made before the data begin), which makes their net revenue "
+               "negative." if (over := int((profit["returns"] > profit["revenue"]).sum())) else ""))
 
 
 def plot_profit_curve(profit: pd.DataFrame, *, currency: str, ax=None):
@@ -1118,24 +1121,44 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
 
 
 def at_risk_customers(pred: pd.DataFrame, *, n: int = 10, threshold: float = 0.5,
-                      top_share: float = 0.2) -> pd.DataFrame:
-    """Valuable customers (top ``top_share`` by revenue to date) with P(alive) < ``threshold``.
+                      top_share: float = 0.2, overdue_factor: float = 2.0) -> pd.DataFrame:
+    """Valuable customers (top ``top_share`` by revenue to date) who may be leaving.
 
-    Sorted by revenue to date, top ``n``. When no valuable customer is below the
-    threshold, the ``n`` valuable customers with the lowest P(alive) are returned
-    instead and ``attrs["below_threshold"]`` is False.
+    At risk means P(alive) < ``threshold``. When the model puts no valuable
+    customer below the threshold (a fit with almost no dropout), the rule falls
+    back to *overdue* repeat customers: time since the last purchase more than
+    ``overdue_factor`` times their mean gap between purchases. ``attrs["rule"]``
+    says which rule selected the rows. Sorted by revenue to date, top ``n``.
     """
     cutoff = pred["revenue_to_date"].quantile(1 - top_share)
-    valuable = pred.loc[pred["revenue_to_date"] >= cutoff]
+    valuable = pred.loc[pred["revenue_to_date"] >= cutoff].copy()
+    valuable["since_last"] = valuable["T"] - valuable["recency"]
+    gap = valuable["recency"] / valuable["frequency"].where(valuable["frequency"] > 0)
+    valuable["usual_gap"] = gap
     risky = valuable.loc[valuable["p_alive"] < threshold]
-    if len(risky):
-        out = risky.sort_values(["revenue_to_date", "p_alive"], ascending=[False, True],
-                                kind="mergesort").head(n)
-    else:
-        out = valuable.sort_values(["p_alive", "revenue_to_date"], ascending=[True, False],
-                                   kind="mergesort").head(n)
-    out.attrs["below_threshold"] = bool(len(risky))
+    rule = "p_alive"
+    if risky.empty:
+        risky = valuable.loc[valuable["since_last"] > overdue_factor * gap]
+        rule = "overdue"
+    out = risky.sort_values(["revenue_to_date", "p_alive"], ascending=[False, True],
+                            kind="mergesort").head(n)
+    out.attrs.update(rule=rule, threshold=threshold, overdue_factor=overdue_factor,
+                     time_unit=pred.attrs.get("time_unit", "W"))
     return out
+
+
+def at_risk_text(risky: pd.DataFrame) -> str:
+    """One sentence saying which rule selected the customers at risk."""
+    unit = risky.attrs.get("time_unit", "W")
+    from .units import unit_name
+
+    if risky.attrs.get("rule") == "overdue":
+        return (f"No valuable customer has a P(alive) below {risky.attrs['threshold']:.0%}, so "
+                f"these are the valuable repeat customers who are *overdue*: the time since "
+                f"their last purchase is more than {risky.attrs['overdue_factor']:g} times their "
+                f"usual gap between purchases (times in {unit_name(unit)}).")
+    return (f"Valuable customers whose probability of still being active is below "
+            f"{risky.attrs.get('threshold', 0.5):.0%} (times in {unit_name(unit)}).")
 
 
 def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, currency: str,
@@ -1167,8 +1190,7 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
         text += (f"\n\nNote: the fitted BG/NBD dropout parameters (a = {params['a']:.3g}, "
                  f"b = {params['b']:.3g}) give a mean dropout probability after a purchase of "
                  f"{dropout:.2g}: the model sees almost no customers leaving in these data, so "
-                 "P(alive) hardly separates them. The table below therefore lists the valuable "
-                 "customers with the *lowest* P(alive), none of whom is below the threshold.")
+                 "P(alive) hardly separates them.")
     return text
 
 
@@ -1177,6 +1199,8 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     return pd.DataFrame({
         "revenue to date": [_fmt(v, "currency", currency) for v in risky["revenue_to_date"]],
         "P(alive)": [_fmt(v, "percent", currency) for v in risky["p_alive"]],
+        "since last purchase": risky["since_last"].round(1),
+        "usual gap": risky["usual_gap"].round(1),
         "expected purchases next month": risky["expected_purchases_next_month"].round(2),
         "12-month CLV": [_fmt(v, "currency", currency) for v in risky["clv_12m"]],
     }, index=risky.index)
@@ -1216,9 +1240,9 @@ def data_quality_text(data: ReportData, *, currency: str) -> str:
              round(float(data.returns[C.AMOUNT].sum()), 2),
              round(float(dropped["amount"].sum()), 2))
     diff = round(input_total - sum(parts), 2)
-    money = [_fmt(v, "currency", currency) for v in (input_total, *parts)]
+    money = [_fmt(v, "currency", currency, decimals=2) for v in (input_total, *parts)]
     reconcile = ("reconciles to the cent" if abs(diff) < 0.005
-                 else f"does NOT reconcile (difference {_fmt(diff, 'currency', currency)})")
+                 else f"does NOT reconcile (difference {_fmt(diff, 'currency', currency, 2)})")
     reasons = ", ".join(f"{int(r.rows):,} {html.escape(str(r.reason))}"
                         for r in dropped.itertuples()) or "none"
     return (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
