@@ -382,13 +382,15 @@ def write_rfm_summary(source: Any, out: str | os.PathLike, *, engine: str = "aut
     return _count_rows(out, parquet)
 
 
-def local_spark(*, cores: int = 2, app_name: str = "clvkit"):
+def local_spark(*, cores: int = 2, app_name: str = "clvkit",
+                config: Mapping[str, str] | None = None):
     """A small local SparkSession (created once, reused): ``local[cores]``, no UI, UTC.
 
     Settings: ``spark.ui.enabled=false``, ``spark.sql.shuffle.partitions=4``,
-    ``spark.sql.session.timeZone=UTC`` and Arrow transfers to pandas. To use a
-    cluster, build your own session and pass it as ``spark=`` instead (see the
-    module docstring).
+    ``spark.sql.session.timeZone=UTC`` and Arrow transfers to pandas, plus ``config``
+    (e.g. ``{"spark.driver.memory": "4g"}``; only used when the session is created).
+    To use a cluster, build your own session and pass it as ``spark=`` instead (see
+    the module docstring).
 
     Raises
     ------
@@ -404,14 +406,16 @@ def local_spark(*, cores: int = 2, app_name: str = "clvkit"):
     if active is not None:
         return active
     with _quiet_pyspark():
-        session = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+        builder = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "4")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                   .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-                   .getOrCreate())
+                   .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC"))
+        for key, value in (config or {}).items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
     return session
 
