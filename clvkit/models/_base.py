@@ -33,6 +33,8 @@ __all__ = ["FittedModel", "compress", "ConvergenceWarning"]
 
 #: Bounds on the log of every parameter (e^-20 .. e^20): a fit that ends on a bound is degenerate.
 _LOG_BOUND = 20.0
+#: Shape parameters beyond [1/limit, limit] mean the maximum lies at 0 or infinity.
+_SHAPE_LIMIT = 1e5
 #: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
 _GRADIENT_TOL = 1e-4
 
@@ -275,6 +277,8 @@ class Model:
     result_type: ClassVar[type[FittedModel]]
     #: compress identical rows into weights before fitting
     compress_rows: ClassVar[bool] = True
+    #: parameters that carry a unit (time or money): exempt from the degeneracy check
+    scale_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = float(check_nonnegative("penalizer", penalizer))
@@ -313,10 +317,15 @@ class Model:
         theta, res, grad_norm = self._maximise(d, w)
         p = np.exp(theta)
         ll = float(np.sum(w * self._loglik(p, d, False)[0]))
-        at_bound = np.abs(theta) >= _LOG_BOUND - 1e-6
-        ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not at_bound.any()
+        shape = np.array([n not in self.scale_params for n in self._names()])
+        degenerate = (np.abs(theta) >= _LOG_BOUND - 1e-6) | (
+            shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT)))
+        ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not degenerate.any()
                   and (res.success or grad_norm < _GRADIENT_TOL))
         message = f"{res.message} (max |gradient| of mean LL = {grad_norm:.2g})"
+        if degenerate.any():
+            message += ("; degenerate estimate (runs off towards 0 or infinity): "
+                        + ", ".join(np.array(self._names())[degenerate]))
         if not ok:
             shown = ", ".join(f"{k}={v:.6g}" for k, v in zip(self._names(), p, strict=True))
             text = (f"{type(self).__name__} did not converge: {message}; parameters {shown}, "
@@ -391,12 +400,18 @@ class Model:
     def _maximise(self, d: Mapping[str, np.ndarray],
                   w: np.ndarray) -> tuple[np.ndarray, optimize.OptimizeResult, float]:
         theta0 = np.log(self._start(d, w))
-        res = optimize.minimize(
-            self._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
-            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
-        )
+        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * theta0.size
+        # Truncated Newton first: it needs no BLAS, whose thread start-up made L-BFGS-B
+        # 10x slower on a busy multi-core machine; L-BFGS-B polishes if TNC stops short.
+        res = optimize.minimize(self._objective, theta0, args=(d, w), jac=True, method="TNC",
+                                bounds=bounds, options={"maxfun": 1000, "ftol": 0.0,
+                                                        "xtol": 1e-12, "gtol": 1e-10})
         grad = self._objective(res.x, d, w)[1]
+        if not np.max(np.abs(grad)) < 1e-8:
+            res = optimize.minimize(
+                self._objective, res.x, args=(d, w), jac=True, method="L-BFGS-B",
+                bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})
+            grad = self._objective(res.x, d, w)[1]
         return res.x, res, float(np.max(np.abs(grad)))
 
 

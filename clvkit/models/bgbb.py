@@ -114,7 +114,8 @@ class BetaGeoBetaBinomialFit(FittedModel):
         m = float(check_horizon("periods_ahead", periods_ahead, len(frame)))
         log_p = (betaln(a + x, b + n - x) - betaln(a, b) + betaln(g, d + n + m)
                  - betaln(g, d) - _loglik(p, x, t_x, n))
-        return series(np.exp(log_p), frame.index, "p_alive", time_unit=self.time_unit)
+        return series(np.minimum(np.exp(log_p), 1.0), frame.index, "p_alive",
+                      time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
                                        frequency: Any = None, recency: Any = None,

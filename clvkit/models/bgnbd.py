@@ -207,6 +207,7 @@ class BGNBD(RFTModel):
     """
 
     params_type = BGNBDParams
+    scale_params = ("alpha",)
     result_type = BGNBDFit
 
     def _loglik(self, p, d, grad):

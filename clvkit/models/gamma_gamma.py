@@ -118,6 +118,7 @@ class GammaGamma(Model):
     """
 
     params_type = GammaGammaParams
+    scale_params = ("gamma",)
     result_type = GammaGammaFit
 
     def fit(self, data: pd.DataFrame | Mapping[str, Any] | None = None, *,

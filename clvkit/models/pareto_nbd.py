@@ -323,6 +323,7 @@ class ParetoNBD(RFTModel):
     """
 
     params_type = ParetoNBDParams
+    scale_params = ("alpha", "beta")
     result_type = ParetoNBDFit
 
     def _start(self, d, w):
