@@ -79,3 +79,14 @@ def test_bad_rows_are_rejected(donations):
     bad.loc[3, "recency"] = 7  # > n_periods
     with pytest.raises(DataValidationError, match="recency <= n_periods"):
         BetaGeoBetaBinomial().fit(bad, weights=bad["weights"])
+
+
+def test_analytic_gradient(donations):
+    model = BetaGeoBetaBinomial()
+    d = {c: donations[c].to_numpy(float) for c in ["frequency", "recency", "n_periods"]}
+    w = donations["weights"].to_numpy(float)
+    theta = np.log([0.8, 1.5, 1.2, 2.0])
+    _, g = model._objective(theta, d, w)
+    num = [(model._objective(theta + h, d, w, False)[0]
+            - model._objective(theta - h, d, w, False)[0]) / 2e-6 for h in np.eye(4) * 1e-6]
+    assert g == pytest.approx(num, rel=1e-5, abs=1e-8)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, logsumexp
+from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from .._validate import check_one_of
 from ..units import TIME_UNITS
@@ -49,15 +49,32 @@ class BetaGeoBetaBinomialParams:
     delta: float
 
 
-def _loglik(p: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Per-row log-likelihood, eq. (5): one term alive through n plus one per death time."""
+def _loglik(p: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
+            grad: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Per-row log-likelihood, eq. (5): one term alive through n plus one per death time.
+
+    With ``grad`` also return d ll / d (alpha, beta, gamma, delta), shape (4, rows).
+    """
     a, b, g, d = p
-    base = betaln(a, b) + betaln(g, d)
-    alive = betaln(a + x, b + n - x) + betaln(g, d + n) - base
     i = np.arange(int(n.max()))[:, None]  # death after opportunity t_x + i, i < n - t_x
-    died = betaln(a + x, b + t_x - x + i) + betaln(g + 1, d + t_x + i) - base
-    died = np.where(i < n - t_x, died, -np.inf)
-    return logsumexp(np.vstack([alive, died]), axis=0)
+    # each term is B(a + x, b + k1) B(g + e, d + k2) / (B(a, b) B(g, d)), e in {0, 1}
+    k1 = np.vstack([n - x, t_x - x + i])
+    k2 = np.vstack([n, t_x + i])
+    e = np.r_[0.0, np.ones(len(i))][:, None]
+    base = betaln(a, b) + betaln(g, d)
+    terms = betaln(a + x, b + k1) + betaln(g + e, d + k2) - base
+    terms[1:] = np.where(i < n - t_x, terms[1:], -np.inf)
+    ll = logsumexp(terms, axis=0)
+    if not grad:
+        return ll
+    share = np.exp(terms - ll)  # posterior weight of each term (0 for the unused ones)
+    psi_ab = digamma(a + b + x + k1)
+    psi_gd = digamma(g + d + e + k2)
+    parts = [digamma(a + x) - psi_ab - digamma(a) + digamma(a + b),
+             digamma(b + k1) - psi_ab - digamma(b) + digamma(a + b),
+             digamma(g + e) - psi_gd - digamma(g) + digamma(g + d),
+             digamma(d + k2) - psi_gd - digamma(d) + digamma(g + d)]
+    return ll, np.vstack([np.sum(share * np.nan_to_num(q), axis=0) for q in parts])
 
 
 @dataclass(frozen=True)
@@ -258,4 +275,5 @@ class BetaGeoBetaBinomial(Model):
         return np.ones(4)
 
     def _loglik(self, p, d, grad):
-        return _loglik(p, d["frequency"], d["recency"], d["n_periods"]), None
+        out = _loglik(p, d["frequency"], d["recency"], d["n_periods"], grad)
+        return out if grad else (out, None)
