@@ -299,10 +299,8 @@ def rfm_summary_engine(
         out = rfm_summary(_canonical_frame(data, names), **options)
         out = compress_summary(out) if compress else out
     else:
-        if frame is not None and isinstance(frame, pd.DataFrame):
-            frame = _canonical_frame(frame, names)
-            _check_transactions(frame)
-            frame = _sql_ready(frame)
+        if isinstance(frame, pd.DataFrame):
+            frame = _prepare_frame(frame, names)
         query = summary_sql(source=_SOURCE_VIEW, compress=compress, **options)
         run = _run_duckdb if engine == "duckdb" else _run_spark
         out = run(query, frame=frame, paths=paths, names=names, spark=spark,
@@ -316,22 +314,39 @@ def rfm_summary_engine(
     return out
 
 
-def write_rfm_summary(source: Any, out: str | os.PathLike, *, engine: str = "auto",
-                      **options: Any) -> int:
+def write_rfm_summary(
+    source: Any,
+    out: str | os.PathLike,
+    *,
+    observation_end,
+    time_unit: str = "W",
+    calibration_end=None,
+    monetary: str = "mean",
+    engine: str = "auto",
+    columns: Mapping[str, str] | None = None,
+    compress: bool = False,
+    spark: Any = None,
+    duckdb_connection: Any = None,
+    memory_limit: str | None = None,
+) -> int:
     """Compute the summary on an engine and write it to ``out`` (.parquet or .csv).
 
     With DuckDB the result streams from the query to the file (``COPY ... TO``), so
     neither the transactions nor the customers pass through pandas. Other engines
     write the DataFrame of :func:`rfm_summary_engine`. ``customer_id`` is the first
     column; the time unit and period ends are stored as Parquet key-value metadata
-    (DuckDB) or pandas ``attrs`` (pandas, Spark).
+    (DuckDB) or pandas ``attrs`` (pandas, Spark). The file appears only when complete
+    (written under a temporary name, then renamed).
 
     Parameters
     ----------
-    source, engine, **options
+    source : DataFrame, LoadResult, path, glob or list of paths
         As in :func:`rfm_summary_engine`.
     out : path
         Output file; ``.parquet``/``.pq`` writes Parquet, anything else CSV.
+    observation_end, time_unit, calibration_end, monetary, engine, columns, compress, \
+spark, duckdb_connection, memory_limit
+        As in :func:`rfm_summary_engine`.
 
     Returns
     -------
@@ -353,33 +368,43 @@ def write_rfm_summary(source: Any, out: str | os.PathLike, *, engine: str = "aut
     parquet = out.suffix.lower() in {".parquet", ".pq"}
     if not out.parent.is_dir():
         raise DataValidationError(f"cannot write {out}: folder {out.parent} does not exist")
+    check_one_of("engine", engine, ENGINES)
     frame, paths = _split_source(source, engine)
     if engine == "auto":
         engine = _auto_engine(frame, paths)
-    if engine != "duckdb":
-        table = rfm_summary_engine(source, engine=engine, **options)
-        if not options.get("compress"):
-            table = table.reset_index()
-        (table.to_parquet if parquet else table.to_csv)(out, index=False)
-        return len(table)
-    options = dict(options)
-    names = _column_names(options.pop("columns", None))
-    extra = {k: options.pop(k, None) for k in ("duckdb_connection", "memory_limit", "spark")}
-    query = summary_sql(source=_SOURCE_VIEW, **options)
-    obs_end, cal_end = _day_numbers(options["observation_end"], options.get("calibration_end"))
-    meta = {"time_unit": options.get("time_unit", "W"),
-            "observation_end": str((_EPOCH + pd.Timedelta(days=obs_end)).date()),
-            "calibration_end": str((_EPOCH + pd.Timedelta(days=cal_end)).date())}
-    fmt = ("FORMAT parquet, KV_METADATA {" + ", ".join(f"{k}: '{v}'" for k, v in meta.items())
-           + "}") if parquet else "FORMAT csv, HEADER true"
-    if frame is not None:
-        frame = _sql_ready(_canonical_frame(frame, names))
-        _check_transactions(frame)
-    target = str(out).replace("'", "''")
-    _run_duckdb(query, frame=frame, paths=paths, names=names,
-                connection=extra["duckdb_connection"], memory_limit=extra["memory_limit"],
-                copy_to=f"COPY (%QUERY%) TO '{target}' ({fmt})")
-    return _count_rows(out, parquet)
+    periods = dict(observation_end=observation_end, time_unit=time_unit,
+                   calibration_end=calibration_end, monetary=monetary)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        if engine == "duckdb":
+            names = _column_names(columns)
+            query = summary_sql(source=_SOURCE_VIEW, compress=compress, **periods)
+            obs_end, cal_end = _day_numbers(observation_end, calibration_end)
+            meta = {"time_unit": time_unit,
+                    "observation_end": str((_EPOCH + pd.Timedelta(days=obs_end)).date()),
+                    "calibration_end": str((_EPOCH + pd.Timedelta(days=cal_end)).date())}
+            fmt = ("FORMAT parquet, KV_METADATA {"
+                   + ", ".join(f"{k}: '{v}'" for k, v in meta.items()) + "}"
+                   if parquet else "FORMAT csv, HEADER true")
+            if frame is not None:
+                frame = _prepare_frame(frame, names)
+            target = str(partial).replace("'", "''")
+            _run_duckdb(query, frame=frame, paths=paths, names=names,
+                        connection=duckdb_connection, memory_limit=memory_limit,
+                        copy_to=f"COPY (%QUERY%) TO '{target}' ({fmt})")
+        else:
+            table = rfm_summary_engine(source, engine=engine, columns=columns,
+                                       compress=compress, spark=spark, **periods)
+            table = table if compress else table.reset_index()
+            if parquet:
+                table.to_parquet(partial, index=False)
+            else:
+                table.to_csv(partial, index=False)
+        rows = _count_rows(partial, parquet)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
 
 
 def local_spark(*, cores: int = 2, app_name: str = "clvkit",
@@ -518,6 +543,13 @@ def _canonical_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame
     if not pd.api.types.is_numeric_dtype(out[C.AMOUNT]):
         out[C.AMOUNT] = pd.to_numeric(out[C.AMOUNT], errors="coerce")
     return out
+
+
+def _prepare_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """An in-memory source for the SQL engines: mapped, checked as rfm_summary checks it."""
+    frame = _canonical_frame(frame, names)
+    _check_transactions(frame)
+    return _sql_ready(frame)
 
 
 def _sql_ready(frame: pd.DataFrame) -> pd.DataFrame:

@@ -102,6 +102,10 @@ def test_synthetic_three_engines_agree_from_parquet(tmp_path, synthetic, synthet
     for engine in ("pandas", "duckdb", "spark"):
         ours = rfm_summary_engine(path, engine=engine, spark=spark, **SYNTH_OPTIONS)
         assert_same_summary(ours, synthetic_reference)
+    # a Spark DataFrame already in the session (how a cluster user calls it)
+    ours = rfm_summary_engine(spark.read.parquet(str(path)), engine="spark", spark=spark,
+                              **SYNTH_OPTIONS)
+    assert_same_summary(ours, synthetic_reference)
     assert synthetic_reference["frequency"].max() > 3  # the data exercise repeat days
 
 
@@ -168,10 +172,16 @@ def test_summary_sql_is_one_template():
     assert "COUNT(*) AS weight" in sql
 
 
-def test_auto_engine_choice(tmp_path, cdnow):
+def test_auto_engine_choice(cdnow, monkeypatch):
     assert rfm_summary_engine(cdnow, observation_end="1997-06-30").attrs["engine"] == "pandas"
     small = rfm_summary_engine(data_dir() / "cdnow_sample.csv.gz", observation_end="1997-06-30")
-    assert small.attrs["engine"] == "pandas"  # a 300 kB file fits in memory
+    assert small.attrs["engine"] == "pandas"  # a 41 kB file fits in memory
+    # the same file on a machine with 64 kB of free memory is "bigger than memory"
+    monkeypatch.setattr("clvkit.engines.os.sysconf",
+                        lambda name: {"SC_AVPHYS_PAGES": 16, "SC_PAGE_SIZE": 4096}[name])
+    big = rfm_summary_engine(data_dir() / "cdnow_sample.csv.gz", observation_end="1997-06-30")
+    assert big.attrs["engine"] == "duckdb"
+    assert_same_summary(big, small)
 
 
 # --------------------------------------------------------------------------- errors
