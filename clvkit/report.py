@@ -52,11 +52,11 @@ __all__ = [
     "executive_summary_text", "headline_table_display", "plot_monthly_trend",
     "segment_movement", "segment_sizes", "moved_into", "segments_text", "plot_segment_sizes",
     "profit_table", "least_profitable_display", "profit_text", "plot_profit_curve",
-    "cohort_retention", "cohort_text", "plot_cohort_heatmap",
+    "cohort_retention", "cohort_text",
     "clv_by_channel", "clv_by_channel_text", "clv_by_channel_display", "plot_clv_by_channel",
-    "cohort_value_curves", "plot_cohort_value",
+    "cohort_value_curves",
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
-    "plot_campaign_funnel", "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
+    "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
 ]
 
@@ -820,12 +820,16 @@ def plot_profit_curve(profit: pd.DataFrame, *, currency: str, ax=None):
 # ----- cohorts
 
 def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.DataFrame:
-    """Monthly retention of the last ``cohorts`` acquisition cohorts up to ``month``."""
+    """Monthly retention of the last ``cohorts`` acquisition cohorts up to ``month``.
+
+    :func:`clvkit.crm.cohort_matrix` cut to the last ``cohorts`` rows and
+    ``cohorts`` ages (plot it with :func:`clvkit.plotting.cohort_heatmap`).
+    """
     from .crm import cohort_matrix
 
     matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
-    out = matrix.iloc[-cohorts:, :cohorts]
-    out.attrs = {"cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:]}
+    out = matrix.iloc[-cohorts:, :cohorts].copy()
+    out.attrs = {**matrix.attrs, "cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:]}
     return out
 
 
@@ -843,24 +847,6 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
                  f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}).")
     return text
-
-
-def plot_cohort_heatmap(matrix: pd.DataFrame, *, ax=None):
-    """Heatmap of cohort retention (rows: cohort, columns: months since acquisition)."""
-    import seaborn as sns
-
-    ax = _axes(ax, figsize=(9, 5.5))
-    labels = matrix.index.strftime("%b %Y")
-    sizes = matrix.attrs.get("cohort_size")
-    if sizes is not None:
-        labels = [f"{lab} (n={int(s):,})" for lab, s in zip(labels, sizes, strict=True)]
-    sns.heatmap(matrix.set_axis(labels, axis=0) * 100, ax=ax, cmap="viridis", annot=True,
-                fmt=".0f", annot_kws={"fontsize": 7}, cbar_kws={"label": "Retention (%)"},
-                vmin=0, vmax=100)
-    ax.set_xlabel("Months since first purchase")
-    ax.set_ylabel("Acquisition cohort")
-    ax.set_title("Share of each cohort buying in later months (%)")
-    return ax
 
 
 # ----- CLV by channel
@@ -930,24 +916,10 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
     options = {**DEFAULT_OPTIONS, **(options or {})}
     tx = _upto(data.transactions, month)
     quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
-    return cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
-                            max_periods=max_months)
-
-
-def plot_cohort_value(curves: pd.DataFrame, *, currency: str, ax=None):
-    """Cumulative margin per customer by months since acquisition, one line per cohort."""
-    import seaborn as sns
-
-    ax = _axes(ax)
-    colors = sns.color_palette("colorblind", n_colors=max(len(curves.columns), 1))
-    for color, cohort in zip(colors, curves.columns, strict=False):
-        ax.plot(curves.index, curves[cohort], marker=".", color=color, label=str(cohort))
-    ax.set_xlabel("Months since first purchase")
-    ax.set_ylabel(f"Cumulative margin per customer ({currency})")
-    _money_axis(ax.yaxis, currency)
-    ax.set_title("Customer value over time by acquisition quarter")
-    ax.legend(frameon=False, fontsize=8, ncols=2)
-    return ax
+    curves = cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
+                              max_periods=max_months)
+    curves.columns.name = "acquisition quarter"
+    return curves
 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
@@ -986,21 +958,16 @@ def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFram
     return out
 
 
-def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, horizon: int, ax=None):
-    """Bars of observed value per customer by channel with the channel's CAC marked."""
-    ax = _axes(ax)
-    colors = _palette()
-    names = [str(c) for c in table.index]
-    group = str(table.attrs.get("group", "channel"))
-    ax.bar(names, table["value"], color=colors[0], label=f"{horizon}-month margin per customer")
+def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, ax=None):
+    """:func:`clvkit.plotting.clv_by_channel` with each channel's mean CAC marked (when known)."""
+    from .plotting import clv_by_channel as bars
+
+    ax = bars(table, currency=currency, ax=ax)
     if "cac" in table:
-        ax.scatter(names, table["cac"], color=colors[3], marker="D", zorder=3, label="CAC")
-    ax.set_xlabel(group.capitalize())
-    ax.set_ylabel(f"Value per customer ({currency})")
-    _money_axis(ax.yaxis, currency)
-    ax.set_title(f"Observed value per customer{' vs acquisition cost' if 'cac' in table else ''}"
-                 f" by {group}")
-    ax.legend(loc="upper right", framealpha=0.9)
+        ordered = table.sort_values("value")
+        ax.scatter(ordered["cac"], [str(i) for i in ordered.index], color="black",
+                   marker="D", zorder=3, label="mean CAC")
+        ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
@@ -1060,22 +1027,6 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
             f"{html.escape(str(best[1]))}** ({_fmt(conv.max(), 'percent', currency)}); highest "
             f"dropout: **{html.escape(str(worst[0]))}, message {html.escape(str(worst[1]))}** "
             f"({_fmt(drop['dropout_rate'].max(), 'percent', currency)} unsubscribed).")
-
-
-def plot_campaign_funnel(funnel_table: pd.DataFrame, *, ax=None):
-    """Share of sends reaching each funnel stage, one line per tactic and message."""
-    ax = _axes(ax)
-    colors = _palette()
-    stages = list(funnel_table.columns)
-    for i, (key, row) in enumerate(funnel_table.iterrows()):
-        ax.plot(stages, row.to_numpy() * 100, marker="o", color=colors[i % len(colors)],
-                linestyle="-" if key[1] == "A" else "--", label=f"{key[0]} / {key[1]}")
-    ax.set_yscale("log")
-    ax.set_xlabel("Funnel stage")
-    ax.set_ylabel("Share of sends (%, log scale)")
-    ax.set_title("Campaign funnel by tactic / message")
-    ax.legend(frameon=False, fontsize=7, ncols=2)
-    return ax
 
 
 # ----- predictions
