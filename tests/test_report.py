@@ -322,7 +322,7 @@ def test_synthetic_crm_campaign_section_escapes_campaign_names(tmp_path):
     page = (tmp_path / "r" / "06-campaigns.html").read_text(encoding="utf-8")
     assert EVIL not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in page
-    assert figures(page) == 1
+    assert figures(page) == 3          # funnel, message comparison, dropout
 
 
 def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
