@@ -1451,14 +1451,18 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 """
 
 
+def _check_output(out: Path, *, force: bool) -> None:
+    if out.exists() and not force:
+        raise ReportError(f"{out} already exists; pass --force to replace it")
+
+
 def _publish(work: Path, out: Path, *, force: bool) -> None:
     """Move the finished report into place (replacing ``out`` only with ``force``)."""
     os.chmod(work, 0o755)
     if not out.exists():
         os.replace(work, out)
         return
-    if not force:
-        raise ReportError(f"{out} already exists; pass --force to replace it")
+    _check_output(out, force=force)
     old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     os.replace(out, old / out.name)
     os.replace(work, out)
@@ -1504,6 +1508,11 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     say = progress or (lambda _line: None)
     started = time.perf_counter()
     cfg = load_config(config)
+    wanted = month or cfg.month
+    if wanted is not None:      # refuse early, before the data are loaded
+        _check_month(wanted, "month")
+        _check_output(Path(out) if out is not None else Path("reports") / cfg.name / wanted,
+                      force=force)
     source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
     say(f"clvkit report: loading {_display_path(source)}")
     try:
@@ -1519,8 +1528,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise ReportError(f"section {name!r} needs the table(s) {missing}, which the data "
                               f"{_display_path(loaded.source)!r} lack; remove it from `sections`")
     out = Path(out) if out is not None else Path("reports") / cfg.name / month
-    if out.exists() and not force:
-        raise ReportError(f"{out} already exists; pass --force to replace it")
+    _check_output(out, force=force)
     parameters = {"month": month, "data_dir": _DATA_DIR, "title": cfg.title,
                   "currency": cfg.currency, "time_unit": cfg.time_unit,
                   "benchmarks": dict(cfg.benchmarks), "options": dict(cfg.options)}
@@ -1557,7 +1565,9 @@ def _execute_sections(sections: list[Section], parameters: dict, work: Path, log
                       jobs: int, say: Callable[[str], Any]) -> list[SectionResult]:
     total = len(sections)
     done: dict[str, SectionResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, total))) as pool:
+    workers = max(1, min(jobs, total))
+    say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_run_section, s, i, parameters, work, logs): s
                    for i, s in enumerate(sections)}
         for future in as_completed(futures):
