@@ -64,11 +64,11 @@ def holdout_predictions(summary: pd.DataFrame, *, fit: Any) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from clvkit.models import BGNBDParams, BGNBDFit
+    >>> from clvkit.models import BGNBDFit
     >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0, 20.0, 30.0],
     ...                   "T": 39.0, "frequency_holdout": [0, 1, 4], "duration_holdout": 39.0},
     ...                  index=pd.Index([7, 8, 9], name="customer_id"))
-    >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), 0.0, 1, "W", True, 0, "")
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     >>> holdout_predictions(s, fit=fit).round(2)  # doctest: +NORMALIZE_WHITESPACE
                  frequency  actual  predicted
     customer_id
@@ -105,8 +105,8 @@ def conditional_expectations(summary: pd.DataFrame, *, fit: Any,
 
     Examples
     --------
-    >>> from clvkit.models import BGNBDParams, BGNBDFit
-    >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), 0.0, 1, "W", True, 0, "")
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     >>> s = pd.DataFrame({"frequency": [0, 0, 2, 5], "recency": [0, 0, 20.0, 30.0],
     ...                   "T": 39.0, "frequency_holdout": [0, 1, 1, 4],
     ...                   "duration_holdout": 39.0})
@@ -203,8 +203,8 @@ def cumulative_tracking(transactions: Any, *, fit: Any, calibration_end: Any,
 
     Examples
     --------
-    >>> from clvkit.models import BGNBDParams, BGNBDFit
-    >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), 0.0, 1, "W", True, 0, "")
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 2],
     ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-10", "2024-01-03",
     ...                                            "2024-01-03", "2024-01-20"])})

@@ -5,19 +5,14 @@ import pandas as pd
 import pytest
 
 from clvkit.clv import customer_lifetime_value
+from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError
 from clvkit.models import BGNBD, GammaGamma
-
-DATA = "data/cdnow_customers_summary_with_transactions.csv"
 
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv(DATA, index_col="ID").rename(
-        columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-    s.index.name = "customer_id"
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary(with_spend=True)  # x, t_x, T and zbar of the published summary
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError, ConvergenceError, DataValidationError
 from clvkit.models import BGNBD, ConvergenceWarning
 from clvkit.models._base import compress
@@ -48,9 +49,7 @@ def test_empty_all_zero_missing_column(summary):
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID").iloc[:500]
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary().iloc[:500]
 
 
 def test_time_unit_is_required_and_consistent(cdnow):

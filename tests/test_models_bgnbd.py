@@ -3,21 +3,16 @@
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError
 from clvkit.models import BGNBD, BGNBDFit, BGNBDParams
-
-DATA = "data/cdnow_customers_summary.csv"
 
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv(DATA, index_col="ID")
-    s.index.name = "customer_id"
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary()  # the published summary (weeks), indexed by customer_id
 
 
 @pytest.fixture(scope="module")

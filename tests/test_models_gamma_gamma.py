@@ -3,21 +3,16 @@
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from clvkit.datasets import cdnow_summary
 from clvkit.errors import DataValidationError
 from clvkit.models import GammaGamma
-
-DATA = "data/cdnow_customers_summary_with_transactions.csv"
 
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv(DATA, index_col="ID").rename(
-        columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary(with_spend=True)  # x, t_x, T and zbar of the published summary
 
 
 @pytest.fixture(scope="module")

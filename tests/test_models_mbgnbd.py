@@ -6,16 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clvkit.datasets import cdnow_summary
 from clvkit.models import MBGNBD
-
-DATA = "data/cdnow_customers_summary.csv"
 
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv(DATA, index_col="ID")
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary()  # the published summary (weeks), indexed by customer_id
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError
 from clvkit.models import ParetoNBD
-
-DATA = "data/cdnow_customers_summary.csv"
 
 
 @pytest.fixture(scope="module")
 def cdnow():
-    s = pd.read_csv(DATA, index_col="ID")
-    s.attrs["time_unit"] = "W"
-    return s
+    return cdnow_summary()  # the published summary (weeks), indexed by customer_id
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +33,8 @@ def test_published_parameters_and_ll(fit):
     assert p.s == pytest.approx(0.606, rel=1e-3)
     assert p.beta == pytest.approx(11.669, rel=1e-3)
     assert fit.log_likelihood == pytest.approx(-9595.0, abs=0.05)
-    published = ParetoNBD().log_likelihood(
-        pd.read_csv(DATA), params=(0.553, 10.578, 0.606, 11.669), time_unit="W")
+    published = ParetoNBD().log_likelihood(cdnow_summary(),
+                                           params=(0.553, 10.578, 0.606, 11.669))
     assert fit.log_likelihood >= published
 
 

@@ -15,6 +15,7 @@ building the frozen result -- lives here, once.
 from __future__ import annotations
 
 import dataclasses
+import typing
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -135,6 +136,12 @@ def resolve_time_unit(frame: pd.DataFrame, time_unit: str | None) -> str:
     return check_one_of("time_unit", time_unit or attr, TIME_UNITS)
 
 
+def optional_time_unit(frame: pd.DataFrame, time_unit: str | None) -> str | None:
+    """Return ``time_unit`` or ``frame.attrs["time_unit"]``, validated, or None if neither."""
+    unit = time_unit or frame.attrs.get("time_unit")
+    return None if unit is None else check_one_of("time_unit", unit, TIME_UNITS)
+
+
 def read_weights(frame: pd.DataFrame, weights: Any) -> np.ndarray:
     """Row weights: None (all 1), a column name of ``frame`` or an array of counts."""
     if weights is None:
@@ -217,9 +224,10 @@ class FittedModel:
         penalty), comparable with the values printed in the papers.
     n_customers : int
         Customers the model was fitted on (sum of the weights).
-    time_unit : str
+    time_unit : str or None
         Unit of the time columns the model was fitted on (``"D"``, ``"W"``, ``"M"``, ``"Y"``);
-        every rate parameter and every horizon of a prediction is in this unit.
+        every rate parameter and every horizon of a prediction is in this unit. (None only
+        for the Gamma-Gamma and BG/BB models fitted without a unit.)
     success, iterations, message
         Convergence information from the optimiser.
     """
@@ -227,12 +235,35 @@ class FittedModel:
     params: Any
     log_likelihood: float
     n_customers: int
-    time_unit: str
+    time_unit: str | None
     success: bool
     iterations: int
     message: str
 
     model_name: ClassVar[str] = "model"
+
+    @classmethod
+    def from_params(cls, *, time_unit: str | None, **params: float) -> FittedModel:
+        """Build a result from known parameter values (e.g. published ones) to predict with.
+
+        The result has ``log_likelihood`` NaN, ``n_customers`` 0 and ``iterations`` 0: it was
+        not fitted.
+
+        Examples
+        --------
+        >>> from clvkit.models import BGNBDFit
+        >>> BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W").params
+        BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        """
+        if time_unit is not None:
+            check_one_of("time_unit", time_unit, TIME_UNITS)
+        ptype = typing.get_type_hints(cls)["params"]
+        fields = [f.name for f in dataclasses.fields(ptype)]
+        if sorted(params) != sorted(fields):
+            raise ClvError(f"{cls.model_name} needs parameters {fields}, got {list(params)}")
+        return cls(params=ptype(**{k: float(v) for k, v in params.items()}),
+                   log_likelihood=float("nan"), n_customers=0, time_unit=time_unit,
+                   success=True, iterations=0, message="parameters given, not fitted")
 
     def params_series(self) -> pd.Series:
         """Parameters as a Series (name -> value), e.g. for display."""

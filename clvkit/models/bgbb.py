@@ -20,8 +20,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
-from .._validate import check_one_of
-from ..units import TIME_UNITS
 from ._base import (
     FittedModel,
     Model,
@@ -29,6 +27,7 @@ from ._base import (
     check_horizon,
     check_no_nan,
     fail_rows,
+    optional_time_unit,
     read_frame,
     read_weights,
     series,
@@ -119,9 +118,9 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import BetaGeoBetaBinomialParams, BetaGeoBetaBinomialFit
-        >>> fit = BetaGeoBetaBinomialFit(
-        ...     BetaGeoBetaBinomialParams(1.204, 0.750, 0.657, 2.783), 0.0, 1, "Y", True, 0, "")
+        >>> from clvkit.models import BetaGeoBetaBinomialFit
+        >>> fit = BetaGeoBetaBinomialFit.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                          delta=2.783, time_unit="Y")
         >>> fit.p_alive(frequency=[6, 3, 3], recency=[6, 6, 3], n_periods=6).round(3).tolist()
         [0.93, 0.93, 0.095]
         """
@@ -160,9 +159,9 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import BetaGeoBetaBinomialParams, BetaGeoBetaBinomialFit
-        >>> fit = BetaGeoBetaBinomialFit(
-        ...     BetaGeoBetaBinomialParams(1.204, 0.750, 0.657, 2.783), 0.0, 1, "Y", True, 0, "")
+        >>> from clvkit.models import BetaGeoBetaBinomialFit
+        >>> fit = BetaGeoBetaBinomialFit.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                          delta=2.783, time_unit="Y")
         >>> fit.conditional_expected_purchases(frequency=[6, 0], recency=[6, 0], n_periods=6,
         ...                                    t=5).round(2).tolist()
         [3.75, 0.07]
@@ -199,9 +198,9 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import BetaGeoBetaBinomialParams, BetaGeoBetaBinomialFit
-        >>> fit = BetaGeoBetaBinomialFit(
-        ...     BetaGeoBetaBinomialParams(1.204, 0.750, 0.657, 2.783), 0.0, 1, "Y", True, 0, "")
+        >>> from clvkit.models import BetaGeoBetaBinomialFit
+        >>> fit = BetaGeoBetaBinomialFit.from_params(alpha=1.204, beta=0.750, gamma=0.657,
+        ...                                          delta=2.783, time_unit="Y")
         >>> fit.expected_purchases_new_customer([1, 6]).round(3)
         array([0.498, 2.22 ])
         """
@@ -256,9 +255,7 @@ class BetaGeoBetaBinomial(Model):
 
     def _prepare(self, data, given, weights, time_unit):
         frame = read_frame(data, _COLUMNS, given)
-        unit = time_unit or frame.attrs.get("time_unit")
-        if unit is not None:
-            check_one_of("time_unit", unit, TIME_UNITS)
+        unit = optional_time_unit(frame, time_unit)
         check_no_nan(frame)
         check_counts(frame)
         x, t_x, n = (frame[c].to_numpy() for c in _COLUMNS)

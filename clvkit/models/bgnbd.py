@@ -92,9 +92,8 @@ class BGNBDFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import BGNBDParams, BGNBDFit
-        >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), -9582.4, 2357, "W",
-        ...                True, 0, "")
+        >>> from clvkit.models import BGNBDFit
+        >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
         >>> fit.p_alive(frequency=[0, 2, 2], recency=[0, 30.43, 5.0], T=38.86).round(3).tolist()
         [1.0, 0.727, 0.124]
         """
@@ -130,9 +129,8 @@ class BGNBDFit(FittedModel):
         The CDNOW customer of Fader, Hardie & Lee (2005, p. 280) with x = 2, t_x = 30.43,
         T = 38.86 weeks is expected to make 1.226 purchases in the next 39 weeks:
 
-        >>> from clvkit.models import BGNBDParams, BGNBDFit
-        >>> fit = BGNBDFit(BGNBDParams(0.2426, 4.4135, 0.7929, 2.4259), -9582.4, 2357, "W",
-        ...                True, 0, "")
+        >>> from clvkit.models import BGNBDFit
+        >>> fit = BGNBDFit.from_params(r=0.2426, alpha=4.4135, a=0.7929, b=2.4259, time_unit="W")
         >>> fit.conditional_expected_purchases(frequency=[2], recency=[30.43], T=[38.86],
         ...                                    t=39).round(3).tolist()
         [1.226]
@@ -167,8 +165,8 @@ class BGNBDFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import BGNBDParams, BGNBDFit
-        >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), 0.0, 1, "W", True, 0, "")
+        >>> from clvkit.models import BGNBDFit
+        >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
         >>> fit.expected_purchases_new_customer([13, 39, 78]).round(3)
         array([0.534, 1.197, 1.861])
         """

@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .._validate import check_one_of
-from ..units import TIME_UNITS
 from ._base import (
     FittedModel,
     Model,
     check_counts,
     check_no_nan,
     fail_rows,
+    optional_time_unit,
     read_frame,
     read_weights,
     series,
@@ -86,8 +85,8 @@ class GammaGammaFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import GammaGammaParams, GammaGammaFit
-        >>> fit = GammaGammaFit(GammaGammaParams(6.25, 3.74, 15.44), 0.0, 946, "W", True, 0, "")
+        >>> from clvkit.models import GammaGammaFit
+        >>> fit = GammaGammaFit.from_params(p=6.25, q=3.74, gamma=15.44, time_unit="W")
         >>> fit.conditional_expected_spend(frequency=[0, 1, 10], monetary_value=[0, 30, 30]
         ...                                ).round(2).tolist()
         [35.22, 31.59, 30.22]
@@ -148,9 +147,7 @@ class GammaGamma(Model):
 
     def _prepare(self, data, given, weights, time_unit):
         frame = read_frame(data, _COLUMNS, given)
-        unit = time_unit or frame.attrs.get("time_unit")
-        if unit is not None:
-            check_one_of("time_unit", unit, TIME_UNITS)
+        unit = optional_time_unit(frame, time_unit)
         w = read_weights(frame, weights)
         check_no_nan(frame[["frequency"]])
         check_counts(frame)

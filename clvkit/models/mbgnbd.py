@@ -40,8 +40,8 @@ class MBGNBDFit(BGNBDFit):
 
     Examples
     --------
-    >>> from clvkit.models import MBGNBDParams, MBGNBDFit
-    >>> fit = MBGNBDFit(MBGNBDParams(0.525, 6.183, 0.891, 1.614), 0.0, 1, "W", True, 0, "")
+    >>> from clvkit.models import MBGNBDFit
+    >>> fit = MBGNBDFit.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614, time_unit="W")
     >>> fit.p_alive(frequency=[0, 2], recency=[0, 30.43], T=38.86).round(3).tolist()
     [0.39, 0.706]
     >>> fit.expected_purchases_new_customer([39]).round(3)

@@ -166,9 +166,9 @@ class ParetoNBDFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ParetoNBDParams, ParetoNBDFit
-        >>> fit = ParetoNBDFit(ParetoNBDParams(0.553, 10.578, 0.606, 11.669), 0.0, 1, "W",
-        ...                    True, 0, "")
+        >>> from clvkit.models import ParetoNBDFit
+        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+        ...                                time_unit="W")
         >>> fit.p_alive(frequency=[0, 2, 2], recency=[0, 30.43, 5], T=38.86).round(3).tolist()
         [0.295, 0.869, 0.13]
         """
@@ -200,9 +200,9 @@ class ParetoNBDFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ParetoNBDParams, ParetoNBDFit
-        >>> fit = ParetoNBDFit(ParetoNBDParams(0.553, 10.578, 0.606, 11.669), 0.0, 1, "W",
-        ...                    True, 0, "")
+        >>> from clvkit.models import ParetoNBDFit
+        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+        ...                                time_unit="W")
         >>> fit.conditional_expected_purchases(frequency=[2], recency=[30.43], T=[38.86],
         ...                                    t=39).round(3).tolist()
         [1.455]
@@ -234,9 +234,9 @@ class ParetoNBDFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ParetoNBDParams, ParetoNBDFit
-        >>> fit = ParetoNBDFit(ParetoNBDParams(0.553, 10.578, 0.606, 11.669), 0.0, 1, "W",
-        ...                    True, 0, "")
+        >>> from clvkit.models import ParetoNBDFit
+        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+        ...                                time_unit="W")
         >>> fit.expected_purchases_new_customer([13, 39]).round(3)
         array([0.531, 1.213])
         """
@@ -275,9 +275,9 @@ class ParetoNBDFit(FittedModel):
         --------
         FHL (2005) discount 15 % a year; CDNOW parameters in weeks:
 
-        >>> from clvkit.models import ParetoNBDParams, ParetoNBDFit
-        >>> fit = ParetoNBDFit(ParetoNBDParams(0.553, 10.578, 0.606, 11.669), 0.0, 1, "W",
-        ...                    True, 0, "")
+        >>> from clvkit.models import ParetoNBDFit
+        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+        ...                                time_unit="W")
         >>> fit.dert(frequency=[0, 2], recency=[0, 30.43], T=[38.86, 38.86],
         ...          discount_rate=0.15, discount_unit="Y").round(2).tolist()
         [0.48, 6.52]

@@ -80,9 +80,8 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ShiftedBetaGeometricFit, ShiftedBetaGeometricParams
-        >>> fit = ShiftedBetaGeometricFit(ShiftedBetaGeometricParams(1.0, 1.0), 0.0, 1, "Y",
-        ...                               True, 0, "")
+        >>> from clvkit.models import ShiftedBetaGeometricFit
+        >>> fit = ShiftedBetaGeometricFit.from_params(alpha=1.0, beta=1.0, time_unit="Y")
         >>> fit.churn_probability([1, 2, 3]).round(4)
         array([0.5   , 0.1667, 0.0833])
         """
@@ -106,9 +105,8 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ShiftedBetaGeometricFit, ShiftedBetaGeometricParams
-        >>> fit = ShiftedBetaGeometricFit(ShiftedBetaGeometricParams(1.0, 1.0), 0.0, 1, "Y",
-        ...                               True, 0, "")
+        >>> from clvkit.models import ShiftedBetaGeometricFit
+        >>> fit = ShiftedBetaGeometricFit.from_params(alpha=1.0, beta=1.0, time_unit="Y")
         >>> fit.survival([0, 1, 3]).round(4)
         array([1.  , 0.5 , 0.25])
         """
@@ -133,9 +131,8 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ShiftedBetaGeometricFit, ShiftedBetaGeometricParams
-        >>> fit = ShiftedBetaGeometricFit(ShiftedBetaGeometricParams(0.704, 1.182), 0.0, 1,
-        ...                               "Y", True, 0, "")
+        >>> from clvkit.models import ShiftedBetaGeometricFit
+        >>> fit = ShiftedBetaGeometricFit.from_params(alpha=0.704, beta=1.182, time_unit="Y")
         >>> fit.retention_rate([1, 2, 5]).round(3)
         array([0.627, 0.756, 0.88 ])
         """
@@ -161,9 +158,8 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ShiftedBetaGeometricFit, ShiftedBetaGeometricParams
-        >>> fit = ShiftedBetaGeometricFit(ShiftedBetaGeometricParams(0.704, 1.182), 0.0, 1,
-        ...                               "Y", True, 0, "")
+        >>> from clvkit.models import ShiftedBetaGeometricFit
+        >>> fit = ShiftedBetaGeometricFit.from_params(alpha=0.704, beta=1.182, time_unit="Y")
         >>> round(fit.discounted_expected_lifetime(discount_rate=0.1), 3)
         3.695
         """
@@ -191,9 +187,8 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Examples
         --------
-        >>> from clvkit.models import ShiftedBetaGeometricFit, ShiftedBetaGeometricParams
-        >>> fit = ShiftedBetaGeometricFit(ShiftedBetaGeometricParams(0.704, 1.182), 0.0, 1,
-        ...                               "Y", True, 0, "")
+        >>> from clvkit.models import ShiftedBetaGeometricFit
+        >>> fit = ShiftedBetaGeometricFit.from_params(alpha=0.704, beta=1.182, time_unit="Y")
         >>> fit.derl(discount_rate=0.1, renewals=[0, 4]).round(3)
         array([2.965, 5.894])
         """

@@ -138,8 +138,8 @@ def p_alive_matrix(fit, *, T: float, max_frequency: int = 20,  # noqa: N803
 
     Examples
     --------
-    >>> from clvkit.models import BGNBDParams, BGNBDFit
-    >>> fit = BGNBDFit(BGNBDParams(0.243, 4.414, 0.793, 2.426), 0.0, 1, "W", True, 0, "")
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     >>> ax = p_alive_matrix(fit, T=38.86, max_frequency=10, n_recency=20)
     >>> ax.get_ylabel()
     'Repeat purchases (frequency)'
