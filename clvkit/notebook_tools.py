@@ -241,25 +241,43 @@ def _outcome(source: str, namespace: dict) -> str:
 
 
 def _run_cells(nb, *, on_check, cwd) -> None:
-    """Execute the code cells of ``nb`` in one namespace; call ``on_check`` at check cells."""
+    """Execute the code cells of ``nb`` in one namespace; call ``on_check`` at check cells.
+
+    ``on_check(exercise, namespace, answer_outcome)`` receives the outcome of running the
+    exercise's answer cell (``"passed"`` or the name of the exception it raised), so that a
+    broken answer is reported for its exercise instead of stopping the run. An error in any
+    other cell stops the run with a `ClvError` naming the cell.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     namespace: dict = {"__name__": "__main__"}
-    owner = {pos: ex for ex in find_exercises(nb) for pos in (ex.check_cell,)}
+    exercises = find_exercises(nb)
+    checks = {ex.check_cell: ex for ex in exercises}
+    answers = {ex.answer_cell: ex.id for ex in exercises}
+    answered: dict[str, str] = {}
     old = Path.cwd()
     os.chdir(cwd)
     try:
         for position, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            if position in owner:
-                on_check(owner[position], namespace)
-                continue
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(_code(cell.source), f"<cell {position}>", "exec"), namespace)  # noqa: S102
+            if position in checks:
+                ex = checks[position]
+                on_check(ex, namespace, answered.get(ex.id, "passed"))
+            elif position in answers:
+                answered[answers[position]] = _outcome(cell.source, namespace)
+            else:
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        exec(compile(_code(cell.source), f"<cell {position}>", "exec"),  # noqa: S102
+                             namespace)
+                except Exception as error:
+                    raise ClvError(f"cell {position} raised {type(error).__name__}: {error}; "
+                                   f"it starts with: {cell.source.splitlines()[0][:80]!r}"
+                                   ) from error
             plt.close("all")
     finally:
         os.chdir(old)
@@ -293,7 +311,7 @@ def check_exercises(path, *, solutions=None) -> pd.DataFrame:
     answers = load_solutions(solutions or solutions_path(path))
     rows = []
 
-    def on_check(ex: Exercise, namespace: dict) -> None:
+    def on_check(ex: Exercise, namespace: dict, _answer_outcome: str) -> None:
         ref = answers.get(ex.id, {})
         if "solution" not in ref:
             raise ClvError(f"no reference answer for exercise {ex.id!r} in the solutions file")
@@ -312,19 +330,25 @@ def check_exercises(path, *, solutions=None) -> pd.DataFrame:
 def grade_notebook(path) -> pd.DataFrame:
     """Run a student's notebook as saved and report which exercises pass.
 
+    The student's answer cells run in order with the rest of the notebook; each check
+    cell then runs once. An answer cell that raises is reported for its exercise.
+
     Returns
     -------
     DataFrame
-        Index ``exercise``, column ``outcome`` (``"passed"``, ``"AssertionError"``, ...).
+        Index ``exercise``, column ``outcome``: ``"passed"``, ``"AssertionError"`` (wrong or
+        missing answer), another exception name raised by the check, or
+        ``"answer cell raised <name>"``.
     """
     path = Path(path)
     nb = _read(path)
     rows = []
 
-    def on_check(ex: Exercise, namespace: dict) -> None:
-        rows.append({"exercise": ex.id, "outcome": _outcome(ex.check, namespace)})
+    def on_check(ex: Exercise, namespace: dict, answer_outcome: str) -> None:
+        outcome = (_outcome(ex.check, namespace) if answer_outcome == "passed"
+                   else f"answer cell raised {answer_outcome}")
+        rows.append({"exercise": ex.id, "outcome": outcome})
 
-    # answer cells are ordinary code cells: the student's answers run in order
     _run_cells(nb, on_check=on_check, cwd=path.parent)
     return pd.DataFrame(rows, columns=["exercise", "outcome"]).set_index("exercise")
 

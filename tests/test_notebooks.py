@@ -10,6 +10,7 @@ from clvkit.notebook_tools import (
     RAISES_TAG,
     check_exercises,
     find_exercises,
+    grade_notebook,
     load_solutions,
     solutions_path,
     solve_notebook,
@@ -86,12 +87,37 @@ def test_find_exercises_rejects_a_missing_check():
         find_exercises(nbformat.v4.new_notebook(cells=[cell]))
 
 
+def _demo_notebook(path, exercises, before=()):
+    """A notebook of plain cells ``before`` then (answer, check) pairs, ids 00-1, 00-2, ..."""
+    cells = [nbformat.v4.new_code_cell(src) for src in before]
+    for number, (answer, check) in enumerate(exercises, start=1):
+        pair = [nbformat.v4.new_code_cell(answer), nbformat.v4.new_code_cell(check)]
+        for cell, role in zip(pair, ("answer", "check"), strict=True):
+            cell.metadata["exercise"] = {"id": f"00-{number}", "role": role}
+        cells += pair
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    return path
+
+
+def test_grade_reports_each_exercise(tmp_path):
+    path = _demo_notebook(tmp_path / "00-demo.ipynb", [
+        ("x = 2", "assert x == 2"),                   # right
+        ("y = 3", "assert y == 4, 'y is 4'"),         # wrong
+        ("z = undefined_name", "assert z == 1"),      # answer cell crashes
+    ], before=["import math"])
+    assert grade_notebook(path)["outcome"].tolist() == [
+        "passed", "AssertionError", "answer cell raised NameError"]
+
+
+def test_grade_names_a_broken_cell(tmp_path):
+    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = 1", "assert x == 1")],
+                          before=["1 / 0"])
+    with pytest.raises(ClvError, match="cell 0 raised ZeroDivisionError"):
+        grade_notebook(path)
+
+
 def test_check_exercises_detects_a_check_that_cannot_fail(tmp_path):
-    cells = [nbformat.v4.new_code_cell("x = None  # YOUR CODE HERE"),
-             nbformat.v4.new_code_cell("assert True")]
-    cells[0].metadata["exercise"] = {"id": "00-1", "role": "answer"}
-    cells[1].metadata["exercise"] = {"id": "00-1", "role": "check"}
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(tmp_path / "00-demo.ipynb"))
+    _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE", "assert True")])
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
     table = check_exercises(tmp_path / "00-demo.ipynb")
