@@ -90,3 +90,13 @@ def test_analytic_gradient(donations):
     num = [(model._objective(theta + h, d, w, False)[0]
             - model._objective(theta - h, d, w, False)[0]) / 2e-6 for h in np.eye(4) * 1e-6]
     assert g == pytest.approx(num, rel=1e-5, abs=1e-8)
+
+
+def test_dert_equals_discounted_sum_of_conditional_expectations(fit, donations):
+    # DERT (FHS 2010, eq. 14) = sum_k (E[X(n, n+k)] - E[X(n, n+k-1)]) / (1 + d)^k
+    d = 0.1
+    dert = fit.dert(donations, discount_rate=d).to_numpy()
+    k = np.arange(0, 600)
+    cum = np.array([fit.conditional_expected_purchases(donations, t=kk).to_numpy() for kk in k])
+    brute = (np.diff(cum, axis=0) / (1 + d) ** k[1:, None]).sum(axis=0)
+    np.testing.assert_allclose(dert, brute, rtol=1e-9)
