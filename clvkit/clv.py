@@ -1,11 +1,12 @@
 """Per-customer CLV from a transaction model and a spend model, with explicit units.
 
-The lifetimes "12-month CLV" example passes ``time=12`` with weekly data and
-``freq="W"``; its docs read that as 12 months but the call is easy to mis-specify
-(e.g. treating the data unit as months covers 12 x 30 weeks = 360 weeks). Here the horizon
-carries its own unit, the discounting period carries its own unit, and both are converted
-to the model's time unit with `clvkit.units.convert_duration` (mean Gregorian months, never
-"30 days" or "4.345 weeks").
+lifetimes' ``customer_lifetime_value(..., time=12, freq=...)`` counts ``time`` in "months"
+of 30 data units when ``freq="D"`` (its default) and 4.345 when ``freq="W"``; its
+documentation calls it with ``time=12`` and the default ``freq`` on the *weekly* CDNOW
+summary, so the "12-month" CLV there spans 12 x 30 = 360 weeks. Here the horizon carries
+its own unit, the discounting period carries its own unit, and both are converted to the
+model's time unit with `clvkit.units.convert_duration` (mean Gregorian months, never
+"30 days" or "4.345 weeks"); a summary in another unit than the model is an error.
 """
 
 from __future__ import annotations
