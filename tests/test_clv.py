@@ -98,3 +98,16 @@ def test_summary_in_other_unit_is_rejected(fits, cdnow):
     days.attrs["time_unit"] = "D"
     with pytest.raises(ClvError, match="time unit"):
         clv(fits, days, horizon=12, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+
+
+def test_lifetimes_docs_twelve_months_on_weekly_data_is_360_weeks(fits, cdnow):
+    # lifetimes' docs call customer_lifetime_value(time=12) with the default freq="D" on the
+    # weekly CDNOW summary: 12 steps of 30 data units = 360 weeks. Without discounting the
+    # result equals clvkit's CLV over an explicit 360-week horizon -- not 12 months.
+    theirs = lifetimes_clv(fits, cdnow, time=12, freq="D", discount_rate=0.0)
+    weeks_360 = clv(fits, cdnow, horizon=360, time_unit="W", discount_rate=0.0,
+                    freq_of_discount="M")
+    np.testing.assert_allclose(weeks_360["clv"].to_numpy(), theirs.to_numpy(), rtol=1e-9)
+    months_12 = clv(fits, cdnow, horizon=12, time_unit="M", discount_rate=0.0,
+                    freq_of_discount="M")
+    assert (months_12["clv"] < 0.5 * weeks_360["clv"]).all()
