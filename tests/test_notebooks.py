@@ -29,8 +29,22 @@ def _code_cells(nb):
 
 
 def test_the_course_is_there():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"][:len(NOTEBOOKS)]
-    assert len(NOTEBOOKS) >= 1
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-clv-formula", "02-segmentation", "03-retention-vs-acquisition", "04-crm-metrics",
+        "05-predictive-clv", "06-personalisation-and-targeting"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_objectives_prose_and_summary(path):
+    nb = _read(path)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert "\n1. " in first.source, "the first cell lists the objectives"
+    assert any(c.cell_type == "markdown" and c.source.strip() == "## Summary" for c in nb.cells)
+    for i, cell in enumerate(nb.cells):  # prose introduces every figure: at most one code
+        if cell.cell_type == "code" and "plt.show()" in cell.source:  # cell in between
+            kinds = [c.cell_type for c in nb.cells[max(0, i - 2):i]]
+            assert "markdown" in kinds, f"figure cell {i} is not introduced by prose"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
