@@ -322,7 +322,7 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
 
 # --------------------------------------------------------------------------- data
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReportData:
     """Everything a report section reads: cleaned transactions and the optional CRM tables.
 
@@ -436,12 +436,12 @@ def _resolve_month(month: str | None, tx: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- section content
 
-def section_heading(title: str, month: str, section: str) -> str:
+def section_heading(title: str, *, month: str, section: str) -> str:
     r"""Markdown heading of a section page, with data text escaped.
 
     Examples
     --------
-    >>> section_heading("Shop <A&B>", "2011-11", "Data quality")
+    >>> section_heading("Shop <A&B>", month="2011-11", section="Data quality")
     '# Data quality\n**Shop &lt;A&amp;B&gt;** -- November 2011'
     """
     label = pd.Period(month, "M").strftime("%B %Y")
@@ -1220,7 +1220,7 @@ class SectionResult:
     error: dict | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReportResult:
     """Outcome of :func:`build_report`."""
 

@@ -202,7 +202,7 @@ def test_campaign_names_are_escaped_in_html():
 
 
 def test_section_heading_escapes_the_title():
-    assert EVIL not in report.section_heading(EVIL, "2024-03", "Data quality")
+    assert EVIL not in report.section_heading(EVIL, month="2024-03", section="Data quality")
 
 
 # --------------------------------------------------------------------------- end to end
