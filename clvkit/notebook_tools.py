@@ -120,7 +120,11 @@ def find_exercises(nb) -> list[Exercise]:
     for position, cell in enumerate(nb.cells):
         role = _role(cell)
         if role is not None:
-            found.setdefault(role[0], {})[role[1]] = position
+            roles = found.setdefault(role[0], {})
+            if role[1] in roles:
+                raise ClvError(f"exercise {role[0]!r} has two {role[1]} cells ({roles[role[1]]} "
+                               f"and {position}); give each exercise its own id")
+            roles[role[1]] = position
     out = []
     for ex_id, cells in found.items():
         if set(cells) != {"answer", "check"} or cells["answer"] > cells["check"]:
@@ -206,6 +210,7 @@ def execute_notebook(path, *, output=None, timeout: int = 300, kernel_name: str 
         The executed, normalised notebook.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
     nb = _read(path)
@@ -214,7 +219,10 @@ def execute_notebook(path, *, output=None, timeout: int = 300, kernel_name: str 
             cell.outputs, cell.execution_count = [], None
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        raise ClvError(f"{path}: a cell failed (the notebook was not saved):\n{error}") from error
     nb = normalize_notebook(nb)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
                                  "name": "python3"}

@@ -113,6 +113,14 @@ def _demo_notebook(path, exercises, before=()):
     return path
 
 
+def test_find_exercises_rejects_a_duplicate_id(tmp_path):
+    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = 1", "assert x == 1")] * 2)
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[2].metadata["exercise"]["id"] = "00-1"
+    with pytest.raises(ClvError, match="two answer cells"):
+        find_exercises(nb)
+
+
 def test_grade_reports_each_exercise(tmp_path):
     path = _demo_notebook(tmp_path / "00-demo.ipynb", [
         ("x = 2", "assert x == 2"),                   # right
@@ -136,3 +144,28 @@ def test_check_exercises_detects_a_check_that_cannot_fail(tmp_path):
     (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
     table = check_exercises(tmp_path / "00-demo.ipynb")
     assert table.loc["00-1", "placeholder"] == "passed"  # the test above would flag it
+
+
+def test_execute_saves_deterministically_and_names_failures(tmp_path):
+    from clvkit.notebook_tools import execute_notebook
+
+    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE",
+                                                        "assert x == 1, 'x is 1'")],
+                          before=["from pathlib import Path\nprint(Path.cwd().name)"])
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[2].metadata["tags"] = [RAISES_TAG]
+    nbformat.write(nb, str(path))
+    execute_notebook(path)
+    first = path.read_text()
+    execute_notebook(path)
+    assert path.read_text() == first  # byte-identical re-runs
+    saved = _read(path)
+    assert [c.id for c in saved.cells] == ["cell-0", "cell-1", "cell-2"]
+    assert saved.cells[0].outputs[0]["text"] == f"{tmp_path.name}\n"  # runs in its folder
+    assert saved.cells[2].outputs[0]["evalue"] == "x is 1"
+    assert all("execution" not in c.metadata for c in saved.cells)
+    assert saved.metadata["kernelspec"]["name"] == "python3"
+
+    broken = _demo_notebook(tmp_path / "00-broken.ipynb", [], before=["1 / 0"])
+    with pytest.raises(ClvError, match="00-broken.ipynb: a cell failed"):
+        execute_notebook(broken)
