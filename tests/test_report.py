@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -333,3 +334,17 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     assert text.startswith("541,909 rows were read")
     assert "input total £9,747,747.93 = kept purchases" in text
     assert "reconciles to the cent" in text
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="headless Chromium not installed (apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(built_twice, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "check_report_render", Path(__file__).parent.parent / "scripts" / "check_report_render.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    root, *_ = built_twice
+    shots = tmp_path / "shots"
+    assert check.main([str(root / "a"), "--keep", str(shots)]) == 0
+    assert sorted(p.name for p in shots.glob("*.png")) == [
+        "01-executive-summary.png", "08-data-quality.png", "index.png"]
