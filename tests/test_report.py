@@ -348,3 +348,18 @@ def test_report_renders_in_headless_chromium(built_twice, tmp_path):
     assert check.main([str(root / "a"), "--keep", str(shots)]) == 0
     assert sorted(p.name for p in shots.glob("*.png")) == [
         "01-executive-summary.png", "08-data-quality.png", "index.png"]
+
+
+def test_data_argument_accepts_dataframe_and_loadresult(tiny_csv):
+    from clvkit.io import load_transactions
+
+    frame = pd.read_csv(tiny_csv).dropna(subset=["customer_id"])
+    spec = report.load_config(tiny_config(tiny_csv)).data
+    from_frame = report.load_report_data(spec, data=frame)
+    from_result = report.load_report_data(spec, data=load_transactions(tiny_csv,
+                                                                       order_id="order_id"))
+    assert from_frame.source == "DataFrame"
+    assert from_frame.transactions["amount"].sum() == pytest.approx(
+        from_result.transactions["amount"].sum())
+    entry = report._input_files(report.load_config(tiny_config(tiny_csv)), frame)[0]
+    assert entry["path"] == "<DataFrame>" and len(entry["sha256"]) == 64
