@@ -70,26 +70,28 @@ def read_frame(data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> p
         raise DataValidationError(
             f"`data` must be a DataFrame or a mapping of arrays, got {type(data).__name__}"
         )
-    frame = data.copy()  # never write into the caller's frame
-    for name, values in given.items():
-        frame[name] = np.asarray(values)
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in columns if c not in data.columns and c not in given]
     if missing:
         raise DataValidationError(
             f"missing column(s) {missing}; the models need {list(columns)} "
-            f"(got {list(frame.columns)}); build them with clvkit.summary.rfm_summary"
+            f"(got {list(data.columns)}); build them with clvkit.summary.rfm_summary"
         )
-    out = frame[list(columns)]
+    out = {}  # new float columns: the caller's frame is never written to
     for col in columns:
-        values = pd.to_numeric(out[col], errors="coerce")
-        bad = values.isna() & out[col].notna()
+        raw = pd.Series(np.asarray(given[col]), index=data.index) if col in given else data[col]
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw):
+            out[col] = raw.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna()
         if bad.any():
             raise DataValidationError(
-                f"column `{col}` is not numeric in {example_rows(out.index[bad])}"
+                f"column `{col}` is not numeric in {example_rows(data.index[bad])}"
             )
-        out = out.assign(**{col: values.astype(float)})
-    out.attrs = dict(data.attrs)
-    return out
+        out[col] = values.to_numpy(dtype=float, na_value=np.nan)
+    frame = pd.DataFrame(out, index=data.index)
+    frame.attrs = dict(data.attrs)
+    return frame
 
 
 def fail_rows(frame: pd.DataFrame, mask: Any, problem: str, fix: str) -> None:
@@ -431,18 +433,12 @@ class Model:
     def _maximise(self, d: Mapping[str, np.ndarray],
                   w: np.ndarray) -> tuple[np.ndarray, optimize.OptimizeResult, float]:
         theta0 = np.log(self._start(d, w))
-        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * theta0.size
-        # Truncated Newton first: it needs no BLAS, whose thread start-up made L-BFGS-B
-        # 10x slower on a busy multi-core machine; L-BFGS-B polishes if TNC stops short.
-        res = optimize.minimize(self._objective, theta0, args=(d, w), jac=True, method="TNC",
-                                bounds=bounds, options={"maxfun": 1000, "ftol": 0.0,
-                                                        "xtol": 1e-12, "gtol": 1e-10})
+        res = optimize.minimize(
+            self._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
+            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        )
         grad = self._objective(res.x, d, w)[1]
-        if not np.max(np.abs(grad)) < 1e-8:
-            res = optimize.minimize(
-                self._objective, res.x, args=(d, w), jac=True, method="L-BFGS-B",
-                bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})
-            grad = self._objective(res.x, d, w)[1]
         return res.x, res, float(np.max(np.abs(grad)))
 
 
