@@ -117,6 +117,9 @@ def conditional_expectations(summary: pd.DataFrame, *, fit: Any,
     0                    2     0.5       0.19
     2                    2     2.5       1.80
     """
+    if not isinstance(max_frequency, int | np.integer) or max_frequency < 1:
+        raise DataValidationError(f"`max_frequency` must be an integer >= 1, got "
+                                  f"{max_frequency!r}")
     preds = holdout_predictions(summary, fit=fit)
     bucket = preds["frequency"].clip(upper=max_frequency).astype("int64").rename("frequency")
     table = preds.groupby(bucket).agg(n_customers=("actual", "size"), actual=("actual", "mean"),
