@@ -15,7 +15,10 @@ table says so and both libraries are also timed on a random subset (size printed
 Log-likelihoods are all computed by clvkit (full sample, un-penalised) at each library's
 estimates, so they are comparable.
 
-Run: ``.venv/bin/python benchmarks/bench_models.py [--n 1000000] [--timeout 120]``.
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_models.py [--n 1000000]
+[--timeout 120]``. One BLAS thread is fairest on a shared machine: on a busy multi-core
+box OpenBLAS wakes its threads even for the tiny matrices inside scipy's L-BFGS-B and
+numpy, which costs milliseconds per iteration in both libraries.
 """
 
 from __future__ import annotations
@@ -150,6 +153,14 @@ def bench(dataset: str, summary: pd.DataFrame, *, timeout: float, subset: int,
         print(f"  done: {dataset} {name}", flush=True)
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="synthetic customers")
@@ -176,9 +187,11 @@ def main() -> None:
            "LL rel. diff": "{:+.1e}".format,
            "lifetimes s": lambda v: v if isinstance(v, str) else f"{v:.3f}"}
     print()
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} CPUs "
           f"(shared), Python {platform.python_version()}, "
-          f"numpy {np.__version__}, pandas {pd.__version__}")
+          f"numpy {np.__version__}, pandas {pd.__version__}; OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; load average at the end "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"Synthetic data: {args.n:,} customers simulated in {sim_s:.2f} s; "
           f"{distinct:,} distinct (frequency, recency, T) rows.")
     print("LL rel. diff > 0: clvkit's maximum is higher. lifetimes run with defaults.")
