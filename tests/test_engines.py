@@ -247,3 +247,23 @@ def test_duckdb_equals_pandas_on_arbitrary_transactions(rows, cal, unit):
     assert_same_summary(rfm_summary_engine(tx, engine="duckdb", **options), reference)
     assert_same_summary(rfm_summary_engine(tx, engine="duckdb", compress=True, **options),
                         compress_summary(reference))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_summary_engines_write_the_same_table(tmp_path, capsys, spark):
+    from clvkit.cli import main
+
+    source = str(data_dir() / "cdnow_sample.csv.gz")
+    common = ["summary", source, "--preset", "cdnow", "--observation-end", "1998-06-30",
+              "--calibration-end", "1997-09-30"]
+    tables = {}
+    for engine in ("pandas", "duckdb", "spark"):
+        out = tmp_path / f"{engine}.parquet"
+        assert main([*common, "--engine", engine, "--out", str(out)]) == 0
+        assert f"wrote 2,357 customers (W) to {out}" in capsys.readouterr().out
+        table = pd.read_parquet(out)
+        tables[engine] = table if engine == "pandas" else table.set_index("customer_id")
+    assert_same_summary(tables["duckdb"], tables["pandas"])
+    assert_same_summary(tables["spark"], tables["pandas"])
