@@ -8,7 +8,9 @@ customer (10M transactions ~ 1M customers) over 2023-2024, generated in chunks o
 and streamed to Parquet with ``pyarrow.parquet.ParquetWriter`` (never held in memory whole).
 
 Each measurement runs in its own subprocess, so its peak memory is its own: peak RSS is
-sampled every 50 ms over the process *and its children* (Spark's JVM included).
+sampled every 50 ms over the process *and its children* (Spark's JVM included), as is the CPU
+time (user + system) of that process tree. The 1-minute load average at the start of each
+run is printed too: on a shared machine wall times grow with it, CPU times much less.
 
 * ``summary``: transactions Parquet file -> per-customer RFM summary (weeks) on the engine
   (pandas reads the file into memory; DuckDB scans it; Spark SQL in ``local[2]`` mode).
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -137,32 +140,31 @@ def measure(kind: str, engine: str, data: Path) -> dict:
     """Run ``child`` in a subprocess; add its peak RSS (process tree, sampled every 50 ms)."""
     import psutil
 
+    load = os.getloadavg()[0]
     cmd = [sys.executable, __file__, "--child", kind, "--engine", engine, "--data", str(data)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    root, peak = psutil.Process(proc.pid), 0
+    root, peak, cpu = psutil.Process(proc.pid), 0, {}
     while proc.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(_rss(p) for p in tree))
         except psutil.NoSuchProcess:
-            pass
+            tree = []
+        rss = 0
+        for process in tree:
+            try:
+                rss += process.memory_info().rss
+                times = process.cpu_times()
+                cpu[process.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, rss)
         time.sleep(0.05)
     out, err = proc.communicate()
+    result = {"peak_mb": peak / 2**20, "cpu_s": sum(cpu.values()), "load": load}
     if proc.returncode != 0:
         tail = err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
-        return {"error": tail, "peak_mb": peak / 2**20}
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 2**20
-    return result
-
-
-def _rss(process) -> int:
-    import psutil
-
-    try:
-        return process.memory_info().rss
-    except psutil.NoSuchProcess:
-        return 0
+        return {"error": tail, **result}
+    return {**json.loads(out.strip().splitlines()[-1]), **result}
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -183,8 +185,8 @@ def run(sizes: list[int], engines: list[str], folder: Path) -> list[dict]:
         if size <= 1_000_000:
             runs.append(("lifetimes", "lifetimes"))
         for engine, kind in runs:
-            if size > 10_000_000 and engine not in ("duckdb",):
-                continue
+            if size > 10_000_000 and (engine, kind) != ("duckdb", "summary"):
+                continue  # 100M: the larger-than-pandas case, DuckDB summary only
             res = measure(kind, "pandas" if engine == "lifetimes" else engine, path)
             print(f"  {size:,} {engine} {kind}: {res}", file=sys.stderr, flush=True)
             rows.append({"transactions": n_rows, "engine": engine, "kind": kind, **res})
@@ -201,14 +203,15 @@ def table(rows: list[dict]) -> str:
             line.setdefault("note", []).append(f"{r['kind']}: {r['error'][:60]}")
         elif r["kind"] in ("summary", "lifetimes"):
             line.update(customers=r["customers"], summary_s=r["summary_s"],
-                        summary_peak_mb=r["peak_mb"])
+                        summary_peak_mb=r["peak_mb"], summary_load=r["load"])
         else:
             line.update(distinct=r["distinct_rows"], fit_s=r["fit_s"], clv_s=r["clv_s"],
                         total_s=r["total_s"], total_peak_mb=r["peak_mb"],
+                        total_cpu_s=r["cpu_s"], total_load=r["load"],
                         converged=r["bgnbd_converged"])
     head = ("| transactions | customers | engine | summary s | summary peak MB | distinct "
             "(x, t_x, T) | BG/NBD fit s | CLV s (GG fit + 12-month CLV) | total s "
-            "(summary -> CLV) | total peak MB |")
+            "(summary -> CLV) | total CPU s | total peak MB | load avg |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for line in merged.values():
         name = ("lifetimes summary_data_from_transaction_data" if line["engine"] == "lifetimes"
@@ -221,13 +224,16 @@ def table(rows: list[dict]) -> str:
             _fmt(line["transactions"]), _fmt(line.get("customers")), name,
             _fmt(line.get("summary_s")), _fmt(line.get("summary_peak_mb"), 0),
             _fmt(line.get("distinct")), _fmt(line.get("fit_s")), _fmt(line.get("clv_s")),
-            _fmt(line.get("total_s")), _fmt(line.get("total_peak_mb"), 0)]) + " |")
+            _fmt(line.get("total_s")), _fmt(line.get("total_cpu_s")),
+            _fmt(line.get("total_peak_mb"), 0),
+            _fmt(line.get("total_load", line.get("summary_load")))]) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--huge", action="store_true", help="also 100M transactions (DuckDB)")
+    parser.add_argument("--huge", action="store_true",
+                        help="also 100M transactions (DuckDB summary only)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--engines", nargs="+", default=["pandas", "duckdb", "spark"])
     parser.add_argument("--folder", help="where to write the generated Parquet files "
