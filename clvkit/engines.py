@@ -271,18 +271,23 @@ def rfm_summary_engine(
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2],
-    ...                    "date": pd.to_datetime(["1997-01-01", "1997-01-01",
-    ...                                            "1997-01-15", "1997-01-08"]),
-    ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
-    >>> rfm_summary_engine(tx, engine="duckdb", observation_end="1997-01-29")
+    Three customers; ``a`` came back two weeks after the first purchase:
+
+    >>> tx = pd.DataFrame({"cust": ["a", "a", "a", "b", "c"],
+    ...                    "day": ["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08",
+    ...                            "2024-01-08"],
+    ...                    "eur": [10.0, 5.0, 20.0, 7.0, 3.0]})
+    >>> names = {"customer_id": "cust", "date": "day", "amount": "eur"}
+    >>> rfm_summary_engine(tx, engine="duckdb", columns=names, observation_end="2024-01-29")
                  frequency  recency    T  monetary_value
     customer_id
-    1                    1      2.0  4.0            20.0
-    2                    0      0.0  3.0             0.0
-    >>> rfm_summary_engine(tx, engine="duckdb", observation_end="1997-01-29", compress=True)
+    a                    1      2.0  4.0            20.0
+    b                    0      0.0  3.0             0.0
+    c                    0      0.0  3.0             0.0
+    >>> rfm_summary_engine(tx, engine="duckdb", columns=names, observation_end="2024-01-29",
+    ...                    compress=True)
        frequency  recency    T  weight
-    0          0      0.0  3.0       1
+    0          0      0.0  3.0       2
     1          1      2.0  4.0       1
     """
     check_one_of("engine", engine, ENGINES)
