@@ -406,6 +406,8 @@ spark, duckdb_connection, memory_limit
             else:
                 table.to_csv(partial, index=False)
         rows = _count_rows(partial, parquet)
+        if rows == 0:
+            _empty_check(pd.DataFrame())
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -575,12 +577,14 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
         import duckdb
     except ImportError:
         raise EngineError("engine='duckdb' needs DuckDB: pip install 'clvkit[scale]'") from None
-    con = connection if connection is not None else duckdb.connect()
-    scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-")
+    own = connection is None
+    con = duckdb.connect() if own else connection
+    scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-") if own else None
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
     try:
-        con.execute(f"SET temp_directory = '{scratch}'")
-        con.execute("SET preserve_insertion_order = false")
+        if own:  # a caller's connection keeps its own settings
+            con.execute(f"SET temp_directory = '{scratch}'")
+            con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("CREATE OR REPLACE TEMP MACRO unix_date(d) AS "
@@ -606,9 +610,13 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
         raise DataValidationError(f"DuckDB could not summarise {label}: "
                                   f"{_first_line(exc)}") from None
     finally:
-        if connection is None:
+        if own:
             con.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            con.execute(f"DROP VIEW IF EXISTS {_SOURCE_VIEW}")
+            if frame is not None:
+                con.unregister("clvkit_frame")
     return _empty_check(out)
 
 

@@ -267,3 +267,26 @@ def test_cli_summary_engines_write_the_same_table(tmp_path, capsys, spark):
         tables[engine] = table if engine == "pandas" else table.set_index("customer_id")
     assert_same_summary(tables["duckdb"], tables["pandas"])
     assert_same_summary(tables["spark"], tables["pandas"])
+
+
+def test_callers_duckdb_connection_is_left_as_it_was(cdnow):
+    import duckdb
+
+    con = duckdb.connect()
+    before = con.execute("SELECT current_setting('temp_directory'), "
+                         "current_setting('preserve_insertion_order')").fetchone()
+    ours = rfm_summary_engine(cdnow, engine="duckdb", duckdb_connection=con, **CDNOW_PERIODS)
+    assert_same_summary(ours, rfm_summary(cdnow, time_unit="W", **CDNOW_PERIODS))
+    after = con.execute("SELECT current_setting('temp_directory'), "
+                        "current_setting('preserve_insertion_order')").fetchone()
+    assert after == before
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = "
+                       "'clvkit_transactions'").fetchone() == (0,)
+    con.close()
+
+
+def test_write_summary_empty_calibration_leaves_no_file(tmp_path, cdnow):
+    out = tmp_path / "summary.csv"
+    with pytest.raises(DataValidationError, match="calibration period is empty"):
+        write_rfm_summary(cdnow, out, engine="duckdb", observation_end="1990-01-01")
+    assert list(tmp_path.iterdir()) == []
