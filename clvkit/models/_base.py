@@ -189,8 +189,25 @@ def compress(data: pd.DataFrame | Mapping[str, Any], *, weights: Any = None) -> 
     """
     frame = pd.DataFrame(data)
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-    grouped = frame.assign(weights=w).groupby(list(frame.columns), sort=True, observed=True)
-    return grouped["weights"].sum().reset_index()
+    cols, w = compress_arrays({c: frame[c].to_numpy() for c in frame.columns}, w)
+    return pd.DataFrame({**cols, "weights": w})
+
+
+def compress_arrays(cols: Mapping[str, np.ndarray],
+                    w: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Unique rows of equal-length columns (sorted) and the summed weights of each."""
+    keys = list(cols.values())
+    if len(w) == 0:
+        return dict(cols), w
+    order = np.lexsort(keys[::-1])
+    ordered = [k[order] for k in keys]
+    new = np.zeros(len(w), dtype=bool)
+    new[0] = True
+    for k in ordered:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    return ({c: k[starts] for c, k in zip(cols, ordered, strict=True)},
+            np.add.reduceat(w[order], starts))
 
 
 def series(values: Any, index: pd.Index, name: str, **attrs: Any) -> pd.Series:
@@ -342,11 +359,10 @@ class Model:
     def _fit(self, data: Any, given: Mapping[str, Any], *, weights: Any,
              time_unit: str | None, strict: bool) -> FittedModel:
         frame, w, unit = self._prepare(data, given, weights, time_unit)
+        cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
         if self.compress_rows:
-            packed = compress(frame, weights=w)
-            w = packed.pop("weights").to_numpy()
-            frame = packed
-        d = self._precompute({c: frame[c].to_numpy(dtype=float) for c in frame.columns})
+            cols, w = compress_arrays(cols, w)
+        d = self._precompute(cols)
         theta, res, grad_norm = self._maximise(d, w)
         p = np.exp(theta)
         ll = float(np.sum(w * self._loglik(p, d, False)[0]))
