@@ -118,7 +118,6 @@ class GammaGamma(Model):
 
     params_type = GammaGammaParams
     scale_params = ("gamma",)
-    compress_rows = False  # mean spends are continuous: rows are (almost) all distinct
     result_type = GammaGammaFit
 
     def fit(self, data: pd.DataFrame | Mapping[str, Any] | None = None, *,
