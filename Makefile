@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup java test unit nbval notebooks report bench lint clean data-synthetic
+.PHONY: setup java browser test unit nbval notebooks report bench lint clean data-synthetic
 
 setup: $(STAMP)
 
@@ -23,10 +23,16 @@ java:
 	@command -v java >/dev/null 2>&1 || \
 	  (apt-get update && apt-get install -y default-jre-headless)
 
+## headless Chromium for the report render check (tests/test_report.py), only if missing and
+## installable (root with apt-get, as in CI); elsewhere that one test is skipped and says why
+browser:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 ## the full test suite: fast unit tests first, then strict notebook validation
 test: unit nbval
 
-unit: $(STAMP) java
+unit: $(STAMP) java browser
 	$(BIN)/python -m pytest -p no:nbval -q tests clvkit
 
 nbval: $(STAMP)
@@ -45,9 +51,13 @@ report: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_summary.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_crm.py
+	$(BIN)/python benchmarks/bench_crm_metrics.py
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check clvkit tests benchmarks
+	$(BIN)/ruff check clvkit tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info
