@@ -108,3 +108,10 @@ def test_non_convergence_raises_or_warns():
         fit = BGNBD().fit(s, time_unit="W", strict=False)
     assert not fit.success
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def test_blas_threads_restored_after_fit(cdnow):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
+    BGNBD().fit(cdnow)
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before

@@ -14,7 +14,9 @@ building the frozen result -- lives here, once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import typing
 import warnings
 from collections.abc import Mapping, Sequence
@@ -38,6 +40,28 @@ _LOG_BOUND = 20.0
 _SHAPE_LIMIT = 1e5
 #: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
 _GRADIENT_TOL = 1e-4
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: fits are correct without it, only slower on busy machines
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit BLAS to one thread while optimising.
+
+    The optimiser's and the gradient's linear algebra is on tiny matrices; on a busy
+    multi-core machine OpenBLAS's thread start-up then costs more than the arithmetic
+    (measured: BG/NBD on CDNOW 130 ms instead of 6 ms). Process-wide settings are
+    restored on exit.
+    """
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(
+        limits=1, user_api="blas")
 
 
 class ConvergenceWarning(UserWarning):
@@ -430,7 +454,8 @@ class Model:
         wsum = w.sum()
         with np.errstate(all="ignore"):
             ll, dll = self._loglik(p, d, want_grad)
-            f = -float(np.dot(w, ll)) / wsum + self.penalizer * float(np.sum(p**2))
+            # sums without BLAS (its thread start-up dominates on a busy machine)
+            f = -float(np.sum(w * ll)) / wsum + self.penalizer * float(np.sum(p**2))
         if not np.isfinite(f):
             return np.inf, np.zeros_like(theta)
         if not want_grad:
@@ -443,18 +468,19 @@ class Model:
                 g[k] = (self._objective(theta + h, d, w, False)[0]
                         - self._objective(theta - h, d, w, False)[0]) / 2e-6
             return f, g
-        g = -(dll @ w) / wsum * p + 2 * self.penalizer * p**2  # chain rule d/dtheta = p d/dp
+        g = -np.einsum("kn,n->k", dll, w) / wsum * p + 2 * self.penalizer * p**2  # d/dtheta
         return f, g
 
     def _maximise(self, d: Mapping[str, np.ndarray],
                   w: np.ndarray) -> tuple[np.ndarray, optimize.OptimizeResult, float]:
         theta0 = np.log(self._start(d, w))
-        res = optimize.minimize(
-            self._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
-            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
-        )
-        grad = self._objective(res.x, d, w)[1]
+        with one_blas_thread():
+            res = optimize.minimize(
+                self._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
+                options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+            )
+            grad = self._objective(res.x, d, w)[1]
         return res.x, res, float(np.max(np.abs(grad)))
 
 
