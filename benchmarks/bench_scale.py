@@ -2,6 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py`` (1M and 10M transactions; add
 ``--huge`` for 100M, DuckDB only; ``--sizes 1000000`` to choose). Prints a Markdown table.
+DuckDB runs with ``memory_limit="1GB"`` throughout (``--duckdb-memory``).
 
 Data: a seeded BG/NBD-like purchase process with Gamma-Gamma spend, ~10 transactions per
 customer (10M transactions ~ 1M customers) over 2023-2024, generated in chunks of customers
@@ -17,6 +18,9 @@ run is printed too: on a shared machine wall times grow with it, CPU times much 
 * ``pipeline``: the same summary, then compressed to distinct (frequency, recency, T) rows with
   weights, BG/NBD fitted on those rows (``fit``), Gamma-Gamma on the repeat customers, and the
   12-month CLV (1% per month) of every customer (``CLV``); ``total`` is the whole pipeline.
+* ``summary_file`` (100M only): DuckDB within its ``memory_limit`` writes the summary straight
+  to Parquet (``write_rfm_summary``, ``COPY ... TO``): neither transactions nor customers
+  pass through pandas.
 * ``lifetimes``: ``summary_data_from_transaction_data`` (freq="D", with monetary value) on the
   same file read with pandas, for the sizes it can handle (1M).
 
@@ -46,6 +50,14 @@ DAYS = (END - START).days + 1
 SEED = 8
 CHUNK_CUSTOMERS = 100_000
 TX_PER_CUSTOMER = 10  # on average
+#: DuckDB's memory limit in the benchmark (``--duckdb-memory``): beyond it, aggregations
+#: spill to a temporary folder
+DUCKDB_MEMORY_DEFAULT = "1GB"
+
+
+def duckdb_memory() -> str:
+    """The limit in force (children inherit it through the environment)."""
+    return os.environ.get("CLVKIT_BENCH_DUCKDB_MEMORY", DUCKDB_MEMORY_DEFAULT)
 
 
 # --------------------------------------------------------------------------- data
@@ -98,8 +110,17 @@ def child(kind: str, engine: str, data: str) -> dict:
     from clvkit.engines import local_spark, rfm_summary_engine
 
     spark = (local_spark(config={"spark.driver.memory": "3g"}) if engine == "spark" else None)
+    limit = {"memory_limit": duckdb_memory()} if engine == "duckdb" else {}
     result: dict = {}
     start = time.perf_counter()
+    if kind == "summary_file":  # DuckDB streams the customers to Parquet (COPY ... TO)
+        from clvkit.engines import write_rfm_summary
+
+        out = Path(data).with_name("summary.parquet")
+        result["customers"] = write_rfm_summary(data, out, engine=engine, observation_end=END,
+                                                time_unit="W", **limit)
+        result["summary_s"] = time.perf_counter() - start
+        return result
     if kind == "lifetimes":
         from lifetimes.utils import summary_data_from_transaction_data
 
@@ -111,7 +132,7 @@ def child(kind: str, engine: str, data: str) -> dict:
         result["customers"] = len(summary)
         return result
     summary = rfm_summary_engine(data, engine=engine, spark=spark, observation_end=END,
-                                 time_unit="W")
+                                 time_unit="W", **limit)
     result["summary_s"] = time.perf_counter() - start
     result["customers"] = len(summary)
     if kind == "pipeline":
@@ -184,9 +205,9 @@ def run(sizes: list[int], engines: list[str], folder: Path) -> list[dict]:
         runs = [(engine, kind) for engine in engines for kind in ("summary", "pipeline")]
         if size <= 1_000_000:
             runs.append(("lifetimes", "lifetimes"))
+        if size > 10_000_000:  # 100M: the out-of-core case, DuckDB summary streamed to a file
+            runs = [("duckdb", "summary_file")] if "duckdb" in engines else []
         for engine, kind in runs:
-            if size > 10_000_000 and (engine, kind) != ("duckdb", "summary"):
-                continue  # 100M: the larger-than-pandas case, DuckDB summary only
             res = measure(kind, "pandas" if engine == "lifetimes" else engine, path)
             print(f"  {size:,} {engine} {kind}: {res}", file=sys.stderr, flush=True)
             rows.append({"transactions": n_rows, "engine": engine, "kind": kind, **res})
@@ -201,7 +222,7 @@ def table(rows: list[dict]) -> str:
         line = merged.setdefault(key, {"transactions": r["transactions"], "engine": r["engine"]})
         if r.get("error"):
             line.setdefault("note", []).append(f"{r['kind']}: {r['error'][:60]}")
-        elif r["kind"] in ("summary", "lifetimes"):
+        elif r["kind"] in ("summary", "summary_file", "lifetimes"):
             line.update(customers=r["customers"], summary_s=r["summary_s"],
                         summary_peak_mb=r["peak_mb"], summary_load=r["load"])
         else:
@@ -216,6 +237,8 @@ def table(rows: list[dict]) -> str:
     for line in merged.values():
         name = ("lifetimes summary_data_from_transaction_data" if line["engine"] == "lifetimes"
                 else line["engine"])
+        if line["engine"] == "duckdb":
+            name += f" (memory_limit {duckdb_memory()})"
         if line.get("note"):
             name += " (" + "; ".join(line["note"]) + ")"
         if line.get("converged") is False:
@@ -238,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", nargs="+", default=["pandas", "duckdb", "spark"])
     parser.add_argument("--folder", help="where to write the generated Parquet files "
                         "(default: a temporary folder, deleted afterwards)")
-    parser.add_argument("--child", choices=["summary", "pipeline", "lifetimes"],
+    parser.add_argument("--duckdb-memory", default=duckdb_memory(),
+                        help=f"DuckDB memory_limit (default {DUCKDB_MEMORY_DEFAULT})")
+    parser.add_argument("--child", choices=["summary", "summary_file", "pipeline", "lifetimes"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -246,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(child(args.child, args.engine, args.data)))
         return
+    os.environ["CLVKIT_BENCH_DUCKDB_MEMORY"] = args.duckdb_memory
     sizes = args.sizes + ([100_000_000] if args.huge else [])
     with tempfile.TemporaryDirectory(prefix="clvkit-bench-") as tmp:
         folder = Path(args.folder) if args.folder else Path(tmp)
