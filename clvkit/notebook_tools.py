@@ -268,6 +268,10 @@ def _run_cells(nb, *, on_check, cwd) -> None:
     answered: dict[str, str] = {}
     old = Path.cwd()
     os.chdir(cwd)
+    # notebook cells may set pandas display options or matplotlib styles: keep them in here
+    displayed = {key: pd.get_option(key) for key in _display_options()}
+    style = matplotlib.rc_context()
+    style.__enter__()
     try:
         for position, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -289,6 +293,16 @@ def _run_cells(nb, *, on_check, cwd) -> None:
             plt.close("all")
     finally:
         os.chdir(old)
+        style.__exit__(None, None, None)
+        for key, value in displayed.items():
+            pd.set_option(key, value)
+
+
+def _display_options() -> list[str]:
+    """Names of pandas' ``display.*`` options (the ones notebooks change)."""
+    from pandas._config.config import _registered_options
+
+    return [key for key in _registered_options if key.startswith("display.")]
 
 
 def check_exercises(path, *, solutions=None) -> pd.DataFrame:
