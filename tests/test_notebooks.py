@@ -169,3 +169,18 @@ def test_execute_saves_deterministically_and_names_failures(tmp_path):
     broken = _demo_notebook(tmp_path / "00-broken.ipynb", [], before=["1 / 0"])
     with pytest.raises(ClvError, match="00-broken.ipynb: a cell failed"):
         execute_notebook(broken)
+
+
+def test_in_process_runs_leave_no_global_state(tmp_path):
+    import matplotlib
+    import pandas as pd
+
+    before = (pd.get_option("display.float_format"), matplotlib.rcParams["axes.grid"])
+    _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE", "assert x == 1")],
+                   before=["import pandas as pd\nimport seaborn as sns\n"
+                           "pd.set_option('display.float_format', '{:.1f}'.format)\n"
+                           "sns.set_theme(style='whitegrid')"])
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
+    check_exercises(tmp_path / "00-demo.ipynb")
+    assert (pd.get_option("display.float_format"), matplotlib.rcParams["axes.grid"]) == before
