@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -116,7 +117,10 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "clv_horizon_months": 12,   # observed value horizon of "CLV by channel"
     "at_risk_threshold": 0.5,   # P(alive) below which a customer counts as at risk
     "campaign_months": 3,       # months of campaigns compared by tactic and message
+    "engine": "pandas",         # engine of the RFM summary behind the predictions
 }
+#: Options that take a word rather than a number, with their allowed values.
+_WORD_OPTIONS: dict[str, tuple[str, ...]] = {"engine": ("pandas", "duckdb", "spark")}
 #: ISO 4217 codes accepted as ``currency``.
 CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
               "CNY", "BRL")
@@ -220,6 +224,19 @@ def _check_number_map(values, allowed, where: str) -> dict:
     return out
 
 
+def _check_options(values) -> dict:
+    """Validate ``options``: numbers, except the word options of `_WORD_OPTIONS`."""
+    if not isinstance(values, dict):
+        raise ReportError(f"`options` must be a mapping, got {type(values).__name__}")
+    words = {key: values[key] for key in _WORD_OPTIONS if key in values}
+    for key, value in words.items():
+        if value not in _WORD_OPTIONS[key]:
+            raise ReportError(f"`options.{key}` must be one of {list(_WORD_OPTIONS[key])}, "
+                              f"got {value!r}")
+    numbers = {key: value for key, value in values.items() if key not in words}
+    return {**_check_number_map(numbers, DEFAULT_OPTIONS, "options"), **words}
+
+
 def _check_data(spec, base: Path | None) -> dict:
     if isinstance(spec, str):
         spec = {"path": spec}
@@ -310,8 +327,7 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
-    options = {**DEFAULT_OPTIONS,
-               **_check_number_map(raw.get("options") or {}, DEFAULT_OPTIONS, "options")}
+    options = {**DEFAULT_OPTIONS, **_check_options(raw.get("options") or {})}
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
     return ReportConfig(
         name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=data,
@@ -1044,6 +1060,7 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     """
     from .clv import customer_lifetime_value
     from .models import BGNBD, GammaGamma
+    from .models._base import ConvergenceWarning
     from .summary import rfm_summary
     from .units import convert_duration
 
@@ -1052,8 +1069,21 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     # the observation ends at midnight after the month's last day: first purchases on that
     # day get an age T of one day rather than zero
     end = _month_end(month) + pd.Timedelta(days=1)
-    summary = rfm_summary(tx, observation_end=end, time_unit=time_unit)
-    bgnbd = BGNBD().fit(summary)
+    if options["engine"] == "pandas":
+        summary = rfm_summary(tx, observation_end=end, time_unit=time_unit)
+    else:  # the same summary computed by SQL (clvkit.engines): DuckDB or Spark
+        from .engines import rfm_summary_engine
+
+        summary = rfm_summary_engine(tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]],
+                                     engine=options["engine"], observation_end=end,
+                                     time_unit=time_unit)
+    # A data set where almost nobody drops out drives BG/NBD's `a` towards 0: the
+    # estimate is then degenerate but still usable (P(alive) ~ 1). The report keeps
+    # it and says so (predictions_text) instead of failing the section.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        bgnbd = BGNBD().fit(summary, strict=False)
+    fit_notes = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     spend = GammaGamma().fit(repeat)
     out = summary.copy()
@@ -1067,6 +1097,7 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     out["clv_12m"] = clv["clv"]
     out["revenue_to_date"] = tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum().reindex(out.index)
     out.attrs.update(time_unit=time_unit, bgnbd=bgnbd.params_series().to_dict(),
+                     bgnbd_converged=not fit_notes, bgnbd_note=" ".join(fit_notes),
                      gamma_gamma=spend.params_series().to_dict())
     return out
 
@@ -1142,6 +1173,9 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
                  f"b = {params['b']:.3g}) give a mean dropout probability after a purchase of "
                  f"{dropout:.2g}: the model sees almost no customers leaving in these data, so "
                  "P(alive) hardly separates them.")
+    if not pred.attrs.get("bgnbd_converged", True):
+        text += ("\n\nThe BG/NBD estimate is degenerate (a dropout parameter ran to its bound), "
+                 "so treat P(alive) and the expected purchases as optimistic.")
     return text
 
 

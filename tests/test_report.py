@@ -363,3 +363,27 @@ def test_data_argument_accepts_dataframe_and_loadresult(tiny_csv):
         from_result.transactions["amount"].sum())
     entry = report._input_files(report.load_config(tiny_config(tiny_csv)), frame)[0]
     assert entry["path"] == "<DataFrame>" and len(entry["sha256"]) == 64
+
+
+def test_engine_option_is_validated():
+    with pytest.raises(ReportError, match=r"options.engine.*'pandas', 'duckdb', 'spark'"):
+        report.load_config({"data": "data/cdnow_sample.csv.gz",
+                            "options": {"engine": "oracle"}})
+    cfg = report.load_config({"data": "data/cdnow_sample.csv.gz", "options": {"engine": "duckdb"}})
+    assert cfg.options["engine"] == "duckdb"
+
+
+def test_predictions_same_with_duckdb_and_degenerate_fit_is_reported():
+    # Online Retail: BG/NBD finds almost no dropout (a -> 0); the section must still run and say so.
+    # DuckDB sums doubles in parallel threads, so its summary can differ from pandas' in the last
+    # bits; this flat likelihood turns that into ~1e-8 relative differences in CLV.
+    cfg = report.load_config("reports/configs/online_retail.yml")
+    data = report.load_report_data(cfg.data)
+    pandas_pred = report.predictions(data, month="2011-11", options=cfg.options)
+    duck_pred = report.predictions(data, month="2011-11", options={**cfg.options,
+                                                                    "engine": "duckdb"})
+    pd.testing.assert_series_equal(pandas_pred["clv_12m"], duck_pred.loc[pandas_pred.index,
+                                                                         "clv_12m"], rtol=1e-6)
+    assert pandas_pred.attrs["bgnbd_converged"] is False
+    text = report.predictions_text(pandas_pred, data, month="2011-11", currency="GBP")
+    assert "degenerate" in text
