@@ -115,3 +115,33 @@ def test_blas_threads_restored_after_fit(cdnow):
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     BGNBD().fit(cdnow)
     assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before
+
+
+def test_negative_age_or_zero_age_with_repeats_is_rejected(summary):
+    bad = summary.copy()
+    bad.loc[15, "T"] = -1.0
+    with pytest.raises(DataValidationError, match="`T` is negative") as err:
+        BGNBD().fit(bad)
+    assert "15" in str(err.value)
+    bad = summary.copy()
+    bad.loc[14, ["T", "recency"]] = 0.0
+    with pytest.raises(DataValidationError, match="0 with repeat purchases"):
+        BGNBD().fit(bad)
+
+
+@pytest.mark.parametrize("model", ["BGNBD", "ParetoNBD", "MBGNBD"])
+def test_customers_first_seen_on_the_last_day_add_nothing(model):
+    # rfm_summary gives T = 0 to a customer whose first purchase is on the observation end:
+    # the likelihood of "no repeat purchase in zero time" is 1, so the fit is unchanged
+    import clvkit.models as models
+
+    base = cdnow_summary()
+    extra = pd.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [0.0, 0.0]},
+                         index=pd.Index([90001, 90002], name="customer_id"))
+    more = pd.concat([base, extra])
+    more.attrs = dict(base.attrs)
+    a = getattr(models, model)().fit(base)
+    b = getattr(models, model)().fit(more)
+    np.testing.assert_allclose(a.params_series(), b.params_series(), rtol=1e-6)
+    assert b.log_likelihood == pytest.approx(a.log_likelihood, rel=1e-10)
+    assert b.n_customers == a.n_customers + 2

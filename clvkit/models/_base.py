@@ -497,8 +497,11 @@ def validate_rft(frame: pd.DataFrame) -> None:
     x, t_x, T = (frame[c].to_numpy() for c in RFT)
     fail_rows(frame, t_x < 0, "`recency` is negative", "recency is time from first to last "
               "purchase")
-    fail_rows(frame, T <= 0, "`T` is not positive", "T is the customer's age (time from "
-              "first purchase to the end of the calibration period)")
+    # T = 0 (first purchase on the last observed day) is allowed without repeat purchases:
+    # such a customer adds exactly 0 to the log-likelihood and has P(alive) = 1
+    fail_rows(frame, (T < 0) | ((T == 0) & (x > 0)), "`T` is negative, or 0 with repeat purchases",
+              "T is the customer's age (time from first purchase to the end of the calibration "
+              "period)")
     fail_rows(frame, t_x > T * (1 + 1e-9), "`recency` > `T`",
               "recency cannot exceed the customer's age; check the observation end date")
     fail_rows(frame, (x == 0) & (t_x != 0), "`recency` != 0 although `frequency` = 0",
