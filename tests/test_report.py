@@ -280,6 +280,12 @@ def test_interrupted_run_leaves_no_half_report(tiny_csv, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         report.build_report(config=tiny_config(tiny_csv), out=tmp_path / "r", progress=None)
     assert list(tmp_path.iterdir()) == []
+    # a rerun (no --force needed: nothing was left behind) completes
+    monkeypatch.undo()
+    config = {**tiny_config(tiny_csv), "sections": ["data_quality"]}
+    result = report.build_report(config=config, out=tmp_path / "r", progress=None)
+    assert result.ok and (tmp_path / "r" / "index.html").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
 def test_failing_section_is_reported_and_others_finish(tiny_csv, tmp_path, monkeypatch, capsys):
