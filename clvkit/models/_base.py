@@ -30,6 +30,7 @@ from scipy import optimize
 from .._validate import check_nonnegative, check_one_of
 from ..columns import CUSTOMER_ID
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
+from ..summary import compress_arrays
 from ..units import TIME_UNITS, unit_name
 
 __all__ = ["FittedModel", "compress", "ConvergenceWarning"]
@@ -215,23 +216,6 @@ def compress(data: pd.DataFrame | Mapping[str, Any], *, weights: Any = None) -> 
     w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
     cols, w = compress_arrays({c: frame[c].to_numpy() for c in frame.columns}, w)
     return pd.DataFrame({**cols, "weights": w})
-
-
-def compress_arrays(cols: Mapping[str, np.ndarray],
-                    w: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Unique rows of equal-length columns (sorted) and the summed weights of each."""
-    keys = list(cols.values())
-    if len(w) == 0:
-        return dict(cols), w
-    order = np.lexsort(keys[::-1])
-    ordered = [k[order] for k in keys]
-    new = np.zeros(len(w), dtype=bool)
-    new[0] = True
-    for k in ordered:
-        new[1:] |= k[1:] != k[:-1]
-    starts = np.flatnonzero(new)
-    return ({c: k[starts] for c, k in zip(cols, ordered, strict=True)},
-            np.add.reduceat(w[order], starts))
 
 
 def series(values: Any, index: pd.Index, name: str, **attrs: Any) -> pd.Series:
