@@ -322,13 +322,12 @@ def read_table(source: str | os.PathLike, *, encoding: str = "utf-8") -> pd.Data
             f"at position {exc.start}); {hint}") from None
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path} has no data (no header row): nothing to load") from None
-    except (pd.errors.ParserError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataValidationError(f"{path} could not be read as {kind}: {first}") from None
     except Exception as exc:  # pyarrow / openpyxl raise their own types on corrupt files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataValidationError(f"{path} could not be read as {kind} "
-                                  f"({type(exc).__name__}): {first}") from None
+        common = isinstance(exc, (pd.errors.ParserError, OSError, ValueError))
+        kind_of = "" if common else f" ({type(exc).__name__})"
+        raise DataValidationError(f"{path} could not be read as {kind}{kind_of}: {first}"
+                                  ) from None
 
 
 def _format_of(path: Path) -> str:
