@@ -38,7 +38,8 @@ import pandas as pd
 from scipy import stats
 
 from ._validate import check_one_of, check_positive, check_probability
-from .columns import AMOUNT, CUSTOMER_ID, DATE, ORDER_ID, PRODUCT, QUANTITY
+from .columns import AMOUNT, CUSTOMER_ID, DATE, PRODUCT, QUANTITY
+from .contract import check_frame, check_transactions, order_keys
 from .errors import ClvError, DataValidationError, example_rows
 
 __all__ = [
@@ -80,49 +81,6 @@ FUNNEL_STAGES = ("sent", "opened", "clicked", "visited", "converted")
 
 # --------------------------------------------------------------------------- validation
 
-def _check_frame(data, *, name: str, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise DataValidationError(f"`{name}` must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise DataValidationError(
-            f"`{name}` is missing column(s) {missing}; it has {list(data.columns)}. "
-            "Rename your columns to the canonical names (clvkit.columns) or load the data "
-            "with clvkit.load_transactions."
-        )
-    if len(data) == 0:
-        raise DataValidationError(f"`{name}` has no rows; there is nothing to measure.")
-    return data
-
-
-def _check_transactions(transactions, *, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """Validate the transactions contract once, at the boundary; return the frame unchanged."""
-    tx = _check_frame(transactions, name="transactions",
-                      columns=(CUSTOMER_ID, DATE, AMOUNT, *extra))
-    if not pd.api.types.is_datetime64_any_dtype(tx[DATE]):
-        raise DataValidationError(
-            f"column `{DATE}` must be datetime64, got {tx[DATE].dtype}; convert it with "
-            "pd.to_datetime or load the data with clvkit.load_transactions."
-        )
-    if not pd.api.types.is_numeric_dtype(tx[AMOUNT]):
-        raise DataValidationError(f"column `{AMOUNT}` must be numeric, got {tx[AMOUNT].dtype}")
-    for col in (CUSTOMER_ID, DATE, AMOUNT, *extra):
-        bad = tx.index[tx[col].isna().to_numpy()]
-        if len(bad):
-            raise DataValidationError(
-                f"column `{col}` has missing values in {example_rows(bad)}; "
-                "drop or fill them first."
-            )
-    negative = tx.index[(tx[AMOUNT] < 0).to_numpy()]
-    if len(negative):
-        raise DataValidationError(
-            f"column `{AMOUNT}` has negative values (returns?) in {example_rows(negative)}; "
-            "CRM metrics count purchases only: pass LoadResult.transactions from "
-            "clvkit.load_transactions (returns separated) or filter `amount >= 0`."
-        )
-    return tx
-
-
 def _check_period(period: str) -> str:
     return check_one_of("period", period, PERIODS)
 
@@ -147,15 +105,6 @@ def _period_index(first: int, n: int, period: str) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(np.arange(first, first + n), freq=period, name="period")
 
 
-def _order_keys(tx: pd.DataFrame, cust: np.ndarray) -> np.ndarray:
-    """Integer key per row identifying its order (order_id, else customer x calendar day)."""
-    if ORDER_ID in tx.columns and tx[ORDER_ID].notna().all():
-        return pd.factorize(tx[ORDER_ID])[0].astype(np.int64)
-    day = tx[DATE].to_numpy().astype("datetime64[D]").astype(np.int64)
-    day = day - day.min()
-    return cust * (int(day.max()) + 1) + day
-
-
 @dataclass(frozen=True)
 class _Activity:
     """Customer x period activity of a transactions table (private helper)."""
@@ -173,7 +122,7 @@ class _Activity:
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
-        tx = _check_transactions(transactions)
+        tx = check_transactions(transactions, purchases_only=True)
         period = _check_period(period)
         cust, customers = pd.factorize(tx[CUSTOMER_ID])
         cust = cust.astype(np.int64)
@@ -182,7 +131,7 @@ class _Activity:
         t = p - first
         n = int(t.max()) + 1
         pairs = _unique(cust * n + t)
-        okey = _unique(_order_keys(tx, cust) * n + t)
+        okey = _unique(order_keys(tx) * n + t)
         return cls(
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
@@ -419,7 +368,7 @@ def _churn_from_p_alive(transactions, *, period, p_alive, threshold) -> pd.Serie
     check_probability("threshold", threshold, upper_open=False)
     period = _check_period(period)
     if isinstance(p_alive, pd.Series):
-        tx = _check_transactions(transactions)
+        tx = check_transactions(transactions, purchases_only=True)
         p_alive = p_alive.to_frame(tx[DATE].max().to_period(period))
     values = p_alive.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
@@ -435,9 +384,9 @@ def _churn_from_p_alive(transactions, *, period, p_alive, threshold) -> pd.Serie
 
 
 def _overall_orders(transactions: pd.DataFrame) -> tuple[int, int, float]:
-    tx = _check_transactions(transactions)
+    tx = check_transactions(transactions, purchases_only=True)
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    orders = len(_unique(_order_keys(tx, cust)))
+    orders = len(_unique(order_keys(tx)))
     return int(cust.max()) + 1, orders, float(tx[AMOUNT].sum())
 
 
@@ -453,9 +402,9 @@ def repeat_purchase_rate(transactions: pd.DataFrame) -> float:
     >>> round(repeat_purchase_rate(tx), 4)
     0.3333
     """
-    tx = _check_transactions(transactions)
+    tx = check_transactions(transactions, purchases_only=True)
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    okeys = _order_keys(tx, cust)
+    okeys = order_keys(tx)
     keys = _unique(cust * (int(okeys.max()) + 1) + okeys)
     per_customer = np.bincount(keys // (int(okeys.max()) + 1))
     return float(np.mean(per_customer >= 2))
@@ -746,7 +695,7 @@ def _as_list(by) -> list[str]:
 
 
 def _check_touches(touches, by: list[str], stages: Sequence[str]) -> pd.DataFrame:
-    df = _check_frame(touches, name="touches", columns=[*by, *stages])
+    df = check_frame(touches, name="touches", columns=[*by, *stages])
     for col in stages:
         if not pd.api.types.is_bool_dtype(df[col]):
             raise DataValidationError(
@@ -963,7 +912,7 @@ def categories_per_customer(transactions: pd.DataFrame, *, category: str = PRODU
     >>> categories_per_customer(tx).to_dict()
     {1: 2, 2: 1}
     """
-    tx = _check_transactions(transactions, extra=(category,))
+    tx = check_transactions(transactions, extra=(category,), purchases_only=True)
     out = tx.groupby(CUSTOMER_ID, observed=True)[category].nunique()
     return out.rename("n_categories")
 
@@ -998,7 +947,7 @@ def category_penetration(transactions: pd.DataFrame, *, category: str = PRODUCT)
     a                 2          1.0     70.0            0.7
     b                 1          0.5     30.0            0.3
     """
-    tx = _check_transactions(transactions, extra=(category,))
+    tx = check_transactions(transactions, extra=(category,), purchases_only=True)
     g = tx.groupby(category, observed=True, sort=True)
     out = pd.DataFrame({"customers": g[CUSTOMER_ID].nunique(), "revenue": g[AMOUNT].sum()})
     out.insert(1, "penetration", out["customers"] / tx[CUSTOMER_ID].nunique())
@@ -1041,7 +990,7 @@ def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
     first_category
     a                0.0  0.333  0.333   0.333
     """
-    tx = _check_transactions(transactions, extra=(category,))
+    tx = check_transactions(transactions, extra=(category,), purchases_only=True)
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
     cat, names = pd.factorize(tx[category], sort=True)
     k = len(names)
@@ -1070,7 +1019,7 @@ def next_category(transactions: pd.DataFrame, *, category: str = PRODUCT,
 def _orders_table(tx: pd.DataFrame) -> pd.DataFrame:
     """One row per order (customer code, first line's date, value, items), by customer, date."""
     cust = pd.factorize(tx[CUSTOMER_ID])[0].astype(np.int64)
-    key = _order_keys(tx, cust)
+    key = order_keys(tx)
     rows = np.argsort(key, kind="stable")
     starts = np.flatnonzero(np.r_[True, key[rows][1:] != key[rows][:-1]])
     items = (tx[QUANTITY].to_numpy(dtype=float) if QUANTITY in tx.columns
@@ -1120,7 +1069,7 @@ def basket_growth(transactions: pd.DataFrame, *, by: str = "order_number",
     2                  2              40.0          2.0
     """
     by = check_one_of("by", by, ["order_number", "periods_since_first"])
-    tx = _check_transactions(transactions)
+    tx = check_transactions(transactions, purchases_only=True)
     orders = _orders_table(tx)
     order_number = _rank_within(orders["cust"].to_numpy())
     if by == "order_number":
@@ -1217,7 +1166,7 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
     0                         20.0
     1                         40.0
     """
-    tx = _check_transactions(transactions)
+    tx = check_transactions(transactions, purchases_only=True)
     period = _check_period(period)
     amount = tx[AMOUNT].to_numpy(dtype=float)
     if margin is not None:

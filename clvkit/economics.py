@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_nonnegative, check_one_of, check_positive, check_probability
+from .contract import check_transactions, order_keys
 from .errors import ClvError, DataValidationError, example_rows
 from .formulas import ltv_cac_ratio, margin_multiplier, retention_clv
 from .units import TIME_UNITS, to_units
@@ -115,9 +116,9 @@ def crm_costs(customers: pd.DataFrame, transactions: pd.DataFrame, touches: pd.D
         price = pd.Series(float(cost_per_send), index=touches.index)
     else:
         raise ClvError("give `campaigns` (with cost_per_send) or `cost_per_send`")
+    transactions = check_transactions(transactions)
     sales = transactions[transactions[C.AMOUNT] > 0]
-    key = sales[C.ORDER_ID] if C.ORDER_ID in sales else sales[C.DATE].dt.normalize()
-    orders = pd.Series(key.to_numpy()).groupby(sales[C.CUSTOMER_ID].to_numpy()).nunique()
+    orders = pd.Series(order_keys(sales)).groupby(sales[C.CUSTOMER_ID].to_numpy()).nunique()
     return acquisition_vs_retention(acquisition_spend=float(customers["cac"].sum()),
                                     new_customers=len(customers),
                                     retention_spend=float(price.sum()),
@@ -414,6 +415,7 @@ def cumulative_margin(customers: pd.DataFrame, transactions: pd.DataFrame, *,
             raise DataValidationError(f"customers lack column {col!r}")
     if len(customers) == 0:
         raise DataValidationError("customers is empty: no cohort to follow")
+    transactions = check_transactions(transactions)
     end = (transactions[C.DATE].max().normalize() + pd.Timedelta(days=1)
            if observation_end is None else pd.Timestamp(observation_end))
     acq = customers["acquisition_date"]
@@ -426,9 +428,7 @@ def cumulative_margin(customers: pd.DataFrame, transactions: pd.DataFrame, *,
     amount = transactions[C.AMOUNT].to_numpy(float)
     profit = m[pos] * amount
     if cost_per_order:
-        key = (transactions[C.ORDER_ID] if C.ORDER_ID in transactions else
-               transactions[C.DATE].dt.normalize())
-        first_line = ~pd.DataFrame({"c": pos, "k": key.to_numpy()}).duplicated().to_numpy()
+        first_line = ~pd.Series(order_keys(transactions)).duplicated().to_numpy()
         profit = profit - cost_per_order * (first_line & (amount > 0))
     age = np.floor(to_units(transactions[C.DATE].to_numpy() - acq.to_numpy()[pos],
                             time_unit=time_unit)).astype(np.int64)

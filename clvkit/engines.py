@@ -72,9 +72,10 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_one_of
+from .contract import as_day, check_transactions
 from .errors import ClvError, DataValidationError
 from .io import _MAGIC, LoadResult, _format_of, read_table
-from .summary import _check_transactions, _day, compress_summary, rfm_summary
+from .summary import compress_summary, rfm_summary
 from .units import DAYS_PER_UNIT, TIME_UNITS
 
 __all__ = [
@@ -197,8 +198,8 @@ FROM {source}"""
 
 
 def _day_numbers(observation_end, calibration_end) -> tuple[int, int]:
-    obs_end = _day(observation_end, "observation_end")
-    cal_end = obs_end if calibration_end is None else _day(calibration_end, "calibration_end")
+    obs_end = as_day(observation_end, "observation_end")
+    cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
     if cal_end > obs_end:
         raise DataValidationError(f"calibration_end ({cal_end.date()}) is after "
                                   f"observation_end ({obs_end.date()})")
@@ -312,8 +313,8 @@ def rfm_summary_engine(
                   connection=duckdb_connection, memory_limit=memory_limit)
         if not compress:
             out = out.set_index(C.CUSTOMER_ID)
-    obs_end = _day(observation_end, "observation_end")
-    cal_end = obs_end if calibration_end is None else _day(calibration_end, "calibration_end")
+    obs_end = as_day(observation_end, "observation_end")
+    cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
     out.attrs.update(time_unit=time_unit, calibration_end=str(cal_end.date()),
                      observation_end=str(obs_end.date()), engine=engine)
     return out
@@ -555,7 +556,7 @@ def _canonical_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame
 def _prepare_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """An in-memory source for the SQL engines: mapped, checked as rfm_summary checks it."""
     frame = _canonical_frame(frame, names)
-    _check_transactions(frame)
+    check_transactions(frame)
     return _sql_ready(frame)
 
 

@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_nonnegative, check_one_of, check_positive, check_probability
+from .contract import check_transactions, order_keys
 from .errors import DataValidationError
 from .io import LoadResult
 from .units import TIME_UNITS, to_units, unit_name
@@ -153,7 +154,7 @@ def clv_components(
     check_one_of("time_unit", time_unit, TIME_UNITS)
     if not 0 < margin <= 1:
         raise DataValidationError(f"`margin` must be in (0, 1], got {margin!r}")
-    tx = transactions.transactions if isinstance(transactions, LoadResult) else transactions
+    tx = check_transactions(transactions)
     if by is not None and by not in tx.columns:
         raise DataValidationError(f"column {by!r} (by=) not in transactions; "
                                   f"found {list(tx.columns)}")
@@ -164,9 +165,7 @@ def clv_components(
     if window.empty:
         raise DataValidationError("no transactions in the window: nothing to compute")
     span = to_units(hi - lo + pd.Timedelta(days=1), time_unit=time_unit)
-    purchase = (window[C.ORDER_ID] if C.ORDER_ID in window else
-                window[C.CUSTOMER_ID].astype(str) + "|" + window[C.DATE].dt.normalize()
-                .astype(str))
+    purchase = pd.Series(order_keys(window), index=window.index)
     keys = window[by] if by is not None else pd.Series(0, index=window.index)
     frame = pd.DataFrame({"key": keys.to_numpy(), "customer": window[C.CUSTOMER_ID].to_numpy(),
                           "purchase": purchase.to_numpy(), "amount": window[C.AMOUNT].to_numpy(),

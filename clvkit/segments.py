@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_nonnegative, check_one_of, check_positive
+from .contract import check_transactions, order_keys
 from .errors import ClvError, DataValidationError, example_rows
 from .io import LoadResult
 from .units import DAYS_PER_UNIT, TIME_UNITS, to_units
@@ -133,20 +134,18 @@ def _rfm_inputs(data, observation_end, time_unit: str, monetary: str) -> pd.Data
             "frequency": data["frequency"] + 1, "monetary": value.astype(float)})
         out.index = data.index
         return out
-    missing = [c for c in C.REQUIRED if c not in data.columns]
-    if missing:
-        raise DataValidationError(
-            f"rfm_scores needs an rfm_summary (frequency, recency, T) or transactions "
-            f"(customer_id, date, amount); missing {missing}, found {list(data.columns)}")
-    if data.empty:
-        raise DataValidationError("transactions are empty: nothing to score")
+    try:
+        data = check_transactions(data)
+    except DataValidationError as err:
+        raise DataValidationError(f"rfm_scores needs an rfm_summary (frequency, recency, T) or "
+                                  f"transactions: {err}") from None
     tx = data[data[C.AMOUNT] > 0]
     day = tx[C.DATE].dt.normalize()  # recency counts whole days, like rfm_summary
     end = (day.max() if observation_end is None else pd.Timestamp(observation_end)).normalize()
     tx, day = tx[day <= end], day[day <= end]
-    occasion = tx[C.ORDER_ID] if C.ORDER_ID in tx else day
+    occasion = order_keys(tx)
     g = pd.DataFrame({"c": tx[C.CUSTOMER_ID].to_numpy(), "d": day.to_numpy(),
-                      "o": occasion.to_numpy(), "a": tx[C.AMOUNT].to_numpy(float)}).groupby("c")
+                      "o": occasion, "a": tx[C.AMOUNT].to_numpy(float)}).groupby("c")
     orders = g["o"].nunique()
     total = g["a"].sum()
     out = pd.DataFrame({"recency": to_units(end - g["d"].max(), time_unit=time_unit),
@@ -540,17 +539,14 @@ def customer_profit(transactions, *, returns=None, margin=1.0, cost_per_order: f
     if isinstance(transactions, LoadResult):
         returns = transactions.returns if returns is None else returns
         transactions = transactions.transactions
-    missing = [c for c in C.REQUIRED if c not in getattr(transactions, "columns", [])]
-    if missing:
-        raise DataValidationError(f"transactions lack column(s) {missing}; load them with "
-                                  "clvkit.load_transactions")
+    transactions = check_transactions(transactions)
     amount = transactions[C.AMOUNT].astype(float)
     sales = transactions[amount > 0]
     if returns is None:
         returns = transactions[amount < 0]
     cust = sales[C.CUSTOMER_ID]
-    order_key = sales[C.ORDER_ID] if C.ORDER_ID in sales else sales[C.DATE].dt.normalize()
-    orders = pd.DataFrame({"c": cust.to_numpy(), "o": order_key.to_numpy()}).groupby("c")["o"]
+    order_key = order_keys(sales)
+    orders = pd.DataFrame({"c": cust.to_numpy(), "o": order_key}).groupby("c")["o"]
     revenue = sales.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum()
     returned = returns[C.AMOUNT].abs().groupby(returns[C.CUSTOMER_ID]).sum()
     index = revenue.index.union(returned.index)

@@ -28,7 +28,8 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_one_of
-from .errors import DataValidationError, example_rows
+from .contract import as_day, check_transactions
+from .errors import DataValidationError
 from .io import LoadResult
 from .units import DAYS_PER_UNIT, TIME_UNITS, to_units
 
@@ -87,10 +88,9 @@ def rfm_summary(
     """
     check_one_of("time_unit", time_unit, TIME_UNITS)
     check_one_of("monetary", monetary, ["mean", "mean_all", "sum"])
-    tx = transactions.transactions if isinstance(transactions, LoadResult) else transactions
-    _check_transactions(tx)
-    obs_end = _day(observation_end, "observation_end")
-    cal_end = obs_end if calibration_end is None else _day(calibration_end, "calibration_end")
+    tx = check_transactions(transactions)
+    obs_end = as_day(observation_end, "observation_end")
+    cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
     if cal_end > obs_end:
         raise DataValidationError(f"calibration_end ({cal_end.date()}) is after "
                                   f"observation_end ({obs_end.date()})")
@@ -190,37 +190,6 @@ def compress_arrays(cols: dict[str, np.ndarray],
     starts = np.flatnonzero(new)
     return ({c: k[starts] for c, k in zip(cols, ordered, strict=True)},
             np.add.reduceat(w[order], starts))
-
-
-def _day(value, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise DataValidationError(f"`{name}` must be a date, got {value!r}") from None
-    if pd.isna(stamp):
-        raise DataValidationError(f"`{name}` must be a date, got {value!r}")
-    return stamp.tz_localize(None).normalize() if stamp.tzinfo else stamp.normalize()
-
-
-def _check_transactions(tx: pd.DataFrame) -> None:
-    if not isinstance(tx, pd.DataFrame):
-        raise DataValidationError("transactions must be a DataFrame or a LoadResult; load them "
-                                  "with clvkit.load_transactions")
-    missing = [c for c in C.REQUIRED if c not in tx.columns]
-    if missing:
-        raise DataValidationError(
-            f"transactions lack column(s) {missing}; found {list(tx.columns)}. "
-            "Load them with clvkit.load_transactions to map your column names.")
-    if tx.empty:
-        raise DataValidationError("transactions are empty: nothing to summarise")
-    if not pd.api.types.is_datetime64_any_dtype(tx[C.DATE]):
-        raise DataValidationError(f"column {C.DATE!r} must hold datetimes, got "
-                                  f"{tx[C.DATE].dtype}; use clvkit.load_transactions")
-    bad = tx[C.CUSTOMER_ID].isna() | tx[C.DATE].isna() | ~np.isfinite(tx[C.AMOUNT].astype(float))
-    if bad.any():
-        raise DataValidationError(
-            f"transactions have missing customer ids, dates or amounts in "
-            f"{example_rows(tx.index[bad])}; clean them with clvkit.load_transactions")
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def test_does_not_mutate_input(cdnow):
 def test_bad_input():
     tx = pd.DataFrame({"customer_id": [1], "date": pd.to_datetime(["2024-01-01"]),
                        "amount": [1.0]})
-    with pytest.raises(DataValidationError, match="lack column"):
+    with pytest.raises(DataValidationError, match="missing column"):
         rfm_summary(tx.drop(columns="amount"), observation_end="2024-02-01")
     with pytest.raises(DataValidationError, match="after"):
         rfm_summary(tx, observation_end="2024-02-01", calibration_end="2024-03-01")
