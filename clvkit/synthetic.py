@@ -76,7 +76,7 @@ __all__ = [
     "CHANNELS", "SEGMENTS", "CATEGORIES", "TACTICS", "MESSAGES", "MEDIA",
     "CHANNEL_MIX", "CAC_BY_CHANNEL", "SEGMENT_MIX_BY_CHANNEL", "MARGIN_BY_SEGMENT",
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
-    "CrmTruth", "CrmData", "true_funnel_rates", "generate_crm", "save_crm", "load_crm",
+    "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids", "generate_crm", "save_crm", "load_crm",
     "main",
 ]
 
@@ -347,7 +347,7 @@ def _customers(rng, n, start, window_days):
             "true_nu": nu,
             "true_mean_spend": GAMMA_GAMMA_TRUTH["p"] / nu,
         },
-        index=pd.Index(np.arange(1, n + 1, dtype=np.int64), name="customer_id"),
+        index=pd.Index(customer_ids(n), name="customer_id"),
     )
     return customers, acq_ts, t0_days, pref
 
@@ -476,13 +476,29 @@ def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audie
     touches = (pd.concat(touch_parts, ignore_index=True) if touch_parts else pd.DataFrame(
         columns=["campaign_id", "customer_id", "send_date", "tactic", "message", "medium",
                  "opened", "clicked", "visited", "converted", "unsubscribed", "revenue"]))
-    touches = touches.astype({"customer_id": np.int64, "send_date": "datetime64[ns]",
+    touches = touches.astype({"customer_id": str, "send_date": "datetime64[ns]",
                               "opened": bool, "clicked": bool, "visited": bool,
                               "converted": bool, "unsubscribed": bool, "revenue": float})
     for col, cats in (("tactic", TACTICS), ("message", MESSAGES), ("medium", MEDIA)):
         touches[col] = pd.Categorical(touches[col], categories=list(cats))
     touches["campaign_id"] = touches["campaign_id"].astype(str)
     return campaigns, touches, subscribed
+
+
+def customer_ids(n: int) -> np.ndarray:
+    """Text customer ids ``C0001`` ... of equal width, so they sort in numeric order.
+
+    Customer ids are text everywhere in clvkit (see :func:`clvkit.load_transactions`).
+
+    Examples
+    --------
+    >>> customer_ids(3).tolist()
+    ['C1', 'C2', 'C3']
+    >>> customer_ids(12)[[0, -1]].tolist()
+    ['C01', 'C12']
+    """
+    width = len(str(int(n)))
+    return np.array([f"C{i:0{width}d}" for i in range(1, int(n) + 1)], dtype=object)
 
 
 def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-01",

@@ -30,9 +30,12 @@ def test_valid_table_is_returned_unchanged_and_load_result_is_unwrapped():
     (lambda t: t.iloc[:0], "no rows"),
     (lambda t: t.assign(date=t["date"].astype(str)), "must hold datetimes"),
     (lambda t: t.assign(amount=t["amount"].astype(str)), "must be numeric"),
-    (lambda t: t.assign(amount=[1.0, np.inf, 2.0, 3.0]), "non-finite values (inf) in 1 row (e.g. 1)"),
-    (lambda t: t.assign(customer_id=["a", None, "b", None]), "'customer_id' has missing values in 2 rows"),
-    (lambda t: t.assign(date=[pd.NaT] + list(t["date"][1:])), "'date' has missing values in 1 row (e.g. 0)"),
+    (lambda t: t.assign(amount=[1.0, np.inf, 2.0, 3.0]),
+     "non-finite values (inf) in 1 row (e.g. 1)"),
+    (lambda t: t.assign(customer_id=["a", None, "b", None]),
+     "'customer_id' has missing values in 2 rows"),
+    (lambda t: t.assign(date=[pd.NaT] + list(t["date"][1:])),
+     "'date' has missing values in 1 row (e.g. 0)"),
 ])
 def test_each_broken_rule_is_named(change, words):
     with pytest.raises(DataValidationError) as err:
@@ -43,7 +46,8 @@ def test_each_broken_rule_is_named(change, words):
 def test_purchases_only_refuses_returns_and_names_rows():
     tx = _tx(amount=[10.0, -5.0, 7.0, 3.0])
     assert check_transactions(tx) is tx          # a summary may net returns
-    with pytest.raises(DataValidationError, match=r"negative values \(returns\?\) in 1 row \(e.g. 1\)"):
+    with pytest.raises(DataValidationError,
+                       match=r"negative values \(returns\?\) in 1 row \(e.g. 1\)"):
         check_transactions(tx, purchases_only=True)
 
 
