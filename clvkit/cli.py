@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_report_arguments = None
     if add_report_arguments is not None:
         add_report_arguments(report)
+
+    from .course import add_course_arguments
+
+    add_course_arguments(sub.add_parser("course", help="release the student edition of the "
+                                        "course or grade submissions (nbgrader format)"))
     return parser
 
 
@@ -140,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "summary":
             return _summary(args)
+        if args.command == "course":
+            from .course import run_course_cli
+
+            return run_course_cli(args)
         from .report import run_report_cli
 
         return run_report_cli(args)
