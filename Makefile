@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,scale]'
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,scale,course]'
 	touch $(STAMP)
 
 ## a headless Java runtime for the Spark SQL engine (tests/test_engines.py), only if missing
@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crm_metrics.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check clvkit tests benchmarks scripts

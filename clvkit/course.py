@@ -357,10 +357,12 @@ def restore_checks(submission, source):
                           if _nbgrader(c).get("grade_id") == previous[-1])
         cells.insert(at, copy.deepcopy(originals[gid]))
         present.add(gid)
-    for cell in cells:
+    for position, cell in enumerate(cells):
+        cell["id"] = f"cell-{position}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     restored.cells = cells
+    restored.nbformat_minor = max(restored.get("nbformat_minor", 0), 5)  # cell ids
     restored.metadata["kernelspec"] = copy.deepcopy(source.metadata.get("kernelspec", {}))
     return restored
 
@@ -444,17 +446,23 @@ def _hint(cell) -> str:
 
 
 def _notes(nb) -> list[str]:
-    """Problems outside the test cells worth telling the student (timeouts, errors above)."""
-    notes = []
+    """Problems outside the test cells worth telling the student: the first error, timeouts."""
+    notes, errors = [], 0
     for position, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or _nbgrader(cell).get("grade"):
             continue
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                what = ("ran longer than the time limit and was stopped"
-                        if output.ename == "CellTimeoutError"
-                        else f"raised {output.ename}: {str(output.get('evalue', ''))[:200]}")
-                notes.append(f"cell {position + 1} {what}")
+        failed = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if not failed:
+            continue
+        errors += 1
+        if any(o.ename == "CellTimeoutError" for o in failed):
+            notes.append(f"cell {position + 1} ran longer than the time limit and was stopped")
+        elif errors == 1:
+            notes.append(f"cell {position + 1} raised {failed[0].ename}: "
+                         f"{str(failed[0].get('evalue', ''))[:200]}")
+    if errors > len(notes):
+        notes.append(f"{errors} cells outside the checks raised errors in all: run the notebook "
+                     "with 'Restart kernel and run all' before handing it in")
     return notes
 
 

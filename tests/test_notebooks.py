@@ -1,20 +1,14 @@
-"""The course notebooks: exercises, figures and structure (their outputs: `make nbval`)."""
+"""The course notebooks: nbgrader exercises, figures and structure (their outputs: `make nbval`)."""
 
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import determine_grade
 
+from clvkit.course import find_checks
 from clvkit.errors import ClvError
-from clvkit.notebook_tools import (
-    RAISES_TAG,
-    check_exercises,
-    find_exercises,
-    grade_notebook,
-    load_solutions,
-    solutions_path,
-    solve_notebook,
-)
+from clvkit.notebook_tools import execute_notebook
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9]*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
@@ -48,17 +42,6 @@ def test_objectives_prose_and_summary(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_every_check_fails_on_placeholder_and_passes_on_solution(path):
-    table = check_exercises(path)
-    assert len(table) >= 2, "each notebook needs at least two exercises"
-    assert (table["placeholder"] == "AssertionError").all(), table
-    assert (table["solution"] == "passed").all(), table
-    wrong = table["wrong"].dropna()
-    assert (wrong == "AssertionError").all(), table
-    assert len(wrong) == len(table), "give a typical wrong answer for every exercise"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_figures_render(path):
     nb = _read(path)
     figure_cells = [c for c in _code_cells(nb) if "plt.show()" in c.source]
@@ -78,83 +61,47 @@ def test_student_notebook_structure(path):
     for c in cells:
         assert "/work/" not in c.source and "C:\\" not in c.source, "no absolute paths"
         assert "execution" not in c.metadata, "run `make notebooks` to strip timing metadata"
-    for ex in find_exercises(nb):
-        check = nb.cells[ex.check_cell]
-        assert RAISES_TAG in check.metadata.get("tags", [])
-        assert [o.get("ename") for o in check.outputs] == ["AssertionError"], ex.id
-        assert "YOUR CODE HERE" in ex.placeholder
-        assert "assert" in ex.check
+    assert not any("raises-exception" in c.metadata.get("tags", []) for c in cells), (
+        "the source notebooks run without errors: no raises-exception")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_solved_notebook_has_no_expected_errors(path):
-    solved = solve_notebook(_read(path), load_solutions(solutions_path(path)))
-    for ex in find_exercises(solved):
-        assert RAISES_TAG not in solved.cells[ex.check_cell].metadata.get("tags", [])
-        assert "YOUR CODE HERE" not in solved.cells[ex.answer_cell].source
+def test_exercises_are_nbgrader_cells_with_hidden_tests(path):
+    nb = _read(path)
+    checks = find_checks(nb)
+    auto = [c for c in checks if c.kind == "auto"]
+    assert len(auto) >= 2, "each notebook needs at least two autograded exercises"
+    assert any(c.kind == "manual" for c in checks), "and a written (manually graded) question"
+    ids = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+           if "nbgrader" in cell.metadata]
+    assert len(ids) == len(set(ids))
+    for check in auto:
+        cell = nb.cells[check.position]
+        meta = cell.metadata["nbgrader"]
+        assert meta["locked"] and not meta["solution"] and meta["points"] > 0
+        assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
+        answer = nb.cells[check.position - 1]  # the answer cell comes right before its check
+        assert answer.metadata["nbgrader"]["grade_id"] == f"{check.grade_id}-answer"
+        assert "### BEGIN SOLUTION" in answer.source and "def " in answer.source, (
+            "ask for a function the hidden tests can rerun on other data")
+        # committed with the solution: the check passed, as nbgrader would score it
+        assert determine_grade(cell) == (meta["points"], meta["points"]), check.grade_id
+        assert [o.get("text") for o in cell.outputs] == ["Checks passed.\n"]
+    for check in checks:
+        if check.kind == "manual":
+            cell = nb.cells[check.position]
+            assert cell.cell_type == "markdown" and "### BEGIN SOLUTION" in cell.source
 
 
-def test_find_exercises_rejects_a_missing_check():
-    cell = nbformat.v4.new_code_cell("x = None")
-    cell.metadata["exercise"] = {"id": "00-1", "role": "answer"}
-    with pytest.raises(ClvError, match="00-1"):
-        find_exercises(nbformat.v4.new_notebook(cells=[cell]))
-
-
-def _demo_notebook(path, exercises, before=()):
-    """A notebook of plain cells ``before`` then (answer, check) pairs, ids 00-1, 00-2, ..."""
-    cells = [nbformat.v4.new_code_cell(src) for src in before]
-    for number, (answer, check) in enumerate(exercises, start=1):
-        pair = [nbformat.v4.new_code_cell(answer), nbformat.v4.new_code_cell(check)]
-        for cell, role in zip(pair, ("answer", "check"), strict=True):
-            cell.metadata["exercise"] = {"id": f"00-{number}", "role": role}
-        cells += pair
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+def _demo_notebook(path, sources):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)
+                                                   for src in sources]), str(path))
     return path
 
 
-def test_find_exercises_rejects_a_duplicate_id(tmp_path):
-    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = 1", "assert x == 1")] * 2)
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells[2].metadata["exercise"]["id"] = "00-1"
-    with pytest.raises(ClvError, match="two answer cells"):
-        find_exercises(nb)
-
-
-def test_grade_reports_each_exercise(tmp_path):
-    path = _demo_notebook(tmp_path / "00-demo.ipynb", [
-        ("x = 2", "assert x == 2"),                   # right
-        ("y = 3", "assert y == 4, 'y is 4'"),         # wrong
-        ("z = undefined_name", "assert z == 1"),      # answer cell crashes
-    ], before=["import math"])
-    assert grade_notebook(path)["outcome"].tolist() == [
-        "passed", "AssertionError", "answer cell raised NameError"]
-
-
-def test_grade_names_a_broken_cell(tmp_path):
-    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = 1", "assert x == 1")],
-                          before=["1 / 0"])
-    with pytest.raises(ClvError, match="cell 0 raised ZeroDivisionError"):
-        grade_notebook(path)
-
-
-def test_check_exercises_detects_a_check_that_cannot_fail(tmp_path):
-    _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE", "assert True")])
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
-    table = check_exercises(tmp_path / "00-demo.ipynb")
-    assert table.loc["00-1", "placeholder"] == "passed"  # the test above would flag it
-
-
 def test_execute_saves_deterministically_and_names_failures(tmp_path):
-    from clvkit.notebook_tools import execute_notebook
-
-    path = _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE",
-                                                        "assert x == 1, 'x is 1'")],
-                          before=["from pathlib import Path\nprint(Path.cwd().name)"])
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells[2].metadata["tags"] = [RAISES_TAG]
-    nbformat.write(nb, str(path))
+    path = _demo_notebook(tmp_path / "00-demo.ipynb",
+                          ["from pathlib import Path\nprint(Path.cwd().name)", "x = 1", "x + 1"])
     execute_notebook(path)
     first = path.read_text()
     execute_notebook(path)
@@ -162,25 +109,10 @@ def test_execute_saves_deterministically_and_names_failures(tmp_path):
     saved = _read(path)
     assert [c.id for c in saved.cells] == ["cell-0", "cell-1", "cell-2"]
     assert saved.cells[0].outputs[0]["text"] == f"{tmp_path.name}\n"  # runs in its folder
-    assert saved.cells[2].outputs[0]["evalue"] == "x is 1"
+    assert saved.cells[2].outputs[0]["data"]["text/plain"] == "2"
     assert all("execution" not in c.metadata for c in saved.cells)
     assert saved.metadata["kernelspec"]["name"] == "python3"
 
-    broken = _demo_notebook(tmp_path / "00-broken.ipynb", [], before=["1 / 0"])
+    broken = _demo_notebook(tmp_path / "00-broken.ipynb", ["1 / 0"])
     with pytest.raises(ClvError, match="00-broken.ipynb: a cell failed"):
         execute_notebook(broken)
-
-
-def test_in_process_runs_leave_no_global_state(tmp_path):
-    import matplotlib
-    import pandas as pd
-
-    before = (pd.get_option("display.float_format"), matplotlib.rcParams["axes.grid"])
-    _demo_notebook(tmp_path / "00-demo.ipynb", [("x = None  # YOUR CODE HERE", "assert x == 1")],
-                   before=["import pandas as pd\nimport seaborn as sns\n"
-                           "pd.set_option('display.float_format', '{:.1f}'.format)\n"
-                           "sns.set_theme(style='whitegrid')"])
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "00-demo.py").write_text("# %% [00-1]\nx = 1\n")
-    check_exercises(tmp_path / "00-demo.ipynb")
-    assert (pd.get_option("display.float_format"), matplotlib.rcParams["axes.grid"]) == before

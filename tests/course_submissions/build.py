@@ -1,0 +1,183 @@
+"""Fake student submissions of the course, built from the source notebooks.
+
+Each case is a student folder ``<case>/<notebook>.ipynb`` made from the *student
+edition* (``clvkit.course.release_notebook``) with the answer cells replaced, as a
+student would hand it in. ``tests/test_course.py`` grades them and checks the points;
+``benchmarks/bench_grading.py`` times them.
+
+Cases (``copied_number`` is spelled out for notebook 01; the others work for every notebook):
+
+* ``correct``       the reference answers and a written answer;
+* ``blank``         the student edition as released (``raise NotImplementedError()``);
+* ``wrong``         a typical mistake in every exercise (``WRONG``: APV per order line, +5 %
+  instead of +5 points, conversions per send instead of per visit, months taken as weeks, ...);
+* ``edited_checks`` wrong answers, but the check cells replaced by ``print("Checks passed.")``,
+  one check cell deleted and another stripped of its nbgrader metadata;
+* ``copied_number`` functions that return the number printed in the notebook;
+* ``endless``       an endless loop before the first answer (the second answer is right);
+* ``raises_at_top`` the first code cell raises, so nothing after it can work.
+
+Run ``python tests/course_submissions/build.py OUTDIR`` to write them for a look.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+
+from clvkit.course import release_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "notebooks"
+
+CASES = ["correct", "blank", "wrong", "edited_checks", "copied_number", "endless",
+         "raises_at_top"]
+
+#: A typical mistake for every exercise (the reference answers are in the source notebooks).
+WRONG = {
+    "01-1-answer": '''def average_purchase_value(lines):
+    return lines["amount"].mean()  # per order line, not per order''',
+    "01-2-answer": '''def retention_for_clv(target, *, margin, discount_rate):
+    return target / (margin + target)  # forgets the discount rate
+
+
+r_double = retention_for_clv(2 * clv_retention, margin=m, discount_rate=MONTHLY_DISCOUNT_RATE)''',
+    "02-1-answer": '''import math
+
+
+def top_share(values, share=0.2):
+    ranked = pd.Series(values).sort_values()  # ascending: the bottom customers
+    return ranked.head(math.ceil(share * len(ranked))).sum() / ranked.sum()''',
+    "02-2-answer": '''def gain_from_dropping(profits):
+    return profits[profits < 0].sum()  # a loss, not a gain''',
+    "03-1-answer": '''def clv_gain_pct(retention, points, *, discount_rate):
+    before = retention_clv(1.0, retention=retention, discount_rate=discount_rate)
+    after = retention_clv(1.0, retention=retention * (1 + points), discount_rate=discount_rate)
+    return 100 * (after / before - 1)  # +5 %, not +5 points
+
+
+gain_pct = clv_gain_pct(r, 0.05, discount_rate=ANNUAL_DISCOUNT_RATE)''',
+    "03-2-answer": '''def ltv_to_cac(curves, cac, *, horizon):
+    ltv = curves[curves["age"] == horizon].set_index("channel")["cumulative_margin"]  # off by one
+    return ltv / cac
+
+
+ltv_cac = ltv_to_cac(curves, channels["cac"], horizon=LTV_HORIZON)''',
+    "04-1-answer": '''def repeat_rate(lines):
+    return (lines.groupby("customer_id").size() >= 2).mean()  # counts order lines''',
+    "04-2-answer": '''def landing_conversion(touches, tactic):
+    return touches.loc[touches["tactic"] == tactic, "converted"].mean()  # per send
+
+
+landing_conversion_discount = landing_conversion(crm_data.touches, "discount")''',
+    "05-1-answer": '''def expected_purchases_in(model, *, frequency, recency, T, months):
+    return float(model.conditional_expected_purchases(  # months taken as weeks
+        frequency=[frequency], recency=[recency], T=[T], t=months).iloc[0])
+
+
+next_year = expected_purchases_in(bgf, frequency=4, recency=20.0, T=39.0, months=12)''',
+    "05-2-answer": '''def holdout_total(model, summary):  # a new customer's expectation for all
+    return len(summary) * float(model.expected_purchases_new_customer(39))
+
+
+predicted_total = holdout_total(bgf, summary)''',
+    "06-1-answer": '''def break_even_rate(rows, *, cost):
+    return len(rows) * cost / rows["expected_spend"].sum()  # forgets the margin
+
+
+target_break_even = break_even_rate(predictions.loc[target.index], cost=send_cost)''',
+    "06-2-answer": '''def best_audience(predictions, *, rate, cost):
+    eligible = predictions[predictions["subscribed_at_end"]]
+    return eligible.index[eligible["clv"] >= eligible["clv"].quantile(0.8)]  # top CLV, not EV
+
+
+audience = best_audience(predictions, rate=win_back["overall_rate"], cost=send_cost)''',
+}
+
+
+def _copied_01(source_nb) -> dict[str, str]:
+    """Answers that return what the (solved) notebook printed, typed as numbers."""
+    outputs = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+                      for c in source_nb.cells if c.cell_type == "code" for o in c.outputs)
+    line = next(row for row in outputs.splitlines() if row.startswith("average_purchase_value"))
+    apv = line.split()[-1].replace(",", "")
+    return {
+        "01-1-answer": f"def average_purchase_value(lines):\n    return {apv}",
+        "01-2-answer": _copied_retention(source_nb),
+    }
+
+
+def _copied_retention(source_nb) -> str:
+    """A student who found r_double once and typed it into a constant function."""
+    import re
+
+    text = "".join(str(o.get("data", {}).get("text/markdown", ""))
+                   for c in source_nb.cells if c.cell_type == "code" for o in c.outputs)
+    m = float(re.search(r"month \$m\$ = £([0-9,.]+)", text)[1].replace(",", ""))
+    clv = float(re.search(r"CLV = \$m r/\(1\+d-r\)\$ = \*\*£([0-9,.]+)", text)[1].replace(",", ""))
+    typed = round(2 * clv * 1.01 / (m + 2 * clv), 4)  # worked out once on paper, then typed
+    return (f"def retention_for_clv(target, *, margin, discount_rate):\n    return {typed}\n\n\n"
+            "r_double = retention_for_clv(2 * clv_retention, margin=m, "
+            "discount_rate=MONTHLY_DISCOUNT_RATE)")
+
+
+def _gid(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _solutions(source_nb) -> dict[str, str]:
+    return {_gid(c): "\n".join(line for line in c.source.splitlines()
+                               if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+            for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def build_case(case: str, source_nb, name: str):
+    """The student notebook of ``case`` for the source notebook ``name`` (its stem)."""
+    student = release_notebook(source_nb)
+    answers: dict[str, str] = {}
+    if case != "blank":
+        answers = _solutions(source_nb)
+    if case in ("wrong", "edited_checks"):
+        answers.update({gid: code for gid, code in WRONG.items() if gid in answers})
+    if case == "copied_number":
+        if not name.startswith("01-"):
+            raise ValueError("case 'copied_number' is spelled out for notebook 01 only")
+        answers.update(_copied_01(source_nb))
+    for cell in student.cells:
+        gid = _gid(cell)
+        if gid in answers:
+            cell.source = answers[gid]
+    if case == "endless":
+        first = next(c for c in student.cells if (_gid(c) or "").endswith("-answer"))
+        first.source = "while True:  # an endless loop\n    pass\n\n" + first.source
+    if case == "raises_at_top":
+        first = next(c for c in student.cells if c.cell_type == "code")
+        first.source = "import clvkit_does_not_exist  # a typo in the imports\n" + first.source
+    if case == "edited_checks":
+        tests = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade")
+                 and c.cell_type == "code"]
+        for cell in tests:
+            cell.source = 'print("Checks passed.")'
+        tests[-1].metadata.pop("nbgrader")  # pretend it is an ordinary cell
+        student.cells.remove(tests[0])      # and delete the first check altogether
+    return student
+
+
+def build(out, *, cases=CASES, notebooks=("01-clv-formula",), source=SOURCE) -> Path:
+    """Write ``out/<case>/<notebook>.ipynb`` for every case and notebook; return ``out``."""
+    out = Path(out)
+    for name in notebooks:
+        source_nb = nbformat.read(str(Path(source) / f"{name}.ipynb"), as_version=4)
+        for case in cases:
+            folder = out / case
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(build_case(case, copy.deepcopy(source_nb), name),
+                           str(folder / f"{name}.ipynb"))
+    return out
+
+
+if __name__ == "__main__":
+    print(build(sys.argv[1]))
