@@ -488,6 +488,8 @@ def _score(job: _Job, executed, problem: str | None, source_nb, release_nb) -> t
             points, _ = determine_grade(cell)
             row["points"] = points  # None: to be graded by the instructor
             row["hint"] = "no answer written" if points == 0 else "graded by the instructor"
+        elif cell.get("execution_count") is None:  # never ran: the kernel died or was killed
+            row["hint"] = problem or "the check did not run"
         else:
             points, _ = determine_grade(cell)
             row["points"] = float(points)

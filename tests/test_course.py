@@ -187,3 +187,38 @@ def test_grade_rejects_a_folder_without_submissions(tmp_path):
     with pytest.raises(ClvError, match="no submissions found"):
         grade(tmp_path / "subs", out=tmp_path / "out", source=SOURCE)
     assert not (tmp_path / "out").exists()
+
+
+def _tiny_course(folder, answer):
+    """A one-exercise source notebook and one student's copy with ``answer`` as the answer."""
+    def cell(source, **meta):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["nbgrader"] = {"schema_version": 3, "solution": False, "grade": False,
+                                  "locked": False, "task": False, **meta}
+        return c
+
+    source = nbformat.v4.new_notebook(cells=[
+        cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+             solution=True, grade_id="00-1-answer"),
+        cell("assert double(2) == 4, 'double 2'\n### BEGIN HIDDEN TESTS\n"
+             "assert double(5) == 10, 'double 5'\n### END HIDDEN TESTS",
+             grade=True, locked=True, grade_id="00-1", points=1)])
+    source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+    (folder / "source").mkdir(parents=True)
+    nbformat.write(source, str(folder / "source" / "00-demo.ipynb"))
+    student = release_notebook(source)
+    student.cells[0].source = answer
+    (folder / "subs" / "eve").mkdir(parents=True)
+    nbformat.write(student, str(folder / "subs" / "eve" / "00-demo.ipynb"))
+    return folder / "source", folder / "subs"
+
+
+def test_a_check_that_never_ran_scores_nothing(tmp_path):
+    """A kernel killed before the checks leaves them without output: 0, not full points."""
+    source, subs = _tiny_course(tmp_path, "import os\nos._exit(1)")
+    table = grade(subs, out=tmp_path / "out", source=source, timeout=30)
+    assert table["points"].tolist() == [0.0]
+    page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
+    assert "execution stopped early" in page or "the check did not run" in page
+
