@@ -415,21 +415,26 @@ def _run_job(job: _Job, *, source_nb, work: Path, data: Path | None, autograded:
     nbformat.write(restored, str(todo))
     command = [sys.executable, "-m", "clvkit.course", "_execute-one", str(todo), str(done),
                str(run / "notebooks"), str(timeout)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True, text=True)
-    try:
-        _, err = process.communicate(timeout=notebook_timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the child and its kernel
-        process.communicate()
-        return None, f"the notebook ran longer than {notebook_timeout} s and was stopped"
-    if not done.exists():
-        last = (err or "").strip().splitlines()[-1:] or ["no message"]
-        return None, f"the notebook could not be executed ({last[0][:200]})"
-    executed = nbformat.read(str(done), as_version=4)
+    for attempt in (1, 2):  # a second try only when no cell ran (e.g. a kernel port clash)
+        done.unlink(missing_ok=True)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   start_new_session=True, text=True)
+        try:
+            _, err = process.communicate(timeout=notebook_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the child and its kernel
+            process.communicate()
+            return None, f"the notebook ran longer than {notebook_timeout} s and was stopped"
+        last = ((err or "").strip().splitlines()[-1:] or ["no message"])[0][:200]
+        executed = nbformat.read(str(done), as_version=4) if done.exists() else None
+        ran = executed is not None and any(c.get("execution_count") is not None
+                                           for c in executed.cells if c.cell_type == "code")
+        if process.returncode == 0 or ran or attempt == 2:
+            break
+    if executed is None:
+        return None, f"the notebook could not be executed ({last})"
     if process.returncode != 0:
-        last = (err or "").strip().splitlines()[-1:] or ["no message"]
-        return executed, f"execution stopped early ({last[0][:200]})"
+        return executed, f"execution stopped early ({last})"
     return executed, None
 
 
