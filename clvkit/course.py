@@ -19,7 +19,8 @@ this module applies the same steps with nbgrader's own preprocessors:
 * :func:`release_notebook` / :func:`release`: the pipeline of
   ``nbgrader generate_assignment`` (lock cells, replace solutions by
   ``raise NotImplementedError()``, clear outputs, remove hidden tests);
-* :func:`grade`: for every ``SUBMISSIONS/<student>/<notebook>.ipynb``, restore
+* :func:`grade`: check that the solutions score full points here, then for every
+  ``SUBMISSIONS/<student>/<notebook>.ipynb``, restore
   the source's test cells (source, metadata and points: an edited check gains
   nothing; a deleted one is put back with its hidden tests), execute in a fresh
   kernel in its own process with a per-cell timeout and a per-notebook limit,
@@ -58,6 +59,11 @@ __all__ = [
 SOURCE_DIR = Path("notebooks")
 #: Glob of the course notebooks inside the source folder.
 NOTEBOOK_GLOB = "[0-9]*.ipynb"
+#: Kernel the grader registers (in a temporary JUPYTER_PATH) for the interpreter that grades,
+#: so a ``python3`` kernelspec pointing at another Python cannot make every student fail.
+KERNEL_NAME = "clvkit-grader"
+#: Name of the control "student" whose submission is the solved source notebook.
+CONTROL = "(solutions)"
 #: Manifest proving a folder was written by this module (and listing what it wrote).
 MANIFEST = ".clvkit-course.json"
 GRADES_COLUMNS = ["student", "notebook", "exercise", "points", "max_points"]
@@ -211,12 +217,13 @@ def source_notebooks(source=SOURCE_DIR) -> list[Path]:
 # --------------------------------------------------------------------------- output folders
 
 
-def _prepare_output(out: Path, *, kind: str, inputs: list[Path]) -> None:
+def _prepare_output(out: Path, *, kind: str, inputs: list[Path], clear: bool = True) -> None:
     """Make ``out`` ready to receive a new output of ``kind``, or refuse.
 
     An existing non-empty folder is only reused when its manifest says this module
     wrote it for the same ``kind``; then exactly the files listed in the manifest are
-    removed. ``out`` may never be, contain, or lie inside an input folder.
+    removed (unless ``clear`` is false: only check). ``out`` may never be, contain, or
+    lie inside an input folder.
     """
     out = out.resolve()
     for folder in inputs:
@@ -227,7 +234,8 @@ def _prepare_output(out: Path, *, kind: str, inputs: list[Path]) -> None:
     if out.exists() and not out.is_dir():
         raise ClvError(f"{out} exists and is not a folder; choose another output folder")
     if not out.exists() or not any(out.iterdir()):
-        out.mkdir(parents=True, exist_ok=True)
+        if clear:
+            out.mkdir(parents=True, exist_ok=True)
         return
     manifest = out / MANIFEST
     try:
@@ -239,6 +247,8 @@ def _prepare_output(out: Path, *, kind: str, inputs: list[Path]) -> None:
     if previous.get("kind") != kind:
         raise ClvError(f"{out} holds the output of `clvkit course {previous.get('kind')}`, "
                        f"not `{kind}`; choose another folder")
+    if not clear:
+        return
     for name in previous.get("files", []):
         target = (out / name).resolve()
         if target.is_relative_to(out) and target.is_file():
@@ -382,7 +392,7 @@ def _execute_one(notebook: str, output: str, cwd: str, timeout: int) -> None:
     from nbgrader.preprocessors import Execute
 
     nb = nbformat.read(notebook, as_version=4)
-    executor = Execute(timeout=timeout, kernel_name="python3", execute_retries=0)
+    executor = Execute(timeout=timeout, kernel_name=KERNEL_NAME, execute_retries=0)
     try:
         nb, _ = executor.preprocess(nb, {"metadata": {"path": cwd}})
     finally:
@@ -396,8 +406,19 @@ class _Job:
     path: Path
 
 
+def _kernel_env(work: Path) -> dict:
+    """Environment of the child processes: a JUPYTER_PATH with the grader's own kernel."""
+    spec = work / "jupyter" / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (clvkit grader)", "language": "python"}), encoding="utf-8")
+    paths = [str(work / "jupyter"), os.environ.get("JUPYTER_PATH", "")]
+    return {**os.environ, "JUPYTER_PATH": os.pathsep.join(p for p in paths if p)}
+
+
 def _run_job(job: _Job, *, source_nb, work: Path, data: Path | None, autograded: Path,
-             timeout: int, notebook_timeout: int) -> tuple[object, str | None]:
+             timeout: int, notebook_timeout: int, env: dict) -> tuple[object, str | None]:
     """Restore, execute in a child process (killed at ``notebook_timeout``); return nb, problem."""
     import nbformat
 
@@ -418,7 +439,7 @@ def _run_job(job: _Job, *, source_nb, work: Path, data: Path | None, autograded:
     for attempt in (1, 2):  # a second try only when no cell ran (e.g. a kernel port clash)
         done.unlink(missing_ok=True)
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True, text=True)
+                                   start_new_session=True, text=True, env=env)
         try:
             _, err = process.communicate(timeout=notebook_timeout)
         except subprocess.TimeoutExpired:
@@ -504,6 +525,18 @@ def _score(job: _Job, executed, problem: str | None, source_nb, release_nb) -> t
     return rows, notes
 
 
+def _check_control(job: _Job, executed, problem, source_nb, release_nb) -> None:
+    """Refuse to grade when the solved source notebook does not score full points here."""
+    rows, notes = _score(job, executed, problem, source_nb, release_nb)
+    failed = [f"{row['exercise']}: {row['hint']}" for row in rows
+              if row["kind"] == "auto" and row["points"] != row["max_points"]]
+    if failed:
+        raise ClvError(f"the solutions of {job.notebook} do not pass their own checks in this "
+                       f"environment ({'; '.join(failed[:3])}; {'; '.join(notes[:2])}), so "
+                       "students would be graded wrongly; nothing was graded. Check that the "
+                       "grading Python has clvkit and the data (--data)")
+
+
 def _feedback_html(student: str, rows: pd.DataFrame, notes: dict) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -553,6 +586,12 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
           notebook_timeout: int = 600, jobs: int = 2) -> pd.DataFrame:
     """Grade every ``SUBMISSIONS/<student>/<notebook>.ipynb`` against the source notebooks.
 
+    First, as a control, the solved source notebook of every graded notebook is graded
+    the same way: if it does not score full points in this environment (a missing
+    package, wrong data folder), grading stops with a `ClvError` before anything is
+    written, rather than giving every student zero. Kernels run the grading Python
+    (a temporary kernelspec), whatever ``python3`` kernel is registered.
+
     Parameters
     ----------
     submissions : path-like
@@ -585,25 +624,34 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
     paths = {p.stem: p for p in source_notebooks(source)}
     data = Path(data) if data is not None else source.resolve().parent / "data"
     found, ignored = _find_submissions(submissions, set(paths))
-    _prepare_output(out, kind="grade", inputs=[submissions, source])
+    _prepare_output(out, kind="grade", inputs=[submissions, source], clear=False)
     for path in ignored:
         print(f"ignored (not a course notebook): {path}", file=sys.stderr)
     sources = {name: _read(paths[name]) for name in {job.notebook for job in found}}
     releases = {name: release_notebook(nb) for name, nb in sources.items()}
-    students = sorted({job.student for job in found})
+    students = sorted(p.name for p in submissions.iterdir() if p.is_dir())
     notebooks = sorted(sources)
     by_key = {(job.student, job.notebook): job for job in found}
     autograded = out / "autograded"
     rows, notes = [], {}
     with tempfile.TemporaryDirectory(prefix="clvkit-grade-") as tmp:
-        def work(job):
-            return job, _run_job(job, source_nb=sources[job.notebook], work=Path(tmp),
+        env = _kernel_env(Path(tmp))
+
+        def work(job, folder):
+            return job, _run_job(job, source_nb=sources[job.notebook], work=Path(tmp) / "run",
                                  data=data.resolve() if data.exists() else None,
-                                 autograded=autograded, timeout=timeout,
-                                 notebook_timeout=notebook_timeout)
+                                 autograded=folder, timeout=timeout,
+                                 notebook_timeout=notebook_timeout, env=env)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = dict(((j.student, j.notebook), r) for j, r in pool.map(work, found))
+            controls = [_Job(CONTROL, name, paths[name]) for name in notebooks]
+            for job, (executed, problem) in pool.map(work, controls,
+                                                     [Path(tmp) / "control"] * len(controls)):
+                _check_control(job, executed, problem, sources[job.notebook],
+                               releases[job.notebook])
+            _prepare_output(out, kind="grade", inputs=[submissions, source])
+            results = dict(((j.student, j.notebook), r)
+                           for j, r in pool.map(work, found, [autograded] * len(found)))
     for student in students:
         for notebook in notebooks:
             job = by_key.get((student, notebook), _Job(student, notebook, Path()))

@@ -189,7 +189,7 @@ def test_grade_rejects_a_folder_without_submissions(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def _tiny_course(folder, answer):
+def _tiny_course(folder, answer, solution="return 2 * x"):
     """A one-exercise source notebook and one student's copy with ``answer`` as the answer."""
     def cell(source, **meta):
         c = nbformat.v4.new_code_cell(source)
@@ -198,7 +198,7 @@ def _tiny_course(folder, answer):
         return c
 
     source = nbformat.v4.new_notebook(cells=[
-        cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+        cell(f"def double(x):\n    ### BEGIN SOLUTION\n    {solution}\n    ### END SOLUTION",
              solution=True, grade_id="00-1-answer"),
         cell("assert double(2) == 4, 'double 2'\n### BEGIN HIDDEN TESTS\n"
              "assert double(5) == 10, 'double 5'\n### END HIDDEN TESTS",
@@ -222,3 +222,12 @@ def test_a_check_that_never_ran_scores_nothing(tmp_path):
     page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
     assert "execution stopped early" in page or "the check did not run" in page
 
+
+
+def test_grading_stops_when_the_solutions_fail_here(tmp_path):
+    """A grading environment that cannot run the course must not give everyone 0."""
+    source, subs = _tiny_course(tmp_path, "def double(x):\n    return 2 * x",
+                                solution="import package_missing_here\n    return 2 * x")
+    with pytest.raises(ClvError, match="solutions of 00-demo do not pass their own checks"):
+        grade(subs, out=tmp_path / "out", source=source, timeout=30)
+    assert not (tmp_path / "out").exists()
