@@ -95,6 +95,10 @@ target_break_even = break_even_rate(predictions.loc[target.index], cost=send_cos
 
 
 audience = best_audience(predictions, rate=win_back["overall_rate"], cost=send_cost)''',
+    "07-1-answer": '''def retention_by_year(survivors):
+    return survivors.iloc[1:] / survivors.iloc[0]  # survival since year 0, not retention''',
+    "07-2-answer": '''def sbg_survival(alpha, beta, t):
+    return np.exp(betaln(alpha, beta + np.asarray(t, dtype=float)))  # forgets / B(alpha, beta)''',
 }
 
 
