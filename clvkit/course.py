@@ -96,6 +96,15 @@ def _nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+def _require_nbgrader() -> None:
+    """Raise a clear `ClvError` when the ``course`` extra (nbgrader) is not installed."""
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        raise ClvError("`clvkit course` needs nbgrader 0.9: pip install 'clvkit[course]'"
+                       ) from None
+
+
 def _read(path):
     import nbformat
 
@@ -183,6 +192,7 @@ def release_notebook(nb):
     >>> print(student.cells[1].source)
     assert f(1) == 2
     """
+    _require_nbgrader()
     from nbgrader.preprocessors import (
         CheckCellMetadata,
         ClearHiddenTests,
@@ -620,6 +630,7 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
         The rows of ``grades.csv``: student, notebook, exercise, points (empty for
         written answers to grade by hand), max_points.
     """
+    _require_nbgrader()
     submissions, out, source = Path(submissions), Path(out), Path(source)
     paths = {p.stem: p for p in source_notebooks(source)}
     data = Path(data) if data is not None else source.resolve().parent / "data"
