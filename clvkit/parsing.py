@@ -109,6 +109,11 @@ def _num(x: float) -> str:
     return f"{x:.15g}"
 
 
+def _bool_rows(raw: pd.Series) -> np.ndarray:
+    """Rows holding True/False in an object column (factorize merges True with 1)."""
+    return np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), bool, len(raw))
+
+
 def _str_cells(uniques: np.ndarray) -> np.ndarray:
     """Mask of the distinct values that are text."""
     if pd.api.types.infer_dtype(uniques, skipna=True) == "string":
@@ -296,9 +301,15 @@ decimal='.' or decimal=',' (and thousands=... if needed)
             "an unusual convention")
     values = _take(parsed, codes)
     unreadable = np.zeros(n, bool) if not bad.any() else _take_bool(bad, codes)
+    examples = _examples(uniques[bad])
+    if not is_text.all():
+        bools = _bool_rows(raw)
+        if bools.any():
+            values[bools], unreadable[bools] = np.nan, True
+            examples = (examples + tuple(str(v) for v in raw[bools].unique()))[:3]
     implausible = np.isinf(values)
     return ParsedColumn(pd.Series(values, index=raw.index, name=raw.name), unreadable,
-                        implausible, decision, _examples(uniques[bad]))
+                        implausible, decision, examples)
 
 
 def _take(values: np.ndarray, codes: np.ndarray, fill=np.nan) -> np.ndarray:
@@ -371,6 +382,16 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
                 f"{_num(cand_reads[other][1][k])} with {b.option(body.iloc[k])} and no value "
                 "tells the two apart; pass decimal='.' or decimal=',' (and thousands=... "
                 "if needed)")
+        only_a = cand_reads[first][0] & ~cand_reads[other][0]
+        only_b = cand_reads[other][0] & ~cand_reads[first][0]
+        if only_a.any() and only_b.any():  # as many values one way as the other
+            a, b = candidates[first], candidates[other]
+            ex_a, ex_b = text.iloc[np.flatnonzero(only_a)[0]], text.iloc[np.flatnonzero(only_b)[0]]
+            raise DataValidationError(
+                f"{column!r} mixes number conventions: {_count(only_a.sum(), 'distinct value')} "
+                f"read only with {a.name} (e.g. {ex_a!r}) and as many only with {b.name} "
+                f"(e.g. {ex_b!r}). Fix the source, or pass decimal= (and thousands=) to choose "
+                "one; values written the other way become unreadable")
     ok, values = cand_reads[first]
     values = np.where(negative, -values, values)
     values[inf] = np.where(text[inf].str.lstrip().str[0].isin(["-", "\u2212"]), -np.inf, np.inf)
@@ -569,15 +590,20 @@ above 12, e.g. '13/02/2024 10:00')"
     bad = ~done & ~missing
     if bad.any() and not done.any():
         raise DataValidationError(
-            f"no value of column {column!r} could be read as a date ({bad.sum():,} distinct "
-            f"values like {_quote_list(uniques[bad])}). Pass date_format='%d/%m/%Y' (any "
-            "strftime format) or name the column holding the dates")
+            f"no value of column {column!r} could be read as a date "
+            f"({_count(bad.sum(), 'distinct value')} like {_quote_list(uniques[bad])}). Pass "
+            "date_format='%d/%m/%Y' (any strftime format) or name the column holding the dates")
     values = parsed[codes]
     values[codes < 0] = np.datetime64("NaT")
+    unreadable, examples = _take_bool(bad, codes), _examples(uniques[bad])
+    if not is_text.all():
+        bools = _bool_rows(raw)
+        if bools.any():
+            values[bools], unreadable[bools] = np.datetime64("NaT"), True
+            examples = (examples + tuple(str(v) for v in raw[bools].unique()))[:3]
     decision = f"{column!r}: " + "; ".join(decisions) if decisions else ""
-    return ParsedColumn(pd.Series(values, index=raw.index, name=raw.name),
-                        _take_bool(bad, codes), _take_bool(out, codes), decision,
-                        _examples(uniques[bad]))
+    return ParsedColumn(pd.Series(values, index=raw.index, name=raw.name), unreadable,
+                        _take_bool(out, codes), decision, examples)
 
 
 def _cell_to_timestamp(cell, timezone: str):
@@ -852,12 +878,12 @@ Unicode NFC)"
         clean = clean.mask(clean == "")
         ids[is_text] = clean.astype(object).where(clean.notna(), None).to_numpy()
         changed_mask[is_text] = (clean != text).fillna(True).to_numpy(bool)
+    if not is_text.all() and _bool_rows(raw).any():
+        raise DataValidationError(f"column {column!r} holds True/False cells, expected "
+                                  "customer ids; name the column holding the ids")
     floats = []
     for i in np.flatnonzero(~is_text):
         cell = uniques[i]
-        if isinstance(cell, (bool, np.bool_)):
-            raise DataValidationError(f"column {column!r} holds True/False cells, expected "
-                                      "customer ids; name the column holding the ids")
         if isinstance(cell, numbers.Integral):
             ids[i] = str(int(cell))
         elif isinstance(cell, numbers.Real):
