@@ -442,8 +442,10 @@ def _open_data(path: Path, info: SourceInfo) -> Iterator[IO[bytes]]:
             with zipfile.ZipFile(raw) as archive, archive.open(info.member) as member:
                 yield member
         else:
-            opener = {"gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}
-            with opener[info.compression](fileobj=raw, mode="rb") as stream:
+            stream = (gzip.GzipFile(fileobj=raw, mode="rb") if info.compression == "gzip"
+                      else bz2.BZ2File(raw, mode="rb") if info.compression == "bz2"
+                      else lzma.LZMAFile(raw, mode="rb"))
+            with stream:
                 yield stream
 
 
