@@ -74,7 +74,8 @@ from . import columns as C
 from ._validate import check_one_of
 from .contract import as_day, check_transactions
 from .errors import ClvError, DataValidationError
-from .io import _MAGIC, LoadResult, _format_of, read_table
+from .io import LoadResult
+from .reading import format_from_name, probe_file, read_table
 from .summary import compress_summary, rfm_summary
 from .units import DAYS_PER_UNIT, TIME_UNITS
 
@@ -494,22 +495,16 @@ def _expand(path: str) -> list[str]:
 
 
 def _check_file(path: Path) -> str:
-    if not path.exists():
-        raise DataValidationError(f"file not found: {path}")
-    if path.is_dir():
-        raise DataValidationError(f"{path} is a directory, not a data file; pass a glob such "
-                                  f"as {path / '*.parquet'}")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{path} is empty (0 bytes): nothing to summarise")
-    kind = _format_of(path)
-    if kind == "excel":
+    info = probe_file(path)  # missing, not regular, empty, misnamed: one-line errors
+    if info.format == "excel":
         raise DataValidationError(f"{path} is an Excel file: the SQL engines read Parquet and "
                                   "CSV; use engine='pandas' or convert it to Parquet")
-    with path.open("rb") as fh:
-        actual = _MAGIC.get(fh.read(4))
-    if actual and not (kind == "parquet" and actual == "a Parquet file"):
-        raise DataValidationError(f"{path} looks like {actual} but its name says {kind}; "
-                                  "rename it with the right extension")
+    gzip_named = path.name.lower().endswith((".gz", ".gzip"))
+    if info.compression not in (None, "gzip") or (info.compression == "gzip") != gzip_named:
+        what = f"{info.compression}-compressed" if info.compression else "not compressed"
+        raise DataValidationError(f"{path} is {what}, which its name does not say; the SQL "
+                                  "engines read plain or .gz-named gzip files: use "
+                                  "engine='pandas' or rename/decompress it")
     return str(path)
 
 
@@ -595,9 +590,10 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
             scan = "clvkit_frame"
             renamed = ", ".join(C.REQUIRED)
         else:
-            scan = _duckdb_scan(paths)
-            found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+            found = [row[0] for row in
+                     con.execute(f"DESCRIBE SELECT * FROM {_duckdb_scan(paths)}").fetchall()]
             _check_columns(names, found, label)
+            scan = _duckdb_scan(paths, text_column=names[C.CUSTOMER_ID])
             renamed = ", ".join(f"{_quote(src)} AS {canon}" for canon, src in names.items())
         con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE_VIEW} AS SELECT {renamed} "
                     f"FROM {scan}")
@@ -621,13 +617,15 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
     return _empty_check(out)
 
 
-def _duckdb_scan(paths: list[str]) -> str:
-    listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-    kinds = {_format_of(Path(p)) for p in paths}
+def _duckdb_scan(paths: list[str], *, text_column: str | None = None) -> str:
+    """A DuckDB scan of the files; ``text_column`` of a CSV is read as VARCHAR, as written."""
+    listed = "[" + ", ".join(_sql_text(p) for p in paths) + "]"
+    kinds = {format_from_name(p) for p in paths}
     if kinds == {"parquet"}:
         return f"read_parquet({listed})"
     if kinds == {"csv"}:
-        return f"read_csv({listed}, header = true)"
+        types = "" if text_column is None else f", types = {{{_sql_text(text_column)}: 'VARCHAR'}}"
+        return f"read_csv({listed}, header = true{types})"
     raise DataValidationError(f"the files mix formats ({sorted(kinds)}); pass one format")
 
 
@@ -638,6 +636,10 @@ def _check_columns(names: dict[str, str], found: Sequence[str], label: str) -> N
             f"{label} lacks column(s) {missing}; found {list(found)}. Map yours with "
             "columns={'customer_id': ..., 'date': ..., 'amount': ...} (CLI: --customer-id, "
             "--date, --amount)")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quote(name: str) -> str:
@@ -709,7 +711,8 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
             if in_pandas:
                 data = session.createDataFrame(frame.assign(**{C.DATE: frame[C.DATE].dt.date}))
             else:
-                data = _spark_read(session, paths) if frame is None else frame
+                data = (_spark_read(session, paths, text_column=names[C.CUSTOMER_ID])
+                        if frame is None else frame)
                 _check_columns(names, data.columns, label)
                 data = data.selectExpr(*(f"`{src}` AS {canon}" for canon, src in names.items()))
             data.createOrReplaceTempView(_SOURCE_VIEW)
@@ -733,10 +736,18 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     return out
 
 
-def _spark_read(session, paths: list[str]):
-    kinds = {_format_of(Path(p)) for p in paths}
+def _spark_read(session, paths: list[str], *, text_column: str | None = None):
+    """Spark DataFrame of the files; ``text_column`` of a CSV is read as a string, as written."""
+    kinds = {format_from_name(p) for p in paths}
     if kinds == {"parquet"}:
         return session.read.parquet(*paths)
     if kinds == {"csv"}:
-        return session.read.csv(paths, header=True, inferSchema=True)
+        inferred = session.read.csv(paths, header=True, inferSchema=True)
+        if text_column not in inferred.columns:
+            return inferred  # the column check names what is missing
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        schema = StructType([StructField(f.name, StringType(), True) if f.name == text_column
+                             else f for f in inferred.schema.fields])
+        return session.read.csv(paths, header=True, schema=schema)
     raise DataValidationError(f"the files mix formats ({sorted(kinds)}); pass one format")

@@ -38,7 +38,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +46,7 @@ import pandas as pd
 from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
+from .reading import read_source, read_table
 
 __all__ = ["LoadResult", "load_transactions", "PRESETS", "read_table"]
 
@@ -110,13 +110,6 @@ PRESETS: dict[str, Preset] = {
         "'A' invoices are bad-debt adjustments",
     ),
 }
-
-_MAGIC = {
-    b"PK\x03\x04": "an Excel .xlsx (zip) file",
-    b"\xd0\xcf\x11\xe0": "an Excel .xls file",
-    b"PAR1": "a Parquet file",
-}
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -240,7 +233,8 @@ def load_transactions(
     duplicates = check_one_of("duplicates", duplicates or rules.duplicates, ["drop", "keep"])
     zero = check_one_of("zero", zero or rules.zero, ["drop", "keep"])
 
-    raw, label = _read_source(source, encoding=encoding)
+    table = read_source(source, encoding=encoding)
+    raw, label = table.frame, table.label
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
@@ -273,94 +267,6 @@ def load_transactions(
                                name="outcome")
     return LoadResult(transactions=clean, returns=ret, log=log, row_outcome=outcome_series,
                       rows_read=len(frame), source=label)
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def read_table(source: str | os.PathLike, *, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel file into a DataFrame with clear errors.
-
-    Parameters
-    ----------
-    source : path
-        The file. Its format is taken from the extension and checked against the
-        file's first bytes (an Excel file named ``.csv`` is caught).
-    encoding : str, default "utf-8"
-        Text encoding for CSV.
-
-    Returns
-    -------
-    DataFrame
-    """
-    path = Path(source)
-    if not path.exists():
-        raise DataValidationError(f"file not found: {path}")
-    if path.is_dir():
-        raise DataValidationError(f"{path} is a directory, not a data file")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{path} is empty (0 bytes): nothing to load")
-    kind = _format_of(path)
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    actual = _MAGIC.get(head)
-    expected = {"excel": ("an Excel .xlsx (zip) file", "an Excel .xls file"),
-                "parquet": ("a Parquet file",)}.get(kind, ())
-    if actual and actual not in expected:
-        raise DataValidationError(f"{path} looks like {actual} but its name says {kind}; "
-                                  "rename it with the right extension")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "excel":
-            return pd.read_excel(path)
-        return pd.read_csv(path, encoding=encoding, low_memory=False)
-    except UnicodeDecodeError as exc:
-        hint = _encoding_hint(path)
-        raise DataValidationError(
-            f"{path} is not valid {encoding} text (byte {exc.object[exc.start:exc.start + 1]!r} "
-            f"at position {exc.start}); {hint}") from None
-    except pd.errors.EmptyDataError:
-        raise DataValidationError(f"{path} has no data (no header row): nothing to load") from None
-    except Exception as exc:  # pyarrow / openpyxl raise their own types on corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        common = isinstance(exc, (pd.errors.ParserError, OSError, ValueError))
-        kind_of = "" if common else f" ({type(exc).__name__})"
-        raise DataValidationError(f"{path} could not be read as {kind}{kind_of}: {first}"
-                                  ) from None
-
-
-def _format_of(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"}:
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in {".parquet", ".pq"}:
-        return "parquet"
-    if last in {".xlsx", ".xls", ".xlsm"}:
-        return "excel"
-    return "csv"
-
-
-def _encoding_hint(path: Path) -> str:
-    sample = path.read_bytes()[:1_000_000]
-    for candidate in ("cp1252", "latin-1"):
-        try:
-            sample.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return (f"it decodes as {candidate}: pass encoding='{candidate}' "
-                f"(CLI: --encoding {candidate})")
-    return "pass the file's encoding with encoding=... (CLI: --encoding)"
-
-
-def _read_source(source, *, encoding: str) -> tuple[pd.DataFrame, str]:
-    if isinstance(source, pd.DataFrame):
-        return source, "DataFrame"
-    if not isinstance(source, (str, os.PathLike)):
-        raise DataValidationError(f"source must be a file path or a DataFrame, got "
-                                  f"{type(source).__name__}")
-    return read_table(source, encoding=encoding), str(source)
 
 
 # --------------------------------------------------------------------------- mapping
