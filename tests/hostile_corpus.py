@@ -261,14 +261,15 @@ CASES: list[Case] = [
               + "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
               + "536366,22633,HAND WARMER,12,12/13/2010 9:00,1.85,17850,United Kingdom\n"
               + "C536379,D,Discount,-1,12/14/2010 9:41,27.50,14527,United Kingdom\n"
-              + "A563185,B,Adjust bad debt,1,8/12/2011 14:50,11062.06,,United Kingdom\n"
-              + "536367,84879,ASSORTED BIRDS,32,12/15/2010 10:00,1.69,13047,France\n"),
+              + "A563185,B,Adjust bad debt,1,8/12/2011 14:50,11062.06,12346,United Kingdom\n"
+              + "536367,84879,ASSORTED BIRDS,32,12/15/2010 10:00,1.69,13047,France\n"
+              + "536368,22086,PAPER CHAIN KIT,1,12/15/2010 11:00,2.00,,United Kingdom\n"),
          "loads", options=RETAIL,
          rows=(("17850", "2010-12-01 08:26", 15.3), ("17850", "2010-12-13 09:00", 22.2),
                ("13047", "2010-12-15 10:00", 54.08)),
          returns=(("14527", "2010-12-14 09:41", -27.5),),
-         log={"missing customer id": 1, "kept": 3, RETURN: 1},
-         total=15.3 + 22.2 - 27.5 + 11062.06 + 54.08,
+         log={"missing customer id": 1, "excluded order": 1, "kept": 3, RETURN: 1},
+         total=15.3 + 22.2 - 27.5 + 11062.06 + 54.08 + 2.00,
          decisions=(("month-first|month first|dayfirst=False|%m/%d",),)),
     Case("online_retail_overflow_quantity_times_price",
          text(RETAIL_HEAD
