@@ -402,6 +402,11 @@ def _parse_values(frame: pd.DataFrame, label: str, *, unit_price: bool, numbers:
     ids = note(normalise_ids(frame[C.CUSTOMER_ID], column=C.CUSTOMER_ID))
     out[C.CUSTOMER_ID] = ids.values
     checks["missing customer id"] = ids.values.isna().to_numpy()
+    if checks["missing customer id"].all():
+        raise DataValidationError(
+            f"{label}: column {C.CUSTOMER_ID!r} has no customer id in any of its "
+            f"{len(frame):,} rows; name the column holding them (customer_id=..., CLI "
+            "--customer-id)")
     if C.ORDER_ID in frame:
         out[C.ORDER_ID] = note(normalise_ids(frame[C.ORDER_ID], column=C.ORDER_ID)).values
 
