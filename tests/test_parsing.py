@@ -120,6 +120,27 @@ def test_plain_numbers_have_no_decision():
     assert not col.unreadable.any() and not col.implausible.any()
 
 
+def test_unicode_spaces_around_values_are_stripped():
+    col = nums(["\u00a012,5\u202f", "\u20093 "])
+    assert col.values.tolist() == [12.5, 3.0]
+
+
+def test_text_arrow_cannot_hold_is_unreadable():
+    col = nums(["x\ud800", "3"])
+    assert col.unreadable.tolist() == [True, False] and col.examples == ("x\ud800",)
+    assert dates(["x\ud800", "2024-01-01"]).unreadable.tolist() == [True, False]
+
+
+def test_text_dtypes_give_the_same_result():
+    for dtype in ["str", "string[pyarrow]", "string[python]", object]:
+        raw = pd.Series(["1.234,5", None, " "], dtype=dtype)
+        assert parse_numbers(raw, column="a").values.tolist()[0] == 1234.5
+        raw = pd.Series(["13/01/2024", None], dtype=dtype)
+        assert parse_dates(raw, column="d").values[0] == pd.Timestamp("2024-01-13")
+        assert normalise_ids(pd.Series([" 007", None], dtype=dtype),
+                             column="c").values.tolist() == ["007", pd.NA]
+
+
 def test_signs_parentheses_and_trailing_minus():
     col = nums(["(12.50)", "12.50-", "-3", "+4", "\u22125", "( 1.5 )"])
     assert col.values.tolist() == [-12.5, -12.5, -3.0, 4.0, -5.0, -1.5]
