@@ -292,7 +292,7 @@ def parse_numbers(raw: pd.Series, *, column: str, decimal: str | None = None,
     [12.5, 1234.5, nan, 7.0]
     >>> col.decision  # doctest: +NORMALIZE_WHITESPACE
     "'amount': decimal comma with '.' thousands separator (decided from 2 of 3 distinct
-    values, e.g. '12,50'); pass decimal=... to override"
+    values, e.g. '1.234,50'); pass decimal=... to override"
     >>> parse_numbers(pd.Series(["£3.50", "(£1.25)", "n/a"]), column="price").values.tolist()
     [3.5, -1.25, nan]
     >>> parse_numbers(pd.Series(["1,234", "2,500"]), column="amount")
@@ -443,19 +443,23 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
         given = ", ".join(f"{k}={v!r}" for k, v in passed.items() if v is not None)
         clauses.append(f"{chosen.name} ({given} as passed)")
     elif chosen != _CONVENTIONS[0] and best:
+        # evidence: values some other convention reads differently or not at all; the
+        # example is one only this convention reads, else one only its decimal mark reads
         evidence = np.zeros(m, bool)
-        unique_to_chosen = np.ones(m, bool)
+        only_chosen, only_decimal = np.ones(m, bool), np.ones(m, bool)
         for conv, (c_ok, c_val) in zip(_CONVENTIONS, reads, strict=True):
             if conv == chosen:
                 continue
             other = ~c_ok | (c_val != cand_reads[first][1])
             evidence |= other
-            same_family = conv.decimal == chosen.decimal
-            if not same_family:
-                unique_to_chosen &= other
+            only_chosen &= other
+            if conv.decimal != chosen.decimal:
+                only_decimal &= other
         evidence &= cand_reads[first][0]
-        pick = np.flatnonzero(evidence & unique_to_chosen)
-        pick = pick if len(pick) else np.flatnonzero(evidence)
+        for best_pick in (only_chosen, only_decimal, evidence):
+            pick = np.flatnonzero(evidence & best_pick)
+            if len(pick):
+                break
         decimals = {candidates[i].decimal for i in tied}
         name = chosen.name if len(decimals) == 1 else (
             f"digits grouped with {_sep_name(chosen.thousands)} thousands separators"
