@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._validate import check_one_of
 from .errors import DataValidationError
@@ -84,9 +86,46 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _as_text(uniques: np.ndarray) -> pd.Series:
-    """Distinct values as stripped text (str cells only), NaN for blank text."""
-    text = pd.Series(uniques, dtype=object).astype("string[python]").str.strip()
-    return text.mask(text == "").astype(object)
+    """Distinct values as stripped text (str cells only), <NA> for blank text.
+
+    Arrow-backed, so that regexes run vectorised (RE2 in pyarrow.compute). Text that
+    Arrow cannot hold (lone surrogates) becomes U+FFFD, which reads as nothing.
+    """
+    cells = pd.Series(uniques, dtype=object)
+    try:
+        text = cells.astype("string[pyarrow]")
+    except (pa.ArrowException, UnicodeError):
+        text = cells.map(lambda c: c.encode("utf-8", "replace").decode("utf-8")
+                         if isinstance(c, str) else c).astype("string[pyarrow]")
+    text = text.str.strip()
+    return text.mask(text == "")
+
+
+def _arrow(text: pd.Series) -> pa.Array:
+    arr = pa.array(text.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _match(text: pd.Series, pattern: str, *, ignore_case: bool = False) -> np.ndarray:
+    """Values matching an anchored (``^...$``) RE2 pattern; missing values do not match."""
+    found = pc.match_substring_regex(_arrow(text), pattern, ignore_case=ignore_case)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """Named groups of ``pattern`` per value (object columns; None = no match / empty group).
+
+    ``Series.str.extract`` runs Python's ``re`` value by value even on Arrow strings;
+    ``pyarrow.compute.extract_regex`` is ~5x faster. Patterns use no back-references (RE2).
+    """
+    found = pc.extract_regex(_arrow(text), pattern)
+    valid = found.is_valid().to_numpy(zero_copy_only=False)
+    cols = {}
+    for i in range(found.type.num_fields):
+        col = found.field(i).to_numpy(zero_copy_only=False).astype(object)
+        col[~valid | (col == "")] = None
+        cols[found.type.field(i).name] = col
+    return pd.DataFrame(cols, index=text.index, dtype=object)
 
 
 def _examples(texts) -> tuple[str, ...]:
@@ -130,7 +169,7 @@ _NUMBER_RE = (
     rf"{_WS}*(?P<body>[0-9.,'{_SPACE_CHARS}]*[0-9](?:[eE][+-]?[0-9]+)?)"
     rf"{_WS}*(?P<c2>{_CURRENCY})?{_WS}*(?P<s3>{_SIGN})?{_WS}*(?P<close>\))?$"
 )
-_INF_RE = r"^[+\-\u2212]?(?:inf|infinity)$"
+_INF_RE = "^[+\\-\u2212]?(?:inf|infinity)$"
 _SYMBOL_CODES = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY"}
 _PLAIN_RE = r"^[+-]?\d+(?:\.\d+)?$"
 _THREE_DECIMALS_RE = r"^[+-]?[1-9]\d{0,2}\.\d{3}$"
@@ -168,16 +207,16 @@ class _Convention:
 
     def read(self, body: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Readable mask and values (NaN where unreadable) of number bodies."""
-        ok = body.str.fullmatch(self.pattern()).fillna(False).to_numpy(bool)
-        text = body[ok]
+        ok = _match(body, self.pattern())
+        text = pc.filter(_arrow(body), pa.array(ok))
         if self.thousands == " ":
-            text = text.str.replace(_WS, "", regex=True)
+            text = pc.replace_substring_regex(text, _WS, "")
         elif self.thousands is not None:
-            text = text.str.replace(self.thousands, "", regex=False)
+            text = pc.replace_substring(text, self.thousands, "")
         if self.decimal == ",":
-            text = text.str.replace(",", ".", regex=False)
+            text = pc.replace_substring(text, ",", ".")
         values = np.full(len(body), np.nan)
-        values[ok] = pd.to_numeric(text, errors="coerce").to_numpy(float)
+        values[ok] = pd.to_numeric(text.to_numpy(zero_copy_only=False), errors="coerce")
         return ok, values
 
 
@@ -253,7 +292,7 @@ def parse_numbers(raw: pd.Series, *, column: str, decimal: str | None = None,
     [12.5, 1234.5, nan, 7.0]
     >>> col.decision  # doctest: +NORMALIZE_WHITESPACE
     "'amount': decimal comma with '.' thousands separator (decided from 2 of 3 distinct
-    values, e.g. '12,50'); pass decimal=... to override"
+    values, e.g. '1.234,50'); pass decimal=... to override"
     >>> parse_numbers(pd.Series(["£3.50", "(£1.25)", "n/a"]), column="price").values.tolist()
     [3.5, -1.25, nan]
     >>> parse_numbers(pd.Series(["1,234", "2,500"]), column="amount")
@@ -284,7 +323,7 @@ decimal='.' or decimal=',' (and thousands=... if needed)
             if isinstance(cell, numbers.Number) and not isinstance(cell, (bool, np.bool_)):
                 parsed[i], readable[i] = float(cell), True
     text = _as_text(np.where(is_text, uniques, None))
-    missing |= is_text & text.isna().to_numpy()
+    missing |= is_text & text.isna().to_numpy(dtype=bool)
     present = is_text & ~missing
     decision = ""
     if present.any():
@@ -330,26 +369,26 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
     explicit = any(v is not None for v in passed.values())
     conv_fast = not explicit or candidates[0].decimal == "." and all(
         c.decimal == "." for c in candidates)
-    if conv_fast and text.str.fullmatch(_PLAIN_RE).all():
-        dotted = text[text.str.contains(".", regex=False)]
+    if conv_fast and _match(text, _PLAIN_RE).all():  # plain numbers: no decision
+        dotted = text[_match(text, r"^.*\..*$")]
         ambiguous = (not explicit and len(dotted)
-                     and dotted.str.fullmatch(_THREE_DECIMALS_RE).all())
+                     and _match(dotted, _THREE_DECIMALS_RE).all())
         if not ambiguous:
-            values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+            values = pd.to_numeric(text.to_numpy(dtype=object), errors="coerce")
             return values, ~np.isnan(values), ""
 
-    parts = text.str.extract(_NUMBER_RE)
+    parts = _extract(text, _NUMBER_RE)
     matched = parts["body"].notna().to_numpy(copy=True)
     signs = parts[["s1", "s2", "s3"]].notna().sum(axis=1).to_numpy()
     has_open, has_close = parts["open"].notna().to_numpy(), parts["close"].notna().to_numpy()
     both_cur = (parts["c1"].notna() & parts["c2"].notna()).to_numpy()
     matched &= (has_open == has_close) & (signs + has_open <= 1) & ~both_cur
     negative = has_open | parts[["s1", "s2", "s3"]].isin(["-", "\u2212"]).any(axis=1).to_numpy()
-    body = parts["body"].where(matched)
+    body = parts["body"].where(matched, None).astype(text.dtype)
 
     # currency: one throughout, or refuse
     currency = parts["c1"].fillna(parts["c2"]).where(matched)
-    code = currency.map(lambda c: _SYMBOL_CODES.get(c, c), na_action="ignore")
+    code = currency.replace(_SYMBOL_CODES)
     used = code.dropna().unique()
     used = [c for c in used if c not in ("INF", "NAN")]
     if len(used) > 1:
@@ -358,7 +397,7 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
             f"column {column!r} mixes more than one currency ({shown}): convert the amounts "
             "to one currency before loading (clvkit does not convert currency)")
 
-    inf = text.str.fullmatch(_INF_RE, case=False).to_numpy(bool)
+    inf = _match(text, _INF_RE, ignore_case=True)
     reads = [c.read(body) for c in _CONVENTIONS]
     cand_idx = [_CONVENTIONS.index(c) if c in _CONVENTIONS else None for c in candidates]
     if any(i is None for i in cand_idx):  # explicit pair outside the detection list
@@ -394,7 +433,8 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
                 "one; values written the other way become unreadable")
     ok, values = cand_reads[first]
     values = np.where(negative, -values, values)
-    values[inf] = np.where(text[inf].str.lstrip().str[0].isin(["-", "\u2212"]), -np.inf, np.inf)
+    values[inf] = np.where(text[inf].str[0].isin(["-", "\u2212"]).to_numpy(dtype=bool),
+                           -np.inf, np.inf)
     ok = ok | inf
 
     clauses = []
@@ -403,19 +443,23 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
         given = ", ".join(f"{k}={v!r}" for k, v in passed.items() if v is not None)
         clauses.append(f"{chosen.name} ({given} as passed)")
     elif chosen != _CONVENTIONS[0] and best:
+        # evidence: values some other convention reads differently or not at all; the
+        # example is one only this convention reads, else one only its decimal mark reads
         evidence = np.zeros(m, bool)
-        unique_to_chosen = np.ones(m, bool)
+        only_chosen, only_decimal = np.ones(m, bool), np.ones(m, bool)
         for conv, (c_ok, c_val) in zip(_CONVENTIONS, reads, strict=True):
             if conv == chosen:
                 continue
             other = ~c_ok | (c_val != cand_reads[first][1])
             evidence |= other
-            same_family = conv.decimal == chosen.decimal
-            if not same_family:
-                unique_to_chosen &= other
+            only_chosen &= other
+            if conv.decimal != chosen.decimal:
+                only_decimal &= other
         evidence &= cand_reads[first][0]
-        pick = np.flatnonzero(evidence & unique_to_chosen)
-        pick = pick if len(pick) else np.flatnonzero(evidence)
+        for best_pick in (only_chosen, only_decimal, evidence):
+            pick = np.flatnonzero(evidence & best_pick)
+            if len(pick):
+                break
         decimals = {candidates[i].decimal for i in tied}
         name = chosen.name if len(decimals) == 1 else (
             f"digits grouped with {_sep_name(chosen.thousands)} thousands separators"
@@ -440,9 +484,9 @@ _TIME_RE = (r"(?:(?P<tsep>T| +|, *)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})"
             r"(?P<F>\.\d{1,9})?)?(?P<ampm> ?[AaPp][Mm])?(?P<tz> ?(?:Z|[+-]\d{2}:?\d{2}))?)?$")
 #: shape name -> regex of the date part (named groups used to build the format)
 _SHAPES = {
-    "ymd": r"^(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})",
-    "abY": r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})",
-    "dMonY": r"^(?P<d>\d{1,2})(?P<sep>[ -])(?P<mon>[A-Za-z]{3,9})(?P=sep)(?P<y>\d{4})",
+    "ymd": r"^(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P<sep2>[-/.])(?P<d>\d{1,2})",
+    "abY": r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P<sep2>[-/.])(?P<y>\d{4})",
+    "dMonY": r"^(?P<d>\d{1,2})(?P<sep>[ -])(?P<mon>[A-Za-z]{3,9})(?P<sep2>[ -])(?P<y>\d{4})",
     "MondY": r"^(?P<mon>[A-Za-z]{3,9}) (?P<d>\d{1,2})(?P<comma>,?) (?P<y>\d{4})",
 }
 _HUMAN = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "MM",
@@ -578,7 +622,7 @@ above 12, e.g. '13/02/2024 10:00')"
             parsed[nums], out[nums], done[nums] = v, o, True
             decisions.append(_unit_clause(date_unit))
     text = _as_text(np.where(is_text, uniques, None))
-    missing |= is_text & text.isna().to_numpy()
+    missing |= is_text & text.isna().to_numpy(dtype=bool)
     present = np.flatnonzero(is_text & ~missing)
     if len(present):
         sub = text.iloc[present].reset_index(drop=True)
@@ -685,9 +729,9 @@ def _dates_from_text(text: pd.Series, column: str, *, date_format, dayfirst, dat
         formats[:] = date_format
         notes.append(f"format {date_format!r} (as passed)")
     else:
-        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(bool)
+        numeric = _match(text, r"^\d+(?:\.\d+)?$")
         if numeric.all():
-            eight = text.str.fullmatch(r"\d{8}").all()
+            eight = _match(text, r"^\d{8}$").all()
             as_ymd = (pd.to_datetime(text, format="%Y%m%d", errors="coerce")
                       if eight and date_unit is None else None)
             if as_ymd is not None and as_ymd.notna().all():
@@ -698,7 +742,7 @@ def _dates_from_text(text: pd.Series, column: str, *, date_format, dayfirst, dat
                 v, o = _numbers_to_dates(pd.to_numeric(text).to_numpy(float), date_unit)
                 return v, o, ~o, [_unit_clause(date_unit)]
         else:
-            formats[text.str.fullmatch(r"\d{8}").to_numpy(bool)] = "%Y%m%d"
+            formats[_match(text, r"^\d{8}$")] = "%Y%m%d"
             notes.extend(_classify(text, formats, column, dayfirst))
 
     values = np.full(m, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -732,8 +776,10 @@ def _classify(text: pd.Series, formats: np.ndarray, column: str, dayfirst) -> li
         todo = pd.isna(formats)
         if not todo.any():
             break
-        g = text[todo].str.extract(date_re + _TIME_RE)
-        hit = g["y"].notna().to_numpy()
+        g = _extract(text[todo], date_re + _TIME_RE)
+        hit = g["y"].notna().to_numpy(copy=True)
+        if "sep2" in g:  # one separator per date (RE2 has no back-references)
+            hit &= (g["sep"] == g["sep2"]).to_numpy(dtype=bool)
         if not hit.any():
             continue
         g = g[hit]
@@ -755,11 +801,11 @@ def _classify(text: pd.Series, formats: np.ndarray, column: str, dayfirst) -> li
             formats[where] = order[0] + sep + order[1] + sep + "%Y" + time_fmt
             notes.append(first[1])
         else:
-            mon = np.where(g["mon"].str.len().to_numpy() > 3, "%B", "%b")
+            mon = np.where(g["mon"].str.len().to_numpy(dtype=int) > 3, "%B", "%b")
             if shape == "dMonY":
                 date_fmt = "%d" + sep + mon + sep + "%Y"
             else:
-                date_fmt = mon + " %d" + g["comma"].to_numpy(object) + " %Y"
+                date_fmt = mon + " %d" + g["comma"].fillna("").to_numpy(object) + " %Y"
             formats[where] = date_fmt + time_fmt
             notes.append(_shape_note(formats[where], text.iloc[where], "month name"))
     if shapes > 1:
