@@ -579,7 +579,7 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     records = _records(text, sep)
     if not complete and records:
         records = records[:-1]  # the sample may end inside a record
-    header_at = next((i for i, r in enumerate(records) if r), None)
+    header_at = next((i for i, r in enumerate(records) if not _blank_record(r)), None)
     if header_at is None:
         raise DataValidationError(f"{path} has no data (no header row): nothing to load")
     header = records[header_at]
@@ -598,6 +598,11 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     except pd.errors.ParserError as exc:
         if "fields in line" in str(exc):
             raise _structure_error(path, info, enc, sep, len(names), header_at) from None
+        if "EOF inside string" in str(exc):
+            raise DataValidationError(
+                f"{path} could not be read as csv: a quoted value is never closed "
+                f"({_first_line(exc).removeprefix('Error tokenizing data. ')}); add the "
+                "missing '\"' in the file") from None
         raise _unreadable(path, "csv", exc) from None
     except Exception as exc:
         raise _unreadable(path, "csv", exc) from None
@@ -615,6 +620,11 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
         decisions.append(f"the header ends with {sep!r}: its empty, unnamed last column was "
                          "dropped")
     return frame, decisions
+
+
+def _blank_record(record: list[str]) -> bool:
+    """An empty or whitespace-only line, which pandas skips."""
+    return not record or (len(record) == 1 and not record[0].strip())
 
 
 def _read_head(path: Path, info: SourceInfo) -> bytes:
@@ -718,11 +728,17 @@ def _csv_pyarrow(path: Path, info: SourceInfo, sep: str, names: list[str]):
     with ExitStack() as stack:
         source, compression = _csv_source(path, info, stack)
         try:
-            return pd.read_csv(source, engine="pyarrow", sep=sep, header=0, names=names,
-                               dtype=str, keep_default_na=False, na_values=[""],
-                               compression=compression)
+            frame = pd.read_csv(source, engine="pyarrow", sep=sep, header=0, names=names,
+                                dtype=str, keep_default_na=False, na_values=[""],
+                                compression=compression)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, ImportError):
             return None  # short or long rows, bad bytes...: the C reader diagnoses them
+    # pyarrow accepts a quote left open at the end of the file (the rest of the file
+    # becomes the last value); the C reader refuses it, so let it check that case
+    last = frame.iloc[-1].dropna() if len(frame) else pd.Series(dtype=str)
+    if last.str.contains("[\r\n]", regex=True).any():
+        return None
+    return frame
 
 
 def _csv_c(path: Path, info: SourceInfo, sep: str, names: list[str], enc: str,
@@ -757,10 +773,12 @@ def _structure_error(path: Path, info: SourceInfo, enc: str, sep: str, width: in
     lines = ", ".join(str(line) for line, _ in longer[:5]) + (", ..." if len(longer) > 5
                                                               else "")
     if longer and len(longer) == rows and len(counts) == 1:
+        noun = "field" if width == 1 else "fields"
         return DataValidationError(
-            f"{path}: the header has {width} fields but every row has {counts.pop()} (e.g. "
+            f"{path}: the header has {width} {noun} but every row has {counts.pop()} (e.g. "
             f"lines {lines}); pandas would make the first column the index and shift every "
-            "column name. Add the missing column name(s) to the header line.")
+            f"column name. Add the missing column name(s) to the header line, or pass sep= "
+            f"if {sep!r} is not the separator.")
     shown = ", ".join(f"line {line}: {n} fields" for line, n in longer[:5])
     return DataValidationError(
         f"{path}: {len(longer)} of {rows} rows have more fields than the header's {width} "
@@ -776,9 +794,14 @@ def _decode_error(path: Path, info: SourceInfo, enc: str) -> DataValidationError
     if offset is None:  # pragma: no cover - pandas and Python codecs agree
         return DataValidationError(f"{path} is not valid {enc} text; pass its encoding "
                                    "with encoding=")
+    with _open_data(path, info) as fh:
+        head = fh.read(4)
+    marks = [(name, described) for bom, name, described in _BOMS if head.startswith(bom)]
+    hint = (f"the file starts with a {marks[0][1]} byte-order mark: pass "
+            f"encoding='{marks[0][0]}' (or encoding=None to detect it)" if marks
+            else _encoding_hint(path, info, offset))
     return DataValidationError(
-        f"{path} is not valid {enc} text (byte {bad!r} at byte offset {offset}{where}); "
-        f"{_encoding_hint(path, info, offset)}")
+        f"{path} is not valid {enc} text (byte {bad!r} at byte offset {offset}{where}); {hint}")
 
 
 def _first_undecodable(path: Path, info: SourceInfo, enc: str) -> tuple[int | None, bytes]:

@@ -182,6 +182,20 @@ def test_tricky_values_exactly(tmp_path):
     assert frame["b"].tolist() == ['he said "hi"']
 
 
+def test_unclosed_quote_is_an_error_not_a_swallowed_file(tmp_path):
+    # pyarrow alone would read '"x\n2,3\n4,5\n' as one value of row 2
+    path = write(tmp_path / "q.csv", 'a,b\n0,1\n1,"x\n2,3\n4,5\n')
+    one_line_error(path, "a quoted value is never closed")
+    # a genuine quoted line break in the last row is still read
+    path = write(tmp_path / "ok.csv", 'a,b\n0,1\n1,"x\ny"\n')
+    assert read_table(path)["b"].tolist() == ["1", "x\ny"]
+
+
+def test_blank_and_whitespace_lines_before_the_header(tmp_path):
+    path = write(tmp_path / "t.csv", "\n   \nid,amount\n007,1\n")
+    assert read_table(path).to_dict("list") == {"id": ["007"], "amount": ["1"]}
+
+
 # --------------------------------------------------------------------------- separator
 
 
@@ -285,6 +299,24 @@ def test_utf16_without_bom_is_named(tmp_path):
     message = one_line_error(path, "encoding=")
     assert "byte offset 1" in message and "utf-16-le" in message
     assert read_table(path, encoding="utf-16-le")["product"].tolist() == ["café", "naïve"]
+
+
+def test_binary_data_named_csv(tmp_path):
+    path = write(tmp_path / "img.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert "NUL byte b'\\x00' at byte offset 8); it looks like binary data" in \
+        one_line_error(path, "encoding=")
+
+
+def test_byte_order_mark_under_an_explicit_encoding(tmp_path):
+    path = write(tmp_path / "u8.csv", codecs.BOM_UTF8 + b"a,b\n1,2\n")
+    table = read_source(path, encoding="utf-8")
+    assert table.frame.columns.tolist() == ["a", "b"]
+    assert table.decisions == ("the UTF-8 byte-order mark at the start of the file was "
+                               "removed",)
+    path = write(tmp_path / "u16.csv", codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"))
+    message = one_line_error(path, "encoding=", encoding="utf-8")
+    assert "byte offset 0); the file starts with a UTF-16 little-endian byte-order mark: " \
+           "pass encoding='utf-16'" in message
 
 
 def test_explicit_encoding_is_used_as_given(tmp_path):
