@@ -587,8 +587,8 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     names = [n if n.strip() else f"Unnamed: {i}" for i, n in enumerate(header)]
     try:
         frame = None
-        if header_at == 0 and enc in ("utf-8", "utf-8-sig"):
-            frame = _csv_pyarrow(path, info, sep, names)
+        if header_at == 0:
+            frame = _csv_pyarrow(path, info, sep, names, enc)
         if frame is None:
             frame = _csv_c(path, info, sep, names, enc, skip=header_at + 1)
     except UnicodeDecodeError:
@@ -723,14 +723,14 @@ def _csv_source(path: Path, info: SourceInfo, stack) -> tuple[Any, str | None]:
     return path, info.compression
 
 
-def _csv_pyarrow(path: Path, info: SourceInfo, sep: str, names: list[str]):
+def _csv_pyarrow(path: Path, info: SourceInfo, sep: str, names: list[str], enc: str):
     """Fast path: every row has exactly the header's fields (pyarrow refuses anything else)."""
     with ExitStack() as stack:
         source, compression = _csv_source(path, info, stack)
         try:
             frame = pd.read_csv(source, engine="pyarrow", sep=sep, header=0, names=names,
                                 dtype=str, keep_default_na=False, na_values=[""],
-                                compression=compression)
+                                encoding=enc, compression=compression)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, ImportError):
             return None  # short or long rows, bad bytes...: the C reader diagnoses them
     # pyarrow accepts a quote left open at the end of the file (the rest of the file

@@ -168,7 +168,8 @@ def test_fast_and_fallback_readers_agree(tmp_path, name, monkeypatch):
     path = write(tmp_path / "t.csv", TRICKY[name])
     fast = read_table(path)
     # the fast reader did read it (it refuses rows whose field count differs)
-    assert reading._csv_pyarrow(path, probe_file(path), ",", list(fast.columns)) is not None
+    assert reading._csv_pyarrow(path, probe_file(path), ",", list(fast.columns),
+                                "utf-8") is not None
     monkeypatch.setattr(reading, "_csv_pyarrow", lambda *args, **kwargs: None)
     slow = read_table(path)
     pd.testing.assert_frame_equal(fast, slow)
@@ -250,12 +251,14 @@ ROWS = "customer,date,amount,product\n1,2024-01-01,2.5,café\n2,2024-01-02,3,na�
     ("utf-32-le", codecs.BOM_UTF32_LE, "encoding utf-32 taken from the file's UTF-32 "
                                        "little-endian byte-order mark"),
 ])
-def test_byte_order_mark_decides_the_encoding(tmp_path, codec, bom, described):
+def test_byte_order_mark_decides_the_encoding(tmp_path, codec, bom, described, monkeypatch):
     path = write(tmp_path / "bom.csv", bom + ROWS.encode(codec))
     table = read_source(path)
     assert table.frame.columns.tolist() == ["customer", "date", "amount", "product"]
     assert table.frame["product"].tolist() == ["café", "naïve"]
     assert table.decisions == (described,)
+    monkeypatch.setattr(reading, "_csv_pyarrow", lambda *args, **kwargs: None)
+    pd.testing.assert_frame_equal(read_table(path), table.frame)  # the C reader agrees
 
 
 def test_undecodable_byte_reports_its_real_offset_and_a_hint(tmp_path):
@@ -271,6 +274,7 @@ def test_undecodable_byte_reports_its_real_offset_and_a_hint(tmp_path):
     assert "it decodes as cp1252: pass encoding='cp1252'" in message
     frame = read_table(path, encoding="cp1252")
     assert frame["product"].iloc[-1] == "café" and len(frame) == 100_001
+    assert frame["customer"].iloc[-2] == "99999"
 
 
 def test_encoding_hint_comes_from_a_window_around_the_error_not_the_whole_file(tmp_path):
