@@ -308,7 +308,9 @@ def probe_file(path: str | os.PathLike) -> SourceInfo:
                          "compressed; read as it is")
     info = SourceInfo(name_kind, compression, member, tuple(decisions))
     inner = magic if compression is None else _inner_head(path, info)
-    content = _content_kind(inner, compression is None and magic[:4] == b"PK\x03\x04")
+    # a zip at the top is a workbook only if it holds one; inside a container, assume so
+    xlsx = inner[:4] == b"PK\x03\x04" and (compression is not None or _is_xlsx(path))
+    content = _content_kind(inner, xlsx)
     expected = {"csv": None, "parquet": "parquet", "excel": ("xlsx", "xls")}[name_kind]
     if content is not None and content not in (expected or ()):
         raise DataValidationError(f"{path} looks like {_DESCRIPTION[content]} but its name "

@@ -382,6 +382,19 @@ def test_zip_holding_a_parquet_file(tmp_path):
     assert read_table(path)["id"].tolist() == [7, 8]
 
 
+def test_zip_holding_a_workbook_and_a_zip_named_csv(tmp_path, workbook):
+    path = tmp_path / "book.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(workbook, "book.xlsx")
+    table = read_source(path, sheet="Notes")
+    assert table.frame.to_dict("list") == {"text": ["see above"]}
+    assert table.decisions[0] == f"read 'book.xlsx', the one data file of the zip archive {path}"
+    named_csv = write(tmp_path / "x.csv", b"")
+    with zipfile.ZipFile(named_csv, "w") as archive:
+        archive.writestr("x.csv", "a\n1\n")
+    assert read_table(named_csv).to_dict("list") == {"a": ["1"]}
+
+
 def test_zip_with_several_files_is_an_error(tmp_path):
     path = tmp_path / "two.zip"
     with zipfile.ZipFile(path, "w") as archive:
