@@ -179,6 +179,9 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     path = Path(source)
     info = probe_file(path)
     label = str(path)
+    if sheet is not None and info.format != "excel":
+        raise DataValidationError(f"sheet={sheet!r} applies to Excel workbooks, but {path} is "
+                                  f"{info.format}: leave sheet= out")
     if info.format == "parquet":
         frame, decisions = _read_parquet(path, info), ()
     elif info.format == "excel":

@@ -456,6 +456,12 @@ def test_excel_single_sheet_and_duplicate_names(tmp_path):
     assert table.frame.to_dict("list") == {"a": [1]}
 
 
+def test_sheet_on_a_csv_is_refused(tmp_path):
+    path = write(tmp_path / "t.csv", "a\n1\n")
+    one_line_error(path, "sheet='Sales' applies to Excel workbooks, but .*t.csv is csv",
+                   sheet="Sales")
+
+
 def test_excel_header_only_has_no_rows(tmp_path):
     path = tmp_path / "empty.xlsx"
     pd.DataFrame(columns=["customer_id", "amount"]).to_excel(path, index=False)
