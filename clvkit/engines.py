@@ -499,13 +499,24 @@ def _check_file(path: Path) -> str:
     if info.format == "excel":
         raise DataValidationError(f"{path} is an Excel file: the SQL engines read Parquet and "
                                   "CSV; use engine='pandas' or convert it to Parquet")
-    gzip_named = path.name.lower().endswith((".gz", ".gzip"))
-    if info.compression not in (None, "gzip") or (info.compression == "gzip") != gzip_named:
-        what = f"{info.compression}-compressed" if info.compression else "not compressed"
-        raise DataValidationError(f"{path} is {what}, which its name does not say; the SQL "
-                                  "engines read plain or .gz-named gzip files: use "
-                                  "engine='pandas' or rename/decompress it")
     return str(path)
+
+
+def _check_sql_readable(paths: list[str]) -> None:
+    """DuckDB and Spark take the codec from the name: refuse what they would misread."""
+    for name in paths:
+        if "://" in name:
+            continue
+        info = probe_file(name)
+        gzip_named = name.lower().endswith(".gz")
+        if (info.compression is None and not gzip_named) or (
+                info.compression == "gzip" and gzip_named and info.format == "csv"):
+            continue
+        what = (f"{info.compression}-compressed" if info.compression
+                else "named .gz but not compressed")
+        raise DataValidationError(f"{name} is {what}; the SQL engines read Parquet, plain CSV "
+                                  "and gzip CSV named .gz: use engine='pandas' (it reads "
+                                  "this file) or decompress / rename it")
 
 
 def _auto_engine(frame: Any, paths: list[str] | None) -> str:
@@ -577,6 +588,8 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
     con = duckdb.connect() if own else connection
     scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-") if own else None
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
+    if frame is None:
+        _check_sql_readable(paths)
     try:
         if own:  # a caller's connection keeps its own settings
             con.execute(f"SET temp_directory = '{scratch}'")
@@ -705,6 +718,8 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     from pyspark.errors import PySparkException
 
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
+    if frame is None:
+        _check_sql_readable(paths)
     in_pandas = isinstance(frame, pd.DataFrame)
     try:
         with _quiet_pyspark():

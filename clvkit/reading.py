@@ -179,6 +179,9 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     path = Path(source)
     info = probe_file(path)
     label = str(path)
+    if sheet is not None and info.format != "excel":
+        raise DataValidationError(f"sheet={sheet!r} applies to Excel workbooks, but {path} is "
+                                  f"{info.format}: leave sheet= out")
     if info.format == "parquet":
         frame, decisions = _read_parquet(path, info), ()
     elif info.format == "excel":
@@ -308,7 +311,9 @@ def probe_file(path: str | os.PathLike) -> SourceInfo:
                          "compressed; read as it is")
     info = SourceInfo(name_kind, compression, member, tuple(decisions))
     inner = magic if compression is None else _inner_head(path, info)
-    content = _content_kind(inner, compression is None and magic[:4] == b"PK\x03\x04")
+    # a zip at the top is a workbook only if it holds one; inside a container, assume so
+    xlsx = inner[:4] == b"PK\x03\x04" and (compression is not None or _is_xlsx(path))
+    content = _content_kind(inner, xlsx)
     expected = {"csv": None, "parquet": "parquet", "excel": ("xlsx", "xls")}[name_kind]
     if content is not None and content not in (expected or ()):
         raise DataValidationError(f"{path} looks like {_DESCRIPTION[content]} but its name "
@@ -579,7 +584,7 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     records = _records(text, sep)
     if not complete and records:
         records = records[:-1]  # the sample may end inside a record
-    header_at = next((i for i, r in enumerate(records) if r), None)
+    header_at = next((i for i, r in enumerate(records) if not _blank_record(r)), None)
     if header_at is None:
         raise DataValidationError(f"{path} has no data (no header row): nothing to load")
     header = records[header_at]
@@ -587,8 +592,8 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     names = [n if n.strip() else f"Unnamed: {i}" for i, n in enumerate(header)]
     try:
         frame = None
-        if header_at == 0 and enc in ("utf-8", "utf-8-sig"):
-            frame = _csv_pyarrow(path, info, sep, names)
+        if header_at == 0:
+            frame = _csv_pyarrow(path, info, sep, names, enc)
         if frame is None:
             frame = _csv_c(path, info, sep, names, enc, skip=header_at + 1)
     except UnicodeDecodeError:
@@ -598,6 +603,11 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     except pd.errors.ParserError as exc:
         if "fields in line" in str(exc):
             raise _structure_error(path, info, enc, sep, len(names), header_at) from None
+        if "EOF inside string" in str(exc):
+            raise DataValidationError(
+                f"{path} could not be read as csv: a quoted value is never closed "
+                f"({_first_line(exc).removeprefix('Error tokenizing data. ')}); add the "
+                "missing '\"' in the file") from None
         raise _unreadable(path, "csv", exc) from None
     except Exception as exc:
         raise _unreadable(path, "csv", exc) from None
@@ -615,6 +625,11 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
         decisions.append(f"the header ends with {sep!r}: its empty, unnamed last column was "
                          "dropped")
     return frame, decisions
+
+
+def _blank_record(record: list[str]) -> bool:
+    """An empty or whitespace-only line, which pandas skips."""
+    return not record or (len(record) == 1 and not record[0].strip())
 
 
 def _read_head(path: Path, info: SourceInfo) -> bytes:
@@ -713,16 +728,22 @@ def _csv_source(path: Path, info: SourceInfo, stack) -> tuple[Any, str | None]:
     return path, info.compression
 
 
-def _csv_pyarrow(path: Path, info: SourceInfo, sep: str, names: list[str]):
+def _csv_pyarrow(path: Path, info: SourceInfo, sep: str, names: list[str], enc: str):
     """Fast path: every row has exactly the header's fields (pyarrow refuses anything else)."""
     with ExitStack() as stack:
         source, compression = _csv_source(path, info, stack)
         try:
-            return pd.read_csv(source, engine="pyarrow", sep=sep, header=0, names=names,
-                               dtype=str, keep_default_na=False, na_values=[""],
-                               compression=compression)
+            frame = pd.read_csv(source, engine="pyarrow", sep=sep, header=0, names=names,
+                                dtype=str, keep_default_na=False, na_values=[""],
+                                encoding=enc, compression=compression)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, ImportError):
             return None  # short or long rows, bad bytes...: the C reader diagnoses them
+    # pyarrow accepts a quote left open at the end of the file (the rest of the file
+    # becomes the last value); the C reader refuses it, so let it check that case
+    last = frame.iloc[-1].dropna() if len(frame) else pd.Series(dtype=str)
+    if last.str.contains("[\r\n]", regex=True).any():
+        return None
+    return frame
 
 
 def _csv_c(path: Path, info: SourceInfo, sep: str, names: list[str], enc: str,
@@ -757,10 +778,12 @@ def _structure_error(path: Path, info: SourceInfo, enc: str, sep: str, width: in
     lines = ", ".join(str(line) for line, _ in longer[:5]) + (", ..." if len(longer) > 5
                                                               else "")
     if longer and len(longer) == rows and len(counts) == 1:
+        noun = "field" if width == 1 else "fields"
         return DataValidationError(
-            f"{path}: the header has {width} fields but every row has {counts.pop()} (e.g. "
+            f"{path}: the header has {width} {noun} but every row has {counts.pop()} (e.g. "
             f"lines {lines}); pandas would make the first column the index and shift every "
-            "column name. Add the missing column name(s) to the header line.")
+            f"column name. Add the missing column name(s) to the header line, or pass sep= "
+            f"if {sep!r} is not the separator.")
     shown = ", ".join(f"line {line}: {n} fields" for line, n in longer[:5])
     return DataValidationError(
         f"{path}: {len(longer)} of {rows} rows have more fields than the header's {width} "
@@ -776,9 +799,14 @@ def _decode_error(path: Path, info: SourceInfo, enc: str) -> DataValidationError
     if offset is None:  # pragma: no cover - pandas and Python codecs agree
         return DataValidationError(f"{path} is not valid {enc} text; pass its encoding "
                                    "with encoding=")
+    with _open_data(path, info) as fh:
+        head = fh.read(4)
+    marks = [(name, described) for bom, name, described in _BOMS if head.startswith(bom)]
+    hint = (f"the file starts with a {marks[0][1]} byte-order mark: pass "
+            f"encoding='{marks[0][0]}' (or encoding=None to detect it)" if marks
+            else _encoding_hint(path, info, offset))
     return DataValidationError(
-        f"{path} is not valid {enc} text (byte {bad!r} at byte offset {offset}{where}); "
-        f"{_encoding_hint(path, info, offset)}")
+        f"{path} is not valid {enc} text (byte {bad!r} at byte offset {offset}{where}); {hint}")
 
 
 def _first_undecodable(path: Path, info: SourceInfo, enc: str) -> tuple[int | None, bytes]:

@@ -306,3 +306,18 @@ def test_engines_read_csv_customer_ids_as_written(tmp_path, spark, ids):
         assert sorted(out.index) == sorted(ids), engine
         assert out["frequency"].tolist() == [1] * len(ids), engine
         assert out["monetary_value"].tolist() == [3.5] * len(ids), engine
+
+
+def test_sql_engines_refuse_compression_their_readers_would_misread(tmp_path):
+    # DuckDB and Spark pick the codec from the name: gzip bytes named .csv would be garbage
+    import gzip
+
+    path = tmp_path / "tx.csv"
+    path.write_bytes(gzip.compress(b"customer_id,date,amount\n007,2024-01-01,2\n"
+                                   b"007,2024-01-03,3\n"))
+    with pytest.raises(DataValidationError, match="tx.csv is gzip-compressed; .*"
+                                                  "engine='pandas'"):
+        rfm_summary_engine(path, engine="duckdb", observation_end="2024-01-10")
+    out = rfm_summary_engine(path, engine="pandas", observation_end="2024-01-10",
+                             time_unit="D")
+    assert out.index.tolist() == ["007"] and out["monetary_value"].tolist() == [3.0]

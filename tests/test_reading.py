@@ -168,7 +168,8 @@ def test_fast_and_fallback_readers_agree(tmp_path, name, monkeypatch):
     path = write(tmp_path / "t.csv", TRICKY[name])
     fast = read_table(path)
     # the fast reader did read it (it refuses rows whose field count differs)
-    assert reading._csv_pyarrow(path, probe_file(path), ",", list(fast.columns)) is not None
+    assert reading._csv_pyarrow(path, probe_file(path), ",", list(fast.columns),
+                                "utf-8") is not None
     monkeypatch.setattr(reading, "_csv_pyarrow", lambda *args, **kwargs: None)
     slow = read_table(path)
     pd.testing.assert_frame_equal(fast, slow)
@@ -180,6 +181,20 @@ def test_tricky_values_exactly(tmp_path):
     assert frame["b"].tolist() == ["x\ny", "5"]
     frame = read_table(write(tmp_path / "t.csv", TRICKY["doubled quotes"]))
     assert frame["b"].tolist() == ['he said "hi"']
+
+
+def test_unclosed_quote_is_an_error_not_a_swallowed_file(tmp_path):
+    # pyarrow alone would read '"x\n2,3\n4,5\n' as one value of row 2
+    path = write(tmp_path / "q.csv", 'a,b\n0,1\n1,"x\n2,3\n4,5\n')
+    one_line_error(path, "a quoted value is never closed")
+    # a genuine quoted line break in the last row is still read
+    path = write(tmp_path / "ok.csv", 'a,b\n0,1\n1,"x\ny"\n')
+    assert read_table(path)["b"].tolist() == ["1", "x\ny"]
+
+
+def test_blank_and_whitespace_lines_before_the_header(tmp_path):
+    path = write(tmp_path / "t.csv", "\n   \nid,amount\n007,1\n")
+    assert read_table(path).to_dict("list") == {"id": ["007"], "amount": ["1"]}
 
 
 # --------------------------------------------------------------------------- separator
@@ -236,12 +251,14 @@ ROWS = "customer,date,amount,product\n1,2024-01-01,2.5,café\n2,2024-01-02,3,na�
     ("utf-32-le", codecs.BOM_UTF32_LE, "encoding utf-32 taken from the file's UTF-32 "
                                        "little-endian byte-order mark"),
 ])
-def test_byte_order_mark_decides_the_encoding(tmp_path, codec, bom, described):
+def test_byte_order_mark_decides_the_encoding(tmp_path, codec, bom, described, monkeypatch):
     path = write(tmp_path / "bom.csv", bom + ROWS.encode(codec))
     table = read_source(path)
     assert table.frame.columns.tolist() == ["customer", "date", "amount", "product"]
     assert table.frame["product"].tolist() == ["café", "naïve"]
     assert table.decisions == (described,)
+    monkeypatch.setattr(reading, "_csv_pyarrow", lambda *args, **kwargs: None)
+    pd.testing.assert_frame_equal(read_table(path), table.frame)  # the C reader agrees
 
 
 def test_undecodable_byte_reports_its_real_offset_and_a_hint(tmp_path):
@@ -257,6 +274,7 @@ def test_undecodable_byte_reports_its_real_offset_and_a_hint(tmp_path):
     assert "it decodes as cp1252: pass encoding='cp1252'" in message
     frame = read_table(path, encoding="cp1252")
     assert frame["product"].iloc[-1] == "café" and len(frame) == 100_001
+    assert frame["customer"].iloc[-2] == "99999"
 
 
 def test_encoding_hint_comes_from_a_window_around_the_error_not_the_whole_file(tmp_path):
@@ -285,6 +303,24 @@ def test_utf16_without_bom_is_named(tmp_path):
     message = one_line_error(path, "encoding=")
     assert "byte offset 1" in message and "utf-16-le" in message
     assert read_table(path, encoding="utf-16-le")["product"].tolist() == ["café", "naïve"]
+
+
+def test_binary_data_named_csv(tmp_path):
+    path = write(tmp_path / "img.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert "NUL byte b'\\x00' at byte offset 8); it looks like binary data" in \
+        one_line_error(path, "encoding=")
+
+
+def test_byte_order_mark_under_an_explicit_encoding(tmp_path):
+    path = write(tmp_path / "u8.csv", codecs.BOM_UTF8 + b"a,b\n1,2\n")
+    table = read_source(path, encoding="utf-8")
+    assert table.frame.columns.tolist() == ["a", "b"]
+    assert table.decisions == ("the UTF-8 byte-order mark at the start of the file was "
+                               "removed",)
+    path = write(tmp_path / "u16.csv", codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"))
+    message = one_line_error(path, "encoding=", encoding="utf-8")
+    assert "byte offset 0); the file starts with a UTF-16 little-endian byte-order mark: " \
+           "pass encoding='utf-16'" in message
 
 
 def test_explicit_encoding_is_used_as_given(tmp_path):
@@ -346,6 +382,19 @@ def test_zip_holding_a_parquet_file(tmp_path):
     assert read_table(path)["id"].tolist() == [7, 8]
 
 
+def test_zip_holding_a_workbook_and_a_zip_named_csv(tmp_path, workbook):
+    path = tmp_path / "book.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(workbook, "book.xlsx")
+    table = read_source(path, sheet="Notes")
+    assert table.frame.to_dict("list") == {"text": ["see above"]}
+    assert table.decisions[0] == f"read 'book.xlsx', the one data file of the zip archive {path}"
+    named_csv = write(tmp_path / "x.csv", b"")
+    with zipfile.ZipFile(named_csv, "w") as archive:
+        archive.writestr("x.csv", "a\n1\n")
+    assert read_table(named_csv).to_dict("list") == {"a": ["1"]}
+
+
 def test_zip_with_several_files_is_an_error(tmp_path):
     path = tmp_path / "two.zip"
     with zipfile.ZipFile(path, "w") as archive:
@@ -405,6 +454,12 @@ def test_excel_single_sheet_and_duplicate_names(tmp_path):
     table = read_source(path)
     assert table.decisions == ("sheet 'Data' (the only one) read",)
     assert table.frame.to_dict("list") == {"a": [1]}
+
+
+def test_sheet_on_a_csv_is_refused(tmp_path):
+    path = write(tmp_path / "t.csv", "a\n1\n")
+    one_line_error(path, "sheet='Sales' applies to Excel workbooks, but .*t.csv is csv",
+                   sheet="Sales")
 
 
 def test_excel_header_only_has_no_rows(tmp_path):
