@@ -37,7 +37,7 @@ from . import columns as C
 from .errors import DataValidationError, example_rows
 
 __all__ = ["as_transactions", "check_frame", "check_transactions", "order_keys", "as_day",
-           "ORDER_DEFINITION"]
+           "id_order", "ORDER_DEFINITION"]
 
 #: One sentence, shown wherever an order count appears.
 ORDER_DEFINITION = ("an order is one order id of a customer where the data record order ids, "
@@ -188,6 +188,41 @@ def order_keys(tx: pd.DataFrame) -> np.ndarray:
         occasion = np.where(codes >= 0, codes + n_days, day)       # order ids after the days
     width = int(occasion.max()) + 1
     return pd.factorize(cust * width + occasion)[0].astype(np.int64)
+
+
+def id_order(ids) -> np.ndarray:
+    """The positions that sort customer ids: numeric order when every id is digits.
+
+    Customer ids are text (``"007"`` is not ``"7"``), so they sort as text,
+    except that a column of plain digit strings sorts by length first, which is
+    numeric order without ever turning an id into a number (``"9"`` before
+    ``"10"``). Ids of other types (a DataFrame with integer ids) sort as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ids = np.array(["10", "9", "100", "007"], dtype=object)
+    >>> ids[id_order(ids)].tolist()
+    ['9', '10', '007', '100']
+    >>> ids = np.array(["C10", "C9", "B1"], dtype=object)
+    >>> ids[id_order(ids)].tolist()
+    ['B1', 'C10', 'C9']
+    """
+    values = pd.Index(ids)
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    if pd.api.types.is_string_dtype(values) or values.dtype == object:
+        text = values.astype(str)
+        if text.str.fullmatch(r"[0-9]+").all():
+            return np.lexsort((text.to_numpy(), text.str.len().to_numpy()))
+        try:
+            return np.argsort(text.to_numpy(), kind="stable")
+        except TypeError:  # pragma: no cover - str() makes every id comparable
+            return np.arange(len(values))
+    try:
+        return np.argsort(values.to_numpy(), kind="stable")
+    except TypeError:    # ids of mixed types cannot be sorted: keep first-seen order
+        return np.arange(len(values))
 
 
 def as_day(value: Any, name: str) -> pd.Timestamp:

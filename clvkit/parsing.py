@@ -469,7 +469,9 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
                        f"{_count(m, 'distinct value')}{example}); pass decimal=... to override")
     if used:
         n_cur = int(code.notna().sum())
-        clauses.append(f"currency {used[0]} stripped from {_count(n_cur, 'distinct value')}")
+        written = ", ".join(repr(w) for w in sorted(currency.dropna().unique())[:3])
+        clauses.append(f"currency {used[0]} (written {written}) stripped from "
+                       f"{_count(n_cur, 'distinct value')}")
     decision = f"{column!r}: " + "; ".join(clauses) if clauses else ""
     return values, ok, decision
 
