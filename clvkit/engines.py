@@ -72,9 +72,10 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_one_of
-from .contract import as_day, check_transactions
+from .contract import ID_ORDER_SQL, as_day, check_transactions
 from .errors import ClvError, DataValidationError
 from .io import LoadResult
+from .parsing import ID_DTYPE
 from .reading import format_from_name, probe_file, read_table
 from .summary import compress_summary, rfm_summary
 from .units import DAYS_PER_UNIT, TIME_UNITS
@@ -160,7 +161,7 @@ FROM ({per_customer}) per_customer
 GROUP BY frequency, recency, T
 ORDER BY frequency, recency, T"""
     else:
-        tail = per_customer + "\nORDER BY c.customer_id"
+        tail = per_customer + "\nORDER BY " + ID_ORDER_SQL.format(id="c.customer_id")
     return f"""WITH tx_days AS (
   SELECT customer_id, unix_date(TRY_CAST(date AS DATE)) AS day_number,
          TRY_CAST(amount AS DOUBLE) AS amount
@@ -313,6 +314,8 @@ def rfm_summary_engine(
         out = run(query, frame=frame, paths=paths, names=names, spark=spark,
                   connection=duckdb_connection, memory_limit=memory_limit)
         if not compress:
+            if not pd.api.types.is_numeric_dtype(out[C.CUSTOMER_ID]):  # text ids
+                out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype(ID_DTYPE)
             out = out.set_index(C.CUSTOMER_ID)
     obs_end = as_day(observation_end, "observation_end")
     cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
@@ -509,14 +512,22 @@ def _check_sql_readable(paths: list[str]) -> None:
             continue
         info = probe_file(name)
         gzip_named = name.lower().endswith(".gz")
+        if info.format == "csv" and info.compression is None:
+            with open(name, "rb") as fh:
+                head = fh.read(4)
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head == b"\x00\x00\xfe\xff":
+                raise DataValidationError(
+                    f"{name} is UTF-16/UTF-32 text (byte-order mark); the SQL engines read "
+                    "UTF-8 only: use engine='pandas' (CLI: --engine pandas), which reads it, "
+                    "or re-save the file as UTF-8")
         if (info.compression is None and not gzip_named) or (
                 info.compression == "gzip" and gzip_named and info.format == "csv"):
             continue
         what = (f"{info.compression}-compressed" if info.compression
                 else "named .gz but not compressed")
         raise DataValidationError(f"{name} is {what}; the SQL engines read Parquet, plain CSV "
-                                  "and gzip CSV named .gz: use engine='pandas' (it reads "
-                                  "this file) or decompress / rename it")
+                                  "and gzip CSV named .gz: use engine='pandas' (CLI: --engine "
+                                  "pandas), which reads this file, or decompress / rename it")
 
 
 def _auto_engine(frame: Any, paths: list[str] | None) -> str:
@@ -607,7 +618,11 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
                      con.execute(f"DESCRIBE SELECT * FROM {_duckdb_scan(paths)}").fetchall()]
             _check_columns(names, found, label)
             scan = _duckdb_scan(paths, text_column=names[C.CUSTOMER_ID])
-            renamed = ", ".join(f"{_quote(src)} AS {canon}" for canon, src in names.items())
+            types = {row[0]: row[1] for row in
+                     con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+            renamed = ", ".join(
+                (_duckdb_id(names[canon], types[names[canon]]) if canon == C.CUSTOMER_ID
+                 else _quote(src)) + f" AS {canon}" for canon, src in names.items())
         con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE_VIEW} AS SELECT {renamed} "
                     f"FROM {scan}")
         if frame is None:
@@ -640,6 +655,28 @@ def _duckdb_scan(paths: list[str], *, text_column: str | None = None) -> str:
         types = "" if text_column is None else f", types = {{{_sql_text(text_column)}: 'VARCHAR'}}"
         return f"read_csv({listed}, header = true{types})"
     raise DataValidationError(f"the files mix formats ({sorted(kinds)}); pass one format")
+
+
+#: What Python's str.strip() removes and DuckDB's trim() must remove too.
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
+               "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def _duckdb_id(column: str, sql_type: str) -> str:
+    """The customer id as clvkit.parsing.normalise_ids writes it: text as written.
+
+    Text is stripped of surrounding whitespace and NFC-normalised; integer ids are
+    written as integers; float ids only when integral (others become NULL and are
+    refused by the contract check, as the pandas loader refuses them).
+    """
+    name = _quote(column)
+    kind = sql_type.upper()
+    if kind in {"FLOAT", "DOUBLE", "REAL"} or kind.startswith("DECIMAL"):
+        return (f"CASE WHEN {name} = round({name}) AND abs({name}) < 9007199254740992 "
+                f"THEN CAST(CAST({name} AS HUGEINT) AS VARCHAR) END")
+    if kind == "VARCHAR":
+        return f"NULLIF(nfc_normalize(trim({name}, {_sql_text(_WHITESPACE)})), '')"
+    return f"CAST({name} AS VARCHAR)"
 
 
 def _check_columns(names: dict[str, str], found: Sequence[str], label: str) -> None:
