@@ -362,8 +362,8 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[P
     _clean_stale_partials(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
-        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         try:
+            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
             yield partial
             with open(partial, "rb") as handle:
                 os.fsync(handle.fileno())

@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1297,9 +1297,24 @@ def _kernel_manager_class(stderr_path: Path, cwd: Path):
             kw["cwd"] = str(cwd)
             with open(stderr_path, "ab") as handle:
                 kw["stderr"] = handle
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                info = await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                _KERNELS.setdefault(str(cwd), []).append(process)
+            return info
 
     return _ReportKernelManager
+
+
+#: Kernel processes (``Popen``) started by running reports, by their working folder.
+_KERNELS: dict[str, list] = {}
+
+
+def _stop_kernels(cwd: Path) -> None:
+    """Kill the kernels still running in ``cwd`` (the report was interrupted or terminated)."""
+    for process in _KERNELS.pop(str(cwd), []):
+        if process.poll() is None:      # Popen never signals a process it has reaped
+            process.kill()
 
 
 def _template_path(section: Section) -> Path:
@@ -1617,18 +1632,24 @@ def _execute_sections(sections: list[Section], parameters: dict, work: Path, log
     say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = {pool.submit(_run_section, s, i, parameters, work, logs): s
+        pending = {pool.submit(_run_section, s, i, parameters, work, logs)
                    for i, s in enumerate(sections)}
-        for future in as_completed(futures):
-            res = future.result()
-            done[res.name] = res
-            line = f"  [{len(done)}/{total}] {res.name:<18} "
-            if res.status == "ok":
-                say(line + f"ok ({res.seconds:.1f} s)")
-            else:
-                say(line + _describe_failure(res, logs))
-    finally:    # interrupted or terminated: start no further section
-        pool.shutdown(wait=True, cancel_futures=True)
+        while pending:      # short waits: a signal (SIGTERM, Ctrl-C) is handled at once
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for res in sorted((f.result() for f in finished), key=lambda r: r.name):
+                done[res.name] = res
+                line = f"  [{len(done)}/{total}] {res.name:<18} "
+                if res.status == "ok":
+                    say(line + f"ok ({res.seconds:.1f} s)")
+                else:
+                    say(line + _describe_failure(res, logs))
+    except BaseException:   # interrupted or terminated: no further section, no kernel left
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_kernels(work)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        _KERNELS.pop(str(work), None)
     return [done[s.name] for s in sections]
 
 
