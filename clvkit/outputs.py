@@ -128,6 +128,9 @@ def _safe_values(values: pd.Series) -> pd.Series:
 def _safe_index(index: pd.Index) -> pd.Index:
     if isinstance(index, pd.MultiIndex):
         return index.set_levels([_safe_index(level) for level in index.levels])
+    if not (pd.api.types.is_object_dtype(index.dtype) or pd.api.types.is_string_dtype(index.dtype)
+            or isinstance(index.dtype, pd.CategoricalDtype)):
+        return index
     safe = _safe_values(pd.Series(index, dtype=index.dtype))
     return pd.Index(safe, name=index.name, dtype=safe.dtype)
 
@@ -263,6 +266,24 @@ def _check_parent(path: Path, what: str) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"cannot write {what} {path}: {parent} is {_kind(st.st_mode)}, "
                           "not a folder")
+
+
+def _check_ancestors(path: Path) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder (missing ones get created)."""
+    for parent in path.parents:
+        try:
+            st = os.stat(parent)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            if err.errno == errno.ENOTDIR:
+                continue            # a file further up: reported at that level
+            raise OutputError(f"cannot write the report to {path}: {describe_os_error(err)}"
+                              ) from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"cannot write the report to {path}: {parent} is "
+                              f"{_kind(st.st_mode)}, not a folder")
+        return
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -509,7 +530,7 @@ def check_report_output(out: str | os.PathLike, *, force: bool = False,
         existing clvkit report suggests ``--force``.
     """
     out = Path(out)
-    _check_parent(out, "the report to")
+    _check_ancestors(out)
     for item in protect:
         problem = _overlap(out, Path(item))
         if problem:

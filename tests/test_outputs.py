@@ -263,6 +263,10 @@ def test_files_links_and_bad_parents_are_refused(tmp_path):
     assert "force" not in str(err.value)
     with pytest.raises(OutputError, match="file is a file, not a folder"):
         check_report_output(tmp_path / "file" / "2024-04")
+    with pytest.raises(OutputError, match="file is a file, not a folder"):
+        check_report_output(tmp_path / "file" / "tiny" / "2024-04")
+    # missing folders above the report are fine: the report creates them
+    assert check_report_output(tmp_path / "reports" / "tiny" / "2024-04")
 
 
 def test_output_may_not_be_contain_or_lie_inside_an_input(tmp_path):
