@@ -32,7 +32,9 @@ the data exactly as they are (it is not opened by spreadsheets).
 A report folder counts as clvkit's when its ``manifest.json`` is a JSON object
 with the keys clvkit writes (:data:`MANIFEST_KEYS`, and ``packages.clvkit``) and
 the folder holds nothing but ``manifest.json`` and the files its ``outputs``
-list: a folder in which someone saved anything else is not replaced.
+list (and a ``.ipynb_checkpoints`` folder with Jupyter's copies of those
+notebooks, made when someone opens them): a folder in which someone saved
+anything else is not replaced.
 """
 
 from __future__ import annotations
@@ -493,11 +495,20 @@ def _not_a_report(folder: Path) -> str | None:
         return f"its {MANIFEST} has no list of outputs"
     listed = {o["path"] for o in outputs} | {MANIFEST}
     extra = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
-                   if p.name not in listed)
+                   if p.name not in listed and not _only_checkpoints(p, listed))
     if extra:
         shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
         return f"it holds {len(extra)} item(s) the report did not write: {shown}"
     return None
+
+
+def _only_checkpoints(path: Path, listed: set[str]) -> bool:
+    """``.ipynb_checkpoints`` holding only Jupyter's copies of the report's own notebooks."""
+    if path.name != ".ipynb_checkpoints" or path.is_symlink() or not path.is_dir():
+        return False
+    return all(p.is_file() and not p.is_symlink() and p.name.endswith("-checkpoint.ipynb")
+               and p.name.removesuffix("-checkpoint.ipynb") + ".ipynb" in listed
+               for p in path.iterdir())
 
 
 def _overlap(out: Path, item: Path) -> str | None:

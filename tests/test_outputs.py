@@ -239,6 +239,9 @@ def test_a_clvkit_report_is_replaced_only_with_force(tmp_path):
     (lambda f: (f / "notes.txt").write_text("mine"),
      r"holds 1 item\(s\) the report did not write: notes.txt"),
     (lambda f: (f / "raw").mkdir(), "did not write: raw/"),
+    (lambda f: ((f / ".ipynb_checkpoints").mkdir(),
+                (f / ".ipynb_checkpoints" / "mine-checkpoint.ipynb").write_text("{}")),
+     "did not write: .ipynb_checkpoints/"),
 ])
 def test_a_folder_that_is_not_a_clvkit_report_is_refused_even_with_force(tmp_path, spoil,
                                                                           reason):
@@ -249,6 +252,13 @@ def test_a_folder_that_is_not_a_clvkit_report_is_refused_even_with_force(tmp_pat
         check_report_output(folder, force=True)
     assert "is not a clvkit report" in str(err.value) and "force" not in str(err.value)
     assert tree(folder) == before
+
+
+def test_jupyter_checkpoints_of_the_reports_notebooks_do_not_block_force(tmp_path):
+    report = fake_report(tmp_path / "r", files=("index.html", "01-x.ipynb"))
+    (report / ".ipynb_checkpoints").mkdir()
+    (report / ".ipynb_checkpoints" / "01-x-checkpoint.ipynb").write_text("{}")
+    assert check_report_output(report, force=True) == report
 
 
 def test_files_links_and_bad_parents_are_refused(tmp_path):
