@@ -376,6 +376,8 @@ spark, duckdb_connection, memory_limit
     >>> pd.read_parquet(path)["frequency"].tolist()
     [1, 0]
     """
+    import re
+
     from . import outputs
 
     out = Path(out)
@@ -405,9 +407,16 @@ spark, duckdb_connection, memory_limit
             if frame is not None:
                 frame = _prepare_frame(frame, names)
             target = str(partial).replace("'", "''")
-            _run_duckdb(query, frame=frame, paths=paths, names=names,
-                        connection=duckdb_connection, memory_limit=memory_limit,
-                        copy_to=f"COPY ({select}) TO '{target}' ({fmt})")
+            try:
+                _run_duckdb(query, frame=frame, paths=paths, names=names,
+                            connection=duckdb_connection, memory_limit=memory_limit,
+                            copy_to=f"COPY ({select}) TO '{target}' ({fmt})")
+            except ClvError as err:     # DuckDB failed writing (disk full, ...): name `out`
+                if partial.name not in str(err):
+                    raise
+                code = re.search(r'"errno":\s*"(\d+)"', str(err))
+                cause = os.strerror(int(code[1])) if code else str(err).splitlines()[-1]
+                raise outputs.OutputError(f"cannot write {out}: {cause}") from None
         else:
             table = rfm_summary_engine(source, engine=engine, columns=columns,
                                        compress=compress, spark=spark, **periods)

@@ -381,3 +381,34 @@ def test_sigkill_leaves_a_work_folder_that_the_next_run_removes(shop, tmp_path, 
     (tmp_path / "r" / "my-notes.txt").unlink()
     assert report(shop, tmp_path / "r", "--force") == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [".r.clvkit-1-x.tmp", "r"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_full_and_read_only_disks_are_one_line(small_disk, capsys):
+    source = ROOT / "data" / "cdnow_sample.csv.gz"            # ~2,357 customers: > 16 KiB
+    args = ["summary", str(source), "--preset", "cdnow", "--observation-end", "1997-09-30"]
+    for engine in ("pandas", "duckdb"):
+        out = small_disk / f"{engine}.csv"
+        assert main([*args, "--engine", engine, "--out", str(out)]) == 2
+        line = one_error_line(capsys)
+        assert str(out) in line and "No space left on device" in line, line
+        assert list(small_disk.iterdir()) == []              # no half file, no temp file
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    out = small_disk / "s.csv"
+    assert main([*args, "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert str(out) in line and "Read-only file system" in line, line
