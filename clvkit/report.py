@@ -45,7 +45,14 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ClvError, ReportError
-from .outputs import OutputError, check_report_output, publish_folder, work_folder
+from .outputs import (
+    USER_ERRNOS,
+    OutputError,
+    check_report_output,
+    describe_os_error,
+    publish_folder,
+    work_folder,
+)
 from .units import TIME_UNITS
 
 __all__ = [
@@ -1606,17 +1613,23 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     # killed) holds the report being built, the kernels' logs and a replaced report.
     with work_folder(out) as work:
         staged, logs = work / "report", work / "logs"
-        staged.mkdir()
-        logs.mkdir()
-        _save_data(loaded, staged / _DATA_DIR)
-        results = _execute_sections(sections, parameters, staged, logs,
-                                    jobs=jobs or cfg.jobs, say=say)
-        shutil.rmtree(staged / _DATA_DIR)
-        (staged / "index.html").write_text(_index_html(cfg, month, headline, results),
-                                           encoding="utf-8")
-        _write_manifest(staged, cfg=cfg, month=month, parameters=parameters, inputs=inputs,
-                        results=results)
-        _publish(staged, out, work=work, force=force, protect=protect)
+        try:
+            staged.mkdir()
+            logs.mkdir()
+            _save_data(loaded, staged / _DATA_DIR)
+            results = _execute_sections(sections, parameters, staged, logs,
+                                        jobs=jobs or cfg.jobs, say=say)
+            shutil.rmtree(staged / _DATA_DIR)
+            (staged / "index.html").write_text(_index_html(cfg, month, headline, results),
+                                               encoding="utf-8")
+            _write_manifest(staged, cfg=cfg, month=month, parameters=parameters,
+                            inputs=inputs, results=results)
+            _publish(staged, out, work=work, force=force, protect=protect)
+        except OSError as err:      # disk full, read-only, ...: one line naming the output
+            if err.errno not in USER_ERRNOS:
+                raise
+            raise ReportError(f"cannot write the report {out}: {describe_os_error(err)}"
+                              ) from None
     result = ReportResult(out=out, month=month, config=cfg, sections=tuple(results),
                           headline=headline, seconds=round(time.perf_counter() - started, 1))
     verdict = "done" if result.ok else f"FAILED sections: {', '.join(result.failed)}"

@@ -398,7 +398,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", str(mount)], check=True)
 
 
-def test_full_and_read_only_disks_are_one_line(small_disk, capsys):
+def test_full_disk_is_one_line(small_disk, capsys):
     source = ROOT / "data" / "cdnow_sample.csv.gz"            # ~2,357 customers: > 16 KiB
     args = ["summary", str(source), "--preset", "cdnow", "--observation-end", "1997-09-30"]
     for engine in ("pandas", "duckdb"):
@@ -407,6 +407,19 @@ def test_full_and_read_only_disks_are_one_line(small_disk, capsys):
         line = one_error_line(capsys)
         assert str(out) in line and "No space left on device" in line, line
         assert list(small_disk.iterdir()) == []              # no half file, no temp file
+
+
+def test_full_disk_during_report_is_one_line(shop, small_disk, capsys):
+    assert report(shop, small_disk / "r") == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"cannot write the report {small_disk / 'r'}: " in line
+    assert "No space left on device" in line
+    assert list(small_disk.iterdir()) == []                  # work folder removed
+
+
+def test_read_only_disk_is_one_line(small_disk, capsys):
+    source = ROOT / "data" / "cdnow_sample.csv.gz"
+    args = ["summary", str(source), "--preset", "cdnow", "--observation-end", "1997-09-30"]
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     out = small_disk / "s.csv"
     assert main([*args, "--out", str(out)]) == 2
