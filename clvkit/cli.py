@@ -1,17 +1,31 @@
 """The ``clvkit`` command: ``validate``, ``summary`` and ``report``.
 
-Every user mistake ends in one clear line on stderr and a non-zero exit code
-(2 for unusable input), never a traceback.
+Every user mistake ends in one clear line on stderr and a non-zero exit code,
+never a traceback. Exit codes:
+
+* 0 -- done;
+* 1 -- ``report`` only: a section failed (the report is still written);
+* 2 -- unusable input or output: a clvkit error, or an OS error the user's
+  environment causes (permission denied, disk full, read-only file system, a
+  folder where a file is expected, a FIFO or device, a symlink loop, a parent
+  that is a file), printed as one line naming the path and the cause;
+* 130 -- interrupted (Ctrl-C); 143 -- terminated (SIGTERM; temporary files and
+  folders are removed first).
+
+Other exceptions are bugs and keep their traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
 from ._version import __version__
 from .errors import ClvError
+from .outputs import USER_ERRNOS, Terminated, describe_os_error, sigterm_raises, write_table
 from .units import TIME_UNITS
 
 __all__ = ["main", "build_parser"]
@@ -51,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--time-unit", choices=list(TIME_UNITS), default="W",
                          help="unit of recency and T (default: W = weeks)")
     summary.add_argument("--out", required=True, metavar="FILE",
-                         help="output file (.csv or .parquet)")
+                         help="output file: .csv, or .parquet/.pq (other suffixes are refused)")
+    summary.add_argument("--force", action="store_true",
+                         help="replace an existing output file (never the input)")
     summary.add_argument("--engine", choices=["pandas", "duckdb", "spark"], default="pandas",
                          help="pandas (default: load, clean and summarise in memory), duckdb "
                          "(scan Parquet/CSV directly, larger than memory) or spark (Spark SQL, "
@@ -68,9 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_source(path: str) -> None:
+    """Refuse a FIFO, device or socket before any reader opens it (opening a FIFO blocks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return                  # missing, glob, ...: the readers say what is wrong
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise ClvError(f"{path} is not a regular file ({what}); clvkit reads data only from "
+                       "regular files: save the data to a file first")
+
+
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
+    _check_source(args.file)
     return load_transactions(
         args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
         amount=args.amount, order_id=args.order_id, quantity=args.quantity,
@@ -94,11 +123,7 @@ def _summary(args: argparse.Namespace) -> int:
     result = _load(args)
     table = rfm_summary(result, observation_end=args.observation_end,
                         calibration_end=args.calibration_end, time_unit=args.time_unit)
-    out = Path(args.out)
-    if out.suffix.lower() in {".parquet", ".pq"}:
-        table.to_parquet(out)
-    else:
-        table.to_csv(out)
+    out = write_table(table, args.out, force=args.force, protect=[args.file])
     print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
     return 0
 
@@ -108,6 +133,7 @@ def _summary_engine(args: argparse.Namespace) -> int:
     from .engines import write_rfm_summary
     from .io import PRESETS
 
+    _check_source(args.file)
     unsupported = [f"--{name.replace('_', '-')}" for name in
                    ("order_id", "quantity", "unit_price") if getattr(args, name)]
     if args.returns != "separate" or args.encoding.lower().replace("-", "") != "utf8":
@@ -123,32 +149,50 @@ def _summary_engine(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = write_rfm_summary(args.file, out, engine=args.engine, columns=columns,
                              observation_end=args.observation_end,
-                             calibration_end=args.calibration_end, time_unit=args.time_unit)
+                             calibration_end=args.calibration_end, time_unit=args.time_unit,
+                             force=args.force)
     print(f"wrote {rows:,} customers ({args.time_unit}) to {out} [{args.engine}]")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``clvkit`` command line; returns the exit code."""
+    """Run the ``clvkit`` command line; returns the exit code (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "summary":
-            return _summary(args)
-        from .report import run_report_cli
-
-        return run_report_cli(args)
+        with sigterm_raises():
+            return _run(args)
     except ClvError as exc:
-        print(f"clvkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc), 2)
+    except OSError as exc:
+        if exc.errno not in USER_ERRNOS:
+            raise               # not something the user caused: keep the traceback
+        return _fail(args, describe_os_error(exc), 2)
     except KeyboardInterrupt:
-        print(f"clvkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, "interrupted", 130, prefix="")
+    except Terminated as exc:
+        return _fail(args, "terminated", exc.exit_code, prefix="")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "summary":
+        return _summary(args)
+    for path in (args.data, args.config):
+        if path:
+            _check_source(path)
+    from .report import run_report_cli
+
+    return run_report_cli(args)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, *, prefix: str = "error: ") -> int:
+    print(f"clvkit {args.command}: {prefix}{message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -338,6 +338,7 @@ def write_rfm_summary(
     spark: Any = None,
     duckdb_connection: Any = None,
     memory_limit: str | None = None,
+    force: bool = False,
 ) -> int:
     """Compute the summary on an engine and write it to ``out`` (.parquet or .csv).
 
@@ -345,18 +346,24 @@ def write_rfm_summary(
     neither the transactions nor the customers pass through pandas. Other engines
     write the DataFrame of :func:`rfm_summary_engine`. ``customer_id`` is the first
     column; the time unit and period ends are stored as Parquet key-value metadata
-    (DuckDB) or pandas ``attrs`` (pandas, Spark). The file appears only when complete
-    (written under a temporary name, then renamed).
+    (DuckDB) or pandas ``attrs`` (pandas, Spark). The output follows the rules of
+    :func:`clvkit.outputs.write_table`: it appears only when complete (written under
+    a temporary name in the same folder, then renamed), an existing file is replaced
+    only with ``force``, an input file never, and CSV customer ids that a spreadsheet
+    would run as a formula are prefixed with ``'`` (:func:`clvkit.outputs.spreadsheet_safe`).
 
     Parameters
     ----------
     source : DataFrame, LoadResult, path, glob or list of paths
         As in :func:`rfm_summary_engine`.
     out : path
-        Output file; ``.parquet``/``.pq`` writes Parquet, anything else CSV.
+        Output file: ``.csv``, or ``.parquet``/``.pq`` for Parquet; other suffixes
+        are refused.
     observation_end, time_unit, calibration_end, monetary, engine, columns, compress, \
 spark, duckdb_connection, memory_limit
         As in :func:`rfm_summary_engine`.
+    force : bool, default False
+        Replace an existing ``out`` (never one of the input files).
 
     Returns
     -------
@@ -374,18 +381,20 @@ spark, duckdb_connection, memory_limit
     >>> pd.read_parquet(path)["frequency"].tolist()
     [1, 0]
     """
+    import re
+
+    from . import outputs
+
     out = Path(out)
-    parquet = out.suffix.lower() in {".parquet", ".pq"}
-    if not out.parent.is_dir():
-        raise DataValidationError(f"cannot write {out}: folder {out.parent} does not exist")
+    parquet = outputs.table_format(out) == "parquet"
     check_one_of("engine", engine, ENGINES)
     frame, paths = _split_source(source, engine)
+    outputs.check_output_file(out, force=force, protect=[p for p in paths or () if "://" not in p])
     if engine == "auto":
         engine = _auto_engine(frame, paths)
     periods = dict(observation_end=observation_end, time_unit=time_unit,
                    calibration_end=calibration_end, monetary=monetary)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
+    with outputs.atomic_output(out, force=force) as partial:
         if engine == "duckdb":
             names = _column_names(columns)
             query = summary_sql(source=_SOURCE_VIEW, compress=compress, **periods)
@@ -396,12 +405,23 @@ spark, duckdb_connection, memory_limit
             fmt = ("FORMAT parquet, KV_METADATA {"
                    + ", ".join(f"{k}: '{v}'" for k, v in meta.items()) + "}"
                    if parquet else "FORMAT csv, HEADER true")
+            select = "%QUERY%"
+            if not (parquet or compress):
+                select = (f"SELECT * REPLACE ({outputs.spreadsheet_safe_sql(C.CUSTOMER_ID)} AS "
+                          f"{C.CUSTOMER_ID}) FROM (%QUERY%)")
             if frame is not None:
                 frame = _prepare_frame(frame, names)
             target = str(partial).replace("'", "''")
-            _run_duckdb(query, frame=frame, paths=paths, names=names,
-                        connection=duckdb_connection, memory_limit=memory_limit,
-                        copy_to=f"COPY (%QUERY%) TO '{target}' ({fmt})")
+            try:
+                _run_duckdb(query, frame=frame, paths=paths, names=names,
+                            connection=duckdb_connection, memory_limit=memory_limit,
+                            copy_to=f"COPY ({select}) TO '{target}' ({fmt})")
+            except ClvError as err:     # DuckDB failed writing (disk full, ...): name `out`
+                if partial.name not in str(err):
+                    raise
+                code = re.search(r'"errno":\s*"(\d+)"', str(err))
+                cause = os.strerror(int(code[1])) if code else str(err).splitlines()[-1]
+                raise outputs.OutputError(f"cannot write {out}: {cause}") from None
         else:
             table = rfm_summary_engine(source, engine=engine, columns=columns,
                                        compress=compress, spark=spark, **periods)
@@ -409,13 +429,10 @@ spark, duckdb_connection, memory_limit
             if parquet:
                 table.to_parquet(partial, index=False)
             else:
-                table.to_csv(partial, index=False)
+                outputs.spreadsheet_safe(table).to_csv(partial, index=False)
         rows = _count_rows(partial, parquet)
         if rows == 0:
             _empty_check(pd.DataFrame())
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
     return rows
 
 
