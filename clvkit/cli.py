@@ -18,8 +18,6 @@ Other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
 from pathlib import Path
 
@@ -40,7 +38,27 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"name of the {name.replace('-', ' ')} column in the file")
     parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
                         help="what to do with returns/cancellations (default: separate)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+    parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
+                        "byte-order mark decides, else UTF-8)")
+    parser.add_argument("--sep", help="field separator of CSV files (default: detected "
+                        "among , ; TAB |)")
+    parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
+                        "first)")
+    parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "
+                        "(default: decided from the whole column)")
+    parser.add_argument("--thousands", help="thousands separator of text amounts, e.g. . or ,")
+    parser.add_argument("--date-format", metavar="FORMAT", help="strftime format of the "
+                        "dates, e.g. %%d/%%m/%%Y (default: decided from the whole column)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="dates like 05/06/2024 are day first (5 June)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="dates like 05/06/2024 are month first (May 6)")
+    parser.add_argument("--date-unit", choices=["s", "ms", "us", "ns", "D"],
+                        help="unit of numeric dates: Unix seconds ... or D (Excel serial days)")
+    parser.add_argument("--timezone", default="UTC", help="dates with a UTC offset are "
+                        "converted to this zone before the calendar date is taken "
+                        "(default: UTC)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,26 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_source(path: str) -> None:
-    """Refuse a FIFO, device or socket before any reader opens it (opening a FIFO blocks)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return                  # missing, glob, ...: the readers say what is wrong
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
-        raise ClvError(f"{path} is not a regular file ({what}); clvkit reads data only from "
-                       "regular files: save the data to a file first")
-
-
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
-    _check_source(args.file)
+    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
     return load_transactions(
         args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
         amount=args.amount, order_id=args.order_id, quantity=args.quantity,
-        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding)
+        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
+        sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
+        date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
+        timezone=args.timezone)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -133,11 +142,12 @@ def _summary_engine(args: argparse.Namespace) -> int:
     from .engines import write_rfm_summary
     from .io import PRESETS
 
-    _check_source(args.file)
     unsupported = [f"--{name.replace('_', '-')}" for name in
-                   ("order_id", "quantity", "unit_price") if getattr(args, name)]
-    if args.returns != "separate" or args.encoding.lower().replace("-", "") != "utf8":
-        unsupported.append("--returns/--encoding")
+                   ("order_id", "quantity", "unit_price", "encoding", "sep", "sheet", "decimal",
+                    "thousands", "date_format", "dayfirst", "date_unit") if getattr(args, name)
+                   is not None]
+    if args.returns != "separate" or args.timezone != "UTC":
+        unsupported.append("--returns/--timezone")
     if unsupported:
         raise ClvError(f"{', '.join(unsupported)} need(s) --engine pandas; the {args.engine} "
                        "engine reads clean customer_id/date/amount columns as they are")
@@ -182,9 +192,11 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(args)
     if args.command == "summary":
         return _summary(args)
-    for path in (args.data, args.config):
-        if path:
-            _check_source(path)
+    from .reading import probe_file
+
+    for path in (args.data, args.config):   # a FIFO or device would block the readers
+        if path and os.path.exists(path) and not os.path.isdir(path):
+            probe_file(path)
     from .report import run_report_cli
 
     return run_report_cli(args)
