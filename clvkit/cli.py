@@ -18,6 +18,7 @@ Other exceptions are bugs and keep their traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
