@@ -14,7 +14,8 @@ checks run in this order and the first one that applies wins:
 reason                    action       policy
 ========================  ===========  ============================================
 missing customer id       dropped      always (a purchase nobody made cannot be
-                                       attributed)
+                                       attributed); *no* id at all is an error
+missing date              dropped      always; *no* date at all is an error
 unparsable date           dropped      always; *all* dates unparsable is an error
 missing amount            dropped      always
 unparsable amount         dropped      always; a non-numeric column is an error;
@@ -72,6 +73,7 @@ FUTURE = "future or implausible date"
 #: Order of the checks (the first that applies to a row wins) and their action.
 REASONS: dict[str, str] = {
     "missing customer id": "dropped",
+    "missing date": "dropped",
     "unparsable date": "dropped",
     "missing amount": "dropped",
     "unparsable amount": "dropped",
@@ -411,12 +413,16 @@ def _parse_values(frame: pd.DataFrame, label: str, *, unit_price: bool, numbers:
         out[C.ORDER_ID] = note(normalise_ids(frame[C.ORDER_ID], column=C.ORDER_ID)).values
 
     when = note(parse_dates(frame[C.DATE], column=C.DATE, **dates))
-    if (when.unreadable.all() or (when.unreadable | when.implausible).all()) and len(frame):
+    if when.values.isna().all() and len(frame):
+        seen = (f"values like {list(when.examples)}" if when.examples else
+                "dates outside 1677-2262" if when.implausible.any() else "every cell is empty")
         raise DataValidationError(
             f"{label}: no value of column {C.DATE!r} could be read as a date "
-            f"({example_rows(frame.index)}, values like {list(when.examples)}). "
-            "Pass date_format='%d/%m/%Y' (or dayfirst=True) or name the right column.")
+            f"({example_rows(frame.index)}; {seen}). Pass date_format='%d/%m/%Y' (or "
+            "dayfirst=True) or name the right column (date=..., CLI --date).")
     out[C.DATE] = when.values.astype("datetime64[ns]")
+    checks["missing date"] = (when.values.isna().to_numpy() & ~when.unreadable
+                              & ~when.implausible)
     checks["unparsable date"] = when.unreadable
     checks["implausible date"] = when.implausible
 

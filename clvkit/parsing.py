@@ -36,10 +36,11 @@ import pyarrow.compute as pc
 from ._validate import check_one_of
 from .errors import DataValidationError
 
-__all__ = ["ParsedColumn", "parse_numbers", "parse_dates", "normalise_ids"]
+__all__ = ["ParsedColumn", "parse_numbers", "parse_dates", "normalise_ids", "ID_DTYPE"]
 
-#: dtype of parsed customer ids (see :func:`normalise_ids`).
-ID_DTYPE = pd.StringDtype("python")
+#: dtype of parsed customer ids (see :func:`normalise_ids`): pandas' default text dtype
+#: (missing = NaN), the dtype a Parquet round trip gives back.
+ID_DTYPE = pd.StringDtype(na_value=np.nan)
 
 _SPACE_CHARS = " \u00a0\u202f\u2009"
 _WS = f"[{_SPACE_CHARS}]"
@@ -639,8 +640,7 @@ above 12, e.g. '13/02/2024 10:00')"
             f"no value of column {column!r} could be read as a date "
             f"({_count(bad.sum(), 'distinct value')} like {_quote_list(uniques[bad])}). Pass "
             "date_format='%d/%m/%Y' (any strftime format) or name the column holding the dates")
-    values = parsed[codes]
-    values[codes < 0] = np.datetime64("NaT")
+    values = _take(parsed, codes, fill=np.datetime64("NaT"))
     unreadable, examples = _take_bool(bad, codes), _examples(uniques[bad])
     if not is_text.all():
         bools = _bool_rows(raw)
@@ -883,8 +883,8 @@ def normalise_ids(raw: pd.Series, *, column: str) -> ParsedColumn:
     Returns
     -------
     ParsedColumn
-        ``values`` of dtype ``string[python]``; blank ids are <NA> (missing, not
-        unreadable). ``decision`` counts the ids changed by normalisation.
+        ``values`` of dtype :data:`ID_DTYPE` (pandas' text dtype); blank ids are
+        missing (NaN), not unreadable. ``decision`` counts the ids changed by normalisation.
 
     Raises
     ------
@@ -895,7 +895,7 @@ def normalise_ids(raw: pd.Series, *, column: str) -> ParsedColumn:
     --------
     >>> col = normalise_ids(pd.Series([" 007", "007", "1E3", "  "]), column="cust")
     >>> col.values.tolist()
-    ['007', '007', '1E3', <NA>]
+    ['007', '007', '1E3', nan]
     >>> col.decision
     "'cust': 1 distinct id (1 row) changed by normalisation (surrounding whitespace, \
 Unicode NFC)"

@@ -3,7 +3,6 @@
 import hashlib
 import io as _io
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,14 +83,16 @@ def test_error_family():
 
 def test_all_dates_unparsable():
     raw = pd.DataFrame({"customer_id": [1, 2], "date": ["x", "y"], "amount": [1.0, 2.0]})
-    with pytest.raises(DataValidationError, match=r"no value of column 'date' could be read as a date \(2 distinct values like 'x'"):
+    with pytest.raises(DataValidationError,
+                       match=r"no value of column 'date' could be read as a date \(2 distinct"):
         load_transactions(raw)
 
 
 def test_non_numeric_amount_column():
     raw = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01"] * 2,
                         "amount": ["ten", "eleven"]})
-    with pytest.raises(DataValidationError, match=r"column 'amount' is not numeric: none of its 2 distinct values"):
+    with pytest.raises(DataValidationError,
+                       match=r"column 'amount' is not numeric: none of its 2 distinct values"):
         load_transactions(raw)
 
 

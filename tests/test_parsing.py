@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clvkit.errors import ClvError, DataValidationError
-from clvkit.parsing import normalise_ids, parse_dates, parse_numbers
+from clvkit.parsing import ID_DTYPE, normalise_ids, parse_dates, parse_numbers
 
 
 def nums(values, **kw):
@@ -138,7 +138,7 @@ def test_text_dtypes_give_the_same_result():
         raw = pd.Series(["13/01/2024", None], dtype=dtype)
         assert parse_dates(raw, column="d").values[0] == pd.Timestamp("2024-01-13")
         assert normalise_ids(pd.Series([" 007", None], dtype=dtype),
-                             column="c").values.tolist() == ["007", pd.NA]
+                             column="c").values.pipe(_listed) == ["007", None]
 
 
 def test_signs_parentheses_and_trailing_minus():
@@ -171,14 +171,14 @@ def test_infinite_values_are_kept_and_flagged():
 def test_one_currency_is_stripped(values):
     col = nums(values)
     assert col.values.tolist() == [12.5, 3.0, -1.25, -2.0]
-    assert "currency GBP stripped" in col.decision
+    assert "currency GBP (written " in col.decision
 
 
 def test_currency_with_decimal_comma():
     col = nums(["12,50 EUR", "-€3,00", "(€ 1.234,56)"])
     assert col.values.tolist() == [12.5, -3.0, -1234.56]
     assert "decimal comma with '.' thousands separator" in col.decision
-    assert "currency EUR stripped from 3 distinct values" in col.decision
+    assert "stripped from 3 distinct values" in col.decision
 
 
 def test_two_currencies_are_refused():
@@ -568,12 +568,17 @@ def test_property_offsets_convert_like_pandas(moments, zone):
 # --------------------------------------------------------------------------- ids
 
 
+def _listed(values: pd.Series) -> list:
+    """Values with missing as None (NaN != NaN in list comparisons)."""
+    return [None if pd.isna(v) else v for v in values.tolist()]
+
+
 def test_text_ids_are_kept_exactly():
     raw = [" 007", "007", "1E3", "  ", None, "12345678901234567890", "0042", "7"]
     col = normalise_ids(pd.Series(raw, dtype=object), column="cust")
-    assert col.values.tolist() == ["007", "007", "1E3", pd.NA, pd.NA, "12345678901234567890",
+    assert _listed(col.values) == ["007", "007", "1E3", None, None, "12345678901234567890",
                                    "0042", "7"]
-    assert col.values.dtype == pd.StringDtype("python")
+    assert col.values.dtype == ID_DTYPE
     assert col.decision == ("'cust': 1 distinct id (1 row) changed by normalisation "
                             "(surrounding whitespace, Unicode NFC)")
     assert not col.unreadable.any()
@@ -593,12 +598,12 @@ def test_integer_ids():
     col = normalise_ids(pd.Series([17850, 12346], dtype="int64", index=[4, 2]), column="cust")
     assert col.values.tolist() == ["17850", "12346"] and col.values.index.tolist() == [4, 2]
     nullable = normalise_ids(pd.Series([1, None], dtype="Int64"), column="cust")
-    assert nullable.values.tolist() == ["1", pd.NA]
+    assert _listed(nullable.values) == ["1", None]
 
 
 def test_integral_float_ids_become_integers():
     col = normalise_ids(pd.Series([17850.0, np.nan, 12346.0]), column="CustomerID")
-    assert col.values.tolist() == ["17850", pd.NA, "12346"]
+    assert _listed(col.values) == ["17850", None, "12346"]
     assert col.decision == ("'CustomerID': 2 numeric ids stored as floats written as integers, "
                             "e.g. 17850.0 -> '17850'")
 
@@ -636,8 +641,8 @@ def test_property_ids_round_trip_unchanged(ids):
 @given(st.lists(st.text(max_size=8), min_size=1, max_size=20))
 def test_property_ids_are_stripped_nfc_text(ids):
     col = normalise_ids(pd.Series(ids, dtype=object), column="cust")
-    expected = [unicodedata.normalize("NFC", s.strip()) or pd.NA for s in ids]
-    assert col.values.tolist() == expected
+    expected = [unicodedata.normalize("NFC", s.strip()) or None for s in ids]
+    assert _listed(col.values) == expected
 
 
 def test_many_rows_are_parsed_through_distinct_values():
