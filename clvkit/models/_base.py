@@ -139,10 +139,15 @@ def fail_rows(frame: pd.DataFrame, mask: Any, problem: str, fix: str) -> None:
         raise DataValidationError(f"{problem} in {example_rows(frame.index[mask])}; {fix}")
 
 
-def check_no_nan(frame: pd.DataFrame) -> None:
-    """Raise if any column has missing values (names the column and rows)."""
+def check_not_empty(frame: pd.DataFrame) -> None:
+    """Raise if ``frame`` has no rows."""
     if len(frame) == 0:
         raise DataValidationError("the summary is empty (0 customers): nothing to fit")
+
+
+def check_no_nan(frame: pd.DataFrame) -> None:
+    """Raise if any column has missing values (names the column and rows)."""
+    check_not_empty(frame)
     for col in frame.columns:
         fail_rows(frame, frame[col].isna(), f"column `{col}` is missing (NaN)",
                   "drop or fill those customers before fitting")
@@ -661,8 +666,8 @@ def validate_rft(frame: pd.DataFrame) -> None:
     A customer with T = 0 (first purchase on the last observed day) and no repeat purchase
     adds exactly 0 to the log-likelihood and has P(alive) = 1.
     """
-    check_no_nan(frame)
-    check_customers(frame)
+    check_not_empty(frame)
+    check_customers(frame)  # the same checks and messages as every prediction
     check_counts(frame)
 
 

@@ -27,7 +27,7 @@ from ._base import (
     check_counts,
     check_customers,
     check_horizon,
-    check_no_nan,
+    check_not_empty,
     optional_time_unit,
     prediction,
     read_frame,
@@ -337,7 +337,7 @@ class BetaGeoBetaBinomial(Model):
     def _prepare(self, data, given, weights, time_unit):
         frame = read_frame(data, _COLUMNS, given)
         unit = optional_time_unit(frame, time_unit)
-        check_no_nan(frame)
+        check_not_empty(frame)
         check_customers(frame, age="n_periods", discrete=True)
         check_counts(frame)
         return frame, read_weights(frame, weights), unit

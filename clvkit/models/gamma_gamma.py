@@ -21,7 +21,7 @@ from ._base import (
     Model,
     check_counts,
     check_customers,
-    check_no_nan,
+    check_not_empty,
     optional_time_unit,
     prediction,
     read_frame,
@@ -160,7 +160,7 @@ class GammaGamma(Model):
         frame = read_frame(data, _COLUMNS, given)
         unit = optional_time_unit(frame, time_unit)
         w = read_weights(frame, weights)
-        check_no_nan(frame[["frequency"]])
+        check_not_empty(frame)
         check_customers(frame, age=None, monetary="monetary_value")  # as for predictions
         check_counts(frame)
         keep = frame["frequency"].to_numpy() > 0
