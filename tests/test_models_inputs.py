@@ -376,3 +376,8 @@ def test_identified_sbg_fit_still_succeeds():
     # FH (2007) regular cohort, only three periods: identified, no false alarm
     fit = ShiftedBetaGeometric().fit([1000, 631, 468], time_unit="Y")
     assert fit.success and "degenerate" not in fit.message
+
+
+def test_empty_input_gives_empty_predictions():
+    assert len(BG.p_alive(frequency=[], recency=[], T=[])) == 0
+    assert len(BGBB.p_alive(frequency=[], recency=[], n_periods=[])) == 0

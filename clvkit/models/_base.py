@@ -10,6 +10,24 @@ Every model in :mod:`clvkit.models` is a small class that only knows
 Everything else -- compressing identical rows into weights, maximising the
 log-likelihood in log-parameter space with L-BFGS-B, checking convergence and
 building the frozen result -- lives here, once.
+
+Decisions shared by every model:
+
+* **Inputs.** ``fit`` and every prediction method check customers with the one helper
+  `check_customers` (frequency a whole number >= 0, 0 <= recency <= T, finite values,
+  recency 0 without repeat purchases, positive spend for repeat buyers): the same input is
+  refused at fit and at prediction time, with the same message naming the argument, the
+  customers and their values.
+* **Scalars.** Predictions called with scalars only (``fit.p_alive(frequency=2,
+  recency=30.4, T=38.9)``, as lifetimes users do) return a float; arrays or a summary give
+  a Series on the customer index.
+* **Degenerate fits.** A fit whose estimate sits at an optimiser bound, runs off towards 0
+  or infinity, lies on a flat ridge of the likelihood, or rests on no more distinct
+  observations than parameters (2 customers for BG/NBD; an sBG cohort ``[100, 0, 0]``) is
+  treated like a failure to converge: `ConvergenceError` by default, or with
+  ``strict=False`` a `ConvergenceWarning` and a result with ``success=False`` whose
+  ``message`` says "degenerate" and names the parameters. No degenerate fit reports
+  ``success=True``.
 """
 
 from __future__ import annotations
@@ -694,8 +712,9 @@ class RFTModel(Model):
         time_unit : {"D", "W", "M", "Y"}, optional
             Unit of ``recency`` and ``T``; required if ``data`` has no ``attrs["time_unit"]``.
         strict : bool, default True
-            If the optimiser does not converge, raise `ConvergenceError` (True) or issue a
-            `ConvergenceWarning` and return the result with ``success=False`` (False).
+            If the optimiser does not converge or the estimate is degenerate (see the module
+            notes), raise `ConvergenceError` (True) or issue a `ConvergenceWarning` and
+            return the result with ``success=False`` (False).
 
         Returns
         -------
@@ -709,7 +728,9 @@ class RFTModel(Model):
             NaN, negative or non-integer frequency, recency > T, empty summary, all
             frequencies zero, ... (checked before optimising).
         ConvergenceError
-            The optimiser did not reach a maximum (``strict=True``).
+            The optimiser did not reach a maximum, or the estimate is degenerate: a
+            parameter at a bound or on a flat ridge, or no more distinct customers than
+            parameters (``strict=True``).
         """
         return self._fit(data, {"frequency": frequency, "recency": recency, "T": T},
                          weights=weights, time_unit=time_unit, strict=strict)

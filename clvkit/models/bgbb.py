@@ -61,6 +61,8 @@ def _loglik(p: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
     whatever the number of rows (n itself is limited by `check_customers`).
     """
     step = max(1, _CHUNK_CELLS // max(1, int(n.max(initial=1))))
+    if len(x) == 0:
+        return (np.empty(0), np.empty((4, 0))) if grad else np.empty(0)
     if len(x) <= step:
         return _loglik_chunk(p, x, t_x, n, grad)
     parts = [_loglik_chunk(p, x[i:i + step], t_x[i:i + step], n[i:i + step], grad)
@@ -324,7 +326,8 @@ class BetaGeoBetaBinomial(Model):
         time_unit : {"D", "W", "M", "Y"}, optional
             Length of one opportunity, recorded on the result.
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------

@@ -147,7 +147,8 @@ class GammaGamma(Model):
         time_unit : str, optional
             Recorded on the result (taken from ``data.attrs`` if present).
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------

@@ -248,7 +248,8 @@ class ShiftedBetaGeometric(Model):
         time_unit : {"D", "W", "M", "Y"}
             Length of one period (e.g. ``"Y"`` for annual contracts).
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------
