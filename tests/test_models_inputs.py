@@ -381,3 +381,17 @@ def test_identified_sbg_fit_still_succeeds():
 def test_empty_input_gives_empty_predictions():
     assert len(BG.p_alive(frequency=[], recency=[], T=[])) == 0
     assert len(BGBB.p_alive(frequency=[], recency=[], n_periods=[])) == 0
+
+
+def test_homogeneous_cohort_is_flagged_by_the_ridge_check():
+    # churn exactly halves the cohort every year: no heterogeneity, the maximum lies at
+    # alpha, beta -> infinity with alpha / (alpha + beta) = 1/2 (5 observations, 2 parameters:
+    # only the ridge check, not the count of observations, can see it)
+    with pytest.raises(ConvergenceError, match="flat along it\\): alpha, beta") as err:
+        ShiftedBetaGeometric().fit([1000, 500, 250, 125, 62], time_unit="Y")
+    assert "distinct observation" not in str(err.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = ShiftedBetaGeometric().fit([1000, 500, 250, 125, 62], time_unit="Y", strict=False)
+    assert not fit.success
+    assert fit.retention_rate(1) == pytest.approx(0.5, abs=0.01)  # still usable, and flagged
