@@ -154,3 +154,70 @@ def test_fitted_result_equality_and_repr_ignore_the_data(bgnbd, cdnow):
     again = BGNBD().fit(cdnow)
     assert again == bgnbd
     assert "_fit_data" not in repr(bgnbd)
+
+
+# -- bootstrap ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def boot(bgnbd):
+    return bgnbd.bootstrap(n=200, seed=7)
+
+
+def test_bootstrap_is_seeded_and_reproducible(bgnbd, boot):
+    again = bgnbd.bootstrap(n=50, seed=7)  # the first 50 of the same seed's children
+    pd.testing.assert_frame_equal(again.replicates, boot.replicates.iloc[:50])
+    parallel = bgnbd.bootstrap(n=20, seed=7, n_jobs=2)  # same replicates, split over 2 workers
+    pd.testing.assert_frame_equal(parallel.replicates, boot.replicates.iloc[:20])
+    other = bgnbd.bootstrap(n=20, seed=8)
+    assert not np.allclose(other.replicates, boot.replicates.iloc[:20])
+    assert boot.replicates.shape == (200, 4) and boot.converged.all()
+    assert list(boot.replicates.columns) == ["r", "alpha", "a", "b"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        boot.seed = 1
+
+
+def test_each_replicate_is_the_mle_of_a_multinomial_resample(bgnbd, boot):
+    # Replicate i reweights the compressed rows by Multinomial(N, counts / N) drawn from the
+    # i-th child of SeedSequence(seed) (Efron & Tibshirani 1993, ch. 6: resampling
+    # customers); refitting those weights from scratch must give the same parameters.
+    cols, w = bgnbd._fit_data.columns, bgnbd._fit_data.weights
+    for i in (0, 123):
+        child = np.random.SeedSequence(7).spawn(200)[i]
+        wb = np.random.default_rng(child).multinomial(int(w.sum()), w / w.sum())
+        assert wb.sum() == 2357
+        refit = BGNBD().fit(frequency=cols["frequency"], recency=cols["recency"],
+                            T=cols["T"], weights=wb, time_unit="W")
+        np.testing.assert_allclose(boot.replicates.iloc[i], dataclasses.astuple(refit.params),
+                                   rtol=1e-6)
+
+
+def test_bootstrap_summary(bgnbd, boot):
+    s = boot.summary()
+    assert list(s.index) == ["r", "alpha", "a", "b"]
+    assert (s["lower"] < s["estimate"]).all() and (s["estimate"] < s["upper"]).all()
+    np.testing.assert_allclose(s["std_error"], boot.replicates.std(), rtol=1e-12)
+    # the bootstrap and the observed information estimate the same sampling spread: on CDNOW
+    # (2,357 customers, 200 replicates, Monte Carlo error ~5%) they agree within 25%
+    np.testing.assert_allclose(s["std_error"], bgnbd.summary()["std_error"], rtol=0.25)
+    fits = boot.fits()
+    assert len(fits) == 200 and fits[3].params.alpha == boot.replicates["alpha"].iloc[3]
+
+
+@pytest.mark.parametrize("name", ["Pareto/NBD", "Gamma-Gamma", "BG/BB", "sBG"])
+def test_bootstrap_every_model(name, cdnow, donations):
+    model, data, kw = _fits(cdnow, donations)[name]
+    fit = model.fit(data, **kw)
+    boot = fit.bootstrap(n=10, seed=3)
+    assert boot.converged.all() and boot.replicates.notna().all().all()
+    assert (boot.replicates > 0).all().all()
+    # replicates scatter around the estimate by about a standard error
+    spread = (boot.replicates - fit.params_series().to_numpy()).abs().median()
+    se = fit.summary()["std_error"]
+    assert (spread < 3 * se).all() and (spread > 0.05 * se).all()
+
+
+def test_bootstrap_needs_counts(cdnow):
+    fit = BGNBD().fit(cdnow, weights=np.full(len(cdnow), 0.5))
+    with pytest.raises(ClvError, match="counts"):
+        fit.bootstrap(n=5, seed=1)
