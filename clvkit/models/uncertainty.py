@@ -302,6 +302,52 @@ class BootstrapResult:
         return [dataclasses.replace(self.fit, params=ptype(*map(float, row)))
                 for row in self.replicates.to_numpy()]
 
+    def predict(self, method: str, data: pd.DataFrame, *, level: float = 0.95,
+                **kwargs: Any) -> Any:
+        """Any per-customer prediction with intervals; see `clvkit.models.intervals`.
+
+        Returns a `clvkit.models.intervals.PredictionInterval` (per customer and total).
+        """
+        from .intervals import predict_interval
+
+        return predict_interval(self, method, data, level=level, **kwargs)
+
+    def p_alive(self, data: pd.DataFrame, *, level: float = 0.95, **kwargs: Any) -> Any:
+        """P(alive) per customer with intervals, and the expected number alive in total.
+
+        Examples
+        --------
+        >>> from clvkit.datasets import cdnow_summary
+        >>> from clvkit.models import BGNBD
+        >>> s = cdnow_summary()
+        >>> boot = BGNBD().fit(s).bootstrap(n=100, seed=1)
+        >>> boot.p_alive(s).customers.loc[[1, 2]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+                     p_alive  lower  upper
+        customer_id
+        1              0.727  0.698  0.754
+        2              0.212  0.171  0.246
+        """
+        return self.predict("p_alive", data, level=level, **kwargs)
+
+    def conditional_expected_purchases(self, data: pd.DataFrame, *, t: Any,
+                                       level: float = 0.95) -> Any:
+        """Expected purchases in the next ``t`` with intervals, per customer and in total.
+
+        Examples
+        --------
+        >>> from clvkit.datasets import cdnow_summary
+        >>> from clvkit.models import BGNBD
+        >>> s = cdnow_summary()
+        >>> boot = BGNBD().fit(s).bootstrap(n=100, seed=1)
+        >>> print(boot.conditional_expected_purchases(s, t=39))  # doctest: +ELLIPSIS
+        total 1,... (95% interval ... to ...; 100 bootstrap replicates) over 2,357 customers
+        """
+        return self.predict("conditional_expected_purchases", data, level=level, t=t)
+
+    def conditional_expected_spend(self, data: pd.DataFrame, *, level: float = 0.95) -> Any:
+        """Expected spend per transaction (Gamma-Gamma) with intervals."""
+        return self.predict("conditional_expected_spend", data, level=level)
+
     def __str__(self) -> str:
         return (f"bootstrap of {self.fit.model_name}: {self.n} replicates "
                 f"({int(self.converged.sum())} converged), seed {self.seed}")
