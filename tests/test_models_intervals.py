@@ -12,7 +12,7 @@ import pytest
 from clvkit.clv import customer_lifetime_value
 from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError
-from clvkit.models import BGNBD, BetaGeoBetaBinomial, GammaGamma, ParetoNBD
+from clvkit.models import BGNBD, MBGNBD, BetaGeoBetaBinomial, GammaGamma, ParetoNBD
 from clvkit.models.intervals import clv_interval
 
 Q = [0.025, 0.975]
@@ -86,10 +86,17 @@ def test_other_models(cdnow):
     np.testing.assert_allclose(out.customers["lower"], lo, rtol=1e-10)
 
 
-def test_clv_interval_matches_the_definition(boot, cdnow):
-    spend = GammaGamma().fit(cdnow).bootstrap(n=40, seed=12)
+@pytest.mark.parametrize("model", [BGNBD, MBGNBD, ParetoNBD])
+def test_clv_interval_matches_the_definition(model, boot, cdnow):
+    # clv_interval computes the discounted purchases once per (x, T) and rescales by
+    # P(alive | x, t_x, T) / P(alive | x, T, T); the slow way calls customer_lifetime_value
+    # with every pair of replicate fits on every customer
+    n = 40 if model is BGNBD else 8
+    spend = GammaGamma().fit(cdnow).bootstrap(n=n, seed=12)
     opts = {"horizon": 12, "time_unit": "M", "discount_rate": 0.01, "freq_of_discount": "M"}
     sub = cdnow.iloc[:300]
+    if model is not BGNBD:
+        boot = model().fit(cdnow).bootstrap(n=n, seed=13)
     out = clv_interval(boot, spend, sub, **opts)
     values = np.vstack([customer_lifetime_value(tf, sf, sub, **opts)["clv"].to_numpy()
                         for tf, sf in zip(boot.fits(), spend.fits(), strict=True)])
@@ -105,3 +112,5 @@ def test_clv_interval_matches_the_definition(boot, cdnow):
         clv_interval(boot, GammaGamma().fit(cdnow).bootstrap(n=5, seed=1), sub, **opts)
     with pytest.raises(ClvError, match="Gamma-Gamma"):
         clv_interval(boot, boot, sub, **opts)
+    with pytest.raises(ClvError, match="BG/NBD, MBG/NBD or Pareto/NBD"):
+        clv_interval(spend, spend, sub, **opts)

@@ -195,8 +195,9 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
                  progress: Callable[[int], None] | None = None) -> PredictionInterval:
     """Customer lifetime value with intervals from a transaction and a spend bootstrap.
 
-    Replicate ``i`` pairs the ``i``-th replicate of the transaction model with the
-    ``i``-th replicate of the Gamma-Gamma spend model and computes
+    The transaction model must be BG/NBD, MBG/NBD or Pareto/NBD. Replicate ``i`` pairs the
+    ``i``-th replicate of the transaction model with the ``i``-th replicate of the
+    Gamma-Gamma spend model and computes
     `clvkit.clv.customer_lifetime_value` with them; the two bootstraps are independent (the
     models' likelihoods are separate, FHL 2005 JMR assume spend independent of the
     transaction process). Their numbers of replicates must match.
@@ -232,9 +233,14 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     >>> out.customers.columns.tolist(), out.n_replicates
     (['clv', 'lower', 'upper'], 50)
     """
+    from .bgnbd import BGNBDFit
     from .gamma_gamma import GammaGammaFit
+    from .pareto_nbd import ParetoNBDFit
 
     q = _quantiles(level)
+    if not isinstance(transaction_boot.fit, BGNBDFit | ParetoNBDFit):
+        raise ClvError("`transaction_boot` must be a bootstrap of a BG/NBD, MBG/NBD or "
+                       f"Pareto/NBD fit (got {transaction_boot.fit.model_name})")
     if not isinstance(spend_boot.fit, GammaGammaFit):
         raise ClvError("`spend_boot` must be a bootstrap of a Gamma-Gamma fit "
                        f"(got {spend_boot.fit.model_name})")
@@ -247,8 +253,16 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     x = summary["frequency"].to_numpy(dtype=float)
     m = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)
     rft, rft_inv, _ = _distinct({c: summary[c].to_numpy(dtype=float) for c in RFT})
-    xs, x_inv, _ = _distinct({"frequency": x})
+    # Given alive at T, the future of a BG/NBD, MBG/NBD or Pareto/NBD customer depends on
+    # (x, T) only (the posterior of the rates given alive ignores t_x), so
+    # E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) / P(alive | x, T, T) E[Y(t) | x, T, T]:
+    # the (costly) discounted sum is made once per distinct (x, T), P(alive) per history.
+    xt, xt_inv, _ = _distinct({"frequency": rft["frequency"], "T": rft["T"]})
+    xt_frame = _frame({"frequency": xt["frequency"],
+                       "recency": np.where(xt["frequency"] > 0, xt["T"], 0.0), "T": xt["T"]},
+                      transaction_boot.fit.time_unit)
     rft_frame = _frame(rft, transaction_boot.fit.time_unit)
+    xs, x_inv, _ = _distinct({"frequency": x})
     # Gamma-Gamma expected spend is affine in the customer's mean spend m (eq. (5) of the
     # note): E = A(x) + B(x) m, so two evaluations per distinct x give it for every m
     x_frame = pd.DataFrame({"frequency": xs["frequency"], "monetary_value": 0.0})
@@ -258,7 +272,9 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     a_x = np.empty((n_rep, len(x_frame)))
     b_x = np.empty((n_rep, len(x_frame)))
     for i, (tf, sf) in enumerate(zip(transaction_boot.fits(), spend_boot.fits(), strict=True)):
-        disc[i] = customer_lifetime_value(tf, _UnitSpend(), rft_frame, **options)["clv"]
+        top = customer_lifetime_value(tf, _UnitSpend(), xt_frame, **options)["clv"].to_numpy()
+        ratio = tf.p_alive(rft_frame).to_numpy() / tf.p_alive(xt_frame).to_numpy()[xt_inv]
+        disc[i] = ratio * top[xt_inv]
         a_x[i] = sf.conditional_expected_spend(x_frame).to_numpy()
         b_x[i] = sf.conditional_expected_spend(x_frame1).to_numpy() - a_x[i]
         if progress is not None:
