@@ -27,7 +27,7 @@ from ..clv import customer_lifetime_value
 from ..errors import ClvError
 from ._base import RFT, FittedModel
 
-__all__ = ["PredictionInterval", "predict_interval", "clv_interval"]
+__all__ = ["PredictionInterval", "predict_interval", "delta_interval", "clv_interval"]
 
 #: Values (replicates x rows) handled at once when taking per-customer quantiles.
 _BLOCK_VALUES = 4_000_000
@@ -175,6 +175,83 @@ def predict_interval(boot: Any, method: str, data: pd.DataFrame, *, level: float
     return PredictionInterval(customers=customers,
                               total=_total(float(estimate.sum()), values @ counts, q),
                               level=level, n_replicates=boot.n)
+
+
+def delta_interval(fit: FittedModel, method: str, data: pd.DataFrame, *, level: float = 0.95,
+                   **kwargs: Any) -> PredictionInterval:
+    """Interval of ``fit.<method>(data, **kwargs)`` by the delta method (no bootstrap).
+
+    The gradient of each customer's prediction with respect to the log parameters is taken
+    by central differences (step 1e-5, two predictions per parameter) and combined with the
+    covariance of the log parameters from the observed information (``fit.covariance()``):
+    ``se = sqrt(g' Cov(log p) g)``. Per customer the interval is built on the log scale,
+    ``est exp(-+ z se / est)`` (positive like the predictions; probabilities are capped
+    at 1); the total's on the natural scale, ``sum -+ z se(sum)`` with the gradient of the
+    sum. Quick at any size, and asymptotically the same as the bootstrap.
+
+    Parameters
+    ----------
+    fit : FittedModel
+        A result returned by a model's ``fit``.
+    method : str
+        A per-customer prediction, e.g. ``"conditional_expected_purchases"``.
+    data : DataFrame
+        The customers' summary.
+    level : float, default 0.95
+        Coverage of the intervals.
+    **kwargs
+        Passed to the method (e.g. ``t=39``).
+
+    Returns
+    -------
+    PredictionInterval
+        ``customers`` (estimate, lower, upper) and ``total`` (``n_replicates`` is 0).
+
+    Examples
+    --------
+    >>> from clvkit.datasets import cdnow_summary
+    >>> from clvkit.models import BGNBD
+    >>> s = cdnow_summary()
+    >>> out = delta_interval(BGNBD().fit(s), "conditional_expected_purchases", s, t=39)
+    >>> out.total.round(1).tolist()
+    [1653.4, 74.3, 1507.7, 1799.1]
+    """
+    import dataclasses
+
+    from scipy import stats
+
+    from .uncertainty import covariance
+
+    z = float(stats.norm.ppf(_quantiles(level)[1]))
+    if not hasattr(fit, method) or method.startswith("_"):
+        raise ClvError(f"{fit.model_name} has no per-customer prediction `{method}`")
+    estimate = getattr(fit, method)(data, **kwargs)
+    p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
+    cov_log = covariance(fit).to_numpy() / np.outer(p, p)
+    ptype = type(fit.params)
+    grad = np.empty((p.size, len(estimate)))
+    for k in range(p.size):
+        step = np.zeros(p.size)
+        step[k] = 1e-5
+        up, down = (getattr(dataclasses.replace(fit, params=ptype(*(p * np.exp(s)))),
+                            method)(data, **kwargs).to_numpy() for s in (step, -step))
+        grad[k] = (up - down) / 2e-5
+    est = estimate.to_numpy()
+    se = np.sqrt(np.einsum("kn,kl,ln->n", grad, cov_log, grad))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(est > 0, np.exp(z * se / est), 1.0)
+    upper = est * spread
+    if method.startswith("p_") or estimate.name.startswith("p_"):
+        upper = np.minimum(upper, 1.0)
+    g_total = grad.sum(axis=1)
+    se_total = float(np.sqrt(g_total @ cov_log @ g_total))
+    total = pd.Series({"estimate": float(est.sum()), "std_error": se_total,
+                       "lower": float(est.sum()) - z * se_total,
+                       "upper": float(est.sum()) + z * se_total}, name="total")
+    customers = pd.DataFrame({estimate.name: est, "lower": est / spread, "upper": upper},
+                             index=estimate.index)
+    customers.attrs = {**estimate.attrs, "level": level, "method": "delta method"}
+    return PredictionInterval(customers=customers, total=total, level=level, n_replicates=0)
 
 
 class _UnitSpend:

@@ -26,6 +26,7 @@ Bootstrap
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from scipy import optimize, stats
 
 from .._validate import check_positive
 from ..errors import ClvError
-from ._base import _LOG_BOUND, FitData, FittedModel, one_blas_thread
+from ._base import _LOG_BOUND, ConvergenceWarning, FitData, FittedModel, one_blas_thread
 
 __all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
 
@@ -406,6 +407,10 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
                                                       for c in chunks], strict=True)))
         thetas = np.vstack([p[0] for p in parts])
         ok = np.concatenate([p[1] for p in parts])
+    if not ok.all():
+        warnings.warn(f"{int((~ok).sum())} of {len(ok)} bootstrap replicates of the "
+                      f"{fit.model_name} fit did not converge (see `.converged`); intervals "
+                      "include them", ConvergenceWarning, stacklevel=3)
     reps = pd.DataFrame(np.exp(thetas), columns=_names(fit))
     reps.index.name = "replicate"
     return BootstrapResult(fit=fit, replicates=reps, converged=ok,
