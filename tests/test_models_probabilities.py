@@ -12,10 +12,11 @@ import pytest
 
 from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError
-from clvkit.models import BGNBDFit, MBGNBDFit, ParetoNBDFit
+from clvkit.models import BGNBD, BGNBDFit, MBGNBDFit, ParetoNBDFit
 from clvkit.models.probabilities import (
     conditional_probability_of_purchases,
     probability_of_purchases,
+    purchase_count_interval,
 )
 
 BG = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
@@ -76,3 +77,59 @@ def test_errors():
     with pytest.raises(ClvError, match="one number"):
         conditional_probability_of_purchases(BG, frequency=[1], recency=[1], T=[2], t=1,
                                              n=[0, 1])
+
+
+def _simulate_with_holdout(n, t_hold, rng):
+    """BG/NBD customers event by event: calibration (0, T] summary and holdout counts."""
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    T = rng.uniform(20, 39, n)  # noqa: N806
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    hold = np.zeros(n)
+    now = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():
+        now[alive] += rng.exponential(1 / lam[alive])
+        alive &= now < T + t_hold
+        in_cal = alive & (now <= T)
+        x[in_cal] += 1
+        t_x[in_cal] = now[in_cal]
+        hold[alive & (now > T)] += 1
+        alive &= rng.random(n) >= p  # drops out right after this purchase with prob. p
+    s = pd.DataFrame({"frequency": x, "recency": t_x, "T": T})
+    s.attrs["time_unit"] = "W"
+    return s, hold
+
+
+def test_conditional_pmf_and_count_interval_match_a_simulation():
+    # 10,000 customers simulated purchase by purchase from the BG/NBD process (FHL 2005,
+    # section 2) over a calibration period and a 39-week holdout: the predicted histogram of
+    # holdout counts (sum over customers of P(X* = n | history)) must match the simulated
+    # one, and the 90% count intervals must hold at least 90% of the customers.
+    s, hold = _simulate_with_holdout(10_000, 39.0, np.random.default_rng(5))
+    for n in range(4):
+        expected = conditional_probability_of_purchases(BG, s, t=39, n=n).sum()
+        observed = (hold == n).sum()
+        # binomial-like noise: sd <= sqrt(expected); allow 4 sd
+        assert abs(observed - expected) < 4 * np.sqrt(expected) + 1, n
+    first = s.iloc[:3000]
+    iv = purchase_count_interval(BG, first, t=39, level=0.9)
+    inside = (hold[:3000] >= iv["lower"]) & (hold[:3000] <= iv["upper"])
+    assert inside.mean() >= 0.9 - 3 * np.sqrt(0.09 / 3000)
+    assert (iv["lower"] <= iv["upper"]).all()
+
+
+def test_count_interval_with_bootstrap_replicates_is_at_least_as_wide():
+    s = cdnow_summary()
+    boot = BGNBD().fit(s).bootstrap(n=10, seed=4)
+    sub = s.iloc[::50]
+    plug_in = purchase_count_interval(boot.fit, sub, t=39)
+    mixed = purchase_count_interval(boot, sub, t=39)
+    assert mixed.index.equals(sub.index)
+    assert ((mixed["upper"] - mixed["lower"]) >= (plug_in["upper"] - plug_in["lower"]) - 1).all()
+    np.testing.assert_allclose(
+        plug_in["p_zero"], conditional_probability_of_purchases(boot.fit, sub, t=39, n=0))
+    with pytest.raises(ClvError, match="max_n"):
+        purchase_count_interval(boot.fit, sub, t=39, max_n=0)

@@ -41,7 +41,8 @@ from ..errors import ClvError
 from ._base import check_horizon, series
 from .bgnbd import BGNBDFit
 
-__all__ = ["probability_of_purchases", "conditional_probability_of_purchases"]
+__all__ = ["probability_of_purchases", "conditional_probability_of_purchases",
+           "purchase_count_interval"]
 
 
 def _check(fit: Any, n: Any) -> np.ndarray:
@@ -174,3 +175,70 @@ def conditional_probability_of_purchases(fit: BGNBDFit, data: Any = None, *, t: 
     p = np.exp(_log_pmf(fit, n_arr, x, t_x, T, t_arr))
     return series(p, frame.index, "p_purchases", time_unit=fit.time_unit, n=int(n_arr),
                   horizon=t_arr if t_arr.ndim == 0 else None)
+
+
+def purchase_count_interval(fit: Any, data: pd.DataFrame, *, t: float, level: float = 0.9,
+                            max_n: int = 1000) -> pd.DataFrame:
+    """Interval for the number of purchases each customer will make in the next ``t``.
+
+    A prediction interval for the count itself: it includes the purchase noise (the
+    conditional distribution above), not only the uncertainty of the expectation. Given a
+    `BootstrapResult` the distribution is averaged over its replicates (parameter
+    uncertainty too); given a fit, the fitted parameters are used. The bounds are the
+    smallest counts whose cumulative probability reaches ``(1 - level) / 2`` and
+    ``(1 + level) / 2``; counts are whole numbers, so the interval covers at least
+    ``level``.
+
+    Parameters
+    ----------
+    fit : BGNBDFit, MBGNBDFit or BootstrapResult of one
+        The model.
+    data : DataFrame
+        Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+    t : float
+        Horizon, in the fit's time unit.
+    level : float, default 0.9
+        Probability the interval holds.
+    max_n : int, default 1000
+        Largest count considered (customers whose upper bound would exceed it raise).
+
+    Returns
+    -------
+    DataFrame
+        ``lower``, ``upper`` (whole numbers) and ``p_zero`` (no purchase) per customer.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    >>> s = pd.DataFrame({"frequency": [0, 2, 10], "recency": [0, 30.43, 38.0], "T": 38.86})
+    >>> purchase_count_interval(fit, s, t=39).astype(float).round(3).values.tolist()
+    [[0.0, 1.0, 0.855], [0.0, 4.0, 0.445], [0.0, 15.0, 0.08]]
+    """
+    if not 0 < level < 1:
+        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.9), got {level!r}")
+    fits = fit.fits() if hasattr(fit, "fits") else [fit]
+    for f in fits:
+        _check(f, 0)
+    frame, (x, t_x, T) = fits[0]._rft(data, {})  # noqa: N806
+    t_arr = check_horizon("t", t, len(frame))
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    n_cust = len(frame)
+    cdf = np.zeros(n_cust)
+    lower = np.full(n_cust, -1)
+    upper = np.full(n_cust, -1)
+    p_zero = None
+    for n in range(max_n + 1):
+        pmf = np.mean([np.exp(_log_pmf(f, np.float64(n), x, t_x, T, t_arr)) for f in fits],
+                      axis=0)
+        if n == 0:
+            p_zero = pmf
+        cdf = cdf + pmf
+        lower[(lower < 0) & (cdf >= lo_q - 1e-12)] = n
+        upper[(upper < 0) & (cdf >= hi_q - 1e-12)] = n
+        if (upper >= 0).all():
+            break
+    else:
+        raise ClvError(f"the {level:.0%} interval of some customers exceeds `max_n`="
+                       f"{max_n} purchases; raise `max_n`")
+    return pd.DataFrame({"lower": lower, "upper": upper, "p_zero": p_zero}, index=frame.index)
