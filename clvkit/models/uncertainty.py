@@ -17,8 +17,8 @@ Bootstrap
     ch. 6), never expanding the data. Each replicate is refitted from the point estimate
     by Newton steps with the full-sample information matrix (the replicate's optimum is
     within a few standard errors of the estimate, where that matrix is accurate), until
-    the step is below 1e-9 in log-parameter space; a replicate that does not converge so is
-    refitted with L-BFGS-B as in ``fit``. Every replicate draws from its own
+    the step is below 1e-6 standard errors of every log parameter; a replicate that does
+    not converge so is refitted with L-BFGS-B as in ``fit``. Every replicate draws from its own
     ``numpy.random.SeedSequence`` child of ``seed``: the same seed gives identical
     replicates whatever ``n_jobs``.
 """
@@ -43,8 +43,9 @@ __all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
 
 #: Step (in log-parameter space) of the central differences of the analytic gradient.
 _HESSIAN_STEP = 1e-4
-#: A bootstrap replicate has converged when its Newton step is below this (log space).
-_STEP_TOL = 1e-9
+#: A bootstrap replicate has converged when every Newton step is below this many standard
+#: errors of the log parameter (the remaining error shrinks ~50x per step after the first).
+_STEP_TOL = 1e-6
 _MAX_NEWTON = 30
 
 
@@ -213,6 +214,7 @@ def _counts(fit: FittedModel, w: np.ndarray) -> int:
 def _refit(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray,
            inv_info: np.ndarray) -> tuple[np.ndarray, bool]:
     """Maximise the reweighted likelihood from ``theta0``: Newton steps, else L-BFGS-B."""
+    tol = _STEP_TOL * np.sqrt(np.diag(inv_info) / w.sum())  # standard errors of log p
     theta = theta0.copy()
     for _ in range(_MAX_NEWTON):
         f, g = model._objective(theta, d, w)
@@ -220,7 +222,7 @@ def _refit(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray,
             break
         step = -inv_info @ g
         theta = np.clip(theta + step, -_LOG_BOUND, _LOG_BOUND)
-        if np.max(np.abs(step)) < _STEP_TOL:
+        if np.all(np.abs(step) < tol):
             return theta, True
     res = optimize.minimize(
         model._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
