@@ -221,3 +221,13 @@ def test_bootstrap_needs_counts(cdnow):
     fit = BGNBD().fit(cdnow, weights=np.full(len(cdnow), 0.5))
     with pytest.raises(ClvError, match="counts"):
         fit.bootstrap(n=5, seed=1)
+
+
+def test_lbfgs_fallback_gives_the_same_replicates(bgnbd, boot, monkeypatch):
+    # with no Newton step allowed every replicate goes through the L-BFGS-B fallback
+    import clvkit.models.uncertainty as unc
+
+    monkeypatch.setattr(unc, "_MAX_NEWTON", 0)
+    slow = bgnbd.bootstrap(n=3, seed=7)
+    assert slow.converged.all()
+    np.testing.assert_allclose(slow.replicates, boot.replicates.iloc[:3], rtol=1e-5)
