@@ -38,7 +38,7 @@ import functools
 import typing
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -51,7 +51,7 @@ from ..errors import ClvError, ConvergenceError, DataValidationError, example_ro
 from ..summary import compress_arrays
 from ..units import TIME_UNITS, unit_name
 
-__all__ = ["FittedModel", "compress", "ConvergenceWarning"]
+__all__ = ["FittedModel", "FitData", "compress", "ConvergenceWarning"]
 
 #: Bounds on the log of every parameter (e^-20 .. e^20): a fit that ends on a bound is degenerate.
 _LOG_BOUND = 20.0
@@ -415,6 +415,19 @@ def check_horizon(name: str, t: Any, n: int) -> np.ndarray:
 # fitted results
 
 
+@dataclass(frozen=True, eq=False)
+class FitData:
+    """What a fit was computed from: the model settings and the compressed, precomputed rows.
+
+    Kept on the fitted result (not shown, not compared) so standard errors and the
+    bootstrap (`clvkit.models.uncertainty`) can reuse the exact likelihood of the fit.
+    """
+
+    model: Model
+    columns: dict[str, np.ndarray]
+    weights: np.ndarray
+
+
 @dataclass(frozen=True)
 class FittedModel:
     """Base class of every fitted result: frozen parameters, likelihood and convergence info.
@@ -443,6 +456,7 @@ class FittedModel:
     success: bool
     iterations: int
     message: str
+    _fit_data: FitData | None = field(default=None, repr=False, compare=False)
 
     model_name: ClassVar[str] = "model"
 
@@ -478,6 +492,27 @@ class FittedModel:
         return (f"{self.model_name} fitted on {self.n_customers:,} customers "
                 f"(time unit: {unit_name(self.time_unit)}): {values}; "
                 f"LL={self.log_likelihood:.1f}")
+
+    def covariance(self) -> pd.DataFrame:
+        """Covariance of the parameter estimates (observed information, delta method).
+
+        See `clvkit.models.uncertainty.covariance`.
+        """
+        from .uncertainty import covariance
+
+        return covariance(self)
+
+    def summary(self, *, level: float = 0.95) -> pd.DataFrame:
+        """Estimates, standard errors and intervals; see `clvkit.models.uncertainty.summary`."""
+        from .uncertainty import summary
+
+        return summary(self, level=level)
+
+    def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
+        """Refit on resampled customers; see `clvkit.models.uncertainty.bootstrap`."""
+        from .uncertainty import bootstrap
+
+        return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs)
 
     def _read(self, data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> pd.DataFrame:
         """Read prediction inputs and check their time unit agrees with the fit."""
@@ -583,6 +618,7 @@ class Model:
             success=ok,
             iterations=int(res.nit),
             message=message,
+            _fit_data=FitData(model=self, columns=d, weights=w),
         )
 
     def log_likelihood(self, data: Any = None, *, params: Any, weights: Any = None,
