@@ -22,9 +22,10 @@ from .units import TIME_UNITS, convert_duration
 
 __all__ = ["customer_lifetime_value", "MAX_DISCOUNT_STEPS"]
 
-#: Most discounting steps (one model prediction each) a CLV may take: 10,000 steps are
-#: 27 years of daily or 833 years of monthly discounting.
-MAX_DISCOUNT_STEPS = 10_000
+#: Most discounting steps (one model prediction each) a CLV may take: 1,200 steps are
+#: 100 years of monthly or 23 years of weekly discounting (about 20 s for the 2,357 CDNOW
+#: customers on a busy 2-core machine; longer horizons belong in a coarser unit).
+MAX_DISCOUNT_STEPS = 1_200
 
 
 def customer_lifetime_value(

@@ -342,8 +342,9 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     xs, x_inv, _ = _distinct({"frequency": x})
     # Gamma-Gamma expected spend is affine in the customer's mean spend m (eq. (5) of the
     # note): E = A(x) + B(x) m, so two evaluations per distinct x give it for every m
-    x_frame = pd.DataFrame({"frequency": xs["frequency"], "monetary_value": 0.0})
-    x_frame1 = x_frame.assign(monetary_value=1.0)
+    # (at m = 1 and m = 2: a repeat buyer's mean spend must be positive)
+    x_frame = pd.DataFrame({"frequency": xs["frequency"], "monetary_value": 1.0})
+    x_frame1 = x_frame.assign(monetary_value=2.0)
     n_rep = transaction_boot.n
     disc = np.empty((n_rep, len(rft_frame)))
     a_x = np.empty((n_rep, len(x_frame)))
@@ -352,8 +353,9 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
         top = customer_lifetime_value(tf, _UnitSpend(), xt_frame, **options)["clv"].to_numpy()
         ratio = tf.p_alive(rft_frame).to_numpy() / tf.p_alive(xt_frame).to_numpy()[xt_inv]
         disc[i] = ratio * top[xt_inv]
-        a_x[i] = sf.conditional_expected_spend(x_frame).to_numpy()
-        b_x[i] = sf.conditional_expected_spend(x_frame1).to_numpy() - a_x[i]
+        at_1 = sf.conditional_expected_spend(x_frame).to_numpy()
+        b_x[i] = sf.conditional_expected_spend(x_frame1).to_numpy() - at_1
+        a_x[i] = at_1 - b_x[i]
         if progress is not None:
             progress(i + 1)
     n = len(summary)

@@ -324,7 +324,7 @@ class BootstrapResult:
         >>> from clvkit.models import BGNBD
         >>> s = cdnow_summary()
         >>> boot = BGNBD().fit(s).bootstrap(n=100, seed=1)
-        >>> boot.p_alive(s).customers.loc[[1, 2]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+        >>> boot.p_alive(s).customers.loc[["1", "2"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
                      p_alive  lower  upper
         customer_id
         1              0.727  0.698  0.754
