@@ -1,17 +1,30 @@
 """The ``clvkit`` command: ``validate``, ``summary`` and ``report``.
 
-Every user mistake ends in one clear line on stderr and a non-zero exit code
-(2 for unusable input), never a traceback.
+Every user mistake ends in one clear line on stderr and a non-zero exit code,
+never a traceback. Exit codes:
+
+* 0 -- done;
+* 1 -- ``report`` only: a section failed (the report is still written);
+* 2 -- unusable input or output: a clvkit error, or an OS error the user's
+  environment causes (permission denied, disk full, read-only file system, a
+  folder where a file is expected, a FIFO or device, a symlink loop, a parent
+  that is a file), printed as one line naming the path and the cause;
+* 130 -- interrupted (Ctrl-C); 143 -- terminated (SIGTERM; temporary files and
+  folders are removed first).
+
+Other exceptions are bugs and keep their traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from ._version import __version__
 from .errors import ClvError
+from .outputs import USER_ERRNOS, Terminated, describe_os_error, sigterm_raises, write_table
 from .units import TIME_UNITS
 
 __all__ = ["main", "build_parser"]
@@ -26,7 +39,27 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"name of the {name.replace('-', ' ')} column in the file")
     parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
                         help="what to do with returns/cancellations (default: separate)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+    parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
+                        "byte-order mark decides, else UTF-8)")
+    parser.add_argument("--sep", help="field separator of CSV files (default: detected "
+                        "among , ; TAB |)")
+    parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
+                        "first)")
+    parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "
+                        "(default: decided from the whole column)")
+    parser.add_argument("--thousands", help="thousands separator of text amounts, e.g. . or ,")
+    parser.add_argument("--date-format", metavar="FORMAT", help="strftime format of the "
+                        "dates, e.g. %%d/%%m/%%Y (default: decided from the whole column)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="dates like 05/06/2024 are day first (5 June)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="dates like 05/06/2024 are month first (May 6)")
+    parser.add_argument("--date-unit", choices=["s", "ms", "us", "ns", "D"],
+                        help="unit of numeric dates: Unix seconds ... or D (Excel serial days)")
+    parser.add_argument("--timezone", default="UTC", help="dates with a UTC offset are "
+                        "converted to this zone before the calendar date is taken "
+                        "(default: UTC)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--time-unit", choices=list(TIME_UNITS), default="W",
                          help="unit of recency and T (default: W = weeks)")
     summary.add_argument("--out", required=True, metavar="FILE",
-                         help="output file (.csv or .parquet)")
+                         help="output file: .csv, or .parquet/.pq (other suffixes are refused)")
+    summary.add_argument("--force", action="store_true",
+                         help="replace an existing output file (never the input)")
     summary.add_argument("--engine", choices=["pandas", "duckdb", "spark"], default="pandas",
                          help="pandas (default: load, clean and summarise in memory), duckdb "
                          "(scan Parquet/CSV directly, larger than memory) or spark (Spark SQL, "
@@ -76,10 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
+    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
     return load_transactions(
         args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
         amount=args.amount, order_id=args.order_id, quantity=args.quantity,
-        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding)
+        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
+        sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
+        date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
+        timezone=args.timezone)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -99,11 +138,7 @@ def _summary(args: argparse.Namespace) -> int:
     result = _load(args)
     table = rfm_summary(result, observation_end=args.observation_end,
                         calibration_end=args.calibration_end, time_unit=args.time_unit)
-    out = Path(args.out)
-    if out.suffix.lower() in {".parquet", ".pq"}:
-        table.to_parquet(out)
-    else:
-        table.to_csv(out)
+    out = write_table(table, args.out, force=args.force, protect=[args.file])
     print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
     return 0
 
@@ -114,9 +149,11 @@ def _summary_engine(args: argparse.Namespace) -> int:
     from .io import PRESETS
 
     unsupported = [f"--{name.replace('_', '-')}" for name in
-                   ("order_id", "quantity", "unit_price") if getattr(args, name)]
-    if args.returns != "separate" or args.encoding.lower().replace("-", "") != "utf8":
-        unsupported.append("--returns/--encoding")
+                   ("order_id", "quantity", "unit_price", "encoding", "sep", "sheet", "decimal",
+                    "thousands", "date_format", "dayfirst", "date_unit") if getattr(args, name)
+                   is not None]
+    if args.returns != "separate" or args.timezone != "UTC":
+        unsupported.append("--returns/--timezone")
     if unsupported:
         raise ClvError(f"{', '.join(unsupported)} need(s) --engine pandas; the {args.engine} "
                        "engine reads clean customer_id/date/amount columns as they are")
@@ -128,36 +165,56 @@ def _summary_engine(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows = write_rfm_summary(args.file, out, engine=args.engine, columns=columns,
                              observation_end=args.observation_end,
-                             calibration_end=args.calibration_end, time_unit=args.time_unit)
+                             calibration_end=args.calibration_end, time_unit=args.time_unit,
+                             force=args.force)
     print(f"wrote {rows:,} customers ({args.time_unit}) to {out} [{args.engine}]")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``clvkit`` command line; returns the exit code."""
+    """Run the ``clvkit`` command line; returns the exit code (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "summary":
-            return _summary(args)
-        if args.command == "course":
-            from .course import run_course_cli
-
-            return run_course_cli(args)
-        from .report import run_report_cli
-
-        return run_report_cli(args)
+        with sigterm_raises():
+            return _run(args)
     except ClvError as exc:
-        print(f"clvkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc), 2)
+    except OSError as exc:
+        if exc.errno not in USER_ERRNOS:
+            raise               # not something the user caused: keep the traceback
+        return _fail(args, describe_os_error(exc), 2)
     except KeyboardInterrupt:
-        print(f"clvkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, "interrupted", 130, prefix="")
+    except Terminated as exc:
+        return _fail(args, "terminated", exc.exit_code, prefix="")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "summary":
+        return _summary(args)
+    if args.command == "course":
+        from .course import run_course_cli
+
+        return run_course_cli(args)
+    from .reading import probe_file
+
+    for path in (args.data, args.config):   # a FIFO or device would block the readers
+        if path and os.path.exists(path) and not os.path.isdir(path):
+            probe_file(path)
+    from .report import run_report_cli
+
+    return run_report_cli(args)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, *, prefix: str = "error: ") -> int:
+    print(f"clvkit {args.command}: {prefix}{message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

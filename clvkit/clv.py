@@ -20,7 +20,12 @@ from ._validate import check_nonnegative, check_one_of, check_positive
 from .errors import ClvError
 from .units import TIME_UNITS, convert_duration
 
-__all__ = ["customer_lifetime_value"]
+__all__ = ["customer_lifetime_value", "MAX_DISCOUNT_STEPS"]
+
+#: Most discounting steps (one model prediction each) a CLV may take: 1,200 steps are
+#: 100 years of monthly or 23 years of weekly discounting (about 20 s for the 2,357 CDNOW
+#: customers on a busy 2-core machine; longer horizons belong in a coarser unit).
+MAX_DISCOUNT_STEPS = 1_200
 
 
 def customer_lifetime_value(
@@ -68,6 +73,16 @@ def customer_lifetime_value(
         ``discounted_purchases``, ``expected_spend`` and ``clv``; ``attrs`` record the
         horizon, units and discount rate.
 
+    Raises
+    ------
+    ClvError
+        Invalid horizon, unit or rate; a horizon of more than `MAX_DISCOUNT_STEPS`
+        discounting periods (checked before any work; use a coarser ``freq_of_discount``).
+    DataValidationError
+        Invalid customers in ``summary`` (negative or non-integer frequency, recency
+        outside [0, T], NaN, non-positive spend of a repeat buyer, ...), raised by the
+        models' own input checks before the first step is computed.
+
     Examples
     --------
     One year at 1% per month for the first CDNOW customers (models fitted in weeks):
@@ -94,19 +109,26 @@ def customer_lifetime_value(
         raise ClvError(f"`summary` must be a DataFrame, got {type(summary).__name__}")
 
     n_periods = convert_duration(float(horizon), from_unit=time_unit, to_unit=freq_of_discount)
+    if not n_periods <= MAX_DISCOUNT_STEPS:  # also catches an overflow to inf
+        raise ClvError(
+            f"`horizon`={horizon:g} {time_unit!r} is {n_periods:,.0f} discounting periods of "
+            f"`freq_of_discount`={freq_of_discount!r}, above the limit of "
+            f"{MAX_DISCOUNT_STEPS:,} steps (one model prediction each): use a coarser "
+            "`freq_of_discount` (e.g. 'Y') or a shorter horizon")
     ends = np.minimum(np.arange(1, int(np.ceil(n_periods - 1e-9)) + 1), n_periods)
     ends_model = convert_duration(ends, from_unit=freq_of_discount, to_unit=model_unit)
 
-    cumulative = np.column_stack([
-        transaction_model_fit.conditional_expected_purchases(summary, t=t).to_numpy()
-        for t in ends_model
-    ])
-    steps = np.diff(cumulative, axis=1, prepend=0.0)
-    discounted = steps @ (1.0 + discount_rate) ** -ends
+    # the models validate the customers on the first call, before any step is summed
     spend = spend_model_fit.conditional_expected_spend(summary).to_numpy()
+    cumulative = np.zeros(len(summary))
+    discounted = np.zeros(len(summary))
+    for end, t in zip(ends, ends_model, strict=True):  # memory: two columns, not one per step
+        current = transaction_model_fit.conditional_expected_purchases(summary, t=t).to_numpy()
+        discounted += (current - cumulative) * (1.0 + discount_rate) ** -end
+        cumulative = current
     out = pd.DataFrame(
         {
-            "expected_purchases": cumulative[:, -1],
+            "expected_purchases": cumulative,
             "discounted_purchases": discounted,
             "expected_spend": spend,
             "clv": discounted * spend,

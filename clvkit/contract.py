@@ -37,7 +37,7 @@ from . import columns as C
 from .errors import DataValidationError, example_rows
 
 __all__ = ["as_transactions", "check_frame", "check_transactions", "order_keys", "as_day",
-           "ORDER_DEFINITION"]
+           "id_order", "ID_ORDER_SQL", "ORDER_DEFINITION"]
 
 #: One sentence, shown wherever an order count appears.
 ORDER_DEFINITION = ("an order is one order id of a customer where the data record order ids, "
@@ -188,6 +188,43 @@ def order_keys(tx: pd.DataFrame) -> np.ndarray:
         occasion = np.where(codes >= 0, codes + n_days, day)       # order ids after the days
     width = int(occasion.max()) + 1
     return pd.factorize(cust * width + occasion)[0].astype(np.int64)
+
+
+def id_order(ids) -> np.ndarray:
+    """The positions that sort customer ids: digit ids in numeric order, then the rest as text.
+
+    Customer ids are text (``"007"`` is not ``"7"``), so they never become
+    numbers; ids made only of digits sort by length first, which is numeric
+    order (``"9"`` before ``"10"``), and come before other ids, which sort as
+    text. The SQL engines order their output by the same rule. Ids of other
+    types (a DataFrame with integer ids) sort as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ids = np.array(["10", "9", "100", "007", "C2", "B10"], dtype=object)
+    >>> ids[id_order(ids)].tolist()
+    ['9', '10', '007', '100', 'B10', 'C2']
+    """
+    values = pd.Index(ids)
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    if pd.api.types.is_string_dtype(values) or values.dtype == object:
+        text = values.astype(str)
+        digits = np.asarray(text.str.fullmatch(r"[0-9]+"), dtype=bool)
+        length = np.where(digits, np.asarray(text.str.len()), 0)
+        return np.lexsort((np.asarray(text, dtype=object), length, ~digits))
+    try:
+        return np.argsort(values.to_numpy(), kind="stable")
+    except TypeError:    # ids of mixed types cannot be sorted: keep first-seen order
+        return np.arange(len(values))
+
+
+#: The same order in SQL (DuckDB and Spark), for a text column ``{id}``.
+ID_ORDER_SQL = ("CASE WHEN length(translate(CAST({id} AS STRING), '0123456789', '')) = 0 "
+                "THEN 0 ELSE 1 END, "
+                "CASE WHEN length(translate(CAST({id} AS STRING), '0123456789', '')) = 0 "
+                "THEN length(CAST({id} AS STRING)) ELSE 0 END, {id}")
 
 
 def as_day(value: Any, name: str) -> pd.Timestamp:

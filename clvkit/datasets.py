@@ -12,6 +12,7 @@ import pandas as pd
 
 from .errors import DataValidationError
 from .io import LoadResult, load_transactions
+from .parsing import ID_DTYPE
 
 __all__ = ["data_dir", "load_cdnow", "load_online_retail", "cdnow_summary", "load_donations",
            "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END"]
@@ -77,7 +78,7 @@ def cdnow_summary(*, with_spend: bool = False) -> pd.DataFrame:
 
     Examples
     --------
-    >>> cdnow_summary().loc[1].to_dict()
+    >>> cdnow_summary().loc["1"].to_dict()
     {'frequency': 2.0, 'recency': 30.43, 'T': 38.86}
     """
     if with_spend:
@@ -85,7 +86,9 @@ def cdnow_summary(*, with_spend: bool = False) -> pd.DataFrame:
         raw = raw.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     else:
         raw = pd.read_csv(data_dir() / "cdnow_customers_summary.csv")
-    out = raw.rename(columns={"ID": "customer_id"}).set_index("customer_id")
+    out = raw.rename(columns={"ID": "customer_id"})
+    out["customer_id"] = out["customer_id"].astype(str).astype(ID_DTYPE)  # ids are text
+    out = out.set_index("customer_id")
     out.attrs["time_unit"] = "W"
     return out
 

@@ -72,9 +72,11 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_one_of
-from .contract import as_day, check_transactions
+from .contract import ID_ORDER_SQL, as_day, check_transactions
 from .errors import ClvError, DataValidationError
-from .io import _MAGIC, LoadResult, _format_of, read_table
+from .io import LoadResult
+from .parsing import ID_DTYPE
+from .reading import format_from_name, probe_file, read_table
 from .summary import compress_summary, rfm_summary
 from .units import DAYS_PER_UNIT, TIME_UNITS
 
@@ -159,7 +161,7 @@ FROM ({per_customer}) per_customer
 GROUP BY frequency, recency, T
 ORDER BY frequency, recency, T"""
     else:
-        tail = per_customer + "\nORDER BY c.customer_id"
+        tail = per_customer + "\nORDER BY " + ID_ORDER_SQL.format(id="c.customer_id")
     return f"""WITH tx_days AS (
   SELECT customer_id, unix_date(TRY_CAST(date AS DATE)) AS day_number,
          TRY_CAST(amount AS DOUBLE) AS amount
@@ -312,6 +314,8 @@ def rfm_summary_engine(
         out = run(query, frame=frame, paths=paths, names=names, spark=spark,
                   connection=duckdb_connection, memory_limit=memory_limit)
         if not compress:
+            if not pd.api.types.is_numeric_dtype(out[C.CUSTOMER_ID]):  # text ids
+                out[C.CUSTOMER_ID] = out[C.CUSTOMER_ID].astype(ID_DTYPE)
             out = out.set_index(C.CUSTOMER_ID)
     obs_end = as_day(observation_end, "observation_end")
     cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
@@ -334,6 +338,7 @@ def write_rfm_summary(
     spark: Any = None,
     duckdb_connection: Any = None,
     memory_limit: str | None = None,
+    force: bool = False,
 ) -> int:
     """Compute the summary on an engine and write it to ``out`` (.parquet or .csv).
 
@@ -341,18 +346,24 @@ def write_rfm_summary(
     neither the transactions nor the customers pass through pandas. Other engines
     write the DataFrame of :func:`rfm_summary_engine`. ``customer_id`` is the first
     column; the time unit and period ends are stored as Parquet key-value metadata
-    (DuckDB) or pandas ``attrs`` (pandas, Spark). The file appears only when complete
-    (written under a temporary name, then renamed).
+    (DuckDB) or pandas ``attrs`` (pandas, Spark). The output follows the rules of
+    :func:`clvkit.outputs.write_table`: it appears only when complete (written under
+    a temporary name in the same folder, then renamed), an existing file is replaced
+    only with ``force``, an input file never, and CSV customer ids that a spreadsheet
+    would run as a formula are prefixed with ``'`` (:func:`clvkit.outputs.spreadsheet_safe`).
 
     Parameters
     ----------
     source : DataFrame, LoadResult, path, glob or list of paths
         As in :func:`rfm_summary_engine`.
     out : path
-        Output file; ``.parquet``/``.pq`` writes Parquet, anything else CSV.
+        Output file: ``.csv``, or ``.parquet``/``.pq`` for Parquet; other suffixes
+        are refused.
     observation_end, time_unit, calibration_end, monetary, engine, columns, compress, \
 spark, duckdb_connection, memory_limit
         As in :func:`rfm_summary_engine`.
+    force : bool, default False
+        Replace an existing ``out`` (never one of the input files).
 
     Returns
     -------
@@ -370,18 +381,20 @@ spark, duckdb_connection, memory_limit
     >>> pd.read_parquet(path)["frequency"].tolist()
     [1, 0]
     """
+    import re
+
+    from . import outputs
+
     out = Path(out)
-    parquet = out.suffix.lower() in {".parquet", ".pq"}
-    if not out.parent.is_dir():
-        raise DataValidationError(f"cannot write {out}: folder {out.parent} does not exist")
+    parquet = outputs.table_format(out) == "parquet"
     check_one_of("engine", engine, ENGINES)
     frame, paths = _split_source(source, engine)
+    outputs.check_output_file(out, force=force, protect=[p for p in paths or () if "://" not in p])
     if engine == "auto":
         engine = _auto_engine(frame, paths)
     periods = dict(observation_end=observation_end, time_unit=time_unit,
                    calibration_end=calibration_end, monetary=monetary)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
+    with outputs.atomic_output(out, force=force) as partial:
         if engine == "duckdb":
             names = _column_names(columns)
             query = summary_sql(source=_SOURCE_VIEW, compress=compress, **periods)
@@ -392,12 +405,23 @@ spark, duckdb_connection, memory_limit
             fmt = ("FORMAT parquet, KV_METADATA {"
                    + ", ".join(f"{k}: '{v}'" for k, v in meta.items()) + "}"
                    if parquet else "FORMAT csv, HEADER true")
+            select = "%QUERY%"
+            if not (parquet or compress):
+                select = (f"SELECT * REPLACE ({outputs.spreadsheet_safe_sql(C.CUSTOMER_ID)} AS "
+                          f"{C.CUSTOMER_ID}) FROM (%QUERY%)")
             if frame is not None:
                 frame = _prepare_frame(frame, names)
             target = str(partial).replace("'", "''")
-            _run_duckdb(query, frame=frame, paths=paths, names=names,
-                        connection=duckdb_connection, memory_limit=memory_limit,
-                        copy_to=f"COPY (%QUERY%) TO '{target}' ({fmt})")
+            try:
+                _run_duckdb(query, frame=frame, paths=paths, names=names,
+                            connection=duckdb_connection, memory_limit=memory_limit,
+                            copy_to=f"COPY ({select}) TO '{target}' ({fmt})")
+            except ClvError as err:     # DuckDB failed writing (disk full, ...): name `out`
+                if partial.name not in str(err):
+                    raise
+                code = re.search(r'"errno":\s*"(\d+)"', str(err))
+                cause = os.strerror(int(code[1])) if code else str(err).splitlines()[-1]
+                raise outputs.OutputError(f"cannot write {out}: {cause}") from None
         else:
             table = rfm_summary_engine(source, engine=engine, columns=columns,
                                        compress=compress, spark=spark, **periods)
@@ -405,13 +429,10 @@ spark, duckdb_connection, memory_limit
             if parquet:
                 table.to_parquet(partial, index=False)
             else:
-                table.to_csv(partial, index=False)
+                outputs.spreadsheet_safe(table).to_csv(partial, index=False)
         rows = _count_rows(partial, parquet)
         if rows == 0:
             _empty_check(pd.DataFrame())
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
     return rows
 
 
@@ -494,23 +515,36 @@ def _expand(path: str) -> list[str]:
 
 
 def _check_file(path: Path) -> str:
-    if not path.exists():
-        raise DataValidationError(f"file not found: {path}")
-    if path.is_dir():
-        raise DataValidationError(f"{path} is a directory, not a data file; pass a glob such "
-                                  f"as {path / '*.parquet'}")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{path} is empty (0 bytes): nothing to summarise")
-    kind = _format_of(path)
-    if kind == "excel":
+    info = probe_file(path)  # missing, not regular, empty, misnamed: one-line errors
+    if info.format == "excel":
         raise DataValidationError(f"{path} is an Excel file: the SQL engines read Parquet and "
                                   "CSV; use engine='pandas' or convert it to Parquet")
-    with path.open("rb") as fh:
-        actual = _MAGIC.get(fh.read(4))
-    if actual and not (kind == "parquet" and actual == "a Parquet file"):
-        raise DataValidationError(f"{path} looks like {actual} but its name says {kind}; "
-                                  "rename it with the right extension")
     return str(path)
+
+
+def _check_sql_readable(paths: list[str]) -> None:
+    """DuckDB and Spark take the codec from the name: refuse what they would misread."""
+    for name in paths:
+        if "://" in name:
+            continue
+        info = probe_file(name)
+        gzip_named = name.lower().endswith(".gz")
+        if info.format == "csv" and info.compression is None:
+            with open(name, "rb") as fh:
+                head = fh.read(4)
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head == b"\x00\x00\xfe\xff":
+                raise DataValidationError(
+                    f"{name} is UTF-16/UTF-32 text (byte-order mark); the SQL engines read "
+                    "UTF-8 only: use engine='pandas' (CLI: --engine pandas), which reads it, "
+                    "or re-save the file as UTF-8")
+        if (info.compression is None and not gzip_named) or (
+                info.compression == "gzip" and gzip_named and info.format == "csv"):
+            continue
+        what = (f"{info.compression}-compressed" if info.compression
+                else "named .gz but not compressed")
+        raise DataValidationError(f"{name} is {what}; the SQL engines read Parquet, plain CSV "
+                                  "and gzip CSV named .gz: use engine='pandas' (CLI: --engine "
+                                  "pandas), which reads this file, or decompress / rename it")
 
 
 def _auto_engine(frame: Any, paths: list[str] | None) -> str:
@@ -582,6 +616,8 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
     con = duckdb.connect() if own else connection
     scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-") if own else None
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
+    if frame is None:
+        _check_sql_readable(paths)
     try:
         if own:  # a caller's connection keeps its own settings
             con.execute(f"SET temp_directory = '{scratch}'")
@@ -595,10 +631,15 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
             scan = "clvkit_frame"
             renamed = ", ".join(C.REQUIRED)
         else:
-            scan = _duckdb_scan(paths)
-            found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()]
+            found = [row[0] for row in
+                     con.execute(f"DESCRIBE SELECT * FROM {_duckdb_scan(paths)}").fetchall()]
             _check_columns(names, found, label)
-            renamed = ", ".join(f"{_quote(src)} AS {canon}" for canon, src in names.items())
+            scan = _duckdb_scan(paths, text_column=names[C.CUSTOMER_ID])
+            types = {row[0]: row[1] for row in
+                     con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+            renamed = ", ".join(
+                (_duckdb_id(names[canon], types[names[canon]]) if canon == C.CUSTOMER_ID
+                 else _quote(src)) + f" AS {canon}" for canon, src in names.items())
         con.execute(f"CREATE OR REPLACE TEMP VIEW {_SOURCE_VIEW} AS SELECT {renamed} "
                     f"FROM {scan}")
         if frame is None:
@@ -621,14 +662,38 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
     return _empty_check(out)
 
 
-def _duckdb_scan(paths: list[str]) -> str:
-    listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-    kinds = {_format_of(Path(p)) for p in paths}
+def _duckdb_scan(paths: list[str], *, text_column: str | None = None) -> str:
+    """A DuckDB scan of the files; ``text_column`` of a CSV is read as VARCHAR, as written."""
+    listed = "[" + ", ".join(_sql_text(p) for p in paths) + "]"
+    kinds = {format_from_name(p) for p in paths}
     if kinds == {"parquet"}:
         return f"read_parquet({listed})"
     if kinds == {"csv"}:
-        return f"read_csv({listed}, header = true)"
+        types = "" if text_column is None else f", types = {{{_sql_text(text_column)}: 'VARCHAR'}}"
+        return f"read_csv({listed}, header = true{types})"
     raise DataValidationError(f"the files mix formats ({sorted(kinds)}); pass one format")
+
+
+#: What Python's str.strip() removes and DuckDB's trim() must remove too.
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
+               "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def _duckdb_id(column: str, sql_type: str) -> str:
+    """The customer id as clvkit.parsing.normalise_ids writes it: text as written.
+
+    Text is stripped of surrounding whitespace and NFC-normalised; integer ids are
+    written as integers; float ids only when integral (others become NULL and are
+    refused by the contract check, as the pandas loader refuses them).
+    """
+    name = _quote(column)
+    kind = sql_type.upper()
+    if kind in {"FLOAT", "DOUBLE", "REAL"} or kind.startswith("DECIMAL"):
+        return (f"CASE WHEN {name} = round({name}) AND abs({name}) < 9007199254740992 "
+                f"THEN CAST(CAST({name} AS HUGEINT) AS VARCHAR) END")
+    if kind == "VARCHAR":
+        return f"NULLIF(nfc_normalize(trim({name}, {_sql_text(_WHITESPACE)})), '')"
+    return f"CAST({name} AS VARCHAR)"
 
 
 def _check_columns(names: dict[str, str], found: Sequence[str], label: str) -> None:
@@ -638,6 +703,10 @@ def _check_columns(names: dict[str, str], found: Sequence[str], label: str) -> N
             f"{label} lacks column(s) {missing}; found {list(found)}. Map yours with "
             "columns={'customer_id': ..., 'date': ..., 'amount': ...} (CLI: --customer-id, "
             "--date, --amount)")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quote(name: str) -> str:
@@ -703,13 +772,16 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     from pyspark.errors import PySparkException
 
     label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
+    if frame is None:
+        _check_sql_readable(paths)
     in_pandas = isinstance(frame, pd.DataFrame)
     try:
         with _quiet_pyspark():
             if in_pandas:
                 data = session.createDataFrame(frame.assign(**{C.DATE: frame[C.DATE].dt.date}))
             else:
-                data = _spark_read(session, paths) if frame is None else frame
+                data = (_spark_read(session, paths, text_column=names[C.CUSTOMER_ID])
+                        if frame is None else frame)
                 _check_columns(names, data.columns, label)
                 data = data.selectExpr(*(f"`{src}` AS {canon}" for canon, src in names.items()))
             data.createOrReplaceTempView(_SOURCE_VIEW)
@@ -733,10 +805,18 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     return out
 
 
-def _spark_read(session, paths: list[str]):
-    kinds = {_format_of(Path(p)) for p in paths}
+def _spark_read(session, paths: list[str], *, text_column: str | None = None):
+    """Spark DataFrame of the files; ``text_column`` of a CSV is read as a string, as written."""
+    kinds = {format_from_name(p) for p in paths}
     if kinds == {"parquet"}:
         return session.read.parquet(*paths)
     if kinds == {"csv"}:
-        return session.read.csv(paths, header=True, inferSchema=True)
+        inferred = session.read.csv(paths, header=True, inferSchema=True)
+        if text_column not in inferred.columns:
+            return inferred  # the column check names what is missing
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        schema = StructType([StructField(f.name, StringType(), True) if f.name == text_column
+                             else f for f in inferred.schema.fields])
+        return session.read.csv(paths, header=True, schema=schema)
     raise DataValidationError(f"the files mix formats ({sorted(kinds)}); pass one format")

@@ -14,13 +14,18 @@ checks run in this order and the first one that applies wins:
 reason                    action       policy
 ========================  ===========  ============================================
 missing customer id       dropped      always (a purchase nobody made cannot be
-                                       attributed)
+                                       attributed); *no* id at all is an error
+missing date              dropped      always; *no* date at all is an error
 unparsable date           dropped      always; *all* dates unparsable is an error
 missing amount            dropped      always
-unparsable amount         dropped      always; a non-numeric column is an error
+unparsable amount         dropped      always; a non-numeric column is an error;
+                                       the log shows examples, and no amount
+non-finite amount         dropped      always (``inf``, or quantity x price overflow)
 excluded order            dropped      preset rule (e.g. Online Retail bad-debt
                                        adjustments, invoice prefix ``A``)
-future date               dropped      dates after ``as_of`` (default: now)
+future or implausible     dropped      dates after ``as_of`` (default: now) and
+date                                   dates pandas cannot hold (before 1677 or
+                                       after 2262, e.g. 2300-01-01)
 exact duplicate           dropped      ``duplicates="drop"`` (default) or kept
 zero amount               dropped      ``zero="drop"`` (default) or kept
 return / cancellation     separated    ``returns="separate"`` (default): kept apart
@@ -31,14 +36,23 @@ kept                      kept         everything else
 
 A row is a return when its amount is negative or, with a preset that knows
 it, when its order id marks a cancellation (Online Retail: prefix ``C``).
+
+Values are interpreted once per column, from all of the column's values, and
+every interpretation is recorded in ``LoadResult.decisions`` (see
+:mod:`clvkit.reading` for files and :mod:`clvkit.parsing` for values):
+customer ids and order ids are text exactly as written (``"007"`` is not
+``"7"``); the decimal convention of amounts, the order of day and month in
+dates, and the separator and encoding of CSV files are decided from the whole
+column or file, and ambiguous input is refused with the evidence and the
+option that settles it (``decimal=``, ``dayfirst=``, ``date_format=``,
+``date_unit=``, ``encoding=``, ``sep=``, ``sheet=``). Dates with a UTC offset
+are converted to ``timezone`` (default UTC) before the calendar date is taken.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,20 +61,25 @@ import pandas as pd
 from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
+from .parsing import normalise_ids, parse_dates, parse_numbers
+from .reading import read_source
 
-__all__ = ["LoadResult", "load_transactions", "PRESETS", "read_table"]
+__all__ = ["LoadResult", "load_transactions", "PRESETS", "REASONS"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
+FUTURE = "future or implausible date"
 
 #: Order of the checks (the first that applies to a row wins) and their action.
 REASONS: dict[str, str] = {
     "missing customer id": "dropped",
+    "missing date": "dropped",
     "unparsable date": "dropped",
     "missing amount": "dropped",
     "unparsable amount": "dropped",
+    "non-finite amount": "dropped",
     "excluded order": "dropped",
-    "future date": "dropped",
+    FUTURE: "dropped",
     "exact duplicate": "dropped",
     "zero amount": "dropped",
     RETURN: "separated",
@@ -111,11 +130,6 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
-_MAGIC = {
-    b"PK\x03\x04": "an Excel .xlsx (zip) file",
-    b"\xd0\xcf\x11\xe0": "an Excel .xls file",
-    b"PAR1": "a Parquet file",
-}
 
 
 @dataclass(frozen=True)
@@ -126,18 +140,25 @@ class LoadResult:
     ----------
     transactions : DataFrame
         Canonical columns (``customer_id``, ``date``, ``amount`` and those optional
-        columns present), sorted by date then customer, new RangeIndex.
+        columns present), sorted by date then customer, new RangeIndex. Customer ids
+        (and order ids) are text, exactly as written in the source.
     returns : DataFrame
         Returns and cancellations (negative amounts), same columns.
     log : DataFrame
-        One row per outcome: ``reason``, ``action``, ``rows``, ``amount``; ``rows``
-        sums to ``rows_read`` and ``amount`` (where parsable) to the input total.
+        One row per outcome: ``reason``, ``action``, ``rows``, ``amount``,
+        ``examples``; ``rows`` sums to ``rows_read``. ``amount`` is the sum of the
+        readable amounts of those rows; it is missing (NaN) for rows whose amount
+        could not be read or is not finite, whose raw text ``examples`` shows.
     row_outcome : Series
         Categorical outcome of every input row, indexed by input row position.
     rows_read : int
         Rows in the input.
     source : str
         Where the data came from.
+    decisions : tuple of str
+        Every interpretation the loader made (file format, separator, encoding,
+        sheet, number convention, date format, timezone, id normalisation), one
+        sentence each.
     """
 
     transactions: pd.DataFrame
@@ -146,13 +167,15 @@ class LoadResult:
     row_outcome: pd.Series
     rows_read: int
     source: str
+    decisions: tuple[str, ...] = ()
 
     def to_text(self) -> str:
-        """Render the cleaning log as a plain-text table."""
+        """Render the decisions and the cleaning log as plain text."""
         table = self.log.copy()
-        table["amount"] = table["amount"].map(lambda v: f"{v:,.2f}")
-        total = f"{self.rows_read:,} rows read from {self.source}"
-        return total + "\n" + table.to_string(index=False)
+        table["amount"] = table["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
+        lines = [f"{self.rows_read:,} rows read from {self.source}"]
+        lines += [f"- {d}" for d in self.decisions]
+        return "\n".join(lines) + "\n" + table.to_string(index=False)
 
 
 def load_transactions(
@@ -172,17 +195,23 @@ def load_transactions(
     duplicates: str | None = None,
     zero: str | None = None,
     as_of: Any = "now",
-    encoding: str = "utf-8",
+    encoding: str | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
     date_format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
+    date_unit: str | None = None,
+    timezone: str = "UTC",
 ) -> LoadResult:
     """Load transactions into the data contract and log what happened to every row.
 
     Parameters
     ----------
     source : path or DataFrame
-        CSV (``.csv``, ``.csv.gz``, ``.txt``), Parquet (``.parquet``, ``.pq``),
-        Excel (``.xlsx``, ``.xls``) or a DataFrame (never modified).
+        CSV (``.csv``, ``.txt``, compressed or zipped), Parquet (``.parquet``,
+        ``.pq``), Excel (``.xlsx``, ``.xls``) or a DataFrame (never modified).
     preset : {"cdnow", "online_retail"}, optional
         A known layout (see :data:`PRESETS`); explicit column arguments override it.
     customer_id, date, amount : str, optional
@@ -203,11 +232,29 @@ def load_transactions(
         Rows whose amount is exactly zero (free items, price fixes). Default
         "drop" (the CDNOW preset keeps them).
     as_of : "now", timestamp or None, default "now"
-        Rows dated after this are dropped as "future date"; None disables the check.
-    encoding : str, default "utf-8"
-        Text encoding of CSV files.
-    date_format, dayfirst
-        Passed to :func:`pandas.to_datetime` for text dates.
+        Rows dated after this are dropped as "future or implausible date"; None
+        disables that check (dates pandas cannot represent are dropped anyway).
+    encoding : str, optional
+        Text encoding of CSV files; default: a byte-order mark decides, else UTF-8.
+    sep : str, optional
+        Field separator of CSV files; default: detected among ``, ; TAB |``.
+    sheet : str or int, optional
+        Excel sheet (name or 0-based position); default: the first, logged.
+    decimal, thousands : str, optional
+        Number convention of text amounts (e.g. ``decimal=","`` and
+        ``thousands="."`` for ``1.234,50``); default: decided from the whole
+        column, refused when the column cannot tell.
+    date_format : str, optional
+        A :func:`time.strftime` format for text dates; default: decided from the
+        whole column.
+    dayfirst : bool, optional
+        Settles day/month order where every date of the column could be either;
+        ISO dates (``2024-01-06``) stay ISO.
+    date_unit : {"s", "ms", "us", "ns", "D"}, optional
+        Required for numeric dates: Unix seconds (etc.) or ``"D"``, Excel serial days.
+    timezone : str, default "UTC"
+        Dates with an offset (``Z``, ``+01:00``) or timezone-aware columns are
+        converted to this zone before the calendar date is taken.
 
     Returns
     -------
@@ -216,8 +263,9 @@ def load_transactions(
     Raises
     ------
     DataValidationError
-        Missing file or column, empty input, wrong encoding, all dates
-        unparsable, non-numeric amount column, unreadable file.
+        Missing file or column, empty input, wrong encoding, ambiguous or mixed
+        number or date conventions (naming the option that settles them), all
+        dates unparsable, non-numeric amount column, unreadable file.
 
     Examples
     --------
@@ -225,10 +273,20 @@ def load_transactions(
     ...                     "2024-01-03", "not a date"], "value": [10.0, -4.0, 5.0, 7.0]})
     >>> res = load_transactions(raw, customer_id="cust", date="day", amount="value")
     >>> res.transactions[["customer_id", "amount"]].to_dict("list")
-    {'customer_id': [1], 'amount': [10.0]}
+    {'customer_id': ['1'], 'amount': [10.0]}
     >>> res.log[["reason", "rows"]].to_dict("list")
     {'reason': ['missing customer id', 'unparsable date', 'return / cancellation', 'kept'], \
 'rows': [1, 1, 1, 1]}
+
+    European text: decimal commas and day-first dates are decided once per
+    column, from all its values, and each decision is logged.
+
+    >>> text = pd.DataFrame({"customer_id": ["007", "7"], "date": ["13/02/2024", "02/03/2024"],
+    ...                      "amount": ["1.234,50", "12,50"]})
+    >>> res = load_transactions(text, as_of=None)
+    >>> res.transactions.to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'customer_id': ['007', '7'], 'date': [Timestamp('2024-02-13 00:00:00'),
+    Timestamp('2024-03-02 00:00:00')], 'amount': [1234.5, 12.5]}
     """
     check_one_of("returns", returns, ["separate", "net", "drop"])
     spec = _resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
@@ -240,14 +298,19 @@ def load_transactions(
     duplicates = check_one_of("duplicates", duplicates or rules.duplicates, ["drop", "keep"])
     zero = check_one_of("zero", zero or rules.zero, ["drop", "keep"])
 
-    raw, label = _read_source(source, encoding=encoding)
+    raw, label, decisions = _read_source(source, encoding=encoding, sep=sep, sheet=sheet)
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
     frame = _map_columns(raw, spec, label)
-    frame, checks = _parse_values(frame, label, date_format=date_format, dayfirst=dayfirst)
+    frame, checks, notes = _parse_values(
+        frame, label, unit_price="unit_price" in spec,
+        numbers={"decimal": decimal, "thousands": thousands},
+        dates={"date_format": date_format, "dayfirst": dayfirst, "date_unit": date_unit,
+               "timezone": timezone})
+    decisions = (*decisions, *notes)
     checks["excluded order"] = _excluded_orders(frame, rules)
-    checks["future date"] = _future(frame, as_of)
+    checks[FUTURE] = checks.pop("implausible date") | _future(frame, as_of)
     checks["exact duplicate"] = (raw.reset_index(drop=True).duplicated().to_numpy()
                                  if duplicates == "drop" else np.zeros(len(frame), bool))
     amounts = frame[C.AMOUNT].to_numpy(dtype=float)
@@ -259,7 +322,7 @@ def load_transactions(
     checks[RETURN] = is_return
 
     outcome = _first_reason(checks, len(frame))
-    log = _build_log(outcome, amounts)
+    log = _build_log(outcome, amounts, frame.attrs.pop("examples"))
     keep = outcome == KEPT
     if returns == "net":
         keep |= outcome == RETURN
@@ -272,95 +335,20 @@ def load_transactions(
     outcome_series = pd.Series(pd.Categorical(outcome, categories=list(REASONS)),
                                name="outcome")
     return LoadResult(transactions=clean, returns=ret, log=log, row_outcome=outcome_series,
-                      rows_read=len(frame), source=label)
+                      rows_read=len(frame), source=label, decisions=tuple(decisions))
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_table(source: str | os.PathLike, *, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel file into a DataFrame with clear errors.
-
-    Parameters
-    ----------
-    source : path
-        The file. Its format is taken from the extension and checked against the
-        file's first bytes (an Excel file named ``.csv`` is caught).
-    encoding : str, default "utf-8"
-        Text encoding for CSV.
-
-    Returns
-    -------
-    DataFrame
-    """
-    path = Path(source)
-    if not path.exists():
-        raise DataValidationError(f"file not found: {path}")
-    if path.is_dir():
-        raise DataValidationError(f"{path} is a directory, not a data file")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{path} is empty (0 bytes): nothing to load")
-    kind = _format_of(path)
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    actual = _MAGIC.get(head)
-    expected = {"excel": ("an Excel .xlsx (zip) file", "an Excel .xls file"),
-                "parquet": ("a Parquet file",)}.get(kind, ())
-    if actual and actual not in expected:
-        raise DataValidationError(f"{path} looks like {actual} but its name says {kind}; "
-                                  "rename it with the right extension")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "excel":
-            return pd.read_excel(path)
-        return pd.read_csv(path, encoding=encoding, low_memory=False)
-    except UnicodeDecodeError as exc:
-        hint = _encoding_hint(path)
-        raise DataValidationError(
-            f"{path} is not valid {encoding} text (byte {exc.object[exc.start:exc.start + 1]!r} "
-            f"at position {exc.start}); {hint}") from None
-    except pd.errors.EmptyDataError:
-        raise DataValidationError(f"{path} has no data (no header row): nothing to load") from None
-    except Exception as exc:  # pyarrow / openpyxl raise their own types on corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        common = isinstance(exc, (pd.errors.ParserError, OSError, ValueError))
-        kind_of = "" if common else f" ({type(exc).__name__})"
-        raise DataValidationError(f"{path} could not be read as {kind}{kind_of}: {first}"
-                                  ) from None
-
-
-def _format_of(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"}:
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in {".parquet", ".pq"}:
-        return "parquet"
-    if last in {".xlsx", ".xls", ".xlsm"}:
-        return "excel"
-    return "csv"
-
-
-def _encoding_hint(path: Path) -> str:
-    sample = path.read_bytes()[:1_000_000]
-    for candidate in ("cp1252", "latin-1"):
-        try:
-            sample.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return (f"it decodes as {candidate}: pass encoding='{candidate}' "
-                f"(CLI: --encoding {candidate})")
-    return "pass the file's encoding with encoding=... (CLI: --encoding)"
-
-
-def _read_source(source, *, encoding: str) -> tuple[pd.DataFrame, str]:
+def _read_source(source, *, encoding, sep, sheet) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     if isinstance(source, pd.DataFrame):
-        return source, "DataFrame"
+        return source, "DataFrame", ()
     if not isinstance(source, (str, os.PathLike)):
         raise DataValidationError(f"source must be a file path or a DataFrame, got "
                                   f"{type(source).__name__}")
-    return read_table(source, encoding=encoding), str(source)
+    table = read_source(source, encoding=encoding, sep=sep, sheet=sheet)
+    return table.frame, table.label, tuple(table.decisions)
 
 
 # --------------------------------------------------------------------------- mapping
@@ -395,76 +383,76 @@ def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.Data
         found = ", ".join(repr(c) for c in raw.columns[:30])
         raise DataValidationError(
             f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}. "
-            "Pass the right names, e.g. load_transactions(path, customer_id='CustomerID', "
-            "date='InvoiceDate', amount='Sales')")
-    out = pd.DataFrame({key.removeprefix("extra:"): raw[name].reset_index(drop=True)
-                        for key, name in spec.items() if key != "unit_price"})
-    if "unit_price" in spec:
-        qty = _numeric(out[C.QUANTITY], "quantity", label, strict=True)
-        price = _numeric(raw[spec["unit_price"]].reset_index(drop=True), spec["unit_price"],
-                         label, strict=True)
-        out[C.QUANTITY] = qty
-        out[C.AMOUNT] = (qty * price).round(10)
-    return out
+            "Name the right columns, e.g. load_transactions(path, customer_id='CustomerID', "
+            "date='InvoiceDate', amount='Sales') (CLI: --customer-id, --date, --amount)")
+    return pd.DataFrame({key.removeprefix("extra:"): raw[name].reset_index(drop=True)
+                         for key, name in spec.items()})
 
 
-def _numeric(values: pd.Series, name: str, label: str, *, strict: bool) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values):
-        raise DataValidationError(f"{label}: column {name!r} is boolean, expected numbers")
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype(float)
-    cleaned = values.astype("string").str.replace(r"[,\s£$€]", "", regex=True)
-    parsed = pd.to_numeric(cleaned, errors="coerce")
-    bad = parsed.isna() & values.notna()
-    if strict and bad.all() and len(values):
-        raise DataValidationError(
-            f"{label}: column {name!r} is not numeric: {example_rows(values.index[bad])}, "
-            f"values like {values[bad].head(3).tolist()}. Give the column holding numbers.")
-    return parsed.astype(float)
-
-
-def _parse_values(frame: pd.DataFrame, label: str, *, date_format, dayfirst):
+def _parse_values(frame: pd.DataFrame, label: str, *, unit_price: bool, numbers: dict,
+                  dates: dict) -> tuple[pd.DataFrame, dict[str, np.ndarray], list[str]]:
+    """Interpret every column once; return the typed frame, per-row checks and decisions."""
+    notes: list[str] = []
     checks: dict[str, np.ndarray] = {}
-    cid = frame[C.CUSTOMER_ID]
-    missing_id = cid.isna()
-    if cid.dtype == object or pd.api.types.is_string_dtype(cid):
-        missing_id |= cid.astype("string").str.strip().fillna("").eq("")
-    checks["missing customer id"] = missing_id.to_numpy()
+    out = frame.copy()
 
-    raw_dates = frame[C.DATE]
-    if pd.api.types.is_datetime64_any_dtype(raw_dates):
-        dates = raw_dates.dt.tz_localize(None) if raw_dates.dt.tz is not None else raw_dates
-    else:
-        dates = _parse_dates(raw_dates, date_format=date_format, dayfirst=dayfirst)
-    bad_date = dates.isna().to_numpy()
-    if bad_date.all():
+    def note(parsed):
+        if parsed.decision:
+            notes.append(parsed.decision)
+        return parsed
+
+    ids = note(normalise_ids(frame[C.CUSTOMER_ID], column=C.CUSTOMER_ID))
+    out[C.CUSTOMER_ID] = ids.values
+    checks["missing customer id"] = ids.values.isna().to_numpy()
+    if checks["missing customer id"].all():
+        raise DataValidationError(
+            f"{label}: column {C.CUSTOMER_ID!r} has no customer id in any of its "
+            f"{len(frame):,} rows; name the column holding them (customer_id=..., CLI "
+            "--customer-id)")
+    if C.ORDER_ID in frame:
+        out[C.ORDER_ID] = note(normalise_ids(frame[C.ORDER_ID], column=C.ORDER_ID)).values
+
+    when = note(parse_dates(frame[C.DATE], column=C.DATE, **dates))
+    if when.values.isna().all() and len(frame):
+        seen = (f"values like {list(when.examples)}" if when.examples else
+                "dates outside 1677-2262" if when.implausible.any() else "every cell is empty")
         raise DataValidationError(
             f"{label}: no value of column {C.DATE!r} could be read as a date "
-            f"({example_rows(frame.index)}, values like {raw_dates.head(3).tolist()}). "
-            "Pass date_format='%d/%m/%Y' (or dayfirst=True) or name the right column.")
-    checks["unparsable date"] = bad_date
+            f"({example_rows(frame.index)}; {seen}). Pass date_format='%d/%m/%Y' (or "
+            "dayfirst=True) or name the right column (date=..., CLI --date).")
+    out[C.DATE] = when.values.astype("datetime64[ns]")
+    checks["missing date"] = (when.values.isna().to_numpy() & ~when.unreadable
+                              & ~when.implausible)
+    checks["unparsable date"] = when.unreadable
+    checks["implausible date"] = when.implausible
 
-    amount_raw = frame[C.AMOUNT]
-    amounts = _numeric(amount_raw, C.AMOUNT, label, strict=True)
-    checks["missing amount"] = amount_raw.isna().to_numpy()
-    checks["unparsable amount"] = (amounts.isna() & amount_raw.notna()).to_numpy()
-    out = frame.copy()
-    out[C.DATE] = dates.astype("datetime64[ns]")
-    out[C.AMOUNT] = amounts
-    return out, checks
-
-
-def _parse_dates(raw: pd.Series, *, date_format, dayfirst) -> pd.Series:
-    """Parse text dates: one consistent format first, element-wise only for the rest."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        dates = pd.to_datetime(raw, errors="coerce", format=date_format, dayfirst=dayfirst)
-        retry = dates.isna() & raw.notna()
-        if date_format is None and retry.any() and not retry.all():
-            dates = dates.copy()
-            dates[retry] = pd.to_datetime(raw[retry], errors="coerce", format="mixed",
-                                          dayfirst=dayfirst)
-    return dates
+    if unit_price:
+        qty = note(parse_numbers(frame[C.QUANTITY], column=C.QUANTITY, **numbers))
+        price = note(parse_numbers(frame["unit_price"], column="unit_price", **numbers))
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = (qty.values * price.values).round(10)
+        missing = (qty.values.isna() & ~qty.unreadable) | (price.values.isna() & ~price.unreadable)
+        unreadable = qty.unreadable | price.unreadable
+        implausible = qty.implausible | price.implausible
+        examples = qty.examples + price.examples
+        out[C.QUANTITY] = qty.values
+        out = out.drop(columns="unit_price")
+    else:
+        parsed = note(parse_numbers(frame[C.AMOUNT], column=C.AMOUNT, **numbers))
+        value, unreadable, examples = parsed.values, parsed.unreadable, parsed.examples
+        implausible = parsed.implausible
+        missing = (value.isna() & ~unreadable).to_numpy()
+        if C.QUANTITY in frame:
+            out[C.QUANTITY] = note(parse_numbers(frame[C.QUANTITY], column=C.QUANTITY,
+                                                 **numbers)).values
+    value = value.astype(float)
+    checks["missing amount"] = np.asarray(missing, bool)
+    checks["unparsable amount"] = np.asarray(unreadable, bool)
+    checks["non-finite amount"] = (np.asarray(implausible, bool)
+                                   | ~np.isfinite(value.to_numpy()) & ~missing & ~unreadable)
+    out[C.AMOUNT] = value
+    out.attrs["examples"] = {"unparsable amount": examples, "unparsable date": when.examples}
+    return out, checks, notes
 
 
 def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
@@ -495,26 +483,25 @@ def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:
     return outcome
 
 
-def _build_log(outcome: np.ndarray, amounts: np.ndarray) -> pd.DataFrame:
+def _build_log(outcome: np.ndarray, amounts: np.ndarray,
+               examples: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    readable = np.isfinite(amounts)
     frame = pd.DataFrame({"reason": pd.Categorical(outcome, categories=list(REASONS)),
-                          "amount": np.nan_to_num(amounts, nan=0.0)})
-    counts = frame.groupby("reason", observed=False).agg(rows=("amount", "size"),
-                                                        amount=("amount", "sum"))
+                          "amount": np.where(readable, amounts, 0.0), "readable": readable})
+    counts = frame.groupby("reason", observed=False).agg(
+        rows=("amount", "size"), amount=("amount", "sum"), readable=("readable", "sum"))
     counts = counts[counts["rows"] > 0].reset_index()
     counts["reason"] = counts["reason"].astype(str)
     counts.insert(1, "action", counts["reason"].map(REASONS))
-    counts["amount"] = counts["amount"].round(2)
-    return counts[["reason", "action", "rows", "amount"]]
+    # rows without a readable amount have no amount: n/a, never 0
+    counts["amount"] = counts["amount"].round(2).where(counts["readable"] > 0)
+    counts["examples"] = counts["reason"].map(
+        lambda r: ", ".join(repr(e) for e in examples.get(r, ())[:3]))
+    return counts[["reason", "action", "rows", "amount", "examples"]]
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     ordered = [c for c in C.CANONICAL if c in frame.columns]
     ordered += [c for c in frame.columns if c not in ordered]
     out = frame[ordered].sort_values([C.DATE, C.CUSTOMER_ID], kind="stable")
-    out = out.reset_index(drop=True)
-    cid = out[C.CUSTOMER_ID]
-    if pd.api.types.is_numeric_dtype(cid) and len(cid) and not cid.isna().any():
-        if (cid == np.floor(cid)).all():
-            out[C.CUSTOMER_ID] = cid.astype("int64")
-    return out
-
+    return out.reset_index(drop=True)

@@ -11,10 +11,12 @@ template per report section (in parallel), and writes to
 * ``manifest.json`` -- inputs and outputs with sha256, parameters, package versions.
 
 The same inputs and configuration give byte-identical notebooks and HTML
-(:mod:`clvkit._nbnormalize`). Existing output is only replaced with
-``force=True``, and a report is written into a temporary folder next to the
-target and renamed into place when complete, so an interrupted run leaves no
-half report. Input files are only read.
+(:mod:`clvkit._nbnormalize`). A report is written into a marked work folder
+next to the target and renamed into place when complete, so an interrupted run
+leaves no half report (a run killed outright leaves its work folder, which the
+next run removes). ``force=True`` replaces only a folder that is a clvkit report,
+and no output may be, contain or lie inside an input or the config (see
+:mod:`clvkit.outputs`). Input files are only read.
 
 The templates in ``notebooks/templates/`` stay thin: every number they show is
 computed by a function of this module (or the clvkit modules it calls).
@@ -30,11 +32,10 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,14 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ClvError, ReportError
+from .outputs import (
+    USER_ERRNOS,
+    OutputError,
+    check_report_output,
+    describe_os_error,
+    publish_folder,
+    work_folder,
+)
 from .units import TIME_UNITS
 
 __all__ = [
@@ -1295,9 +1304,24 @@ def _kernel_manager_class(stderr_path: Path, cwd: Path):
             kw["cwd"] = str(cwd)
             with open(stderr_path, "ab") as handle:
                 kw["stderr"] = handle
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                info = await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                _KERNELS.setdefault(str(cwd), []).append(process)
+            return info
 
     return _ReportKernelManager
+
+
+#: Kernel processes (``Popen``) started by running reports, by their working folder.
+_KERNELS: dict[str, list] = {}
+
+
+def _stop_kernels(cwd: Path) -> None:
+    """Kill the kernels still running in ``cwd`` (the report was interrupted or terminated)."""
+    for process in _KERNELS.pop(str(cwd), []):
+        if process.poll() is None:      # Popen never signals a process it has reaped
+            process.kill()
 
 
 def _template_path(section: Section) -> Path:
@@ -1485,22 +1509,30 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 """
 
 
-def _check_output(out: Path, *, force: bool) -> None:
-    if out.exists() and not force:
-        raise ReportError(f"{out} already exists; pass --force to replace it")
+def _protected_paths(cfg: ReportConfig, data) -> list[Path]:
+    """Files and folders a report must never write into or replace: the config and the data."""
+    paths = [Path(cfg.source)] if cfg.source else []
+    if data is None:
+        paths.append(Path(cfg.data["path"]))
+    elif isinstance(data, str | os.PathLike):
+        paths.append(Path(data))
+    return paths
 
 
-def _publish(work: Path, out: Path, *, force: bool) -> None:
+def _check_output(out: Path, *, force: bool, protect=()) -> None:
+    """Refuse ``out`` unless it is new, or (with ``force``) a report clvkit wrote."""
+    try:
+        check_report_output(out, force=force, protect=protect)
+    except OutputError as err:
+        raise ReportError(str(err)) from None
+
+
+def _publish(staged: Path, out: Path, *, work: Path, force: bool, protect=()) -> None:
     """Move the finished report into place (replacing ``out`` only with ``force``)."""
-    os.chmod(work, 0o755)
-    if not out.exists():
-        os.replace(work, out)
-        return
-    _check_output(out, force=force)
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.replace(out, old / out.name)
-    os.replace(work, out)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        publish_folder(staged, out, work=work, force=force, protect=protect)
+    except OutputError as err:
+        raise ReportError(str(err)) from None
 
 
 def build_report(*, month: str | None = None, config: str | Path | dict | None = None,
@@ -1521,7 +1553,10 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     out : path, optional
         Output folder; default ``reports/<config name>/<YYYY-MM>``.
     force : bool, default False
-        Replace an existing output folder.
+        Replace an existing output folder that is a clvkit report (its
+        ``manifest.json`` proves it, see :mod:`clvkit.outputs`). Any other
+        existing path, and a folder that is, contains or lies inside an input
+        or the config, is refused even with ``force``.
     jobs : int, optional
         Sections executed in parallel (default: the config's ``jobs``).
     progress : callable or None, default print
@@ -1543,10 +1578,11 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     started = time.perf_counter()
     cfg = load_config(config)
     wanted = month or cfg.month
+    protect = _protected_paths(cfg, data)
     if wanted is not None:      # refuse early, before the data are loaded
         _check_month(wanted, "month")
         _check_output(Path(out) if out is not None else Path("reports") / cfg.name / wanted,
-                      force=force)
+                      force=force, protect=protect)
     source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
     say(f"clvkit report: loading {_display_path(source)}")
     try:
@@ -1562,7 +1598,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise ReportError(f"section {name!r} needs the table(s) {missing}, which the data "
                               f"{_display_path(loaded.source)!r} lack; remove it from `sections`")
     out = Path(out) if out is not None else Path("reports") / cfg.name / month
-    _check_output(out, force=force)
+    _check_output(out, force=force, protect=protect)
     parameters = {"month": month, "data_dir": _DATA_DIR, "title": cfg.title,
                   "currency": cfg.currency, "time_unit": cfg.time_unit,
                   "benchmarks": dict(cfg.benchmarks), "options": dict(cfg.options)}
@@ -1573,21 +1609,27 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
                                 options=cfg.options)
     inputs = _input_files(cfg, data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    logs = Path(tempfile.mkdtemp(prefix="clvkit-report-logs-"))
-    try:
-        _save_data(loaded, work / _DATA_DIR)
-        results = _execute_sections(sections, parameters, work, logs,
-                                    jobs=jobs or cfg.jobs, say=say)
-        shutil.rmtree(work / _DATA_DIR)
-        (work / "index.html").write_text(_index_html(cfg, month, headline, results),
-                                         encoding="utf-8")
-        _write_manifest(work, cfg=cfg, month=month, parameters=parameters, inputs=inputs,
-                        results=results)
-        _publish(work, out, force=force)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(logs, ignore_errors=True)
+    # The marked work folder (removed on exit, or by the next run if this process is
+    # killed) holds the report being built, the kernels' logs and a replaced report.
+    with work_folder(out) as work:
+        staged, logs = work / "report", work / "logs"
+        try:
+            staged.mkdir()
+            logs.mkdir()
+            _save_data(loaded, staged / _DATA_DIR)
+            results = _execute_sections(sections, parameters, staged, logs,
+                                        jobs=jobs or cfg.jobs, say=say)
+            shutil.rmtree(staged / _DATA_DIR)
+            (staged / "index.html").write_text(_index_html(cfg, month, headline, results),
+                                               encoding="utf-8")
+            _write_manifest(staged, cfg=cfg, month=month, parameters=parameters,
+                            inputs=inputs, results=results)
+            _publish(staged, out, work=work, force=force, protect=protect)
+        except OSError as err:      # disk full, read-only, ...: one line naming the output
+            if err.errno not in USER_ERRNOS:
+                raise
+            raise ReportError(f"cannot write the report {out}: {describe_os_error(err)}"
+                              ) from None
     result = ReportResult(out=out, month=month, config=cfg, sections=tuple(results),
                           headline=headline, seconds=round(time.perf_counter() - started, 1))
     verdict = "done" if result.ok else f"FAILED sections: {', '.join(result.failed)}"
@@ -1601,17 +1643,26 @@ def _execute_sections(sections: list[Section], parameters: dict, work: Path, log
     done: dict[str, SectionResult] = {}
     workers = max(1, min(jobs, total))
     say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_section, s, i, parameters, work, logs): s
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        pending = {pool.submit(_run_section, s, i, parameters, work, logs)
                    for i, s in enumerate(sections)}
-        for future in as_completed(futures):
-            res = future.result()
-            done[res.name] = res
-            line = f"  [{len(done)}/{total}] {res.name:<18} "
-            if res.status == "ok":
-                say(line + f"ok ({res.seconds:.1f} s)")
-            else:
-                say(line + _describe_failure(res, logs))
+        while pending:      # short waits: a signal (SIGTERM, Ctrl-C) is handled at once
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for res in sorted((f.result() for f in finished), key=lambda r: r.name):
+                done[res.name] = res
+                line = f"  [{len(done)}/{total}] {res.name:<18} "
+                if res.status == "ok":
+                    say(line + f"ok ({res.seconds:.1f} s)")
+                else:
+                    say(line + _describe_failure(res, logs))
+    except BaseException:   # interrupted or terminated: no further section, no kernel left
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_kernels(work)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        _KERNELS.pop(str(work), None)
     return [done[s.name] for s in sections]
 
 
@@ -1625,7 +1676,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="transactions file or synthetic CRM folder "
                         "(overrides the config's data)")
     parser.add_argument("--out", help="output folder (default reports/<set>/<YYYY-MM>)")
-    parser.add_argument("--force", action="store_true", help="replace an existing report")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing clvkit report folder (only a folder whose "
+                        "manifest.json shows clvkit wrote it; never any other path)")
     parser.add_argument("--jobs", type=int, help="sections executed in parallel")
 
 
@@ -1634,6 +1687,8 @@ def run_report_cli(args: argparse.Namespace) -> int:
 
     0: every section ran; 1: a section failed (the report is still written);
     2: the report could not be built (configuration, data or output error).
+    OS errors (permission denied, disk full, ...) propagate: :func:`clvkit.cli.main`
+    turns them into one line and exit code 2.
     """
     try:
         result = build_report(month=args.month, config=args.config, data=args.data,

@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_one_of
-from .contract import as_day, check_transactions
+from .contract import as_day, check_transactions, id_order
 from .errors import DataValidationError
 from .io import LoadResult
 from .units import DAYS_PER_UNIT, TIME_UNITS, to_units
@@ -214,10 +214,11 @@ def _purchase_days(tx: pd.DataFrame, *, end: pd.Timestamp) -> _PurchaseDays:
     """
     day = tx[C.DATE].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     keep = day <= _day_number(end)
-    try:
-        codes, ids = pd.factorize(tx[C.CUSTOMER_ID].to_numpy()[keep], sort=True)
-    except TypeError:  # ids of mixed types cannot be sorted: keep first-seen order
-        codes, ids = pd.factorize(tx[C.CUSTOMER_ID].to_numpy()[keep], sort=False)
+    codes, ids = pd.factorize(tx[C.CUSTOMER_ID].to_numpy()[keep], sort=False)
+    order = id_order(ids)                     # customers in id order (natural for digits)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    codes, ids = rank[codes], ids[order]
     day = day[keep]
     amount = tx[C.AMOUNT].to_numpy(dtype=float)[keep]
     low = day.min() if len(day) else 0

@@ -76,7 +76,8 @@ __all__ = [
     "CHANNELS", "SEGMENTS", "CATEGORIES", "TACTICS", "MESSAGES", "MEDIA",
     "CHANNEL_MIX", "CAC_BY_CHANNEL", "SEGMENT_MIX_BY_CHANNEL", "MARGIN_BY_SEGMENT",
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
-    "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids", "generate_crm", "save_crm", "load_crm",
+    "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
+    "generate_crm", "save_crm", "load_crm",
     "main",
 ]
 

@@ -1,12 +1,14 @@
 """Per-customer CLV: unit handling and agreement with lifetimes' customer_lifetime_value."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from clvkit.clv import customer_lifetime_value
 from clvkit.datasets import cdnow_summary
-from clvkit.errors import ClvError
+from clvkit.errors import ClvError, DataValidationError
 from clvkit.models import BGNBD, GammaGamma
 
 
@@ -111,3 +113,32 @@ def test_lifetimes_docs_twelve_months_on_weekly_data_is_360_weeks(fits, cdnow):
     months_12 = clv(fits, cdnow, horizon=12, time_unit="M", discount_rate=0.0,
                     freq_of_discount="M")
     assert (months_12["clv"] < 0.5 * weeks_360["clv"]).all()
+
+
+def test_absurd_horizon_is_refused_at_once(fits, cdnow):
+    # 1e9 months of monthly discounting would be 1e9 model predictions: refused before any work
+    start = time.perf_counter()
+    with pytest.raises(ClvError, match=r"1,000,000,000 discounting periods.*limit of 1,200"):
+        clv(fits, cdnow, horizon=1e9, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+    assert time.perf_counter() - start < 0.5
+    # with yearly steps the same horizon is still 83 million steps: refused too
+    with pytest.raises(ClvError, match="freq_of_discount"):
+        clv(fits, cdnow, horizon=1e9, time_unit="M", discount_rate=0.01, freq_of_discount="Y")
+    # just under the limit is accepted (200 years of yearly steps)
+    out = clv(fits, cdnow.head(3), horizon=200, time_unit="Y", discount_rate=0.1,
+              freq_of_discount="Y")
+    assert np.isfinite(out["clv"]).all()
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("frequency", -1.0, "`frequency` is negative"),
+    ("recency", 99.0, "`recency` > `T`"),
+    ("T", np.nan, "`T` is missing (NaN)"),
+    ("monetary_value", -39.0, "`monetary_value` is not > 0 for a repeat buyer"),
+])
+def test_invalid_customers_are_named(fits, cdnow, column, value, words):
+    bad = cdnow.head(5).copy()
+    bad.loc[bad.index[1], column] = value  # a repeat buyer (x = 1)
+    with pytest.raises(DataValidationError) as err:
+        clv(fits, bad, horizon=12, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+    assert words in str(err.value) and f"(e.g. {bad.index[1]})" in str(err.value)

@@ -290,3 +290,34 @@ def test_write_summary_empty_calibration_leaves_no_file(tmp_path, cdnow):
     with pytest.raises(DataValidationError, match="calibration period is empty"):
         write_rfm_summary(cdnow, out, engine="duckdb", observation_end="1990-01-01")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ids", [["007", "7", "1E3", "1000", "12345678901234567890"],
+                                 # without a leading zero DuckDB's sniffer reads DOUBLE
+                                 ["1E3", "1000", "5"]])
+def test_engines_read_csv_customer_ids_as_written(tmp_path, spark, ids):
+    # '007' and '7' are two customers, '1E3' is not 1000, 20 digits stay intact
+    rows = [f"{cid},2024-01-0{day},{day}.5" for cid in ids for day in (1, 3)]
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    for engine in ("pandas", "duckdb", "spark"):
+        out = rfm_summary_engine(path, engine=engine, spark=spark, time_unit="D",
+                                 observation_end="2024-01-10")
+        assert sorted(out.index) == sorted(ids), engine
+        assert out["frequency"].tolist() == [1] * len(ids), engine
+        assert out["monetary_value"].tolist() == [3.5] * len(ids), engine
+
+
+def test_sql_engines_refuse_compression_their_readers_would_misread(tmp_path):
+    # DuckDB and Spark pick the codec from the name: gzip bytes named .csv would be garbage
+    import gzip
+
+    path = tmp_path / "tx.csv"
+    path.write_bytes(gzip.compress(b"customer_id,date,amount\n007,2024-01-01,2\n"
+                                   b"007,2024-01-03,3\n"))
+    with pytest.raises(DataValidationError, match="tx.csv is gzip-compressed; .*"
+                                                  "engine='pandas'"):
+        rfm_summary_engine(path, engine="duckdb", observation_end="2024-01-10")
+    out = rfm_summary_engine(path, engine="pandas", observation_end="2024-01-10",
+                             time_unit="D")
+    assert out.index.tolist() == ["007"] and out["monetary_value"].tolist() == [3.0]

@@ -3,19 +3,33 @@
 Every model is fitted with ``Model().fit(summary)`` and returns a new frozen result
 object (parameters, full-sample log-likelihood, ``n_customers``, ``time_unit`` and
 convergence information) whose methods make the predictions.
+
+Uncertainty: ``fit.summary()`` (standard errors and intervals from the observed
+information), ``fit.bootstrap(n=200, seed=...)`` (customer bootstrap) and the bootstrap's
+``p_alive`` / ``conditional_expected_purchases`` / ``conditional_expected_spend`` with
+intervals per customer and in total; `clv_interval` for CLV. ``P(X(t) = x)`` for BG/NBD and
+MBG/NBD: `probability_of_purchases`, `conditional_probability_of_purchases`, and
+`purchase_count_interval` (an interval for the count itself, purchase noise included).
 """
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
+from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .probabilities import (
+    conditional_probability_of_purchases,
+    probability_of_purchases,
+    purchase_count_interval,
+)
 from .sbg import (
     ShiftedBetaGeometric,
     ShiftedBetaGeometricFit,
     ShiftedBetaGeometricParams,
 )
+from .uncertainty import BootstrapResult
 
 __all__ = [
     "FittedModel",
@@ -38,4 +52,10 @@ __all__ = [
     "BetaGeoBetaBinomial",
     "BetaGeoBetaBinomialFit",
     "BetaGeoBetaBinomialParams",
+    "BootstrapResult",
+    "PredictionInterval",
+    "clv_interval",
+    "probability_of_purchases",
+    "conditional_probability_of_purchases",
+    "purchase_count_interval",
 ]

@@ -10,6 +10,24 @@ Every model in :mod:`clvkit.models` is a small class that only knows
 Everything else -- compressing identical rows into weights, maximising the
 log-likelihood in log-parameter space with L-BFGS-B, checking convergence and
 building the frozen result -- lives here, once.
+
+Decisions shared by every model:
+
+* **Inputs.** ``fit`` and every prediction method check customers with the one helper
+  `check_customers` (frequency a whole number >= 0, 0 <= recency <= T, finite values,
+  recency 0 without repeat purchases, positive spend for repeat buyers): the same input is
+  refused at fit and at prediction time, with the same message naming the argument, the
+  customers and their values.
+* **Scalars.** Predictions called with scalars only (``fit.p_alive(frequency=2,
+  recency=30.4, T=38.9)``, as lifetimes users do) return a float; arrays or a summary give
+  a Series on the customer index.
+* **Degenerate fits.** A fit whose estimate sits at an optimiser bound, runs off towards 0
+  or infinity, lies on a flat ridge of the likelihood, or rests on no more distinct
+  observations than parameters (2 customers for BG/NBD; an sBG cohort ``[100, 0, 0]``) is
+  treated like a failure to converge: `ConvergenceError` by default, or with
+  ``strict=False`` a `ConvergenceWarning` and a result with ``success=False`` whose
+  ``message`` says "degenerate" and names the parameters. No degenerate fit reports
+  ``success=True``.
 """
 
 from __future__ import annotations
@@ -20,7 +38,7 @@ import functools
 import typing
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,7 +51,7 @@ from ..errors import ClvError, ConvergenceError, DataValidationError, example_ro
 from ..summary import compress_arrays
 from ..units import TIME_UNITS, unit_name
 
-__all__ = ["FittedModel", "compress", "ConvergenceWarning"]
+__all__ = ["FittedModel", "FitData", "compress", "ConvergenceWarning"]
 
 #: Bounds on the log of every parameter (e^-20 .. e^20): a fit that ends on a bound is degenerate.
 _LOG_BOUND = 20.0
@@ -41,6 +59,13 @@ _LOG_BOUND = 20.0
 _SHAPE_LIMIT = 1e5
 #: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
 _GRADIENT_TOL = 1e-4
+#: Moving one parameter by this factor (e^3 = 20x) either way must lower the likelihood at a
+#: real maximum; if it does not, the estimate sits on a ridge or runs off to a boundary.
+_FLAT_STEP = 3.0
+#: Smallest fall of the mean log-likelihood (per customer) that counts as "lower".
+_FLAT_TOL = 1e-9
+#: ``frame.attrs`` key set by `read_frame` when every input was a scalar.
+SCALAR_INPUT = "clvkit_scalar_input"
 
 
 @functools.cache
@@ -77,16 +102,20 @@ def read_frame(data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> p
     """Return a DataFrame with ``columns`` from a summary DataFrame, a mapping or keyword arrays.
 
     Keyword arrays in ``given`` (not None) override columns of ``data``. Without a DataFrame
-    the index is a ``RangeIndex`` named ``customer_id``.
+    the index is a ``RangeIndex`` named ``customer_id``; if every keyword is a scalar the
+    frame has one row and ``attrs[SCALAR_INPUT]`` is True (predictions then return a float).
     """
     given = {k: v for k, v in given.items() if v is not None}
+    scalar = False
     if data is None:
         if not given:
             raise DataValidationError(
                 f"no data: pass a summary DataFrame with columns {list(columns)} "
                 "or the arrays as keywords"
             )
-        data = pd.DataFrame({k: np.asarray(v) for k, v in given.items()})
+        arrays = {k: np.asarray(v) for k, v in given.items()}
+        scalar = all(a.ndim == 0 for a in arrays.values())
+        data = pd.DataFrame({k: np.atleast_1d(a) if scalar else a for k, a in arrays.items()})
         data.index = pd.RangeIndex(len(data), name=CUSTOMER_ID)
         given = {}
     elif isinstance(data, Mapping):
@@ -116,6 +145,8 @@ def read_frame(data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> p
         out[col] = values.to_numpy(dtype=float, na_value=np.nan)
     frame = pd.DataFrame(out, index=data.index)
     frame.attrs = dict(data.attrs)
+    if scalar:  # every input a scalar: predictions return a float (see `prediction`)
+        frame.attrs[SCALAR_INPUT] = True
     return frame
 
 
@@ -126,10 +157,15 @@ def fail_rows(frame: pd.DataFrame, mask: Any, problem: str, fix: str) -> None:
         raise DataValidationError(f"{problem} in {example_rows(frame.index[mask])}; {fix}")
 
 
-def check_no_nan(frame: pd.DataFrame) -> None:
-    """Raise if any column has missing values (names the column and rows)."""
+def check_not_empty(frame: pd.DataFrame) -> None:
+    """Raise if ``frame`` has no rows."""
     if len(frame) == 0:
         raise DataValidationError("the summary is empty (0 customers): nothing to fit")
+
+
+def check_no_nan(frame: pd.DataFrame) -> None:
+    """Raise if any column has missing values (names the column and rows)."""
+    check_not_empty(frame)
     for col in frame.columns:
         fail_rows(frame, frame[col].isna(), f"column `{col}` is missing (NaN)",
                   "drop or fill those customers before fitting")
@@ -146,6 +182,107 @@ def check_counts(frame: pd.DataFrame, col: str = "frequency") -> None:
             f"all {len(x)} customers have `{col}` = 0 (no repeat purchase): the model cannot "
             "be identified; use a longer calibration period or more customers"
         )
+
+
+#: Largest number of transaction opportunities a BG/BB customer may have: its likelihood sums
+#: one term per opportunity after the last transaction (n = 10,000 is 27 years of days).
+MAX_OPPORTUNITIES = 10_000
+
+
+def _refuse(frame: pd.DataFrame, mask: Any, problem: str, fix: str,
+            shown: Sequence[str]) -> None:
+    """Raise a `DataValidationError`: ``problem``, the rows, their values of ``shown``, ``fix``."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    rows = np.flatnonzero(mask)[:3]
+    values = "; ".join(", ".join(f"{c}={frame[c].iat[i]:g}" for c in shown) for i in rows)
+    more = "; ..." if mask.sum() > len(rows) else ""
+    raise DataValidationError(f"{problem} in {example_rows(frame.index[mask])} "
+                              f"(values: {values}{more}); {fix}")
+
+
+def check_customers(frame: pd.DataFrame, *, age: str | None = "T",
+                    monetary: str | None = None, discrete: bool = False) -> None:
+    """Check per-customer model inputs, the same way for fitting and for predicting.
+
+    The one validation of what describes a customer (``frequency`` x and, if present in
+    ``frame``, ``recency`` t_x, the age column and the monetary column):
+
+    * every value is finite (no NaN, no infinity);
+    * x is a whole number >= 0 (it counts repeat purchases, as ``fit`` requires);
+    * 0 <= t_x <= age, age >= 0, age > 0 when x > 0, and t_x = 0 when x = 0;
+    * ``discrete`` (BG/BB): t_x and age are whole numbers, x <= t_x, 1 <= age <=
+      `MAX_OPPORTUNITIES`;
+    * ``monetary``: > 0 for customers with x > 0; for x = 0 it is not used and may be
+      0 or NaN (not negative or infinite).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the argument (column), the offending rows (customer ids, or positions for
+        arrays) with their values, and what a valid value is.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [2, -1], "recency": [5.0, 0.0], "T": [9.0, 9.0]})
+    >>> check_customers(df)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: `frequency` is negative in 1 row (e.g. 1) (values: ...
+    """
+    cols = [c for c in ("frequency", "recency", age) if c is not None and c in frame.columns]
+    arrays = {c: frame[c].to_numpy(dtype=float) for c in cols}
+    for c in cols:
+        v = arrays[c]
+        _refuse(frame, np.isnan(v), f"`{c}` is missing (NaN)",
+                "drop or fill those customers", [c])
+        _refuse(frame, np.isinf(v), f"`{c}` is infinite", "values must be finite", [c])
+    x = arrays["frequency"]
+    _refuse(frame, x < 0, "`frequency` is negative",
+            "counts of repeat purchases must be whole numbers >= 0", ["frequency"])
+    _refuse(frame, x != np.round(x), "`frequency` is not a whole number",
+            "it counts repeat purchases (periods with a purchase after the first)",
+            ["frequency"])
+    t_x, T = arrays.get("recency"), arrays.get(age)  # noqa: N806
+    if t_x is not None:
+        _refuse(frame, t_x < 0, "`recency` is negative",
+                "recency is time from first to last purchase", ["recency"])
+    if T is not None and not discrete:
+        # T = 0 (first purchase on the last observed day) is allowed without repeat purchases
+        _refuse(frame, (T < 0) | ((T == 0) & (x > 0)),
+                f"`{age}` is negative, or 0 with repeat purchases",
+                f"{age} is the customer's age (time from first purchase to the end of the "
+                "observation period)", ["frequency", age])
+    if t_x is not None and T is not None and not discrete:
+        _refuse(frame, t_x > T * (1 + 1e-9), f"`recency` > `{age}`",
+                "recency cannot exceed the customer's age; check the observation end date",
+                ["recency", age])
+    if t_x is not None:
+        _refuse(frame, (x == 0) & (t_x != 0), "`recency` != 0 although `frequency` = 0",
+                "customers without repeat purchase have recency 0", ["frequency", "recency"])
+    if discrete and t_x is not None and T is not None:
+        _refuse(frame, (t_x != np.round(t_x)) | (T != np.round(T)) | (T < 1),
+                f"`recency`/`{age}` are not whole numbers ({age} >= 1)",
+                "the BG/BB counts transaction opportunities", ["recency", age])
+        _refuse(frame, (x > t_x) | (t_x > T), f"not 0 <= frequency <= recency <= {age}",
+                f"x transactions happen at opportunities up to t_x <= {age}",
+                ["frequency", "recency", age])
+        _refuse(frame, T > MAX_OPPORTUNITIES,
+                f"`{age}` exceeds the limit of {MAX_OPPORTUNITIES:,} transaction opportunities",
+                "the BG/BB likelihood has one term per opportunity; count opportunities in a "
+                "coarser unit (weeks instead of days) or use a continuous-time model (BG/NBD)",
+                [age])
+    if monetary is not None:
+        m = frame[monetary].to_numpy(dtype=float)
+        _refuse(frame, (x > 0) & ~(np.isfinite(m) & (m > 0)),
+                f"`{monetary}` is not > 0 for a repeat buyer",
+                "the Gamma-Gamma model needs a positive, finite mean spend per repeat "
+                "transaction; drop or fix those customers", ["frequency", monetary])
+        _refuse(frame, (x == 0) & ((m < 0) | np.isinf(m)),
+                f"`{monetary}` is negative or infinite",
+                "spend cannot be negative (for customers without repeat purchases it is not "
+                "used: 0 or NaN)", ["frequency", monetary])
 
 
 def resolve_time_unit(frame: pd.DataFrame, time_unit: str | None) -> str:
@@ -225,6 +362,46 @@ def series(values: Any, index: pd.Index, name: str, **attrs: Any) -> pd.Series:
     return out
 
 
+def prediction(values: Any, frame: pd.DataFrame, name: str, **attrs: Any) -> pd.Series | float:
+    """Return a prediction: a float for scalar inputs, else a Series on ``frame``'s index.
+
+    Scalars in, a float out (as lifetimes' ``conditional_probability_alive(2, 30.4, 38.9)``);
+    arrays or a summary in, a Series named ``name`` with ``attrs`` keeping the customer index.
+    """
+    if frame.attrs.get(SCALAR_INPUT):
+        return float(np.asarray(values, dtype=float).reshape(-1)[0])
+    return series(values, frame.index, name, **attrs)
+
+
+def check_periods(name: str, values: Any, *, start: int) -> np.ndarray:
+    """Check whole numbers of periods >= ``start`` (scalar or array); return a float array.
+
+    Raises a `DataValidationError` naming ``name``, the offending positions and values.
+
+    Examples
+    --------
+    >>> check_periods("t", [1, 2.5, -1], start=0)
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: `t` must hold whole numbers of periods >= 0: 2 rows \
+(e.g. 1, 2) are not (values: 2.5, -1)
+    """
+    arr = np.asarray(values, dtype=float)
+    flat = arr.reshape(-1)
+    bad = ~np.isfinite(flat) | (flat < start) | (flat != np.round(flat))
+    if bad.any():
+        shown = ", ".join(f"{v:g}" for v in flat[bad][:5])
+        raise DataValidationError(
+            f"`{name}` must hold whole numbers of periods >= {start}: "
+            f"{example_rows(np.flatnonzero(bad))} are not (values: {shown})")
+    return arr
+
+
+def scalar_or_array(values: np.ndarray) -> np.ndarray | float:
+    """Return a float for a 0-d result (scalar input), else the array."""
+    return float(values) if np.ndim(values) == 0 else values
+
+
 def check_horizon(name: str, t: Any, n: int) -> np.ndarray:
     """Check a horizon (scalar or one per customer); return it as a float array."""
     arr = np.asarray(check_nonnegative(name, t), dtype=float)
@@ -236,6 +413,19 @@ def check_horizon(name: str, t: Any, n: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # fitted results
+
+
+@dataclass(frozen=True, eq=False)
+class FitData:
+    """What a fit was computed from: the model settings and the compressed, precomputed rows.
+
+    Kept on the fitted result (not shown, not compared) so standard errors and the
+    bootstrap (`clvkit.models.uncertainty`) can reuse the exact likelihood of the fit.
+    """
+
+    model: Model
+    columns: dict[str, np.ndarray]
+    weights: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -266,6 +456,7 @@ class FittedModel:
     success: bool
     iterations: int
     message: str
+    _fit_data: FitData | None = field(default=None, repr=False, compare=False)
 
     model_name: ClassVar[str] = "model"
 
@@ -301,6 +492,27 @@ class FittedModel:
         return (f"{self.model_name} fitted on {self.n_customers:,} customers "
                 f"(time unit: {unit_name(self.time_unit)}): {values}; "
                 f"LL={self.log_likelihood:.1f}")
+
+    def covariance(self) -> pd.DataFrame:
+        """Covariance of the parameter estimates (observed information, delta method).
+
+        See `clvkit.models.uncertainty.covariance`.
+        """
+        from .uncertainty import covariance
+
+        return covariance(self)
+
+    def summary(self, *, level: float = 0.95) -> pd.DataFrame:
+        """Estimates, standard errors and intervals; see `clvkit.models.uncertainty.summary`."""
+        from .uncertainty import summary
+
+        return summary(self, level=level)
+
+    def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
+        """Refit on resampled customers; see `clvkit.models.uncertainty.bootstrap`."""
+        from .uncertainty import bootstrap
+
+        return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs)
 
     def _read(self, data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> pd.DataFrame:
         """Read prediction inputs and check their time unit agrees with the fit."""
@@ -376,13 +588,19 @@ class Model:
         ll = float(np.sum(w * self._loglik(p, d, False)[0]))
         shape = np.array([n not in self.scale_params for n in self._names()])
         degenerate = (np.abs(theta) >= _LOG_BOUND - 1e-6) | (
-            shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT)))
+            shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT))) | self._flat(theta, d, w)
+        distinct = int(np.count_nonzero(w > 0))
+        too_few = distinct <= theta.size
         ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not degenerate.any()
-                  and (res.success or grad_norm < _GRADIENT_TOL))
+                  and not too_few and (res.success or grad_norm < _GRADIENT_TOL))
         message = f"{res.message} (max |gradient| of mean LL = {grad_norm:.2g})"
         if degenerate.any():
-            message += ("; degenerate estimate (runs off towards 0 or infinity): "
+            message += ("; degenerate estimate (runs off towards 0 or infinity, or the "
+                        "likelihood is flat along it): "
                         + ", ".join(np.array(self._names())[degenerate]))
+        if too_few:
+            message += (f"; degenerate: {distinct} distinct observation(s) cannot identify "
+                        f"{theta.size} parameters")
         if not ok:
             shown = ", ".join(f"{k}={v:.6g}" for k, v in zip(self._names(), p, strict=True))
             text = (f"{type(self).__name__} did not converge: {message}; parameters {shown}, "
@@ -400,6 +618,7 @@ class Model:
             success=ok,
             iterations=int(res.nit),
             message=message,
+            _fit_data=FitData(model=self, columns=d, weights=w),
         )
 
     def log_likelihood(self, data: Any = None, *, params: Any, weights: Any = None,
@@ -427,6 +646,27 @@ class Model:
         values = (dataclasses.astuple(params) if dataclasses.is_dataclass(params) else params)
         p = np.asarray(values, dtype=float)
         return float(np.sum(w * self._loglik(p, d, False)[0]))
+
+    def _flat(self, theta: np.ndarray, d: Mapping[str, np.ndarray],
+              w: np.ndarray) -> np.ndarray:
+        """Parameters along which the objective does not fall 20x away from ``theta``.
+
+        At a real maximum, multiplying any one parameter, or any two together (e.g. r and
+        alpha of a Gamma: same mean, less spread), by e^+-`_FLAT_STEP` lowers the
+        likelihood; a flat or rising likelihood means the data do not pin those parameters
+        down (the optimiser stopped on a ridge or on its way to a boundary).
+        """
+        f0 = self._objective(theta, d, w, False)[0]
+        flat = np.zeros(theta.size, dtype=bool)
+        eye = np.eye(theta.size, dtype=bool)
+        pairs = [eye[i] | eye[j] for i in range(theta.size) for j in range(i, theta.size)]
+        for mask in pairs:
+            for step in (-_FLAT_STEP, _FLAT_STEP):
+                moved = np.clip(theta + step * mask, -_LOG_BOUND, _LOG_BOUND)
+                if np.any(moved != theta) and (
+                        self._objective(moved, d, w, False)[0] < f0 + _FLAT_TOL):
+                    flat |= mask
+        return flat
 
     def _names(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self.params_type)]
@@ -475,21 +715,14 @@ RFT = ("frequency", "recency", "T")
 
 
 def validate_rft(frame: pd.DataFrame) -> None:
-    """Check a (frequency, recency, T) summary, before any optimisation."""
-    check_no_nan(frame)
+    """Check a (frequency, recency, T) summary, before any optimisation.
+
+    A customer with T = 0 (first purchase on the last observed day) and no repeat purchase
+    adds exactly 0 to the log-likelihood and has P(alive) = 1.
+    """
+    check_not_empty(frame)
+    check_customers(frame)  # the same checks and messages as every prediction
     check_counts(frame)
-    x, t_x, T = (frame[c].to_numpy() for c in RFT)
-    fail_rows(frame, t_x < 0, "`recency` is negative", "recency is time from first to last "
-              "purchase")
-    # T = 0 (first purchase on the last observed day) is allowed without repeat purchases:
-    # such a customer adds exactly 0 to the log-likelihood and has P(alive) = 1
-    fail_rows(frame, (T < 0) | ((T == 0) & (x > 0)), "`T` is negative, or 0 with repeat purchases",
-              "T is the customer's age (time from first purchase to the end of the calibration "
-              "period)")
-    fail_rows(frame, t_x > T * (1 + 1e-9), "`recency` > `T`",
-              "recency cannot exceed the customer's age; check the observation end date")
-    fail_rows(frame, (x == 0) & (t_x != 0), "`recency` != 0 although `frequency` = 0",
-              "customers without repeat purchase have recency 0")
 
 
 class RFTModel(Model):
@@ -515,8 +748,9 @@ class RFTModel(Model):
         time_unit : {"D", "W", "M", "Y"}, optional
             Unit of ``recency`` and ``T``; required if ``data`` has no ``attrs["time_unit"]``.
         strict : bool, default True
-            If the optimiser does not converge, raise `ConvergenceError` (True) or issue a
-            `ConvergenceWarning` and return the result with ``success=False`` (False).
+            If the optimiser does not converge or the estimate is degenerate (see the module
+            notes), raise `ConvergenceError` (True) or issue a `ConvergenceWarning` and
+            return the result with ``success=False`` (False).
 
         Returns
         -------
@@ -530,7 +764,9 @@ class RFTModel(Model):
             NaN, negative or non-integer frequency, recency > T, empty summary, all
             frequencies zero, ... (checked before optimising).
         ConvergenceError
-            The optimiser did not reach a maximum (``strict=True``).
+            The optimiser did not reach a maximum, or the estimate is degenerate: a
+            parameter at a bound or on a flat ridge, or no more distinct customers than
+            parameters (``strict=True``).
         """
         return self._fit(data, {"frequency": frequency, "recency": recency, "T": T},
                          weights=weights, time_unit=time_unit, strict=strict)

@@ -25,18 +25,21 @@ from ._base import (
     FittedModel,
     Model,
     check_counts,
+    check_customers,
     check_horizon,
-    check_no_nan,
-    fail_rows,
+    check_not_empty,
     optional_time_unit,
+    prediction,
     read_frame,
     read_weights,
-    series,
+    scalar_or_array,
 )
 
 __all__ = ["BetaGeoBetaBinomial", "BetaGeoBetaBinomialParams", "BetaGeoBetaBinomialFit"]
 
 _COLUMNS = ("frequency", "recency", "n_periods")
+#: Cells (rows x opportunities) of the likelihood's term matrix computed at once (~32 MB each).
+_CHUNK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,24 @@ def _loglik(p: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
     """Per-row log-likelihood, eq. (5): one term alive through n plus one per death time.
 
     With ``grad`` also return d ll / d (alpha, beta, gamma, delta), shape (4, rows).
+    Rows are processed in chunks of at most `_CHUNK_CELLS` terms, so memory stays bounded
+    whatever the number of rows (n itself is limited by `check_customers`).
     """
+    step = max(1, _CHUNK_CELLS // max(1, int(n.max(initial=1))))
+    if len(x) == 0:
+        return (np.empty(0), np.empty((4, 0))) if grad else np.empty(0)
+    if len(x) <= step:
+        return _loglik_chunk(p, x, t_x, n, grad)
+    parts = [_loglik_chunk(p, x[i:i + step], t_x[i:i + step], n[i:i + step], grad)
+             for i in range(0, len(x), step)]
+    if not grad:
+        return np.concatenate(parts)
+    return (np.concatenate([q[0] for q in parts]),
+            np.concatenate([q[1] for q in parts], axis=1))
+
+
+def _loglik_chunk(p: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
+                  grad: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     a, b, g, d = p
     i = np.arange(int(n.max()))[:, None]  # death after opportunity t_x + i, i < n - t_x
     # each term is B(a + x, b + k1) B(g + e, d + k2) / (B(a, b) B(g, d)), e in {0, 1}
@@ -89,6 +109,7 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
     def _arrays(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list]:
         frame = self._read(data, _COLUMNS, given)
+        check_customers(frame, age="n_periods", discrete=True)
         return frame, [frame[c].to_numpy(dtype=float) for c in _COLUMNS]
 
     def _p(self) -> np.ndarray:
@@ -96,7 +117,7 @@ class BetaGeoBetaBinomialFit(FittedModel):
         return np.array([q.alpha, q.beta, q.gamma, q.delta])
 
     def p_alive(self, data: Any = None, *, periods_ahead: int = 1, frequency: Any = None,
-                recency: Any = None, n_periods: Any = None) -> pd.Series:
+                recency: Any = None, n_periods: Any = None) -> pd.Series | float:
         """Compute P(alive at opportunity n + ``periods_ahead`` | x, t_x, n) (eq. (11)).
 
         P = B(alpha + x, beta + n - x) / B(alpha, beta) B(gamma, delta + n + m) /
@@ -114,8 +135,14 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``p_alive``, indexed like ``data``.
+        Series or float
+            ``p_alive``, indexed like ``data`` (a float if every input is a scalar).
+
+        Raises
+        ------
+        DataValidationError
+            Not 0 <= frequency <= recency <= n_periods whole numbers, n_periods < 1 or
+            above 10,000 opportunities, NaN (names the customers).
 
         Examples
         --------
@@ -128,15 +155,15 @@ class BetaGeoBetaBinomialFit(FittedModel):
         frame, (x, t_x, n) = self._arrays(data, {"frequency": frequency, "recency": recency,
                                                  "n_periods": n_periods})
         a, b, g, d = p = self._p()
-        m = float(check_horizon("periods_ahead", periods_ahead, len(frame)))
+        m = check_horizon("periods_ahead", periods_ahead, len(frame))
         log_p = (betaln(a + x, b + n - x) - betaln(a, b) + betaln(g, d + n + m)
                  - betaln(g, d) - _loglik(p, x, t_x, n))
-        return series(np.minimum(np.exp(log_p), 1.0), frame.index, "p_alive",
-                      time_unit=self.time_unit)
+        return prediction(np.minimum(np.exp(log_p), 1.0), frame, "p_alive",
+                          time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
                                        frequency: Any = None, recency: Any = None,
-                                       n_periods: Any = None) -> pd.Series:
+                                       n_periods: Any = None) -> pd.Series | float:
         """Compute expected transactions in the next ``t`` opportunities (eq. (13)).
 
         E[X(n, n + t) | x, t_x, n] = B(alpha + x + 1, beta + n - x) / B(alpha, beta)
@@ -155,8 +182,14 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``expected_purchases``, indexed like ``data``.
+        Series or float
+            ``expected_purchases``, indexed like ``data`` (a float if every input is a scalar).
+
+        Raises
+        ------
+        DataValidationError
+            Not 0 <= frequency <= recency <= n_periods whole numbers, n_periods < 1 or
+            above 10,000 opportunities, NaN (names the customers).
 
         Examples
         --------
@@ -178,11 +211,11 @@ class BetaGeoBetaBinomialFit(FittedModel):
         log_lead = (betaln(a + x + 1, b + n - x) - betaln(a, b) + gammaln(g + d)
                     - gammaln(1 + d) - _loglik(p, x, t_x, n))
         e = np.exp(log_lead) * d / (g - 1) * (ratio(n) - ratio(n + t))
-        return series(e, frame.index, "expected_purchases", time_unit=self.time_unit,
-                      horizon=t if t.ndim == 0 else None)
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
 
     def dert(self, data: Any = None, *, discount_rate: float, frequency: Any = None,
-             recency: Any = None, n_periods: Any = None) -> pd.Series:
+             recency: Any = None, n_periods: Any = None) -> pd.Series | float:
         """Compute discounted expected residual transactions (eq. (14)).
 
         DERT(d | alpha, beta, gamma, delta, x, t_x, n) = B(alpha + x + 1, beta + n - x) /
@@ -201,8 +234,14 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``dert``, indexed like ``data``.
+        Series or float
+            ``dert``, indexed like ``data`` (a float if every input is a scalar).
+
+        Raises
+        ------
+        DataValidationError
+            Not 0 <= frequency <= recency <= n_periods whole numbers, n_periods < 1 or
+            above 10,000 opportunities, NaN (names the customers).
 
         Examples
         --------
@@ -220,10 +259,10 @@ class BetaGeoBetaBinomialFit(FittedModel):
         log_dert = (betaln(a + x + 1, b + n - x) - betaln(a, b) + betaln(g, d + n + 1)
                     - betaln(g, d) - np.log1p(d_rate) - _loglik(p, x, t_x, n))
         hyp = hyp2f1(1.0, d + n + 1, g + d + n + 1, 1.0 / (1.0 + d_rate))
-        return series(np.exp(log_dert) * hyp, frame.index, "dert", time_unit=self.time_unit,
-                      discount_rate=d_rate)
+        return prediction(np.exp(log_dert) * hyp, frame, "dert", time_unit=self.time_unit,
+                          discount_rate=d_rate)
 
-    def expected_purchases_new_customer(self, n: Any) -> np.ndarray:
+    def expected_purchases_new_customer(self, n: Any) -> np.ndarray | float:
         """Compute expected transactions of a new customer in n opportunities (eq. (9)).
 
         E[X(n)] = alpha / (alpha + beta) delta / (gamma - 1)
@@ -237,7 +276,8 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
         Returns
         -------
-        ndarray
+        ndarray or float
+            Same shape as ``n`` (a float for a scalar).
 
         Examples
         --------
@@ -250,7 +290,7 @@ class BetaGeoBetaBinomialFit(FittedModel):
         n = np.asarray(check_horizon("n", n, np.size(n)), dtype=float)
         a, b, g, d = self._p()
         log_r = gammaln(g + d) + gammaln(1 + d + n) - gammaln(g + d + n) - gammaln(1 + d)
-        return a / (a + b) * d / (g - 1) * (1 - np.exp(log_r))
+        return scalar_or_array(a / (a + b) * d / (g - 1) * (1 - np.exp(log_r)))
 
 
 class BetaGeoBetaBinomial(Model):
@@ -286,7 +326,8 @@ class BetaGeoBetaBinomial(Model):
         time_unit : {"D", "W", "M", "Y"}, optional
             Length of one opportunity, recorded on the result.
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------
@@ -299,16 +340,9 @@ class BetaGeoBetaBinomial(Model):
     def _prepare(self, data, given, weights, time_unit):
         frame = read_frame(data, _COLUMNS, given)
         unit = optional_time_unit(frame, time_unit)
-        check_no_nan(frame)
+        check_not_empty(frame)
+        check_customers(frame, age="n_periods", discrete=True)
         check_counts(frame)
-        x, t_x, n = (frame[c].to_numpy() for c in _COLUMNS)
-        fail_rows(frame, (t_x != np.round(t_x)) | (n != np.round(n)) | (n < 1),
-                  "`recency`/`n_periods` are not whole numbers (n >= 1)",
-                  "the BG/BB counts transaction opportunities")
-        fail_rows(frame, (x > t_x) | (t_x > n), "not 0 <= frequency <= recency <= n_periods",
-                  "x transactions happen at opportunities up to t_x <= n")
-        fail_rows(frame, (x == 0) & (t_x != 0), "`recency` != 0 although `frequency` = 0",
-                  "customers without repeat transactions have recency 0")
         return frame, read_weights(frame, weights), unit
 
     def _start(self, d, w):

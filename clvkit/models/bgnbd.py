@@ -12,9 +12,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from ._base import RFT, FittedModel, RFTModel, check_horizon, series
+from ._base import (
+    RFT,
+    FittedModel,
+    RFTModel,
+    check_customers,
+    check_horizon,
+    prediction,
+    scalar_or_array,
+)
 
 __all__ = ["BGNBD", "BGNBDParams", "BGNBDFit"]
 
@@ -54,6 +62,7 @@ class BGNBDFit(FittedModel):
 
     def _rft(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
         frame = self._read(data, RFT, given)
+        check_customers(frame)
         return frame, [frame[c].to_numpy() for c in RFT]
 
     def _log_death_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
@@ -70,7 +79,7 @@ class BGNBDFit(FittedModel):
         return p.r, p.alpha, p.a, p.b
 
     def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
-                T: Any = None) -> pd.Series:  # noqa: N803
+                T: Any = None) -> pd.Series | float:  # noqa: N803
         """Probability each customer is still alive at the end of the calibration period.
 
         P(alive | x, t_x, T) =
@@ -87,8 +96,14 @@ class BGNBDFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``p_alive`` in [0, 1], indexed like ``data``.
+        Series or float
+            ``p_alive`` in [0, 1], indexed like ``data``; a float if every input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            ``frequency`` not a whole number >= 0, ``recency`` outside [0, T], NaN or
+            infinite values, recency != 0 with frequency 0 (names the customers).
 
         Examples
         --------
@@ -96,18 +111,26 @@ class BGNBDFit(FittedModel):
         >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
         >>> fit.p_alive(frequency=[0, 2, 2], recency=[0, 30.43, 5.0], T=38.86).round(3).tolist()
         [1.0, 0.727, 0.124]
+        >>> round(fit.p_alive(frequency=2, recency=30.43, T=38.86), 3)
+        0.727
         """
         frame, (x, t_x, T) = self._rft(data, {"frequency": frequency, "recency": recency,
                                               "T": T})
-        p = 1.0 / (1.0 + np.exp(self._log_death_odds(x, t_x, T)))
-        return series(p, frame.index, "p_alive", time_unit=self.time_unit)
+        p = expit(-self._log_death_odds(x, t_x, T))  # log space: finite for any frequency
+        return prediction(p, frame, "p_alive", time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
                                        frequency: Any = None, recency: Any = None,
-                                       T: Any = None) -> pd.Series:  # noqa: N803
+                                       T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute the expected number of purchases in the next ``t`` time units, per history.
 
-        E[Y(t) | x, t_x, T] of eq. (10) of Fader, Hardie & Lee (2005).
+        E[Y(t) | x, t_x, T] of eq. (10) of Fader, Hardie & Lee (2005),
+        (a + b + x - 1) / (a - 1) [1 - ((alpha + T) / (alpha + T + t))^(r + x)
+        2F1(r + x, b + x; a + b + x - 1; z)] P(alive), z = t / (alpha + T + t).
+        For large x the power underflows while the 2F1 overflows (NaN at x ~ 10,000);
+        Euler's transformation 2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z)
+        turns the bracket into 1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z),
+        the same number with small upper parameters: finite and accurate at any x.
 
         Parameters
         ----------
@@ -120,9 +143,14 @@ class BGNBDFit(FittedModel):
 
         Returns
         -------
-        Series
+        Series or float
             ``expected_purchases`` indexed like ``data``; ``attrs`` hold ``time_unit`` and
-            ``horizon``.
+            ``horizon``. A float if every input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            Invalid customer inputs, as for `p_alive`.
 
         Examples
         --------
@@ -141,13 +169,14 @@ class BGNBDFit(FittedModel):
         r, alpha, a, b = self._values()
         k = self._shift
         c = a + b + x + k - 1
-        bracket = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
-            r + x, b + x + k, c, t / (alpha + T + t))
-        e = c / (a - 1) * bracket / (1.0 + np.exp(self._log_death_odds(x, t_x, T)))
-        return series(e, frame.index, "expected_purchases", time_unit=self.time_unit,
-                      horizon=t if t.ndim == 0 else None)
+        z = t / (alpha + T + t)
+        # Euler's transformation of eq. (10)'s 2F1(r + x, b + x + k; c; z) (see above)
+        bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b + k - 1 - r, a - 1, c, z)
+        e = c / (a - 1) * bracket * expit(-self._log_death_odds(x, t_x, T))
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
 
-    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
         """Compute expected repeat purchases of a new customer in (0, t] (eq. (9), FHL 2005).
 
         E[X(t)] = (a + b - 1) / (a - 1) [1 - (alpha / (alpha + t))^r 2F1(r, b; a + b - 1;
@@ -160,8 +189,8 @@ class BGNBDFit(FittedModel):
 
         Returns
         -------
-        ndarray
-            Expected repeat purchases (same shape as ``t``).
+        ndarray or float
+            Expected repeat purchases (same shape as ``t``; a float for a scalar).
 
         Examples
         --------
@@ -173,8 +202,8 @@ class BGNBDFit(FittedModel):
         t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
         r, alpha, a, b = self._values()
         coef, hb, hc = self._new_customer_terms(a, b)
-        return coef / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, hb, hc,
-                                                                          t / (alpha + t)))
+        return scalar_or_array(coef / (a - 1) * (
+            1 - (alpha / (alpha + t)) ** r * hyp2f1(r, hb, hc, t / (alpha + t))))
 
     @staticmethod
     def _new_customer_terms(a: float, b: float) -> tuple[float, float, float]:

@@ -20,12 +20,12 @@ from ._base import (
     FittedModel,
     Model,
     check_counts,
-    check_no_nan,
-    fail_rows,
+    check_customers,
+    check_not_empty,
     optional_time_unit,
+    prediction,
     read_frame,
     read_weights,
-    series,
 )
 
 __all__ = ["GammaGamma", "GammaGammaParams", "GammaGammaFit"]
@@ -63,7 +63,7 @@ class GammaGammaFit(FittedModel):
         return p.p * p.gamma / (p.q - 1) if p.q > 1 else float("inf")
 
     def conditional_expected_spend(self, data: Any = None, *, frequency: Any = None,
-                                   monetary_value: Any = None) -> pd.Series:
+                                   monetary_value: Any = None) -> pd.Series | float:
         """Compute each customer's expected spend per transaction, given x and mean m_x.
 
         E[M | p, q, gamma, m_x, x] = (p (gamma + x m_x)) / (p x + q - 1), eq. (5) of the
@@ -80,8 +80,16 @@ class GammaGammaFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``expected_spend`` per transaction, indexed like ``data``.
+        Series or float
+            ``expected_spend`` per transaction, indexed like ``data`` (a float if every
+            input is a scalar).
+
+        Raises
+        ------
+        DataValidationError
+            ``frequency`` not a whole number >= 0 or NaN; ``monetary_value`` not finite and
+            > 0 for a customer with frequency > 0, or negative (names the customers). For
+            frequency 0 the monetary value is not used and may be 0 or NaN.
 
         Examples
         --------
@@ -90,13 +98,16 @@ class GammaGammaFit(FittedModel):
         >>> fit.conditional_expected_spend(frequency=[0, 1, 10], monetary_value=[0, 30, 30]
         ...                                ).round(2).tolist()
         [35.22, 31.59, 30.22]
+        >>> round(fit.conditional_expected_spend(frequency=1, monetary_value=30), 2)
+        31.59
         """
         frame = self._read(data, _COLUMNS, {"frequency": frequency,
                                             "monetary_value": monetary_value})
+        check_customers(frame, age=None, monetary="monetary_value")
         x = frame["frequency"].to_numpy()
         m = np.where(x > 0, frame["monetary_value"].to_numpy(), 0.0)
         p, q, g = self.params.p, self.params.q, self.params.gamma
-        return series(p * (g + x * m) / (p * x + q - 1), frame.index, "expected_spend")
+        return prediction(p * (g + x * m) / (p * x + q - 1), frame, "expected_spend")
 
 
 class GammaGamma(Model):
@@ -136,7 +147,8 @@ class GammaGamma(Model):
         time_unit : str, optional
             Recorded on the result (taken from ``data.attrs`` if present).
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------
@@ -149,15 +161,11 @@ class GammaGamma(Model):
         frame = read_frame(data, _COLUMNS, given)
         unit = optional_time_unit(frame, time_unit)
         w = read_weights(frame, weights)
-        check_no_nan(frame[["frequency"]])
+        check_not_empty(frame)
+        check_customers(frame, age=None, monetary="monetary_value")  # as for predictions
         check_counts(frame)
         keep = frame["frequency"].to_numpy() > 0
-        frame, w = frame[keep], w[keep]
-        check_no_nan(frame)
-        fail_rows(frame, frame["monetary_value"].to_numpy() <= 0,
-                  "`monetary_value` <= 0 for a repeat buyer",
-                  "the Gamma-Gamma model needs positive mean spend; drop or fix those rows")
-        return frame, w, unit
+        return frame[keep], w[keep], unit
 
     def _start(self, d, w):
         # p = 2, q = 3 and gamma such that the population mean p gamma / (q - 1) = mean spend

@@ -24,7 +24,15 @@ from scipy.special import digamma, expit, gammaln, hyp2f1, hyperu
 from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError
 from ..units import TIME_UNITS, convert_duration
-from ._base import RFT, FittedModel, RFTModel, check_horizon, series
+from ._base import (
+    RFT,
+    FittedModel,
+    RFTModel,
+    check_customers,
+    check_horizon,
+    prediction,
+    scalar_or_array,
+)
 
 __all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit"]
 
@@ -43,15 +51,21 @@ class ParetoNBDParams:
 
 
 def _log_hyp_term(p: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Log of 2F1(...; z(t)) / (max(alpha, beta) + t)^(r + s + x), one half of A0 (eq. 19-20)."""
+    """Log of 2F1(...; z(t)) / (max(alpha, beta) + t)^(r + s + x), one half of A0 (eq. 19-20).
+
+    For alpha < beta the function is 2F1(r + s + x, r + x; r + s + x + 1; z), which overflows
+    for large x (two large upper parameters); Euler's transformation
+    2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z) gives its log as
+    (1 - r - x) log(1 - z) + log 2F1(1, s + 1; r + s + x + 1; z), finite at any x.
+    """
     r, alpha, s, beta = p
     rsx = r + s + x
     if alpha >= beta:
-        big, b_arg = alpha, s + 1.0
-    else:
-        big, b_arg = beta, r + x
-    z = abs(alpha - beta) / (big + t)
-    return np.log(hyp2f1(rsx, b_arg, rsx + 1.0, z)) - rsx * np.log(big + t)
+        z = (alpha - beta) / (alpha + t)
+        return np.log(hyp2f1(rsx, s + 1.0, rsx + 1.0, z)) - rsx * np.log(alpha + t)
+    z = (beta - alpha) / (beta + t)
+    return ((1.0 - r - x) * np.log1p(-z) + np.log(hyp2f1(1.0, s + 1.0, rsx + 1.0, z))
+            - rsx * np.log(beta + t))
 
 
 def _unique(values: np.ndarray, key: str) -> dict[str, np.ndarray]:
@@ -142,12 +156,13 @@ class ParetoNBDFit(FittedModel):
     def _prepare(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray,
                                                                   dict[str, np.ndarray]]:
         frame = self._read(data, RFT, given)
+        check_customers(frame)
         d = _with_index(*(frame[c].to_numpy(dtype=float) for c in RFT))
         return frame, np.array([self.params.r, self.params.alpha, self.params.s,
                                 self.params.beta]), d
 
     def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
-                T: Any = None) -> pd.Series:  # noqa: N803
+                T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute the probability each customer is alive at T (note 009, eq. (25)).
 
         P(alive | x, t_x, T) = [1 + s / (r + s + x) (alpha + T)^(r + x) (beta + T)^s A0]^-1.
@@ -161,8 +176,14 @@ class ParetoNBDFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``p_alive`` in [0, 1], indexed like ``data``.
+        Series or float
+            ``p_alive`` in [0, 1], indexed like ``data``; a float if every input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            ``frequency`` not a whole number >= 0, ``recency`` outside [0, T], NaN or
+            infinite values, recency != 0 with frequency 0 (names the customers).
 
         Examples
         --------
@@ -173,12 +194,12 @@ class ParetoNBDFit(FittedModel):
         [0.295, 0.869, 0.13]
         """
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
-        return series(expit(-_loglik(p, d)[1]), frame.index, "p_alive",
-                      time_unit=self.time_unit)
+        return prediction(expit(-_loglik(p, d)[1]), frame, "p_alive",
+                          time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
                                        frequency: Any = None, recency: Any = None,
-                                       T: Any = None) -> pd.Series:  # noqa: N803
+                                       T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute expected purchases in the next ``t`` time units (note 009, eq. (41)).
 
         E[Y(t) | x, t_x, T] = (r + x)(beta + T) / ((alpha + T)(s - 1))
@@ -195,8 +216,8 @@ class ParetoNBDFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``expected_purchases`` indexed like ``data``.
+        Series or float
+            ``expected_purchases`` indexed like ``data`` (a float for scalar inputs).
 
         Examples
         --------
@@ -214,10 +235,10 @@ class ParetoNBDFit(FittedModel):
         alive = expit(-_loglik(p, d)[1])
         e = ((r + x) * (beta + T) / ((alpha + T) * (s - 1))
              * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive)
-        return series(e, frame.index, "expected_purchases", time_unit=self.time_unit,
-                      horizon=t if t.ndim == 0 else None)
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
 
-    def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
         """Compute expected repeat purchases of a new customer in (0, t] (note 009, eq. (27)).
 
         E[X(t)] = r beta / (alpha (s - 1)) [1 - (beta / (beta + t))^(s - 1)].
@@ -229,8 +250,8 @@ class ParetoNBDFit(FittedModel):
 
         Returns
         -------
-        ndarray
-            Expected repeat purchases (same shape as ``t``).
+        ndarray or float
+            Expected repeat purchases (same shape as ``t``; a float for a scalar).
 
         Examples
         --------
@@ -242,10 +263,12 @@ class ParetoNBDFit(FittedModel):
         """
         t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
         p = self.params
-        return p.r * p.beta / (p.alpha * (p.s - 1)) * (1 - (p.beta / (p.beta + t)) ** (p.s - 1))
+        return scalar_or_array(
+            p.r * p.beta / (p.alpha * (p.s - 1)) * (1 - (p.beta / (p.beta + t)) ** (p.s - 1)))
 
     def dert(self, data: Any = None, *, discount_rate: float, discount_unit: str,
-             frequency: Any = None, recency: Any = None, T: Any = None) -> pd.Series:  # noqa: N803
+             frequency: Any = None, recency: Any = None,
+             T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute discounted expected residual transactions (FHL 2005 JMR, eq. (2)).
 
         DERT(delta | r, alpha, s, beta, x, t_x, T) = alpha^r beta^s delta^(s-1)
@@ -268,8 +291,9 @@ class ParetoNBDFit(FittedModel):
 
         Returns
         -------
-        Series
-            ``dert`` (discounted number of future transactions), indexed like ``data``.
+        Series or float
+            ``dert`` (discounted number of future transactions), indexed like ``data`` (a
+            float for scalar inputs).
 
         Examples
         --------
@@ -295,8 +319,8 @@ class ParetoNBDFit(FittedModel):
         log_dert = (r * np.log(alpha) + s * np.log(beta) + (s - 1) * np.log(delta)
                     + gammaln(r + x + 1) + np.log(hyperu(s, s, delta * (beta + T)))
                     - gammaln(r) - (r + x + 1) * np.log(alpha + T) - _loglik(p, d)[0])
-        return series(np.exp(log_dert), frame.index, "dert", time_unit=self.time_unit,
-                      discount_rate=discount_rate, discount_unit=discount_unit)
+        return prediction(np.exp(log_dert), frame, "dert", time_unit=self.time_unit,
+                          discount_rate=discount_rate, discount_unit=discount_unit)
 
 
 class ParetoNBD(RFTModel):

@@ -23,7 +23,7 @@ from scipy.special import betaln, digamma, hyp2f1
 from .._validate import check_nonnegative, check_one_of
 from ..errors import DataValidationError
 from ..units import TIME_UNITS
-from ._base import FittedModel, Model, fail_rows
+from ._base import FittedModel, Model, check_periods, fail_rows, scalar_or_array
 
 __all__ = ["ShiftedBetaGeometric", "ShiftedBetaGeometricParams", "ShiftedBetaGeometricFit"]
 
@@ -34,13 +34,6 @@ class ShiftedBetaGeometricParams:
 
     alpha: float
     beta: float
-
-
-def _periods(t: Any, *, start: int) -> np.ndarray:
-    arr = np.asarray(t, dtype=float)
-    if np.any(arr < start) or np.any(arr != np.round(arr)):
-        raise DataValidationError(f"periods must be whole numbers >= {start}, got {t!r}")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ class ShiftedBetaGeometricFit(FittedModel):
     params: ShiftedBetaGeometricParams
     model_name: ClassVar[str] = "sBG"
 
-    def churn_probability(self, t: Any) -> np.ndarray:
+    def churn_probability(self, t: Any) -> np.ndarray | float:
         """Compute P(T = t): probability of churning at renewal opportunity t (eq. 7).
 
         P(T = t | alpha, beta) = B(alpha + 1, beta + t - 1) / B(alpha, beta), t = 1, 2, ...
@@ -76,7 +69,13 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Returns
         -------
-        ndarray
+        ndarray or float
+            A float if the input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            Not whole numbers in range (names the positions and values).
 
         Examples
         --------
@@ -85,11 +84,11 @@ class ShiftedBetaGeometricFit(FittedModel):
         >>> fit.churn_probability([1, 2, 3]).round(4)
         array([0.5   , 0.1667, 0.0833])
         """
-        t = _periods(t, start=1)
+        t = check_periods("t", t, start=1)
         a, b = self.params.alpha, self.params.beta
-        return np.exp(betaln(a + 1, b + t - 1) - betaln(a, b))
+        return scalar_or_array(np.exp(betaln(a + 1, b + t - 1) - betaln(a, b)))
 
-    def survival(self, t: Any) -> np.ndarray:
+    def survival(self, t: Any) -> np.ndarray | float:
         """Compute S(t) = P(T > t): share of the cohort still a customer after t periods (eq. 8).
 
         S(t | alpha, beta) = B(alpha, beta + t) / B(alpha, beta), t = 0, 1, 2, ...
@@ -101,7 +100,13 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Returns
         -------
-        ndarray
+        ndarray or float
+            A float if the input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            Not whole numbers in range (names the positions and values).
 
         Examples
         --------
@@ -110,11 +115,11 @@ class ShiftedBetaGeometricFit(FittedModel):
         >>> fit.survival([0, 1, 3]).round(4)
         array([1.  , 0.5 , 0.25])
         """
-        t = _periods(t, start=0)
+        t = check_periods("t", t, start=0)
         a, b = self.params.alpha, self.params.beta
-        return np.exp(betaln(a, b + t) - betaln(a, b))
+        return scalar_or_array(np.exp(betaln(a, b + t) - betaln(a, b)))
 
-    def retention_rate(self, t: Any) -> np.ndarray:
+    def retention_rate(self, t: Any) -> np.ndarray | float:
         """Compute r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1).
 
         The retention rate rises with t: the cohort is sorted, the most loyal remain
@@ -127,7 +132,13 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Returns
         -------
-        ndarray
+        ndarray or float
+            A float if the input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            Not whole numbers in range (names the positions and values).
 
         Examples
         --------
@@ -136,9 +147,9 @@ class ShiftedBetaGeometricFit(FittedModel):
         >>> fit.retention_rate([1, 2, 5]).round(3)
         array([0.627, 0.756, 0.88 ])
         """
-        t = _periods(t, start=1)
+        t = check_periods("t", t, start=1)
         a, b = self.params.alpha, self.params.beta
-        return (b + t - 1) / (a + b + t - 1)
+        return scalar_or_array((b + t - 1) / (a + b + t - 1))
 
     def discounted_expected_lifetime(self, *, discount_rate: float) -> float:
         """Compute DEL, a new customer's discounted expected lifetime in periods (FH 2010).
@@ -165,7 +176,7 @@ class ShiftedBetaGeometricFit(FittedModel):
         """
         return float(self.derl(discount_rate=discount_rate, renewals=-1))
 
-    def derl(self, *, discount_rate: float, renewals: Any) -> np.ndarray:
+    def derl(self, *, discount_rate: float, renewals: Any) -> np.ndarray | float:
         """Compute DERL, discounted expected residual lifetime of an active customer (FH 2010).
 
         For a customer who has made ``renewals`` = n - 1 renewals and now faces renewal n,
@@ -183,7 +194,13 @@ class ShiftedBetaGeometricFit(FittedModel):
 
         Returns
         -------
-        ndarray
+        ndarray or float
+            A float if the input is a scalar.
+
+        Raises
+        ------
+        DataValidationError
+            Not whole numbers in range (names the positions and values).
 
         Examples
         --------
@@ -196,11 +213,11 @@ class ShiftedBetaGeometricFit(FittedModel):
         if not d > 0:
             raise DataValidationError("`discount_rate` must be > 0 (DERL is infinite at 0 "
                                       "when alpha <= 1)")
-        n = _periods(renewals, start=-1) + 1
+        n = check_periods("renewals", renewals, start=-1) + 1
         a, b = self.params.alpha, self.params.beta
         with np.errstate(divide="ignore", invalid="ignore"):
             lead = np.where(n == 0, 1.0, (b + n - 1) / (a + b + n - 1))  # n = 0: DEL
-        return lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
+        return scalar_or_array(lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d)))
 
 
 class ShiftedBetaGeometric(Model):
@@ -231,7 +248,8 @@ class ShiftedBetaGeometric(Model):
         time_unit : {"D", "W", "M", "Y"}
             Length of one period (e.g. ``"Y"`` for annual contracts).
         strict : bool, default True
-            Raise `ConvergenceError` on non-convergence (else warn, ``success=False``).
+            Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
+            ``success=False``).
 
         Returns
         -------

@@ -1,0 +1,244 @@
+"""P(X(t) = x): the distribution of the number of purchases, BG/NBD and MBG/NBD.
+
+Unconditional (a customer just acquired, repeat purchases in (0, t]): Fader, Hardie & Lee
+(2005), "Counting Your Customers the Easy Way", *Marketing Science* 24(2), eq. (8):
+
+    P(X(t) = x) = B(a, b + x) / B(a, b) Gamma(r + x) / (Gamma(r) x!) (alpha / (alpha + t))^r
+                  (t / (alpha + t))^x
+                + [x > 0] B(a + 1, b + x - 1) / B(a, b)
+                  [1 - (alpha / (alpha + t))^r sum_{j<x} Gamma(r + j) / (Gamma(r) j!)
+                  (t / (alpha + t))^j].
+
+Conditional on a history (x, t_x, T), the number X* of purchases in (T, T + t]: the joint
+probability of the history and X* = n, integrated over lambda ~ Gamma(r, alpha) and
+p ~ Beta(a, b), divided by the likelihood L(x, t_x, T) (FHL 2005 eq. (6)); as in Fader &
+Hardie's note on the conditional pmf of the BG/NBD:
+
+    P(X* = n | x, t_x, T) L = [n = 0] A
+        + B(a, b + x + n) / B(a, b) Gamma(r + x + n) / (Gamma(r) n!) alpha^r t^n
+          / (alpha + T + t)^(r + x + n)
+        + [n > 0] B(a + 1, b + x + n - 1) / B(a, b) [Gamma(r + x) / Gamma(r) alpha^r
+          / (alpha + T)^(r + x) - sum_{j<n} Gamma(r + x + j) / (Gamma(r) j!) alpha^r t^j
+          / (alpha + T + t)^(r + x + j)]
+
+with A = [x > 0] B(a + 1, b + x - 1) / B(a, b) Gamma(r + x) / Gamma(r) alpha^r
+/ (alpha + t_x)^(r + x) the probability of the history with the customer already gone
+(then no purchase can follow). The three terms are: gone before T; alive at T, n purchases,
+still alive; alive at T, gone right after the n-th purchase before T + t. With x = t_x =
+T = 0 it is eq. (8). The MBG/NBD (Batislam et al. 2007) adds one dropout opportunity at
+the first purchase: b + x becomes b + x + 1 throughout and A applies for x = 0 too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, gammaln, logsumexp
+
+from ..errors import ClvError
+from ._base import check_horizon, series
+from .bgnbd import BGNBDFit
+
+__all__ = ["probability_of_purchases", "conditional_probability_of_purchases",
+           "purchase_count_interval"]
+
+
+def _check(fit: Any, n: Any) -> np.ndarray:
+    if not isinstance(fit, BGNBDFit):
+        raise ClvError(f"P(X(t) = x) is implemented for BG/NBD and MBG/NBD fits, not "
+                       f"{getattr(fit, 'model_name', type(fit).__name__)}")
+    arr = np.asarray(n, dtype=float)
+    if np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise ClvError(f"`n` must be whole numbers of purchases >= 0, got {n!r}")
+    return arr
+
+
+def _log_pmf(fit: BGNBDFit, n: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,  # noqa: N803
+             t: np.ndarray) -> np.ndarray:
+    """Log P(X* = n | x, t_x, T) for broadcastable arrays (n, x whole numbers)."""
+    p = fit.params
+    r, alpha, a, b = p.r, p.alpha, p.a, p.b
+    k = fit._shift
+    bx = b + x + k  # b + (dropout opportunities survived while alive at T)
+    lb = betaln(a, b)
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_l_alive = betaln(a, bx) - lb + head - (r + x) * np.log(alpha + T)
+        has_dead = (x + k) > 0
+        log_l_dead = np.where(has_dead, betaln(a + 1, np.where(has_dead, bx - 1, 1.0)) - lb
+                              + head - (r + x) * np.log(alpha + t_x), -np.inf)
+        log_l = np.logaddexp(log_l_alive, log_l_dead)
+        log_t = np.log(t)
+        log_at = np.log(alpha + T + t)
+        # alive at T, n purchases in (T, T + t], still alive
+        stay = (betaln(a, bx + n) - lb + gammaln(r + x + n) - gammaln(r) - gammaln(n + 1)
+                + r * np.log(alpha) + np.where(n > 0, n * log_t, 0.0) - (r + x + n) * log_at)
+        # alive at T, gone right after the n-th purchase, which falls before T + t:
+        # P(Gamma(r + x, alpha + T)-mixed Poisson count over t >= n)
+        shape = np.broadcast_shapes(np.shape(n), np.shape(x), np.shape(T), np.shape(t))
+        n_b, x_b, T_b, t_b = (np.broadcast_to(v, shape) for v in (n, x, T, t))  # noqa: N806
+        leave = np.full(shape, -np.inf)
+        pos = n_b > 0
+        if np.any(pos):
+            nn, xx, TT, tt = n_b[pos], x_b[pos], T_b[pos], t_b[pos]  # noqa: N806
+            # P(count >= n) = 1 - sum_{j<n} NB(j; r + x, ...): summed as the tail in logs
+            q = tt / (alpha + TT + tt)
+            j_max = int(nn.max())
+            j = np.arange(j_max)[:, None]
+            log_nb = (gammaln(r + xx + j) - gammaln(r + xx) - gammaln(j + 1)
+                      + (r + xx) * np.log1p(-q) + j * np.log(np.where(q > 0, q, 1.0)))
+            log_nb = np.where((j < nn) & ((q > 0) | (j == 0)), log_nb, -np.inf)
+            below = np.minimum(np.exp(logsumexp(log_nb, axis=0)), 1.0)
+            log_tail = np.log1p(-below)
+            bxx = np.broadcast_to(bx, shape)[pos]
+            leave[pos] = (betaln(a + 1, bxx + nn - 1) - lb + gammaln(r + xx) - gammaln(r)
+                          + r * np.log(alpha) - (r + xx) * np.log(alpha + TT) + log_tail)
+        dead = np.where(n == 0, log_l_dead, -np.inf)
+        out = np.logaddexp(np.logaddexp(dead, stay), leave) - log_l
+    return out
+
+
+def probability_of_purchases(fit: BGNBDFit, *, t: Any, n: Any) -> np.ndarray:
+    """P(X(t) = n): probability of exactly ``n`` repeat purchases in (0, t] (FHL 2005, eq. (8)).
+
+    For a customer who made the first purchase at time 0.
+
+    Parameters
+    ----------
+    fit : BGNBDFit or MBGNBDFit
+        Fitted (or given) parameters.
+    t : float
+        Length of the period, in the fit's time unit.
+    n : int or array-like of int
+        Numbers of purchases.
+
+    Returns
+    -------
+    ndarray
+        Probabilities, shape of ``n``.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    >>> probability_of_purchases(fit, t=39, n=[0, 1, 2]).round(4)
+    array([0.5738, 0.1994, 0.0854])
+    """
+    n = _check(fit, n)
+    t = float(check_horizon("t", t, 1))
+    zero = np.zeros(1)
+    return np.exp(_log_pmf(fit, n, zero[0], zero[0], zero[0], t))
+
+
+def conditional_probability_of_purchases(fit: BGNBDFit, data: Any = None, *, t: float,
+                                         n: int, frequency: Any = None, recency: Any = None,
+                                         T: Any = None) -> pd.Series:  # noqa: N803
+    """P(exactly ``n`` purchases in the next ``t`` | x, t_x, T), per customer.
+
+    ``n = 0`` gives the probability of no purchase in the next ``t``: a working
+    definition of churn over that horizon.
+
+    Parameters
+    ----------
+    fit : BGNBDFit or MBGNBDFit
+        Fitted (or given) parameters.
+    data : DataFrame or mapping, optional
+        Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+    t : float
+        Horizon, in the fit's time unit.
+    n : int
+        Number of purchases.
+    frequency, recency, T : array-like, optional
+        The same as arrays.
+
+    Returns
+    -------
+    Series
+        ``p_purchases`` indexed like ``data``; ``attrs`` hold ``n`` and ``horizon``.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    >>> conditional_probability_of_purchases(
+    ...     fit, frequency=[0, 2], recency=[0, 30.43], T=38.86, t=39, n=0).round(3).tolist()
+    [0.855, 0.445]
+    """
+    n_arr = _check(fit, n)
+    if n_arr.ndim:
+        raise ClvError("`n` must be one number of purchases (call once per n)")
+    frame, (x, t_x, T) = fit._rft(data, {"frequency": frequency, "recency": recency,  # noqa: N806
+                                         "T": T})
+    t_arr = check_horizon("t", t, len(frame))
+    p = np.exp(_log_pmf(fit, n_arr, x, t_x, T, t_arr))
+    return series(p, frame.index, "p_purchases", time_unit=fit.time_unit, n=int(n_arr),
+                  horizon=t_arr if t_arr.ndim == 0 else None)
+
+
+def purchase_count_interval(fit: Any, data: pd.DataFrame, *, t: float, level: float = 0.9,
+                            max_n: int = 1000) -> pd.DataFrame:
+    """Interval for the number of purchases each customer will make in the next ``t``.
+
+    A prediction interval for the count itself: it includes the purchase noise (the
+    conditional distribution above), not only the uncertainty of the expectation. Given a
+    `BootstrapResult` the distribution is averaged over its replicates (parameter
+    uncertainty too); given a fit, the fitted parameters are used. The bounds are the
+    smallest counts whose cumulative probability reaches ``(1 - level) / 2`` and
+    ``(1 + level) / 2``; counts are whole numbers, so the interval covers at least
+    ``level``.
+
+    Parameters
+    ----------
+    fit : BGNBDFit, MBGNBDFit or BootstrapResult of one
+        The model.
+    data : DataFrame
+        Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+    t : float
+        Horizon, in the fit's time unit.
+    level : float, default 0.9
+        Probability the interval holds.
+    max_n : int, default 1000
+        Largest count considered (customers whose upper bound would exceed it raise).
+
+    Returns
+    -------
+    DataFrame
+        ``lower``, ``upper`` (whole numbers) and ``p_zero`` (no purchase) per customer.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    >>> s = pd.DataFrame({"frequency": [0, 2, 10], "recency": [0, 30.43, 38.0], "T": 38.86})
+    >>> purchase_count_interval(fit, s, t=39).astype(float).round(3).values.tolist()
+    [[0.0, 1.0, 0.855], [0.0, 4.0, 0.445], [0.0, 15.0, 0.08]]
+    """
+    if not 0 < level < 1:
+        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.9), got {level!r}")
+    fits = fit.fits() if hasattr(fit, "fits") else [fit]
+    for f in fits:
+        _check(f, 0)
+    frame, (x, t_x, T) = fits[0]._rft(data, {})  # noqa: N806
+    t_arr = check_horizon("t", t, len(frame))
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    n_cust = len(frame)
+    cdf = np.zeros(n_cust)
+    lower = np.full(n_cust, -1)
+    upper = np.full(n_cust, -1)
+    p_zero = None
+    for n in range(max_n + 1):
+        pmf = np.mean([np.exp(_log_pmf(f, np.float64(n), x, t_x, T, t_arr)) for f in fits],
+                      axis=0)
+        if n == 0:
+            p_zero = pmf
+        cdf = cdf + pmf
+        lower[(lower < 0) & (cdf >= lo_q - 1e-12)] = n
+        upper[(upper < 0) & (cdf >= hi_q - 1e-12)] = n
+        if (upper >= 0).all():
+            break
+    else:
+        raise ClvError(f"the {level:.0%} interval of some customers exceeds `max_n`="
+                       f"{max_n} purchases; raise `max_n`")
+    return pd.DataFrame({"lower": lower, "upper": upper, "p_zero": p_zero}, index=frame.index)

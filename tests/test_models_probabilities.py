@@ -1,0 +1,135 @@
+"""P(X(t) = x) for BG/NBD and MBG/NBD (clvkit.models.probabilities).
+
+Sources: Fader, Hardie & Lee (2005), Marketing Science 24(2), eq. (8) (unconditional pmf),
+checked against lifetimes 0.11.3 ``probability_of_n_purchases_up_to_time``; the conditional
+pmf must sum to 1 and its mean must equal E[Y(t) | x, t_x, T] (FHL 2005 eq. (10); for the
+MBG/NBD the Wagner & Hoppe 2008 expectation), and the unconditional mean E[X(t)] (eq. (9)).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvkit.datasets import cdnow_summary
+from clvkit.errors import ClvError
+from clvkit.models import BGNBD, BGNBDFit, MBGNBDFit, ParetoNBDFit
+from clvkit.models.probabilities import (
+    conditional_probability_of_purchases,
+    probability_of_purchases,
+    purchase_count_interval,
+)
+
+BG = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+MBG = MBGNBDFit.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614, time_unit="W")
+N = np.arange(400)
+
+
+def test_unconditional_matches_lifetimes():
+    lifetimes = pytest.importorskip("lifetimes")
+    bgf = lifetimes.BetaGeoFitter()
+    bgf.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    for t in (1.0, 39.0, 78.0):
+        ours = probability_of_purchases(BG, t=t, n=np.arange(8))
+        theirs = [bgf.probability_of_n_purchases_up_to_time(t, k) for k in range(8)]
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit", [BG, MBG], ids=["BG/NBD", "MBG/NBD"])
+def test_unconditional_pmf_sums_to_one_with_the_right_mean(fit):
+    for t in (0.5, 39.0, 78.0):  # 400 terms hold all but < 1e-10 of the mass
+        pmf = probability_of_purchases(fit, t=t, n=N)
+        assert (pmf >= 0).all() and pmf.sum() == pytest.approx(1.0, abs=1e-10)
+        assert (N * pmf).sum() == pytest.approx(fit.expected_purchases_new_customer(t),
+                                                rel=1e-9)
+    assert probability_of_purchases(fit, t=0.0, n=[0, 1]).tolist() == pytest.approx([1, 0])
+
+
+@pytest.mark.parametrize("fit", [BG, MBG], ids=["BG/NBD", "MBG/NBD"])
+def test_conditional_pmf_sums_to_one_with_the_right_mean(fit):
+    s = cdnow_summary().iloc[::20]  # 118 CDNOW customers of all kinds
+    total = np.zeros(len(s))
+    mean = np.zeros(len(s))
+    for n in range(150):
+        p = conditional_probability_of_purchases(fit, s, t=39, n=n)
+        assert p.index.equals(s.index) and (p >= 0).all()
+        total += p.to_numpy()
+        mean += n * p.to_numpy()
+    np.testing.assert_allclose(total, 1.0, atol=1e-10)
+    np.testing.assert_allclose(mean, fit.conditional_expected_purchases(s, t=39), rtol=1e-8)
+
+
+def test_no_purchase_probability_is_churn_over_the_horizon():
+    # P(0 purchases in the next t) falls with t, and is at least P(dead) = 1 - P(alive)
+    s = cdnow_summary().iloc[:50]
+    p13 = conditional_probability_of_purchases(BG, s, t=13, n=0)
+    p52 = conditional_probability_of_purchases(BG, s, t=52, n=0)
+    assert (p52 <= p13).all()
+    assert (p52 >= 1 - BG.p_alive(s) - 1e-12).all()
+    assert p13.attrs["n"] == 0 and p13.attrs["horizon"] == 13
+
+
+def test_errors():
+    pareto = ParetoNBDFit.from_params(r=0.55, alpha=10.6, s=0.61, beta=11.7, time_unit="W")
+    with pytest.raises(ClvError, match="BG/NBD"):
+        probability_of_purchases(pareto, t=1, n=0)
+    with pytest.raises(ClvError, match="whole numbers"):
+        probability_of_purchases(BG, t=1, n=[0.5])
+    with pytest.raises(ClvError, match="one number"):
+        conditional_probability_of_purchases(BG, frequency=[1], recency=[1], T=[2], t=1,
+                                             n=[0, 1])
+
+
+def _simulate_with_holdout(n, t_hold, rng):
+    """BG/NBD customers event by event: calibration (0, T] summary and holdout counts."""
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    T = rng.uniform(20, 39, n)  # noqa: N806
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    hold = np.zeros(n)
+    now = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():
+        now[alive] += rng.exponential(1 / lam[alive])
+        alive &= now < T + t_hold
+        in_cal = alive & (now <= T)
+        x[in_cal] += 1
+        t_x[in_cal] = now[in_cal]
+        hold[alive & (now > T)] += 1
+        alive &= rng.random(n) >= p  # drops out right after this purchase with prob. p
+    s = pd.DataFrame({"frequency": x, "recency": t_x, "T": T})
+    s.attrs["time_unit"] = "W"
+    return s, hold
+
+
+def test_conditional_pmf_and_count_interval_match_a_simulation():
+    # 10,000 customers simulated purchase by purchase from the BG/NBD process (FHL 2005,
+    # section 2) over a calibration period and a 39-week holdout: the predicted histogram of
+    # holdout counts (sum over customers of P(X* = n | history)) must match the simulated
+    # one, and the 90% count intervals must hold at least 90% of the customers.
+    s, hold = _simulate_with_holdout(10_000, 39.0, np.random.default_rng(5))
+    for n in range(4):
+        expected = conditional_probability_of_purchases(BG, s, t=39, n=n).sum()
+        observed = (hold == n).sum()
+        # binomial-like noise: sd <= sqrt(expected); allow 4 sd
+        assert abs(observed - expected) < 4 * np.sqrt(expected) + 1, n
+    first = s.iloc[:3000]
+    iv = purchase_count_interval(BG, first, t=39, level=0.9)
+    inside = (hold[:3000] >= iv["lower"]) & (hold[:3000] <= iv["upper"])
+    assert inside.mean() >= 0.9 - 3 * np.sqrt(0.09 / 3000)
+    assert (iv["lower"] <= iv["upper"]).all()
+
+
+def test_count_interval_with_bootstrap_replicates_is_at_least_as_wide():
+    s = cdnow_summary()
+    boot = BGNBD().fit(s).bootstrap(n=10, seed=4)
+    sub = s.iloc[::50]
+    plug_in = purchase_count_interval(boot.fit, sub, t=39)
+    mixed = purchase_count_interval(boot, sub, t=39)
+    assert mixed.index.equals(sub.index)
+    assert ((mixed["upper"] - mixed["lower"]) >= (plug_in["upper"] - plug_in["lower"]) - 1).all()
+    np.testing.assert_allclose(
+        plug_in["p_zero"], conditional_probability_of_purchases(boot.fit, sub, t=39, n=0))
+    with pytest.raises(ClvError, match="max_n"):
+        purchase_count_interval(boot.fit, sub, t=39, max_n=0)
