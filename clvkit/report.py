@@ -44,6 +44,7 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ClvError, ReportError
+from .metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from .units import TIME_UNITS
 
 __all__ = [
@@ -103,9 +104,8 @@ _CONFIG_KEYS = ("title", "name", "data", "month", "currency", "time_unit", "benc
                 "sections", "jobs", "options")
 _DATA_KEYS = ("path", "kind", "preset", "columns", "as_of")
 _DATA_KINDS = ("transactions", "synthetic_crm")
-#: Benchmarks a config may set (targets the report compares against).
-BENCHMARK_KEYS = ("revenue", "orders", "active_customers", "new_customers", "aov",
-                  "repeat_rate", "churn_rate", "retention_rate", "clv", "ltv_to_cac")
+#: Benchmarks a config may set (targets the report compares against): the headline KPIs.
+BENCHMARK_KEYS = (*_METRIC_KPI_NAMES, "observed_value_to_cac")
 #: Section options a config may set, with their defaults.
 DEFAULT_OPTIONS: dict[str, Any] = {
     "margin": 1.0,              # gross margin rate used when the data has none
@@ -224,6 +224,18 @@ def _check_number_map(values, allowed, where: str) -> dict:
     return out
 
 
+def _check_benchmarks(values) -> dict:
+    """Benchmarks by metric name; names of the first edition get the new name in the error."""
+    from .metrics import _RENAMED
+
+    if isinstance(values, dict):
+        for key in values:
+            if key in _RENAMED and key not in BENCHMARK_KEYS:
+                raise ReportError(f"`benchmarks.{key}` is no longer a metric name: "
+                                  f"{_RENAMED[key]} (definitions in clvkit.metrics)")
+    return _check_number_map(values, BENCHMARK_KEYS, "benchmarks")
+
+
 def _check_options(values) -> dict:
     """Validate ``options``: numbers, except the word options of `_WORD_OPTIONS`."""
     if not isinstance(values, dict):
@@ -332,7 +344,7 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     return ReportConfig(
         name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=data,
         month=month, currency=currency, time_unit=time_unit,
-        benchmarks=_check_number_map(raw.get("benchmarks") or {}, BENCHMARK_KEYS, "benchmarks"),
+        benchmarks=_check_benchmarks(raw.get("benchmarks") or {}),
         sections=sections, jobs=jobs, options=options, source=source)
 
 
@@ -464,7 +476,7 @@ def section_heading(title: str, *, month: str, section: str) -> str:
     return f"# {section}\n**{html.escape(title)}** -- {label}"
 
 
-def _fmt(value, kind: str, currency: str, decimals: int | None = None) -> str:
+def _fmt(value, kind: str, currency: str = "GBP", decimals: int | None = None) -> str:
     from .narrative import format_value
 
     return format_value(value, kind=kind, currency=currency, decimals=decimals)
@@ -484,55 +496,50 @@ def _bullets(sentences) -> str:
     return "\n".join(f"- {html.escape(s)}" for s in sentences)
 
 
-#: Headline KPIs: label, narrative kind, higher is better.
-_KPIS = {
-    "revenue": ("Revenue", "currency", True), "orders": ("Orders", "count", True),
-    "active_customers": ("Active customers", "count", True),
-    "new_customers": ("New customers", "count", True),
-    "returning_customers": ("Returning customers", "count", True),
-    "aov": ("Average order value", "currency", True),
-    "repeat_rate": ("Repeat rate", "percent", True),
-    "churn_rate": ("Churn rate", "percent", False),
-    "retention_rate": ("Retention rate", "percent", True),
-    "clv": ("CLV (retention model)", "currency", True),
-    "ltv_to_cac": ("LTV:CAC", "number", True),
-}
+def _options(options) -> dict:
+    """Section options with the defaults filled in."""
+    return {**DEFAULT_OPTIONS, **(options or {})}
+
+
+def _monthly_discount(options: dict) -> float:
+    """Monthly discount rate equivalent to ``options["annual_discount_rate"]``."""
+    return (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
 
 
 def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
-    """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus a CLV and LTV:CAC per month.
+    """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus the retention-model CLV and LTV:CAC.
 
-    ``aov`` is the average order value; ``clv`` the retention-model value of an
-    active customer, m r / (1 + d - r), with m the month's gross margin per
-    active customer, r = 1 - the month's churn rate (churn after three months
-    without a purchase, see :func:`clvkit.crm.churn_rate`) and d the monthly
-    discount rate; ``ltv_to_cac`` divides it by the mean CAC of the month's new customers
-    (only when the data have customer CAC).
+    Definitions: :data:`clvkit.metrics.METRICS`. ``retention_clv`` is the
+    retention-model value of a customer of the churn base, m r / (1 + d - r),
+    with m the month's gross margin divided by the churn base at the end of the
+    previous month (the same customers the churn rate is a share of), r = 1 - the
+    month's churn rate and d the monthly discount rate; it is NaN (n/a) where churn
+    is undefined (the first three months of the data). ``ltv_to_cac`` divides it by
+    the mean CAC of the month's new customers (only when the data have customer CAC).
     """
-    from .crm import monthly_kpis
+    from .crm import churn_base, monthly_kpis
     from .formulas import retention_clv
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
-    kpis = monthly_kpis(data.transactions, period="M").rename(
-        columns={"average_order_value": "aov"})
+    options = _options(options)
     tx = data.transactions
+    kpis = monthly_kpis(tx, period="M")
     rate = np.full(len(tx), options["margin"])
     if data.has("customers") and "margin" in data.customers:
         rate = tx[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(options["margin"])
     month_of = tx[C.DATE].dt.to_period("M")
     margin = (tx[C.AMOUNT] * rate).groupby(month_of).sum().reindex(kpis.index).fillna(0.0)
-    per_customer = margin / kpis["active_customers"].replace(0, np.nan)
-    monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
+    base = churn_base(tx, period="M").shift(1)
+    per_customer = margin / base.replace(0, np.nan)
     retention = (1 - kpis["churn_rate"]).clip(upper=0.999)
     ok = (per_customer.notna() & retention.notna()).to_numpy()
     clv = np.full(len(kpis), np.nan)
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
-                            discount_rate=monthly_d)
-    kpis["clv"] = clv
+                            discount_rate=_monthly_discount(options))
+    kpis["retention_clv"] = clv
     if data.has("customers") and "cac" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
         cac = data.customers["cac"].groupby(acquired).mean().reindex(kpis.index)
-        kpis["ltv_to_cac"] = kpis["clv"] / cac
+        kpis["ltv_to_cac"] = kpis["retention_clv"] / cac
     return kpis
 
 
@@ -555,12 +562,15 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     Returns
     -------
     DataFrame
-        Indexed by KPI name with columns ``label, kind, higher_is_better, value,
-        previous, last_year, benchmark`` (NaN where not available).
+        Indexed by KPI name (:data:`clvkit.metrics.KPI_NAMES`, those the data
+        support) with columns ``label, kind, higher_is_better, value, previous,
+        last_year, benchmark`` (NaN where not available or undefined).
     """
+    from .metrics import KPI_NAMES, METRICS
+
     kpis = month_kpis(data, options=options)
     period = pd.Period(month, "M")
-    keys = [k for k in _KPIS if k in kpis.columns]
+    keys = [k for k in KPI_NAMES if k in kpis.columns]
     kpis = kpis[keys]
 
     def row(p):
@@ -569,11 +579,62 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
-    meta = pd.DataFrame.from_dict(_KPIS, orient="index",
-                                  columns=["label", "kind", "higher_is_better"])
-    out = meta.loc[keys].join(table)
+    meta = pd.DataFrame({"label": [METRICS[k].label for k in keys],
+                         "kind": [METRICS[k].unit for k in keys],
+                         "higher_is_better": [METRICS[k].higher_is_better for k in keys]},
+                        index=keys)
+    out = meta.join(table)
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
     return out
+
+
+def definitions_text(data: ReportData, *, month: str, currency: str,
+                     options: dict | None = None,
+                     names: tuple[str, ...] | None = None) -> str:
+    """Markdown definitions of the headline KPIs and CLV figures, from :mod:`clvkit.metrics`.
+
+    Adds what the data and configuration decide: the data's start date (what
+    "new" means), the churn window, why churn and retention do not add up to
+    100%, and the margin and discount rate the CLV figures assume.
+    """
+    from .metrics import CLV_FAMILY, KPI_NAMES, definitions_markdown
+
+    options = _options(options)
+    start = data.transactions[C.DATE].min()
+    notes = {
+        "new_customers": (f"The data start on {start:%d %B %Y}; customers who bought before "
+                          "that are new when first seen." if pd.notna(start) else ""),
+        "churn_rate": ("Churn and retention need not add up to 100%: retention compares two "
+                       "consecutive months, while churn counts only customers who have gone "
+                       "three full months without a purchase, as a share of everyone who "
+                       "bought in the last three months."),
+        "retention_clv": _clv_assumptions(data, options),
+        "observed_value": _clv_assumptions(data, options, discounted=False),
+        "predicted_clv": _clv_assumptions(data, options),
+    }
+    names = names or tuple(n for n in (*KPI_NAMES, *CLV_FAMILY)
+                           if n not in ("ltv_to_cac",) or _has_cac(data))
+    return ("## Definitions\n\n"
+            + definitions_markdown(names, horizon=int(options["clv_horizon_months"]),
+                                   notes=notes))
+
+
+def _has_cac(data: ReportData) -> bool:
+    return data.has("customers") and "cac" in data.customers
+
+
+def _clv_assumptions(data: ReportData, options: dict, *, discounted: bool = True) -> str:
+    """One sentence: the margin (and discount rate) a CLV figure assumes."""
+    if data.has("customers") and "margin" in data.customers:
+        margin = "each customer's own gross margin rate from the data"
+    else:
+        margin = (f"an assumed gross margin of {_fmt(options['margin'], 'percent')} "
+                  "of revenue (set by `options.margin`)")
+    if not discounted:
+        return f"Assumes {margin}; not discounted."
+    return (f"Assumes {margin} and an annual discount rate of "
+            f"{_fmt(options['annual_discount_rate'], 'percent')} "
+            f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month).")
 
 
 def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str) -> str:
@@ -766,7 +827,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     """
     from .segments import customer_profit
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx, ret = _upto(data.transactions, month), _upto(data.returns, month)
     margin, cac, contacts = options["margin"], None, None
     if data.has("customers"):
@@ -907,7 +968,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     """
     from .crm import value_by_group
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     groups = _acquisition_groups(data, tx)
     value = value_by_group(tx, by=groups, horizon=horizon, period="M",
@@ -917,6 +978,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
         value["ltv_to_cac"] = value["value"] / value["cac"]
     value.index.name = groups.name
     value.attrs["group"] = groups.name
+    value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
     return value.sort_values("value", ascending=False, kind="mergesort")
 
 
@@ -929,7 +991,7 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
     """
     from .crm import cumulative_value
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
     curves = cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
@@ -940,7 +1002,7 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         benchmark: float | None = None) -> str:
-    """Sentences comparing channels' observed value and LTV:CAC (the pooled "other" aside)."""
+    """Sentences comparing channels' observed value and observed value:CAC ("other" aside)."""
     named = table["value"].drop("other", errors="ignore").dropna()
     best, worst = named.idxmax(), named.idxmin()
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
@@ -951,7 +1013,7 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
             f"{via} {html.escape(str(worst))}.")
     if "ltv_to_cac" in table:
         ratio = table["ltv_to_cac"]
-        text += (f" LTV:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
+        text += (f" Observed value:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
                  f"({html.escape(str(ratio.idxmin()))}) to {_fmt(ratio.max(), 'number', currency)}"
                  f" ({html.escape(str(ratio.idxmax()))})")
         if benchmark is not None:
@@ -961,16 +1023,19 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                      + (f": {', '.join(html.escape(str(c)) for c in below)}" if len(below)
                         else ""))
         text += "."
+    if table.attrs.get("assumptions"):
+        text += f" Observed value is historical gross margin: {table.attrs['assumptions']}"
     return text
 
 
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """Formatted channel table."""
     out = table[["customers", "customers_observed"]].copy()
-    out["value per customer"] = [_fmt(v, "currency", currency) for v in table["value"]]
+    out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
+                                                   for v in table["value"]]
     if "cac" in table:
         out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
-        out["LTV:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+        out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
     return out
 
 
@@ -1064,7 +1129,7 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     from .summary import rfm_summary
     from .units import convert_duration
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     # the observation ends at midnight after the month's last day: first purchases on that
     # day get an age T of one day rather than zero
@@ -1095,8 +1160,12 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, time_unit="M",
                                   discount_rate=monthly_d, freq_of_discount="M")
     out["clv_12m"] = clv["clv"]
+    rate = _margin_rate(data, options)
+    out["clv_12m_margin"] = out["clv_12m"] * (rate.reindex(out.index).fillna(options["margin"])
+                                              if isinstance(rate, pd.Series) else rate)
     out["revenue_to_date"] = tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum().reindex(out.index)
     out.attrs.update(time_unit=time_unit, bgnbd=bgnbd.params_series().to_dict(),
+                     assumptions=_clv_assumptions(data, options),
                      bgnbd_converged=not fit_notes, bgnbd_note=" ".join(fit_notes),
                      gamma_gamma=spend.params_series().to_dict())
     return out
@@ -1164,8 +1233,10 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
                  f"{nxt:%B %Y}"
                  + (", a partial month" if tx[C.DATE].max() < nxt.end_time.normalize() else "")
                  + ".)")
-    text += (f"\n\nExpected 12-month CLV of the existing base: "
-             f"{_fmt(pred['clv_12m'].sum(), 'currency', currency)}.")
+    text += (f"\n\nPredictive 12-month CLV of the existing base (discounted): "
+             f"{_fmt(pred['clv_12m'].sum(), 'currency', currency)} of **revenue**, "
+             f"{_fmt(pred['clv_12m_margin'].sum(), 'currency', currency)} of **gross margin**. "
+             + pred.attrs.get("assumptions", ""))
     params = pred.attrs.get("bgnbd", {})
     if (pred["p_alive"] < threshold).sum() == 0 and params:
         dropout = params["a"] / (params["a"] + params["b"])
@@ -1187,7 +1258,10 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
         "since last purchase": risky["since_last"].round(1),
         "usual gap": risky["usual_gap"].round(1),
         "expected purchases next month": risky["expected_purchases_next_month"].round(2),
-        "12-month CLV": [_fmt(v, "currency", currency) for v in risky["clv_12m"]],
+        "predictive 12-month CLV (revenue)": [_fmt(v, "currency", currency)
+                                              for v in risky["clv_12m"]],
+        "predictive 12-month CLV (margin)": [_fmt(v, "currency", currency)
+                                             for v in risky["clv_12m_margin"]],
     }, index=risky.index)
 
 
@@ -1441,6 +1515,20 @@ th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:
 li{margin:.3rem 0}"""
 
 
+def _definitions_html(headline: pd.DataFrame) -> str:
+    """Definitions of the headline KPIs (from :mod:`clvkit.metrics`) as an HTML list."""
+    from .metrics import definitions_table
+
+    table = definitions_table(list(headline.index))
+    items = "\n".join(
+        f'<dt id="def-{html.escape(name)}">{html.escape(row.label)}</dt>'
+        f"<dd>{html.escape(row.definition)} <em>Formula:</em> {html.escape(row.formula)}."
+        + (f" <em>Window:</em> {html.escape(row.window)}." if isinstance(row.window, str)
+           else "") + "</dd>"
+        for name, row in table.iterrows())
+    return f'<h2 id="definitions">Definitions</h2>\n<dl>\n{items}\n</dl>'
+
+
 def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
                 results: list[SectionResult]) -> str:
     esc = html.escape
@@ -1475,6 +1563,7 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 {rows}
 </tbody>
 </table>
+{_definitions_html(headline)}
 <h2>Sections</h2>
 <ol>
 {chr(10).join(items)}

@@ -62,7 +62,7 @@ def tiny_csv(tmp_path_factory) -> Path:
 def tiny_config(path: Path, **changes) -> dict:
     cfg = {"name": "tiny", "title": f"Tiny shop {EVIL} & co",
            "data": {"path": str(path), "columns": {"order_id": "order_id", "product": "product"}},
-           "currency": "EUR", "benchmarks": {"churn_rate": 0.4, "aov": 40},
+           "currency": "EUR", "benchmarks": {"churn_rate": 0.4, "average_order_value": 40},
            "sections": ["executive_summary", "data_quality"], "jobs": 2}
     cfg.update(changes)
     return cfg
@@ -154,23 +154,69 @@ def test_default_month_is_last_complete_month(tiny_data):
 
 def test_headline_numbers_match_a_direct_computation(tiny_data):
     tx = tiny_data.transactions
-    head = report.headline_numbers(tiny_data, month="2024-03", benchmarks={"aov": 40})
+    head = report.headline_numbers(tiny_data, month="2024-03",
+                                   benchmarks={"average_order_value": 40})
     march = tx[tx["date"].dt.to_period("M") == pd.Period("2024-03")]
     first = tx.groupby("customer_id")["date"].min().dt.to_period("M")
     assert head.loc["revenue", "value"] == pytest.approx(march["amount"].sum())
     assert head.loc["orders", "value"] == march["order_id"].nunique()
     assert head.loc["active_customers", "value"] == march["customer_id"].nunique()
     assert head.loc["new_customers", "value"] == (first == pd.Period("2024-03")).sum()
-    assert head.loc["aov", "value"] == pytest.approx(march["amount"].sum()
+    assert head.loc["average_order_value", "value"] == pytest.approx(march["amount"].sum()
                                                      / march["order_id"].nunique())
     feb = tx[tx["date"].dt.to_period("M") == pd.Period("2024-02")]
     assert head.loc["revenue", "previous"] == pytest.approx(feb["amount"].sum())
-    assert head.loc["aov", "benchmark"] == 40
+    assert head.loc["average_order_value", "benchmark"] == 40
     assert head["last_year"].isna().all()          # the data start in 2024
 
 
+def test_churn_and_clv_are_undefined_in_the_first_three_months(tiny_data):
+    head = report.headline_numbers(tiny_data, month="2024-03")
+    assert np.isnan(head.loc["churn_rate", "value"])          # data start in January
+    assert np.isnan(head.loc["retention_clv", "value"])       # not a CLV from churn 0
+    shown = report.headline_table_display(head, currency="EUR")
+    assert shown.loc["Churn rate", "This month"] == "n/a"
+    assert shown.loc["CLV (retention model, margin)", "This month"] == "n/a"
+
+
+def test_retention_clv_uses_the_churn_base_for_margin_and_survival(tiny_data):
+    from clvkit import crm
+
+    tx = tiny_data.transactions
+    head = report.headline_numbers(tiny_data, month="2024-04", options={"margin": 0.3})
+    april = tx[tx["date"].dt.to_period("M") == pd.Period("2024-04")]
+    # base at the end of March: customers who bought in January..March
+    upto = tx[tx["date"].dt.to_period("M") <= pd.Period("2024-03")]
+    base = upto.loc[upto["date"].dt.to_period("M") >= pd.Period("2024-01"),
+                    "customer_id"].nunique()
+    m = 0.3 * april["amount"].sum() / base
+    r = 1 - crm.churn_rate(tx).loc[pd.Period("2024-04")]
+    d = 1.1 ** (1 / 12) - 1
+    assert head.loc["retention_clv", "value"] == pytest.approx(m * r / (1 + d - r))
+
+
+def test_old_benchmark_names_get_the_new_name(tiny_csv):
+    with pytest.raises(ReportError, match="returning_share"):
+        report.load_config(tiny_config(tiny_csv, benchmarks={"repeat_rate": 0.7}))
+    with pytest.raises(ReportError, match="average_order_value"):
+        report.load_config(tiny_config(tiny_csv, benchmarks={"aov": 40}))
+
+
+def test_definitions_cover_every_headline_kpi(tiny_data):
+    from clvkit.metrics import CLV_FAMILY, METRICS
+
+    head = report.headline_numbers(tiny_data, month="2024-04")
+    text = report.definitions_text(tiny_data, month="2024-04", currency="EUR",
+                                   options={"margin": 0.3})
+    for name in (*head.index, *CLV_FAMILY):
+        assert f"**{METRICS[name].label}** (`{name}`)" in text, name
+    assert "03 January 2024" in text                      # what "new" means here
+    assert "30.0%" in text and "discount rate of 10.0%" in text
+
+
 def test_executive_summary_is_sentences_with_context(tiny_data):
-    head = report.headline_numbers(tiny_data, month="2024-03", benchmarks={"aov": 40})
+    head = report.headline_numbers(tiny_data, month="2024-03",
+                                   benchmarks={"average_order_value": 40})
     text = report.executive_summary_text(head, month="2024-03", currency="EUR")
     revenue_line = text.splitlines()[0]
     assert revenue_line.startswith("- Revenue ")
@@ -258,6 +304,10 @@ def test_html_has_no_code_and_escapes_data_text(built_twice):
         assert EVIL not in page, name
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
     summary = (root / "a" / "01-executive-summary.html").read_text(encoding="utf-8")
+    index = (root / "a" / "index.html").read_text(encoding="utf-8")
+    for name in built_twice[1].headline.index:        # every KPI shown is defined on the page
+        assert f'id="def-{name}"' in index, name
+        assert f"<code>{name}</code>" in summary, name
     assert "load_section_data" not in summary            # inputs excluded
     assert figures(summary) == 1                          # the trend figure
     assert "Revenue" in summary and "April 2024" in summary
