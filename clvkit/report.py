@@ -102,7 +102,11 @@ TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "b
 
 _CONFIG_KEYS = ("title", "name", "data", "month", "currency", "time_unit", "benchmarks",
                 "sections", "jobs", "options")
-_DATA_KEYS = ("path", "kind", "preset", "columns", "as_of")
+#: Options of :func:`clvkit.load_transactions` a config may set under ``data``
+#: (values are passed through; the loader checks them and names the option).
+LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
+               "date_unit", "timezone", "returns", "duplicates", "zero")
+_DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOADER_KEYS)
 _DATA_KINDS = ("transactions", "synthetic_crm")
 #: Benchmarks a config may set (targets the report compares against): the headline KPIs.
 BENCHMARK_KEYS = (*_METRIC_KPI_NAMES, "observed_value_to_cac")
@@ -272,8 +276,14 @@ def _check_data(spec, base: Path | None) -> dict:
 
         if preset not in PRESETS:
             raise ReportError(f"`data.preset` must be one of {sorted(PRESETS)}, got {preset!r}")
+    non_product = spec.get("non_product") or []
+    if not isinstance(non_product, list) or not all(isinstance(v, str) for v in non_product):
+        raise ReportError("`data.non_product` must be a list of product names (postage, fees, "
+                          f"...) to leave out of revenue, got {non_product!r}")
+    loader = {key: spec[key] for key in LOADER_KEYS if key in spec}
     return {"path": str(path), "kind": kind, "preset": preset, "columns": dict(columns),
-            "as_of": None if spec.get("as_of") is None else str(spec["as_of"])}
+            "as_of": None if spec.get("as_of") is None else str(spec["as_of"]),
+            "non_product": list(non_product), "loader": loader}
 
 
 def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
@@ -365,6 +375,14 @@ class ReportData:
     customers, campaigns, touches : DataFrame or None
         Customer attributes (indexed by ``customer_id``), campaigns and touches,
         when the data set has them (synthetic CRM).
+    non_product : DataFrame or None
+        Purchase lines that are not products (``data.non_product``: postage, fees),
+        left out of ``transactions`` and of revenue.
+    bridge : DataFrame or None
+        Monthly revenue bridge (:func:`clvkit.reconcile.revenue_bridge`, flat:
+        ``month, step, rows, amount``), computed from the raw input.
+    file_totals : dict or None
+        :func:`clvkit.reconcile.file_totals` of the raw input.
     """
 
     transactions: pd.DataFrame
@@ -375,6 +393,9 @@ class ReportData:
     customers: pd.DataFrame | None = None
     campaigns: pd.DataFrame | None = None
     touches: pd.DataFrame | None = None
+    non_product: pd.DataFrame | None = None
+    bridge: pd.DataFrame | None = None
+    file_totals: dict | None = None
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` is present and non-empty."""
@@ -382,7 +403,53 @@ class ReportData:
         return frame is not None and len(frame) > 0
 
 
-_TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches")
+_TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches", "non_product",
+           "bridge")
+
+
+def _loader_options(spec: dict) -> dict:
+    """Keyword arguments of :func:`clvkit.load_transactions` from ``ReportConfig.data``."""
+    import inspect
+
+    from .io import load_transactions
+
+    options = {"preset": spec.get("preset"), **spec.get("columns", {}),
+               **spec.get("loader", {})}
+    if spec.get("as_of") is not None:
+        options["as_of"] = spec["as_of"]
+    accepted = inspect.signature(load_transactions).parameters
+    unknown = sorted(k for k in options if k not in accepted)
+    if unknown:
+        raise ReportError(f"`data` option(s) {unknown} are not supported by this version of "
+                          "clvkit's loader; remove them from the config's `data`")
+    return options
+
+
+def _split_non_product(tx: pd.DataFrame, names) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(product lines, non-product lines) of ``tx`` by the config's ``data.non_product``."""
+    from .reconcile import is_non_product
+
+    if not names or C.PRODUCT not in tx:
+        return tx, tx.iloc[:0]
+    mask = is_non_product(tx[C.PRODUCT], names)
+    return (tx.loc[~mask].reset_index(drop=True), tx.loc[mask].reset_index(drop=True))
+
+
+def _bridge(raw: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict]:
+    """Monthly revenue bridge and file totals, parsed independently of the loader."""
+    from .reconcile import file_totals, parse_raw, revenue_bridge
+
+    loader = spec.get("loader", {})
+    parsed = parse_raw(raw, preset=spec.get("preset"), columns=spec.get("columns"),
+                       options=loader)
+    bridge = revenue_bridge(parsed, preset=spec.get("preset"),
+                            non_product=spec.get("non_product", ()),
+                            as_of=spec.get("as_of") or "now",
+                            duplicates=loader.get("duplicates"), zero=loader.get("zero"))
+    totals = file_totals(parsed)
+    totals = {**totals, "first_date": str(totals["first_date"]),
+              "last_date": str(totals["last_date"])}
+    return bridge.reset_index(), totals
 
 
 def load_report_data(spec: dict, *, data=None) -> ReportData:
@@ -390,30 +457,45 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
 
     ``data`` overrides the configured source: a path (file, or synthetic CRM
     folder), a DataFrame of transactions with canonical columns, or a
-    :class:`clvkit.io.LoadResult`.
+    :class:`clvkit.io.LoadResult` (then no revenue bridge can be computed: the
+    raw input is unknown). Lines whose product is in ``spec["non_product"]`` are
+    set apart (``ReportData.non_product``); the monthly revenue bridge is computed
+    from the raw input independently of the loader (:mod:`clvkit.reconcile`).
     """
-    from .io import LoadResult, load_transactions
+    from .io import LoadResult, load_transactions, read_table
 
     if isinstance(data, LoadResult):
-        return ReportData(data.transactions, data.returns, data.log, data.rows_read, data.source)
-    options = {"preset": spec.get("preset"), **spec.get("columns", {})}
-    if spec.get("as_of") is not None:
-        options["as_of"] = spec["as_of"]
+        tx, other = _split_non_product(data.transactions, spec.get("non_product"))
+        return ReportData(tx, data.returns, data.log, data.rows_read, data.source,
+                          non_product=other)
+    options = _loader_options(spec)
+    extra = {}
     if isinstance(data, pd.DataFrame):
-        res = load_transactions(data, **options)
-        return ReportData(res.transactions, res.returns, res.log, res.rows_read, "DataFrame")
-    path = Path(spec["path"] if data is None else data)
-    if not path.exists():
-        raise ReportError(f"data file {str(path)!r} not found")
-    if path.is_dir():
-        from .synthetic import load_crm
+        raw, source, res = data, "DataFrame", load_transactions(data, **options)
+    else:
+        path = Path(spec["path"] if data is None else data)
+        if not path.exists():
+            raise ReportError(f"data file {str(path)!r} not found")
+        if path.is_dir():
+            from .synthetic import load_crm
 
-        crm = load_crm(path)
-        res = load_transactions(crm.transactions, **options)
-        return ReportData(res.transactions, res.returns, res.log, res.rows_read, str(path),
-                          customers=crm.customers, campaigns=crm.campaigns, touches=crm.touches)
-    res = load_transactions(path, **options)
-    return ReportData(res.transactions, res.returns, res.log, res.rows_read, res.source)
+            crm = load_crm(path)
+            raw, source = crm.transactions, str(path)
+            res = load_transactions(crm.transactions, **options)
+            extra = {"customers": crm.customers, "campaigns": crm.campaigns,
+                     "touches": crm.touches}
+        else:
+            res = load_transactions(path, **options)
+            import inspect
+
+            accepted = inspect.signature(read_table).parameters
+            raw = read_table(path, **{k: v for k, v in spec.get("loader", {}).items()
+                                      if k in ("encoding", "sep", "sheet") and k in accepted})
+            source = res.source
+    bridge, totals = _bridge(raw, spec)
+    tx, other = _split_non_product(res.transactions, spec.get("non_product"))
+    return ReportData(tx, res.returns, res.log, res.rows_read, source, non_product=other,
+                      bridge=bridge, file_totals=totals, **extra)
 
 
 def _save_data(data: ReportData, folder: Path) -> None:
@@ -422,7 +504,8 @@ def _save_data(data: ReportData, folder: Path) -> None:
         frame = getattr(data, name)
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=name in ("customers", "campaigns"))
-    meta = {"rows_read": int(data.rows_read), "source": _display_path(data.source)}
+    meta = {"rows_read": int(data.rows_read), "source": _display_path(data.source),
+            "file_totals": data.file_totals}
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -432,7 +515,8 @@ def load_section_data(data_dir: str | os.PathLike) -> ReportData:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     tables = {name: pd.read_parquet(folder / f"{name}.parquet")
               for name in _TABLES if (folder / f"{name}.parquet").exists()}
-    return ReportData(rows_read=meta["rows_read"], source=meta["source"], **tables)
+    return ReportData(rows_read=meta["rows_read"], source=meta["source"],
+                      file_totals=meta.get("file_totals"), **tables)
 
 
 def _month_range(tx: pd.DataFrame) -> tuple[pd.Period, pd.Period, pd.Timestamp]:
@@ -576,6 +660,8 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     def row(p):
         return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=keys)
 
+    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[month_kpis_active(data) == 0]}
+    kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
@@ -585,7 +671,20 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
                         index=keys)
     out = meta.join(table)
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
+    out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
+    out.attrs["month"] = month
+    if data.bridge is not None and len(data.bridge):
+        rows = data.bridge.loc[data.bridge["month"] == month].set_index("step")["amount"]
+        if len(rows):
+            out.attrs["file_total"] = float(rows["all rows in the month"])
     return out
+
+
+def month_kpis_active(data: ReportData) -> pd.Series:
+    """Active customers per month (0 in months without transactions)."""
+    from .crm import active_customers
+
+    return active_customers(data.transactions, period="M")
 
 
 def definitions_text(data: ReportData, *, month: str, currency: str,
@@ -628,8 +727,8 @@ def _clv_assumptions(data: ReportData, options: dict, *, discounted: bool = True
     if data.has("customers") and "margin" in data.customers:
         margin = "each customer's own gross margin rate from the data"
     else:
-        margin = (f"an assumed gross margin of {_fmt(options['margin'], 'percent')} "
-                  "of revenue (set by `options.margin`)")
+        margin = (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
+                  "(an assumption, set by `options.margin`)")
     if not discounted:
         return f"Assumes {margin}; not discounted."
     return (f"Assumes {margin} and an annual discount rate of "
@@ -646,6 +745,11 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     """
     from .narrative import describe_change
 
+    label = pd.Period(month, "M").strftime("%B %Y")
+    if month in headline.attrs.get("gaps", ()):
+        return (f"**No transactions are recorded in {label}.** This is a gap in the data (a "
+                "missing extract?), not a fall in sales: the month's numbers are n/a. Check "
+                "the data-quality page.")
     sentences = []
     for _, row in headline.iterrows():
         has_ly = pd.notna(row["last_year"])
@@ -659,9 +763,20 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     if not headline["last_year"].notna().any():
         note = ("\n\nThe data do not reach back to the same month last year, so there is no "
                 "year-on-year comparison.")
+    gaps = [g for g in headline.attrs.get("gaps", ()) if g != month]
+    if gaps:
+        note += (f"\n\n{', '.join(gaps)} had no transactions at all (a gap in the data): "
+                 "comparisons with it are n/a.")
     definition = headline.attrs.get("churn_definition")
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
+    if "file_total" in headline.attrs and "revenue" in headline.index:
+        note += ("\n\nRevenue covers identified customers' purchases after cancellations, "
+                 "returns, duplicates and non-product lines (postage, fees) are set apart: "
+                 f"{_fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
+                 f"{_fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
+                 f"the file dated in {label} add up to (the revenue bridge on the data-quality "
+                 "page shows each step).")
     return _bullets(sentences) + note
 
 
@@ -906,7 +1021,8 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
 
     matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
     out = matrix.iloc[-cohorts:, :cohorts].copy()
-    out.attrs = {**matrix.attrs, "cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:]}
+    out.attrs = {**matrix.attrs, "cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:],
+                 "left_censored": matrix.index[0] if matrix.index[0] in out.index else None}
     return out
 
 
@@ -915,7 +1031,9 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
     def mean_at(age):
         return matrix[age].mean() if age in matrix.columns else float("nan")
 
-    best = matrix[1].idxmax() if 1 in matrix.columns and matrix[1].notna().any() else None
+    comparable = matrix.drop(index=[matrix.attrs.get("left_censored")], errors="ignore")
+    best = (comparable[1].idxmax() if 1 in comparable.columns and comparable[1].notna().any()
+            else None)
     text = (f"On average {_fmt(mean_at(1), 'percent', 'GBP')} of a cohort's customers bought "
             f"again in the month after their first purchase and "
             f"{_fmt(mean_at(3), 'percent', 'GBP')} three months after it (cohorts shown: "
@@ -923,6 +1041,11 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
     if best is not None:
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
                  f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}).")
+    censored = matrix.attrs.get("left_censored")
+    if censored is not None:
+        text += (f"\n\nThe {censored:%B %Y} cohort is the first month of the data: it holds "
+                 "every customer who was already buying before the data begin, not only new "
+                 "ones (left-censored), so its retention is not comparable with later cohorts.")
     return text
 
 
@@ -1024,7 +1147,7 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         else ""))
         text += "."
     if table.attrs.get("assumptions"):
-        text += f" Observed value is historical gross margin: {table.attrs['assumptions']}"
+        text += f" Observed value is historical gross margin. {table.attrs['assumptions']}"
     return text
 
 
@@ -1278,39 +1401,155 @@ def plot_p_alive(pred: pd.DataFrame, *, ax=None):
 # ----- data quality
 
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
-    """The cleaning log with a total row: rows and amount per reason, reconciling to the input."""
+    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable)."""
     log = data.log[["reason", "action", "rows", "amount"]].copy()
     total = pd.DataFrame({"reason": ["total (input)"], "action": [""],
-                          "rows": [int(log["rows"].sum())], "amount": [log["amount"].sum()]})
+                          "rows": [int(log["rows"].sum())],
+                          "amount": [log["amount"].sum(min_count=1)]})
     log = pd.concat([log, total], ignore_index=True)
     log["share of rows"] = [_fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
-    log["amount"] = log["amount"].map(lambda v: f"{v:,.2f}")
+    log["amount"] = log["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
     log = log.rename(columns={"amount": f"amount ({currency})"})
     return log.set_index("reason")
 
 
-def data_quality_text(data: ReportData, *, currency: str) -> str:
-    """Sentences on rows read, kept and dropped, and whether revenue reconciles to the cent."""
+def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.DataFrame | None:
+    """The month's revenue bridge from the file to the headline (None without raw input).
+
+    Rows: :data:`clvkit.reconcile.BRIDGE_STEPS`; columns rows and amount
+    (formatted, "n/a" for amounts that could not be read), and the report's own
+    revenue of the month under the last line for comparison.
+    """
+    if data.bridge is None or len(data.bridge) == 0:
+        return None
+    bridge = data.bridge.loc[data.bridge["month"] == month].set_index("step")
+    if bridge.empty:
+        return None
+    out = pd.DataFrame({"rows": bridge["rows"].astype(int),
+                        f"amount ({currency})": [_fmt(v, "currency", currency, 2)
+                                                 for v in bridge["amount"]]})
+    out.index = [("= " if s == "headline revenue" else "" if s.startswith("all") else "- ") + s
+                 for s in out.index]
+    out.index.name = "step"
+    mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
+                                 == pd.Period(month, "M"), C.AMOUNT]
+    out.loc["report: revenue of the month"] = [len(mine), _fmt(mine.sum(), "currency",
+                                                               currency, 2)]
+    return out
+
+
+def _monthly_revenue(data: ReportData) -> pd.Series:
+    tx = data.transactions
+    return tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+
+
+def quality_checks(data: ReportData) -> pd.DataFrame:
+    """Checks that can fail: the loader's accounts against totals computed from the raw input.
+
+    Returns
+    -------
+    DataFrame
+        One row per check: ``check``, ``expected``, ``found``, ``ok`` (bool). The
+        checks: rows read (raw file vs loader), input total (raw file's readable
+        amounts vs the cleaning log), kept amount (log vs the loaded purchases)
+        and the revenue of every month (bridge vs report). Without a raw input
+        (data given as a LoadResult) only the log's own identity is checked.
+    """
+    log = data.log
+    rows = []
+    kept_log = float(log.loc[log["action"].str.startswith("kept"), "amount"].sum())
+    kept_data = float(data.transactions[C.AMOUNT].sum())
+    if data.non_product is not None and len(data.non_product):
+        kept_data += float(data.non_product[C.AMOUNT].sum())
+    parts = (kept_log, float(data.returns[C.AMOUNT].sum()),
+             float(log.loc[log["action"] == "dropped", "amount"].sum()))
+    rows.append(("log: kept + returns + dropped = input total", log["amount"].sum(),
+                 sum(parts)))
+    rows.append(("kept purchases: log vs loaded data", kept_log, kept_data))
+    totals = data.file_totals
+    if totals:
+        rows.append(("rows: raw file vs loader", totals["rows"], data.rows_read))
+        rows.append(("input total: raw file vs cleaning log", totals["amount"],
+                     float(log["amount"].sum())))
+    if data.bridge is not None and len(data.bridge):
+        from .reconcile import check_bridge
+
+        bridge = data.bridge.set_index(["month", "step"])
+        for month, row in check_bridge(bridge, _monthly_revenue(data)).iterrows():
+            rows.append((f"revenue {month}: bridge vs report", row["bridge"], row["report"]))
+    out = pd.DataFrame(rows, columns=["check", "expected", "found"])
+    out["ok"] = (out["expected"].astype(float) - out["found"].astype(float)).abs() < 0.005
+    return out.set_index("check")
+
+
+def data_gaps(data: ReportData) -> list[str]:
+    """Months between the first and the last transaction with no row at all in the input."""
+    if data.bridge is not None and len(data.bridge):
+        first = data.bridge.loc[data.bridge["step"] == "all rows in the month"]
+        return [str(m) for m in first.loc[first["rows"] == 0, "month"]]
+    tx = data.transactions
+    if len(tx) == 0:
+        return []
+    months = tx[C.DATE].dt.to_period("M")
+    span = pd.period_range(months.min(), months.max(), freq="M")
+    return [str(m) for m in span.difference(pd.PeriodIndex(months.unique()))]
+
+
+def data_quality_text(data: ReportData, *, currency: str, month: str | None = None) -> str:
+    """Sentences on rows read, kept and dropped, the independent checks, date range and gaps."""
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    input_total = round(float(log["amount"].sum()), 2)
-    parts = (round(float(data.transactions[C.AMOUNT].sum()), 2),
-             round(float(data.returns[C.AMOUNT].sum()), 2),
-             round(float(dropped["amount"].sum()), 2))
-    diff = round(input_total - sum(parts), 2)
-    money = [_fmt(v, "currency", currency, decimals=2) for v in (input_total, *parts)]
-    reconcile = ("reconciles to the cent" if abs(diff) < 0.005
-                 else f"does NOT reconcile (difference {_fmt(diff, 'currency', currency, 2)})")
     reasons = ", ".join(f"{int(r.rows):,} {html.escape(str(r.reason))}"
                         for r in dropped.itertuples()) or "none"
-    return (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
+    text = (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
-            f"({reasons}).\n\n"
-            f"Revenue check: input total {money[0]} = kept purchases {money[1]} + returns "
-            f"{money[2]} + dropped rows {money[3]} -- the cleaning {reconcile}.")
+            f"({reasons}).")
+    if data.non_product is not None and len(data.non_product):
+        text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
+                 f"(postage, fees; {_fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
+                 ") and are left out of revenue.")
+    checks = quality_checks(data)
+    failed = checks.loc[~checks["ok"]]
+
+    def money(name, value):
+        return _fmt(value, "count" if name.startswith("rows") else "currency", currency,
+                    None if name.startswith("rows") else 2)
+
+    if failed.empty:
+        text += (f"\n\n**All {len(checks)} checks pass**: the loader's counts and totals "
+                 "agree with totals computed independently from the raw input, for the file "
+                 "and for the revenue of every month.")
+    else:
+        items = "; ".join(f"{html.escape(name)}: expected {money(name, r.expected)}, found "
+                          f"{money(name, r.found)}" for name, r in failed.iterrows())
+        text += (f"\n\n**CHECK FAILED: {len(failed)} of {len(checks)} checks do NOT "
+                 f"reconcile** ({items}). Do not trust the revenue figures until this is "
+                 "explained.")
+    totals = data.file_totals or {}
+    if totals.get("unreadable_amount_rows"):
+        text += (f" {totals['unreadable_amount_rows']:,} rows have an amount that could not "
+                 "be read: they are counted as rows, their amount is n/a (not 0).")
+    if totals.get("unreadable_date_rows"):
+        text += (f" {totals['unreadable_date_rows']:,} rows have a date that could not be "
+                 "read and belong to no month.")
+    tx = data.transactions
+    if len(tx):
+        first, last = tx[C.DATE].min(), tx[C.DATE].max()
+        text += (f"\n\nThe purchases run from {first:%d %B %Y} to {last:%d %B %Y}")
+        if month is not None:
+            lag = (last.normalize() - _month_end(month)).days
+            text += (f"; the data end {abs(lag)} day(s) "
+                     f"{'after' if lag >= 0 else 'before'} the end of the report month"
+                     + (" (the month may be incomplete)" if lag < 0 else ""))
+        text += "."
+    gaps = data_gaps(data)
+    if gaps:
+        text += (f" **Data gap:** no transactions at all in {', '.join(gaps)}; these months "
+                 "are shown as n/a, not as a fall in sales.")
+    return text
 
 
 # --------------------------------------------------------------------------- execution

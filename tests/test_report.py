@@ -97,8 +97,8 @@ def test_shipped_synthetic_config_has_campaign_and_channel_sections():
     ({"month": "Nov 2011"}, r"`month` must look like YYYY-MM"),
     ({"jobs": 0}, r"`jobs` must be a whole number >= 1"),
     ({"data": {"path": "data/nowhere.csv"}}, r"data file 'data/nowhere.csv' not found"),
-    ({"data": {"path": "data/online_retail.parquet", "sheet": 1}},
-     r"unknown key\(s\) \['sheet'\] in `data`"),
+    ({"data": {"path": "data/online_retail.parquet", "colour": 1}},
+     r"unknown key\(s\) \['colour'\] in `data`"),
     ({"data": {"path": "data/online_retail.parquet", "preset": "amazon"}},
      r"`data.preset` must be one of"),
 ])
@@ -227,11 +227,53 @@ def test_executive_summary_is_sentences_with_context(tiny_data):
 
 def test_data_quality_reconciles_to_the_cent(tiny_data):
     text = report.data_quality_text(tiny_data, currency="EUR")
-    assert "reconciles to the cent" in text
+    assert "checks pass" in text and "CHECK FAILED" not in text
     assert f"{tiny_data.rows_read:,} rows were read" in text
     table = report.data_quality_table(tiny_data, currency="EUR")
     assert table.loc["total (input)", "rows"] == tiny_data.rows_read
     assert table.loc["missing customer id", "rows"] == 1
+
+
+def _csv(tmp_path, rows, name="t.csv"):
+    frame = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_unreadable_amounts_are_counted_not_zero_and_bridge_reconciles(tmp_path):
+    rows = [("a", "2024-01-05", "10.5"), ("b", "2024-01-06", "oops"), ("c", "2024-01-07", "-2"),
+            ("", "2024-01-08", "7"), ("a", "2024-02-03", "4")]
+    path = _csv(tmp_path, rows)
+    data = report.load_report_data(report.load_config({"data": str(path)}).data)
+    bridge = report.revenue_bridge_table(data, month="2024-01", currency="EUR")
+    assert bridge.loc["- unreadable amount", "rows"] == 1
+    assert bridge.loc["- unreadable amount", "amount (EUR)"] == "n/a"
+    assert bridge.loc["all rows in the month", "amount (EUR)"] == "€15.50"   # 10.5 - 2 + 7
+    assert bridge.loc["= headline revenue", "amount (EUR)"] == "€10.50"
+    assert report.quality_checks(data)["ok"].all()
+
+
+def test_a_month_without_transactions_is_a_data_gap_not_a_fall(tmp_path):
+    rows = [(c, d, "10") for c in "abcd" for d in ("2024-01-05", "2024-02-05", "2024-04-05",
+                                                   "2024-05-05")]
+    data = report.load_report_data(report.load_config({"data": str(_csv(tmp_path, rows))}).data)
+    assert report.data_gaps(data) == ["2024-03"]
+    head = report.headline_numbers(data, month="2024-03")
+    assert head["value"].isna().all()
+    text = report.executive_summary_text(head, month="2024-03", currency="EUR")
+    assert "No transactions are recorded in March 2024" in text and "100" not in text
+    april = report.headline_numbers(data, month="2024-04")
+    assert np.isnan(april.loc["revenue", "previous"])
+    assert "2024-03 had no transactions" in report.executive_summary_text(
+        april, month="2024-04", currency="EUR")
+    assert "Data gap" in report.data_quality_text(data, currency="EUR")
+
+
+def test_first_cohort_is_marked_left_censored(tiny_data):
+    matrix = report.cohort_retention(tiny_data, month="2024-04", cohorts=12)
+    assert matrix.attrs["left_censored"] == pd.Period("2024-01", "M")
+    assert "left-censored" in report.cohort_text(matrix, month="2024-04")
 
 
 def test_campaign_names_are_escaped_in_html():
@@ -386,10 +428,31 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     # data/PROVENANCE.md (UCI Online Retail, checked against the published statistics):
     # 541,909 rows; sum(Quantity x UnitPrice) = 9,747,747.934 GBP over all rows.
     data = report.load_report_data(report.load_config().data)
-    text = report.data_quality_text(data, currency="GBP")
+    text = report.data_quality_text(data, currency="GBP", month="2011-11")
     assert text.startswith("541,909 rows were read")
-    assert "input total £9,747,747.93 = kept purchases" in text
-    assert "reconciles to the cent" in text
+    checks = report.quality_checks(data)
+    assert checks["ok"].all(), checks.loc[~checks["ok"]]
+    assert checks.loc["input total: raw file vs cleaning log", "expected"] == pytest.approx(
+        9_747_747.934, abs=0.01)
+    assert "All 17 checks pass" in text                   # 4 file checks + 13 months
+    # the November bridge: every row of the file dated in the month -> the headline
+    raw = pd.read_parquet("data/online_retail.parquet")
+    nov = raw[raw["InvoiceDate"].dt.to_period("M") == pd.Period("2011-11")]
+    bridge = report.revenue_bridge_table(data, month="2011-11", currency="GBP")
+    assert bridge.loc["all rows in the month", "rows"] == len(nov)
+    assert bridge.loc["all rows in the month", "amount (GBP)"] == (
+        f"£{(nov['Quantity'] * nov['UnitPrice']).sum():,.2f}")         # £1.46m
+    assert bridge.loc["- without customer id", "rows"] == nov["CustomerID"].isna().sum()
+    postage = bridge.loc["- non-product lines", "rows"]
+    assert postage > 0
+    head = report.headline_numbers(data, month="2011-11")
+    assert bridge.loc["= headline revenue", "amount (GBP)"] == (
+        f"£{head.loc['revenue', 'value']:,.2f}")
+    # a tampered load (one purchase lost) fails the check
+    tx = data.transactions
+    lost = dataclasses.replace(data, transactions=tx.drop(index=tx.index[-1]))
+    assert not report.quality_checks(lost)["ok"].all()
+    assert "CHECK FAILED" in report.data_quality_text(lost, currency="GBP")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
