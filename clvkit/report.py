@@ -16,7 +16,7 @@ The same inputs and configuration give byte-identical notebooks and HTML
 target and renamed into place when complete, so an interrupted run leaves no
 half report. Input files are only read.
 
-The templates in ``notebooks/templates/`` stay thin: every number they show is
+The templates (package data in ``clvkit/templates/``) stay thin: every number they show is
 computed by a function of this module (or the clvkit modules it calls).
 """
 
@@ -33,9 +33,10 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -64,37 +65,86 @@ __all__ = [
 
 # --------------------------------------------------------------------------- constants
 
-_ROOT = Path(__file__).resolve().parent.parent
-#: Folder of the section templates.
-TEMPLATE_DIR = _ROOT / "notebooks" / "templates"
-#: Configuration used when none is given.
-DEFAULT_CONFIG = Path("reports") / "configs" / "online_retail.yml"
+#: Folder of the section templates (package data, found with importlib.resources).
+TEMPLATE_DIR = Path(os.fspath(resources.files("clvkit") / "templates"))
+#: Folder of the shipped configurations (package data).
+CONFIG_DIR = Path(os.fspath(resources.files("clvkit") / "configs"))
+#: Shipped configuration used when neither a config nor data is given.
+DEFAULT_CONFIG = "online_retail"
+#: Shipped configuration used for ``--data FILE`` without a config: any transactions file.
+GENERIC_CONFIG = "default"
 #: Folder (relative to the kernel's working directory) holding the prepared data.
 _DATA_DIR = "_data"
 
 
 @dataclass(frozen=True)
 class Section:
-    """A report section: its template and what the data must contain to run it."""
+    """A report section: its template and what the data must contain to run it.
+
+    ``needs`` names tables the data must have (``touches``, ``campaigns``,
+    ``customers``); ``needs_any_column`` columns of which the transactions (or
+    the customers table) must hold at least one; ``min_repeat_customers`` the
+    customers with two or more purchase days the section's models need. A
+    section the data cannot support is skipped with a note, not run.
+    """
 
     name: str
     template: str
     title: str
     needs: tuple[str, ...] = ()
+    needs_any_column: tuple[str, ...] = ()
+    min_repeat_customers: int = 0
 
 
-#: Sections in report order. ``needs`` names tables the data must have.
+#: Sections in report order, with what each needs from the data.
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("executive_summary", "01-executive-summary.ipynb", "Executive summary"),
     Section("segments", "02-segments.ipynb", "Segments and their movement"),
     Section("least_profitable", "03-least-profitable.ipynb", "Least-profitable customers"),
     Section("cohorts", "04-cohort-retention.ipynb", "Cohort retention"),
-    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort"),
+    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort",
+            needs_any_column=("channel", "country")),
     Section("campaigns", "06-campaigns.ipynb", "Campaign funnel and dropout",
-            needs=("touches",)),
-    Section("predictions", "07-predictions.ipynb", "Predicted purchases and customers at risk"),
+            needs=("touches", "campaigns")),
+    Section("predictions", "07-predictions.ipynb", "Predicted purchases and customers at risk",
+            min_repeat_customers=20),
     Section("data_quality", "08-data-quality.ipynb", "Data quality"),
 )}
+
+
+def section_support(section: Section | str, data: ReportData, *, month: str) -> str | None:
+    """Why the data cannot support ``section`` in ``month`` (one sentence), or None if they can.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]),
+    ...                    "amount": [5.0]})
+    >>> data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), 1, "x")
+    >>> section_support("campaigns", data, month="2024-01")
+    'the data have no campaign touches and campaigns tables (a synthetic CRM folder has them)'
+    >>> section_support("executive_summary", data, month="2024-01") is None
+    True
+    """
+    section = SECTIONS[section] if isinstance(section, str) else section
+    missing = [t for t in section.needs if not data.has(t)]
+    if missing:
+        names = " and ".join({"touches": "campaign touches"}.get(t, t) for t in missing)
+        return f"the data have no {names} tables (a synthetic CRM folder has them)"
+    if section.needs_any_column:
+        have = set(data.transactions.columns)
+        if data.has("customers"):
+            have |= set(data.customers.columns)
+        if not have & set(section.needs_any_column):
+            return (f"the data have no {' or '.join(section.needs_any_column)} column to group "
+                    "customers by (map one in the config's `data.columns`)")
+    if section.min_repeat_customers:
+        tx = _upto(data.transactions, month)
+        pairs = pd.DataFrame({"c": tx[C.CUSTOMER_ID], "d": tx[C.DATE].dt.normalize()})
+        repeat = int((pairs.drop_duplicates()["c"].value_counts() >= 2).sum())
+        if repeat < section.min_repeat_customers:
+            return (f"only {repeat} customers bought on two or more days up to {month}; the "
+                    f"purchase models need at least {section.min_repeat_customers}")
+    return None
 
 #: Parameters every template declares in its ``parameters`` cell.
 TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "benchmarks",
@@ -110,21 +160,104 @@ _DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOAD
 _DATA_KINDS = ("transactions", "synthetic_crm")
 #: Benchmarks a config may set (targets the report compares against): the headline KPIs.
 BENCHMARK_KEYS = (*_METRIC_KPI_NAMES, "observed_value_to_cac")
-#: Section options a config may set, with their defaults.
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "margin": 1.0,              # gross margin rate used when the data has none
-    "annual_discount_rate": 0.10,
-    "top_n": 10,                # rows in "least profitable" / "at risk" tables
-    "cohort_months": 12,        # cohorts shown in the retention heatmap
-    "cost_per_order": 0.0,      # cost to serve one order (least-profitable customers)
-    "cost_per_contact": 0.0,    # cost of one campaign touch
-    "clv_horizon_months": 12,   # observed value horizon of "CLV by channel"
-    "at_risk_threshold": 0.5,   # P(alive) below which a customer counts as at risk
-    "campaign_months": 3,       # months of campaigns compared by tactic and message
-    "engine": "pandas",         # engine of the RFM summary behind the predictions
+#: Rules of the section options: (type, lower bound, upper bound, bounds open?, hint).
+_OPTION_RULES: dict[str, tuple] = {
+    "margin": (float, 0.0, 1.0, (True, False), "a fraction of revenue: 30% is written 0.30"),
+    "annual_discount_rate": (float, 0.0, 1.0, (False, True), "a fraction: 10% is written 0.10"),
+    "top_n": (int, 1, None, (False, False), "rows in the least-profitable and at-risk tables"),
+    "cohort_months": (int, 1, None, (False, False), "cohorts shown in the retention heatmap"),
+    "cost_per_order": (float, 0.0, None, (False, False), "cost to serve one order"),
+    "cost_per_contact": (float, 0.0, None, (False, False), "cost of one campaign touch"),
+    "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
+    "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
+    "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
+    "engine": (str, ("pandas", "duckdb", "spark"), None, None, "engine of the RFM summary"),
 }
-#: Options that take a word rather than a number, with their allowed values.
-_WORD_OPTIONS: dict[str, tuple[str, ...]] = {"engine": ("pandas", "duckdb", "spark")}
+
+
+@dataclass(frozen=True)
+class ReportOptions(Mapping):
+    """Section options of a report, typed and range-checked once at load.
+
+    Also reads like a read-only mapping (``options["margin"]``), which is how the
+    section templates receive them (as a papermill parameter).
+
+    Examples
+    --------
+    >>> ReportOptions(margin=0.3).top_n
+    10
+    >>> ReportOptions(margin=30)
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.ReportError: `options.margin` must be a number > 0 and <= 1 (a fraction of \
+revenue: 30% is written 0.30), got 30
+    """
+
+    margin: float = 1.0              # gross margin rate used when the data have none
+    annual_discount_rate: float = 0.10
+    top_n: int = 10                  # rows in "least profitable" / "at risk" tables
+    cohort_months: int = 12          # cohorts shown in the retention heatmap
+    cost_per_order: float = 0.0      # cost to serve one order (least-profitable customers)
+    cost_per_contact: float = 0.0    # cost of one campaign touch
+    clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
+    at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
+    campaign_months: int = 3         # months of campaigns compared by tactic and message
+    engine: str = "pandas"           # engine of the RFM summary behind the predictions
+
+    def __post_init__(self):
+        for key, (kind, low, high, open_, hint) in _OPTION_RULES.items():
+            value = raw = getattr(self, key)
+            if kind is str:
+                if value not in low:
+                    raise ReportError(f"`options.{key}` must be one of {list(low)}, "
+                                      f"got {value!r}")
+                continue
+            number = (not isinstance(value, bool) and isinstance(value, int | float)
+                      and np.isfinite(value))
+            if kind is int and number and float(value).is_integer():
+                object.__setattr__(self, key, int(value))
+            elif kind is int or not number:
+                raise ReportError(f"`options.{key}` must be a "
+                                  f"{'whole number' if kind is int else 'number'} ({hint}), "
+                                  f"got {value!r}")
+            else:
+                object.__setattr__(self, key, float(value))
+            value = getattr(self, key)
+            too_low = value <= low if open_[0] else value < low
+            too_high = high is not None and (value >= high if open_[1] else value > high)
+            if too_low or too_high:
+                bounds = f"{'>' if open_[0] else '>='} {low:g}" + (
+                    f" and {'<' if open_[1] else '<='} {high:g}" if high is not None else "")
+                raise ReportError(f"`options.{key}` must be a "
+                                  f"{'whole number' if kind is int else 'number'} {bounds} "
+                                  f"({hint}), got {raw!r}")
+
+    @classmethod
+    def from_mapping(cls, values) -> ReportOptions:
+        """Options from a mapping (a config's ``options``); unknown keys are errors."""
+        if isinstance(values, ReportOptions):
+            return values
+        if values is None:
+            return cls()
+        if not isinstance(values, Mapping):
+            raise ReportError(f"`options` must be a mapping, got {type(values).__name__}")
+        _unknown_keys(values, _OPTION_RULES, "`options`")
+        return cls(**values)
+
+    def __getitem__(self, key):
+        if key not in _OPTION_RULES:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_OPTION_RULES)
+
+    def __len__(self):
+        return len(_OPTION_RULES)
+
+
+#: Section options a config may set, with their defaults.
+DEFAULT_OPTIONS: dict[str, Any] = dict(ReportOptions())
 #: ISO 4217 codes accepted as ``currency``.
 CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
               "CNY", "BRL")
@@ -157,8 +290,8 @@ class ReportConfig:
         Sections to run, in report order.
     jobs : int
         Sections executed in parallel.
-    options : dict
-        Section options (see :data:`DEFAULT_OPTIONS`).
+    options : ReportOptions
+        Section options, typed and range-checked.
     source : str or None
         Path of the YAML file, if any.
     """
@@ -172,7 +305,7 @@ class ReportConfig:
     benchmarks: dict
     sections: tuple[str, ...]
     jobs: int
-    options: dict
+    options: ReportOptions
     source: str | None = None
 
 
@@ -183,30 +316,80 @@ def _unknown_keys(given, allowed, where: str) -> None:
                           f"{sorted(allowed)}")
 
 
-def _find_file(path: str | os.PathLike, *, base: Path | None, what: str) -> Path:
-    """Resolve a relative path against the working directory, then ``base`` and its parents."""
-    path = Path(path)
-    tried = [path if path.is_absolute() else Path.cwd() / path]
-    if not path.is_absolute() and base is not None:
-        tried += [folder / path for folder in (base, *base.parents)]
-    tried.append(_ROOT / path)
-    for candidate in tried:
-        if candidate.exists():
-            return candidate.resolve()
-    raise ReportError(f"{what} {str(path)!r} not found (looked in "
-                      f"{', '.join(str(p) for p in dict.fromkeys(tried))})")
+def _resolve(path: str | os.PathLike, base: Path | None, *, shipped: bool = False) -> Path:
+    """A path of a config: absolute, or relative to the config file's folder (``base``).
+
+    Relative paths of a shipped config resolve against the data folder
+    (:func:`clvkit.datasets.data_dir`, ``$CLVKIT_DATA``); of a config given as a
+    mapping, against the working directory. Nothing else is searched.
+    """
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    if shipped:
+        from .datasets import data_dir
+
+        try:
+            return data_dir() / path
+        except ClvError as err:
+            raise ReportError(f"data {str(path)!r} of a shipped config: {err}") from err
+    return (base if base is not None else Path.cwd()) / path
 
 
-def _read_yaml(path: Path) -> dict:
+def _unique_key_loader():
+    """A YAML SafeLoader that refuses a key written twice in one mapping."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ReportError(
+                    f"key {key!r} is written twice in one mapping (lines "
+                    f"{seen[key] + 1} and {key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return _Loader
+
+
+def _read_yaml(text: str, where: str) -> dict:
     import yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 (a SafeLoader)
+    except ReportError as err:
+        raise ReportError(f"config {where}: {err}") from None
     except yaml.YAMLError as err:
-        raise ReportError(f"config {str(path)!r} is not valid YAML: {err}") from err
+        raise ReportError(f"config {where} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
-        raise ReportError(f"config {str(path)!r} must be a mapping of keys to values")
+        raise ReportError(f"config {where} must be a mapping of keys to values")
     return raw
+
+
+def _display_base(base: Path | None, *, shipped: bool, override: bool) -> str:
+    """Folder that report pages and the manifest show data paths relative to."""
+    if base is not None and not override:
+        return str(base)
+    if shipped and not override:
+        from .datasets import data_dir
+
+        try:
+            return str(data_dir().resolve())
+        except ClvError:
+            pass
+    return str(Path.cwd().resolve())
+
+
+def shipped_configs() -> tuple[str, ...]:
+    """Names of the configurations shipped inside the package (``clvkit/configs/*.yml``)."""
+    folder = resources.files("clvkit") / "configs"
+    return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml")))
 
 
 def _check_month(month, where: str) -> str:
@@ -237,31 +420,42 @@ def _check_benchmarks(values) -> dict:
             if key in _RENAMED and key not in BENCHMARK_KEYS:
                 raise ReportError(f"`benchmarks.{key}` is no longer a metric name: "
                                   f"{_RENAMED[key]} (definitions in clvkit.metrics)")
-    return _check_number_map(values, BENCHMARK_KEYS, "benchmarks")
+    from .metrics import METRICS
+
+    out = _check_number_map(values, BENCHMARK_KEYS, "benchmarks")
+    for key, value in out.items():
+        unit = METRICS[key].unit
+        if unit == "percent" and not 0 <= value <= 1:
+            raise ReportError(f"`benchmarks.{key}` is a rate: a fraction between 0 and 1 "
+                              f"(10% is written 0.10), got {values[key]!r}")
+        if value < 0:
+            raise ReportError(f"`benchmarks.{key}` must be >= 0, got {values[key]!r}")
+    return out
 
 
-def _check_options(values) -> dict:
-    """Validate ``options``: numbers, except the word options of `_WORD_OPTIONS`."""
-    if not isinstance(values, dict):
-        raise ReportError(f"`options` must be a mapping, got {type(values).__name__}")
-    words = {key: values[key] for key in _WORD_OPTIONS if key in values}
-    for key, value in words.items():
-        if value not in _WORD_OPTIONS[key]:
-            raise ReportError(f"`options.{key}` must be one of {list(_WORD_OPTIONS[key])}, "
-                              f"got {value!r}")
-    numbers = {key: value for key, value in values.items() if key not in words}
-    return {**_check_number_map(numbers, DEFAULT_OPTIONS, "options"), **words}
-
-
-def _check_data(spec, base: Path | None) -> dict:
+def _check_data(spec, base: Path | None, *, shipped: bool = False,
+                override=None) -> dict:
+    if spec is None and override is not None:
+        spec = {}
     if isinstance(spec, str):
         spec = {"path": spec}
-    if not isinstance(spec, dict) or "path" not in spec:
+    if not isinstance(spec, dict) or ("path" not in spec and override is None):
         raise ReportError("`data` must be a path or a mapping with at least `path`, "
                           f"got {spec!r}")
     _unknown_keys(spec, _DATA_KEYS, "`data`")
-    path = _find_file(spec["path"], base=base, what="data file")
-    kind = spec.get("kind") or ("synthetic_crm" if path.is_dir() else "transactions")
+    if override is None:
+        path = _resolve(spec["path"], base, shipped=shipped)
+        if not path.exists():
+            raise ReportError(f"data file {str(spec['path'])!r} not found (looked for "
+                              f"{path}; relative paths are relative to the config file's "
+                              "folder)")
+        path = path.resolve()
+    elif isinstance(override, str | os.PathLike):
+        path = Path(override)
+    else:
+        path = None
+    kind = spec.get("kind") or ("synthetic_crm" if path is not None and path.is_dir()
+                                else "transactions")
     if kind not in _DATA_KINDS:
         raise ReportError(f"`data.kind` must be one of {list(_DATA_KINDS)}, got {kind!r}")
     columns = spec.get("columns") or {}
@@ -281,19 +475,25 @@ def _check_data(spec, base: Path | None) -> dict:
         raise ReportError("`data.non_product` must be a list of product names (postage, fees, "
                           f"...) to leave out of revenue, got {non_product!r}")
     loader = {key: spec[key] for key in LOADER_KEYS if key in spec}
-    return {"path": str(path), "kind": kind, "preset": preset, "columns": dict(columns),
+    return {"path": None if path is None else str(path), "kind": kind, "preset": preset,
+            "columns": dict(columns),
             "as_of": None if spec.get("as_of") is None else str(spec["as_of"]),
             "non_product": list(non_product), "loader": loader}
 
 
-def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
+def load_config(config: str | os.PathLike | dict | None = None, *, data=None) -> ReportConfig:
     """Read and validate a report configuration.
 
     Parameters
     ----------
-    config : path, dict or None
-        A YAML file, an already-parsed mapping, or None for the default
-        (``reports/configs/online_retail.yml``: Online Retail, month 2011-11).
+    config : path, name, dict or None
+        A YAML file, the name of a shipped config (:func:`shipped_configs`:
+        ``"online_retail"``, ``"synthetic_crm"``, ``"default"``), an already-parsed
+        mapping, or None: ``"online_retail"`` (month 2011-11), or ``"default"``
+        (any transactions file) when ``data`` is given.
+    data : path, DataFrame or LoadResult, optional
+        Data that will override the config's ``data.path``: the configured path
+        then need not exist, and a config without ``data`` is accepted.
 
     Returns
     -------
@@ -302,8 +502,15 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     Raises
     ------
     ReportError
-        Missing file, invalid YAML, unknown key (named, with the allowed ones),
-        bad currency, time unit, month, section, benchmark or option.
+        Missing file, invalid YAML, a key written twice, unknown key (named, with
+        the allowed ones), bad currency, time unit, month, section, benchmark or
+        option (typed and range-checked, see :class:`ReportOptions`).
+
+    Notes
+    -----
+    Relative paths in a config file are relative to the file's folder (never
+    the working directory); in a shipped config, to the data folder
+    (``$CLVKIT_DATA``); in a mapping, to the working directory.
 
     Examples
     --------
@@ -320,18 +527,30 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     """
     source = None
     base = None
+    shipped = False
     if config is None:
-        config = _find_file(DEFAULT_CONFIG, base=None, what="default config")
+        config = GENERIC_CONFIG if isinstance(data, str | os.PathLike) else DEFAULT_CONFIG
     if isinstance(config, dict):
         raw = dict(config)
+    elif isinstance(config, str) and config in shipped_configs():
+        path = CONFIG_DIR / f"{config}.yml"
+        raw = _read_yaml(path.read_text(encoding="utf-8"), f"{config!r} (shipped)")
+        source, shipped = str(path), True
     else:
-        path = _find_file(config, base=None, what="config file")
-        raw, source, base = _read_yaml(path), str(path), path.parent
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise ReportError(f"config file {str(config)!r} not found (give a YAML file, or "
+                              f"the name of a shipped config: {list(shipped_configs())})")
+        raw = _read_yaml(path.read_text(encoding="utf-8"), repr(str(config)))
+        source, base = str(path.resolve()), path.resolve().parent
     _unknown_keys(raw, _CONFIG_KEYS, "config")
-    if "data" not in raw:
+    if "data" not in raw and data is None:
         raise ReportError("config has no `data` (the transactions file or synthetic CRM folder)")
-    data = _check_data(raw["data"], base)
-    name = str(raw.get("name") or (Path(source).stem if source else Path(data["path"]).stem))
+    spec = _check_data(raw.get("data"), base, shipped=shipped, override=data)
+    spec["base"] = _display_base(base, shipped=shipped, override=data is not None)
+    stem = (Path(spec["path"]).stem.split(".")[0] if spec["path"] is not None
+            else "report")
+    name = str(raw.get("name") or (stem if shipped or not source else Path(source).stem))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ReportError(f"`name` may only hold letters, digits, '_', '-' and '.', got {name!r}")
     currency = str(raw.get("currency", "GBP"))
@@ -349,10 +568,10 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
-    options = {**DEFAULT_OPTIONS, **_check_options(raw.get("options") or {})}
+    options = ReportOptions.from_mapping(raw.get("options") or {})
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
     return ReportConfig(
-        name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=data,
+        name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=spec,
         month=month, currency=currency, time_unit=time_unit,
         benchmarks=_check_benchmarks(raw.get("benchmarks") or {}),
         sections=sections, jobs=jobs, options=options, source=source)
@@ -418,6 +637,8 @@ def _loader_options(spec: dict) -> dict:
     if spec.get("as_of") is not None:
         options["as_of"] = spec["as_of"]
     accepted = inspect.signature(load_transactions).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return options
     unknown = sorted(k for k in options if k not in accepted)
     if unknown:
         raise ReportError(f"`data` option(s) {unknown} are not supported by this version of "
@@ -480,7 +701,7 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
             from .synthetic import load_crm
 
             crm = load_crm(path)
-            raw, source = crm.transactions, str(path)
+            raw, source = crm.transactions, _display_path(path, spec.get("base"))
             res = load_transactions(crm.transactions, **options)
             extra = {"customers": crm.customers, "campaigns": crm.campaigns,
                      "touches": crm.touches}
@@ -491,7 +712,7 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
             accepted = inspect.signature(read_table).parameters
             raw = read_table(path, **{k: v for k, v in spec.get("loader", {}).items()
                                       if k in ("encoding", "sep", "sheet") and k in accepted})
-            source = res.source
+            source = _display_path(path, spec.get("base"))
     bridge, totals = _bridge(raw, spec)
     tx, other = _split_non_product(res.transactions, spec.get("non_product"))
     return ReportData(tx, res.returns, res.log, res.rows_read, source, non_product=other,
@@ -504,7 +725,7 @@ def _save_data(data: ReportData, folder: Path) -> None:
         frame = getattr(data, name)
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=name in ("customers", "campaigns"))
-    meta = {"rows_read": int(data.rows_read), "source": _display_path(data.source),
+    meta = {"rows_read": int(data.rows_read), "source": str(data.source),
             "file_totals": data.file_totals}
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -580,9 +801,9 @@ def _bullets(sentences) -> str:
     return "\n".join(f"- {html.escape(s)}" for s in sentences)
 
 
-def _options(options) -> dict:
-    """Section options with the defaults filled in."""
-    return {**DEFAULT_OPTIONS, **(options or {})}
+def _options(options) -> ReportOptions:
+    """Section options (a mapping or :class:`ReportOptions`) typed, with the defaults."""
+    return ReportOptions.from_mapping(options)
 
 
 def _monthly_discount(options: dict) -> float:
@@ -1020,8 +1241,10 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     from .crm import cohort_matrix
 
     matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
-    out = matrix.iloc[-cohorts:, :cohorts].copy()
-    out.attrs = {**matrix.attrs, "cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:],
+    sizes = matrix.attrs["cohort_size"]
+    acquired = sizes.index[sizes.to_numpy() > 0]        # months that acquired no one are no cohort
+    out = matrix.loc[acquired].iloc[-cohorts:, :cohorts].copy()
+    out.attrs = {**matrix.attrs, "cohort_size": sizes.loc[out.index],
                  "left_censored": matrix.index[0] if matrix.index[0] in out.index else None}
     return out
 
@@ -1273,7 +1496,11 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
         bgnbd = BGNBD().fit(summary, strict=False)
     fit_notes = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    spend = GammaGamma().fit(repeat)
+    with warnings.catch_warnings(record=True) as caught_spend:
+        warnings.simplefilter("always", ConvergenceWarning)
+        spend = GammaGamma().fit(repeat, strict=False)
+    spend_notes = [str(w.message) for w in caught_spend
+                   if issubclass(w.category, ConvergenceWarning)]
     out = summary.copy()
     out["p_alive"] = bgnbd.p_alive(summary)
     one_month = convert_duration(1.0, from_unit="M", to_unit=time_unit)
@@ -1290,6 +1517,7 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     out.attrs.update(time_unit=time_unit, bgnbd=bgnbd.params_series().to_dict(),
                      assumptions=_clv_assumptions(data, options),
                      bgnbd_converged=not fit_notes, bgnbd_note=" ".join(fit_notes),
+                     gamma_gamma_converged=not spend_notes,
                      gamma_gamma=spend.params_series().to_dict())
     return out
 
@@ -1367,6 +1595,11 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
                  f"b = {params['b']:.3g}) give a mean dropout probability after a purchase of "
                  f"{dropout:.2g}: the model sees almost no customers leaving in these data, so "
                  "P(alive) hardly separates them.")
+    if not pred.attrs.get("gamma_gamma_converged", True):
+        text += ("\n\nThe Gamma-Gamma spend model is degenerate on these data (its spread "
+                 "parameters ran off to their limit): it predicts about the same spend per "
+                 "purchase for every customer, so the CLV ranks customers by expected "
+                 "purchases only.")
     if not pred.attrs.get("bgnbd_converged", True):
         text += ("\n\nThe BG/NBD estimate is degenerate (a dropout parameter ran to its bound), "
                  "so treat P(alive) and the expected purchases as optimistic.")
@@ -1556,7 +1789,11 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
 
 @dataclass(frozen=True)
 class SectionResult:
-    """Outcome of one section: ``status`` is "ok" or "failed" (then ``error`` says why)."""
+    """Outcome of one section: ``status`` is "ok", "failed" (``error`` says why) or "skipped".
+
+    A section is skipped, not run, when the data cannot support it
+    (:func:`section_support`); ``note`` then says why.
+    """
 
     name: str
     title: str
@@ -1565,6 +1802,7 @@ class SectionResult:
     html: str
     seconds: float
     error: dict | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -1580,13 +1818,13 @@ class ReportResult:
 
     @property
     def ok(self) -> bool:
-        """True when every section executed without error."""
-        return all(s.status == "ok" for s in self.sections)
+        """True when no section failed (sections skipped for lack of data are not failures)."""
+        return all(s.status != "failed" for s in self.sections)
 
     @property
     def failed(self) -> tuple[str, ...]:
         """Names of the sections that failed."""
-        return tuple(s.name for s in self.sections if s.status != "ok")
+        return tuple(s.name for s in self.sections if s.status == "failed")
 
 
 #: Environment of the kernels (deterministic hashing, dates and figure backend).
@@ -1657,7 +1895,7 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
     if nb_path.exists():
         nb = normalize_notebook(nbformat.read(nb_path, as_version=4))
         write_notebook(nb, nb_path)
-        html_path.write_text(notebook_to_html(nb, title=f"{section.title} -- "
+        html_path.write_text(notebook_to_html(_hide_tracebacks(nb), title=f"{section.title} -- "
                                               f"{parameters['title']} {parameters['month']}"),
                              encoding="utf-8")
     return SectionResult(name=section.name, title=section.title,
@@ -1665,6 +1903,32 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
                          notebook=nb_path.name if nb_path.exists() else "",
                          html=html_path.name if html_path.exists() else "",
                          seconds=round(time.perf_counter() - start, 1), error=error)
+
+
+def _hide_tracebacks(nb):
+    """A copy of ``nb`` whose error outputs read as one plain sentence (no Python traceback).
+
+    The pages are for readers who do not read code; the executed notebook keeps
+    the full traceback for whoever fixes the section.
+    """
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out = nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=(f"This part of the section could not be built "
+                          f"({out.get('ename')}: {out.get('evalue')}). The section's notebook "
+                          "(.ipynb) holds the details.\n"))
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return nb
 
 
 def _describe_failure(result: SectionResult, logs: Path) -> str:
@@ -1687,10 +1951,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _display_path(path) -> str:
-    """A path relative to the working directory when it lies below it (stable across machines)."""
+def _display_path(path, base: str | os.PathLike | None = None) -> str:
+    """``path`` relative to ``base`` (default the working directory), POSIX style.
+
+    Reports show data and config paths relative to the config file's folder, so
+    their text does not depend on the working directory the report was built from.
+    """
+    base = Path(base) if base is not None else Path.cwd()
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
     except ValueError:
         return str(path)
 
@@ -1704,7 +1973,8 @@ def _input_files(cfg: ReportConfig, data) -> list[dict]:
         return [{"path": f"<{type(data).__name__}>", "sha256": None}]
     root = Path(cfg.data["path"] if data is None else data)
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    return [{"path": _display_path(p), "sha256": _sha256(p), "bytes": p.stat().st_size}
+    return [{"path": _display_path(p, cfg.data.get("base")), "sha256": _sha256(p),
+             "bytes": p.stat().st_size}
             for p in files]
 
 
@@ -1725,18 +1995,26 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
                     inputs: list[dict], results: list[SectionResult]) -> None:
     outputs = [{"path": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size}
                for p in sorted(work.iterdir()) if p.is_file() and p.name != "manifest.json"]
-    config_entry = {"path": _display_path(cfg.source) if cfg.source else None,
+    base = cfg.data.get("base")
+    shipped = cfg.source is not None and Path(cfg.source).parent == CONFIG_DIR
+    shown = (f"clvkit/configs/{Path(cfg.source).name}" if shipped
+             else _display_path(cfg.source, base) if cfg.source else None)
+    data_path = (_display_path(cfg.data["path"], base) if cfg.data.get("path") is not None
+                 else None)
+    resolved = {**cfg.__dict__, "options": dict(cfg.options), "source": None,
+                "sections": list(cfg.sections),
+                "data": {k: v for k, v in {**cfg.data, "path": data_path}.items()
+                         if k != "base"}}
+    config_entry = {"path": shown,
                     "sha256": _sha256(Path(cfg.source)) if cfg.source else None,
-                    "resolved": {**cfg.__dict__, "data": {**cfg.data,
-                                                          "path": _display_path(cfg.data["path"])},
-                                 "source": None, "sections": list(cfg.sections)}}
+                    "resolved": resolved}
     manifest = {
         "report": cfg.name, "title": cfg.title, "month": month,
-        "status": "ok" if all(r.status == "ok" for r in results) else "failed",
+        "status": "ok" if all(r.status != "failed" for r in results) else "failed",
         "config": config_entry, "inputs": inputs,
         "parameters": {k: v for k, v in parameters.items() if k != "data_dir"},
         "sections": [{"name": r.name, "title": r.title, "template":
-                      f"notebooks/templates/{SECTIONS[r.name].template}",
+                      f"clvkit/templates/{SECTIONS[r.name].template}",
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name])),
                       "status": r.status, "error": r.error,
                       "notebook": r.notebook, "html": r.html} for r in results],
@@ -1751,6 +2029,7 @@ margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}.sub{color:#55
 table{border-collapse:collapse;margin:1rem 0}
 th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
+.skipped{color:#555;font-style:italic}
 li{margin:.3rem 0}"""
 
 
@@ -1779,6 +2058,8 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
     items = []
     for r in results:
         status = ("" if r.status == "ok" else
+                  f' <span class="skipped">({esc(r.note or "skipped")})</span>'
+                  if r.status == "skipped" else
                   f' <span class="failed">failed: {esc(str((r.error or {}).get("ename")))}'
                   f"</span>")
         link = f'<a href="{esc(r.html)}">{esc(r.title)}</a>' if r.html else esc(r.title)
@@ -1869,7 +2150,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     """
     say = progress or (lambda _line: None)
     started = time.perf_counter()
-    cfg = load_config(config)
+    cfg = load_config(config, data=data)
     wanted = month or cfg.month
     if wanted is not None:      # refuse early, before the data are loaded
         _check_month(wanted, "month")
@@ -1884,17 +2165,20 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise
         raise ReportError(f"could not load the report data: {err}") from err
     month = _resolve_month(month or cfg.month, loaded.transactions)
+    skipped = {}
     for name in cfg.sections:
-        missing = [t for t in SECTIONS[name].needs if not loaded.has(t)]
-        if missing:
-            raise ReportError(f"section {name!r} needs the table(s) {missing}, which the data "
-                              f"{_display_path(loaded.source)!r} lack; remove it from `sections`")
+        reason = section_support(name, loaded, month=month)
+        if reason is not None:
+            skipped[name] = SectionResult(name=name, title=SECTIONS[name].title,
+                                          status="skipped", notebook="", html="", seconds=0.0,
+                                          note=f"skipped: {reason}")
+            say(f"clvkit report: section {name} skipped: {reason}")
     out = Path(out) if out is not None else Path("reports") / cfg.name / month
     _check_output(out, force=force)
     parameters = {"month": month, "data_dir": _DATA_DIR, "title": cfg.title,
                   "currency": cfg.currency, "time_unit": cfg.time_unit,
                   "benchmarks": dict(cfg.benchmarks), "options": dict(cfg.options)}
-    sections = [SECTIONS[name] for name in cfg.sections]
+    sections = [SECTIONS[name] for name in cfg.sections if name not in skipped]
     for section in sections:
         _check_template_parameters(section, parameters)
     headline = headline_numbers(loaded, month=month, benchmarks=cfg.benchmarks,
@@ -1905,8 +2189,9 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     logs = Path(tempfile.mkdtemp(prefix="clvkit-report-logs-"))
     try:
         _save_data(loaded, work / _DATA_DIR)
-        results = _execute_sections(sections, parameters, work, logs,
-                                    jobs=jobs or cfg.jobs, say=say)
+        ran = {r.name: r for r in _execute_sections(sections, parameters, work, logs,
+                                                   jobs=jobs or cfg.jobs, say=say)}
+        results = [ran.get(name) or skipped[name] for name in cfg.sections]
         shutil.rmtree(work / _DATA_DIR)
         (work / "index.html").write_text(_index_html(cfg, month, headline, results),
                                          encoding="utf-8")
@@ -1926,6 +2211,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
 def _execute_sections(sections: list[Section], parameters: dict, work: Path, logs: Path, *,
                       jobs: int, say: Callable[[str], Any]) -> list[SectionResult]:
     total = len(sections)
+    if total == 0:
+        return []
     done: dict[str, SectionResult] = {}
     workers = max(1, min(jobs, total))
     say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")

@@ -80,7 +80,7 @@ def test_default_config_is_online_retail_november_2011():
 
 
 def test_shipped_synthetic_config_has_campaign_and_channel_sections():
-    cfg = report.load_config("reports/configs/synthetic_crm.yml")
+    cfg = report.load_config("synthetic_crm")
     assert cfg.data["kind"] == "synthetic_crm"
     assert {"campaigns", "clv_by_channel"} <= set(cfg.sections)
 
@@ -101,6 +101,16 @@ def test_shipped_synthetic_config_has_campaign_and_channel_sections():
      r"unknown key\(s\) \['colour'\] in `data`"),
     ({"data": {"path": "data/online_retail.parquet", "preset": "amazon"}},
      r"`data.preset` must be one of"),
+    ({"benchmarks": {"churn_rate": 10}}, r"`benchmarks.churn_rate` is a rate.*got 10"),
+    ({"options": {"margin": 30}}, r"`options.margin` must be a number > 0 and <= 1 .*got 30"),
+    ({"options": {"margin": -3}}, r"`options.margin` must be a number > 0 .*got -3"),
+    ({"options": {"top_n": -5}}, r"`options.top_n` must be a whole number >= 1 .*got -5"),
+    ({"options": {"top_n": 2.5}}, r"`options.top_n` must be a whole number .*got 2.5"),
+    ({"options": {"cohort_months": 0}}, r"`options.cohort_months` must be a whole number >= 1"),
+    ({"options": {"engine": "excel"}}, r"`options.engine` must be one of"),
+    ({"options": {"colour": 1}}, r"unknown key\(s\) \['colour'\] in `options`"),
+    ({"data": {"path": "data/online_retail.parquet", "non_product": "POSTAGE"}},
+     r"`data.non_product` must be a list"),
 ])
 def test_config_errors_name_the_problem(tiny_csv, change, message):
     with pytest.raises(ReportError, match=message):
@@ -108,8 +118,52 @@ def test_config_errors_name_the_problem(tiny_csv, change, message):
 
 
 def test_missing_config_file():
-    with pytest.raises(ReportError, match=r"config file 'no/such.yml' not found"):
+    with pytest.raises(ReportError, match=r"config file 'no/such.yml' not found.*shipped"):
         report.load_config("no/such.yml")
+
+
+def test_duplicate_yaml_keys_are_errors(tmp_path, tiny_csv):
+    path = tmp_path / "dup.yml"
+    path.write_text(f"data: {tiny_csv}\noptions:\n  margin: 0.3\n  margin: 0.5\n",
+                    encoding="utf-8")
+    with pytest.raises(ReportError, match=r"key 'margin' is written twice.*lines 3 and 4"):
+        report.load_config(path)
+
+
+def test_relative_paths_resolve_against_the_config_folder_only(tmp_path, tiny_csv,
+                                                                monkeypatch):
+    folder = tmp_path / "project" / "configs"
+    folder.mkdir(parents=True)
+    shutil.copy(tiny_csv, folder / "shop.csv")
+    (folder / "shop.yml").write_text("data: shop.csv\n", encoding="utf-8")
+    (tmp_path / "shop.csv").write_text("not, the, file\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)                  # a same-named file in the working directory
+    cfg = report.load_config(folder / "shop.yml")
+    assert Path(cfg.data["path"]) == (folder / "shop.csv").resolve()
+    (folder / "other.yml").write_text("data: ../shop.csv\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="relative to the config file's folder"):
+        report.load_config(folder / "other.yml")
+    data = report.load_report_data(cfg.data)
+    assert data.source == "shop.csv"             # shown relative to the config's folder
+
+
+def test_loader_options_in_the_config_reach_the_loader(tmp_path, monkeypatch):
+    seen = {}
+    import clvkit.io
+
+    real = clvkit.io.load_transactions
+
+    def spy(source, **kw):
+        seen.update(kw)
+        return real(source, **kw)
+
+    monkeypatch.setattr(clvkit.io, "load_transactions", spy)
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,date,amount\na,2024-01-05,3\n", encoding="utf-8")
+    cfg = report.load_config({"data": {"path": str(path), "dayfirst": True}})
+    assert cfg.data["loader"] == {"dayfirst": True}
+    report.load_report_data(cfg.data)
+    assert seen["dayfirst"] is True
 
 
 def test_yaml_config_unknown_key(tmp_path, tiny_csv):
@@ -128,11 +182,19 @@ def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_section_needing_campaigns_is_refused_on_plain_transactions(tiny_csv, tmp_path):
-    with pytest.raises(ReportError,
-                       match=r"section 'campaigns' needs the table\(s\) \['touches'\]"):
-        report.build_report(config=tiny_config(tiny_csv, sections=["campaigns"]),
-                            out=tmp_path / "o", progress=None)
+def test_sections_the_data_cannot_support_are_skipped_with_a_note(tiny_csv, tmp_path):
+    lines = []
+    result = report.build_report(config=tiny_config(tiny_csv, sections=["campaigns",
+                                                                         "clv_by_channel"]),
+                                 out=tmp_path / "o", progress=lines.append)
+    assert result.ok and not result.failed
+    notes = {s.name: s.note for s in result.sections if s.status == "skipped"}
+    assert set(notes) == {"campaigns", "clv_by_channel"}
+    assert "campaign touches" in notes["campaigns"]
+    assert "channel or country column" in notes["clv_by_channel"]
+    index = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
+    assert "skipped: the data have no campaign touches" in index
+    assert any("campaigns skipped" in line for line in lines)
 
 
 def test_unknown_template_parameter_is_refused(tiny_csv):
@@ -496,7 +558,7 @@ def test_predictions_same_with_duckdb_and_degenerate_fit_is_reported():
     # Online Retail: BG/NBD finds almost no dropout (a -> 0); the section must still run and say so.
     # DuckDB sums doubles in parallel threads, so its summary can differ from pandas' in the last
     # bits; this flat likelihood turns that into ~1e-8 relative differences in CLV.
-    cfg = report.load_config("reports/configs/online_retail.yml")
+    cfg = report.load_config("online_retail")
     data = report.load_report_data(cfg.data)
     pandas_pred = report.predictions(data, month="2011-11", options=cfg.options)
     duck_pred = report.predictions(data, month="2011-11", options={**cfg.options,
@@ -506,3 +568,98 @@ def test_predictions_same_with_duckdb_and_degenerate_fit_is_reported():
     assert pandas_pred.attrs["bgnbd_converged"] is False
     text = report.predictions_text(pandas_pred, data, month="2011-11", currency="GBP")
     assert "degenerate" in text
+
+
+# --------------------------------------------------------------------------- any data set
+
+def run_template_in_process(section: str, data_dir: Path, cfg, month: str) -> list:
+    """Execute a section template's code cells in this process (no kernel); return displays."""
+    import matplotlib
+    import nbformat
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nb = nbformat.read(report._template_path(report.SECTIONS[section]), as_version=4)
+    shown: list = []
+    ns = {"month": month, "data_dir": str(data_dir), "title": cfg.title,
+          "currency": cfg.currency, "time_unit": cfg.time_unit,
+          "benchmarks": dict(cfg.benchmarks), "options": dict(cfg.options)}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        exec(compile(cell.source, f"{section}", "exec"), ns)   # noqa: S102
+        ns["display"] = shown.append
+    plt.close("all")
+    return shown
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory, tiny_csv):
+    """Small data sets of different shapes, each prepared as build_report would."""
+    from clvkit.synthetic import generate_crm, save_crm
+
+    root = tmp_path_factory.mktemp("sets")
+    crm_dir = save_crm(generate_crm(n_customers=300, months=14, seed=1), root / "crm")
+    plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
+    plain.to_csv(root / "plain.csv", index=False)
+    cdnow = report.load_config({"data": {"path": "data/cdnow_sample.csv.gz",
+                                         "preset": "cdnow"}, "currency": "USD"})
+    out = {}
+    for name, cfg in (("synthetic", report.load_config("synthetic_crm", data=crm_dir)),
+                      ("plain_csv", report.load_config(data=root / "plain.csv")),
+                      ("cdnow", cdnow)):
+        data = report.load_report_data(cfg.data, data=crm_dir if name == "synthetic" else None
+                                       ) if name != "plain_csv" else report.load_report_data(
+            cfg.data, data=root / "plain.csv")
+        month = report._resolve_month(None, data.transactions)
+        folder = root / f"{name}_data"
+        report._save_data(data, folder)
+        out[name] = (cfg, data, folder, month)
+    return out
+
+
+@pytest.mark.parametrize("dataset", ["synthetic", "plain_csv", "cdnow"])
+@pytest.mark.parametrize("section", list(report.SECTIONS))
+def test_every_section_builds_or_is_skipped_on_any_data(datasets, dataset, section):
+    cfg, data, folder, month = datasets[dataset]
+    reason = report.section_support(section, data, month=month)
+    if reason is not None:
+        # only sections that genuinely lack data are skipped
+        assert (section, dataset) in {("campaigns", "plain_csv"), ("campaigns", "cdnow"),
+                                      ("clv_by_channel", "plain_csv"),
+                                      ("clv_by_channel", "cdnow")}, reason
+        return
+    shown = run_template_in_process(section, folder, cfg, month)
+    assert shown, "the section displayed nothing"
+
+
+def test_plain_three_column_csv_gives_a_useful_pack_without_tracebacks(tmp_path, tiny_csv):
+    plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
+    path = tmp_path / "plain.csv"
+    plain.to_csv(path, index=False)
+    result = report.build_report(data=path, out=tmp_path / "out", progress=None,
+                                 month="2024-04")
+    assert result.ok, [(s.name, s.error) for s in result.sections]
+    status = {s.name: s.status for s in result.sections}
+    assert status == {"executive_summary": "ok", "segments": "ok", "least_profitable": "ok",
+                      "cohorts": "ok", "clv_by_channel": "skipped", "campaigns": "skipped",
+                      "predictions": "ok", "data_quality": "ok"}
+    for page in (tmp_path / "out").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback" not in text and "could not be built" not in text, page
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page
+
+
+def test_a_failing_cell_shows_a_sentence_not_a_traceback():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError",
+                                                  evalue="division by zero",
+                                                  traceback=["Traceback ...", "1/0"])]
+    clean = report._hide_tracebacks(nb)
+    (out,) = clean.cells[0].outputs
+    assert out.output_type == "stream" and "ZeroDivisionError" in out.text
+    assert "Traceback" not in out.text
+    assert nb.cells[0].outputs[0].output_type == "error"         # the notebook keeps it
