@@ -778,7 +778,7 @@ def section_heading(title: str, *, month: str, section: str) -> str:
     '# Data quality\n**Shop &lt;A&amp;B&gt;** -- November 2011'
     """
     label = pd.Period(month, "M").strftime("%B %Y")
-    return f"# {section}\n**{html.escape(title)}** -- {label}"
+    return f"# {section}\n**{_text(title)}** -- {label}"
 
 
 def _fmt(value, kind: str, currency: str = "GBP", decimals: int | None = None) -> str:
@@ -795,6 +795,25 @@ def _upto(frame: pd.DataFrame, month: str) -> pd.DataFrame:
 
 def _month_end(month: str) -> pd.Timestamp:
     return pd.Period(month, "M").end_time.normalize()
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def _text(value) -> str:
+    r"""Text from data or config (a title, channel, country, product, file name) for Markdown.
+
+    HTML-escaped and with Markdown punctuation backslash-escaped, so a value such
+    as ``[x](javascript:alert(1))`` or a backtick stays text; line breaks become
+    spaces. (Pages are sanitised after rendering as well.)
+
+    Examples
+    --------
+    >>> _text("[x](javascript:alert(1)) <b>")
+    '\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;'
+    """
+    flat = " ".join(str(value).split())
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
 
 
 def _bullets(sentences) -> str:
@@ -1353,20 +1372,20 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
     best, worst = named.idxmax(), named.idxmin()
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
-    text = (f"A customer {via} **{html.escape(str(best))}** brought "
+    text = (f"A customer {via} **{_text(best)}** brought "
             f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
             f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
-            f"{via} {html.escape(str(worst))}.")
+            f"{via} {_text(worst)}.")
     if "ltv_to_cac" in table:
         ratio = table["ltv_to_cac"]
         text += (f" Observed value:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
-                 f"({html.escape(str(ratio.idxmin()))}) to {_fmt(ratio.max(), 'number', currency)}"
-                 f" ({html.escape(str(ratio.idxmax()))})")
+                 f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
+                 f" ({_text(ratio.idxmax())})")
         if benchmark is not None:
             below = ratio.index[ratio < benchmark]
             text += (f"; {len(below)} channel(s) fall below the target of "
                      f"{_fmt(benchmark, 'number', currency)}"
-                     + (f": {', '.join(html.escape(str(c)) for c in below)}" if len(below)
+                     + (f": {', '.join(_text(c) for c in below)}" if len(below)
                         else ""))
         text += "."
     if table.attrs.get("assumptions"):
@@ -1450,9 +1469,9 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
             f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
             f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
             f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
-            f"Best conversion per send: **{html.escape(str(best[0]))}, message "
-            f"{html.escape(str(best[1]))}** ({_fmt(conv.max(), 'percent', currency)}); highest "
-            f"dropout: **{html.escape(str(worst[0]))}, message {html.escape(str(worst[1]))}** "
+            f"Best conversion per send: **{_text(best[0])}, message "
+            f"{_text(best[1])}** ({_fmt(conv.max(), 'percent', currency)}); highest "
+            f"dropout: **{_text(worst[0])}, message {_text(worst[1])}** "
             f"({_fmt(drop['dropout_rate'].max(), 'percent', currency)} unsubscribed).")
 
 
@@ -1733,9 +1752,9 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    reasons = ", ".join(f"{int(r.rows):,} {html.escape(str(r.reason))}"
+    reasons = ", ".join(f"{int(r.rows):,} {_text(r.reason)}"
                         for r in dropped.itertuples()) or "none"
-    text = (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
+    text = (f"{data.rows_read:,} rows were read from {_text(data.source)} (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "

@@ -663,3 +663,95 @@ def test_a_failing_cell_shows_a_sentence_not_a_traceback():
     assert out.output_type == "stream" and "ZeroDivisionError" in out.text
     assert "Traceback" not in out.text
     assert nb.cells[0].outputs[0].output_type == "error"         # the notebook keeps it
+
+
+# --------------------------------------------------------------------------- safe HTML
+
+INJECT = ("[clickme](javascript:alert(1)) <img src=x onerror=alert(2)> "
+          "`x</code><script>alert(3)</script>` <a href='javascript:alert(4)'>a</a>")
+
+
+def assert_page_is_safe(page: str, name: str) -> None:
+    assert "<script" not in page.lower(), name                       # none at all, ours included
+    assert not re.search(r"""<[a-z][^>]*href\s*=\s*["']?\s*javascript:""", page, re.I), name
+    assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", page, re.I), name     # no event handlers
+    for src in re.findall(r"""<img[^>]*\ssrc\s*=\s*["']([^"']*)""", page, re.I):
+        assert src.startswith("data:image/png;base64,"), (name, src[:40])   # embedded only
+    assert not re.search(r"""<[a-z][^>]*(src|href)\s*=\s*["']?https?://""", page, re.I), name
+
+
+def test_sanitiser_neutralises_markdown_links_html_and_code_span_breakouts():
+    import nbformat
+
+    from clvkit._nbnormalize import notebook_to_html
+
+    md = report.section_heading(INJECT, month="2024-03", section="S") + "\n\n" + INJECT
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": INJECT}),
+                    nbformat.v4.new_output("display_data", data={"text/markdown": md}),
+                    nbformat.v4.new_output("display_data", data={"text/html": INJECT}),
+                    nbformat.v4.new_output("display_data",
+                                           data={"application/javascript": "alert(5)"})]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(INJECT), cell])
+    page = notebook_to_html(nb, title=INJECT)
+    assert_page_is_safe(page, "synthetic notebook")
+    assert "alert(5)" not in page
+    assert "clickme" in page                                   # the text survives, as text
+
+
+@pytest.fixture(scope="module")
+def hostile_pack(tmp_path_factory):
+    """A full pack on synthetic CRM data whose every text field carries an injection."""
+    from clvkit.synthetic import generate_crm, save_crm
+
+    root = tmp_path_factory.mktemp("hostile")
+    folder = root / "shop `[f](javascript:alert(6))` <b>x</b>"
+    save_crm(generate_crm(n_customers=400, months=14, seed=3), folder)
+    customers = pd.read_parquet(folder / "customers.parquet")
+    first = customers["channel"].iloc[0]
+    customers["channel"] = customers["channel"].astype(str).replace(first, "chan " + INJECT)
+    customers.to_parquet(folder / "customers.parquet")
+    campaigns = pd.read_parquet(folder / "campaigns.parquet")
+    campaigns["name"] = "camp " + INJECT
+    campaigns["tactic"] = campaigns["tactic"].astype(str).replace(campaigns["tactic"].iloc[0],
+                                                                  "tac " + INJECT)
+    campaigns.to_parquet(folder / "campaigns.parquet")
+    tx = pd.read_parquet(folder / "transactions.parquet")
+    tx["product"] = tx["product"].astype(str).replace(tx["product"].iloc[0], "prod " + INJECT)
+    tx.to_parquet(folder / "transactions.parquet")
+    cfg = {"name": "hostile", "title": "title " + INJECT,
+           "data": {"path": str(folder), "kind": "synthetic_crm"}, "currency": "USD"}
+    result = report.build_report(config=cfg, out=root / "out", progress=None)
+    return root / "out", result
+
+
+def test_injected_text_in_every_field_renders_as_text(hostile_pack):
+    out, result = hostile_pack
+    assert result.ok, [(s.name, s.error) for s in result.sections]
+    assert {s.status for s in result.sections} == {"ok"}
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == 9
+    for page in pages:
+        assert_page_is_safe(page.read_text(encoding="utf-8"), page.name)
+    campaigns = (out / "06-campaigns.html").read_text(encoding="utf-8")
+    assert "camp [clickme](javascript:alert(1))" in campaigns            # shown as text
+    channel = (out / "05-clv-by-channel.html").read_text(encoding="utf-8")
+    assert "chan [clickme](javascript:alert(1))" in channel
+    quality = (out / "08-data-quality.html").read_text(encoding="utf-8")
+    assert "[f](javascript:alert(6))" in quality                          # the folder name
+    assert figures(channel) >= 1                                           # figures embedded
+
+
+def test_country_names_are_text_in_the_channel_sentence():
+    table = pd.DataFrame({"value": [10.0, 5.0], "customers": [30, 40],
+                          "customers_observed": [30, 40]},
+                         index=pd.Index([INJECT, "France"], name="country"))
+    table.attrs["group"] = "country"
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from clvkit._nbnormalize import sanitize_html
+
+    html_text = markdown2html_mistune(report.clv_by_channel_text(table, currency="EUR",
+                                                                 horizon=6))
+    assert "<a " not in html_text and "<script" not in html_text and "<img" not in html_text
+    assert sanitize_html(html_text) == html_text          # nothing left to strip
