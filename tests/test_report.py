@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -755,3 +756,53 @@ def test_country_names_are_text_in_the_channel_sentence():
                                                                  horizon=6))
     assert "<a " not in html_text and "<script" not in html_text and "<img" not in html_text
     assert sanitize_html(html_text) == html_text          # nothing left to strip
+
+
+# --------------------------------------------------------------------------- installed wheel
+
+def test_installed_wheel_builds_a_report_from_outside_the_repository(tmp_path, tiny_csv):
+    """Build the wheel, install it into a target folder (offline) and run ``clvkit report``.
+
+    The run uses PYTHONPATH = target + the venv's site-packages (the target first, so it
+    shadows the venv's editable install: checked), in a folder outside the repository.
+    """
+    import subprocess
+    import sys
+    import sysconfig
+    import zipfile
+
+    repo = Path(report.__file__).resolve().parent.parent
+    dist, target, work = tmp_path / "dist", tmp_path / "target", tmp_path / "elsewhere"
+    work.mkdir()
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                            str(dist), str(repo)], capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = dist.glob("clvkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for section in report.SECTIONS.values():
+        assert f"clvkit/templates/{section.template}" in names
+    assert {f"clvkit/configs/{n}.yml" for n in report.shipped_configs()} <= names
+    assert "clvkit/templates/html/clvkit_page.html.j2" in names
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                              "-q", "--target", str(target), str(wheel)],
+                             capture_output=True, text=True, check=False)
+    assert install.returncode == 0, install.stderr[-2000:]
+    plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
+    plain.to_csv(work / "sales.csv", index=False)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLVKIT_DATA")}
+    env["PYTHONPATH"] = os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])
+    where = subprocess.run([sys.executable, "-c", "import clvkit; print(clvkit.__file__)"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True)
+    assert Path(where.stdout.strip()).is_relative_to(target)
+    run = subprocess.run([sys.executable, "-c",
+                          "import sys; from clvkit.cli import main; "
+                          "sys.exit(main(['report', '--data', 'sales.csv', '--month', '2024-04',"
+                          " '--out', 'out']))"],
+                         cwd=work, env=env, capture_output=True, text=True, check=False,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    pages = sorted(p.name for p in (work / "out").glob("*.html"))
+    assert "index.html" in pages and "01-executive-summary.html" in pages
+    manifest = json.loads((work / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["path"] == "clvkit/configs/default.yml"
+    assert manifest["inputs"][0]["path"] == "sales.csv"
