@@ -110,16 +110,12 @@ def sanitize_notebook(nb):
     neutralised after Markdown has had its say -- then :func:`sanitize_html` is
     applied. Outputs of other types than :data:`_KEPT_MIMETYPES` are removed.
     """
-    import nbformat
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     nb = copy.deepcopy(nb)
-    for position, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown":
-            rendered = sanitize_html(markdown2html_mistune(cell.source))
-            cell = nbformat.v4.new_raw_cell(rendered, metadata={"format": "text/html"})
-            cell["id"] = f"cell-{position}"
-            nb.cells[position] = cell
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":     # rendered, sanitised, kept as (HTML) Markdown
+            cell.source = sanitize_html(markdown2html_mistune(cell.source))
             continue
         kept = []
         for output in cell.get("outputs", []):

@@ -61,6 +61,8 @@ __all__ = [
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
     "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
+    "ReportOptions", "section_support", "shipped_configs", "definitions_text",
+    "revenue_bridge_table", "quality_checks", "quality_checks_display", "data_gaps",
 ]
 
 # --------------------------------------------------------------------------- constants
@@ -900,7 +902,7 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     def row(p):
         return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=keys)
 
-    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[month_kpis_active(data) == 0]}
+    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
     kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
@@ -920,7 +922,7 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     return out
 
 
-def month_kpis_active(data: ReportData) -> pd.Series:
+def _active_by_month(data: ReportData) -> pd.Series:
     """Active customers per month (0 in months without transactions)."""
     from .crm import active_customers
 
@@ -951,7 +953,7 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
         "observed_value": _clv_assumptions(data, options, discounted=False),
         "predicted_clv": _clv_assumptions(data, options),
     }
-    names = names or tuple(n for n in (*KPI_NAMES, *CLV_FAMILY)
+    names = names or tuple(n for n in dict.fromkeys((*KPI_NAMES, *CLV_FAMILY))
                            if n not in ("ltv_to_cac",) or _has_cac(data))
     return ("## Definitions\n\n"
             + definitions_markdown(names, horizon=int(options["clv_horizon_months"]),
@@ -1734,6 +1736,19 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
     return out.set_index("check")
 
 
+def quality_checks_display(checks: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """:func:`quality_checks` formatted: counts as counts, money to the cent, "ok" or "FAILED"."""
+    def fmt(name, value):
+        return (_fmt(value, "count", currency) if name.startswith("rows")
+                else _fmt(value, "currency", currency, 2))
+
+    return pd.DataFrame({
+        "expected": [fmt(n, v) for n, v in checks["expected"].items()],
+        "found": [fmt(n, v) for n, v in checks["found"].items()],
+        "result": ["ok" if ok else "FAILED" for ok in checks["ok"]]},
+        index=checks.index)
+
+
 def data_gaps(data: ReportData) -> list[str]:
     """Months between the first and the last transaction with no row at all in the input."""
     if data.bridge is not None and len(data.bridge):
@@ -1976,9 +1991,13 @@ def _display_path(path, base: str | os.PathLike | None = None) -> str:
     Reports show data and config paths relative to the config file's folder, so
     their text does not depend on the working directory the report was built from.
     """
-    base = Path(base) if base is not None else Path.cwd()
+    if base is None:        # for messages: below the working directory, else absolute
+        try:
+            return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return str(path)
     try:
-        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
     except ValueError:
         return str(path)
 
