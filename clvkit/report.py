@@ -675,6 +675,40 @@ def _bridge(raw: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict]:
     return bridge.reset_index(), totals
 
 
+_CALL_RE = re.compile(r"load_transactions\((?P<args>[^)]*)\)")
+_KEYWORD_RE = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+
+
+def yaml_hint(message: str) -> str:
+    """Rewrite the loader's Python-style hints (``decimal=','``) in the config's YAML terms.
+
+    Examples
+    --------
+    >>> yaml_hint("ambiguous 'amount': pass decimal=',' or decimal='.'")
+    "ambiguous 'amount': pass `data: {decimal: ','}` or `data: {decimal: '.'}`"
+    >>> yaml_hint("e.g. load_transactions(path, customer_id='CustomerID', date='InvoiceDate')")
+    'e.g. `data: {columns: {customer_id: CustomerID, date: InvoiceDate}}`'
+    """
+    columns = (*C.CANONICAL, "unit_price")
+
+    def call(match):
+        pairs = [(m["key"], m["value"].strip("'\"")) for m in _KEYWORD_RE.finditer(match["args"])]
+        cols = ", ".join(f"{k}: {v}" for k, v in pairs if k in columns)
+        opts = ", ".join(f"{k}: {v}" for k, v in pairs if k not in columns)
+        inner = ", ".join(x for x in (f"columns: {{{cols}}}" if cols else "", opts) if x)
+        return f"`data: {{{inner}}}`"
+
+    def keyword(match):
+        key = match["key"]
+        if key not in LOADER_KEYS and key not in columns:
+            return match.group(0)
+        if key in columns:
+            return f"`data: {{columns: {{{key}: {match['value'].strip(chr(39) + chr(34))}}}}}`"
+        return f"`data: {{{key}: {match['value']}}}`"
+
+    return _KEYWORD_RE.sub(keyword, _CALL_RE.sub(call, message))
+
+
 def load_report_data(spec: dict, *, data=None) -> ReportData:
     """Load and clean the data of a report once (``spec`` is ``ReportConfig.data``).
 
@@ -685,13 +719,24 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
     set apart (``ReportData.non_product``); the monthly revenue bridge is computed
     from the raw input independently of the loader (:mod:`clvkit.reconcile`).
     """
-    from .io import LoadResult, load_transactions, read_table
+    from .io import LoadResult
 
     if isinstance(data, LoadResult):
         tx, other = _split_non_product(data.transactions, spec.get("non_product"))
         return ReportData(tx, data.returns, data.log, data.rows_read, data.source,
                           non_product=other)
     options = _loader_options(spec)
+    try:
+        return _load_report_data(spec, data, options)
+    except ReportError:
+        raise
+    except ClvError as err:
+        raise ReportError(f"could not load the report data: {yaml_hint(str(err))}") from err
+
+
+def _load_report_data(spec: dict, data, options: dict) -> ReportData:
+    from .io import load_transactions, read_table
+
     extra = {}
     if isinstance(data, pd.DataFrame):
         raw, source, res = data, "DataFrame", load_transactions(data, **options)

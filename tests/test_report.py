@@ -148,6 +148,15 @@ def test_relative_paths_resolve_against_the_config_folder_only(tmp_path, tiny_cs
     assert data.source == "shop.csv"             # shown relative to the config's folder
 
 
+def test_loader_errors_are_hinted_in_yaml_terms(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("cust,day,value\na,2024-01-05,3\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="could not load the report data") as err:
+        report.load_report_data(report.load_config({"data": str(path)}).data)
+    assert "load_transactions(" not in str(err.value)
+    assert "`data: {columns: {customer_id: CustomerID" in str(err.value)
+
+
 def test_loader_options_in_the_config_reach_the_loader(tmp_path, monkeypatch):
     seen = {}
     import clvkit.io
