@@ -2112,7 +2112,7 @@ margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}.sub{color:#55
 table{border-collapse:collapse;margin:1rem 0}
 th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
-.skipped{color:#555;font-style:italic}
+.skipped{color:#555;font-style:italic}dt{font-weight:bold;margin-top:.4rem}
 li{margin:.3rem 0}"""
 
 
