@@ -744,7 +744,8 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
 
 
 def _load_report_data(spec: dict, data, options: dict) -> ReportData:
-    from .io import load_transactions, read_table
+    from .io import load_transactions
+    from .reading import read_table
 
     extra = {}
     if isinstance(data, pd.DataFrame):
@@ -763,11 +764,8 @@ def _load_report_data(spec: dict, data, options: dict) -> ReportData:
                      "touches": crm.touches}
         else:
             res = load_transactions(path, **options)
-            import inspect
-
-            accepted = inspect.signature(read_table).parameters
             raw = read_table(path, **{k: v for k, v in spec.get("loader", {}).items()
-                                      if k in ("encoding", "sep", "sheet") and k in accepted})
+                                      if k in ("encoding", "sep", "sheet")})
             source = _display_path(path, spec.get("base"))
     bridge, totals = _bridge(raw, spec)
     tx, other = _split_non_product(res.transactions, spec.get("non_product"))
