@@ -1,6 +1,6 @@
 """Wall time of the full monthly report pack on the shipped Online Retail data.
 
-Builds the default report (``reports/configs/online_retail.yml``, November 2011,
+Builds the default report (the shipped ``online_retail`` config, November 2011,
 every configured section executed by papermill, HTML, index, manifest) into a
 temporary folder and prints the total and per-section times. Target: <= 60 s on
 2 cores.

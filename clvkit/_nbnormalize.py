@@ -10,8 +10,11 @@ without code cells and with a fixed ``<title>``.
 from __future__ import annotations
 
 import copy
+import os
+import re
 
-__all__ = ["normalize_notebook", "notebook_to_html", "write_notebook"]
+__all__ = ["normalize_notebook", "notebook_to_html", "write_notebook", "sanitize_html",
+           "sanitize_notebook"]
 
 #: papermill notebook-level metadata kept (the rest is timing and paths).
 _PAPERMILL_KEEP = ("default_parameters", "parameters", "exception", "version")
@@ -64,8 +67,80 @@ def write_notebook(nb, path) -> None:
         handle.write(text if text.endswith("\n") else text + "\n")
 
 
+#: Tags and attributes a report page may carry in text and table outputs.
+ALLOWED_TAGS = frozenset({"a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2",
+                          "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "span",
+                          "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+                          "tr", "ul", "caption", "dl", "dt", "dd"})
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "table": ["class", "border"],
+                      "th": ["colspan", "rowspan", "class"], "td": ["colspan", "rowspan", "class"],
+                      "*": ["class", "id"]}
+#: Link schemes kept; any other (javascript:, data:, vbscript:) loses its href.
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+#: Output types kept in pages (scripts, widgets and SVG -- which can hold script -- are dropped).
+_KEPT_MIMETYPES = ("text/plain", "text/html", "text/markdown", "image/png", "image/jpeg")
+_STYLE_RE = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTALL)
+
+
+def sanitize_html(fragment: str) -> str:
+    """Keep only harmless HTML: :data:`ALLOWED_TAGS`, their attributes, http(s)/mailto links.
+
+    Uses ``bleach`` (installed with nbconvert); disallowed tags are removed with
+    their markup (their text stays, escaped), ``<style>`` blocks entirely.
+
+    Examples
+    --------
+    >>> sanitize_html('<p><a href="javascript:alert(1)">x</a><script>alert(2)</script></p>')
+    '<p><a>x</a>alert(2)</p>'
+    >>> sanitize_html('<a href="https://example.org" onclick="evil()">ok</a>')
+    '<a href="https://example.org">ok</a>'
+    """
+    import bleach
+
+    return bleach.clean(_STYLE_RE.sub("", fragment), tags=ALLOWED_TAGS,
+                        attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True,
+                        strip_comments=True)
+
+
+def sanitize_notebook(nb):
+    """A copy of ``nb`` safe to render: Markdown and HTML rendered then sanitised, scripts dropped.
+
+    Markdown (cells and ``text/markdown`` outputs) is rendered to HTML first --
+    so a ``[x](javascript:...)`` link or raw HTML written by data into Markdown is
+    neutralised after Markdown has had its say -- then :func:`sanitize_html` is
+    applied. Outputs of other types than :data:`_KEPT_MIMETYPES` are removed.
+    """
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":     # rendered, sanitised, kept as (HTML) Markdown
+            cell.source = sanitize_html(markdown2html_mistune(cell.source))
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data is None:
+                kept.append(output)
+                continue
+            for mime in [m for m in data if m not in _KEPT_MIMETYPES]:
+                del data[mime]
+            if not data:
+                continue
+            kept.append(output)
+            if "text/markdown" in data:
+                data["text/html"] = markdown2html_mistune(data.pop("text/markdown"))
+            if "text/html" in data:
+                html = data["text/html"]
+                html = "".join(html) if isinstance(html, list) else html
+                data["text/html"] = sanitize_html(html)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return nb
+
+
 def notebook_to_html(nb, *, title: str) -> str:
-    """Render a notebook to standalone HTML without code, prompts or run-specific data.
+    """Render a notebook to a standalone, sanitised HTML page without code or scripts.
 
     Parameters
     ----------
@@ -77,11 +152,19 @@ def notebook_to_html(nb, *, title: str) -> str:
     Returns
     -------
     str
-        The HTML page; images are embedded as base64 PNG.
+        The HTML page: text sanitised (:func:`sanitize_notebook`), images embedded
+        as base64 PNG, no ``<script>`` (the page template drops require.js, MathJax
+        and mermaid), so it works offline.
     """
+    from importlib import resources
+
     from nbconvert import HTMLExporter
 
+    folder = os.fspath(resources.files("clvkit") / "templates" / "html")
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+                            exclude_output_prompt=True, embed_images=True,
+                            extra_template_paths=[folder],
+                            template_file="clvkit_page.html.j2")
+    body, _ = exporter.from_notebook_node(sanitize_notebook(nb),
+                                          resources={"metadata": {"name": title}})
     return body

@@ -49,6 +49,7 @@ __all__ = [
     "new_vs_returning",
     "retention_rate",
     "churn_rate",
+    "churn_base",
     "repeat_purchase_rate",
     "purchase_frequency",
     "average_order_value",
@@ -119,6 +120,7 @@ class _Activity:
     customers: pd.Index   # customer ids by code
     row_cust: np.ndarray  # customer code of each transaction row
     row_t: np.ndarray     # period position of each transaction row
+    row_order: np.ndarray  # order key of each transaction row (clvkit.contract.order_keys)
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
@@ -131,12 +133,13 @@ class _Activity:
         t = p - first
         n = int(t.max()) + 1
         pairs = _unique(cust * n + t)
-        okey = _unique(order_keys(tx) * n + t)
+        row_order = order_keys(tx)
+        okey = _unique(row_order * n + t)
         return cls(
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
             orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
-            row_cust=cust, row_t=t,
+            row_cust=cust, row_t=t, row_order=row_order,
         )
 
     @property
@@ -161,6 +164,23 @@ class _Activity:
         """Count customers active in t who were also active in t-1."""
         prev_t = np.r_[-2, self.t[:-1]]
         return self._count(~self.is_first & (prev_t == self.t - 1))
+
+    def repeat_buyers(self) -> np.ndarray:
+        """Customers with at least two orders by the end of each period (cumulative)."""
+        if len(self.row_t) == 0:
+            return np.zeros(self.n, dtype=np.int64)
+        width = int(self.row_order.max()) + 1
+        key = self.row_cust * width + self.row_order
+        order = np.lexsort((self.row_t, key))
+        key, t = key[order], self.row_t[order]
+        first_row = np.r_[True, key[1:] != key[:-1]]            # each order at its first period
+        cust, t = key[first_row] // width, t[first_row]
+        order = np.lexsort((t, cust))
+        cust, t = cust[order], t[order]
+        starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+        rank = np.arange(len(cust)) - np.repeat(starts, np.diff(np.r_[starts, len(cust)]))
+        second = rank == 1
+        return np.cumsum(np.bincount(t[second], minlength=self.n))
 
     def churn(self, inactive_periods: int) -> tuple[np.ndarray, np.ndarray]:
         """(churned in t, in the base at end of t) under the inactivity definition."""
@@ -187,6 +207,16 @@ def _lagged_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num[t] / den[t-1], NaN for the first period."""
     out = np.full(len(num), np.nan)
     out[1:] = _ratio(num[1:], den[:-1])
+    return out
+
+
+def _churn_ratio(churned: np.ndarray, base: np.ndarray, inactive_periods: int) -> np.ndarray:
+    """Churned in t / base at the end of t-1, NaN in the first ``inactive_periods`` periods.
+
+    Nobody can have gone ``inactive_periods`` periods without buying before then.
+    """
+    out = _lagged_ratio(churned, base)
+    out[:inactive_periods] = np.nan
     return out
 
 
@@ -298,7 +328,8 @@ def churn_rate(
         churn rate of period t is ``churned in t / base at the end of t-1``. A
         customer who buys again later re-enters the base. With
         ``inactive_periods=1`` the churn rate equals ``1 - retention_rate``.
-        No churn can be observed in the first ``inactive_periods`` periods.
+        No churn can be observed in the first ``inactive_periods`` periods of the
+        data: the rate is NaN (undefined) there, not 0.
     ``definition="p_alive"`` (a stock share)
         ``p_alive`` holds a model's P(alive) per customer: a Series indexed by
         ``customer_id`` (one snapshot, labelled with the last period of the
@@ -336,7 +367,7 @@ def churn_rate(
     >>> churn_rate(tx, inactive_periods=1).tolist()
     [nan, 0.5, 0.5]
     >>> churn_rate(tx, inactive_periods=2).tolist()
-    [nan, 0.0, 0.5]
+    [nan, nan, 0.5]
     >>> r = churn_rate(tx, definition="p_alive", p_alive=pd.Series([0.9, 0.4, 0.2, 0.7]))
     >>> r.attrs["definition"]
     'P(alive) < 0.5'
@@ -352,7 +383,28 @@ def churn_rate(
     churned, base = act.churn(inactive_periods)
     text = (f"no purchase in {inactive_periods} consecutive {_PERIOD_TEXT[act.period]}; "
             "rate = churned in period / base at end of previous period")
-    return _series(_lagged_ratio(churned, base), act, "churn_rate", definition=text,
+    return _series(_churn_ratio(churned, base, inactive_periods), act, "churn_rate",
+                   definition=text, inactive_periods=inactive_periods)
+
+
+def churn_base(transactions: pd.DataFrame, *, period: str = "M",
+               inactive_periods: int = 3) -> pd.Series:
+    """Customers in the churn base at the end of each period (the denominator of churn).
+
+    The base at the end of period t holds every customer who bought in one of the
+    ``inactive_periods`` periods up to and including t (see :func:`churn_rate`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03"] * 4 + ["2024-02-03"] * 2 + ["2024-03-03"]),
+    ...     "amount": 10.0})
+    >>> churn_base(tx, inactive_periods=2).tolist()
+    [4, 4, 2]
+    """
+    _check_inactive_periods(inactive_periods)
+    act = _Activity.build(transactions, period)
+    return _series(act.churn(inactive_periods)[1], act, "churn_base",
                    inactive_periods=inactive_periods)
 
 
@@ -487,9 +539,12 @@ def monthly_kpis(transactions: pd.DataFrame, *, period: str = "M",
     ``revenue``, ``orders``, ``active_customers``, ``new_customers``,
     ``returning_customers``, ``average_order_value`` (revenue / orders),
     ``orders_per_customer`` and ``revenue_per_customer`` (per active customer),
-    ``repeat_rate`` (share of the period's active customers who had bought before),
-    ``retention_rate`` (see :func:`retention_rate`), ``churn_rate`` (see
-    :func:`churn_rate`, inactivity definition, stated in ``attrs["churn_definition"]``).
+    ``returning_share`` (share of the period's active customers who had bought before),
+    ``repeat_purchase_rate`` (share of all customers seen up to the end of the period
+    with at least two orders; cumulative), ``retention_rate`` (see
+    :func:`retention_rate`), ``churn_rate`` (see :func:`churn_rate`, inactivity
+    definition, stated in ``attrs["churn_definition"]``; NaN in the first
+    ``inactive_periods`` periods). Definitions: :data:`clvkit.metrics.METRICS`.
 
     Examples
     --------
@@ -517,9 +572,10 @@ def monthly_kpis(transactions: pd.DataFrame, *, period: str = "M",
         "average_order_value": _ratio(act.revenue, act.orders),
         "orders_per_customer": _ratio(act.orders, active),
         "revenue_per_customer": _ratio(act.revenue, active),
-        "repeat_rate": _ratio(active - new, active),
+        "returning_share": _ratio(active - new, active),
+        "repeat_purchase_rate": _ratio(act.repeat_buyers(), np.cumsum(new)),
         "retention_rate": _lagged_ratio(act.retained(), active),
-        "churn_rate": _lagged_ratio(churned, base),
+        "churn_rate": _churn_ratio(churned, base, inactive_periods),
     }, index=act.index)
     out.attrs.update(
         period=act.period,

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._validate import check_nonnegative, check_one_of
 from .errors import ClvError
+from .metrics import METRICS
 
 __all__ = [
     "KINDS",
@@ -369,21 +370,27 @@ with no comparable month last year; 1.2 percentage points above the benchmark of
 
 # --------------------------------------------------------------------------- KPI tables
 
-#: Default kind of the columns of :func:`clvkit.crm.monthly_kpis`.
-_KPI_KINDS = {
-    "revenue": "currency", "average_order_value": "currency", "revenue_per_customer": "currency",
-    "orders": "count", "active_customers": "count", "new_customers": "count",
-    "returning_customers": "count", "orders_per_customer": "number",
-}
-_LOWER_IS_BETTER = ("churn_rate",)
+#: Columns of :func:`clvkit.crm.monthly_kpis` that are not headline metrics of the registry.
+_OTHER_KINDS = {"revenue_per_customer": "currency", "orders_per_customer": "number"}
 
 
 def _kpi_kind(column: str, kinds: Mapping[str, str] | None) -> str:
+    """Kind of a KPI column: given, else from the metric registry, else from the name."""
     if kinds and column in kinds:
         return check_one_of(f"kinds[{column!r}]", kinds[column], KINDS)
+    if column in METRICS:
+        return METRICS[column].unit
     if column.endswith(("_rate", "_share")):
         return "percent"
-    return _KPI_KINDS.get(column, "number")
+    return _OTHER_KINDS.get(column, "number")
+
+
+def _kpi_label(column: str) -> str:
+    return METRICS[column].label if column in METRICS else column.replace("_", " ").capitalize()
+
+
+def _higher_is_better(column: str) -> bool:
+    return not METRICS[column].lower_is_better if column in METRICS else True
 
 
 def _kpi_rows(kpis: pd.DataFrame, period, metrics, benchmarks, higher_is_better, kinds):
@@ -411,7 +418,7 @@ def _kpi_rows(kpis: pd.DataFrame, period, metrics, benchmarks, higher_is_better,
     for m in metrics:
         yield (m, _kpi_kind(m, kinds), kpis.at[period, m], at(period - 1, m),
                at(period - _PERIODS_PER_YEAR[code], m), benchmarks.get(m),
-               hib.get(m, m not in _LOWER_IS_BETTER), period)
+               hib.get(m, _higher_is_better(m)), period)
 
 
 def headline_table(kpis: pd.DataFrame, *, period=None, metrics: Sequence[str] | None = None,
@@ -432,10 +439,11 @@ def headline_table(kpis: pd.DataFrame, *, period=None, metrics: Sequence[str] | 
     benchmarks : mapping, optional
         Benchmark per metric.
     higher_is_better : mapping, optional
-        Per metric; default True except ``churn_rate``.
+        Per metric; default from :data:`clvkit.metrics.METRICS` (``lower_is_better``),
+        True for columns the registry does not define.
     kinds : mapping, optional
-        Kind per metric; default from the column name (``*_rate`` are percentages,
-        revenue-like columns currency, counts count).
+        Kind per metric; default the registry's ``unit``, else from the column name
+        (``*_rate`` and ``*_share`` are percentages).
     currency : str, default "GBP"
     compact : bool, default False
 
@@ -462,7 +470,7 @@ def headline_table(kpis: pd.DataFrame, *, period=None, metrics: Sequence[str] | 
             better = (float(value) > float(bench)) == hib
             vs_bench = f"{vs_bench} {'better' if better else 'worse'}"
         rows.append({
-            "metric": m.replace("_", " ").capitalize(),
+            "metric": _kpi_label(m),
             "value": format_value(value, kind=kind, currency=currency, compact=compact),
             "vs_previous": format_change(value, prev, kind=kind, currency=currency),
             "vs_last_year": format_change(value, ly, kind=kind, currency=currency),
@@ -494,7 +502,7 @@ with no comparable month last year.']
     for m, kind, value, prev, ly, bench, hib, p in _kpi_rows(kpis, period, metrics, benchmarks,
                                                              higher_is_better, kinds):
         sentences.append(describe_change(
-            m.replace("_", " ").capitalize(), value, kind=kind, period=p,
+            _kpi_label(m), value, kind=kind, period=p,
             previous=float("nan") if prev is None else prev,
             last_year=float("nan") if ly is None else ly, benchmark=bench,
             higher_is_better=hib, currency=currency, compact=compact))

@@ -18,7 +18,7 @@ next run removes). ``force=True`` replaces only a folder that is a clvkit report
 and no output may be, contain or lie inside an input or the config (see
 :mod:`clvkit.outputs`). Input files are only read.
 
-The templates in ``notebooks/templates/`` stay thin: every number they show is
+The templates (package data in ``clvkit/templates/``) stay thin: every number they show is
 computed by a function of this module (or the clvkit modules it calls).
 """
 
@@ -34,9 +34,10 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ClvError, ReportError
+from .metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from .outputs import (
     USER_ERRNOS,
     OutputError,
@@ -68,41 +70,92 @@ __all__ = [
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
     "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
+    "ReportOptions", "section_support", "shipped_configs", "definitions_text",
+    "revenue_bridge_table", "quality_checks", "quality_checks_display", "data_gaps",
 ]
 
 # --------------------------------------------------------------------------- constants
 
-_ROOT = Path(__file__).resolve().parent.parent
-#: Folder of the section templates.
-TEMPLATE_DIR = _ROOT / "notebooks" / "templates"
-#: Configuration used when none is given.
-DEFAULT_CONFIG = Path("reports") / "configs" / "online_retail.yml"
+#: Folder of the section templates (package data, found with importlib.resources).
+TEMPLATE_DIR = Path(os.fspath(resources.files("clvkit") / "templates"))
+#: Folder of the shipped configurations (package data).
+CONFIG_DIR = Path(os.fspath(resources.files("clvkit") / "configs"))
+#: Shipped configuration used when neither a config nor data is given.
+DEFAULT_CONFIG = "online_retail"
+#: Shipped configuration used for ``--data FILE`` without a config: any transactions file.
+GENERIC_CONFIG = "default"
 #: Folder (relative to the kernel's working directory) holding the prepared data.
 _DATA_DIR = "_data"
 
 
 @dataclass(frozen=True)
 class Section:
-    """A report section: its template and what the data must contain to run it."""
+    """A report section: its template and what the data must contain to run it.
+
+    ``needs`` names tables the data must have (``touches``, ``campaigns``,
+    ``customers``); ``needs_any_column`` columns of which the transactions (or
+    the customers table) must hold at least one; ``min_repeat_customers`` the
+    customers with two or more purchase days the section's models need. A
+    section the data cannot support is skipped with a note, not run.
+    """
 
     name: str
     template: str
     title: str
     needs: tuple[str, ...] = ()
+    needs_any_column: tuple[str, ...] = ()
+    min_repeat_customers: int = 0
 
 
-#: Sections in report order. ``needs`` names tables the data must have.
+#: Sections in report order, with what each needs from the data.
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("executive_summary", "01-executive-summary.ipynb", "Executive summary"),
     Section("segments", "02-segments.ipynb", "Segments and their movement"),
     Section("least_profitable", "03-least-profitable.ipynb", "Least-profitable customers"),
     Section("cohorts", "04-cohort-retention.ipynb", "Cohort retention"),
-    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort"),
+    Section("clv_by_channel", "05-clv-by-channel.ipynb", "CLV by channel and cohort",
+            needs_any_column=("channel", "country")),
     Section("campaigns", "06-campaigns.ipynb", "Campaign funnel and dropout",
-            needs=("touches",)),
-    Section("predictions", "07-predictions.ipynb", "Predicted purchases and customers at risk"),
+            needs=("touches", "campaigns")),
+    Section("predictions", "07-predictions.ipynb", "Predicted purchases and customers at risk",
+            min_repeat_customers=20),
     Section("data_quality", "08-data-quality.ipynb", "Data quality"),
 )}
+
+
+def section_support(section: Section | str, data: ReportData, *, month: str) -> str | None:
+    """Why the data cannot support ``section`` in ``month`` (one sentence), or None if they can.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]),
+    ...                    "amount": [5.0]})
+    >>> data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), 1, "x")
+    >>> section_support("campaigns", data, month="2024-01")
+    'the data have no campaign touches and campaigns tables (a synthetic CRM folder has them)'
+    >>> section_support("executive_summary", data, month="2024-01") is None
+    True
+    """
+    section = SECTIONS[section] if isinstance(section, str) else section
+    missing = [t for t in section.needs if not data.has(t)]
+    if missing:
+        names = " and ".join({"touches": "campaign touches"}.get(t, t) for t in missing)
+        return f"the data have no {names} tables (a synthetic CRM folder has them)"
+    if section.needs_any_column:
+        have = set(data.transactions.columns)
+        if data.has("customers"):
+            have |= set(data.customers.columns)
+        if not have & set(section.needs_any_column):
+            return (f"the data have no {' or '.join(section.needs_any_column)} column to group "
+                    "customers by (map one in the config's `data.columns`)")
+    if section.min_repeat_customers:
+        tx = _upto(data.transactions, month)
+        pairs = pd.DataFrame({"c": tx[C.CUSTOMER_ID], "d": tx[C.DATE].dt.normalize()})
+        repeat = int((pairs.drop_duplicates()["c"].value_counts() >= 2).sum())
+        if repeat < section.min_repeat_customers:
+            return (f"only {repeat} customers bought on two or more days up to {month}; the "
+                    f"purchase models need at least {section.min_repeat_customers}")
+    return None
 
 #: Parameters every template declares in its ``parameters`` cell.
 TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "benchmarks",
@@ -110,26 +163,112 @@ TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "b
 
 _CONFIG_KEYS = ("title", "name", "data", "month", "currency", "time_unit", "benchmarks",
                 "sections", "jobs", "options")
-_DATA_KEYS = ("path", "kind", "preset", "columns", "as_of")
+#: Options of :func:`clvkit.load_transactions` a config may set under ``data``
+#: (values are passed through; the loader checks them and names the option).
+LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
+               "date_unit", "timezone", "returns", "duplicates", "zero")
+_DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOADER_KEYS)
 _DATA_KINDS = ("transactions", "synthetic_crm")
-#: Benchmarks a config may set (targets the report compares against).
-BENCHMARK_KEYS = ("revenue", "orders", "active_customers", "new_customers", "aov",
-                  "repeat_rate", "churn_rate", "retention_rate", "clv", "ltv_to_cac")
-#: Section options a config may set, with their defaults.
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "margin": 1.0,              # gross margin rate used when the data has none
-    "annual_discount_rate": 0.10,
-    "top_n": 10,                # rows in "least profitable" / "at risk" tables
-    "cohort_months": 12,        # cohorts shown in the retention heatmap
-    "cost_per_order": 0.0,      # cost to serve one order (least-profitable customers)
-    "cost_per_contact": 0.0,    # cost of one campaign touch
-    "clv_horizon_months": 12,   # observed value horizon of "CLV by channel"
-    "at_risk_threshold": 0.5,   # P(alive) below which a customer counts as at risk
-    "campaign_months": 3,       # months of campaigns compared by tactic and message
-    "engine": "pandas",         # engine of the RFM summary behind the predictions
+#: Benchmarks a config may set (targets the report compares against): the headline KPIs.
+BENCHMARK_KEYS = (*_METRIC_KPI_NAMES, "observed_value_to_cac")
+#: Rules of the section options: (type, lower bound, upper bound, bounds open?, hint).
+_OPTION_RULES: dict[str, tuple] = {
+    "margin": (float, 0.0, 1.0, (True, False), "a fraction of revenue: 30% is written 0.30"),
+    "annual_discount_rate": (float, 0.0, 1.0, (False, True), "a fraction: 10% is written 0.10"),
+    "top_n": (int, 1, None, (False, False), "rows in the least-profitable and at-risk tables"),
+    "cohort_months": (int, 1, None, (False, False), "cohorts shown in the retention heatmap"),
+    "cost_per_order": (float, 0.0, None, (False, False), "cost to serve one order"),
+    "cost_per_contact": (float, 0.0, None, (False, False), "cost of one campaign touch"),
+    "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
+    "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
+    "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
+    "engine": (str, ("pandas", "duckdb", "spark"), None, None, "engine of the RFM summary"),
 }
-#: Options that take a word rather than a number, with their allowed values.
-_WORD_OPTIONS: dict[str, tuple[str, ...]] = {"engine": ("pandas", "duckdb", "spark")}
+
+
+@dataclass(frozen=True)
+class ReportOptions(Mapping):
+    """Section options of a report, typed and range-checked once at load.
+
+    Also reads like a read-only mapping (``options["margin"]``), which is how the
+    section templates receive them (as a papermill parameter).
+
+    Examples
+    --------
+    >>> ReportOptions(margin=0.3).top_n
+    10
+    >>> ReportOptions(margin=30)
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.ReportError: `options.margin` must be a number > 0 and <= 1 (a fraction of \
+revenue: 30% is written 0.30), got 30
+    """
+
+    margin: float = 1.0              # gross margin rate used when the data have none
+    annual_discount_rate: float = 0.10
+    top_n: int = 10                  # rows in "least profitable" / "at risk" tables
+    cohort_months: int = 12          # cohorts shown in the retention heatmap
+    cost_per_order: float = 0.0      # cost to serve one order (least-profitable customers)
+    cost_per_contact: float = 0.0    # cost of one campaign touch
+    clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
+    at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
+    campaign_months: int = 3         # months of campaigns compared by tactic and message
+    engine: str = "pandas"           # engine of the RFM summary behind the predictions
+
+    def __post_init__(self):
+        for key, (kind, low, high, open_, hint) in _OPTION_RULES.items():
+            value = raw = getattr(self, key)
+            if kind is str:
+                if value not in low:
+                    raise ReportError(f"`options.{key}` must be one of {list(low)}, "
+                                      f"got {value!r}")
+                continue
+            number = (not isinstance(value, bool) and isinstance(value, int | float)
+                      and np.isfinite(value))
+            if kind is int and number and float(value).is_integer():
+                object.__setattr__(self, key, int(value))
+            elif kind is int or not number:
+                raise ReportError(f"`options.{key}` must be a "
+                                  f"{'whole number' if kind is int else 'number'} ({hint}), "
+                                  f"got {value!r}")
+            else:
+                object.__setattr__(self, key, float(value))
+            value = getattr(self, key)
+            too_low = value <= low if open_[0] else value < low
+            too_high = high is not None and (value >= high if open_[1] else value > high)
+            if too_low or too_high:
+                bounds = f"{'>' if open_[0] else '>='} {low:g}" + (
+                    f" and {'<' if open_[1] else '<='} {high:g}" if high is not None else "")
+                raise ReportError(f"`options.{key}` must be a "
+                                  f"{'whole number' if kind is int else 'number'} {bounds} "
+                                  f"({hint}), got {raw!r}")
+
+    @classmethod
+    def from_mapping(cls, values) -> ReportOptions:
+        """Options from a mapping (a config's ``options``); unknown keys are errors."""
+        if isinstance(values, ReportOptions):
+            return values
+        if values is None:
+            return cls()
+        if not isinstance(values, Mapping):
+            raise ReportError(f"`options` must be a mapping, got {type(values).__name__}")
+        _unknown_keys(values, _OPTION_RULES, "`options`")
+        return cls(**values)
+
+    def __getitem__(self, key):
+        if key not in _OPTION_RULES:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_OPTION_RULES)
+
+    def __len__(self):
+        return len(_OPTION_RULES)
+
+
+#: Section options a config may set, with their defaults.
+DEFAULT_OPTIONS: dict[str, Any] = dict(ReportOptions())
 #: ISO 4217 codes accepted as ``currency``.
 CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
               "CNY", "BRL")
@@ -162,8 +301,8 @@ class ReportConfig:
         Sections to run, in report order.
     jobs : int
         Sections executed in parallel.
-    options : dict
-        Section options (see :data:`DEFAULT_OPTIONS`).
+    options : ReportOptions
+        Section options, typed and range-checked.
     source : str or None
         Path of the YAML file, if any.
     """
@@ -177,7 +316,7 @@ class ReportConfig:
     benchmarks: dict
     sections: tuple[str, ...]
     jobs: int
-    options: dict
+    options: ReportOptions
     source: str | None = None
 
 
@@ -188,30 +327,80 @@ def _unknown_keys(given, allowed, where: str) -> None:
                           f"{sorted(allowed)}")
 
 
-def _find_file(path: str | os.PathLike, *, base: Path | None, what: str) -> Path:
-    """Resolve a relative path against the working directory, then ``base`` and its parents."""
-    path = Path(path)
-    tried = [path if path.is_absolute() else Path.cwd() / path]
-    if not path.is_absolute() and base is not None:
-        tried += [folder / path for folder in (base, *base.parents)]
-    tried.append(_ROOT / path)
-    for candidate in tried:
-        if candidate.exists():
-            return candidate.resolve()
-    raise ReportError(f"{what} {str(path)!r} not found (looked in "
-                      f"{', '.join(str(p) for p in dict.fromkeys(tried))})")
+def _resolve(path: str | os.PathLike, base: Path | None, *, shipped: bool = False) -> Path:
+    """A path of a config: absolute, or relative to the config file's folder (``base``).
+
+    Relative paths of a shipped config resolve against the data folder
+    (:func:`clvkit.datasets.data_dir`, ``$CLVKIT_DATA``); of a config given as a
+    mapping, against the working directory. Nothing else is searched.
+    """
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    if shipped:
+        from .datasets import data_dir
+
+        try:
+            return data_dir() / path
+        except ClvError as err:
+            raise ReportError(f"data {str(path)!r} of a shipped config: {err}") from err
+    return (base if base is not None else Path.cwd()) / path
 
 
-def _read_yaml(path: Path) -> dict:
+def _unique_key_loader():
+    """A YAML SafeLoader that refuses a key written twice in one mapping."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ReportError(
+                    f"key {key!r} is written twice in one mapping (lines "
+                    f"{seen[key] + 1} and {key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return _Loader
+
+
+def _read_yaml(text: str, where: str) -> dict:
     import yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 (a SafeLoader)
+    except ReportError as err:
+        raise ReportError(f"config {where}: {err}") from None
     except yaml.YAMLError as err:
-        raise ReportError(f"config {str(path)!r} is not valid YAML: {err}") from err
+        raise ReportError(f"config {where} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
-        raise ReportError(f"config {str(path)!r} must be a mapping of keys to values")
+        raise ReportError(f"config {where} must be a mapping of keys to values")
     return raw
+
+
+def _display_base(base: Path | None, *, shipped: bool, override: bool) -> str:
+    """Folder that report pages and the manifest show data paths relative to."""
+    if base is not None and not override:
+        return str(base)
+    if shipped and not override:
+        from .datasets import data_dir
+
+        try:
+            return str(data_dir().resolve())
+        except ClvError:
+            pass
+    return str(Path.cwd().resolve())
+
+
+def shipped_configs() -> tuple[str, ...]:
+    """Names of the configurations shipped inside the package (``clvkit/configs/*.yml``)."""
+    folder = resources.files("clvkit") / "configs"
+    return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml")))
 
 
 def _check_month(month, where: str) -> str:
@@ -233,28 +422,51 @@ def _check_number_map(values, allowed, where: str) -> dict:
     return out
 
 
-def _check_options(values) -> dict:
-    """Validate ``options``: numbers, except the word options of `_WORD_OPTIONS`."""
-    if not isinstance(values, dict):
-        raise ReportError(f"`options` must be a mapping, got {type(values).__name__}")
-    words = {key: values[key] for key in _WORD_OPTIONS if key in values}
-    for key, value in words.items():
-        if value not in _WORD_OPTIONS[key]:
-            raise ReportError(f"`options.{key}` must be one of {list(_WORD_OPTIONS[key])}, "
-                              f"got {value!r}")
-    numbers = {key: value for key, value in values.items() if key not in words}
-    return {**_check_number_map(numbers, DEFAULT_OPTIONS, "options"), **words}
+def _check_benchmarks(values) -> dict:
+    """Benchmarks by metric name; names of the first edition get the new name in the error."""
+    from .metrics import _RENAMED
+
+    if isinstance(values, dict):
+        for key in values:
+            if key in _RENAMED and key not in BENCHMARK_KEYS:
+                raise ReportError(f"`benchmarks.{key}` is no longer a metric name: "
+                                  f"{_RENAMED[key]} (definitions in clvkit.metrics)")
+    from .metrics import METRICS
+
+    out = _check_number_map(values, BENCHMARK_KEYS, "benchmarks")
+    for key, value in out.items():
+        unit = METRICS[key].unit
+        if unit == "percent" and not 0 <= value <= 1:
+            raise ReportError(f"`benchmarks.{key}` is a rate: a fraction between 0 and 1 "
+                              f"(10% is written 0.10), got {values[key]!r}")
+        if value < 0:
+            raise ReportError(f"`benchmarks.{key}` must be >= 0, got {values[key]!r}")
+    return out
 
 
-def _check_data(spec, base: Path | None) -> dict:
+def _check_data(spec, base: Path | None, *, shipped: bool = False,
+                override=None) -> dict:
+    if spec is None and override is not None:
+        spec = {}
     if isinstance(spec, str):
         spec = {"path": spec}
-    if not isinstance(spec, dict) or "path" not in spec:
+    if not isinstance(spec, dict) or ("path" not in spec and override is None):
         raise ReportError("`data` must be a path or a mapping with at least `path`, "
                           f"got {spec!r}")
     _unknown_keys(spec, _DATA_KEYS, "`data`")
-    path = _find_file(spec["path"], base=base, what="data file")
-    kind = spec.get("kind") or ("synthetic_crm" if path.is_dir() else "transactions")
+    if override is None:
+        path = _resolve(spec["path"], base, shipped=shipped)
+        if not path.exists():
+            raise ReportError(f"data file {str(spec['path'])!r} not found (looked for "
+                              f"{path}; relative paths are relative to the config file's "
+                              "folder)")
+        path = path.resolve()
+    elif isinstance(override, str | os.PathLike):
+        path = Path(override)
+    else:
+        path = None
+    kind = spec.get("kind") or ("synthetic_crm" if path is not None and path.is_dir()
+                                else "transactions")
     if kind not in _DATA_KINDS:
         raise ReportError(f"`data.kind` must be one of {list(_DATA_KINDS)}, got {kind!r}")
     columns = spec.get("columns") or {}
@@ -269,18 +481,30 @@ def _check_data(spec, base: Path | None) -> dict:
 
         if preset not in PRESETS:
             raise ReportError(f"`data.preset` must be one of {sorted(PRESETS)}, got {preset!r}")
-    return {"path": str(path), "kind": kind, "preset": preset, "columns": dict(columns),
-            "as_of": None if spec.get("as_of") is None else str(spec["as_of"])}
+    non_product = spec.get("non_product") or []
+    if not isinstance(non_product, list) or not all(isinstance(v, str) for v in non_product):
+        raise ReportError("`data.non_product` must be a list of product names (postage, fees, "
+                          f"...) to leave out of revenue, got {non_product!r}")
+    loader = {key: spec[key] for key in LOADER_KEYS if key in spec}
+    return {"path": None if path is None else str(path), "kind": kind, "preset": preset,
+            "columns": dict(columns),
+            "as_of": None if spec.get("as_of") is None else str(spec["as_of"]),
+            "non_product": list(non_product), "loader": loader}
 
 
-def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
+def load_config(config: str | os.PathLike | dict | None = None, *, data=None) -> ReportConfig:
     """Read and validate a report configuration.
 
     Parameters
     ----------
-    config : path, dict or None
-        A YAML file, an already-parsed mapping, or None for the default
-        (``reports/configs/online_retail.yml``: Online Retail, month 2011-11).
+    config : path, name, dict or None
+        A YAML file, the name of a shipped config (:func:`shipped_configs`:
+        ``"online_retail"``, ``"synthetic_crm"``, ``"default"``), an already-parsed
+        mapping, or None: ``"online_retail"`` (month 2011-11), or ``"default"``
+        (any transactions file) when ``data`` is given.
+    data : path, DataFrame or LoadResult, optional
+        Data that will override the config's ``data.path``: the configured path
+        then need not exist, and a config without ``data`` is accepted.
 
     Returns
     -------
@@ -289,8 +513,15 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     Raises
     ------
     ReportError
-        Missing file, invalid YAML, unknown key (named, with the allowed ones),
-        bad currency, time unit, month, section, benchmark or option.
+        Missing file, invalid YAML, a key written twice, unknown key (named, with
+        the allowed ones), bad currency, time unit, month, section, benchmark or
+        option (typed and range-checked, see :class:`ReportOptions`).
+
+    Notes
+    -----
+    Relative paths in a config file are relative to the file's folder (never
+    the working directory); in a shipped config, to the data folder
+    (``$CLVKIT_DATA``); in a mapping, to the working directory.
 
     Examples
     --------
@@ -307,18 +538,30 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     """
     source = None
     base = None
+    shipped = False
     if config is None:
-        config = _find_file(DEFAULT_CONFIG, base=None, what="default config")
+        config = GENERIC_CONFIG if isinstance(data, str | os.PathLike) else DEFAULT_CONFIG
     if isinstance(config, dict):
         raw = dict(config)
+    elif isinstance(config, str) and config in shipped_configs():
+        path = CONFIG_DIR / f"{config}.yml"
+        raw = _read_yaml(path.read_text(encoding="utf-8"), f"{config!r} (shipped)")
+        source, shipped = str(path), True
     else:
-        path = _find_file(config, base=None, what="config file")
-        raw, source, base = _read_yaml(path), str(path), path.parent
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise ReportError(f"config file {str(config)!r} not found (give a YAML file, or "
+                              f"the name of a shipped config: {list(shipped_configs())})")
+        raw = _read_yaml(path.read_text(encoding="utf-8"), repr(str(config)))
+        source, base = str(path.resolve()), path.resolve().parent
     _unknown_keys(raw, _CONFIG_KEYS, "config")
-    if "data" not in raw:
+    if "data" not in raw and data is None:
         raise ReportError("config has no `data` (the transactions file or synthetic CRM folder)")
-    data = _check_data(raw["data"], base)
-    name = str(raw.get("name") or (Path(source).stem if source else Path(data["path"]).stem))
+    spec = _check_data(raw.get("data"), base, shipped=shipped, override=data)
+    spec["base"] = _display_base(base, shipped=shipped, override=data is not None)
+    stem = (Path(spec["path"]).stem.split(".")[0] if spec["path"] is not None
+            else "report")
+    name = str(raw.get("name") or (stem if shipped or not source else Path(source).stem))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ReportError(f"`name` may only hold letters, digits, '_', '-' and '.', got {name!r}")
     currency = str(raw.get("currency", "GBP"))
@@ -336,12 +579,12 @@ def load_config(config: str | os.PathLike | dict | None = None) -> ReportConfig:
     jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
-    options = {**DEFAULT_OPTIONS, **_check_options(raw.get("options") or {})}
+    options = ReportOptions.from_mapping(raw.get("options") or {})
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
     return ReportConfig(
-        name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=data,
+        name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=spec,
         month=month, currency=currency, time_unit=time_unit,
-        benchmarks=_check_number_map(raw.get("benchmarks") or {}, BENCHMARK_KEYS, "benchmarks"),
+        benchmarks=_check_benchmarks(raw.get("benchmarks") or {}),
         sections=sections, jobs=jobs, options=options, source=source)
 
 
@@ -362,6 +605,14 @@ class ReportData:
     customers, campaigns, touches : DataFrame or None
         Customer attributes (indexed by ``customer_id``), campaigns and touches,
         when the data set has them (synthetic CRM).
+    non_product : DataFrame or None
+        Purchase lines that are not products (``data.non_product``: postage, fees),
+        left out of ``transactions`` and of revenue.
+    bridge : DataFrame or None
+        Monthly revenue bridge (:func:`clvkit.reconcile.revenue_bridge`, flat:
+        ``month, step, rows, amount``), computed from the raw input.
+    file_totals : dict or None
+        :func:`clvkit.reconcile.file_totals` of the raw input.
     """
 
     transactions: pd.DataFrame
@@ -372,6 +623,9 @@ class ReportData:
     customers: pd.DataFrame | None = None
     campaigns: pd.DataFrame | None = None
     touches: pd.DataFrame | None = None
+    non_product: pd.DataFrame | None = None
+    bridge: pd.DataFrame | None = None
+    file_totals: dict | None = None
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` is present and non-empty."""
@@ -379,7 +633,89 @@ class ReportData:
         return frame is not None and len(frame) > 0
 
 
-_TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches")
+_TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches", "non_product",
+           "bridge")
+
+
+def _loader_options(spec: dict) -> dict:
+    """Keyword arguments of :func:`clvkit.load_transactions` from ``ReportConfig.data``."""
+    import inspect
+
+    from .io import load_transactions
+
+    options = {"preset": spec.get("preset"), **spec.get("columns", {}),
+               **spec.get("loader", {})}
+    if spec.get("as_of") is not None:
+        options["as_of"] = spec["as_of"]
+    accepted = inspect.signature(load_transactions).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return options
+    unknown = sorted(k for k in options if k not in accepted)
+    if unknown:
+        raise ReportError(f"`data` option(s) {unknown} are not supported by this version of "
+                          "clvkit's loader; remove them from the config's `data`")
+    return options
+
+
+def _split_non_product(tx: pd.DataFrame, names) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(product lines, non-product lines) of ``tx`` by the config's ``data.non_product``."""
+    from .reconcile import is_non_product
+
+    if not names or C.PRODUCT not in tx:
+        return tx, tx.iloc[:0]
+    mask = is_non_product(tx[C.PRODUCT], names)
+    return (tx.loc[~mask].reset_index(drop=True), tx.loc[mask].reset_index(drop=True))
+
+
+def _bridge(raw: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict]:
+    """Monthly revenue bridge and file totals, parsed independently of the loader."""
+    from .reconcile import file_totals, parse_raw, revenue_bridge
+
+    loader = spec.get("loader", {})
+    parsed = parse_raw(raw, preset=spec.get("preset"), columns=spec.get("columns"),
+                       options=loader)
+    bridge = revenue_bridge(parsed, preset=spec.get("preset"),
+                            non_product=spec.get("non_product", ()),
+                            as_of=spec.get("as_of") or "now",
+                            duplicates=loader.get("duplicates"), zero=loader.get("zero"))
+    totals = file_totals(parsed)
+    totals = {**totals, "first_date": str(totals["first_date"]),
+              "last_date": str(totals["last_date"])}
+    return bridge.reset_index(), totals
+
+
+_CALL_RE = re.compile(r"load_transactions\((?P<args>[^)]*)\)")
+_KEYWORD_RE = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+
+
+def yaml_hint(message: str) -> str:
+    """Rewrite the loader's Python-style hints (``decimal=','``) in the config's YAML terms.
+
+    Examples
+    --------
+    >>> yaml_hint("ambiguous 'amount': pass decimal=',' or decimal='.'")
+    "ambiguous 'amount': pass `data: {decimal: ','}` or `data: {decimal: '.'}`"
+    >>> yaml_hint("e.g. load_transactions(path, customer_id='CustomerID', date='InvoiceDate')")
+    'e.g. `data: {columns: {customer_id: CustomerID, date: InvoiceDate}}`'
+    """
+    columns = (*C.CANONICAL, "unit_price")
+
+    def call(match):
+        pairs = [(m["key"], m["value"].strip("'\"")) for m in _KEYWORD_RE.finditer(match["args"])]
+        cols = ", ".join(f"{k}: {v}" for k, v in pairs if k in columns)
+        opts = ", ".join(f"{k}: {v}" for k, v in pairs if k not in columns)
+        inner = ", ".join(x for x in (f"columns: {{{cols}}}" if cols else "", opts) if x)
+        return f"`data: {{{inner}}}`"
+
+    def keyword(match):
+        key = match["key"]
+        if key not in LOADER_KEYS and key not in columns:
+            return match.group(0)
+        if key in columns:
+            return f"`data: {{columns: {{{key}: {match['value'].strip(chr(39) + chr(34))}}}}}`"
+        return f"`data: {{{key}: {match['value']}}}`"
+
+    return _KEYWORD_RE.sub(keyword, _CALL_RE.sub(call, message))
 
 
 def load_report_data(spec: dict, *, data=None) -> ReportData:
@@ -387,30 +723,54 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
 
     ``data`` overrides the configured source: a path (file, or synthetic CRM
     folder), a DataFrame of transactions with canonical columns, or a
-    :class:`clvkit.io.LoadResult`.
+    :class:`clvkit.io.LoadResult` (then no revenue bridge can be computed: the
+    raw input is unknown). Lines whose product is in ``spec["non_product"]`` are
+    set apart (``ReportData.non_product``); the monthly revenue bridge is computed
+    from the raw input independently of the loader (:mod:`clvkit.reconcile`).
     """
-    from .io import LoadResult, load_transactions
+    from .io import LoadResult
 
     if isinstance(data, LoadResult):
-        return ReportData(data.transactions, data.returns, data.log, data.rows_read, data.source)
-    options = {"preset": spec.get("preset"), **spec.get("columns", {})}
-    if spec.get("as_of") is not None:
-        options["as_of"] = spec["as_of"]
-    if isinstance(data, pd.DataFrame):
-        res = load_transactions(data, **options)
-        return ReportData(res.transactions, res.returns, res.log, res.rows_read, "DataFrame")
-    path = Path(spec["path"] if data is None else data)
-    if not path.exists():
-        raise ReportError(f"data file {str(path)!r} not found")
-    if path.is_dir():
-        from .synthetic import load_crm
+        tx, other = _split_non_product(data.transactions, spec.get("non_product"))
+        return ReportData(tx, data.returns, data.log, data.rows_read, data.source,
+                          non_product=other)
+    options = _loader_options(spec)
+    try:
+        return _load_report_data(spec, data, options)
+    except ReportError:
+        raise
+    except ClvError as err:
+        raise ReportError(f"could not load the report data: {yaml_hint(str(err))}") from err
 
-        crm = load_crm(path)
-        res = load_transactions(crm.transactions, **options)
-        return ReportData(res.transactions, res.returns, res.log, res.rows_read, str(path),
-                          customers=crm.customers, campaigns=crm.campaigns, touches=crm.touches)
-    res = load_transactions(path, **options)
-    return ReportData(res.transactions, res.returns, res.log, res.rows_read, res.source)
+
+def _load_report_data(spec: dict, data, options: dict) -> ReportData:
+    from .io import load_transactions
+    from .reading import read_table
+
+    extra = {}
+    if isinstance(data, pd.DataFrame):
+        raw, source, res = data, "DataFrame", load_transactions(data, **options)
+    else:
+        path = Path(spec["path"] if data is None else data)
+        if not path.exists():
+            raise ReportError(f"data file {str(path)!r} not found")
+        if path.is_dir():
+            from .synthetic import load_crm
+
+            crm = load_crm(path)
+            raw, source = crm.transactions, _display_path(path, spec.get("base"))
+            res = load_transactions(crm.transactions, **options)
+            extra = {"customers": crm.customers, "campaigns": crm.campaigns,
+                     "touches": crm.touches}
+        else:
+            res = load_transactions(path, **options)
+            raw = read_table(path, **{k: v for k, v in spec.get("loader", {}).items()
+                                      if k in ("encoding", "sep", "sheet")})
+            source = _display_path(path, spec.get("base"))
+    bridge, totals = _bridge(raw, spec)
+    tx, other = _split_non_product(res.transactions, spec.get("non_product"))
+    return ReportData(tx, res.returns, res.log, res.rows_read, source, non_product=other,
+                      bridge=bridge, file_totals=totals, **extra)
 
 
 def _save_data(data: ReportData, folder: Path) -> None:
@@ -419,7 +779,8 @@ def _save_data(data: ReportData, folder: Path) -> None:
         frame = getattr(data, name)
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=name in ("customers", "campaigns"))
-    meta = {"rows_read": int(data.rows_read), "source": _display_path(data.source)}
+    meta = {"rows_read": int(data.rows_read), "source": str(data.source),
+            "file_totals": data.file_totals}
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -429,7 +790,8 @@ def load_section_data(data_dir: str | os.PathLike) -> ReportData:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     tables = {name: pd.read_parquet(folder / f"{name}.parquet")
               for name in _TABLES if (folder / f"{name}.parquet").exists()}
-    return ReportData(rows_read=meta["rows_read"], source=meta["source"], **tables)
+    return ReportData(rows_read=meta["rows_read"], source=meta["source"],
+                      file_totals=meta.get("file_totals"), **tables)
 
 
 def _month_range(tx: pd.DataFrame) -> tuple[pd.Period, pd.Period, pd.Timestamp]:
@@ -470,10 +832,10 @@ def section_heading(title: str, *, month: str, section: str) -> str:
     '# Data quality\n**Shop &lt;A&amp;B&gt;** -- November 2011'
     """
     label = pd.Period(month, "M").strftime("%B %Y")
-    return f"# {section}\n**{html.escape(title)}** -- {label}"
+    return f"# {section}\n**{_text(title)}** -- {label}"
 
 
-def _fmt(value, kind: str, currency: str, decimals: int | None = None) -> str:
+def _fmt(value, kind: str, currency: str = "GBP", decimals: int | None = None) -> str:
     from .narrative import format_value
 
     return format_value(value, kind=kind, currency=currency, decimals=decimals)
@@ -489,59 +851,73 @@ def _month_end(month: str) -> pd.Timestamp:
     return pd.Period(month, "M").end_time.normalize()
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def _text(value) -> str:
+    r"""Text from data or config (a title, channel, country, product, file name) for Markdown.
+
+    HTML-escaped and with Markdown punctuation backslash-escaped, so a value such
+    as ``[x](javascript:alert(1))`` or a backtick stays text; line breaks become
+    spaces. (Pages are sanitised after rendering as well.)
+
+    Examples
+    --------
+    >>> _text("[x](javascript:alert(1)) <b>")
+    '\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;'
+    """
+    flat = " ".join(str(value).split())
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
+
+
 def _bullets(sentences) -> str:
     return "\n".join(f"- {html.escape(s)}" for s in sentences)
 
 
-#: Headline KPIs: label, narrative kind, higher is better.
-_KPIS = {
-    "revenue": ("Revenue", "currency", True), "orders": ("Orders", "count", True),
-    "active_customers": ("Active customers", "count", True),
-    "new_customers": ("New customers", "count", True),
-    "returning_customers": ("Returning customers", "count", True),
-    "aov": ("Average order value", "currency", True),
-    "repeat_rate": ("Repeat rate", "percent", True),
-    "churn_rate": ("Churn rate", "percent", False),
-    "retention_rate": ("Retention rate", "percent", True),
-    "clv": ("CLV (retention model)", "currency", True),
-    "ltv_to_cac": ("LTV:CAC", "number", True),
-}
+def _options(options) -> ReportOptions:
+    """Section options (a mapping or :class:`ReportOptions`) typed, with the defaults."""
+    return ReportOptions.from_mapping(options)
+
+
+def _monthly_discount(options: dict) -> float:
+    """Monthly discount rate equivalent to ``options["annual_discount_rate"]``."""
+    return (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
 
 
 def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
-    """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus a CLV and LTV:CAC per month.
+    """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus the retention-model CLV and LTV:CAC.
 
-    ``aov`` is the average order value; ``clv`` the retention-model value of an
-    active customer, m r / (1 + d - r), with m the month's gross margin per
-    active customer, r = 1 - the month's churn rate (churn after three months
-    without a purchase, see :func:`clvkit.crm.churn_rate`) and d the monthly
-    discount rate; ``ltv_to_cac`` divides it by the mean CAC of the month's new customers
-    (only when the data have customer CAC).
+    Definitions: :data:`clvkit.metrics.METRICS`. ``retention_clv`` is the
+    retention-model value of a customer of the churn base, m r / (1 + d - r),
+    with m the month's gross margin divided by the churn base at the end of the
+    previous month (the same customers the churn rate is a share of), r = 1 - the
+    month's churn rate and d the monthly discount rate; it is NaN (n/a) where churn
+    is undefined (the first three months of the data). ``ltv_to_cac`` divides it by
+    the mean CAC of the month's new customers (only when the data have customer CAC).
     """
-    from .crm import monthly_kpis
+    from .crm import churn_base, monthly_kpis
     from .formulas import retention_clv
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
-    kpis = monthly_kpis(data.transactions, period="M").rename(
-        columns={"average_order_value": "aov"})
+    options = _options(options)
     tx = data.transactions
+    kpis = monthly_kpis(tx, period="M")
     rate = np.full(len(tx), options["margin"])
     if data.has("customers") and "margin" in data.customers:
         rate = tx[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(options["margin"])
     month_of = tx[C.DATE].dt.to_period("M")
     margin = (tx[C.AMOUNT] * rate).groupby(month_of).sum().reindex(kpis.index).fillna(0.0)
-    per_customer = margin / kpis["active_customers"].replace(0, np.nan)
-    monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
+    base = churn_base(tx, period="M").shift(1)
+    per_customer = margin / base.replace(0, np.nan)
     retention = (1 - kpis["churn_rate"]).clip(upper=0.999)
     ok = (per_customer.notna() & retention.notna()).to_numpy()
     clv = np.full(len(kpis), np.nan)
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
-                            discount_rate=monthly_d)
-    kpis["clv"] = clv
+                            discount_rate=_monthly_discount(options))
+    kpis["retention_clv"] = clv
     if data.has("customers") and "cac" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
         cac = data.customers["cac"].groupby(acquired).mean().reindex(kpis.index)
-        kpis["ltv_to_cac"] = kpis["clv"] / cac
+        kpis["ltv_to_cac"] = kpis["retention_clv"] / cac
     return kpis
 
 
@@ -564,25 +940,94 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     Returns
     -------
     DataFrame
-        Indexed by KPI name with columns ``label, kind, higher_is_better, value,
-        previous, last_year, benchmark`` (NaN where not available).
+        Indexed by KPI name (:data:`clvkit.metrics.KPI_NAMES`, those the data
+        support) with columns ``label, kind, higher_is_better, value, previous,
+        last_year, benchmark`` (NaN where not available or undefined).
     """
+    from .metrics import KPI_NAMES, METRICS
+
     kpis = month_kpis(data, options=options)
     period = pd.Period(month, "M")
-    keys = [k for k in _KPIS if k in kpis.columns]
+    keys = [k for k in KPI_NAMES if k in kpis.columns]
     kpis = kpis[keys]
 
     def row(p):
         return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=keys)
 
+    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
+    kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
-    meta = pd.DataFrame.from_dict(_KPIS, orient="index",
-                                  columns=["label", "kind", "higher_is_better"])
-    out = meta.loc[keys].join(table)
+    meta = pd.DataFrame({"label": [METRICS[k].label for k in keys],
+                         "kind": [METRICS[k].unit for k in keys],
+                         "higher_is_better": [METRICS[k].higher_is_better for k in keys]},
+                        index=keys)
+    out = meta.join(table)
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
+    out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
+    out.attrs["month"] = month
+    if data.bridge is not None and len(data.bridge):
+        rows = data.bridge.loc[data.bridge["month"] == month].set_index("step")["amount"]
+        if len(rows):
+            out.attrs["file_total"] = float(rows["all rows in the month"])
     return out
+
+
+def _active_by_month(data: ReportData) -> pd.Series:
+    """Active customers per month (0 in months without transactions)."""
+    from .crm import active_customers
+
+    return active_customers(data.transactions, period="M")
+
+
+def definitions_text(data: ReportData, *, month: str, currency: str,
+                     options: dict | None = None,
+                     names: tuple[str, ...] | None = None) -> str:
+    """Markdown definitions of the headline KPIs and CLV figures, from :mod:`clvkit.metrics`.
+
+    Adds what the data and configuration decide: the data's start date (what
+    "new" means), the churn window, why churn and retention do not add up to
+    100%, and the margin and discount rate the CLV figures assume.
+    """
+    from .metrics import CLV_FAMILY, KPI_NAMES, definitions_markdown
+
+    options = _options(options)
+    start = data.transactions[C.DATE].min()
+    notes = {
+        "new_customers": (f"The data start on {start:%d %B %Y}; customers who bought before "
+                          "that are new when first seen." if pd.notna(start) else ""),
+        "churn_rate": ("Churn and retention need not add up to 100%: retention compares two "
+                       "consecutive months, while churn counts only customers who have gone "
+                       "three full months without a purchase, as a share of everyone who "
+                       "bought in the last three months."),
+        "retention_clv": _clv_assumptions(data, options),
+        "observed_value": _clv_assumptions(data, options, discounted=False),
+        "predicted_clv": _clv_assumptions(data, options),
+    }
+    names = names or tuple(n for n in dict.fromkeys((*KPI_NAMES, *CLV_FAMILY))
+                           if n not in ("ltv_to_cac",) or _has_cac(data))
+    return ("## Definitions\n\n"
+            + definitions_markdown(names, horizon=int(options["clv_horizon_months"]),
+                                   notes=notes))
+
+
+def _has_cac(data: ReportData) -> bool:
+    return data.has("customers") and "cac" in data.customers
+
+
+def _clv_assumptions(data: ReportData, options: dict, *, discounted: bool = True) -> str:
+    """One sentence: the margin (and discount rate) a CLV figure assumes."""
+    if data.has("customers") and "margin" in data.customers:
+        margin = "each customer's own gross margin rate from the data"
+    else:
+        margin = (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
+                  "(an assumption, set by `options.margin`)")
+    if not discounted:
+        return f"Assumes {margin}; not discounted."
+    return (f"Assumes {margin} and an annual discount rate of "
+            f"{_fmt(options['annual_discount_rate'], 'percent')} "
+            f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month).")
 
 
 def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str) -> str:
@@ -594,6 +1039,11 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     """
     from .narrative import describe_change
 
+    label = pd.Period(month, "M").strftime("%B %Y")
+    if month in headline.attrs.get("gaps", ()):
+        return (f"**No transactions are recorded in {label}.** This is a gap in the data (a "
+                "missing extract?), not a fall in sales: the month's numbers are n/a. Check "
+                "the data-quality page.")
     sentences = []
     for _, row in headline.iterrows():
         has_ly = pd.notna(row["last_year"])
@@ -607,9 +1057,20 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     if not headline["last_year"].notna().any():
         note = ("\n\nThe data do not reach back to the same month last year, so there is no "
                 "year-on-year comparison.")
+    gaps = [g for g in headline.attrs.get("gaps", ()) if g != month]
+    if gaps:
+        note += (f"\n\n{', '.join(gaps)} had no transactions at all (a gap in the data): "
+                 "comparisons with it are n/a.")
     definition = headline.attrs.get("churn_definition")
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
+    if "file_total" in headline.attrs and "revenue" in headline.index:
+        note += ("\n\nRevenue covers identified customers' purchases after cancellations, "
+                 "returns, duplicates and non-product lines (postage, fees) are set apart: "
+                 f"{_fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
+                 f"{_fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
+                 f"the file dated in {label} add up to (the revenue bridge on the data-quality "
+                 "page shows each step).")
     return _bullets(sentences) + note
 
 
@@ -775,7 +1236,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     """
     from .segments import customer_profit
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx, ret = _upto(data.transactions, month), _upto(data.returns, month)
     margin, cac, contacts = options["margin"], None, None
     if data.has("customers"):
@@ -853,8 +1314,11 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     from .crm import cohort_matrix
 
     matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
-    out = matrix.iloc[-cohorts:, :cohorts].copy()
-    out.attrs = {**matrix.attrs, "cohort_size": matrix.attrs["cohort_size"].iloc[-cohorts:]}
+    sizes = matrix.attrs["cohort_size"]
+    acquired = sizes.index[sizes.to_numpy() > 0]        # months that acquired no one are no cohort
+    out = matrix.loc[acquired].iloc[-cohorts:, :cohorts].copy()
+    out.attrs = {**matrix.attrs, "cohort_size": sizes.loc[out.index],
+                 "left_censored": matrix.index[0] if matrix.index[0] in out.index else None}
     return out
 
 
@@ -863,7 +1327,9 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
     def mean_at(age):
         return matrix[age].mean() if age in matrix.columns else float("nan")
 
-    best = matrix[1].idxmax() if 1 in matrix.columns and matrix[1].notna().any() else None
+    comparable = matrix.drop(index=[matrix.attrs.get("left_censored")], errors="ignore")
+    best = (comparable[1].idxmax() if 1 in comparable.columns and comparable[1].notna().any()
+            else None)
     text = (f"On average {_fmt(mean_at(1), 'percent', 'GBP')} of a cohort's customers bought "
             f"again in the month after their first purchase and "
             f"{_fmt(mean_at(3), 'percent', 'GBP')} three months after it (cohorts shown: "
@@ -871,6 +1337,11 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
     if best is not None:
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
                  f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}).")
+    censored = matrix.attrs.get("left_censored")
+    if censored is not None:
+        text += (f"\n\nThe {censored:%B %Y} cohort is the first month of the data: it holds "
+                 "every customer who was already buying before the data begin, not only new "
+                 "ones (left-censored), so its retention is not comparable with later cohorts.")
     return text
 
 
@@ -916,7 +1387,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     """
     from .crm import value_by_group
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     groups = _acquisition_groups(data, tx)
     value = value_by_group(tx, by=groups, horizon=horizon, period="M",
@@ -926,6 +1397,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
         value["ltv_to_cac"] = value["value"] / value["cac"]
     value.index.name = groups.name
     value.attrs["group"] = groups.name
+    value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
     return value.sort_values("value", ascending=False, kind="mergesort")
 
 
@@ -938,7 +1410,7 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
     """
     from .crm import cumulative_value
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
     curves = cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
@@ -949,37 +1421,40 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         benchmark: float | None = None) -> str:
-    """Sentences comparing channels' observed value and LTV:CAC (the pooled "other" aside)."""
+    """Sentences comparing channels' observed value and observed value:CAC ("other" aside)."""
     named = table["value"].drop("other", errors="ignore").dropna()
     best, worst = named.idxmax(), named.idxmin()
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
-    text = (f"A customer {via} **{html.escape(str(best))}** brought "
+    text = (f"A customer {via} **{_text(best)}** brought "
             f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
             f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
-            f"{via} {html.escape(str(worst))}.")
+            f"{via} {_text(worst)}.")
     if "ltv_to_cac" in table:
         ratio = table["ltv_to_cac"]
-        text += (f" LTV:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
-                 f"({html.escape(str(ratio.idxmin()))}) to {_fmt(ratio.max(), 'number', currency)}"
-                 f" ({html.escape(str(ratio.idxmax()))})")
+        text += (f" Observed value:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
+                 f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
+                 f" ({_text(ratio.idxmax())})")
         if benchmark is not None:
             below = ratio.index[ratio < benchmark]
             text += (f"; {len(below)} channel(s) fall below the target of "
                      f"{_fmt(benchmark, 'number', currency)}"
-                     + (f": {', '.join(html.escape(str(c)) for c in below)}" if len(below)
+                     + (f": {', '.join(_text(c) for c in below)}" if len(below)
                         else ""))
         text += "."
+    if table.attrs.get("assumptions"):
+        text += f" Observed value is historical gross margin. {table.attrs['assumptions']}"
     return text
 
 
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """Formatted channel table."""
     out = table[["customers", "customers_observed"]].copy()
-    out["value per customer"] = [_fmt(v, "currency", currency) for v in table["value"]]
+    out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
+                                                   for v in table["value"]]
     if "cac" in table:
         out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
-        out["LTV:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+        out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
     return out
 
 
@@ -1048,9 +1523,9 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
             f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
             f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
             f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
-            f"Best conversion per send: **{html.escape(str(best[0]))}, message "
-            f"{html.escape(str(best[1]))}** ({_fmt(conv.max(), 'percent', currency)}); highest "
-            f"dropout: **{html.escape(str(worst[0]))}, message {html.escape(str(worst[1]))}** "
+            f"Best conversion per send: **{_text(best[0])}, message "
+            f"{_text(best[1])}** ({_fmt(conv.max(), 'percent', currency)}); highest "
+            f"dropout: **{_text(worst[0])}, message {_text(worst[1])}** "
             f"({_fmt(drop['dropout_rate'].max(), 'percent', currency)} unsubscribed).")
 
 
@@ -1073,7 +1548,7 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     from .summary import rfm_summary
     from .units import convert_duration
 
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = _options(options)
     tx = _upto(data.transactions, month)
     # the observation ends at midnight after the month's last day: first purchases on that
     # day get an age T of one day rather than zero
@@ -1094,7 +1569,11 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
         bgnbd = BGNBD().fit(summary, strict=False)
     fit_notes = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    spend = GammaGamma().fit(repeat)
+    with warnings.catch_warnings(record=True) as caught_spend:
+        warnings.simplefilter("always", ConvergenceWarning)
+        spend = GammaGamma().fit(repeat, strict=False)
+    spend_notes = [str(w.message) for w in caught_spend
+                   if issubclass(w.category, ConvergenceWarning)]
     out = summary.copy()
     out["p_alive"] = bgnbd.p_alive(summary)
     one_month = convert_duration(1.0, from_unit="M", to_unit=time_unit)
@@ -1104,9 +1583,14 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, time_unit="M",
                                   discount_rate=monthly_d, freq_of_discount="M")
     out["clv_12m"] = clv["clv"]
+    rate = _margin_rate(data, options)
+    out["clv_12m_margin"] = out["clv_12m"] * (rate.reindex(out.index).fillna(options["margin"])
+                                              if isinstance(rate, pd.Series) else rate)
     out["revenue_to_date"] = tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum().reindex(out.index)
     out.attrs.update(time_unit=time_unit, bgnbd=bgnbd.params_series().to_dict(),
+                     assumptions=_clv_assumptions(data, options),
                      bgnbd_converged=not fit_notes, bgnbd_note=" ".join(fit_notes),
+                     gamma_gamma_converged=not spend_notes,
                      gamma_gamma=spend.params_series().to_dict())
     return out
 
@@ -1173,8 +1657,10 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
                  f"{nxt:%B %Y}"
                  + (", a partial month" if tx[C.DATE].max() < nxt.end_time.normalize() else "")
                  + ".)")
-    text += (f"\n\nExpected 12-month CLV of the existing base: "
-             f"{_fmt(pred['clv_12m'].sum(), 'currency', currency)}.")
+    text += (f"\n\nPredictive 12-month CLV of the existing base (discounted): "
+             f"{_fmt(pred['clv_12m'].sum(), 'currency', currency)} of **revenue**, "
+             f"{_fmt(pred['clv_12m_margin'].sum(), 'currency', currency)} of **gross margin**. "
+             + pred.attrs.get("assumptions", ""))
     params = pred.attrs.get("bgnbd", {})
     if (pred["p_alive"] < threshold).sum() == 0 and params:
         dropout = params["a"] / (params["a"] + params["b"])
@@ -1182,6 +1668,11 @@ def predictions_text(pred: pd.DataFrame, data: ReportData, *, month: str, curren
                  f"b = {params['b']:.3g}) give a mean dropout probability after a purchase of "
                  f"{dropout:.2g}: the model sees almost no customers leaving in these data, so "
                  "P(alive) hardly separates them.")
+    if not pred.attrs.get("gamma_gamma_converged", True):
+        text += ("\n\nThe Gamma-Gamma spend model is degenerate on these data (its spread "
+                 "parameters ran off to their limit): it predicts about the same spend per "
+                 "purchase for every customer, so the CLV ranks customers by expected "
+                 "purchases only.")
     if not pred.attrs.get("bgnbd_converged", True):
         text += ("\n\nThe BG/NBD estimate is degenerate (a dropout parameter ran to its bound), "
                  "so treat P(alive) and the expected purchases as optimistic.")
@@ -1196,7 +1687,10 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
         "since last purchase": risky["since_last"].round(1),
         "usual gap": risky["usual_gap"].round(1),
         "expected purchases next month": risky["expected_purchases_next_month"].round(2),
-        "12-month CLV": [_fmt(v, "currency", currency) for v in risky["clv_12m"]],
+        "predictive 12-month CLV (revenue)": [_fmt(v, "currency", currency)
+                                              for v in risky["clv_12m"]],
+        "predictive 12-month CLV (margin)": [_fmt(v, "currency", currency)
+                                             for v in risky["clv_12m_margin"]],
     }, index=risky.index)
 
 
@@ -1213,46 +1707,179 @@ def plot_p_alive(pred: pd.DataFrame, *, ax=None):
 # ----- data quality
 
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
-    """The cleaning log with a total row: rows and amount per reason, reconciling to the input."""
+    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable)."""
     log = data.log[["reason", "action", "rows", "amount"]].copy()
     total = pd.DataFrame({"reason": ["total (input)"], "action": [""],
-                          "rows": [int(log["rows"].sum())], "amount": [log["amount"].sum()]})
+                          "rows": [int(log["rows"].sum())],
+                          "amount": [log["amount"].sum(min_count=1)]})
     log = pd.concat([log, total], ignore_index=True)
     log["share of rows"] = [_fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
-    log["amount"] = log["amount"].map(lambda v: f"{v:,.2f}")
+    log["amount"] = log["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
     log = log.rename(columns={"amount": f"amount ({currency})"})
     return log.set_index("reason")
 
 
-def data_quality_text(data: ReportData, *, currency: str) -> str:
-    """Sentences on rows read, kept and dropped, and whether revenue reconciles to the cent."""
+def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.DataFrame | None:
+    """The month's revenue bridge from the file to the headline (None without raw input).
+
+    Rows: :data:`clvkit.reconcile.BRIDGE_STEPS`; columns rows and amount
+    (formatted, "n/a" for amounts that could not be read), and the report's own
+    revenue of the month under the last line for comparison.
+    """
+    if data.bridge is None or len(data.bridge) == 0:
+        return None
+    bridge = data.bridge.loc[data.bridge["month"] == month].set_index("step")
+    if bridge.empty:
+        return None
+    out = pd.DataFrame({"rows": bridge["rows"].astype(int),
+                        f"amount ({currency})": [_fmt(v, "currency", currency, 2)
+                                                 for v in bridge["amount"]]})
+    out.index = [("= " if s == "headline revenue" else "" if s.startswith("all") else "- ") + s
+                 for s in out.index]
+    out.index.name = "step"
+    mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
+                                 == pd.Period(month, "M"), C.AMOUNT]
+    out.loc["report: revenue of the month"] = [len(mine), _fmt(mine.sum(), "currency",
+                                                               currency, 2)]
+    return out
+
+
+def _monthly_revenue(data: ReportData) -> pd.Series:
+    tx = data.transactions
+    return tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+
+
+def quality_checks(data: ReportData) -> pd.DataFrame:
+    """Checks that can fail: the loader's accounts against totals computed from the raw input.
+
+    Returns
+    -------
+    DataFrame
+        One row per check: ``check``, ``expected``, ``found``, ``ok`` (bool). The
+        checks: rows read (raw file vs loader), input total (raw file's readable
+        amounts vs the cleaning log), kept amount (log vs the loaded purchases)
+        and the revenue of every month (bridge vs report). Without a raw input
+        (data given as a LoadResult) only the log's own identity is checked.
+    """
+    log = data.log
+    rows = []
+    kept_log = float(log.loc[log["action"].str.startswith("kept"), "amount"].sum())
+    kept_data = float(data.transactions[C.AMOUNT].sum())
+    if data.non_product is not None and len(data.non_product):
+        kept_data += float(data.non_product[C.AMOUNT].sum())
+    parts = (kept_log, float(data.returns[C.AMOUNT].sum()),
+             float(log.loc[log["action"] == "dropped", "amount"].sum()))
+    rows.append(("log: kept + returns + dropped = input total", log["amount"].sum(),
+                 sum(parts)))
+    rows.append(("kept purchases: log vs loaded data", kept_log, kept_data))
+    totals = data.file_totals
+    if totals:
+        rows.append(("rows: raw file vs loader", totals["rows"], data.rows_read))
+        rows.append(("input total: raw file vs cleaning log", totals["amount"],
+                     float(log["amount"].sum())))
+    if data.bridge is not None and len(data.bridge):
+        from .reconcile import check_bridge
+
+        bridge = data.bridge.set_index(["month", "step"])
+        for month, row in check_bridge(bridge, _monthly_revenue(data)).iterrows():
+            rows.append((f"revenue {month}: bridge vs report", row["bridge"], row["report"]))
+    out = pd.DataFrame(rows, columns=["check", "expected", "found"])
+    out["ok"] = (out["expected"].astype(float) - out["found"].astype(float)).abs() < 0.005
+    return out.set_index("check")
+
+
+def quality_checks_display(checks: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """:func:`quality_checks` formatted: counts as counts, money to the cent, "ok" or "FAILED"."""
+    def fmt(name, value):
+        return (_fmt(value, "count", currency) if name.startswith("rows")
+                else _fmt(value, "currency", currency, 2))
+
+    return pd.DataFrame({
+        "expected": [fmt(n, v) for n, v in checks["expected"].items()],
+        "found": [fmt(n, v) for n, v in checks["found"].items()],
+        "result": ["ok" if ok else "FAILED" for ok in checks["ok"]]},
+        index=checks.index)
+
+
+def data_gaps(data: ReportData) -> list[str]:
+    """Months between the first and the last transaction with no row at all in the input."""
+    if data.bridge is not None and len(data.bridge):
+        first = data.bridge.loc[data.bridge["step"] == "all rows in the month"]
+        return [str(m) for m in first.loc[first["rows"] == 0, "month"]]
+    tx = data.transactions
+    if len(tx) == 0:
+        return []
+    months = tx[C.DATE].dt.to_period("M")
+    span = pd.period_range(months.min(), months.max(), freq="M")
+    return [str(m) for m in span.difference(pd.PeriodIndex(months.unique()))]
+
+
+def data_quality_text(data: ReportData, *, currency: str, month: str | None = None) -> str:
+    """Sentences on rows read, kept and dropped, the independent checks, date range and gaps."""
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    input_total = round(float(log["amount"].sum()), 2)
-    parts = (round(float(data.transactions[C.AMOUNT].sum()), 2),
-             round(float(data.returns[C.AMOUNT].sum()), 2),
-             round(float(dropped["amount"].sum()), 2))
-    diff = round(input_total - sum(parts), 2)
-    money = [_fmt(v, "currency", currency, decimals=2) for v in (input_total, *parts)]
-    reconcile = ("reconciles to the cent" if abs(diff) < 0.005
-                 else f"does NOT reconcile (difference {_fmt(diff, 'currency', currency, 2)})")
-    reasons = ", ".join(f"{int(r.rows):,} {html.escape(str(r.reason))}"
+    reasons = ", ".join(f"{int(r.rows):,} {_text(r.reason)}"
                         for r in dropped.itertuples()) or "none"
-    return (f"{data.rows_read:,} rows were read from `{html.escape(data.source)}` (the whole "
+    text = (f"{data.rows_read:,} rows were read from {_text(data.source)} (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
-            f"({reasons}).\n\n"
-            f"Revenue check: input total {money[0]} = kept purchases {money[1]} + returns "
-            f"{money[2]} + dropped rows {money[3]} -- the cleaning {reconcile}.")
+            f"({reasons}).")
+    if data.non_product is not None and len(data.non_product):
+        text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
+                 f"(postage, fees; {_fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
+                 ") and are left out of revenue.")
+    checks = quality_checks(data)
+    failed = checks.loc[~checks["ok"]]
+
+    def money(name, value):
+        return _fmt(value, "count" if name.startswith("rows") else "currency", currency,
+                    None if name.startswith("rows") else 2)
+
+    if failed.empty:
+        text += (f"\n\n**All {len(checks)} checks pass**: the loader's counts and totals "
+                 "agree with totals computed independently from the raw input, for the file "
+                 "and for the revenue of every month.")
+    else:
+        items = "; ".join(f"{html.escape(name)}: expected {money(name, r.expected)}, found "
+                          f"{money(name, r.found)}" for name, r in failed.iterrows())
+        text += (f"\n\n**CHECK FAILED: {len(failed)} of {len(checks)} checks do NOT "
+                 f"reconcile** ({items}). Do not trust the revenue figures until this is "
+                 "explained.")
+    totals = data.file_totals or {}
+    if totals.get("unreadable_amount_rows"):
+        text += (f" {totals['unreadable_amount_rows']:,} rows have an amount that could not "
+                 "be read: they are counted as rows, their amount is n/a (not 0).")
+    if totals.get("unreadable_date_rows"):
+        text += (f" {totals['unreadable_date_rows']:,} rows have a date that could not be "
+                 "read and belong to no month.")
+    tx = data.transactions
+    if len(tx):
+        first, last = tx[C.DATE].min(), tx[C.DATE].max()
+        text += (f"\n\nThe purchases run from {first:%d %B %Y} to {last:%d %B %Y}")
+        if month is not None:
+            lag = (last.normalize() - _month_end(month)).days
+            text += (f"; the data end {abs(lag)} day(s) "
+                     f"{'after' if lag >= 0 else 'before'} the end of the report month"
+                     + (" (the month may be incomplete)" if lag < 0 else ""))
+        text += "."
+    gaps = data_gaps(data)
+    if gaps:
+        text += (f" **Data gap:** no transactions at all in {', '.join(gaps)}; these months "
+                 "are shown as n/a, not as a fall in sales.")
+    return text
 
 
 # --------------------------------------------------------------------------- execution
 
 @dataclass(frozen=True)
 class SectionResult:
-    """Outcome of one section: ``status`` is "ok" or "failed" (then ``error`` says why)."""
+    """Outcome of one section: ``status`` is "ok", "failed" (``error`` says why) or "skipped".
+
+    A section is skipped, not run, when the data cannot support it
+    (:func:`section_support`); ``note`` then says why.
+    """
 
     name: str
     title: str
@@ -1261,6 +1888,7 @@ class SectionResult:
     html: str
     seconds: float
     error: dict | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -1276,13 +1904,13 @@ class ReportResult:
 
     @property
     def ok(self) -> bool:
-        """True when every section executed without error."""
-        return all(s.status == "ok" for s in self.sections)
+        """True when no section failed (sections skipped for lack of data are not failures)."""
+        return all(s.status != "failed" for s in self.sections)
 
     @property
     def failed(self) -> tuple[str, ...]:
         """Names of the sections that failed."""
-        return tuple(s.name for s in self.sections if s.status != "ok")
+        return tuple(s.name for s in self.sections if s.status == "failed")
 
 
 #: Environment of the kernels (deterministic hashing, dates and figure backend).
@@ -1368,7 +1996,7 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
     if nb_path.exists():
         nb = normalize_notebook(nbformat.read(nb_path, as_version=4))
         write_notebook(nb, nb_path)
-        html_path.write_text(notebook_to_html(nb, title=f"{section.title} -- "
+        html_path.write_text(notebook_to_html(_hide_tracebacks(nb), title=f"{section.title} -- "
                                               f"{parameters['title']} {parameters['month']}"),
                              encoding="utf-8")
     return SectionResult(name=section.name, title=section.title,
@@ -1376,6 +2004,32 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
                          notebook=nb_path.name if nb_path.exists() else "",
                          html=html_path.name if html_path.exists() else "",
                          seconds=round(time.perf_counter() - start, 1), error=error)
+
+
+def _hide_tracebacks(nb):
+    """A copy of ``nb`` whose error outputs read as one plain sentence (no Python traceback).
+
+    The pages are for readers who do not read code; the executed notebook keeps
+    the full traceback for whoever fixes the section.
+    """
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out = nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=(f"This part of the section could not be built "
+                          f"({out.get('ename')}: {out.get('evalue')}). The section's notebook "
+                          "(.ipynb) holds the details.\n"))
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return nb
 
 
 def _describe_failure(result: SectionResult, logs: Path) -> str:
@@ -1398,10 +2052,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _display_path(path) -> str:
-    """A path relative to the working directory when it lies below it (stable across machines)."""
+def _display_path(path, base: str | os.PathLike | None = None) -> str:
+    """``path`` relative to ``base`` (default the working directory), POSIX style.
+
+    Reports show data and config paths relative to the config file's folder, so
+    their text does not depend on the working directory the report was built from.
+    """
+    if base is None:        # for messages: below the working directory, else absolute
+        try:
+            return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return str(path)
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
     except ValueError:
         return str(path)
 
@@ -1415,7 +2078,8 @@ def _input_files(cfg: ReportConfig, data) -> list[dict]:
         return [{"path": f"<{type(data).__name__}>", "sha256": None}]
     root = Path(cfg.data["path"] if data is None else data)
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-    return [{"path": _display_path(p), "sha256": _sha256(p), "bytes": p.stat().st_size}
+    return [{"path": _display_path(p, cfg.data.get("base")), "sha256": _sha256(p),
+             "bytes": p.stat().st_size}
             for p in files]
 
 
@@ -1436,18 +2100,26 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
                     inputs: list[dict], results: list[SectionResult]) -> None:
     outputs = [{"path": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size}
                for p in sorted(work.iterdir()) if p.is_file() and p.name != "manifest.json"]
-    config_entry = {"path": _display_path(cfg.source) if cfg.source else None,
+    base = cfg.data.get("base")
+    shipped = cfg.source is not None and Path(cfg.source).parent == CONFIG_DIR
+    shown = (f"clvkit/configs/{Path(cfg.source).name}" if shipped
+             else _display_path(cfg.source, base) if cfg.source else None)
+    data_path = (_display_path(cfg.data["path"], base) if cfg.data.get("path") is not None
+                 else None)
+    resolved = {**cfg.__dict__, "options": dict(cfg.options), "source": None,
+                "sections": list(cfg.sections),
+                "data": {k: v for k, v in {**cfg.data, "path": data_path}.items()
+                         if k != "base"}}
+    config_entry = {"path": shown,
                     "sha256": _sha256(Path(cfg.source)) if cfg.source else None,
-                    "resolved": {**cfg.__dict__, "data": {**cfg.data,
-                                                          "path": _display_path(cfg.data["path"])},
-                                 "source": None, "sections": list(cfg.sections)}}
+                    "resolved": resolved}
     manifest = {
         "report": cfg.name, "title": cfg.title, "month": month,
-        "status": "ok" if all(r.status == "ok" for r in results) else "failed",
+        "status": "ok" if all(r.status != "failed" for r in results) else "failed",
         "config": config_entry, "inputs": inputs,
         "parameters": {k: v for k, v in parameters.items() if k != "data_dir"},
         "sections": [{"name": r.name, "title": r.title, "template":
-                      f"notebooks/templates/{SECTIONS[r.name].template}",
+                      f"clvkit/templates/{SECTIONS[r.name].template}",
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name])),
                       "status": r.status, "error": r.error,
                       "notebook": r.notebook, "html": r.html} for r in results],
@@ -1462,7 +2134,22 @@ margin:2rem auto;padding:0 1rem;color:#222}h1{margin-bottom:.2rem}.sub{color:#55
 table{border-collapse:collapse;margin:1rem 0}
 th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
+.skipped{color:#555;font-style:italic}dt{font-weight:bold;margin-top:.4rem}
 li{margin:.3rem 0}"""
+
+
+def _definitions_html(headline: pd.DataFrame) -> str:
+    """Definitions of the headline KPIs (from :mod:`clvkit.metrics`) as an HTML list."""
+    from .metrics import definitions_table
+
+    table = definitions_table(list(headline.index))
+    items = "\n".join(
+        f'<dt id="def-{html.escape(name)}">{html.escape(row.label)}</dt>'
+        f"<dd>{html.escape(row.definition)} <em>Formula:</em> {html.escape(row.formula)}."
+        + (f" <em>Window:</em> {html.escape(row.window)}." if isinstance(row.window, str)
+           else "") + "</dd>"
+        for name, row in table.iterrows())
+    return f'<h2 id="definitions">Definitions</h2>\n<dl>\n{items}\n</dl>'
 
 
 def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
@@ -1476,6 +2163,8 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
     items = []
     for r in results:
         status = ("" if r.status == "ok" else
+                  f' <span class="skipped">({esc(r.note or "skipped")})</span>'
+                  if r.status == "skipped" else
                   f' <span class="failed">failed: {esc(str((r.error or {}).get("ename")))}'
                   f"</span>")
         link = f'<a href="{esc(r.html)}">{esc(r.title)}</a>' if r.html else esc(r.title)
@@ -1499,6 +2188,7 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 {rows}
 </tbody>
 </table>
+{_definitions_html(headline)}
 <h2>Sections</h2>
 <ol>
 {chr(10).join(items)}
@@ -1576,7 +2266,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     """
     say = progress or (lambda _line: None)
     started = time.perf_counter()
-    cfg = load_config(config)
+    cfg = load_config(config, data=data)
     wanted = month or cfg.month
     protect = _protected_paths(cfg, data)
     if wanted is not None:      # refuse early, before the data are loaded
@@ -1592,17 +2282,20 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise
         raise ReportError(f"could not load the report data: {err}") from err
     month = _resolve_month(month or cfg.month, loaded.transactions)
+    skipped = {}
     for name in cfg.sections:
-        missing = [t for t in SECTIONS[name].needs if not loaded.has(t)]
-        if missing:
-            raise ReportError(f"section {name!r} needs the table(s) {missing}, which the data "
-                              f"{_display_path(loaded.source)!r} lack; remove it from `sections`")
+        reason = section_support(name, loaded, month=month)
+        if reason is not None:
+            skipped[name] = SectionResult(name=name, title=SECTIONS[name].title,
+                                          status="skipped", notebook="", html="", seconds=0.0,
+                                          note=f"skipped: {reason}")
+            say(f"clvkit report: section {name} skipped: {reason}")
     out = Path(out) if out is not None else Path("reports") / cfg.name / month
     _check_output(out, force=force, protect=protect)
     parameters = {"month": month, "data_dir": _DATA_DIR, "title": cfg.title,
                   "currency": cfg.currency, "time_unit": cfg.time_unit,
                   "benchmarks": dict(cfg.benchmarks), "options": dict(cfg.options)}
-    sections = [SECTIONS[name] for name in cfg.sections]
+    sections = [SECTIONS[name] for name in cfg.sections if name not in skipped]
     for section in sections:
         _check_template_parameters(section, parameters)
     headline = headline_numbers(loaded, month=month, benchmarks=cfg.benchmarks,
@@ -1617,8 +2310,9 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             staged.mkdir()
             logs.mkdir()
             _save_data(loaded, staged / _DATA_DIR)
-            results = _execute_sections(sections, parameters, staged, logs,
-                                        jobs=jobs or cfg.jobs, say=say)
+            ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
+                                                       jobs=jobs or cfg.jobs, say=say)}
+            results = [ran.get(name) or skipped[name] for name in cfg.sections]
             shutil.rmtree(staged / _DATA_DIR)
             (staged / "index.html").write_text(_index_html(cfg, month, headline, results),
                                                encoding="utf-8")
@@ -1640,6 +2334,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
 def _execute_sections(sections: list[Section], parameters: dict, work: Path, logs: Path, *,
                       jobs: int, say: Callable[[str], Any]) -> list[SectionResult]:
     total = len(sections)
+    if total == 0:
+        return []
     done: dict[str, SectionResult] = {}
     workers = max(1, min(jobs, total))
     say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")

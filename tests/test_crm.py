@@ -78,8 +78,9 @@ def test_churn_inactive_by_hand_with_reactivation(small):
     c = crm.churn_rate(small, inactive_periods=2)
     # base end Jan {1,2,3}; end Feb {1,2,3,4}; Mar: 2 and 3 reach 2 idle months -> 2/4
     # end Mar base {1,4}; Apr: 4 churns (idle Mar, Apr) -> 1/2; 2 re-enters in Apr
-    assert np.isnan(c.iloc[0])
-    assert c.iloc[1:].tolist() == [0.0, 0.5, 0.5]
+    # Feb: nobody can have been idle for 2 months yet -> undefined (NaN), not 0
+    assert np.isnan(c.iloc[0]) and np.isnan(c.iloc[1])
+    assert c.iloc[2:].tolist() == [0.5, 0.5]
     assert "no purchase in 2 consecutive calendar months" in c.attrs["definition"]
 
 
@@ -95,7 +96,7 @@ def _brute_force_churn(tx, n_idle):
             last[c] = i
         base = {c for c, s in last.items() if i - s < n_idle}
         churned = {c for c, s in last.items() if i - s == n_idle}
-        rates.append(len(churned) / len(base_prev) if i > 0 and base_prev else np.nan)
+        rates.append(len(churned) / len(base_prev) if i >= n_idle and base_prev else np.nan)
         base_prev = base
     return np.array(rates)
 
@@ -149,7 +150,12 @@ def test_monthly_kpis_consistent_with_single_metrics(small):
     np.testing.assert_allclose(k["churn_rate"], crm.churn_rate(small, inactive_periods=2))
     np.testing.assert_allclose(k["orders_per_customer"],
                                crm.purchase_frequency(small, period="M"))
-    np.testing.assert_allclose(k["repeat_rate"], [0.0, 0.5, np.nan, 1.0])
+    np.testing.assert_allclose(k["returning_share"], [0.0, 0.5, np.nan, 1.0])
+    assert "repeat_rate" not in k       # split into returning_share / repeat_purchase_rate
+    # cumulative: customers with 2+ orders among all customers seen up to each month end
+    for period, value in k["repeat_purchase_rate"].items():
+        upto = small[small["date"].dt.to_period("M") <= period]
+        assert value == pytest.approx(crm.repeat_purchase_rate(upto)), period
     assert k.attrs["churn_definition"] == "no purchase in 2 consecutive calendar months"
 
 

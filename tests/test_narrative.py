@@ -205,4 +205,4 @@ def test_kpi_table_from_crm(kpis):
     row = t.set_index("metric")
     assert row.loc["Revenue", "vs_previous"] == "+33.3%"
     assert row.loc["Retention rate", "value"] == "50.0%"
-    assert row.loc["Average order value", "value"] == "£40.00"
+    assert row.loc["Average order value (AOV)", "value"] == "£40.00"

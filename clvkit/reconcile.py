@@ -1,0 +1,281 @@
+"""Revenue bridge: from every row of the input file to the headline revenue, month by month.
+
+The report's headline revenue covers identified customers' purchases, after
+cancellations and returns, duplicates and non-product lines (postage, fees)
+are set apart. :func:`revenue_bridge` recomputes that figure **independently
+of the loader** (:func:`clvkit.load_transactions`): it parses the raw input
+with plain pandas under the same published rules (column mapping, preset
+rules, the report's list of non-product lines) and walks each month down a
+bridge::
+
+    all rows dated in the month
+    - rows without a customer id
+    - rows whose amount cannot be read (counted, amount n/a -- never 0)
+    - cancellations and returns
+    - exact duplicate rows
+    - other exclusions (zero amounts, excluded orders, future dates)
+    - non-product lines
+    = headline revenue
+
+:func:`check_bridge` then compares the bridge's last line with the revenue
+the report computed from the loaded data; a difference fails the check.
+Rows whose date cannot be read belong to no month and are counted per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import columns as C
+
+__all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_totals",
+           "is_non_product"]
+
+#: Lines of the bridge, in order (each removes rows left by the previous ones).
+BRIDGE_STEPS = ("all rows in the month", "without customer id", "unreadable amount",
+                "cancellations and returns", "duplicates", "other exclusions",
+                "non-product lines", "headline revenue")
+
+
+def is_non_product(products: pd.Series, names: Sequence[str]) -> np.ndarray:
+    """True where a product (text, surrounding spaces and case ignored) is in ``names``.
+
+    Examples
+    --------
+    >>> is_non_product(pd.Series(["POSTAGE", " postage ", "MUG", None]), ["Postage"]).tolist()
+    [True, True, False, False]
+    """
+    wanted = {str(n).strip().casefold() for n in names}
+    text = products.astype("string").str.strip().str.casefold()
+    return text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+
+
+def _numbers(raw: pd.Series, *, decimal: str | None, thousands: str | None) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return pd.to_numeric(raw, errors="coerce").astype(float)
+    text = raw.astype("string").str.strip()
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    if decimal and decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    out = pd.to_numeric(text, errors="coerce").astype(float)
+    return out.where(np.isfinite(out))
+
+
+def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | None = None,
+              options: dict | None = None) -> pd.DataFrame:
+    """Parse a raw input table with plain pandas into the columns the bridge needs.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The input as read from the file (one row per input row).
+    preset : str, optional
+        Name of a :data:`clvkit.io.PRESETS` layout (column names and rules).
+    columns : dict, optional
+        Canonical name -> source column (the config's ``data.columns``).
+    options : dict, optional
+        Loader options of the config: ``decimal``, ``thousands``, ``date_format``,
+        ``dayfirst``.
+
+    Returns
+    -------
+    DataFrame
+        One row per input row: ``customer_id`` (bool ``has_customer``), ``date``
+        (NaT when unreadable), ``amount`` (NaN when unreadable), ``order_id``
+        and ``product`` when present.
+    """
+    from .io import PRESETS
+
+    options = options or {}
+    rules = PRESETS[preset] if preset else None
+    spec = dict(rules.columns) if rules else {}
+    if rules and rules.unit_price:
+        spec["unit_price"] = rules.unit_price
+    spec.update(columns or {})
+    for name in (C.CUSTOMER_ID, C.DATE, C.AMOUNT, C.ORDER_ID, C.PRODUCT, C.QUANTITY):
+        if name not in spec and name in raw.columns:
+            spec[name] = name
+    if "unit_price" in spec and (columns or {}).get(C.AMOUNT) is None:
+        spec.pop(C.AMOUNT, None)
+    nums = {"decimal": options.get("decimal"), "thousands": options.get("thousands")}
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    cid = raw[spec[C.CUSTOMER_ID]].reset_index(drop=True)
+    out["has_customer"] = ~(cid.isna() | cid.astype("string").str.strip().eq("")).fillna(True)
+    dates = raw[spec[C.DATE]].reset_index(drop=True)
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        kw = {"format": options["date_format"]} if options.get("date_format") else {}
+        dates = pd.to_datetime(dates.astype("string"), errors="coerce",
+                               dayfirst=bool(options.get("dayfirst")), **kw)
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(options.get("timezone") or "UTC").dt.tz_localize(None)
+    out[C.DATE] = dates
+    if C.AMOUNT in spec:
+        out[C.AMOUNT] = _numbers(raw[spec[C.AMOUNT]].reset_index(drop=True), **nums)
+    else:
+        qty = _numbers(raw[spec[C.QUANTITY]].reset_index(drop=True), **nums)
+        price = _numbers(raw[spec["unit_price"]].reset_index(drop=True), **nums)
+        out[C.AMOUNT] = (qty * price).round(10)
+    for name in (C.ORDER_ID, C.PRODUCT):
+        if name in spec and spec[name] in raw.columns:
+            out[name] = raw[spec[name]].reset_index(drop=True).astype("string")
+    out["_duplicate"] = raw.reset_index(drop=True).duplicated().to_numpy()
+    return out
+
+
+def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[str],
+           as_of, duplicates: str | None, zero: str | None) -> dict[str, np.ndarray]:
+    from .io import PRESETS
+
+    rules = PRESETS[preset] if preset else None
+    amount = parsed[C.AMOUNT].to_numpy(dtype=float)
+    orders = parsed[C.ORDER_ID] if C.ORDER_ID in parsed else None
+    cancel = amount < 0
+    excluded = np.zeros(len(parsed), bool)
+    if rules is not None and orders is not None:
+        if rules.cancel_prefix:
+            cancel |= orders.str.startswith(rules.cancel_prefix).fillna(False).to_numpy(bool)
+        for prefix in rules.exclude_prefix:
+            excluded |= orders.str.startswith(prefix).fillna(False).to_numpy(bool)
+    if (zero or (rules.zero if rules else "drop")) == "drop":
+        excluded |= amount == 0
+    if as_of is not None:
+        limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
+        excluded |= (parsed[C.DATE] > limit).fillna(False).to_numpy(bool)
+    dup = parsed["_duplicate"].to_numpy(bool)
+    if (duplicates or (rules.duplicates if rules else "drop")) != "drop":
+        dup = np.zeros(len(parsed), bool)
+    product = (is_non_product(parsed[C.PRODUCT], non_product) if C.PRODUCT in parsed
+               else np.zeros(len(parsed), bool))
+    return {"without customer id": ~parsed["has_customer"].to_numpy(bool),
+            "unreadable amount": np.isnan(amount), "cancellations and returns": cancel,
+            "duplicates": dup, "other exclusions": excluded, "non-product lines": product}
+
+
+def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
+                   non_product: Sequence[str] = (), as_of="now", duplicates: str | None = None,
+                   zero: str | None = None) -> pd.DataFrame:
+    """Monthly bridge from all rows of the input to the headline revenue.
+
+    Parameters
+    ----------
+    parsed : DataFrame
+        Output of :func:`parse_raw`.
+    preset : str, optional
+        Preset whose rules apply (cancellation and excluded-order prefixes,
+        duplicates and zero-amount policies).
+    non_product : sequence of str
+        Product names that are not products (postage, fees, bank charges).
+    as_of : "now", timestamp or None
+        Rows dated later are excluded, as the loader does.
+    duplicates, zero : {"drop", "keep"}, optional
+        Loader policies when they differ from the preset's.
+
+    Returns
+    -------
+    DataFrame
+        Index: (``month``, ``step``) for every month from the first to the last
+        readable date and every step of :data:`BRIDGE_STEPS`; columns ``rows``
+        and ``amount`` (NaN for unreadable amounts). A step's rows are those
+        that the earlier steps left and that the step removes.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", None, "b", "b", "c", "d"],
+    ...     "date": ["2024-01-05"] * 6, "amount": ["10", "5", "-3", "x", "7", "2"],
+    ...     "product": ["mug", "mug", "mug", "mug", "POSTAGE", "mug"]})
+    >>> b = revenue_bridge(parse_raw(raw), non_product=["postage"], as_of=None)
+    >>> b.loc["2024-01", "amount"].tolist()
+    [21.0, 5.0, nan, -3.0, 0.0, 0.0, 7.0, 12.0]
+    """
+    flags = _flags(parsed, preset=preset, non_product=non_product, as_of=as_of,
+                   duplicates=duplicates, zero=zero)
+    month = parsed[C.DATE].dt.to_period("M")
+    readable = month.notna().to_numpy()
+    amount = parsed[C.AMOUNT].to_numpy(dtype=float)
+    if not readable.any():
+        return pd.DataFrame(columns=["rows", "amount"])
+    months = pd.period_range(month[readable].min(), month[readable].max(), freq="M")
+    left = readable.copy()
+    parts = [("all rows in the month", left.copy())]
+    for step in BRIDGE_STEPS[1:-1]:
+        hit = left & flags[step]
+        parts.append((step, hit))
+        left &= ~hit
+    parts.append(("headline revenue", left))
+    rows = []
+    for step, mask in parts:
+        sub = pd.DataFrame({"month": month[mask], "amount": amount[mask]})
+        grouped = sub.groupby("month", observed=True)["amount"]
+        count = grouped.size().reindex(months, fill_value=0)
+        total = grouped.sum(min_count=1).reindex(months)
+        if step == "unreadable amount":
+            total[:] = np.nan
+        else:
+            total = total.fillna(0.0)
+        for m in months:
+            rows.append((str(m), step, int(count[m]), float(total[m])))
+    out = pd.DataFrame(rows, columns=["month", "step", "rows", "amount"])
+    return out.set_index(["month", "step"])
+
+
+def file_totals(parsed: pd.DataFrame) -> dict:
+    """Rows, readable total, unreadable amounts and dates, date range of the whole input.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b"], "date": ["2024-01-05", "soon"],
+    ...                     "amount": ["10.5", "oops"]})
+    >>> t = file_totals(parse_raw(raw))
+    >>> t["rows"], t["amount"], t["unreadable_amount_rows"], t["unreadable_date_rows"]
+    (2, 10.5, 1, 1)
+    """
+    amount = parsed[C.AMOUNT]
+    dates = parsed[C.DATE]
+    return {"rows": len(parsed), "amount": float(amount.sum(min_count=1) or 0.0),
+            "unreadable_amount_rows": int(amount.isna().sum()),
+            "unreadable_date_rows": int(dates.isna().sum()),
+            "first_date": dates.min(), "last_date": dates.max()}
+
+
+def check_bridge(bridge: pd.DataFrame, revenue: pd.Series, *, tolerance: float = 0.005
+                 ) -> pd.DataFrame:
+    """Compare the bridge's headline revenue with the report's revenue, month by month.
+
+    Parameters
+    ----------
+    bridge : DataFrame
+        :func:`revenue_bridge`.
+    revenue : Series
+        The report's monthly revenue (e.g. ``clvkit.crm.monthly_kpis(...)["revenue"]``),
+        indexed by month (Period or ``YYYY-MM`` text).
+    tolerance : float
+        Largest absolute difference counted as equal (half a cent).
+
+    Returns
+    -------
+    DataFrame
+        Per month: ``bridge`` and ``report`` revenue, ``difference`` and ``ok``.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b"], "date": ["2024-01-05", "2024-01-09"],
+    ...                     "amount": [10.0, 4.0]})
+    >>> b = revenue_bridge(parse_raw(raw), as_of=None)
+    >>> check_bridge(b, pd.Series({"2024-01": 14.0}))["ok"].tolist()
+    [True]
+    >>> check_bridge(b, pd.Series({"2024-01": 10.0}))["difference"].tolist()
+    [4.0]
+    """
+    head = bridge.xs("headline revenue", level="step")["amount"]
+    report = pd.Series(revenue.to_numpy(dtype=float), index=[str(i) for i in revenue.index])
+    months = sorted(set(head.index) | set(report.index))
+    out = pd.DataFrame({"bridge": head.reindex(months).fillna(0.0),
+                        "report": report.reindex(months).fillna(0.0)})
+    out["difference"] = (out["bridge"] - out["report"]).round(2)
+    out["ok"] = out["difference"].abs() < tolerance
+    out.index.name = "month"
+    return out
