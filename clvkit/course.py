@@ -680,7 +680,9 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
         page.write_text(_feedback_html(student, group, notes[student]), encoding="utf-8")
         written.append(page)
     _write_manifest(out, kind="grade", files=written)
-    return table[GRADES_COLUMNS]
+    result = table[GRADES_COLUMNS].copy()
+    result.attrs["autograded"] = table["kind"].eq("auto").tolist()  # rows of test cells
+    return result
 
 
 # --------------------------------------------------------------------------- command line
@@ -717,10 +719,12 @@ def run_course_cli(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     table = grade(args.submissions, out=args.out, source=args.source, data=args.data,
                   timeout=args.timeout, notebook_timeout=args.notebook_timeout, jobs=args.jobs)
-    auto = table.dropna(subset=["points"])
+    auto = table[table.attrs["autograded"]]
+    manual = int(table["points"].isna().sum())
     print(f"graded {table['student'].nunique()} students x {table['notebook'].nunique()} "
           f"notebooks in {time.perf_counter() - started:.1f} s; {auto['points'].sum():g} of "
-          f"{auto['max_points'].sum():g} automatic points; wrote {Path(args.out) / 'grades.csv'}")
+          f"{auto['max_points'].sum():g} autograded points; {manual} written answers to grade "
+          f"by hand; wrote {Path(args.out) / 'grades.csv'}")
     return 0
 
 
