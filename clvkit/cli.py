@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .errors import ClvError
 from .outputs import USER_ERRNOS, Terminated, describe_os_error, sigterm_raises, write_table
 from .units import TIME_UNITS
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "cli_hint"]
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -182,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_raises():
             return _run(args)
     except ClvError as exc:
-        return _fail(args, str(exc), 2)
+        message = str(exc) if args.command == "report" else cli_hint(str(exc))
+        return _fail(args, message, 2)
+    except BrokenPipeError:     # output piped into `head` and closed: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         if exc.errno not in USER_ERRNOS:
             raise               # not something the user caused: keep the traceback
@@ -191,6 +196,35 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, "interrupted", 130, prefix="")
     except Terminated as exc:
         return _fail(args, "terminated", exc.exit_code, prefix="")
+
+
+#: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
+_CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
+             "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone")
+_KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+
+
+def cli_hint(message: str) -> str:
+    """Write the loader's Python-style hints (``decimal=','``) as command-line options.
+
+    Examples
+    --------
+    >>> cli_hint("ambiguous 'amount': pass decimal=',' or decimal='.'")
+    "ambiguous 'amount': pass --decimal ',' or --decimal '.'"
+    >>> cli_hint("pass dayfirst=True or date_format='%d/%m/%Y'")
+    "pass --dayfirst or --date-format '%d/%m/%Y'"
+    >>> cli_hint("use encoding=... (any codec)")
+    'use --encoding ... (any codec)'
+    """
+    def option(match: re.Match) -> str:
+        key, value = match["key"], match["value"]
+        if key == "dayfirst":
+            return {"True": "--dayfirst", "False": "--monthfirst"}.get(value, "--dayfirst")
+        if key not in _CLI_KEYS:
+            return match.group(0)
+        return f"--{key.replace('_', '-')} {value}"
+
+    return _KEYWORD.sub(option, message)
 
 
 def _run(args: argparse.Namespace) -> int:

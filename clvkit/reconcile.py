@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from .parsing import parse_dates, parse_numbers
 
 __all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_totals",
            "is_non_product"]
@@ -53,21 +54,20 @@ def is_non_product(products: pd.Series, names: Sequence[str]) -> np.ndarray:
     return text.isin(wanted).fillna(False).to_numpy(dtype=bool)
 
 
-def _numbers(raw: pd.Series, *, decimal: str | None, thousands: str | None) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return pd.to_numeric(raw, errors="coerce").astype(float)
-    text = raw.astype("string").str.strip()
-    if thousands:
-        text = text.str.replace(thousands, "", regex=False)
-    if decimal and decimal != ".":
-        text = text.str.replace(decimal, ".", regex=False)
-    out = pd.to_numeric(text, errors="coerce").astype(float)
-    return out.where(np.isfinite(out))
+def _numbers(raw: pd.Series, *, column: str, decimal: str | None,
+             thousands: str | None) -> pd.Series:
+    values = parse_numbers(raw, column=column, decimal=decimal, thousands=thousands).values
+    return values.where(np.isfinite(values))
 
 
 def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | None = None,
               options: dict | None = None) -> pd.DataFrame:
-    """Parse a raw input table with plain pandas into the columns the bridge needs.
+    """Parse a raw input table into the columns the bridge needs, apart from the loader.
+
+    Numbers and dates are read with the conventions of :mod:`clvkit.parsing` (the
+    same decision from the whole column, or the config's options), then every
+    total is computed here from the raw rows, independently of how the loader
+    classified them.
 
     Parameters
     ----------
@@ -106,18 +106,18 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
     cid = raw[spec[C.CUSTOMER_ID]].reset_index(drop=True)
     out["has_customer"] = ~(cid.isna() | cid.astype("string").str.strip().eq("")).fillna(True)
     dates = raw[spec[C.DATE]].reset_index(drop=True)
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        kw = {"format": options["date_format"]} if options.get("date_format") else {}
-        dates = pd.to_datetime(dates.astype("string"), errors="coerce",
-                               dayfirst=bool(options.get("dayfirst")), **kw)
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_convert(options.get("timezone") or "UTC").dt.tz_localize(None)
-    out[C.DATE] = dates
+    out[C.DATE] = parse_dates(dates, column=spec[C.DATE], date_format=options.get("date_format"),
+                              dayfirst=options.get("dayfirst"),
+                              date_unit=options.get("date_unit"),
+                              timezone=options.get("timezone") or "UTC").values
     if C.AMOUNT in spec:
-        out[C.AMOUNT] = _numbers(raw[spec[C.AMOUNT]].reset_index(drop=True), **nums)
+        out[C.AMOUNT] = _numbers(raw[spec[C.AMOUNT]].reset_index(drop=True),
+                                 column=spec[C.AMOUNT], **nums)
     else:
-        qty = _numbers(raw[spec[C.QUANTITY]].reset_index(drop=True), **nums)
-        price = _numbers(raw[spec["unit_price"]].reset_index(drop=True), **nums)
+        qty = _numbers(raw[spec[C.QUANTITY]].reset_index(drop=True), column=spec[C.QUANTITY],
+                       **nums)
+        price = _numbers(raw[spec["unit_price"]].reset_index(drop=True),
+                         column=spec["unit_price"], **nums)
         out[C.AMOUNT] = (qty * price).round(10)
     for name in (C.ORDER_ID, C.PRODUCT):
         if name in spec and spec[name] in raw.columns:

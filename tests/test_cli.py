@@ -49,3 +49,36 @@ def test_console_script_entry_point():
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == "clvkit validate: error: file not found: nope.csv"
+
+
+def test_loader_hints_are_written_as_command_line_options(tmp_path, capsys):
+    path = tmp_path / "amb.csv"
+    path.write_text('customer_id,date,amount\n1,2024-01-05,"1,234"\n2,2024-01-06,"2,500"\n')
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "pass --decimal '.' or --decimal ','" in err and "decimal=" not in err
+    # the option it names resolves it
+    assert main(["validate", str(path), "--decimal", ".", "--thousands", ","]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 rows usable" in out
+
+
+def test_european_export_is_read_and_every_decision_printed(tmp_path, capsys):
+    path = tmp_path / "eu.csv"
+    path.write_bytes("id;when;value\n007;13/02/2024;12,50\n7;02/03/2024;1.234,50\n"
+                     .encode("utf-16"))
+    assert main(["validate", str(path), "--customer-id", "id", "--date", "when",
+                 "--amount", "value"]) == 0
+    out = capsys.readouterr().out
+    for words in ("utf-16", "separator ';'", "day-first", "decimal comma", "1,247.00"):
+        assert words in out, words
+
+
+def test_output_piped_into_a_closed_reader_is_not_a_traceback(tmp_path):
+    result = subprocess.run(
+        f"{sys.executable} -m clvkit.cli validate data/online_retail.parquet "
+        "--preset online_retail | head -1", shell=True, capture_output=True, text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parents[1]), timeout=120)
+    assert result.stdout.startswith("541,909 rows read")
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
