@@ -272,6 +272,7 @@ _AS_NOBODY = """
 import os, sys
 import clvkit.cli, clvkit.io, clvkit.summary, clvkit.outputs, pandas, pyarrow.parquet
 import encodings.idna, encodings.latin_1
+clvkit.cli.build_parser()   # imports every subcommand's module while still readable
 if os.geteuid() == 0:
     os.setgid(65534)
     os.setuid(65534)
