@@ -11,6 +11,7 @@ model's time unit with `clvkit.units.convert_duration` (mean Gregorian months, n
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,8 @@ from ._validate import check_nonnegative, check_one_of, check_positive
 from .errors import ClvError
 from .units import TIME_UNITS, convert_duration
 
-__all__ = ["customer_lifetime_value", "new_customer_clv", "MAX_DISCOUNT_STEPS"]
+__all__ = ["customer_lifetime_value", "new_customer_clv", "cash_flows", "write_cash_flows",
+           "MAX_DISCOUNT_STEPS"]
 
 #: Most discounting steps (one model prediction each) a CLV may take: 1,200 steps are
 #: 100 years of monthly or 23 years of weekly discounting (about 20 s for the 2,357 CDNOW
@@ -245,3 +247,172 @@ def new_customer_clv(
                  "model_time_unit": model_unit, "discount_rate": discount_rate,
                  "discount_period": discount_period}
     return out
+
+
+def cash_flows(
+    transaction_model_fit: Any,
+    spend_model_fit: Any,
+    summary: pd.DataFrame,
+    *,
+    horizon: float,
+    horizon_unit: str,
+    discount_rate: float,
+    discount_period: str,
+    margin: float = 1.0,
+    chunk_size: int = 100_000,
+) -> Iterator[pd.DataFrame]:
+    """Expected cash flow of every customer in every discount period, in chunks of customers.
+
+    A customer x period table (pymc-marketing #218, #1097) in long form: for each customer and
+    each period k = 1, 2, ... of ``discount_period`` up to ``horizon``, the expected purchases
+    in the period (E[Y(t_k)] - E[Y(t_{k-1})], the model's conditional expectation), the
+    cash flow (purchases x expected spend per purchase x ``margin``) and its value discounted
+    by (1 + discount_rate)^-k, exactly the terms that `customer_lifetime_value` sums. The
+    table is yielded ``chunk_size`` customers at a time, so 10 million customers never sit
+    in memory at once: write each chunk (`write_cash_flows`) or aggregate it.
+
+    Parameters
+    ----------
+    transaction_model_fit : fitted BG/NBD, MBG/NBD or Pareto/NBD result
+        Anything with ``conditional_expected_purchases(summary, t=...)`` and ``time_unit``.
+    spend_model_fit : GammaGammaFit
+        Anything with ``conditional_expected_spend(summary)``.
+    summary : DataFrame
+        RFM summary in the transaction model's time unit, indexed by ``customer_id``.
+    horizon : float
+        Length of the horizon, in ``horizon_unit``.
+    horizon_unit : {"D", "W", "M", "Y"}
+        Unit of ``horizon``.
+    discount_rate : float
+        Discount rate per ``discount_period``, >= 0.
+    discount_period : {"D", "W", "M", "Y"}
+        Period of the rate and of the table's rows.
+    margin : float, default 1
+        Share of spend that is profit.
+    chunk_size : int, default 100,000
+        Customers per yielded DataFrame.
+
+    Yields
+    ------
+    DataFrame
+        Columns ``customer_id`` (the summary's index), ``period`` (1, 2, ...), ``period_end``
+        (in ``discount_period`` units; the last may be partial), ``expected_purchases``,
+        ``cash_flow`` and ``discounted_cash_flow``; rows ordered by customer then period.
+        ``attrs`` record the horizon, units, rate and margin.
+
+    Raises
+    ------
+    ClvError
+        Invalid horizon, units, rate, margin or ``chunk_size``; too many periods.
+    DataValidationError
+        Invalid customers (the models' `check_customers`), raised for the first chunk
+        that holds one.
+
+    Examples
+    --------
+    >>> from clvkit.datasets import cdnow_summary
+    >>> from clvkit.models import BGNBDFit, GammaGammaFit
+    >>> bg = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    >>> gg = GammaGammaFit.from_params(p=6.25, q=3.74, gamma=15.44, time_unit="W")
+    >>> s = cdnow_summary(with_spend=True).head(2)
+    >>> s.attrs["time_unit"] = "W"
+    >>> first = next(cash_flows(bg, gg, s, horizon=3, horizon_unit="M", discount_rate=0.01,
+    ...                         discount_period="M"))
+    >>> first[["customer_id", "period", "discounted_cash_flow"]].round(3).values.tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['1', 1, 3.904], ['1', 2, 3.69], ['1', 3, 3.499], ['2', 1, 0.486], ['2', 2, 0.462],
+     ['2', 3, 0.441]]
+    """
+    check_positive("horizon", horizon)
+    check_one_of("horizon_unit", horizon_unit, TIME_UNITS)
+    check_nonnegative("discount_rate", discount_rate)
+    check_one_of("discount_period", discount_period, TIME_UNITS)
+    check_nonnegative("margin", margin)
+    if not (isinstance(chunk_size, int | np.integer) and chunk_size >= 1):
+        raise ClvError(f"`chunk_size` must be a whole number >= 1, got {chunk_size!r}")
+    model_unit = _model_unit(transaction_model_fit)
+    if not isinstance(summary, pd.DataFrame):
+        raise ClvError(f"`summary` must be a DataFrame, got {type(summary).__name__}")
+    ends, ends_model = _discount_steps(horizon, horizon_unit, discount_period, model_unit)
+    factors = (1.0 + discount_rate) ** -ends
+    k = len(ends)
+    attrs = {"horizon": horizon, "horizon_unit": horizon_unit, "model_time_unit": model_unit,
+             "discount_rate": discount_rate, "discount_period": discount_period,
+             "margin": margin}
+    id_name = summary.index.name or "customer_id"
+    return _cash_flow_chunks(transaction_model_fit, spend_model_fit, summary, ends,
+                             ends_model, factors, k, float(margin), int(chunk_size), attrs,
+                             id_name)
+
+
+def _cash_flow_chunks(tfit: Any, sfit: Any, summary: pd.DataFrame, ends: np.ndarray,
+                      ends_model: np.ndarray, factors: np.ndarray, k: int, margin: float,
+                      chunk_size: int, attrs: dict[str, Any],
+                      id_name: str) -> Iterator[pd.DataFrame]:
+    """The generator behind `cash_flows` (arguments checked before the first chunk)."""
+    for start in range(0, len(summary), chunk_size):
+        chunk = summary.iloc[start:start + chunk_size]
+        chunk.attrs = dict(summary.attrs)
+        spend = sfit.conditional_expected_spend(chunk).to_numpy()
+        cumulative = np.column_stack(
+            [tfit.conditional_expected_purchases(chunk, t=t).to_numpy() for t in ends_model])
+        per_period = np.diff(cumulative, axis=1, prepend=0.0)
+        flow = per_period * (spend * margin)[:, None]
+        out = pd.DataFrame({
+            id_name: np.repeat(chunk.index.to_numpy(), k),
+            "period": np.tile(np.arange(1, k + 1), len(chunk)),
+            "period_end": np.tile(ends, len(chunk)),
+            "expected_purchases": per_period.ravel(),
+            "cash_flow": flow.ravel(),
+            "discounted_cash_flow": (flow * factors[None, :]).ravel(),
+        })
+        out.attrs = dict(attrs)
+        yield out
+
+
+def write_cash_flows(chunks: Iterable[pd.DataFrame], path: Any) -> int:
+    """Write the chunks of `cash_flows` to one Parquet file, one chunk at a time.
+
+    Parameters
+    ----------
+    chunks : iterable of DataFrame
+        As yielded by `cash_flows` (same columns in every chunk).
+    path : str or path-like
+        Parquet file to create; an existing file is refused (never overwritten).
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    ClvError
+        ``path`` exists.
+    """
+    import pathlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = pathlib.Path(path)
+    if target.exists():
+        raise ClvError(f"{target} exists: cash_flows never overwrites a file; choose a new path "
+                       "or remove it yourself")
+    writer = None
+    rows = 0
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table)
+            rows += len(chunk)
+    except BaseException:
+        if writer is not None:  # the half-written file is ours: remove it, keep the error
+            writer.close()
+            target.unlink(missing_ok=True)
+        raise
+    if writer is not None:
+        writer.close()
+    return rows
