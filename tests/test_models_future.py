@@ -150,3 +150,16 @@ def test_dert_errors():
     spend = GammaGammaFit.from_params(p=6.25, q=3.74, gamma=15.44, time_unit=None)
     with pytest.raises(ClvError, match="Pareto/NBD"):
         dert(spend, frequency=[1], recency=[1], T=[2], discount_rate=0.1, discount_period="Y")
+
+
+def test_dert_quadrature_holds_for_extreme_customers_and_rates():
+    # a daily Pareto/NBD, customers from x = 0 to 3,000 and rates from 0.01 % to 200 % a
+    # day: the quadrature must still agree with the closed form of FHL 2005 JMR eq. (2)
+    daily = ParetoNBDFit.from_params(r=0.553, alpha=74.05, s=0.606, beta=81.68, time_unit="D")
+    s = pd.DataFrame({"frequency": [0, 1, 5, 50, 500, 3000],
+                      "recency": [0, 10, 100, 300, 360, 364.9],
+                      "T": [1, 365, 365, 365, 365, 365.0]})
+    for rate, period in [(0.1, "Y"), (0.0001, "D"), (2.0, "D")]:
+        np.testing.assert_allclose(dert(daily, s, discount_rate=rate, discount_period=period),
+                                   daily.dert(s, discount_rate=rate, discount_unit=period),
+                                   rtol=1e-9)
