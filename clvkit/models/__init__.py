@@ -7,20 +7,25 @@ convergence information) whose methods make the predictions.
 Uncertainty: ``fit.summary()`` (standard errors and intervals from the observed
 information), ``fit.bootstrap(n=200, seed=...)`` (customer bootstrap) and the bootstrap's
 ``p_alive`` / ``conditional_expected_purchases`` / ``conditional_expected_spend`` with
-intervals per customer and in total; `clv_interval` for CLV. ``P(X(t) = x)`` for BG/NBD and
-MBG/NBD: `probability_of_purchases`, `conditional_probability_of_purchases`, and
-`purchase_count_interval` (an interval for the count itself, purchase noise included).
+intervals per customer and in total; `clv_interval` for CLV. ``P(X(t) = x)`` for BG/NBD,
+MBG/NBD and Pareto/NBD: `probability_of_purchases`, `conditional_probability_of_purchases`,
+`purchase_count_interval` (an interval for the count itself, purchase noise included) and
+`probability_of_no_purchases` (churn over a horizon). The future:
+`p_alive_at` (P(alive) t after the data end) and `dert` (discounted expected residual
+transactions) in `clvkit.models.future`.
 """
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .future import dert, p_alive_at
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
 from .probabilities import (
     conditional_probability_of_purchases,
+    probability_of_no_purchases,
     probability_of_purchases,
     purchase_count_interval,
 )
@@ -58,4 +63,7 @@ __all__ = [
     "probability_of_purchases",
     "conditional_probability_of_purchases",
     "purchase_count_interval",
+    "probability_of_no_purchases",
+    "p_alive_at",
+    "dert",
 ]

@@ -166,15 +166,19 @@ class BGNBDFit(FittedModel):
         frame, (x, t_x, T) = self._rft(data, {"frequency": frequency, "recency": recency,
                                               "T": T})
         t = check_horizon("t", t, len(frame))
+        e = self._expected_if_alive(x, T, t) * expit(-self._log_death_odds(x, t_x, T))
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
+
+    def _expected_if_alive(self, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | x, t_x, T] / P(alive) (eq. (10)), broadcastable arrays."""
         r, alpha, a, b = self._values()
         k = self._shift
         c = a + b + x + k - 1
         z = t / (alpha + T + t)
         # Euler's transformation of eq. (10)'s 2F1(r + x, b + x + k; c; z) (see above)
         bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b + k - 1 - r, a - 1, c, z)
-        e = c / (a - 1) * bracket * expit(-self._log_death_odds(x, t_x, T))
-        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
-                          horizon=t if t.ndim == 0 else None)
+        return c / (a - 1) * bracket
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
         """Compute expected repeat purchases of a new customer in (0, t] (eq. (9), FHL 2005).

@@ -230,13 +230,17 @@ class ParetoNBDFit(FittedModel):
         """
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
         t = check_horizon("t", t, len(frame))
-        r, alpha, s, beta = p
-        x, T = d["frequency"], d["T"]  # noqa: N806
         alive = expit(-_loglik(p, d)[1])
-        e = ((r + x) * (beta + T) / ((alpha + T) * (s - 1))
-             * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * alive)
+        e = self._expected_if_alive(d["frequency"], d["T"], t) * alive
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
+
+    def _expected_if_alive(self, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
+        """E[Y(t) | x, t_x, T] / P(alive) (eq. (41)), broadcastable arrays."""
+        r, alpha, s, beta = (self.params.r, self.params.alpha, self.params.s,
+                             self.params.beta)
+        return ((r + x) * (beta + T) / ((alpha + T) * (s - 1))
+                * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)))
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
         """Compute expected repeat purchases of a new customer in (0, t] (note 009, eq. (27)).
