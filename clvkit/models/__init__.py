@@ -10,15 +10,21 @@ information), ``fit.bootstrap(n=200, seed=...)`` (customer bootstrap) and the bo
 intervals per customer and in total; `clv_interval` for CLV. ``P(X(t) = x)`` for BG/NBD and
 MBG/NBD: `probability_of_purchases`, `conditional_probability_of_purchases`, and
 `purchase_count_interval` (an interval for the count itself, purchase noise included).
+
+Which model to trust: `compare_models` (likelihood, AIC/BIC, chi-square on the purchase-count
+histogram, holdout errors, degenerate fits flagged), with `purchase_count_histogram` and
+`error_by_decile`. `save_fit` / `load_fit` keep a fitted model as JSON.
 """
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .compare import compare_models, error_by_decile, pareto_nbd_pmf, purchase_count_histogram
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
     probability_of_purchases,
@@ -58,4 +64,10 @@ __all__ = [
     "probability_of_purchases",
     "conditional_probability_of_purchases",
     "purchase_count_interval",
+    "compare_models",
+    "purchase_count_histogram",
+    "error_by_decile",
+    "pareto_nbd_pmf",
+    "save_fit",
+    "load_fit",
 ]
