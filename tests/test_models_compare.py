@@ -144,6 +144,21 @@ def test_pareto_pmf_mean_is_the_expected_purchases(t):
     assert (n * p).sum() == pytest.approx(fit.expected_purchases_new_customer(t), rel=1e-8)
 
 
+def test_pareto_pmf_matches_lifetimes():
+    """lifetimes 0.11.3's conditional pmf (note 013's closed form) at x = t_x = T = 0."""
+    lifetimes = pytest.importorskip("lifetimes")
+    import pandas as pd
+
+    peer = lifetimes.ParetoNBDFitter()
+    peer.params_ = pd.Series({"r": 0.5533, "alpha": 10.5774, "s": 0.6062, "beta": 11.6686})
+    fit = ParetoNBDFit.from_params(r=0.5533, alpha=10.5774, s=0.6062, beta=11.6686,
+                                   time_unit="W")
+    for t in (13.0, 39.0):
+        want = [peer.conditional_probability_of_n_purchases_up_to_time(n, t, 0, 0, 0)
+                for n in range(6)]
+        np.testing.assert_allclose(pareto_nbd_pmf(fit, t=t, n=np.arange(6)), want, rtol=1e-8)
+
+
 def test_pareto_pmf_without_dropout_is_the_nbd():
     """With (almost) no dropout the Pareto/NBD count is the NBD, as the BG/NBD with b huge."""
     pnbd = ParetoNBDFit.from_params(r=0.5, alpha=8.0, s=1e-3, beta=1e6, time_unit="W")
