@@ -7,6 +7,7 @@ gamma 15.44 (FHL 2005 JMR).
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clvkit.datasets import cdnow_summary, load_cdnow
@@ -147,8 +148,6 @@ def test_pareto_pmf_mean_is_the_expected_purchases(t):
 def test_pareto_pmf_matches_lifetimes():
     """lifetimes 0.11.3's conditional pmf (note 013's closed form) at x = t_x = T = 0."""
     lifetimes = pytest.importorskip("lifetimes")
-    import pandas as pd
-
     peer = lifetimes.ParetoNBDFitter()
     peer.params_ = pd.Series({"r": 0.5533, "alpha": 10.5774, "s": 0.6062, "beta": 11.6686})
     fit = ParetoNBDFit.from_params(r=0.5533, alpha=10.5774, s=0.6062, beta=11.6686,
@@ -204,3 +203,25 @@ def test_online_retail_bgnbd_converges_but_is_flagged(retail):
     assert t.loc["BG/NBD", "degenerate"]
     assert f"P(alive) > 0.99 for {share:.1%} of customers" in t.loc["BG/NBD", "reason"]
     assert t.attrs["best"] is None
+
+
+def test_degenerate_reasons_by_rule():
+    """Each rule on its own: a parameter at the bound e^+-20, P(alive) ~ 1 for all."""
+    from clvkit.models.compare import _degenerate
+
+    at_bound = BGNBDFit.from_params(r=0.24, alpha=4.4, a=np.exp(-20), b=2.4, time_unit="W")
+    reasons = _degenerate(at_bound, "", None)
+    assert len(reasons) == 1 and "at the optimiser bound" in reasons[0] and "a=2.06e-09" in \
+        reasons[0]
+    fine = BGNBDFit.from_params(r=0.24, alpha=4.4, a=0.79, b=2.4, time_unit="W")
+    assert _degenerate(fine, "", pd.Series([0.5, 1.0])) == []
+    alive = pd.Series(np.r_[np.full(995, 0.999), np.full(5, 0.5)])
+    assert "99.5% of customers" in _degenerate(fine, "", alive)[0]
+    assert _degenerate(fine, "", pd.Series(np.r_[np.full(99, 0.999), 0.5])) == []  # 99%: ok
+    assert "did not converge" in _degenerate(fine, "ConvergenceWarning: ...", None)[0]
+
+
+def test_table_survives_pandas_operations(table):
+    """attrs hold the fits: copying, rounding and concatenating the table still work."""
+    both = pd.concat([table, table.round(2)])
+    assert len(both) == 6 and both.attrs["best"] == table.attrs["best"]
