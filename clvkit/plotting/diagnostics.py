@@ -169,8 +169,10 @@ def prediction_matrix(fit: Any, *, T: float, quantity: str = "p_alive",  # noqa:
                 **limits)
     ax.set_xlabel(f"Recency: time of last purchase ({unit} since the first)")
     ax.set_ylabel("Repeat purchases (frequency)")
-    what = label if quantity == "p_alive" else f"{label} in the next {t:g} {unit}"
-    ax.set_title(f"{what}, customers of age {T:g} {unit}")
+    if quantity == "p_alive":
+        ax.set_title(f"Probability alive for customers of age {T:g} {unit}")
+    else:
+        ax.set_title(f"{label} in the next {t:g} {unit}, customers of age {T:g} {unit}")
     return ax
 
 
