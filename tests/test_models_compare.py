@@ -130,6 +130,12 @@ def test_spend_row():
     assert gg["mean_spend_actual"] == pytest.approx(rep.mean())
     assert gg["mean_spend_model"] == pytest.approx(6.2488 * 15.4477 / (3.7446 - 1), rel=1e-3)
     assert gg["mean_spend_model"] == pytest.approx(gg["mean_spend_actual"], rel=0.01)
+    assert gg["reason"] == "" and not gg["degenerate"]
+    skewed = s.assign(monetary_value=np.where(s["frequency"] == 1, s["monetary_value"] * 6,
+                                              s["monetary_value"]))
+    gap = compare_models(skewed, models=("BGNBD",)).loc["Gamma-Gamma"]
+    rel = gap["mean_spend_model"] / gap["mean_spend_actual"] - 1
+    assert abs(rel) > 0.1 and f"{rel:+.0%} off the actual mean" in gap["reason"]
     assert t.attrs["best"] == "BG/NBD"  # the spend model is never "best"
     no_spend = compare_models(s.drop(columns="monetary_value"), models=("BGNBD",))
     assert "Gamma-Gamma" not in no_spend.index and "monetary_value" in no_spend.attrs["notes"][0]

@@ -16,6 +16,11 @@ calibration summary and returns one row per model:
 * **Holdout.** MAE and RMSE of the conditional expected purchases over the holdout period
   against the actual purchases (`clvkit.evaluation.holdout_predictions`), and, with
   `error_by_decile`, the error by decile of predicted value.
+* **Spend.** The Gamma-Gamma row has its likelihood, AIC and BIC and the mean spend check:
+  the model's population mean p gamma / (q - 1) beside the actual mean of the repeat
+  buyers' mean spend (equal in expectation under the model); ``reason`` notes a gap over
+  10% and a spend-frequency correlation (`clvkit.evaluation.gamma_gamma_check`) without
+  marking the fit degenerate.
 * **Degenerate fits.** ``degenerate`` is True, with a ``reason``, when the fit did not
   converge or is degenerate (`ConvergenceWarning` / ``success=False``: a parameter at an
   optimiser bound, running off to 0 or infinity, or on a flat ridge), when a parameter
@@ -63,6 +68,10 @@ _MIN_EXPECTED = 5.0
 #: Gauss-Legendre nodes of the Pareto/NBD lifetime integral.
 _NODES = 128
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
+#: Relative gap between the Gamma-Gamma mean spend p gamma / (q - 1) and the actual mean of
+#: the repeat buyers' mean spend beyond which the spend row notes it (under the model the two
+#: agree in expectation).
+_SPEND_GAP = 0.1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,10 +470,14 @@ def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
     repeat = calibration[calibration["frequency"] > 0]
     reasons = _degenerate(gg, warned, None)
     check = gamma_gamma_check(calibration)
-    note = "" if check.ok else f"spend and frequency correlated (r = {check.correlation:.2f})"
-    row.update(kind="spend", mean_spend_model=gg.mean_spend,
-               mean_spend_actual=float(repeat["monetary_value"].mean()),
-               degenerate=bool(reasons), reason="; ".join(reasons + ([note] if note else [])))
+    actual = float(repeat["monetary_value"].mean())
+    notes = [] if check.ok else [f"spend and frequency correlated (r = {check.correlation:.2f})"]
+    gap = gg.mean_spend / actual - 1
+    if abs(gap) > _SPEND_GAP:
+        notes.append(f"model mean spend {gg.mean_spend:.4g} is {gap:+.0%} off the actual mean "
+                     f"{actual:.4g} of the repeat buyers")
+    row.update(kind="spend", mean_spend_model=gg.mean_spend, mean_spend_actual=actual,
+               degenerate=bool(reasons), reason="; ".join(reasons + notes))
     return row
 
 
