@@ -96,3 +96,22 @@ def test_p_alive_history_pareto_is_one_at_each_purchase():
     assert path.loc[path["time"].isin([5.0, 20.0]), "p_alive"].tolist() == pytest.approx([1, 1])
     with pytest.raises(ClvError, match="last purchase"):
         p_alive_path(PNBD, purchase_times=[5.0, 25.0], T=20.0)
+
+
+def test_p_alive_path_from_dates_is_the_summary_history():
+    """Dates give the history rfm_summary computes: days since the first purchase day / 7."""
+    import pandas as pd
+
+    from clvkit.summary import rfm_summary
+
+    dates = pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-15 12:00",
+                            "2024-03-01 08:30"])
+    tx = pd.DataFrame({"customer_id": ["c1"] * 4, "date": dates, "amount": 10.0})
+    s = rfm_summary(tx, observation_end="2024-04-01", time_unit="W")
+    path = p_alive_path(BG, purchase_times=pd.Series(dates), T="2024-04-01", n_points=20)
+    end = path.iloc[-1]
+    assert (end["time"], end["frequency"], end["recency"]) == pytest.approx(
+        (s["T"].item(), s["frequency"].item(), s["recency"].item()))
+    assert end["p_alive"] == pytest.approx(BG.p_alive(s).item())
+    with pytest.raises(ClvError, match="end date"):
+        p_alive_path(BG, purchase_times=dates, T=12.0)

@@ -20,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..errors import ClvError
-from ..units import unit_name
+from ..units import to_units, unit_name
 from .crm import _axes, _check_table, _colors
 
 __all__ = ["count_histogram", "prediction_grid", "prediction_matrix", "p_alive_path",
@@ -176,6 +176,21 @@ def prediction_matrix(fit: Any, *, T: float, quantity: str = "p_alive",  # noqa:
     return ax
 
 
+def _times(fit: Any, purchase_times: Any, T: Any) -> tuple[np.ndarray, float]:  # noqa: N803
+    """Purchase times and age in the fit's unit; dates become times since the first purchase day."""
+    values = pd.Series(np.asarray(purchase_times).reshape(-1))
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return np.sort(values.to_numpy(dtype=float)), T
+    if values.isna().any() or not isinstance(T, str | pd.Timestamp | np.datetime64):
+        raise ClvError("with purchase dates, `T` must be the end date of the observation "
+                       f"(e.g. '2011-12-09') and no date may be missing; got T={T!r}")
+    days = values.dt.normalize().drop_duplicates().sort_values()
+    first = days.iloc[0]
+    times = to_units(days - first, time_unit=fit.time_unit).to_numpy(dtype=float)
+    return times, float(to_units(pd.Timestamp(T).normalize() - first,
+                                 time_unit=fit.time_unit))
+
+
 def p_alive_path(fit: Any, *, purchase_times: Any, T: float,  # noqa: N803
                  n_points: int = 200) -> pd.DataFrame:
     """One customer's P(alive) at every time from the first purchase to age ``T``.
@@ -190,11 +205,14 @@ def p_alive_path(fit: Any, *, purchase_times: Any, T: float,  # noqa: N803
     ----------
     fit : fitted BG/NBD, MBG/NBD or Pareto/NBD
         Anything with ``p_alive`` and ``time_unit``.
-    purchase_times : array-like of float
+    purchase_times : array-like of float or of datetimes
         Times of the customer's purchases in the fit's time unit, counted from the first
-        purchase (0 may be included or left out; it is the first purchase).
-    T : float
-        Age at which the path ends (e.g. the customer's ``T``), >= the last purchase.
+        purchase (0 may be included or left out; it is the first purchase); or the purchase
+        dates (datetime64 / Timestamps), turned into days since the first purchase day in
+        the fit's unit, one purchase per day, as `clvkit.summary.rfm_summary` counts them.
+    T : float or date
+        Age at which the path ends (e.g. the customer's ``T``), >= the last purchase; with
+        purchase dates, the last day observed (as ``observation_end`` of ``rfm_summary``).
     n_points : int, default 200
         Evenly spaced times; the purchase times are added.
 
@@ -213,7 +231,7 @@ def p_alive_path(fit: Any, *, purchase_times: Any, T: float,  # noqa: N803
     [[0.0, 0.0, 0.0, 1.0], [10.0, 1.0, 10.0, 0.754], [30.43, 2.0, 30.43, 0.812], \
 [38.86, 2.0, 30.43, 0.727]]
     """
-    times = np.sort(np.asarray(purchase_times, dtype=float).reshape(-1))
+    times, T = _times(fit, purchase_times, T)  # noqa: N806
     if times.size and (not np.all(np.isfinite(times)) or times[0] < 0):
         raise ClvError("`purchase_times` must be finite times >= 0 since the first purchase, "
                        f"got {list(times)}")
