@@ -13,16 +13,22 @@ MBG/NBD and Pareto/NBD: `probability_of_purchases`, `conditional_probability_of_
 `probability_of_no_purchases` (churn over a horizon). The future:
 `p_alive_at` (P(alive) t after the data end) and `dert` (discounted expected residual
 transactions) in `clvkit.models.future`.
+
+Which model to trust: `compare_models` (likelihood, AIC/BIC, chi-square on the purchase-count
+histogram, holdout errors, degenerate fits flagged), with `purchase_count_histogram` and
+`error_by_decile`. `save_fit` / `load_fit` keep a fitted model as JSON.
 """
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .compare import compare_models, error_by_decile, purchase_count_histogram
 from .future import dert, p_alive_at
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
     probability_of_no_purchases,
@@ -66,4 +72,9 @@ __all__ = [
     "probability_of_no_purchases",
     "p_alive_at",
     "dert",
+    "compare_models",
+    "purchase_count_histogram",
+    "error_by_decile",
+    "save_fit",
+    "load_fit",
 ]

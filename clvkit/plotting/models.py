@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from ..errors import ClvError
 from ..units import unit_name
 from .crm import _axes, _check_table, _colors
+from .diagnostics import prediction_matrix
 
 __all__ = ["holdout_by_frequency", "tracking_chart", "p_alive_matrix"]
 
@@ -135,6 +134,7 @@ def p_alive_matrix(fit, *, T: float, max_frequency: int = 20,  # noqa: N803
     Returns
     -------
     matplotlib.axes.Axes
+        Drawn by `clvkit.plotting.prediction_matrix` with ``quantity="p_alive"``.
 
     Examples
     --------
@@ -144,20 +144,5 @@ def p_alive_matrix(fit, *, T: float, max_frequency: int = 20,  # noqa: N803
     >>> ax.get_ylabel()
     'Repeat purchases (frequency)'
     """
-    if not T > 0 or max_frequency < 1 or n_recency < 2:
-        raise ClvError("`T` must be > 0, `max_frequency` >= 1 and `n_recency` >= 2")
-    x = np.arange(max_frequency + 1)
-    t_x = np.linspace(0, T, n_recency)
-    xx, tt = np.meshgrid(x, t_x, indexing="ij")
-    tt = np.where(xx == 0, 0.0, tt)  # no repeat purchase: recency is 0
-    p = fit.p_alive(frequency=xx.ravel(), recency=tt.ravel(), T=np.full(xx.size, T))
-    grid = pd.DataFrame(p.to_numpy().reshape(xx.shape), index=x, columns=t_x.round(1))
-    ax = _axes(ax)
-    sns.heatmap(grid.iloc[::-1], ax=ax, cmap="cividis", vmin=0, vmax=1,
-                cbar_kws={"label": "P(alive)"}, xticklabels=max(1, n_recency // 8),
-                yticklabels=max(1, max_frequency // 10))
-    unit = unit_name(fit.time_unit)
-    ax.set_xlabel(f"Recency: time of last purchase ({unit} since the first)")
-    ax.set_ylabel("Repeat purchases (frequency)")
-    ax.set_title(f"Probability alive for customers of age {T:g} {unit}")
-    return ax
+    return prediction_matrix(fit, T=T, quantity="p_alive", max_frequency=max_frequency,
+                             n_recency=n_recency, ax=ax)
