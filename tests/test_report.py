@@ -815,3 +815,83 @@ def test_installed_wheel_builds_a_report_from_outside_the_repository(tmp_path, t
     manifest = json.loads((work / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"]["path"] == "clvkit/configs/default.yml"
     assert manifest["inputs"][0]["path"] == "sales.csv"
+
+
+# --------------------------------------------------------------------------- pages worth reading
+
+@pytest.fixture(scope="module")
+def crm_data(tmp_path_factory):
+    """Synthetic CRM data (campaigns with costs and media, uncontacted customers) as a report
+    reads them, and its last complete month."""
+    from clvkit.synthetic import generate_crm, save_crm
+
+    folder = save_crm(generate_crm(n_customers=300, months=8, seed=3),
+                      tmp_path_factory.mktemp("crm") / "crm")
+    data = report.load_report_data(report.load_config("synthetic_crm", data=folder).data,
+                                   data=folder)
+    return data, report._resolve_month(None, data.transactions)
+
+
+def test_campaign_text_names_the_maxima_of_the_tables_shown(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    window = report.month_touches(data, month=month, months=3)
+    funnel_table, drop = report.campaign_funnel(window), report.campaign_dropout(window)
+    text = report.campaign_text(touches, funnel_table, drop, month=month, currency="USD",
+                                months=3)
+    worst = drop["dropout_rate"].idxmax()
+    shown = report.campaign_dropout_display(drop, currency="USD")
+    rate = shown.loc[worst, "dropout rate"]
+    assert f"highest dropout **{worst[0]}, message {worst[1]}** ({rate} of sends" in text.replace(
+        "\\", "")
+    assert rate == shown["dropout rate"].loc[drop["dropout_rate"].idxmax()]
+    best = funnel_table["converted"].idxmax()
+    assert f"best conversion per send **{best[0]}, message {best[1]}**" in text.replace("\\", "")
+
+
+def test_campaign_costs_cost_per_conversion_and_roi_recompute(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    res = report.campaign_results(data, touches)
+    cid = res.index[0]
+    mine = touches[touches["campaign_id"] == cid]
+    cost = len(mine) * data.campaigns.loc[cid, "cost_per_send"]
+    assert res.loc[cid, "cost"] == pytest.approx(cost)
+    assert res.loc[cid, "cost_per_send"] == pytest.approx(data.campaigns.loc[cid,
+                                                                            "cost_per_send"])
+    converted = mine["converted"].sum()
+    expected = cost / converted if converted else np.nan
+    assert res.loc[cid, "cost_per_conversion"] == pytest.approx(expected, nan_ok=True)
+    assert res.loc[cid, "roi"] == pytest.approx((mine["revenue"].sum() - cost) / cost)
+    table = report.campaign_table(data, touches, currency="USD")
+    assert {"medium", "cost per send", "cost per conversion", "ROI"} <= set(table.columns)
+    # without campaign costs the configured cost per contact is used
+    no_cost = dataclasses.replace(data, campaigns=data.campaigns.drop(columns="cost_per_send"))
+    assert report.campaign_results(no_cost, touches, cost_per_contact=0.5).loc[
+        cid, "cost"] == pytest.approx(0.5 * len(mine))
+    assert report.campaign_table(no_cost, touches, currency="USD")["ROI"].eq("n/a").all()
+
+
+def test_email_vs_sms_and_lift_against_customers_not_contacted(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    mediums = report.medium_table(data, touches, currency="USD")
+    assert sorted(mediums.index) == sorted(touches["medium"].astype(str).unique())
+    assert mediums["sent"].sum() == len(touches)
+    lift = report.contact_lift(data, touches, month=month)
+    tx = data.transactions
+    start = pd.Period(month, "M").start_time
+    first = tx.groupby("customer_id")["date"].min()
+    existing = set(first.index[first < start])
+    buyers = set(tx.loc[(tx["date"] >= start) & (tx["date"] <= pd.Period(month, "M").end_time),
+                        "customer_id"])
+    contacted = existing & set(touches["customer_id"])
+    not_contacted = existing - contacted
+    assert lift.loc["contacted", "customers"] == len(contacted)
+    assert lift.loc["not contacted", "customers"] == len(not_contacted) > 0
+    rate = len(not_contacted & buyers) / len(not_contacted)
+    assert lift.loc["not contacted", "purchase_rate"] == pytest.approx(rate)
+    text = report.contact_lift_text(lift, month=month)
+    assert "not decided at random" in text and "association" in text
+    everyone = touches.iloc[:0]
+    assert report.contact_lift(data, everyone, month=month) is None
