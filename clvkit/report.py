@@ -184,6 +184,8 @@ _OPTION_RULES: dict[str, tuple] = {
     "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
     "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
     "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
+    "min_group_size": (int, 1, None, (False, False),
+                       "customers a channel or country needs to be ranked"),
     "engine": (str, ("pandas", "duckdb", "spark"), None, None, "engine of the RFM summary"),
 }
 
@@ -215,6 +217,7 @@ revenue: 30% is written 0.30), got 30
     clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
     at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
     campaign_months: int = 3         # months of campaigns compared by tactic and message
+    min_group_size: int = 30         # customers a group needs to be ranked (CLV by channel)
     engine: str = "pandas"           # engine of the RFM summary behind the predictions
 
     def __post_init__(self):
@@ -1385,7 +1388,9 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     cohort that reached them), the mean CAC of the channel and their ratio
     (LTV:CAC) when the data have CAC. Without acquisition channels the
     customers are grouped by the channel or country of their first order
-    (``attrs["group"]`` names it).
+    (``attrs["group"]`` names it). ``ranked`` is False for groups with fewer than
+    ``options["min_group_size"]`` customers observed over the horizon (and for
+    "other"): they are shown but never called best or worst.
     """
     from .crm import value_by_group
 
@@ -1400,6 +1405,9 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     value.index.name = groups.name
     value.attrs["group"] = groups.name
     value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
+    value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
+                       & (value.index != "other"))
+    value.attrs["min_group_size"] = options["min_group_size"]
     return value.sort_values("value", ascending=False, kind="mergesort")
 
 
@@ -1423,40 +1431,72 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         benchmark: float | None = None) -> str:
-    """Sentences comparing channels' observed value and observed value:CAC ("other" aside)."""
-    named = table["value"].drop("other", errors="ignore").dropna()
-    best, worst = named.idxmax(), named.idxmin()
+    """Sentences comparing groups' observed value and observed value:CAC.
+
+    Only groups marked ``ranked`` (at least ``attrs["min_group_size"]``
+    customers observed; "other" never) are called best or worst; the text names
+    the groups too small to rank.
+    """
+    minimum = table.attrs.get("min_group_size", 1)
+    ranked = (table["ranked"] if "ranked" in table
+              else (table["customers_observed"] >= minimum) & (table.index != "other"))
+    named = table.loc[ranked, "value"].dropna()
+    small = [i for i in table.index[~ranked] if i != "other"]
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
-    text = (f"A customer {via} **{_text(best)}** brought "
-            f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
-            f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
-            f"{via} {_text(worst)}.")
+    kind = {"channel": "channel", "country": "country"}.get(table.attrs.get("group"), "group")
+    if len(named) >= 2:
+        best, worst = named.idxmax(), named.idxmin()
+        text = (f"A customer {via} **{_text(best)}** brought "
+                f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[best, 'customers_observed']):,} "
+                f"customers observed), against "
+                f"{_fmt(table.loc[worst, 'value'], 'currency', currency)} {via} "
+                f"{_text(worst)} ({int(table.loc[worst, 'customers_observed']):,} customers).")
+    elif len(named) == 1:
+        only = named.index[0]
+        text = (f"A customer {via} **{_text(only)}** brought "
+                f"{_fmt(table.loc[only, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[only, 'customers_observed']):,} "
+                f"customers observed); no other {kind} is large enough to compare with it.")
+    else:
+        text = (f"No {kind} has the {minimum:,} customers observed over {horizon} months "
+                "needed to compare it with others, so none is called best or worst.")
+    if small:
+        text += (f" Too few customers to rank (fewer than {minimum:,} observed, shown in the "
+                 f"table but not compared): {', '.join(_text(g) for g in small)}.")
     if "ltv_to_cac" in table:
-        ratio = table["ltv_to_cac"]
-        text += (f" Observed value:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
-                 f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
-                 f" ({_text(ratio.idxmax())})")
-        if benchmark is not None:
-            below = ratio.index[ratio < benchmark]
-            text += (f"; {len(below)} channel(s) fall below the target of "
-                     f"{_fmt(benchmark, 'number', currency)}"
-                     + (f": {', '.join(_text(c) for c in below)}" if len(below)
-                        else ""))
-        text += "."
+        ratio = table.loc[ranked, "ltv_to_cac"].dropna()
+        if len(ratio):
+            text += (f" Among the {kind} groups large enough to rank, observed value:CAC "
+                     f"ranges from {_fmt(ratio.min(), 'number', currency)} "
+                     f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
+                     f" ({_text(ratio.idxmax())})")
+            if benchmark is not None:
+                below = ratio.index[ratio < benchmark]
+                text += (f"; {len(below)} fall below the target of "
+                         f"{_fmt(benchmark, 'number', currency)}"
+                         + (f": {', '.join(_text(c) for c in below)}" if len(below)
+                            else ""))
+            text += "."
     if table.attrs.get("assumptions"):
         text += f" Observed value is historical gross margin. {table.attrs['assumptions']}"
     return text
 
 
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
-    """Formatted channel table."""
+    """Formatted channel table: customers, customers observed, value, CAC, and whether ranked."""
     out = table[["customers", "customers_observed"]].copy()
     out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
                                                    for v in table["value"]]
     if "cac" in table:
         out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
         out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+    if "ranked" in table:
+        minimum = table.attrs.get("min_group_size", 1)
+        out["ranked"] = ["yes" if r else ("no (pooled)" if i == "other"
+                                          else f"no (< {minimum:,} customers)")
+                         for i, r in zip(table.index, table["ranked"], strict=True)]
     return out
 
 

@@ -109,6 +109,8 @@ def test_shipped_synthetic_config_has_campaign_and_channel_sections():
     ({"options": {"top_n": 2.5}}, r"`options.top_n` must be a whole number .*got 2.5"),
     ({"options": {"cohort_months": 0}}, r"`options.cohort_months` must be a whole number >= 1"),
     ({"options": {"engine": "excel"}}, r"`options.engine` must be one of"),
+    ({"options": {"min_group_size": 0}}, r"`options.min_group_size` must be a whole number >= 1"),
+    ({"options": {"min_group_size": "30"}}, r"`options.min_group_size` must be a whole number"),
     ({"options": {"colour": 1}}, r"unknown key\(s\) \['colour'\] in `options`"),
     ({"data": {"path": "data/online_retail.parquet", "non_product": "POSTAGE"}},
      r"`data.non_product` must be a list"),
@@ -895,3 +897,44 @@ def test_email_vs_sms_and_lift_against_customers_not_contacted(crm_data):
     assert "not decided at random" in text and "association" in text
     everyone = touches.iloc[:0]
     assert report.contact_lift(data, everyone, month=month) is None
+
+
+def channel_table(min_group_size=30):
+    table = pd.DataFrame({"value": [900.0, 300.0, 200.0, 500.0],
+                          "customers": [11, 400, 120, 40], "customers_observed": [11, 350, 90, 30],
+                          "cac": [50.0, 100.0, 40.0, 20.0]},
+                         index=pd.Index(["Switzerland", "United Kingdom", "France", "other"],
+                                        name="country"))
+    table["ltv_to_cac"] = table["value"] / table["cac"]
+    table["ranked"] = (table["customers_observed"] >= min_group_size) & (table.index != "other")
+    table.attrs.update(group="country", min_group_size=min_group_size)
+    return table
+
+
+def test_small_groups_are_shown_but_not_called_best():
+    text = report.clv_by_channel_text(channel_table(), currency="GBP", horizon=12)
+    assert "**United Kingdom**" in text and "against £200.00 from France" in text
+    assert "Switzerland" in text.split("Too few customers to rank")[1]
+    assert "**Switzerland**" not in text
+    # the value:CAC range ignores the small group too (Switzerland has the highest, 18.00)
+    assert "18.00" not in text and "to 5.00 (France)" in text
+    shown = report.clv_by_channel_display(channel_table(), currency="GBP")
+    assert shown.loc["Switzerland", "ranked"] == "no (< 30 customers)"
+    assert shown.loc["United Kingdom", "customers"] == 400
+    assert shown.loc["other", "ranked"] == "no (pooled)"
+    # with a smaller minimum the small group competes and wins
+    assert "**Switzerland**" in report.clv_by_channel_text(channel_table(5), currency="GBP",
+                                                          horizon=12)
+    # no group large enough: nobody is best
+    none = report.clv_by_channel_text(channel_table(1000), currency="GBP", horizon=12)
+    assert "none is called best" in none and "**" not in none
+
+
+def test_clv_by_channel_marks_groups_below_the_configured_minimum(crm_data):
+    data, month = crm_data
+    options = report.ReportOptions(min_group_size=40)
+    table = report.clv_by_channel(data, month=month, horizon=3, options=options)
+    assert table.attrs["min_group_size"] == 40
+    expected = (table["customers_observed"] >= 40) & (table.index != "other")
+    assert table["ranked"].tolist() == expected.tolist()
+    assert report.ReportOptions().min_group_size == 30
