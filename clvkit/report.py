@@ -74,6 +74,7 @@ __all__ = [
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
     "ReportOptions", "section_support", "shipped_configs", "definitions_text",
     "revenue_bridge_table", "quality_checks", "quality_checks_display", "data_gaps",
+    "mask_id", "mask_customer_ids", "target_lists", "write_target_lists", "target_lists_text",
 ]
 
 # --------------------------------------------------------------------------- constants
@@ -164,7 +165,9 @@ TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "b
                        "options")
 
 _CONFIG_KEYS = ("title", "name", "data", "month", "currency", "time_unit", "benchmarks",
-                "sections", "jobs", "options")
+                "sections", "jobs", "options", "privacy")
+#: Keys of a config's ``privacy`` mapping, with their defaults.
+PRIVACY_KEYS = {"mask_ids": True}
 #: Options of :func:`clvkit.load_transactions` a config may set under ``data``
 #: (values are passed through; the loader checks them and names the option).
 LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
@@ -310,6 +313,10 @@ class ReportConfig:
         Section options, typed and range-checked.
     source : str or None
         Path of the YAML file, if any.
+    mask_ids : bool
+        ``privacy.mask_ids``: pages and exported lists show customer ids as
+        stable pseudonyms (:func:`mask_id`) and mask names and e-mail columns
+        (default True).
     """
 
     name: str
@@ -323,6 +330,7 @@ class ReportConfig:
     jobs: int
     options: ReportOptions
     source: str | None = None
+    mask_ids: bool = True
 
 
 def _unknown_keys(given, allowed, where: str) -> None:
@@ -538,8 +546,8 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
     Traceback (most recent call last):
     ...
     clvkit.errors.ReportError: unknown key(s) ['colour'] in config; allowed keys are \
-['benchmarks', 'currency', 'data', 'jobs', 'month', 'name', 'options', 'sections', 'time_unit', \
-'title']
+['benchmarks', 'currency', 'data', 'jobs', 'month', 'name', 'options', 'privacy', 'sections', \
+'time_unit', 'title']
     """
     source = None
     base = None
@@ -586,11 +594,19 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
         raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
     options = ReportOptions.from_mapping(raw.get("options") or {})
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
+    privacy = raw.get("privacy") or {}
+    if not isinstance(privacy, Mapping):
+        raise ReportError(f"`privacy` must be a mapping such as {{mask_ids: true}}, "
+                          f"got {privacy!r}")
+    _unknown_keys(privacy, PRIVACY_KEYS, "`privacy`")
+    mask_ids = privacy.get("mask_ids", PRIVACY_KEYS["mask_ids"])
+    if not isinstance(mask_ids, bool):
+        raise ReportError(f"`privacy.mask_ids` must be true or false, got {mask_ids!r}")
     return ReportConfig(
         name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=spec,
         month=month, currency=currency, time_unit=time_unit,
         benchmarks=_check_benchmarks(raw.get("benchmarks") or {}),
-        sections=sections, jobs=jobs, options=options, source=source)
+        sections=sections, jobs=jobs, options=options, source=source, mask_ids=mask_ids)
 
 
 # --------------------------------------------------------------------------- data
@@ -640,6 +656,69 @@ class ReportData:
 
 _TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches", "non_product",
            "bridge")
+#: Columns holding personal data (names, e-mail addresses, phone numbers) masked with the ids.
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "customer_name", "email",
+                    "e_mail", "email_address", "phone", "phone_number")
+_MASK_DIGITS = 12
+
+
+def mask_id(value) -> str:
+    """A stable short pseudonym of a customer id (or name, e-mail address): ``c-`` + 12 hex digits.
+
+    The first 12 hex digits of the SHA-256 of the text: the same id always gives
+    the same pseudonym (so pages, lists and reruns agree), and the id cannot be
+    read from it. It is not encryption: someone who can guess candidate ids can
+    hash them and compare.
+
+    Examples
+    --------
+    >>> mask_id("ann@example.com")
+    'c-71d4f55f72fa'
+    >>> mask_id(17) == mask_id("17")
+    True
+    """
+    return "c-" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:_MASK_DIGITS]
+
+
+def _mask_series(values: pd.Series) -> pd.Series:
+    return values.map(mask_id, na_action="ignore").astype("object")
+
+
+def mask_customer_ids(data: ReportData) -> ReportData:
+    """``data`` with every customer id replaced by :func:`mask_id` and personal columns masked.
+
+    Customer ids in the transactions, returns, non-product lines, campaign
+    touches and the customers table's index are pseudonymised consistently;
+    columns named in :data:`PERSONAL_COLUMNS` of the transactions and customers
+    are masked too. Raises ReportError in the (astronomically unlikely) case two
+    ids share a pseudonym.
+    """
+    import dataclasses
+
+    changes = {}
+    for name in ("transactions", "returns", "non_product", "touches", "customers"):
+        frame = getattr(data, name)
+        if frame is None:
+            continue
+        frame = frame.copy()
+        if C.CUSTOMER_ID in frame.columns:
+            frame[C.CUSTOMER_ID] = _mask_series(frame[C.CUSTOMER_ID])
+        if name == "customers":
+            masked = frame.index.map(lambda v: mask_id(v) if pd.notna(v) else v)
+            if masked.nunique() != frame.index.nunique():
+                raise ReportError("two customer ids share a masked pseudonym; set "
+                                  "`privacy: {mask_ids: false}` to show the ids")
+            frame.index = pd.Index(masked, name=frame.index.name)
+        if name in ("transactions", "customers"):
+            for column in frame.columns.intersection(PERSONAL_COLUMNS):
+                frame[column] = _mask_series(frame[column])
+        changes[name] = frame
+    tx = data.transactions
+    if tx is not None and C.CUSTOMER_ID in tx:
+        if changes["transactions"][C.CUSTOMER_ID].nunique() != tx[C.CUSTOMER_ID].nunique():
+            raise ReportError("two customer ids share a masked pseudonym; set "
+                              "`privacy: {mask_ids: false}` to show the ids")
+    return dataclasses.replace(data, **changes)
 
 
 def _loader_options(spec: dict) -> dict:
@@ -1192,6 +1271,61 @@ def moved_into(movement: pd.DataFrame, *, segment: str = "At risk", n: int = 10,
                                            for v in moved["monetary"]],
                          "last purchase": moved["last_purchase"].dt.strftime("%Y-%m-%d")},
                         index=moved.index)
+
+
+#: Segments whose customers make the at-risk target list.
+AT_RISK_SEGMENTS = ("At risk", "Can't lose them")
+
+
+def target_lists(movement: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Customer lists for CRM action, from :func:`segment_movement`.
+
+    ``at_risk``: every customer whose RFM segment at the end of the month is
+    one of :data:`AT_RISK_SEGMENTS` (valuable customers slipping away);
+    ``win_back``: the customers who moved into "At risk" this month (the
+    first candidates for a win-back contact). Most valuable first; columns
+    ``segment``, ``segment_last_month``, ``spend_to_date``, ``last_purchase``,
+    indexed by ``customer_id``.
+    """
+    def listing(rows):
+        rows = rows.sort_values(["monetary", "last_purchase"], ascending=[False, True],
+                                kind="mergesort")
+        out = pd.DataFrame({"segment": rows["current"].astype("object"),
+                            "segment_last_month": rows["previous"].astype("object"),
+                            "spend_to_date": rows["monetary"].round(2),
+                            "last_purchase": rows["last_purchase"].dt.strftime("%Y-%m-%d")},
+                           index=rows.index)
+        out.index.name = C.CUSTOMER_ID
+        return out
+
+    return {"at_risk": listing(movement.loc[movement["current"].isin(AT_RISK_SEGMENTS)]),
+            "win_back": listing(movement.loc[movement["moved"]
+                                             & (movement["current"] == "At risk")])}
+
+
+def write_target_lists(lists: dict[str, pd.DataFrame], *, folder: str | os.PathLike,
+                       prefix: str) -> dict[str, Path]:
+    """Write each list of :func:`target_lists` as ``<prefix>-<name>.csv`` in ``folder``.
+
+    Written with :func:`clvkit.outputs.write_table` (spreadsheet-safe text: an id
+    such as ``=HYPERLINK(...)`` gets a leading ``'``), replacing a previous copy.
+    Returns the paths by list name.
+    """
+    from .outputs import write_table
+
+    folder = Path(folder)
+    return {name: write_table(frame, folder / f"{prefix}-{name.replace('_', '-')}.csv",
+                              force=True)
+            for name, frame in lists.items()}
+
+
+def target_lists_text(lists: dict[str, pd.DataFrame], paths: dict[str, Path]) -> str:
+    """Markdown bullets linking each exported list, with its size."""
+    what = {"at_risk": "at-risk customers (segments " + ", ".join(AT_RISK_SEGMENTS) + ")",
+            "win_back": "win-back candidates (moved into \"At risk\" this month)"}
+    return "\n".join(f"- [{_text(paths[name].name)}]({paths[name].name}): "
+                     f"{len(frame):,} {what.get(name, _text(name))}"
+                     for name, frame in lists.items())
 
 
 def segments_text(movement: pd.DataFrame, *, month: str, currency: str) -> str:
@@ -2320,7 +2454,10 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
                       f"clvkit/templates/{SECTIONS[r.name].template}",
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name])),
                       "status": r.status, "error": r.error,
-                      "notebook": r.notebook, "html": r.html} for r in results],
+                      "notebook": r.notebook, "html": r.html,
+                      "exports": [p.name for p in sorted(work.glob(
+                          f"{Path(SECTIONS[r.name].template).stem}-*.csv"))]}
+                     for r in results],
         "environment": dict(_KERNEL_ENV), "packages": _package_versions(), "outputs": outputs,
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True,
@@ -2354,6 +2491,10 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
                 results: list[SectionResult]) -> str:
     esc = html.escape
     label = pd.Period(month, "M").strftime("%B %Y")
+    privacy = ("Customer ids, names and e-mail addresses are shown as pseudonyms (stable "
+               "short hashes; set <code>privacy: {mask_ids: false}</code> to show them)."
+               if cfg.mask_ids else "Customer ids are shown as in the data "
+               "(<code>privacy: {mask_ids: false}</code>).")
     table = headline_table_display(headline, currency=cfg.currency)
     rows = "\n".join("<tr><td>" + "</td><td>".join(esc(str(v)) for v in (kpi, *row)) +
                      "</td></tr>" for kpi, row in zip(table.index, table.to_numpy(), strict=True))
@@ -2392,6 +2533,7 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 {chr(10).join(items)}
 </ol>
 <p class="sub">Inputs, parameters and checksums: <a href="manifest.json">manifest.json</a></p>
+<p class="sub">{privacy}</p>
 </body>
 </html>
 """
@@ -2507,7 +2649,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         try:
             staged.mkdir()
             logs.mkdir()
-            _save_data(loaded, staged / _DATA_DIR)
+            _save_data(mask_customer_ids(loaded) if cfg.mask_ids else loaded,
+                       staged / _DATA_DIR)
             ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
                                                        jobs=jobs or cfg.jobs, say=say)}
             results = [ran.get(name) or skipped[name] for name in cfg.sections]

@@ -938,3 +938,102 @@ def test_clv_by_channel_marks_groups_below_the_configured_minimum(crm_data):
     expected = (table["customers_observed"] >= 40) & (table.index != "other")
     assert table["ranked"].tolist() == expected.tolist()
     assert report.ReportOptions().min_group_size == 30
+
+
+@pytest.fixture(scope="module")
+def email_csv(tiny_csv, tmp_path_factory) -> Path:
+    """The tiny shop with e-mail addresses as customer ids."""
+    frame = pd.read_csv(tiny_csv, dtype={"customer_id": "string"})
+    frame["customer_id"] = "user" + frame["customer_id"] + "@example.com"
+    path = tmp_path_factory.mktemp("email") / "email.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def email_pack(email_csv, tmp_path_factory):
+    """A pack (segments, least profitable) on e-mail ids with the default privacy, built twice."""
+    root = tmp_path_factory.mktemp("privacy")
+    cfg = tiny_config(email_csv, sections=["segments", "least_profitable"])
+    outs = []
+    for run in ("a", "b"):
+        result = report.build_report(month="2024-04", config=cfg, out=root / run,
+                                     progress=None)
+        assert result.ok, [(s.name, s.error) for s in result.sections]
+        outs.append(root / run)
+    return outs
+
+
+def test_privacy_option_is_checked_and_defaults_to_masking(tiny_csv):
+    assert report.load_config(tiny_config(tiny_csv)).mask_ids is True
+    cfg = report.load_config(tiny_config(tiny_csv, privacy={"mask_ids": False}))
+    assert cfg.mask_ids is False
+    with pytest.raises(ReportError, match=r"`privacy.mask_ids` must be true or false"):
+        report.load_config(tiny_config(tiny_csv, privacy={"mask_ids": "yes"}))
+    with pytest.raises(ReportError, match=r"unknown key\(s\) \['hide'\] in `privacy`"):
+        report.load_config(tiny_config(tiny_csv, privacy={"hide": True}))
+
+
+def test_masking_is_stable_and_consistent_across_tables(email_csv):
+    data = report.load_report_data(report.load_config(tiny_config(email_csv)).data)
+    masked = report.mask_customer_ids(data)
+    ids = data.transactions["customer_id"]
+    assert masked.transactions["customer_id"].tolist() == [report.mask_id(v) for v in ids]
+    assert masked.transactions["customer_id"].nunique() == ids.nunique()
+    assert not masked.transactions["customer_id"].str.contains("@").any()
+    assert data.transactions["customer_id"].str.contains("@").all()      # input untouched
+
+
+def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_csv):
+    out = email_pack[0]
+    emails = set(pd.read_csv(email_csv)["customer_id"].dropna())
+    pattern = re.compile(r"user\d+@example\.com")
+    pages = list(out.glob("*.html")) + list(out.glob("*.ipynb")) + list(out.glob("*.csv"))
+    assert len(list(out.glob("*.html"))) == 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not pattern.search(text), page
+    # the customers are shown, as pseudonyms
+    least = (out / "03-least-profitable.html").read_text(encoding="utf-8")
+    assert sum(report.mask_id(e) in least for e in emails) >= 5
+    assert "pseudonyms" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_target_lists_are_exported_linked_listed_and_identical_on_rerun(email_pack):
+    out, again = email_pack
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    segments = next(s for s in manifest["sections"] if s["name"] == "segments")
+    assert segments["exports"] == ["02-segments-at-risk.csv", "02-segments-win-back.csv"]
+    listed = {o["path"] for o in manifest["outputs"]}
+    page = (out / "02-segments.html").read_text(encoding="utf-8")
+    for name in segments["exports"]:
+        assert name in listed
+        assert f'href="{name}"' in page
+        assert sha(out / name) == sha(again / name)
+        frame = pd.read_csv(out / name, dtype=str)
+        assert list(frame.columns) == ["customer_id", "segment", "segment_last_month",
+                                       "spend_to_date", "last_purchase"]
+        assert frame["customer_id"].str.fullmatch(r"c-[0-9a-f]{12}").all()
+    at_risk = pd.read_csv(out / "02-segments-at-risk.csv")
+    assert set(at_risk["segment"]) <= set(report.AT_RISK_SEGMENTS)
+    assert at_risk["spend_to_date"].is_monotonic_decreasing
+    for name in ("02-segments.html", "02-segments.ipynb", "manifest.json"):
+        assert sha(out / name) == sha(again / name), name
+
+
+def test_target_list_csv_neutralises_formula_like_ids(tmp_path):
+    movement = pd.DataFrame(
+        {"previous": ["Champions", "At risk", "Lost"], "current": ["At risk", "At risk", "Lost"],
+         "monetary": [500.0, 80.0, 10.0],
+         "last_purchase": pd.to_datetime(["2024-01-02", "2024-02-03", "2023-05-01"])},
+        index=pd.Index(['=HYPERLINK("http://x","y")', "+1234 5", "c"], name="customer_id"))
+    movement["moved"] = movement["previous"] != movement["current"]
+    lists = report.target_lists(movement)
+    assert lists["win_back"].index.tolist() == ['=HYPERLINK("http://x","y")']
+    assert lists["at_risk"].index.tolist() == ['=HYPERLINK("http://x","y")', "+1234 5"]
+    paths = report.write_target_lists(lists, folder=tmp_path, prefix="02-segments")
+    back = pd.read_csv(paths["at_risk"], dtype=str)
+    assert back["customer_id"].tolist() == ['\'=HYPERLINK("http://x","y")', "'+1234 5"]
+    assert not back["customer_id"].str.match(r"[=+\-@]").any()
+    assert "[02\\-segments\\-win\\-back\\.csv](02-segments-win-back.csv): 1 win-back" in (
+        report.target_lists_text(lists, paths))
