@@ -1037,3 +1037,26 @@ def test_target_list_csv_neutralises_formula_like_ids(tmp_path):
     assert not back["customer_id"].str.match(r"[=+\-@]").any()
     assert "[02\\-segments\\-win\\-back\\.csv](02-segments-win-back.csv): 1 win-back" in (
         report.target_lists_text(lists, paths))
+
+
+def test_cohort_page_shows_sizes_weighted_averages_and_marks_the_first_cohort(tiny_data):
+    matrix = report.cohort_retention(tiny_data, month="2024-04", cohorts=12)
+    sizes = matrix.attrs["cohort_size"]
+    table = report.cohort_sizes_table(matrix)
+    assert table["customers"].tolist() == [int(v) for v in sizes]
+    assert table["note"].iloc[0].startswith("* left-censored")
+    assert (table["note"].iloc[1:] == "").all()
+    later = matrix.iloc[1:]
+    w = sizes.iloc[1:]
+    reached = later[1].notna()
+    expected = (later.loc[reached, 1] * w[reached]).sum() / w[reached].sum()
+    text = report.cohort_text(matrix, month="2024-04")
+    assert f"On average (weighted by cohort size) {expected * 100:.1f}%" in text
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = report.plot_cohort_retention(matrix)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == f"2024-01 (n={int(sizes.iloc[0])}) *"
+    assert "0" not in [t.get_text() for t in ax.get_xticklabels()]
+    matplotlib.pyplot.close("all")
