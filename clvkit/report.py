@@ -69,7 +69,7 @@ __all__ = [
     "cohort_value_curves",
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
     "campaign_results", "campaign_dropout_display", "medium_table", "contact_lift",
-    "contact_lift_text",
+    "contact_lift_text", "contact_lift_display",
     "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
     "ReportOptions", "section_support", "shipped_configs", "definitions_text",
@@ -1849,6 +1849,15 @@ def contact_lift(data: ReportData, touches: pd.DataFrame, *, month: str) -> pd.D
     out.index.name = "existing customers"
     out.attrs["lift"] = (out.loc["contacted", "purchase_rate"]
                          - out.loc["not contacted", "purchase_rate"])
+    return out
+
+
+def contact_lift_display(lift: pd.DataFrame | None, *, currency: str = "GBP"):
+    """Formatted :func:`contact_lift` (purchase rate in percent), or None."""
+    if lift is None:
+        return None
+    out = lift[["customers", "buyers"]].copy()
+    out["purchase rate"] = [_fmt(v, "percent", currency) for v in lift["purchase_rate"]]
     return out
 
 

@@ -895,6 +895,8 @@ def test_email_vs_sms_and_lift_against_customers_not_contacted(crm_data):
     assert lift.loc["not contacted", "purchase_rate"] == pytest.approx(rate)
     text = report.contact_lift_text(lift, month=month)
     assert "not decided at random" in text and "association" in text
+    shown = report.contact_lift_display(lift, currency="USD")
+    assert shown.loc["not contacted", "purchase rate"] == f"{rate * 100:.1f}%"
     everyone = touches.iloc[:0]
     assert report.contact_lift(data, everyone, month=month) is None
 
