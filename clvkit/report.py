@@ -64,14 +64,17 @@ __all__ = [
     "executive_summary_text", "headline_table_display", "plot_monthly_trend",
     "segment_movement", "segment_sizes", "moved_into", "segments_text", "plot_segment_sizes",
     "profit_table", "least_profitable_display", "profit_text", "plot_profit_curve",
-    "cohort_retention", "cohort_text",
+    "cohort_retention", "cohort_text", "cohort_sizes_table", "plot_cohort_retention",
     "clv_by_channel", "clv_by_channel_text", "clv_by_channel_display", "plot_clv_by_channel",
     "cohort_value_curves",
     "month_touches", "campaign_table", "campaign_funnel", "campaign_dropout", "campaign_text",
+    "campaign_results", "campaign_dropout_display", "medium_table", "contact_lift",
+    "contact_lift_text", "contact_lift_display",
     "predictions", "at_risk_customers", "at_risk_text", "predictions_text",
     "at_risk_display", "plot_p_alive", "data_quality_table", "data_quality_text",
     "ReportOptions", "section_support", "shipped_configs", "definitions_text",
     "revenue_bridge_table", "quality_checks", "quality_checks_display", "data_gaps",
+    "mask_id", "mask_customer_ids", "target_lists", "write_target_lists", "target_lists_text",
 ]
 
 # --------------------------------------------------------------------------- constants
@@ -162,7 +165,9 @@ TEMPLATE_PARAMETERS = ("month", "data_dir", "title", "currency", "time_unit", "b
                        "options")
 
 _CONFIG_KEYS = ("title", "name", "data", "month", "currency", "time_unit", "benchmarks",
-                "sections", "jobs", "options")
+                "sections", "jobs", "options", "privacy")
+#: Keys of a config's ``privacy`` mapping, with their defaults.
+PRIVACY_KEYS = {"mask_ids": True}
 #: Options of :func:`clvkit.load_transactions` a config may set under ``data``
 #: (values are passed through; the loader checks them and names the option).
 LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
@@ -182,6 +187,8 @@ _OPTION_RULES: dict[str, tuple] = {
     "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
     "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
     "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
+    "min_group_size": (int, 1, None, (False, False),
+                       "customers a channel or country needs to be ranked"),
     "engine": (str, ("pandas", "duckdb", "spark"), None, None, "engine of the RFM summary"),
 }
 
@@ -213,6 +220,7 @@ revenue: 30% is written 0.30), got 30
     clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
     at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
     campaign_months: int = 3         # months of campaigns compared by tactic and message
+    min_group_size: int = 30         # customers a group needs to be ranked (CLV by channel)
     engine: str = "pandas"           # engine of the RFM summary behind the predictions
 
     def __post_init__(self):
@@ -305,6 +313,10 @@ class ReportConfig:
         Section options, typed and range-checked.
     source : str or None
         Path of the YAML file, if any.
+    mask_ids : bool
+        ``privacy.mask_ids``: pages and exported lists show customer ids as
+        stable pseudonyms (:func:`mask_id`) and mask names and e-mail columns
+        (default True).
     """
 
     name: str
@@ -318,6 +330,7 @@ class ReportConfig:
     jobs: int
     options: ReportOptions
     source: str | None = None
+    mask_ids: bool = True
 
 
 def _unknown_keys(given, allowed, where: str) -> None:
@@ -533,8 +546,8 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
     Traceback (most recent call last):
     ...
     clvkit.errors.ReportError: unknown key(s) ['colour'] in config; allowed keys are \
-['benchmarks', 'currency', 'data', 'jobs', 'month', 'name', 'options', 'sections', 'time_unit', \
-'title']
+['benchmarks', 'currency', 'data', 'jobs', 'month', 'name', 'options', 'privacy', 'sections', \
+'time_unit', 'title']
     """
     source = None
     base = None
@@ -581,11 +594,19 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
         raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
     options = ReportOptions.from_mapping(raw.get("options") or {})
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
+    privacy = raw.get("privacy") or {}
+    if not isinstance(privacy, Mapping):
+        raise ReportError(f"`privacy` must be a mapping such as {{mask_ids: true}}, "
+                          f"got {privacy!r}")
+    _unknown_keys(privacy, PRIVACY_KEYS, "`privacy`")
+    mask_ids = privacy.get("mask_ids", PRIVACY_KEYS["mask_ids"])
+    if not isinstance(mask_ids, bool):
+        raise ReportError(f"`privacy.mask_ids` must be true or false, got {mask_ids!r}")
     return ReportConfig(
         name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=spec,
         month=month, currency=currency, time_unit=time_unit,
         benchmarks=_check_benchmarks(raw.get("benchmarks") or {}),
-        sections=sections, jobs=jobs, options=options, source=source)
+        sections=sections, jobs=jobs, options=options, source=source, mask_ids=mask_ids)
 
 
 # --------------------------------------------------------------------------- data
@@ -635,6 +656,69 @@ class ReportData:
 
 _TABLES = ("transactions", "returns", "log", "customers", "campaigns", "touches", "non_product",
            "bridge")
+#: Columns holding personal data (names, e-mail addresses, phone numbers) masked with the ids.
+PERSONAL_COLUMNS = ("name", "first_name", "last_name", "full_name", "customer_name", "email",
+                    "e_mail", "email_address", "phone", "phone_number")
+_MASK_DIGITS = 12
+
+
+def mask_id(value) -> str:
+    """A stable short pseudonym of a customer id (or name, e-mail address): ``c-`` + 12 hex digits.
+
+    The first 12 hex digits of the SHA-256 of the text: the same id always gives
+    the same pseudonym (so pages, lists and reruns agree), and the id cannot be
+    read from it. It is not encryption: someone who can guess candidate ids can
+    hash them and compare.
+
+    Examples
+    --------
+    >>> mask_id("ann@example.com")
+    'c-71d4f55f72fa'
+    >>> mask_id(17) == mask_id("17")
+    True
+    """
+    return "c-" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:_MASK_DIGITS]
+
+
+def _mask_series(values: pd.Series) -> pd.Series:
+    return values.map(mask_id, na_action="ignore").astype("object")
+
+
+def mask_customer_ids(data: ReportData) -> ReportData:
+    """``data`` with every customer id replaced by :func:`mask_id` and personal columns masked.
+
+    Customer ids in the transactions, returns, non-product lines, campaign
+    touches and the customers table's index are pseudonymised consistently;
+    columns named in :data:`PERSONAL_COLUMNS` of the transactions and customers
+    are masked too. Raises ReportError in the (astronomically unlikely) case two
+    ids share a pseudonym.
+    """
+    import dataclasses
+
+    changes = {}
+    for name in ("transactions", "returns", "non_product", "touches", "customers"):
+        frame = getattr(data, name)
+        if frame is None:
+            continue
+        frame = frame.copy()
+        if C.CUSTOMER_ID in frame.columns:
+            frame[C.CUSTOMER_ID] = _mask_series(frame[C.CUSTOMER_ID])
+        if name == "customers":
+            masked = frame.index.map(lambda v: mask_id(v) if pd.notna(v) else v)
+            if masked.nunique() != frame.index.nunique():
+                raise ReportError("two customer ids share a masked pseudonym; set "
+                                  "`privacy: {mask_ids: false}` to show the ids")
+            frame.index = pd.Index(masked, name=frame.index.name)
+        if name in ("transactions", "customers"):
+            for column in frame.columns.intersection(PERSONAL_COLUMNS):
+                frame[column] = _mask_series(frame[column])
+        changes[name] = frame
+    tx = data.transactions
+    if tx is not None and C.CUSTOMER_ID in tx:
+        if changes["transactions"][C.CUSTOMER_ID].nunique() != tx[C.CUSTOMER_ID].nunique():
+            raise ReportError("two customer ids share a masked pseudonym; set "
+                              "`privacy: {mask_ids: false}` to show the ids")
+    return dataclasses.replace(data, **changes)
 
 
 def _loader_options(spec: dict) -> dict:
@@ -1189,6 +1273,61 @@ def moved_into(movement: pd.DataFrame, *, segment: str = "At risk", n: int = 10,
                         index=moved.index)
 
 
+#: Segments whose customers make the at-risk target list.
+AT_RISK_SEGMENTS = ("At risk", "Can't lose them")
+
+
+def target_lists(movement: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Customer lists for CRM action, from :func:`segment_movement`.
+
+    ``at_risk``: every customer whose RFM segment at the end of the month is
+    one of :data:`AT_RISK_SEGMENTS` (valuable customers slipping away);
+    ``win_back``: the customers who moved into "At risk" this month (the
+    first candidates for a win-back contact). Most valuable first; columns
+    ``segment``, ``segment_last_month``, ``spend_to_date``, ``last_purchase``,
+    indexed by ``customer_id``.
+    """
+    def listing(rows):
+        rows = rows.sort_values(["monetary", "last_purchase"], ascending=[False, True],
+                                kind="mergesort")
+        out = pd.DataFrame({"segment": rows["current"].astype("object"),
+                            "segment_last_month": rows["previous"].astype("object"),
+                            "spend_to_date": rows["monetary"].round(2),
+                            "last_purchase": rows["last_purchase"].dt.strftime("%Y-%m-%d")},
+                           index=rows.index)
+        out.index.name = C.CUSTOMER_ID
+        return out
+
+    return {"at_risk": listing(movement.loc[movement["current"].isin(AT_RISK_SEGMENTS)]),
+            "win_back": listing(movement.loc[movement["moved"]
+                                             & (movement["current"] == "At risk")])}
+
+
+def write_target_lists(lists: dict[str, pd.DataFrame], *, folder: str | os.PathLike,
+                       prefix: str) -> dict[str, Path]:
+    """Write each list of :func:`target_lists` as ``<prefix>-<name>.csv`` in ``folder``.
+
+    Written with :func:`clvkit.outputs.write_table` (spreadsheet-safe text: an id
+    such as ``=HYPERLINK(...)`` gets a leading ``'``), replacing a previous copy.
+    Returns the paths by list name.
+    """
+    from .outputs import write_table
+
+    folder = Path(folder)
+    return {name: write_table(frame, folder / f"{prefix}-{name.replace('_', '-')}.csv",
+                              force=True)
+            for name, frame in lists.items()}
+
+
+def target_lists_text(lists: dict[str, pd.DataFrame], paths: dict[str, Path]) -> str:
+    """Markdown bullets linking each exported list, with its size."""
+    what = {"at_risk": "at-risk customers (segments " + ", ".join(AT_RISK_SEGMENTS) + ")",
+            "win_back": "win-back candidates (moved into \"At risk\" this month)"}
+    return "\n".join(f"- [{_text(paths[name].name)}]({paths[name].name}): "
+                     f"{len(frame):,} {what.get(name, _text(name))}"
+                     for name, frame in lists.items())
+
+
 def segments_text(movement: pd.DataFrame, *, month: str, currency: str) -> str:
     """Sentences on how many customers changed segment and who moved into "At risk"."""
     label = pd.Period(month, "M").strftime("%B %Y")
@@ -1322,27 +1461,84 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     return out
 
 
-def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
-    """Sentences on month-1 and month-3 retention of recent cohorts."""
-    def mean_at(age):
-        return matrix[age].mean() if age in matrix.columns else float("nan")
+def _weighted_retention(matrix: pd.DataFrame, age: int) -> float:
+    """Size-weighted mean retention at ``age`` (cohorts that reached it, not the first)."""
+    if age not in matrix.columns:
+        return float("nan")
+    censored = matrix.attrs.get("left_censored")
+    sizes = pd.Series(matrix.attrs.get("cohort_size", pd.Series(1.0, index=matrix.index)),
+                      dtype=float).reindex(matrix.index)
+    keep = matrix[age].notna() & (matrix.index != censored) & (sizes > 0)
+    if not keep.any():
+        return float("nan")
+    return float(np.average(matrix.loc[keep, age].astype(float), weights=sizes[keep]))
 
+
+def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
+    """Sentences on month-1 and month-3 retention of recent cohorts.
+
+    Averages are weighted by cohort size over the cohorts that reached the age,
+    leaving out the left-censored first cohort of the data.
+    """
     comparable = matrix.drop(index=[matrix.attrs.get("left_censored")], errors="ignore")
     best = (comparable[1].idxmax() if 1 in comparable.columns and comparable[1].notna().any()
             else None)
-    text = (f"On average {_fmt(mean_at(1), 'percent', 'GBP')} of a cohort's customers bought "
-            f"again in the month after their first purchase and "
-            f"{_fmt(mean_at(3), 'percent', 'GBP')} three months after it (cohorts shown: "
-            f"{matrix.index[0]:%B %Y} to {matrix.index[-1]:%B %Y}).")
+    text = (f"On average (weighted by cohort size) "
+            f"{_fmt(_weighted_retention(matrix, 1), 'percent', 'GBP')} of a cohort's customers "
+            f"bought again in the month after their first purchase and "
+            f"{_fmt(_weighted_retention(matrix, 3), 'percent', 'GBP')} three months after it "
+            f"(cohorts shown: {matrix.index[0]:%B %Y} to {matrix.index[-1]:%B %Y}).")
     if best is not None:
+        size = matrix.attrs.get("cohort_size")
+        customers = (f", {int(size.loc[best]):,} customers" if size is not None else "")
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
-                 f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}).")
+                 f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}{customers}).")
     censored = matrix.attrs.get("left_censored")
     if censored is not None:
         text += (f"\n\nThe {censored:%B %Y} cohort is the first month of the data: it holds "
                  "every customer who was already buying before the data begin, not only new "
-                 "ones (left-censored), so its retention is not comparable with later cohorts.")
+                 "ones (left-censored), so its retention is not comparable with later cohorts "
+                 "and is left out of the averages; it is marked * below.")
     return text
+
+
+def cohort_sizes_table(matrix: pd.DataFrame, *, currency: str = "GBP") -> pd.DataFrame:
+    """Per cohort: customers acquired, month-1 and month-3 retention, and a note.
+
+    The left-censored first cohort is marked (``note``).
+    """
+    sizes = matrix.attrs.get("cohort_size")
+    censored = matrix.attrs.get("left_censored")
+    out = pd.DataFrame(index=pd.Index([f"{p:%Y-%m}" for p in matrix.index], name="cohort"))
+    out["customers"] = ([int(v) for v in sizes.reindex(matrix.index)] if sizes is not None
+                        else pd.NA)
+    for age in (1, 3):
+        if age in matrix.columns:
+            out[f"month {age}"] = [_fmt(v, "percent", currency) for v in matrix[age]]
+    out["note"] = ["* left-censored: includes customers buying before the data begin"
+                   if p == censored else "" for p in matrix.index]
+    return out
+
+
+def plot_cohort_retention(matrix: pd.DataFrame, *, ax=None):
+    """Retention heatmap without month 0 (100% by definition), rows labelled with cohort sizes.
+
+    :func:`clvkit.plotting.cohort_heatmap` on ages 1 and later; each row reads
+    ``YYYY-MM (n=…)``, with ``*`` on the left-censored first cohort.
+    """
+    from .plotting import cohort_heatmap
+
+    sizes = matrix.attrs.get("cohort_size")
+    censored = matrix.attrs.get("left_censored")
+    shown = matrix.drop(columns=[0], errors="ignore")
+    labels = [f"{p:%Y-%m}" + (f" (n={int(sizes.loc[p]):,})" if sizes is not None else "")
+              + (" *" if p == censored else "") for p in matrix.index]
+    shown = shown.set_axis(pd.Index(labels, name=matrix.index.name), axis=0)
+    shown.attrs = {k: v for k, v in matrix.attrs.items()
+                   if k not in ("cohort_size", "left_censored")}
+    ax = cohort_heatmap(shown, ax=ax)
+    ax.set_title(ax.get_title() + " (month 0 = 100% left out; * left-censored)")
+    return ax
 
 
 # ----- CLV by channel
@@ -1383,7 +1579,9 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     cohort that reached them), the mean CAC of the channel and their ratio
     (LTV:CAC) when the data have CAC. Without acquisition channels the
     customers are grouped by the channel or country of their first order
-    (``attrs["group"]`` names it).
+    (``attrs["group"]`` names it). ``ranked`` is False for groups with fewer than
+    ``options["min_group_size"]`` customers observed over the horizon (and for
+    "other"): they are shown but never called best or worst.
     """
     from .crm import value_by_group
 
@@ -1398,6 +1596,9 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     value.index.name = groups.name
     value.attrs["group"] = groups.name
     value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
+    value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
+                       & (value.index != "other"))
+    value.attrs["min_group_size"] = options["min_group_size"]
     return value.sort_values("value", ascending=False, kind="mergesort")
 
 
@@ -1421,40 +1622,72 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
 
 def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                         benchmark: float | None = None) -> str:
-    """Sentences comparing channels' observed value and observed value:CAC ("other" aside)."""
-    named = table["value"].drop("other", errors="ignore").dropna()
-    best, worst = named.idxmax(), named.idxmin()
+    """Sentences comparing groups' observed value and observed value:CAC.
+
+    Only groups marked ``ranked`` (at least ``attrs["min_group_size"]``
+    customers observed; "other" never) are called best or worst; the text names
+    the groups too small to rank.
+    """
+    minimum = table.attrs.get("min_group_size", 1)
+    ranked = (table["ranked"] if "ranked" in table
+              else (table["customers_observed"] >= minimum) & (table.index != "other"))
+    named = table.loc[ranked, "value"].dropna()
+    small = [i for i in table.index[~ranked] if i != "other"]
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
-    text = (f"A customer {via} **{_text(best)}** brought "
-            f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their first "
-            f"{horizon} months, against {_fmt(table.loc[worst, 'value'], 'currency', currency)} "
-            f"{via} {_text(worst)}.")
+    kind = {"channel": "channel", "country": "country"}.get(table.attrs.get("group"), "group")
+    if len(named) >= 2:
+        best, worst = named.idxmax(), named.idxmin()
+        text = (f"A customer {via} **{_text(best)}** brought "
+                f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[best, 'customers_observed']):,} "
+                f"customers observed), against "
+                f"{_fmt(table.loc[worst, 'value'], 'currency', currency)} {via} "
+                f"{_text(worst)} ({int(table.loc[worst, 'customers_observed']):,} customers).")
+    elif len(named) == 1:
+        only = named.index[0]
+        text = (f"A customer {via} **{_text(only)}** brought "
+                f"{_fmt(table.loc[only, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[only, 'customers_observed']):,} "
+                f"customers observed); no other {kind} is large enough to compare with it.")
+    else:
+        text = (f"No {kind} has the {minimum:,} customers observed over {horizon} months "
+                "needed to compare it with others, so none is called best or worst.")
+    if small:
+        text += (f" Too few customers to rank (fewer than {minimum:,} observed, shown in the "
+                 f"table but not compared): {', '.join(_text(g) for g in small)}.")
     if "ltv_to_cac" in table:
-        ratio = table["ltv_to_cac"]
-        text += (f" Observed value:CAC ranges from {_fmt(ratio.min(), 'number', currency)} "
-                 f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
-                 f" ({_text(ratio.idxmax())})")
-        if benchmark is not None:
-            below = ratio.index[ratio < benchmark]
-            text += (f"; {len(below)} channel(s) fall below the target of "
-                     f"{_fmt(benchmark, 'number', currency)}"
-                     + (f": {', '.join(_text(c) for c in below)}" if len(below)
-                        else ""))
-        text += "."
+        ratio = table.loc[ranked, "ltv_to_cac"].dropna()
+        if len(ratio):
+            text += (f" Among the {kind} groups large enough to rank, observed value:CAC "
+                     f"ranges from {_fmt(ratio.min(), 'number', currency)} "
+                     f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
+                     f" ({_text(ratio.idxmax())})")
+            if benchmark is not None:
+                below = ratio.index[ratio < benchmark]
+                text += (f"; {len(below)} fall below the target of "
+                         f"{_fmt(benchmark, 'number', currency)}"
+                         + (f": {', '.join(_text(c) for c in below)}" if len(below)
+                            else ""))
+            text += "."
     if table.attrs.get("assumptions"):
         text += f" Observed value is historical gross margin. {table.attrs['assumptions']}"
     return text
 
 
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
-    """Formatted channel table."""
+    """Formatted channel table: customers, customers observed, value, CAC, and whether ranked."""
     out = table[["customers", "customers_observed"]].copy()
     out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
                                                    for v in table["value"]]
     if "cac" in table:
         out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
         out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+    if "ranked" in table:
+        minimum = table.attrs.get("min_group_size", 1)
+        out["ranked"] = ["yes" if r else ("no (pooled)" if i == "other"
+                                          else f"no (< {minimum:,} customers)")
+                         for i, r in zip(table.index, table["ranked"], strict=True)]
     return out
 
 
@@ -1481,19 +1714,166 @@ def month_touches(data: ReportData, *, month: str, months: int = 1) -> pd.DataFr
     return touches.loc[(sent > end - months) & (sent <= end)]
 
 
-def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str) -> pd.DataFrame:
-    """One row per campaign of ``touches``: name, tactic, message, sends, conversions, revenue."""
-    grouped = touches.groupby("campaign_id")
+def _campaign_costs(data: ReportData, touches: pd.DataFrame,
+                    cost_per_contact: float = 0.0) -> pd.Series:
+    """Cost of each touch: the campaign's ``cost_per_send``, else ``cost_per_contact``."""
+    per_send = None
+    if data.has("campaigns") and "cost_per_send" in data.campaigns:
+        per_send = touches["campaign_id"].map(data.campaigns["cost_per_send"])
+    if per_send is None:
+        per_send = pd.Series(float(cost_per_contact), index=touches.index)
+    return per_send.astype(float).fillna(float(cost_per_contact))
+
+
+def _value_columns(sent, converted, revenue, cost) -> dict:
+    """Cost per send, cost per conversion and ROI ((revenue - cost) / cost), NaN when undefined."""
+    sent, converted = np.asarray(sent, float), np.asarray(converted, float)
+    revenue, cost = np.asarray(revenue, float), np.asarray(cost, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"cost": cost,
+                "cost_per_send": np.where(sent > 0, cost / sent, np.nan),
+                "cost_per_conversion": np.where(converted > 0, cost / converted, np.nan),
+                "roi": np.where(cost > 0, (revenue - cost) / cost, np.nan)}
+
+
+def campaign_results(data: ReportData, touches: pd.DataFrame, *,
+                     cost_per_contact: float = 0.0) -> pd.DataFrame:
+    """One row per campaign of ``touches``: sends, conversions, revenue, cost and ROI (numbers).
+
+    Cost is the campaign's ``cost_per_send`` (synthetic CRM data) times its sends,
+    else ``cost_per_contact`` per send; ``cost_per_conversion`` is cost / conversions
+    and ``roi`` is (attributed revenue - cost) / cost; undefined ratios are NaN.
+
+    Examples
+    --------
+    >>> touches = pd.DataFrame({"campaign_id": ["C1", "C1", "C2"], "customer_id": [1, 2, 1],
+    ...     "converted": [True, False, False], "unsubscribed": [False, False, True],
+    ...     "revenue": [30.0, 0.0, 0.0]})
+    >>> campaigns = pd.DataFrame({"name": ["a", "b"], "tactic": ["d", "n"],
+    ...     "message": ["A", "B"], "medium": ["email", "sms"], "cost_per_send": [0.5, 0.1]},
+    ...     index=pd.Index(["C1", "C2"], name="campaign_id"))
+    >>> data = ReportData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), 0, "x",
+    ...                   campaigns=campaigns, touches=touches)
+    >>> campaign_results(data, touches)[["sent", "cost", "cost_per_conversion", "roi"]]
+                 sent  cost  cost_per_conversion   roi
+    campaign_id
+    C1              2   1.0                  1.0  29.0
+    C2              1   0.1                  NaN  -1.0
+    """
+    cost = _campaign_costs(data, touches, cost_per_contact)
+    grouped = touches.assign(_cost=cost).groupby("campaign_id", sort=True)
     out = pd.DataFrame({"sent": grouped.size(), "converted": grouped["converted"].sum(),
                         "unsubscribed": grouped["unsubscribed"].sum(),
                         "revenue": grouped["revenue"].sum()})
     campaigns = data.campaigns.reindex(out.index)
-    out.insert(0, "name", campaigns["name"])
-    out.insert(1, "tactic", campaigns["tactic"])
-    out.insert(2, "message", campaigns["message"])
-    out["conversion"] = [_fmt(v, "percent", currency) for v in out["converted"] / out["sent"]]
-    out["revenue"] = [_fmt(v, "currency", currency) for v in out["revenue"]]
+    for position, column in enumerate(("name", "tactic", "message", "medium")):
+        if column in campaigns:
+            out.insert(position, column, campaigns[column].astype("object"))
+    out["conversion_rate"] = out["converted"] / out["sent"]
+    for key, values in _value_columns(out["sent"], out["converted"], out["revenue"],
+                                      grouped["_cost"].sum()).items():
+        out[key] = values
     return out
+
+
+def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
+                   cost_per_contact: float = 0.0) -> pd.DataFrame:
+    """Formatted :func:`campaign_results` ("n/a" where a ratio is undefined).
+
+    Name, tactic, message, medium, sends, conversions, revenue, cost per send,
+    cost per conversion and ROI.
+    """
+    res = campaign_results(data, touches, cost_per_contact=cost_per_contact)
+    out = res[[c for c in ("name", "tactic", "message", "medium", "sent", "converted",
+                           "unsubscribed") if c in res]].copy()
+    out["conversion"] = [_fmt(v, "percent", currency) for v in res["conversion_rate"]]
+    out["revenue"] = [_fmt(v, "currency", currency) for v in res["revenue"]]
+    out["cost per send"] = [_fmt(v, "currency", currency, 3) for v in res["cost_per_send"]]
+    out["cost per conversion"] = [_fmt(v, "currency", currency)
+                                  for v in res["cost_per_conversion"]]
+    out["ROI"] = [_fmt(v, "percent", currency) for v in res["roi"]]
+    return out
+
+
+def medium_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
+                 cost_per_contact: float = 0.0) -> pd.DataFrame | None:
+    """E-mail vs SMS (the campaigns' ``medium``); None when the data have no medium.
+
+    Sends, open, conversion and unsubscribe rates, revenue, cost per conversion and ROI.
+    """
+    if "medium" not in touches:
+        return None
+    cost = _campaign_costs(data, touches, cost_per_contact)
+    grouped = touches.assign(_cost=cost).groupby(touches["medium"].astype("object"), sort=True)
+    sent, converted = grouped.size(), grouped["converted"].sum()
+    revenue = grouped["revenue"].sum()
+    values = _value_columns(sent, converted, revenue, grouped["_cost"].sum())
+    out = pd.DataFrame({"sent": sent})
+    if "opened" in touches:
+        out["opened"] = [_fmt(v, "percent", currency) for v in grouped["opened"].mean()]
+    out["converted"] = [_fmt(v, "percent", currency) for v in converted / sent]
+    out["unsubscribed"] = [_fmt(v, "percent", currency)
+                           for v in grouped["unsubscribed"].mean()]
+    out["revenue"] = [_fmt(v, "currency", currency) for v in revenue]
+    out["cost per conversion"] = [_fmt(v, "currency", currency)
+                                  for v in values["cost_per_conversion"]]
+    out["ROI"] = [_fmt(v, "percent", currency) for v in values["roi"]]
+    out.index.name = "medium"
+    return out
+
+
+def contact_lift(data: ReportData, touches: pd.DataFrame, *, month: str) -> pd.DataFrame | None:
+    """Purchase rate in ``month`` of existing customers contacted vs not contacted that month.
+
+    Existing customers are those whose first purchase is before ``month``;
+    contacted ones received at least one touch in ``month`` (``touches`` should
+    hold the month's touches). Returns rows ``contacted`` and ``not contacted``
+    with ``customers``, ``buyers`` and ``purchase_rate`` and ``attrs["lift"]``
+    (difference in points), or None when either group is empty. Contact was not
+    randomised: the difference is an association, not an effect.
+    """
+    tx = _upto(data.transactions, month)
+    start = pd.Period(month, "M").start_time
+    first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
+    existing = first.index[first < start]
+    in_month = set(tx.loc[tx[C.DATE] >= start, C.CUSTOMER_ID])
+    contacted = existing.isin(set(touches["customer_id"]))
+    rows = {}
+    for label, mask in (("contacted", contacted), ("not contacted", ~contacted)):
+        ids = existing[mask]
+        if not len(ids):
+            return None
+        buyers = int(sum(i in in_month for i in ids))
+        rows[label] = {"customers": len(ids), "buyers": buyers, "purchase_rate": buyers / len(ids)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "existing customers"
+    out.attrs["lift"] = (out.loc["contacted", "purchase_rate"]
+                         - out.loc["not contacted", "purchase_rate"])
+    return out
+
+
+def contact_lift_display(lift: pd.DataFrame | None, *, currency: str = "GBP"):
+    """Formatted :func:`contact_lift` (purchase rate in percent), or None."""
+    if lift is None:
+        return None
+    out = lift[["customers", "buyers"]].copy()
+    out["purchase rate"] = [_fmt(v, "percent", currency) for v in lift["purchase_rate"]]
+    return out
+
+
+def contact_lift_text(lift: pd.DataFrame | None, *, month: str) -> str:
+    """One paragraph on :func:`contact_lift`, with the caveat that contact was not randomised."""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    if lift is None:
+        return (f"No comparison with customers not contacted: in {label} either every existing "
+                "customer was contacted or none was.")
+    c, n = lift.loc["contacted"], lift.loc["not contacted"]
+    return (f"In {label}, {_fmt(c['purchase_rate'], 'percent', 'GBP')} of the "
+            f"{int(c['customers']):,} existing customers who were contacted bought, against "
+            f"{_fmt(n['purchase_rate'], 'percent', 'GBP')} of the {int(n['customers']):,} who "
+            f"were not: a difference of {lift.attrs['lift'] * 100:+.1f} points. Who was "
+            "contacted was not decided at random (campaigns target chosen customers), so this "
+            "difference is an association, not the campaigns' effect.")
 
 
 def campaign_funnel(touches: pd.DataFrame) -> pd.DataFrame:
@@ -1512,9 +1892,16 @@ def campaign_dropout(touches: pd.DataFrame) -> pd.DataFrame:
 
 
 def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.DataFrame, *,
-                  month: str, currency: str) -> str:
-    """Sentences on the month's sends, conversions and the best/worst tactic."""
+                  month: str, currency: str, months: int = 1) -> str:
+    """Sentences on the month's sends, then the best conversion and highest dropout by tactic.
+
+    ``funnel_table`` and ``drop`` are the tables the page shows (over the
+    ``months`` months ending with ``month``): the best and worst named here are
+    their maxima, so text and table agree.
+    """
     label = pd.Period(month, "M").strftime("%B %Y")
+    first = (pd.Period(month, "M") - (months - 1)).strftime("%B %Y")
+    period = label if months == 1 else f"{first} to {label}"
     conv = funnel_table["converted"]
     best, worst = conv.idxmax(), drop["dropout_rate"].idxmax()
     return (f"In {label} {touches['campaign_id'].nunique():,} campaigns were sent "
@@ -1523,10 +1910,21 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
             f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
             f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
             f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
-            f"Best conversion per send: **{_text(best[0])}, message "
-            f"{_text(best[1])}** ({_fmt(conv.max(), 'percent', currency)}); highest "
-            f"dropout: **{_text(worst[0])}, message {_text(worst[1])}** "
-            f"({_fmt(drop['dropout_rate'].max(), 'percent', currency)} unsubscribed).")
+            f"By tactic and message over {period} (the tables below): best conversion per "
+            f"send **{_text(best[0])}, message {_text(best[1])}** "
+            f"({_fmt(conv.max(), 'percent', currency)}); highest dropout "
+            f"**{_text(worst[0])}, message {_text(worst[1])}** "
+            f"({_fmt(drop['dropout_rate'].max(), 'percent', currency, 2)} of sends unsubscribed).")
+
+
+def campaign_dropout_display(drop: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """Formatted :func:`campaign_dropout`: sends, unsubscribes, rate and interval in percent."""
+    out = drop[["sent", "dropouts"]].copy()
+    out["dropout rate"] = [_fmt(v, "percent", currency, 2) for v in drop["dropout_rate"]]
+    out["95% interval"] = [f"{_fmt(lo, 'percent', currency, 2)} to "
+                           f"{_fmt(hi, 'percent', currency, 2)}"
+                           for lo, hi in zip(drop["low"], drop["high"], strict=True)]
+    return out
 
 
 # ----- predictions
@@ -2122,7 +2520,10 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
                       f"clvkit/templates/{SECTIONS[r.name].template}",
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name])),
                       "status": r.status, "error": r.error,
-                      "notebook": r.notebook, "html": r.html} for r in results],
+                      "notebook": r.notebook, "html": r.html,
+                      "exports": [p.name for p in sorted(work.glob(
+                          f"{Path(SECTIONS[r.name].template).stem}-*.csv"))]}
+                     for r in results],
         "environment": dict(_KERNEL_ENV), "packages": _package_versions(), "outputs": outputs,
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True,
@@ -2156,6 +2557,10 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
                 results: list[SectionResult]) -> str:
     esc = html.escape
     label = pd.Period(month, "M").strftime("%B %Y")
+    privacy = ("Customer ids, names and e-mail addresses are shown as pseudonyms (stable "
+               "short hashes; set <code>privacy: {mask_ids: false}</code> to show them)."
+               if cfg.mask_ids else "Customer ids are shown as in the data "
+               "(<code>privacy: {mask_ids: false}</code>).")
     table = headline_table_display(headline, currency=cfg.currency)
     rows = "\n".join("<tr><td>" + "</td><td>".join(esc(str(v)) for v in (kpi, *row)) +
                      "</td></tr>" for kpi, row in zip(table.index, table.to_numpy(), strict=True))
@@ -2194,6 +2599,7 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 {chr(10).join(items)}
 </ol>
 <p class="sub">Inputs, parameters and checksums: <a href="manifest.json">manifest.json</a></p>
+<p class="sub">{privacy}</p>
 </body>
 </html>
 """
@@ -2309,7 +2715,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         try:
             staged.mkdir()
             logs.mkdir()
-            _save_data(loaded, staged / _DATA_DIR)
+            _save_data(mask_customer_ids(loaded) if cfg.mask_ids else loaded,
+                       staged / _DATA_DIR)
             ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
                                                        jobs=jobs or cfg.jobs, say=say)}
             results = [ran.get(name) or skipped[name] for name in cfg.sections]

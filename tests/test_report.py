@@ -109,6 +109,8 @@ def test_shipped_synthetic_config_has_campaign_and_channel_sections():
     ({"options": {"top_n": 2.5}}, r"`options.top_n` must be a whole number .*got 2.5"),
     ({"options": {"cohort_months": 0}}, r"`options.cohort_months` must be a whole number >= 1"),
     ({"options": {"engine": "excel"}}, r"`options.engine` must be one of"),
+    ({"options": {"min_group_size": 0}}, r"`options.min_group_size` must be a whole number >= 1"),
+    ({"options": {"min_group_size": "30"}}, r"`options.min_group_size` must be a whole number"),
     ({"options": {"colour": 1}}, r"unknown key\(s\) \['colour'\] in `options`"),
     ({"data": {"path": "data/online_retail.parquet", "non_product": "POSTAGE"}},
      r"`data.non_product` must be a list"),
@@ -815,3 +817,248 @@ def test_installed_wheel_builds_a_report_from_outside_the_repository(tmp_path, t
     manifest = json.loads((work / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"]["path"] == "clvkit/configs/default.yml"
     assert manifest["inputs"][0]["path"] == "sales.csv"
+
+
+# --------------------------------------------------------------------------- pages worth reading
+
+@pytest.fixture(scope="module")
+def crm_data(tmp_path_factory):
+    """Synthetic CRM data (campaigns with costs and media, uncontacted customers) as a report
+    reads them, and its last complete month."""
+    from clvkit.synthetic import generate_crm, save_crm
+
+    folder = save_crm(generate_crm(n_customers=300, months=8, seed=3),
+                      tmp_path_factory.mktemp("crm") / "crm")
+    data = report.load_report_data(report.load_config("synthetic_crm", data=folder).data,
+                                   data=folder)
+    return data, report._resolve_month(None, data.transactions)
+
+
+def test_campaign_text_names_the_maxima_of_the_tables_shown(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    window = report.month_touches(data, month=month, months=3)
+    funnel_table, drop = report.campaign_funnel(window), report.campaign_dropout(window)
+    text = report.campaign_text(touches, funnel_table, drop, month=month, currency="USD",
+                                months=3)
+    worst = drop["dropout_rate"].idxmax()
+    shown = report.campaign_dropout_display(drop, currency="USD")
+    rate = shown.loc[worst, "dropout rate"]
+    assert f"highest dropout **{worst[0]}, message {worst[1]}** ({rate} of sends" in text.replace(
+        "\\", "")
+    assert rate == shown["dropout rate"].loc[drop["dropout_rate"].idxmax()]
+    best = funnel_table["converted"].idxmax()
+    assert f"best conversion per send **{best[0]}, message {best[1]}**" in text.replace("\\", "")
+
+
+def test_campaign_costs_cost_per_conversion_and_roi_recompute(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    res = report.campaign_results(data, touches)
+    cid = res.index[0]
+    mine = touches[touches["campaign_id"] == cid]
+    cost = len(mine) * data.campaigns.loc[cid, "cost_per_send"]
+    assert res.loc[cid, "cost"] == pytest.approx(cost)
+    assert res.loc[cid, "cost_per_send"] == pytest.approx(data.campaigns.loc[cid,
+                                                                            "cost_per_send"])
+    converted = mine["converted"].sum()
+    expected = cost / converted if converted else np.nan
+    assert res.loc[cid, "cost_per_conversion"] == pytest.approx(expected, nan_ok=True)
+    assert res.loc[cid, "roi"] == pytest.approx((mine["revenue"].sum() - cost) / cost)
+    table = report.campaign_table(data, touches, currency="USD")
+    assert {"medium", "cost per send", "cost per conversion", "ROI"} <= set(table.columns)
+    # without campaign costs the configured cost per contact is used
+    no_cost = dataclasses.replace(data, campaigns=data.campaigns.drop(columns="cost_per_send"))
+    assert report.campaign_results(no_cost, touches, cost_per_contact=0.5).loc[
+        cid, "cost"] == pytest.approx(0.5 * len(mine))
+    assert report.campaign_table(no_cost, touches, currency="USD")["ROI"].eq("n/a").all()
+
+
+def test_email_vs_sms_and_lift_against_customers_not_contacted(crm_data):
+    data, month = crm_data
+    touches = report.month_touches(data, month=month)
+    mediums = report.medium_table(data, touches, currency="USD")
+    assert sorted(mediums.index) == sorted(touches["medium"].astype(str).unique())
+    assert mediums["sent"].sum() == len(touches)
+    lift = report.contact_lift(data, touches, month=month)
+    tx = data.transactions
+    start = pd.Period(month, "M").start_time
+    first = tx.groupby("customer_id")["date"].min()
+    existing = set(first.index[first < start])
+    buyers = set(tx.loc[(tx["date"] >= start) & (tx["date"] <= pd.Period(month, "M").end_time),
+                        "customer_id"])
+    contacted = existing & set(touches["customer_id"])
+    not_contacted = existing - contacted
+    assert lift.loc["contacted", "customers"] == len(contacted)
+    assert lift.loc["not contacted", "customers"] == len(not_contacted) > 0
+    rate = len(not_contacted & buyers) / len(not_contacted)
+    assert lift.loc["not contacted", "purchase_rate"] == pytest.approx(rate)
+    text = report.contact_lift_text(lift, month=month)
+    assert "not decided at random" in text and "association" in text
+    shown = report.contact_lift_display(lift, currency="USD")
+    assert shown.loc["not contacted", "purchase rate"] == f"{rate * 100:.1f}%"
+    everyone = touches.iloc[:0]
+    assert report.contact_lift(data, everyone, month=month) is None
+
+
+def channel_table(min_group_size=30):
+    table = pd.DataFrame({"value": [900.0, 300.0, 200.0, 500.0],
+                          "customers": [11, 400, 120, 40], "customers_observed": [11, 350, 90, 30],
+                          "cac": [50.0, 100.0, 40.0, 20.0]},
+                         index=pd.Index(["Switzerland", "United Kingdom", "France", "other"],
+                                        name="country"))
+    table["ltv_to_cac"] = table["value"] / table["cac"]
+    table["ranked"] = (table["customers_observed"] >= min_group_size) & (table.index != "other")
+    table.attrs.update(group="country", min_group_size=min_group_size)
+    return table
+
+
+def test_small_groups_are_shown_but_not_called_best():
+    text = report.clv_by_channel_text(channel_table(), currency="GBP", horizon=12)
+    assert "**United Kingdom**" in text and "against £200.00 from France" in text
+    assert "Switzerland" in text.split("Too few customers to rank")[1]
+    assert "**Switzerland**" not in text
+    # the value:CAC range ignores the small group too (Switzerland has the highest, 18.00)
+    assert "18.00" not in text and "to 5.00 (France)" in text
+    shown = report.clv_by_channel_display(channel_table(), currency="GBP")
+    assert shown.loc["Switzerland", "ranked"] == "no (< 30 customers)"
+    assert shown.loc["United Kingdom", "customers"] == 400
+    assert shown.loc["other", "ranked"] == "no (pooled)"
+    # with a smaller minimum the small group competes and wins
+    assert "**Switzerland**" in report.clv_by_channel_text(channel_table(5), currency="GBP",
+                                                          horizon=12)
+    # no group large enough: nobody is best
+    none = report.clv_by_channel_text(channel_table(1000), currency="GBP", horizon=12)
+    assert "none is called best" in none and "**" not in none
+
+
+def test_clv_by_channel_marks_groups_below_the_configured_minimum(crm_data):
+    data, month = crm_data
+    options = report.ReportOptions(min_group_size=40)
+    table = report.clv_by_channel(data, month=month, horizon=3, options=options)
+    assert table.attrs["min_group_size"] == 40
+    expected = (table["customers_observed"] >= 40) & (table.index != "other")
+    assert table["ranked"].tolist() == expected.tolist()
+    assert report.ReportOptions().min_group_size == 30
+
+
+@pytest.fixture(scope="module")
+def email_csv(tiny_csv, tmp_path_factory) -> Path:
+    """The tiny shop with e-mail addresses as customer ids."""
+    frame = pd.read_csv(tiny_csv, dtype={"customer_id": "string"})
+    frame["customer_id"] = "user" + frame["customer_id"] + "@example.com"
+    path = tmp_path_factory.mktemp("email") / "email.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def email_pack(email_csv, tmp_path_factory):
+    """A pack (segments, least profitable) on e-mail ids with the default privacy, built twice."""
+    root = tmp_path_factory.mktemp("privacy")
+    cfg = tiny_config(email_csv, sections=["segments", "least_profitable"])
+    outs = []
+    for run in ("a", "b"):
+        result = report.build_report(month="2024-04", config=cfg, out=root / run,
+                                     progress=None)
+        assert result.ok, [(s.name, s.error) for s in result.sections]
+        outs.append(root / run)
+    return outs
+
+
+def test_privacy_option_is_checked_and_defaults_to_masking(tiny_csv):
+    assert report.load_config(tiny_config(tiny_csv)).mask_ids is True
+    cfg = report.load_config(tiny_config(tiny_csv, privacy={"mask_ids": False}))
+    assert cfg.mask_ids is False
+    with pytest.raises(ReportError, match=r"`privacy.mask_ids` must be true or false"):
+        report.load_config(tiny_config(tiny_csv, privacy={"mask_ids": "yes"}))
+    with pytest.raises(ReportError, match=r"unknown key\(s\) \['hide'\] in `privacy`"):
+        report.load_config(tiny_config(tiny_csv, privacy={"hide": True}))
+
+
+def test_masking_is_stable_and_consistent_across_tables(email_csv):
+    data = report.load_report_data(report.load_config(tiny_config(email_csv)).data)
+    masked = report.mask_customer_ids(data)
+    ids = data.transactions["customer_id"]
+    assert masked.transactions["customer_id"].tolist() == [report.mask_id(v) for v in ids]
+    assert masked.transactions["customer_id"].nunique() == ids.nunique()
+    assert not masked.transactions["customer_id"].str.contains("@").any()
+    assert data.transactions["customer_id"].str.contains("@").all()      # input untouched
+
+
+def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_csv):
+    out = email_pack[0]
+    emails = set(pd.read_csv(email_csv)["customer_id"].dropna())
+    pattern = re.compile(r"user\d+@example\.com")
+    pages = list(out.glob("*.html")) + list(out.glob("*.ipynb")) + list(out.glob("*.csv"))
+    assert len(list(out.glob("*.html"))) == 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not pattern.search(text), page
+    # the customers are shown, as pseudonyms
+    least = (out / "03-least-profitable.html").read_text(encoding="utf-8")
+    assert sum(report.mask_id(e) in least for e in emails) >= 5
+    assert "pseudonyms" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_target_lists_are_exported_linked_listed_and_identical_on_rerun(email_pack):
+    out, again = email_pack
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    segments = next(s for s in manifest["sections"] if s["name"] == "segments")
+    assert segments["exports"] == ["02-segments-at-risk.csv", "02-segments-win-back.csv"]
+    listed = {o["path"] for o in manifest["outputs"]}
+    page = (out / "02-segments.html").read_text(encoding="utf-8")
+    for name in segments["exports"]:
+        assert name in listed
+        assert f'href="{name}"' in page
+        assert sha(out / name) == sha(again / name)
+        frame = pd.read_csv(out / name, dtype=str)
+        assert list(frame.columns) == ["customer_id", "segment", "segment_last_month",
+                                       "spend_to_date", "last_purchase"]
+        assert frame["customer_id"].str.fullmatch(r"c-[0-9a-f]{12}").all()
+    at_risk = pd.read_csv(out / "02-segments-at-risk.csv")
+    assert set(at_risk["segment"]) <= set(report.AT_RISK_SEGMENTS)
+    assert at_risk["spend_to_date"].is_monotonic_decreasing
+    for name in ("02-segments.html", "02-segments.ipynb", "manifest.json"):
+        assert sha(out / name) == sha(again / name), name
+
+
+def test_target_list_csv_neutralises_formula_like_ids(tmp_path):
+    movement = pd.DataFrame(
+        {"previous": ["Champions", "At risk", "Lost"], "current": ["At risk", "At risk", "Lost"],
+         "monetary": [500.0, 80.0, 10.0],
+         "last_purchase": pd.to_datetime(["2024-01-02", "2024-02-03", "2023-05-01"])},
+        index=pd.Index(['=HYPERLINK("http://x","y")', "+1234 5", "c"], name="customer_id"))
+    movement["moved"] = movement["previous"] != movement["current"]
+    lists = report.target_lists(movement)
+    assert lists["win_back"].index.tolist() == ['=HYPERLINK("http://x","y")']
+    assert lists["at_risk"].index.tolist() == ['=HYPERLINK("http://x","y")', "+1234 5"]
+    paths = report.write_target_lists(lists, folder=tmp_path, prefix="02-segments")
+    back = pd.read_csv(paths["at_risk"], dtype=str)
+    assert back["customer_id"].tolist() == ['\'=HYPERLINK("http://x","y")', "'+1234 5"]
+    assert not back["customer_id"].str.match(r"[=+\-@]").any()
+    assert "[02\\-segments\\-win\\-back\\.csv](02-segments-win-back.csv): 1 win-back" in (
+        report.target_lists_text(lists, paths))
+
+
+def test_cohort_page_shows_sizes_weighted_averages_and_marks_the_first_cohort(tiny_data):
+    matrix = report.cohort_retention(tiny_data, month="2024-04", cohorts=12)
+    sizes = matrix.attrs["cohort_size"]
+    table = report.cohort_sizes_table(matrix)
+    assert table["customers"].tolist() == [int(v) for v in sizes]
+    assert table["note"].iloc[0].startswith("* left-censored")
+    assert (table["note"].iloc[1:] == "").all()
+    later = matrix.iloc[1:]
+    w = sizes.iloc[1:]
+    reached = later[1].notna()
+    expected = (later.loc[reached, 1] * w[reached]).sum() / w[reached].sum()
+    text = report.cohort_text(matrix, month="2024-04")
+    assert f"On average (weighted by cohort size) {expected * 100:.1f}%" in text
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = report.plot_cohort_retention(matrix)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == f"2024-01 (n={int(sizes.iloc[0])}) *"
+    assert "0" not in [t.get_text() for t in ax.get_xticklabels()]
+    matplotlib.pyplot.close("all")
