@@ -33,12 +33,15 @@ browser:
 test: unit nbval
 
 unit: $(STAMP) java browser
-	$(BIN)/python -m pytest -p no:nbval -q tests clvkit
+	$(BIN)/python -m pytest -p no:nbval -q -m "not notebooks" tests clvkit
 
-nbval: $(STAMP)
+## notebook validation: strict nbval of the course, then the tests that execute notebooks in
+## kernels (report builds, course grading: marked `notebooks`)
+nbval: $(STAMP) browser
 	$(BIN)/python -m pytest -p nbval --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/notebooks/sanitize.cfg -q notebooks/[0-9]*.ipynb \
 	  -o addopts="" -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:nbval -q -m notebooks tests
 
 ## re-execute and re-save the course notebooks deterministically
 notebooks: $(STAMP)

@@ -347,6 +347,7 @@ def _tmp_logs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("clvkit-report-logs-*")}
 
 
+@pytest.mark.notebooks
 def test_sigterm_during_report_removes_the_work_folder(shop, tmp_path):
     logs_before = _tmp_logs()
     proc = _start_report(shop, tmp_path / "r")
@@ -360,6 +361,7 @@ def test_sigterm_during_report_removes_the_work_folder(shop, tmp_path):
     assert _tmp_logs() <= logs_before                      # no log folder in /tmp
 
 
+@pytest.mark.notebooks
 def test_sigkill_leaves_a_work_folder_that_the_next_run_removes(shop, tmp_path, capsys):
     proc = _start_report(shop, tmp_path / "r")
     work = _wait_for_kernel_log(tmp_path, proc)

@@ -20,6 +20,9 @@ from clvkit.cli import main as cli_main
 from clvkit.course import MANIFEST, find_checks, grade, release, release_notebook
 from clvkit.errors import ClvError
 
+# grading runs every submission in a Jupyter kernel: part of `make nbval`, not the unit tests
+pytestmark = pytest.mark.notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "notebooks"
 NOTEBOOKS = sorted(SOURCE.glob("[0-9]*.ipynb"))

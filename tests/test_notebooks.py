@@ -99,6 +99,7 @@ def _demo_notebook(path, sources):
     return path
 
 
+@pytest.mark.notebooks
 def test_execute_saves_deterministically_and_names_failures(tmp_path):
     path = _demo_notebook(tmp_path / "00-demo.ipynb",
                           ["from pathlib import Path\nprint(Path.cwd().name)", "x = 1", "x + 1"])

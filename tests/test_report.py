@@ -194,6 +194,7 @@ def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.notebooks
 def test_sections_the_data_cannot_support_are_skipped_with_a_note(tiny_csv, tmp_path):
     lines = []
     result = report.build_report(config=tiny_config(tiny_csv, sections=["campaigns",
@@ -383,6 +384,7 @@ def built_twice(tiny_csv, tmp_path_factory):
     return root, first, second, lines, before
 
 
+@pytest.mark.notebooks
 def test_report_writes_notebooks_html_index_and_manifest(built_twice):
     root, first, _, lines, _ = built_twice
     assert first.ok, first.sections
@@ -400,12 +402,14 @@ def test_report_writes_notebooks_html_index_and_manifest(built_twice):
     assert sorted(p.name for p in root.iterdir()) == ["a", "b"]   # no temp folders left
 
 
+@pytest.mark.notebooks
 def test_rerun_is_byte_identical(built_twice):
     root, *_ = built_twice
     for path in sorted((root / "a").iterdir()):
         assert path.read_bytes() == (root / "b" / path.name).read_bytes(), path.name
 
 
+@pytest.mark.notebooks
 def test_input_file_is_not_modified(built_twice, tiny_csv):
     *_, before = built_twice
     assert sha(tiny_csv) == before
@@ -413,6 +417,7 @@ def test_input_file_is_not_modified(built_twice, tiny_csv):
     assert manifest["inputs"][0]["sha256"] == before
 
 
+@pytest.mark.notebooks
 def test_html_has_no_code_and_escapes_data_text(built_twice):
     root, *_ = built_twice
     for name in ("index.html", "01-executive-summary.html", "08-data-quality.html"):
@@ -429,6 +434,7 @@ def test_html_has_no_code_and_escapes_data_text(built_twice):
     assert "Revenue" in summary and "April 2024" in summary
 
 
+@pytest.mark.notebooks
 def test_existing_output_needs_force(built_twice, tiny_csv):
     root, *_ = built_twice
     stamp = sha(root / "a" / "index.html")
@@ -438,6 +444,7 @@ def test_existing_output_needs_force(built_twice, tiny_csv):
     assert sha(root / "a" / "index.html") == stamp
 
 
+@pytest.mark.notebooks
 def test_interrupted_run_leaves_no_half_report(tiny_csv, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -454,6 +461,7 @@ def test_interrupted_run_leaves_no_half_report(tiny_csv, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
+@pytest.mark.notebooks
 def test_failing_section_is_reported_and_others_finish(tiny_csv, tmp_path, monkeypatch, capsys):
     templates = tmp_path / "templates"
     shutil.copytree(report.TEMPLATE_DIR, templates)
@@ -480,6 +488,7 @@ def test_failing_section_is_reported_and_others_finish(tiny_csv, tmp_path, monke
     assert "failed: ValueError" in (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.notebooks
 def test_synthetic_crm_campaign_section_escapes_campaign_names(tmp_path):
     from clvkit.synthetic import generate_crm, save_crm
 
@@ -531,6 +540,7 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
 
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
                     reason="headless Chromium not installed (apt-get install -y chromium)")
+@pytest.mark.notebooks
 def test_report_renders_in_headless_chromium(built_twice, tmp_path):
     spec = importlib.util.spec_from_file_location(
         "check_report_render", Path(__file__).parent.parent / "scripts" / "check_report_render.py")
@@ -646,6 +656,7 @@ def test_every_section_builds_or_is_skipped_on_any_data(datasets, dataset, secti
     assert shown, "the section displayed nothing"
 
 
+@pytest.mark.notebooks
 def test_plain_three_column_csv_gives_a_useful_pack_without_tracebacks(tmp_path, tiny_csv):
     plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
     path = tmp_path / "plain.csv"
@@ -737,6 +748,7 @@ def hostile_pack(tmp_path_factory):
     return root / "out", result
 
 
+@pytest.mark.notebooks
 def test_injected_text_in_every_field_renders_as_text(hostile_pack):
     out, result = hostile_pack
     assert result.ok, [(s.name, s.error) for s in result.sections]
@@ -771,6 +783,7 @@ def test_country_names_are_text_in_the_channel_sentence():
 
 # --------------------------------------------------------------------------- installed wheel
 
+@pytest.mark.notebooks
 def test_installed_wheel_builds_a_report_from_outside_the_repository(tmp_path, tiny_csv):
     """Build the wheel, install it into a target folder (offline) and run ``clvkit report``.
 
@@ -986,6 +999,7 @@ def test_masking_is_stable_and_consistent_across_tables(email_csv):
     assert data.transactions["customer_id"].str.contains("@").all()      # input untouched
 
 
+@pytest.mark.notebooks
 def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_csv):
     out = email_pack[0]
     emails = set(pd.read_csv(email_csv)["customer_id"].dropna())
@@ -1001,6 +1015,7 @@ def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_
     assert "pseudonyms" in (out / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.notebooks
 def test_target_lists_are_exported_linked_listed_and_identical_on_rerun(email_pack):
     out, again = email_pack
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
