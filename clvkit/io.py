@@ -64,7 +64,7 @@ from .errors import DataValidationError, example_rows
 from .parsing import normalise_ids, parse_dates, parse_numbers
 from .reading import read_source
 
-__all__ = ["LoadResult", "load_transactions", "PRESETS", "REASONS"]
+__all__ = ["LoadResult", "load_transactions", "resolve_columns", "PRESETS", "REASONS"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
@@ -289,7 +289,7 @@ def load_transactions(
     Timestamp('2024-03-02 00:00:00')], 'amount': [1234.5, 12.5]}
     """
     check_one_of("returns", returns, ["separate", "net", "drop"])
-    spec = _resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
+    spec = resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
                             order_id=order_id, quantity=quantity, unit_price=unit_price,
                             channel=channel, product=product)
     rules = PRESETS[preset] if preset else Preset(name="custom", columns={})
@@ -354,7 +354,19 @@ def _read_source(source, *, encoding, sep, sheet) -> tuple[pd.DataFrame, str, tu
 # --------------------------------------------------------------------------- mapping
 
 
-def _resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
+def resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
+    """Canonical name -> source column of a layout: the preset's, then ``given`` over it.
+
+    Required columns default to their canonical names; with a unit price (and no
+    amount given) the amount is computed, so it is not looked up.
+
+    Examples
+    --------
+    >>> resolve_columns("online_retail", customer_id="Customer")["customer_id"]
+    'Customer'
+    >>> "amount" in resolve_columns("online_retail")
+    False
+    """
     spec: dict[str, str] = {}
     if preset is not None:
         check_one_of("preset", preset, list(PRESETS))

@@ -88,19 +88,13 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         (NaT when unreadable), ``amount`` (NaN when unreadable), ``order_id``
         and ``product`` when present.
     """
-    from .io import PRESETS
+    from .io import resolve_columns
 
     options = options or {}
-    rules = PRESETS[preset] if preset else None
-    spec = dict(rules.columns) if rules else {}
-    if rules and rules.unit_price:
-        spec["unit_price"] = rules.unit_price
-    spec.update(columns or {})
-    for name in (C.CUSTOMER_ID, C.DATE, C.AMOUNT, C.ORDER_ID, C.PRODUCT, C.QUANTITY):
+    spec = resolve_columns(preset, **(columns or {}))   # the loader's own column mapping
+    for name in (C.ORDER_ID, C.PRODUCT, C.QUANTITY):      # picked up by name, as the loader does
         if name not in spec and name in raw.columns:
             spec[name] = name
-    if "unit_price" in spec and (columns or {}).get(C.AMOUNT) is None:
-        spec.pop(C.AMOUNT, None)
     nums = {"decimal": options.get("decimal"), "thousands": options.get("thousands")}
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     cid = raw[spec[C.CUSTOMER_ID]].reset_index(drop=True)
