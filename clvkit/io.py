@@ -26,7 +26,9 @@ excluded order            dropped      preset rule (e.g. Online Retail bad-debt
 future or implausible     dropped      dates after ``as_of`` (default: now) and
 date                                   dates pandas cannot hold (before 1677 or
                                        after 2262, e.g. 2300-01-01)
-exact duplicate           dropped      ``duplicates="drop"`` (default) or kept
+exact duplicate           dropped      ``duplicates="drop"`` or kept; by default
+                                       decided from the file (see
+                                       :func:`duplicate_rule`) and logged
 zero amount               dropped      ``zero="drop"`` (default) or kept
 return / cancellation     separated    ``returns="separate"`` (default): kept apart
                                        in ``LoadResult.returns``; ``"net"``: kept
@@ -61,10 +63,11 @@ import pandas as pd
 from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
-from .parsing import normalise_ids, parse_dates, parse_numbers
+from .parsing import has_time_of_day, normalise_ids, parse_dates, parse_numbers
 from .reading import read_source
 
-__all__ = ["LoadResult", "load_transactions", "resolve_columns", "PRESETS", "REASONS"]
+__all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
+           "REASONS"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
@@ -96,7 +99,7 @@ class Preset:
     unit_price: str | None = None
     cancel_prefix: str | None = None
     exclude_prefix: dict[str, str] = field(default_factory=dict)
-    duplicates: str = "drop"
+    duplicates: str | None = None
     zero: str = "drop"
     extra: dict[str, str] = field(default_factory=dict)
     description: str = ""
@@ -178,6 +181,68 @@ class LoadResult:
         return "\n".join(lines) + "\n" + table.to_string(index=False)
 
 
+
+def duplicate_rule(*, requested: str | None, preset_rule: str | None, has_order_id: bool,
+                   has_time: bool, n_duplicates: int) -> tuple[str, str | None]:
+    """Decide what to do with exact duplicate rows, once, from the evidence.
+
+    An exact duplicate repeats another row in every column. Whether it is a
+    repeated record or a second, identical purchase depends on what the file
+    can tell apart: with an order id or a time of day a repeat is a repeated
+    record and is dropped; a file with only customer, date and amount (for
+    example line items exported without the product) cannot tell two equal
+    purchases on one day from a repeated line, so they are kept as purchases.
+    An explicit ``duplicates=`` or the preset's rule wins.
+
+    Parameters
+    ----------
+    requested : {"drop", "keep"} or None
+        The caller's ``duplicates=`` option.
+    preset_rule : {"drop", "keep"} or None
+        The preset's rule (None: no rule).
+    has_order_id : bool
+        Whether the file has an order id column.
+    has_time : bool
+        Whether any date carries a time of day.
+    n_duplicates : int
+        How many rows repeat an earlier row exactly.
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        The rule, and the decision sentence for ``LoadResult.decisions`` (None
+        when there are no duplicates or the caller chose explicitly).
+
+    Examples
+    --------
+    >>> duplicate_rule(requested=None, preset_rule=None, has_order_id=False,
+    ...                has_time=False, n_duplicates=3)[0]
+    'keep'
+    >>> duplicate_rule(requested=None, preset_rule=None, has_order_id=True,
+    ...                has_time=False, n_duplicates=3)[0]
+    'drop'
+    """
+    if requested is not None:
+        return requested, None
+    if preset_rule is not None:
+        rule, why = preset_rule, "the preset's rule"
+    elif has_order_id or has_time:
+        rule = "drop"
+        why = ("the file has " + ("an order id" if has_order_id else "times of day")
+               + ", so a row repeated in every column is a repeated record")
+    else:
+        rule = "keep"
+        why = ("the file has no order id and no time of day, so two equal purchases on one "
+               "day cannot be told apart from a repeated line")
+    if n_duplicates == 0:
+        return rule, None
+    action = "dropped" if rule == "drop" else "kept as separate purchases"
+    other = "keep" if rule == "drop" else "drop"
+    rows = "1 row repeats" if n_duplicates == 1 else f"{n_duplicates:,} rows repeat"
+    return rule, (f"{rows} another row in every column: {action} "
+                  f"({why}); pass duplicates='{other}' to {other} them")
+
+
 def load_transactions(
     source: str | os.PathLike | pd.DataFrame,
     *,
@@ -227,7 +292,10 @@ def load_transactions(
     returns : {"separate", "net", "drop"}, default "separate"
         What to do with returns and cancellations (see module docstring).
     duplicates : {"drop", "keep"}, optional
-        Exact duplicate rows (every column equal). Default "drop" (preset may change it).
+        Exact duplicate rows (every column equal). By default the preset's rule,
+        otherwise decided from the file by :func:`duplicate_rule` (dropped when the
+        file has an order id or times of day, kept as separate purchases when it has
+        only customer, date and amount) and recorded in ``decisions``.
     zero : {"drop", "keep"}, optional
         Rows whose amount is exactly zero (free items, price fixes). Default
         "drop" (the CDNOW preset keeps them).
@@ -295,7 +363,8 @@ def load_transactions(
     rules = PRESETS[preset] if preset else Preset(name="custom", columns={})
     extras = {**rules.extra, **(extra or {})}
     spec.update({f"extra:{key}": name for key, name in extras.items()})
-    duplicates = check_one_of("duplicates", duplicates or rules.duplicates, ["drop", "keep"])
+    if duplicates is not None:
+        check_one_of("duplicates", duplicates, ["drop", "keep"])
     zero = check_one_of("zero", zero or rules.zero, ["drop", "keep"])
 
     raw, label, decisions = _read_source(source, encoding=encoding, sep=sep, sheet=sheet)
@@ -311,8 +380,14 @@ def load_transactions(
     decisions = (*decisions, *notes)
     checks["excluded order"] = _excluded_orders(frame, rules)
     checks[FUTURE] = checks.pop("implausible date") | _future(frame, as_of)
-    checks["exact duplicate"] = (raw.reset_index(drop=True).duplicated().to_numpy()
-                                 if duplicates == "drop" else np.zeros(len(frame), bool))
+    repeated = raw.reset_index(drop=True).duplicated().to_numpy()
+    duplicates, note = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates,
+                                      has_order_id=C.ORDER_ID in frame,
+                                      has_time=has_time_of_day(frame[C.DATE]),
+                                      n_duplicates=int(repeated.sum()))
+    if note:
+        decisions = (*decisions, note)
+    checks["exact duplicate"] = repeated if duplicates == "drop" else np.zeros(len(frame), bool)
     amounts = frame[C.AMOUNT].to_numpy(dtype=float)
     checks["zero amount"] = (amounts == 0) if zero == "drop" else np.zeros(len(frame), bool)
     is_return = amounts < 0

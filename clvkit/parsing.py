@@ -36,7 +36,8 @@ import pyarrow.compute as pc
 from ._validate import check_one_of
 from .errors import DataValidationError
 
-__all__ = ["ParsedColumn", "parse_numbers", "parse_dates", "normalise_ids", "ID_DTYPE"]
+__all__ = ["ParsedColumn", "parse_numbers", "parse_dates", "normalise_ids", "has_time_of_day",
+           "ID_DTYPE"]
 
 #: dtype of parsed customer ids (see :func:`normalise_ids`): pandas' default text dtype
 #: (missing = NaN), the dtype a Parquet round trip gives back.
@@ -978,3 +979,26 @@ def _float_ids(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
 def _ids_series(ids: np.ndarray, codes: np.ndarray, raw: pd.Series) -> pd.Series:
     arr = pd.array(ids, dtype=ID_DTYPE) if len(ids) else pd.array([], dtype=ID_DTYPE)
     return pd.Series(arr.take(codes, allow_fill=True), index=raw.index, name=raw.name)
+
+
+def has_time_of_day(dates: pd.Series) -> bool:
+    """Whether any parsed date carries a time of day (is not at midnight).
+
+    Parameters
+    ----------
+    dates : Series
+        Parsed dates (datetime64); missing values are ignored.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> has_time_of_day(pd.Series(pd.to_datetime(["2024-01-02 00:00", "2024-01-03 10:15"])))
+    True
+    >>> has_time_of_day(pd.Series(pd.to_datetime(["2024-01-02", None])))
+    False
+    """
+    values = pd.to_datetime(dates, errors="coerce").dropna()
+    return bool(len(values)) and bool((values != values.dt.normalize()).any())

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
-from .parsing import parse_dates, parse_numbers
+from .parsing import has_time_of_day, parse_dates, parse_numbers
 
 __all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_totals",
            "is_non_product"]
@@ -122,7 +122,7 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
 
 def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[str],
            as_of, duplicates: str | None, zero: str | None) -> dict[str, np.ndarray]:
-    from .io import PRESETS
+    from .io import PRESETS, duplicate_rule
 
     rules = PRESETS[preset] if preset else None
     amount = parsed[C.AMOUNT].to_numpy(dtype=float)
@@ -140,7 +140,11 @@ def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[st
         limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
         excluded |= (parsed[C.DATE] > limit).fillna(False).to_numpy(bool)
     dup = parsed["_duplicate"].to_numpy(bool)
-    if (duplicates or (rules.duplicates if rules else "drop")) != "drop":
+    rule, _ = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates if rules else None,
+                             has_order_id=orders is not None,
+                             has_time=has_time_of_day(parsed[C.DATE]),
+                             n_duplicates=int(dup.sum()))
+    if rule != "drop":
         dup = np.zeros(len(parsed), bool)
     product = (is_non_product(parsed[C.PRODUCT], non_product) if C.PRODUCT in parsed
                else np.zeros(len(parsed), bool))

@@ -464,9 +464,17 @@ CASES: list[Case] = [
     Case("duplicated_column_names",
          text("customer_id,date,amount,amount\nA,2024-01-05,1.00,2.00\n"),
          "error", error=("duplicate", "amount")),
+    # no order id and no time of day: three equal rows may be three purchases; they are
+    # kept, and the decision says so and names the option that drops them
     Case("every_row_duplicate",
          text(HEAD + "A,2024-01-05,10.00\n" * 3), "loads",
-         rows=(("A", "2024-01-05", 10.0),), log={"kept": 1, "exact duplicate": 2}, total=30.0),
+         rows=(("A", "2024-01-05", 10.0),) * 3, log={"kept": 3}, total=30.0,
+         decisions=(("2 rows repeat", "kept", "duplicates='drop'"),)),
+    # a time of day tells a repeated record apart: the repeats are dropped and logged
+    Case("every_row_duplicate_with_time",
+         text(HEAD + "A,2024-01-05 10:15,10.00\n" * 3), "loads",
+         rows=(("A", "2024-01-05 10:15", 10.0),), log={"kept": 1, "exact duplicate": 2},
+         total=30.0, decisions=(("2 rows repeat", "dropped", "duplicates='keep'"),)),
     Case("semicolon_european_export",
          text(SEMI + "A;05.01.2024;12,50\nB;13.01.2024;1.234,00\nC;20.02.2024;-3,00\n"),
          "loads", rows=(("A", "2024-01-05", 12.5), ("B", "2024-01-13", 1234.0)),

@@ -23,7 +23,7 @@ def raw_frame():
 def test_every_row_is_accounted_for_and_revenue_reconciles():
     raw = raw_frame()
     res = load_transactions(raw, customer_id="cust", date="when", amount="value",
-                            as_of="2025-01-01")
+                            as_of="2025-01-01", duplicates="drop")
     log = res.log.set_index("reason")
     assert int(log["rows"].sum()) == len(raw) == res.rows_read
     assert log.loc["missing customer id", "rows"] == 1
@@ -50,10 +50,33 @@ def test_input_dataframe_is_not_modified():
 @pytest.mark.parametrize("policy, n_tx, n_ret", [("separate", 3, 1), ("net", 4, 1), ("drop", 3, 0)])
 def test_returns_policy(policy, n_tx, n_ret):
     res = load_transactions(raw_frame(), customer_id="cust", date="when", amount="value",
-                            returns=policy, as_of="2025-01-01")
+                            returns=policy, as_of="2025-01-01", duplicates="drop")
     assert len(res.transactions) == n_tx
     assert len(res.returns) == n_ret
     assert int(res.log["rows"].sum()) == 9
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({}, "keep"),                                         # customer, date, amount only
+    ({"order": ["o1", "o1", "o2"]}, "drop"),              # an order id tells repeats apart
+    ({"when": ["2024-01-02 10:15"] * 2 + ["2024-01-03"]}, "drop"),  # so does a time of day
+])
+def test_duplicates_decided_from_the_file_and_logged(extra, expected):
+    raw = pd.DataFrame({"cust": ["A", "A", "B"], "when": ["2024-01-02"] * 2 + ["2024-01-03"],
+                        "value": [5.0, 5.0, 7.0], **extra})
+    res = load_transactions(raw, customer_id="cust", date="when", amount="value",
+                            order_id="order" if "order" in extra else None, as_of=None)
+    assert len(res.transactions) == (3 if expected == "keep" else 2)
+    [note] = [d for d in res.decisions if "repeats another row" in d]
+    assert ("kept" if expected == "keep" else "dropped") in note
+    assert f"duplicates='{'drop' if expected == 'keep' else 'keep'}'" in note
+    # an explicit option wins and is not reported as a guess
+    other = "drop" if expected == "keep" else "keep"
+    res = load_transactions(raw, customer_id="cust", date="when", amount="value",
+                            order_id="order" if "order" in extra else None, as_of=None,
+                            duplicates=other)
+    assert len(res.transactions) == (3 if other == "keep" else 2)
+    assert not [d for d in res.decisions if "repeats another row" in d]
 
 
 def test_keep_duplicates_and_zero():
