@@ -40,6 +40,9 @@ class ReportData:
         ``month, step, rows, amount``), computed from the raw input.
     file_totals : dict or None
         :func:`clvkit.reconcile.file_totals` of the raw input.
+    decisions : tuple of str
+        How the loader read the input (:attr:`clvkit.io.LoadResult.decisions`):
+        separator, encoding, decimal convention, date order, duplicates rule...
     """
 
     transactions: pd.DataFrame
@@ -53,6 +56,7 @@ class ReportData:
     non_product: pd.DataFrame | None = None
     bridge: pd.DataFrame | None = None
     file_totals: dict | None = None
+    decisions: tuple[str, ...] = ()
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` is present and non-empty."""
@@ -260,7 +264,8 @@ def _load_report_data(spec: dict, data, options: dict) -> ReportData:
     bridge, totals = _bridge(raw, spec)
     tx, other = _split_non_product(res.transactions, spec.get("non_product"))
     return ReportData(tx, res.returns, res.log, res.rows_read, source, non_product=other,
-                      bridge=bridge, file_totals=totals, **extra)
+                      bridge=bridge, file_totals=totals, decisions=tuple(res.decisions),
+                      **extra)
 
 
 def _save_data(data: ReportData, folder: Path) -> None:
@@ -270,7 +275,7 @@ def _save_data(data: ReportData, folder: Path) -> None:
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=name in ("customers", "campaigns"))
     meta = {"rows_read": int(data.rows_read), "source": str(data.source),
-            "file_totals": data.file_totals}
+            "file_totals": data.file_totals, "decisions": list(data.decisions)}
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -281,7 +286,8 @@ def load_section_data(data_dir: str | os.PathLike) -> ReportData:
     tables = {name: pd.read_parquet(folder / f"{name}.parquet")
               for name in _TABLES if (folder / f"{name}.parquet").exists()}
     return ReportData(rows_read=meta["rows_read"], source=meta["source"],
-                      file_totals=meta.get("file_totals"), **tables)
+                      file_totals=meta.get("file_totals"),
+                      decisions=tuple(meta.get("decisions", ())), **tables)
 
 
 def _month_range(tx: pd.DataFrame) -> tuple[pd.Period, pd.Period, pd.Timestamp]:

@@ -39,7 +39,14 @@ from .config import (
     _display_path,
     load_config,
 )
-from .data import _resolve_month, _save_data, load_report_data, mask_customer_ids, section_support
+from .data import (
+    _resolve_month,
+    _save_data,
+    load_report_data,
+    mask_customer_ids,
+    section_support,
+    yaml_hint,
+)
 from .sections.executive import headline_numbers, headline_table_display
 
 
@@ -443,6 +450,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         if isinstance(err, ReportError):
             raise
         raise ReportError(f"could not load the report data: {err}") from err
+    for decision in loaded.decisions:
+        say(f"clvkit report: read: {yaml_hint(decision)}")
     month = _resolve_month(month or cfg.month, loaded.transactions)
     skipped = {}
     for name in cfg.sections:

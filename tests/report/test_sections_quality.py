@@ -89,3 +89,24 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     lost = dataclasses.replace(data, transactions=tx.drop(index=tx.index[-1]))
     assert not quality_checks(lost)["ok"].all()
     assert "CHECK FAILED" in data_quality_text(lost, currency="GBP")
+
+
+def test_loader_decisions_are_listed_escaped_and_survive_staging(tmp_path):
+    # day-first dates and repeated rows in a customer,date,amount file: both are decisions
+    # the loader makes from the whole file; the page must say them, with the YAML option
+    rows = [("a", "13/01/2024", "10"), ("a", "13/01/2024", "10"), ("[x](javascript:1)",
+            "02/02/2024", "5")]
+    path = _csv(tmp_path, rows)
+    data = load_report_data(load_config({"data": str(path)}).data)
+    assert any("day-first" in d for d in data.decisions)
+    assert any("kept as separate purchases" in d for d in data.decisions)
+    text = data_quality_text(data, currency="EUR")
+    assert "How the input was read" in text
+    assert "data: {duplicates: 'drop'}" in text.replace("\\", "")
+    assert "duplicates='drop'" not in text          # the hint is in the config's terms
+    from clvkit.report.data import _save_data, load_section_data
+    _save_data(data, tmp_path / "staged")
+    assert load_section_data(tmp_path / "staged").decisions == data.decisions
+    hostile = dataclasses.replace(data, decisions=("'sep': [x](javascript:alert(1)) <b>",))
+    text = data_quality_text(hostile, currency="EUR")
+    assert "\\[x\\]\\(javascript" in text and "<b>" not in text

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from ... import columns as C
-from ..data import ReportData
+from ..data import ReportData, yaml_hint
 from ._common import SectionPage, _fmt, _month_end, _text, section_page
 
 
@@ -169,6 +169,11 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
                      f"{'after' if lag >= 0 else 'before'} the end of the report month"
                      + (" (the month may be incomplete)" if lag < 0 else ""))
         text += "."
+    if data.decisions:
+        text += ("\n\nHow the input was read (each choice was made once, from the whole "
+                 "column or file; the option in brackets changes it):\n\n"
+                 + "\n".join(f"- {_text(yaml_hint(d).replace('`', ''))}"
+                             for d in data.decisions))
     gaps = data_gaps(data)
     if gaps:
         text += (f" **Data gap:** no transactions at all in {', '.join(gaps)}; these months "
