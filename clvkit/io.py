@@ -64,7 +64,7 @@ from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
 from .parsing import has_time_of_day, normalise_ids, parse_dates, parse_numbers
-from .reading import read_source
+from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
            "REASONS"]
@@ -274,9 +274,12 @@ def load_transactions(
 
     Parameters
     ----------
-    source : path or DataFrame
+    source : path, DataFrame or RawTable
         CSV (``.csv``, ``.txt``, compressed or zipped), Parquet (``.parquet``,
-        ``.pq``), Excel (``.xlsx``, ``.xls``) or a DataFrame (never modified).
+        ``.pq``), Excel (``.xlsx``, ``.xls``), a DataFrame (never modified), or a
+        table already read by :func:`clvkit.reading.read_source` (its reading
+        decisions are kept; ``encoding``, ``sep`` and ``sheet`` then do nothing),
+        so a caller that needs the raw table too reads the file once.
     preset : {"cdnow", "online_retail"}, optional
         A known layout (see :data:`PRESETS`); explicit column arguments override it.
     customer_id, date, amount : str, optional
@@ -419,8 +422,10 @@ def load_transactions(
 def _read_source(source, *, encoding, sep, sheet) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame", ()
+    if isinstance(source, RawTable):
+        return source.frame, source.label, tuple(source.decisions)
     if not isinstance(source, (str, os.PathLike)):
-        raise DataValidationError(f"source must be a file path or a DataFrame, got "
+        raise DataValidationError(f"source must be a file path, a DataFrame or a RawTable, got "
                                   f"{type(source).__name__}")
     table = read_source(source, encoding=encoding, sep=sep, sheet=sheet)
     return table.frame, table.label, tuple(table.decisions)

@@ -274,3 +274,17 @@ def test_optional_canonical_columns_picked_up_by_name():
     res = load_transactions(raw)
     assert list(res.transactions.columns) == ["customer_id", "date", "amount", "order_id",
                                               "channel"]
+
+
+def test_a_table_read_once_loads_like_its_file(tmp_path):
+    from clvkit.reading import read_source
+
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id;date;amount\nA;13/01/2024;1,50\nB;02/02/2024;2,00\n",
+                    encoding="utf-8")
+    table = read_source(path)
+    from_table = load_transactions(table, as_of=None)
+    from_file = load_transactions(path, as_of=None)
+    pd.testing.assert_frame_equal(from_table.transactions, from_file.transactions)
+    assert from_table.decisions == from_file.decisions and from_table.source == from_file.source
+    assert any("';'" in d or "semicolon" in d for d in from_table.decisions)

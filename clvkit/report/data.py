@@ -239,7 +239,7 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
 
 def _load_report_data(spec: dict, data, options: dict) -> ReportData:
     from ..io import load_transactions
-    from ..reading import read_table
+    from ..reading import read_source
 
     extra = {}
     if isinstance(data, pd.DataFrame):
@@ -257,9 +257,12 @@ def _load_report_data(spec: dict, data, options: dict) -> ReportData:
             extra = {"customers": crm.customers, "campaigns": crm.campaigns,
                      "touches": crm.touches}
         else:
-            res = load_transactions(path, **options)
-            raw = read_table(path, **{k: v for k, v in spec.get("loader", {}).items()
-                                      if k in ("encoding", "sep", "sheet")})
+            # read once: the loader parses the table, the bridge re-parses the same raw
+            # cells independently (its totals must not share the loader's mistakes)
+            table = read_source(path, **{k: v for k, v in spec.get("loader", {}).items()
+                                         if k in ("encoding", "sep", "sheet")})
+            res = load_transactions(table, **options)
+            raw = table.frame
             source = _display_path(path, spec.get("base"))
     bridge, totals = _bridge(raw, spec)
     tx, other = _split_non_product(res.transactions, spec.get("non_product"))
