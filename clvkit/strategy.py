@@ -360,7 +360,7 @@ def journey_stages(transactions, *, as_of, new_within: float = 3,
                         "months_since_last": (end - g.max()) / month})
     out["stage"] = journey_stage(out["tenure_months"], out["months_since_last"],
                                  new_within=new_within, established_after=established_after,
-                                 lapsed_after=lapsed_after).to_numpy()
+                                 lapsed_after=lapsed_after)
     return out
 
 
