@@ -246,11 +246,12 @@ def test_notebook_08_fake_submissions(tmp_path):
                   notebook_timeout=240, jobs=2)
     points = table.set_index(["student", "exercise"])["points"]
     auto = [f"08-{k}" for k in range(1, 6)]
-    assert sorted(table["exercise"].unique()) == [*auto, "08-focus-written", "08-written"]
+    written = ["08-focus-written", "08-story-written", "08-written"]
+    assert sorted(table["exercise"].unique()) == [*auto, *written]
     assert [points["correct", e] for e in auto] == [3.0] * 5
     assert [points[s, e] for s in ("blank", "wrong") for e in auto] == [0.0] * 10
-    for written in ("08-focus-written", "08-written"):
-        assert points["blank", written] == 0 and pd.isna(points["correct", written])
+    for question in written:
+        assert points["blank", question] == 0 and pd.isna(points["correct", question])
     page = (tmp_path / "out" / "feedback" / "wrong.html").read_text()
     assert "lower churn is better" in page           # 08-4's hint
     assert "share of the group who bought the category" in page
