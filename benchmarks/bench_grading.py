@@ -1,11 +1,11 @@
-"""Time per submission of ``clvkit course grade`` on the six course notebooks.
+"""Time per submission of ``clvkit course grade`` on the course notebooks.
 
 Builds fake students (``tests/course_submissions/build.py``: by default ``correct``,
 ``blank`` and ``wrong``) for every course notebook, grades them with ``--jobs`` notebooks
 at a time, checks the points (correct = all automatic points, blank and wrong = 0), and
 prints the wall time per submission (the wall time divided by the notebook runs, the control
-runs of the solutions included), then extrapolates a class of 30 students x 7 notebooks (the
-course's six and one more of the same size) plus its 7 control runs.
+runs of the solutions included), then extrapolates a class of 30 students x every course
+notebook plus one control run per notebook.
 
     .venv/bin/python benchmarks/bench_grading.py [--cases correct blank wrong] [--jobs 2]
 """
@@ -61,7 +61,8 @@ def main(argv=None) -> int:
     per_run = wall / runs                # wall time per notebook run at `jobs` in parallel
     rows = [{"submissions": submissions, "control runs": len(notebooks), "jobs": args.jobs,
              "wall (s)": round(wall, 1), "per submission (s)": round(per_run, 2),
-             "30 students x 7 notebooks (min)": round((30 * 7 + 7) * per_run / 60, 1)}]
+             f"30 students x {len(notebooks)} notebooks (min)":
+                 round((30 + 1) * len(notebooks) * per_run / 60, 1)}]
     print_table(rows, title="clvkit course grade: wall time (kernel start, full notebook run, "
                 "hidden tests, feedback)")
     print("\npoints per fake student (automatic only):")

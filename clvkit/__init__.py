@@ -14,7 +14,7 @@ from .io import LoadResult, load_transactions
 from .summary import compress_summary, rfm_summary
 
 _LAZY = ("models", "clv", "evaluation", "segments", "economics", "crm", "narrative",
-         "plotting", "synthetic", "report", "cli", "metrics", "reconcile")
+         "plotting", "synthetic", "report", "cli", "metrics", "reconcile", "strategy")
 
 __all__ = [
     "__version__", "ClvError", "DataValidationError", "ConvergenceError", "ReportError",

@@ -41,8 +41,8 @@ import pandas as pd
 
 from .errors import ClvError
 
-__all__ = ["Metric", "METRICS", "KPI_NAMES", "CLV_FAMILY", "metric", "definitions_table",
-           "definitions_markdown"]
+__all__ = ["Metric", "METRICS", "KPI_NAMES", "CLV_FAMILY", "OBJECTIVES", "KPIS_BY_OBJECTIVE",
+           "metric", "definitions_table", "definitions_markdown", "objectives_table"]
 
 #: Narrative kinds a metric's unit can take (see :data:`clvkit.narrative.KINDS`).
 UNITS = ("currency", "percent", "count", "number")
@@ -149,6 +149,24 @@ _ALL = (
        "customers who bought in the {inactive_periods} months up to last month", "percent",
        lower_is_better=True, window="{inactive_periods} months without a purchase; undefined "
        "(n/a) in the first {inactive_periods} months of the data"),
+    _M("acquisition_cost", "Acquisition cost (CAC)",
+       "Mean acquisition cost of the customers whose first purchase in the data falls in the "
+       "month.", "acquisition cost of the month's new customers / new customers",
+       "acquisition cost of the month's new customers", "new customers of the month",
+       "currency", lower_is_better=True),
+    _M("multi_category_share", "Cross-buying share",
+       "Of all customers seen from the data start to the end of the month, the share who "
+       "bought from at least two product categories.",
+       "customers with 2+ categories / customers with 1+ order (cumulative to the month end)",
+       "customers who bought from at least two categories so far",
+       "customers with at least one order so far", "percent",
+       window="cumulative from the data start"),
+    _M("categories_per_customer", "Categories per customer",
+       "Mean number of distinct product categories bought by the customers seen from the data "
+       "start to the end of the month.",
+       "sum over customers of their distinct categories / customers (cumulative to the month "
+       "end)", "distinct (customer, category) pairs so far", "customers with at least one "
+       "order so far", "number", window="cumulative from the data start"),
     _M("retention_clv", "CLV (retention model, margin)",
        "Expected discounted gross margin of a customer in the churn base, if this month's "
        "margin per customer and churn rate held for ever.",
@@ -190,6 +208,17 @@ KPI_NAMES: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_cust
                               "retention_clv", "ltv_to_cac")
 #: The CLV family, from observed to predicted.
 CLV_FAMILY: tuple[str, ...] = ("observed_value", "retention_clv", "predicted_clv")
+#: The three objectives a CRM programme's KPIs are organised by.
+OBJECTIVES: tuple[str, ...] = ("acquisition", "retention", "cross_selling")
+#: The monthly KPIs of each objective (names of :data:`METRICS`; all computed per month by
+#: :func:`clvkit.strategy.objective_kpis`). The CLV family links acquisition and retention
+#: (``ltv_to_cac``, ``retention_clv``) and is listed in :data:`CLV_FAMILY`.
+KPIS_BY_OBJECTIVE: dict[str, tuple[str, ...]] = {
+    "acquisition": ("new_customers", "acquisition_cost"),
+    "retention": ("retention_rate", "churn_rate", "repeat_purchase_rate"),
+    "cross_selling": ("multi_category_share", "categories_per_customer",
+                      "average_order_value"),
+}
 
 _RENAMED = {"repeat_rate": "it was split in two, 'returning_share' (bought before, among this "
                            "month's buyers) and 'repeat_purchase_rate' (2+ orders, among all "
@@ -278,3 +307,43 @@ again this month. *Formula:* customers active in both t-1 and t / customers acti
             line += f" {notes[name]}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def objectives_table(objectives=None, *, inactive_periods: int = 3) -> pd.DataFrame:
+    """The KPIs of each objective with their registry definitions, one row per metric.
+
+    Parameters
+    ----------
+    objectives : sequence of str, optional
+        Some of :data:`OBJECTIVES` (default all), in the order wanted.
+    inactive_periods : int, default 3
+        Fills the churn definition's window.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (``objective``, ``metric``): ``label, definition, formula, unit,
+        lower_is_better`` read from :data:`METRICS` (nothing is redefined here).
+
+    Examples
+    --------
+    >>> t = objectives_table(["cross_selling"])
+    >>> t["label"].tolist()
+    ['Cross-buying share', 'Categories per customer', 'Average order value (AOV)']
+    >>> objectives_table(["loyalty"])
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.ClvError: unknown objective 'loyalty': objectives are ['acquisition', \
+'retention', 'cross_selling']
+    """
+    chosen = OBJECTIVES if objectives is None else tuple(objectives)
+    for name in chosen:
+        if name not in KPIS_BY_OBJECTIVE:
+            raise ClvError(f"unknown objective {name!r}: objectives are {list(OBJECTIVES)}")
+    parts = []
+    for name in chosen:
+        table = definitions_table(KPIS_BY_OBJECTIVE[name], inactive_periods=inactive_periods)
+        parts.append(table[["label", "definition", "formula", "unit", "lower_is_better"]]
+                     .assign(objective=name).set_index("objective", append=True)
+                     .reorder_levels(["objective", "metric"]))
+    return pd.concat(parts)

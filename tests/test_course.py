@@ -234,3 +234,24 @@ def test_grading_stops_when_the_solutions_fail_here(tmp_path):
     with pytest.raises(ClvError, match="solutions of 00-demo do not pass their own checks"):
         grade(subs, out=tmp_path / "out", source=source, timeout=30)
     assert not (tmp_path / "out").exists()
+
+
+def test_notebook_08_fake_submissions(tmp_path):
+    """The strategy notebook: the reference answers score every exercise, the blank edition and
+    a typical mistake in each exercise (``WRONG`` of the builder) score none."""
+    name = "08-crm-strategy-and-kpis"
+    submissions = _load_builder().build(tmp_path / "subs", cases=["correct", "blank", "wrong"],
+                                        notebooks=[name], source=SOURCE)
+    table = grade(submissions, out=tmp_path / "out", source=SOURCE, timeout=60,
+                  notebook_timeout=240, jobs=2)
+    points = table.set_index(["student", "exercise"])["points"]
+    auto = [f"08-{k}" for k in range(1, 6)]
+    written = ["08-focus-written", "08-story-written", "08-written"]
+    assert sorted(table["exercise"].unique()) == [*auto, *written]
+    assert [points["correct", e] for e in auto] == [3.0] * 5
+    assert [points[s, e] for s in ("blank", "wrong") for e in auto] == [0.0] * 10
+    for question in written:
+        assert points["blank", question] == 0 and pd.isna(points["correct", question])
+    page = (tmp_path / "out" / "feedback" / "wrong.html").read_text()
+    assert "lower churn is better" in page           # 08-4's hint
+    assert "share of the group who bought the category" in page

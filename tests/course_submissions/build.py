@@ -10,7 +10,8 @@ Cases (``copied_number`` is spelled out for notebook 01; the others work for eve
 * ``correct``       the reference answers and a written answer;
 * ``blank``         the student edition as released (``raise NotImplementedError()``);
 * ``wrong``         a typical mistake in every exercise (``WRONG``: APV per order line, +5 %
-  instead of +5 points, conversions per send instead of per visit, months taken as weeks, ...);
+  instead of +5 points, conversions per send instead of per visit, months taken as weeks,
+  the share of the score instead of the outcome, higher always "better", ...);
 * ``edited_checks`` wrong answers, but the check cells replaced by ``print("Checks passed.")``,
   one check cell deleted and another stripped of its nbgrader metadata;
 * ``copied_number`` functions that return the number printed in the notebook;
@@ -99,6 +100,50 @@ audience = best_audience(predictions, rate=win_back["overall_rate"], cost=send_c
     return survivors.iloc[1:] / survivors.iloc[0]  # survival since year 0, not retention''',
     "07-2-answer": '''def sbg_survival(alpha, beta, t):
     return np.exp(betaln(alpha, beta + np.asarray(t, dtype=float)))  # forgets / B(alpha, beta)''',
+    "08-1-answer": '''def top_share_captured(score, outcome, share):
+    top = score.sort_values(ascending=False).head(round(share * len(score)))
+    return top.sum() / score.sum()  # the share of the score, not of the outcome
+
+
+clv_captured = top_share_captured(focus["clv"], focus["next_year_margin"], TARGET_SHARE)''',
+    "08-2-answer": '''import math
+
+
+def assign_message(clv, p_alive, *, top_share, middle_share, at_risk_below):
+    rank = clv.rank(ascending=False, method="first")  # forgets P(alive): nobody is won back
+    message = pd.Series("low cost", index=clv.index)
+    message[rank <= math.ceil(middle_share * len(clv))] = "develop"
+    message[rank <= math.ceil(top_share * len(clv))] = "retain"
+    return message
+
+
+my_plan = assign_message(focus["clv"], focus["p_alive"], top_share=TIERS[0], middle_share=TIERS[1],
+                         at_risk_below=AT_RISK_BELOW)''',
+    "08-3-answer": '''def stage_of(tenure, months_since_last, *, new_within, established_after,
+             lapsed_after):
+    stage = np.select([tenure < new_within, tenure < established_after,  # tenure before lapsing
+                       months_since_last >= lapsed_after], ["new", "developing", "lapsed"],
+                      "established")
+    return pd.Series(stage, index=tenure.index)
+
+
+my_stages = stage_of(stages["tenure_months"], stages["months_since_last"], new_within=NEW_WITHIN,
+                     established_after=ESTABLISHED_AFTER, lapsed_after=LAPSED_AFTER)''',
+    "08-4-answer": '''def verdicts(kpis, *, objective, month, reference):
+    names = list(metrics.KPIS_BY_OBJECTIVE[objective])
+    now = kpis.loc[pd.Period(month, "M"), names]
+    then = kpis.loc[pd.Period(reference, "M"), names]
+    return pd.Series(np.where(now > then, "better", np.where(now < then, "worse", "same")),
+                     index=names)  # higher is not always better (churn, acquisition cost)
+
+
+retention_verdicts = verdicts(kpis, objective="retention", month=KPI_MONTH,
+                              reference=str(pd.Period(KPI_MONTH, "M") - 12))''',
+    "08-5-answer": '''def penetration_lift(bought, in_group):
+    return bought[in_group].mean()  # the group's most popular categories, not the lift
+
+
+high_tier_lift = penetration_lift(bought, in_high_tier)''',
 }
 
 
