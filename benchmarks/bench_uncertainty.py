@@ -130,7 +130,7 @@ def main() -> None:
                       "seconds": time.perf_counter() - start, **purchases.total.to_dict()})
     start = time.perf_counter()
     clv = clv_interval(boots["BG/NBD"], boots["Gamma-Gamma"], synth, horizon=12,
-                       time_unit="M", discount_rate=0.01, freq_of_discount="M")
+                       horizon_unit="M", discount_rate=0.01, discount_period="M")
     pred_rows.append({"prediction": "CLV, 12 months, 1%/month",
                       "seconds": time.perf_counter() - start, **clv.total.to_dict()})
     c = clv.customers

@@ -145,7 +145,7 @@ def rfm_summary(
 
 def compress_summary(summary: pd.DataFrame, *,
                      columns: tuple[str, ...] = ("frequency", "recency", "T")) -> pd.DataFrame:
-    """Collapse identical summary rows into unique rows with a ``weight`` count.
+    """Collapse identical summary rows into unique rows with a ``weights`` count.
 
     Models fit on the compressed table cost the same however many customers
     share a row, which makes a million customers as cheap as a few thousand.
@@ -155,13 +155,13 @@ def compress_summary(summary: pd.DataFrame, *,
     >>> s = pd.DataFrame({"frequency": [0, 0, 2], "recency": [0.0, 0.0, 5.0],
     ...                   "T": [10.0, 10.0, 10.0]})
     >>> compress_summary(s)
-       frequency  recency     T  weight
-    0          0      0.0  10.0       2
-    1          2      5.0  10.0       1
+       frequency  recency     T  weights
+    0          0      0.0  10.0        2
+    1          2      5.0  10.0        1
     """
-    cols, weight = compress_arrays({c: summary[c].to_numpy() for c in columns},
-                                   np.ones(len(summary)))
-    out = pd.DataFrame({**cols, "weight": weight.astype("int64")})
+    cols, weights = compress_arrays({c: summary[c].to_numpy() for c in columns},
+                                    np.ones(len(summary)))
+    out = pd.DataFrame({**cols, "weights": weights.astype("int64")})
     out.attrs.update(summary.attrs)
     return out
 
