@@ -68,8 +68,15 @@ def rfm_summary(
     Returns
     -------
     DataFrame
-        Indexed by ``customer_id``; ``attrs`` holds ``time_unit``,
-        ``calibration_end`` and ``observation_end``.
+        Indexed by ``customer_id``, in the model convention of Fader, Hardie & Lee
+        (2005): ``frequency`` (number of **repeat** purchase days: all purchase days
+        minus the first), ``recency`` (the customer's **age at the last purchase**:
+        last minus first purchase day, in ``time_unit``; 0 without repeats), ``T``
+        (age at the end of the calibration period) and ``monetary_value`` (see
+        ``monetary``). These are not the ``recency`` and ``frequency`` of
+        :func:`clvkit.segments.rfm_scores` (time since the last purchase, all
+        purchases). ``attrs`` holds ``time_unit``, ``calibration_end`` and
+        ``observation_end``.
 
     Examples
     --------
