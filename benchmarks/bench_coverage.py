@@ -83,16 +83,12 @@ def one(args: tuple[int, int, int]) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulations", type=int, default=200)
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--replicates", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+def coverage(*, simulations: int = 200, customers: int = 2000, replicates: int = 100,
+             workers: int = 2) -> tuple[str, pd.DataFrame]:
+    """(description, table of coverage per quantity and method) of ``simulations`` runs."""
     start = time.perf_counter()
-    jobs = [(seed, args.customers, args.replicates) for seed in range(args.simulations)]
-    with mp.get_context("fork").Pool(args.workers) as pool:
+    jobs = [(seed, customers, replicates) for seed in range(simulations)]
+    with mp.get_context("fork").Pool(workers) as pool:
         rows = pool.map(one, jobs, chunksize=4)
     table = pd.DataFrame(rows)
     ok = table[~table["failed"]]
@@ -101,16 +97,29 @@ def main() -> None:
     cover = pd.DataFrame({
         "quantity": [c.split(" ", 1)[1] for c in cols],
         "method": ["observed information" if c.startswith("hess") else
-                   f"bootstrap ({args.replicates} replicates)" for c in cols],
+                   f"bootstrap ({replicates} replicates)" for c in cols],
         "coverage": [ok[c].astype(bool).mean() for c in cols],
     })
-    print(f"{len(ok)} simulations of {args.customers:,} BG/NBD customers "
-          f"(true r={TRUE['r']}, alpha={TRUE['alpha']}, a={TRUE['a']}, b={TRUE['b']}; "
-          f"{int(table['failed'].sum())} fits failed and are left out); "
-          f"total = expected purchases in the next {HORIZON:g} weeks.")
-    print(f"Target 93-97%; Monte Carlo standard error of a coverage {mc_se:.3f}. "
-          f"{time.perf_counter() - start:.0f} s on {args.workers} workers, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.")
+    text = (f"{len(ok)} simulations of {customers:,} BG/NBD customers "
+            f"(true r={TRUE['r']}, alpha={TRUE['alpha']}, a={TRUE['a']}, b={TRUE['b']}; "
+            f"{int(table['failed'].sum())} fits failed and are left out); "
+            f"total = expected purchases in the next {HORIZON:g} weeks.\n"
+            f"Target 93-97%; Monte Carlo standard error of a coverage {mc_se:.3f}. "
+            f"{time.perf_counter() - start:.0f} s on {workers} workers, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.")
+    return text, cover
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--simulations", type=int, default=200)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    text, cover = coverage(simulations=args.simulations, customers=args.customers,
+                           replicates=args.replicates, workers=args.workers)
+    print(text)
     print(cover.to_string(index=False, formatters={"coverage": "{:.1%}".format}))
 
 

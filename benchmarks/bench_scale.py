@@ -142,15 +142,15 @@ def child(kind: str, engine: str, data: str) -> dict:
 
         t0 = time.perf_counter()
         packed = compress_summary(summary)
-        bgnbd = BGNBD().fit(packed[["frequency", "recency", "T"]], weights=packed["weight"],
+        bgnbd = BGNBD().fit(packed[["frequency", "recency", "T"]], weights=packed["weights"],
                             time_unit="W", strict=False)
         result["fit_s"] = time.perf_counter() - t0
         result["distinct_rows"] = len(packed)
         result["bgnbd_converged"] = bool(bgnbd.success)
         t0 = time.perf_counter()
         spend = GammaGamma().fit(summary, strict=False)
-        clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, time_unit="M",
-                                      discount_rate=0.01, freq_of_discount="M")
+        clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, horizon_unit="M",
+                                      discount_rate=0.01, discount_period="M")
         result["clv_s"] = time.perf_counter() - t0
         result["clv_customers"] = int(clv["clv"].notna().sum())
         result["total_s"] = time.perf_counter() - start

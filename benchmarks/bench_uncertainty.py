@@ -1,4 +1,4 @@
-"""Uncertainty: standard-error time vs fit time, bootstrap and CLV intervals at 1M customers.
+"""Uncertainty: standard-error time vs fit time, bootstrap, CLV intervals at 1M customers, coverage.
 
 Tables printed in one run
 -------------------------
@@ -12,12 +12,16 @@ Tables printed in one run
    <= 20 s on 2 cores).
 3. Expected purchases in the next 52 weeks and 12-month CLV (1% per month) with 95%
    intervals for the 1M customers, per customer and in total.
+4. Coverage of the 95% intervals over data sets simulated from known BG/NBD parameters
+   (``bench_coverage.coverage``: parameters and the total of expected purchases; target
+   93-97%). ``--coverage-simulations 0`` skips it (run ``bench_coverage.py`` alone).
+5. The targets of issue 14, met or not, from the tables above.
 
 Times are the fastest of up to 3 runs for fits and standard errors, one run for the
 bootstrap and the intervals. The machine is shared: the load average is printed.
 
 Run: ``OPENBLAS_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/bench_uncertainty.py
-[--n 1000000] [--replicates 200] [--timeout 60]``.
+[--n 1000000] [--replicates 200] [--timeout 60] [--coverage-simulations 200]``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_coverage import coverage  # noqa: E402
 from bench_models import best_of, cpu_name, lifetimes_fit, simulate  # noqa: E402
 
 from clvkit.datasets import cdnow_summary  # noqa: E402
@@ -100,6 +105,8 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=200, help="bootstrap replicates")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds allowed per lifetimes fit")
+    parser.add_argument("--coverage-simulations", type=int, default=200,
+                        help="simulated data sets for the coverage table (0: skip it)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=RuntimeWarning)
 
@@ -130,11 +137,14 @@ def main() -> None:
                       "seconds": time.perf_counter() - start, **purchases.total.to_dict()})
     start = time.perf_counter()
     clv = clv_interval(boots["BG/NBD"], boots["Gamma-Gamma"], synth, horizon=12,
-                       time_unit="M", discount_rate=0.01, freq_of_discount="M")
+                       horizon_unit="M", discount_rate=0.01, discount_period="M")
     pred_rows.append({"prediction": "CLV, 12 months, 1%/month",
                       "seconds": time.perf_counter() - start, **clv.total.to_dict()})
     c = clv.customers
     rel = ((c["upper"] - c["lower"]) / c["clv"]).replace([np.inf, -np.inf], np.nan)
+    if args.coverage_simulations > 0:
+        cover_text, cover = coverage(simulations=args.coverage_simulations)
+        print("  done: coverage", flush=True)
 
     print()
     print(f"Machine: {cpu_name()}, {os.cpu_count()} CPUs (shared), Python "
@@ -150,6 +160,31 @@ def main() -> None:
     print(pd.DataFrame(pred_rows).to_string(index=False, float_format="{:,.2f}".format))
     print(f"Per-customer CLV interval width / CLV: median {rel.median():.3f}, "
           f"90th percentile {rel.quantile(0.9):.3f}")
+    print("\nCoverage of the 95% intervals (bench_coverage.py):")
+    if args.coverage_simulations > 0:
+        print(cover_text)
+        print(cover.to_string(index=False, formatters={"coverage": "{:.1%}".format}))
+    else:
+        print("skipped (--coverage-simulations 0): run benchmarks/bench_coverage.py")
+    se = pd.DataFrame(se_rows)
+    boot2 = pd.DataFrame(boot_rows).query("workers == 2")
+    targets = [
+        ("std errors <= 2x fit time (every row)", f"max {se['SE / fit'].max():.2f}x "
+         f"({se.loc[se['SE / fit'].idxmax(), 'data']} {se.loc[se['SE / fit'].idxmax(), 'model']})",
+         bool((se["SE / fit"] <= 2).all())),
+        *[(f"bootstrap {r.model} {r.replicates} replicates, {r.customers:,} customers, "
+           "2 workers <= 20 s", f"{r.seconds:.1f} s", bool(r.seconds <= 20))
+          for r in boot2.itertuples()],
+        (f"CLV with intervals, {len(synth):,} customers", f"{pred_rows[1]['seconds']:.1f} s",
+         None),
+    ]
+    if args.coverage_simulations > 0:
+        targets += [(f"coverage {q.quantity}, {q.method}: 93-97%", f"{q.coverage:.1%}",
+                     bool(0.93 <= q.coverage <= 0.97)) for q in cover.itertuples()]
+    print("\nTargets (issue 14):")
+    print(pd.DataFrame([{"target": t, "measured": m,
+                         "met": "-" if ok is None else ("yes" if ok else "NO")}
+                        for t, m, ok in targets]).to_string(index=False))
 
 
 if __name__ == "__main__":

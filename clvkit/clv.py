@@ -4,9 +4,10 @@ lifetimes' ``customer_lifetime_value(..., time=12, freq=...)`` counts ``time`` i
 of 30 data units when ``freq="D"`` (its default) and 4.345 when ``freq="W"``; its
 documentation calls it with ``time=12`` and the default ``freq`` on the *weekly* CDNOW
 summary, so the "12-month" CLV there spans 12 x 30 = 360 weeks. Here the horizon carries
-its own unit, the discounting period carries its own unit, and both are converted to the
-model's time unit with `clvkit.units.convert_duration` (mean Gregorian months, never
-"30 days" or "4.345 weeks"); a summary in another unit than the model is an error.
+its own unit (``horizon_unit``), the discount rate its own period (``discount_period``),
+and both are converted to the model's ``time_unit`` (the unit of the data's durations)
+with `clvkit.units.convert_duration` (mean Gregorian months, never "30 days" or
+"4.345 weeks"); a summary in another unit than the model is an error.
 """
 
 from __future__ import annotations
@@ -30,16 +31,16 @@ __all__ = ["customer_lifetime_value", "new_customer_clv", "cash_flows", "write_c
 MAX_DISCOUNT_STEPS = 1_200
 
 
-def _discount_steps(horizon: float, horizon_unit: str, discount_period: str, model_unit: str,
-                    *, period_name: str = "discount_period") -> tuple[np.ndarray, np.ndarray]:
+def _discount_steps(horizon: float, horizon_unit: str, discount_period: str,
+                    model_unit: str) -> tuple[np.ndarray, np.ndarray]:
     """Ends of the discounting steps, in discount periods and in the model's time unit."""
     n_periods = convert_duration(float(horizon), from_unit=horizon_unit, to_unit=discount_period)
     if not n_periods <= MAX_DISCOUNT_STEPS:  # also catches an overflow to inf
         raise ClvError(
             f"`horizon`={horizon:g} {horizon_unit!r} is {n_periods:,.0f} discounting periods "
-            f"of `{period_name}`={discount_period!r}, above the limit of "
+            f"of `discount_period`={discount_period!r}, above the limit of "
             f"{MAX_DISCOUNT_STEPS:,} steps (one model prediction each): use a coarser "
-            f"`{period_name}` (e.g. 'Y') or a shorter horizon")
+            "`discount_period` (e.g. 'Y') or a shorter horizon")
     ends = np.minimum(np.arange(1, int(np.ceil(n_periods - 1e-9)) + 1), n_periods)
     return ends, convert_duration(ends, from_unit=discount_period, to_unit=model_unit)
 
@@ -58,13 +59,13 @@ def customer_lifetime_value(
     summary: pd.DataFrame,
     *,
     horizon: float,
-    time_unit: str,
+    horizon_unit: str,
     discount_rate: float,
-    freq_of_discount: str,
+    discount_period: str,
 ) -> pd.DataFrame:
     """Discounted expected value of each customer's purchases over the next ``horizon``.
 
-    The horizon is cut into steps of one discounting period (``freq_of_discount``); step k
+    The horizon is cut into steps of one discounting period (``discount_period``); step k
     (k = 1, 2, ...) contributes the expected purchases in that step, E[Y(t_k)] - E[Y(t_{k-1})]
     from the transaction model, times the expected spend per purchase from the spend model,
     discounted by ``(1 + discount_rate) ** k``. A last partial step (horizon not a whole
@@ -82,12 +83,12 @@ def customer_lifetime_value(
         RFM summary (``frequency, recency, T, monetary_value``) in the transaction model's
         time unit, indexed by ``customer_id``.
     horizon : float
-        Length of the CLV horizon, in ``time_unit``.
-    time_unit : {"D", "W", "M", "Y"}
-        Unit of ``horizon`` (independent of the model's unit; converted).
+        Length of the CLV horizon, in ``horizon_unit``.
+    horizon_unit : {"D", "W", "M", "Y"}
+        Unit of ``horizon`` (independent of the model's ``time_unit``; converted).
     discount_rate : float
-        Discount rate per ``freq_of_discount`` period (e.g. 0.01 per month).
-    freq_of_discount : {"D", "W", "M", "Y"}
+        Discount rate per ``discount_period`` (e.g. 0.01 per month).
+    discount_period : {"D", "W", "M", "Y"}
         Period of the discount rate, which is also the step of the sum.
 
     Returns
@@ -101,7 +102,7 @@ def customer_lifetime_value(
     ------
     ClvError
         Invalid horizon, unit or rate; a horizon of more than `MAX_DISCOUNT_STEPS`
-        discounting periods (checked before any work; use a coarser ``freq_of_discount``).
+        discounting periods (checked before any work; use a coarser ``discount_period``).
     DataValidationError
         Invalid customers in ``summary`` (negative or non-integer frequency, recency
         outside [0, T], NaN, non-positive spend of a repeat buyer, ...), raised by the
@@ -116,21 +117,20 @@ def customer_lifetime_value(
     >>> s = s.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     >>> s.attrs["time_unit"] = "W"
     >>> clv = customer_lifetime_value(BGNBD().fit(s), GammaGamma().fit(s), s.head(3),
-    ...                               horizon=12, time_unit="M", discount_rate=0.01,
-    ...                               freq_of_discount="M")
+    ...                               horizon=12, horizon_unit="M", discount_rate=0.01,
+    ...                               discount_period="M")
     >>> clv["clv"].round(2).tolist()
     [36.3, 4.64, 8.35]
     """
     check_positive("horizon", horizon)
-    check_one_of("time_unit", time_unit, TIME_UNITS)
+    check_one_of("horizon_unit", horizon_unit, TIME_UNITS)
     check_nonnegative("discount_rate", discount_rate)
-    check_one_of("freq_of_discount", freq_of_discount, TIME_UNITS)
+    check_one_of("discount_period", discount_period, TIME_UNITS)
     model_unit = _model_unit(transaction_model_fit)
     if not isinstance(summary, pd.DataFrame):
         raise ClvError(f"`summary` must be a DataFrame, got {type(summary).__name__}")
 
-    ends, ends_model = _discount_steps(horizon, time_unit, freq_of_discount, model_unit,
-                                       period_name="freq_of_discount")
+    ends, ends_model = _discount_steps(horizon, horizon_unit, discount_period, model_unit)
 
     # the models validate the customers on the first call, before any step is summed
     spend = spend_model_fit.conditional_expected_spend(summary).to_numpy()
@@ -149,8 +149,8 @@ def customer_lifetime_value(
         },
         index=summary.index,
     )
-    out.attrs = {"horizon": horizon, "horizon_unit": time_unit, "model_time_unit": model_unit,
-                 "discount_rate": discount_rate, "freq_of_discount": freq_of_discount}
+    out.attrs = {"horizon": horizon, "horizon_unit": horizon_unit, "model_time_unit": model_unit,
+                 "discount_rate": discount_rate, "discount_period": discount_period}
     return out
 
 

@@ -1,8 +1,8 @@
 r"""One RFM summary, several engines: pandas, DuckDB and Spark SQL.
 
 The step from raw transactions to the per-customer summary touches every row; the
-models afterwards only need one row per distinct ``(frequency, recency, T)`` with a
-weight. This module runs that step where the data live:
+models afterwards only need one row per distinct ``(frequency, recency, T)`` with its
+``weights`` (number of customers). This module runs that step where the data live:
 
 ``"pandas"``
     In memory; delegates to :func:`clvkit.summary.rfm_summary` (the reference).
@@ -50,7 +50,7 @@ cluster, so give locations it can see (HDFS, S3, a shared mount), e.g.::
 A Spark ``DataFrame`` already in the cluster can be passed as ``source`` too. With
 ``compress=True`` only the distinct ``(frequency, recency, T)`` rows and their
 weights travel back to the driver, which is what the models need
-(``BGNBD().fit(summary, weights=summary["weight"])``). Spark needs Java 17+
+(``BGNBD().fit(summary, weights=summary["weights"])``). Spark needs Java 17+
 (``make java`` installs Debian's headless JRE); Databricks and most managed
 clusters provide a session as ``spark``.
 """
@@ -116,7 +116,7 @@ def summary_sql(*, source: str, observation_end, time_unit: str = "W",
     observation_end, time_unit, calibration_end, monetary
         As in :func:`clvkit.summary.rfm_summary`.
     compress : bool, default False
-        Return the distinct ``(frequency, recency, T)`` rows with a ``weight`` count
+        Return the distinct ``(frequency, recency, T)`` rows with a ``weights`` count
         instead of one row per customer.
 
     Returns
@@ -156,7 +156,7 @@ def summary_sql(*, source: str, observation_end, time_unit: str = "W",
 FROM calibration c
 LEFT JOIN holdout h ON h.customer_id = c.customer_id"""
     if compress:
-        tail = f"""SELECT frequency, recency, T, COUNT(*) AS weight
+        tail = f"""SELECT frequency, recency, T, COUNT(*) AS weights
 FROM ({per_customer}) per_customer
 GROUP BY frequency, recency, T
 ORDER BY frequency, recency, T"""
@@ -248,8 +248,8 @@ def rfm_summary_engine(
         ``{"customer_id": "CustomerID", "date": "InvoiceDate", "amount": "Revenue"}``.
     compress : bool, default False
         Return the distinct ``(frequency, recency, T)`` rows with an integer
-        ``weight`` (number of customers), sorted; fit models on them with
-        ``weights=summary["weight"]``.
+        ``weights`` (number of customers), sorted; fit models on them with
+        ``weights=summary["weights"]``.
     spark : SparkSession, optional
         Session to use with ``engine="spark"`` (default: :func:`local_spark`).
     duckdb_connection : duckdb.DuckDBPyConnection, optional
@@ -289,9 +289,9 @@ def rfm_summary_engine(
     c                    0      0.0  3.0             0.0
     >>> rfm_summary_engine(tx, engine="duckdb", columns=names, observation_end="2024-01-29",
     ...                    compress=True)
-       frequency  recency    T  weight
-    0          0      0.0  3.0       2
-    1          1      2.0  4.0       1
+       frequency  recency    T  weights
+    0          0      0.0  3.0        2
+    1          1      2.0  4.0        1
     """
     check_one_of("engine", engine, ENGINES)
     check_one_of("time_unit", time_unit, TIME_UNITS)
@@ -799,7 +799,7 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
     finally:
         session.catalog.dropTempView(_SOURCE_VIEW)
     out = _empty_check(out)
-    for col in ("frequency", "frequency_holdout", "weight"):
+    for col in ("frequency", "frequency_holdout", "weights"):
         if col in out:
             out[col] = out[col].astype(np.int64)
     return out

@@ -219,6 +219,23 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
         (mean of F and M rounded half up), ``rfm_cell`` (e.g. ``"545"``) and
         ``segment`` (categorical); ``attrs["time_unit"]``.
 
+    Notes
+    -----
+    ``recency`` and ``frequency`` here have their marketing (RFM) meanings, not those of
+    :func:`clvkit.rfm_summary` (the models' input):
+
+    ========== ===================================== =====================================
+    column     ``rfm_scores``                        ``rfm_summary``
+    ========== ===================================== =====================================
+    recency    time since the last purchase          age at the last purchase
+               (``T - recency`` of a summary)        (last minus first purchase)
+    frequency  all purchases (orders, else days)     repeat purchase days (all minus one)
+    monetary   ``monetary``: total or mean spend     ``monetary_value``: mean repeat spend
+    ========== ===================================== =====================================
+
+    A summary input is converted with ``T - recency`` and ``frequency + 1``, and its
+    ``monetary_value`` becomes ``monetary``.
+
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, 3, 3, 4, 5],

@@ -68,8 +68,15 @@ def rfm_summary(
     Returns
     -------
     DataFrame
-        Indexed by ``customer_id``; ``attrs`` holds ``time_unit``,
-        ``calibration_end`` and ``observation_end``.
+        Indexed by ``customer_id``, in the model convention of Fader, Hardie & Lee
+        (2005): ``frequency`` (number of **repeat** purchase days: all purchase days
+        minus the first), ``recency`` (the customer's **age at the last purchase**:
+        last minus first purchase day, in ``time_unit``; 0 without repeats), ``T``
+        (age at the end of the calibration period) and ``monetary_value`` (see
+        ``monetary``). These are not the ``recency`` and ``frequency`` of
+        :func:`clvkit.segments.rfm_scores` (time since the last purchase, all
+        purchases). ``attrs`` holds ``time_unit``, ``calibration_end`` and
+        ``observation_end``.
 
     Examples
     --------
@@ -145,7 +152,7 @@ def rfm_summary(
 
 def compress_summary(summary: pd.DataFrame, *,
                      columns: tuple[str, ...] = ("frequency", "recency", "T")) -> pd.DataFrame:
-    """Collapse identical summary rows into unique rows with a ``weight`` count.
+    """Collapse identical summary rows into unique rows with a ``weights`` count.
 
     Models fit on the compressed table cost the same however many customers
     share a row, which makes a million customers as cheap as a few thousand.
@@ -155,13 +162,13 @@ def compress_summary(summary: pd.DataFrame, *,
     >>> s = pd.DataFrame({"frequency": [0, 0, 2], "recency": [0.0, 0.0, 5.0],
     ...                   "T": [10.0, 10.0, 10.0]})
     >>> compress_summary(s)
-       frequency  recency     T  weight
-    0          0      0.0  10.0       2
-    1          2      5.0  10.0       1
+       frequency  recency     T  weights
+    0          0      0.0  10.0        2
+    1          2      5.0  10.0        1
     """
-    cols, weight = compress_arrays({c: summary[c].to_numpy() for c in columns},
-                                   np.ones(len(summary)))
-    out = pd.DataFrame({**cols, "weight": weight.astype("int64")})
+    cols, weights = compress_arrays({c: summary[c].to_numpy() for c in columns},
+                                    np.ones(len(summary)))
+    out = pd.DataFrame({**cols, "weights": weights.astype("int64")})
     out.attrs.update(summary.attrs)
     return out
 

@@ -44,8 +44,8 @@ def test_exactly_equivalent_lifetimes_call(fits, cdnow):
     # lifetimes with freq="M" takes steps of ONE data unit (here: one week) and discounts per
     # step; with weekly data, time=12, freq="M" therefore means 12 weeks at 1% per week.
     # The equivalent clvkit call states that explicitly:
-    ours = clv(fits, cdnow, horizon=12, time_unit="W", discount_rate=0.01,
-               freq_of_discount="W")
+    ours = clv(fits, cdnow, horizon=12, horizon_unit="W", discount_rate=0.01,
+               discount_period="W")
     theirs = lifetimes_clv(fits, cdnow, time=12, freq="M", discount_rate=0.01)
     np.testing.assert_allclose(ours["clv"].to_numpy(), theirs.to_numpy(), rtol=1e-9)
     assert ours.index.equals(cdnow.index)
@@ -55,8 +55,8 @@ def test_twelve_months_matches_lifetimes_up_to_month_length(fits, cdnow):
     # lifetimes' documented 12-month CLV on weekly data: time=12, freq="W" = 12 steps of
     # 4.345 weeks, 1% per month. clvkit: 12 mean Gregorian months of 30.436875 / 7 = 4.3481
     # weeks each. The month lengths differ by 0.07 %, so the CLVs agree to ~1e-3.
-    ours = clv(fits, cdnow, horizon=12, time_unit="M", discount_rate=0.01,
-               freq_of_discount="M")
+    ours = clv(fits, cdnow, horizon=12, horizon_unit="M", discount_rate=0.01,
+               discount_period="M")
     theirs = lifetimes_clv(fits, cdnow, time=12, freq="W", discount_rate=0.01)
     np.testing.assert_allclose(ours["clv"].to_numpy(), theirs.to_numpy(), rtol=2e-3)
     assert ours["clv"].sum() > theirs.sum()  # our months are slightly longer
@@ -66,31 +66,31 @@ def test_twelve_months_matches_lifetimes_up_to_month_length(fits, cdnow):
 
 
 def test_units_are_equivalent_however_expressed(fits, cdnow):
-    a = clv(fits, cdnow, horizon=1, time_unit="Y", discount_rate=0.01, freq_of_discount="M")
-    b = clv(fits, cdnow, horizon=12, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+    a = clv(fits, cdnow, horizon=1, horizon_unit="Y", discount_rate=0.01, discount_period="M")
+    b = clv(fits, cdnow, horizon=12, horizon_unit="M", discount_rate=0.01, discount_period="M")
     np.testing.assert_allclose(a["clv"], b["clv"], rtol=1e-12)
     # no discounting: CLV = spend x expected purchases over the horizon, whatever the step
-    c = clv(fits, cdnow, horizon=52, time_unit="W", discount_rate=0.0, freq_of_discount="M")
+    c = clv(fits, cdnow, horizon=52, horizon_unit="W", discount_rate=0.0, discount_period="M")
     e = fits[0].conditional_expected_purchases(cdnow, t=52)
     s = fits[1].conditional_expected_spend(cdnow)
     np.testing.assert_allclose(c["clv"], e * s, rtol=1e-10)
 
 
 def test_discounting_lowers_clv(fits, cdnow):
-    lo = clv(fits, cdnow, horizon=2, time_unit="Y", discount_rate=0.0, freq_of_discount="Y")
-    hi = clv(fits, cdnow, horizon=2, time_unit="Y", discount_rate=0.1, freq_of_discount="Y")
+    lo = clv(fits, cdnow, horizon=2, horizon_unit="Y", discount_rate=0.0, discount_period="Y")
+    hi = clv(fits, cdnow, horizon=2, horizon_unit="Y", discount_rate=0.1, discount_period="Y")
     assert (hi["clv"] < lo["clv"]).all()
-    assert hi.attrs["freq_of_discount"] == "Y" and hi.attrs["model_time_unit"] == "W"
+    assert hi.attrs["discount_period"] == "Y" and hi.attrs["model_time_unit"] == "W"
 
 
 @pytest.mark.parametrize("kw, match", [
     ({"horizon": 0}, "horizon"),
-    ({"time_unit": "months"}, "time_unit"),
+    ({"horizon_unit": "months"}, "horizon_unit"),
     ({"discount_rate": -0.1}, "discount_rate"),
-    ({"freq_of_discount": "H"}, "freq_of_discount"),
+    ({"discount_period": "H"}, "discount_period"),
 ])
 def test_bad_arguments(fits, cdnow, kw, match):
-    args = {"horizon": 12, "time_unit": "M", "discount_rate": 0.01, "freq_of_discount": "M"}
+    args = {"horizon": 12, "horizon_unit": "M", "discount_rate": 0.01, "discount_period": "M"}
     with pytest.raises(ClvError, match=match):
         clv(fits, cdnow, **{**args, **kw})
 
@@ -99,7 +99,7 @@ def test_summary_in_other_unit_is_rejected(fits, cdnow):
     days = cdnow.copy()
     days.attrs["time_unit"] = "D"
     with pytest.raises(ClvError, match="time unit"):
-        clv(fits, days, horizon=12, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+        clv(fits, days, horizon=12, horizon_unit="M", discount_rate=0.01, discount_period="M")
 
 
 def test_lifetimes_docs_twelve_months_on_weekly_data_is_360_weeks(fits, cdnow):
@@ -107,11 +107,11 @@ def test_lifetimes_docs_twelve_months_on_weekly_data_is_360_weeks(fits, cdnow):
     # weekly CDNOW summary: 12 steps of 30 data units = 360 weeks. Without discounting the
     # result equals clvkit's CLV over an explicit 360-week horizon -- not 12 months.
     theirs = lifetimes_clv(fits, cdnow, time=12, freq="D", discount_rate=0.0)
-    weeks_360 = clv(fits, cdnow, horizon=360, time_unit="W", discount_rate=0.0,
-                    freq_of_discount="M")
+    weeks_360 = clv(fits, cdnow, horizon=360, horizon_unit="W", discount_rate=0.0,
+                    discount_period="M")
     np.testing.assert_allclose(weeks_360["clv"].to_numpy(), theirs.to_numpy(), rtol=1e-9)
-    months_12 = clv(fits, cdnow, horizon=12, time_unit="M", discount_rate=0.0,
-                    freq_of_discount="M")
+    months_12 = clv(fits, cdnow, horizon=12, horizon_unit="M", discount_rate=0.0,
+                    discount_period="M")
     assert (months_12["clv"] < 0.5 * weeks_360["clv"]).all()
 
 
@@ -119,14 +119,14 @@ def test_absurd_horizon_is_refused_at_once(fits, cdnow):
     # 1e9 months of monthly discounting would be 1e9 model predictions: refused before any work
     start = time.perf_counter()
     with pytest.raises(ClvError, match=r"1,000,000,000 discounting periods.*limit of 1,200"):
-        clv(fits, cdnow, horizon=1e9, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+        clv(fits, cdnow, horizon=1e9, horizon_unit="M", discount_rate=0.01, discount_period="M")
     assert time.perf_counter() - start < 0.5
     # with yearly steps the same horizon is still 83 million steps: refused too
-    with pytest.raises(ClvError, match="freq_of_discount"):
-        clv(fits, cdnow, horizon=1e9, time_unit="M", discount_rate=0.01, freq_of_discount="Y")
+    with pytest.raises(ClvError, match="discount_period"):
+        clv(fits, cdnow, horizon=1e9, horizon_unit="M", discount_rate=0.01, discount_period="Y")
     # just under the limit is accepted (200 years of yearly steps)
-    out = clv(fits, cdnow.head(3), horizon=200, time_unit="Y", discount_rate=0.1,
-              freq_of_discount="Y")
+    out = clv(fits, cdnow.head(3), horizon=200, horizon_unit="Y", discount_rate=0.1,
+              discount_period="Y")
     assert np.isfinite(out["clv"]).all()
 
 
@@ -140,5 +140,5 @@ def test_invalid_customers_are_named(fits, cdnow, column, value, words):
     bad = cdnow.head(5).copy()
     bad.loc[bad.index[1], column] = value  # a repeat buyer (x = 1)
     with pytest.raises(DataValidationError) as err:
-        clv(fits, bad, horizon=12, time_unit="M", discount_rate=0.01, freq_of_discount="M")
+        clv(fits, bad, horizon=12, horizon_unit="M", discount_rate=0.01, discount_period="M")
     assert words in str(err.value) and f"(e.g. {bad.index[1]})" in str(err.value)

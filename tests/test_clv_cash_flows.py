@@ -33,8 +33,8 @@ def test_chunked_equals_unchunked_and_sums_to_the_clv(setup):
     chunked = pd.concat(parts, ignore_index=True)
     pd.testing.assert_frame_equal(chunked, whole[0])
     assert len(chunked) == 12 * len(s) and chunked["period"].max() == 12
-    clv = customer_lifetime_value(bg, gg, s, horizon=12, time_unit="M", discount_rate=0.01,
-                                  freq_of_discount="M")
+    clv = customer_lifetime_value(bg, gg, s, horizon=12, horizon_unit="M", discount_rate=0.01,
+                                  discount_period="M")
     per_customer = chunked.groupby("customer_id", sort=False)["discounted_cash_flow"].sum()
     np.testing.assert_allclose(per_customer.loc[s.index], 0.3 * clv["clv"], rtol=1e-12)
     purchases = chunked.groupby("customer_id", sort=False)["expected_purchases"].sum()

@@ -54,8 +54,8 @@ def test_equals_the_clv_of_a_customer_with_no_history(fit):
                         "monetary_value": [np.nan]}, index=pd.Index(["new"], name="ID"))
     row.attrs["time_unit"] = "W"
     gg = GammaGammaFit.from_params(p=6.25, q=3.74, gamma=15.44, time_unit="W")
-    old = customer_lifetime_value(fit, gg, row, horizon=2, time_unit="Y",
-                                  discount_rate=0.1, freq_of_discount="Y")
+    old = customer_lifetime_value(fit, gg, row, horizon=2, horizon_unit="Y",
+                                  discount_rate=0.1, discount_period="Y")
     new = new_customer_clv(fit, GG, horizon=2, horizon_unit="Y", discount_rate=0.1,
                            discount_period="Y", include_first_purchase=False)
     assert new["clv"] == pytest.approx(old["clv"].iloc[0], rel=1e-10)

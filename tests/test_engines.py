@@ -35,7 +35,7 @@ def assert_same_summary(ours: pd.DataFrame, reference: pd.DataFrame) -> None:
     assert list(ours.columns) == list(reference.columns)
     assert [str(i) for i in ours.index] == [str(i) for i in reference.index]
     for col in reference.columns:
-        if col.startswith("frequency") or col == "weight":
+        if col.startswith("frequency") or col == "weights":
             assert ours[col].dtype == np.int64, col
             assert (ours[col].to_numpy() == reference[col].to_numpy()).all(), col
         else:
@@ -92,7 +92,7 @@ def test_cdnow_three_engines_agree(cdnow, spark):
         ours = rfm_summary_engine(cdnow, engine=engine, spark=spark, compress=True,
                                   **CDNOW_PERIODS)
         assert_same_summary(ours, packed)
-        assert ours["weight"].sum() == 2357
+        assert ours["weights"].sum() == 2357
 
 
 def test_synthetic_three_engines_agree_from_parquet(tmp_path, synthetic, synthetic_reference,
@@ -145,7 +145,7 @@ def test_compressed_fit_equals_full_fit(cdnow):
     packed = rfm_summary_engine(cdnow, engine="duckdb", compress=True, **CDNOW_PERIODS)
     assert len(packed) < len(full) / 2
     a = BGNBD().fit(full[["frequency", "recency", "T"]])
-    b = BGNBD().fit(packed[["frequency", "recency", "T"]], weights=packed["weight"])
+    b = BGNBD().fit(packed[["frequency", "recency", "T"]], weights=packed["weights"])
     np.testing.assert_allclose(b.params_series().to_numpy(), a.params_series().to_numpy(),
                                rtol=1e-5)
     assert b.n_customers == 2357
@@ -169,7 +169,7 @@ def test_summary_sql_is_one_template():
     # day numbers since 1970-01-01 and the unit as the exact Python double
     assert f"<= {(pd.Timestamp('1997-01-29') - pd.Timestamp('1970-01-01')).days}" in sql
     assert "CAST('30.436875' AS DOUBLE)" in sql
-    assert "COUNT(*) AS weight" in sql
+    assert "COUNT(*) AS weights" in sql
 
 
 def test_auto_engine_choice(cdnow, monkeypatch):

@@ -77,13 +77,13 @@ def test_fit_does_not_mutate_input_or_model(cdnow):
 
 
 def test_compressed_summary_fits_like_the_full_one(cdnow):
-    # clvkit.summary.compress_summary gives unique rows with a `weight` count
+    # clvkit.summary.compress_summary gives unique rows with a `weights` count
     from clvkit.summary import compress_summary
 
     packed = compress_summary(cdnow)
     assert len(packed) < len(cdnow)
     full = BGNBD().fit(cdnow)
-    small = BGNBD().fit(packed, weights=packed["weight"])
+    small = BGNBD().fit(packed, weights=packed["weights"])
     assert small.n_customers == full.n_customers
     assert small.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
 

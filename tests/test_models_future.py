@@ -118,7 +118,7 @@ def test_dert_matches_the_pareto_closed_form():
     s = cdnow_summary()
     for rate, period in [(0.15, "Y"), (0.01, "M"), (0.5, "Y")]:
         ours = dert(PNBD, s, discount_rate=rate, discount_period=period)
-        closed = PNBD.dert(s, discount_rate=rate, discount_unit=period)
+        closed = PNBD.dert(s, discount_rate=rate, discount_period=period)
         np.testing.assert_allclose(ours, closed, rtol=1e-9)
         assert ours.index.equals(s.index) and ours.attrs["discount_period"] == period
 
@@ -161,5 +161,5 @@ def test_dert_quadrature_holds_for_extreme_customers_and_rates():
                       "T": [1, 365, 365, 365, 365, 365.0]})
     for rate, period in [(0.1, "Y"), (0.0001, "D"), (2.0, "D")]:
         np.testing.assert_allclose(dert(daily, s, discount_rate=rate, discount_period=period),
-                                   daily.dert(s, discount_rate=rate, discount_unit=period),
+                                   daily.dert(s, discount_rate=rate, discount_period=period),
                                    rtol=1e-9)

@@ -76,7 +76,7 @@ RFT_METHODS = {
     "MBG/NBD expected": lambda d: MBG.conditional_expected_purchases(d, t=10),
     "Pareto/NBD p_alive": lambda d: PARETO.p_alive(d),
     "Pareto/NBD expected": lambda d: PARETO.conditional_expected_purchases(d, t=10),
-    "Pareto/NBD dert": lambda d: PARETO.dert(d, discount_rate=0.15, discount_unit="Y"),
+    "Pareto/NBD dert": lambda d: PARETO.dert(d, discount_rate=0.15, discount_period="Y"),
 }
 
 
@@ -238,7 +238,7 @@ def test_scalar_published_values():
     assert BG.conditional_expected_purchases(frequency=2, recency=30.43, T=38.86,
                                              t=39) == pytest.approx(1.226, abs=5e-4)
     assert PARETO.dert(frequency=2, recency=30.43, T=38.86, discount_rate=0.15,
-                       discount_unit="Y") == pytest.approx(6.52, abs=5e-3)
+                       discount_period="Y") == pytest.approx(6.52, abs=5e-3)
     assert type(GG.conditional_expected_spend(frequency=1, monetary_value=30)) is float
     assert type(BGBB.p_alive(frequency=6, recency=6, n_periods=6)) is float
     assert type(BGBB.expected_purchases_new_customer(6)) is float

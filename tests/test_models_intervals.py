@@ -93,7 +93,7 @@ def test_clv_interval_matches_the_definition(model, boot, cdnow):
     # with every pair of replicate fits on every customer
     n = 40 if model is BGNBD else 8
     spend = GammaGamma().fit(cdnow).bootstrap(n=n, seed=12)
-    opts = {"horizon": 12, "time_unit": "M", "discount_rate": 0.01, "freq_of_discount": "M"}
+    opts = {"horizon": 12, "horizon_unit": "M", "discount_rate": 0.01, "discount_period": "M"}
     sub = cdnow.iloc[:300]
     if model is not BGNBD:
         boot = model().fit(cdnow).bootstrap(n=n, seed=13)

@@ -81,7 +81,7 @@ def test_new_customer_is_limit_of_conditional(fit):
 def test_dert_equals_discounted_sum_of_conditional_expectations(fit):
     # DERT (FHL 2005 JMR eq. 2) = integral of e^{-delta t} dE[Y(t) | history]
     hist = pd.DataFrame({"frequency": [0, 2, 7], "recency": [0, 30.43, 35.0], "T": 38.86})
-    dert = fit.dert(hist, discount_rate=0.15, discount_unit="Y")
+    dert = fit.dert(hist, discount_rate=0.15, discount_period="Y")
     delta = np.log(1.15) / (365.2425 / 7)  # per week
     grid = np.linspace(0, 25_000, 20_001)  # 1.25-week steps, e^(-delta 25000) ~ 1e-29
     rows = hist.loc[hist.index.repeat(grid.size)]  # each customer x each grid point
@@ -91,7 +91,7 @@ def test_dert_equals_discounted_sum_of_conditional_expectations(fit):
     numeric = np.diff(cum, axis=1) @ np.exp(-delta * t_mid)
     np.testing.assert_allclose(dert.to_numpy(), numeric, rtol=2e-3)
     with pytest.raises(ClvError, match="discount_rate"):
-        fit.dert(hist, discount_rate=0.0, discount_unit="Y")
+        fit.dert(hist, discount_rate=0.0, discount_period="Y")
 
 
 def test_p_alive_properties(fit, cdnow):

@@ -101,5 +101,5 @@ def test_bad_input():
 
 def test_compress_summary_preserves_counts(cdnow_cal):
     packed = compress_summary(cdnow_cal)
-    assert packed["weight"].sum() == len(cdnow_cal)
+    assert packed["weights"].sum() == len(cdnow_cal)
     assert len(packed) < len(cdnow_cal)

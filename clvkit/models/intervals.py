@@ -267,7 +267,7 @@ class _UnitSpend:
 
 
 def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, *,
-                 horizon: float, time_unit: str, discount_rate: float, freq_of_discount: str,
+                 horizon: float, horizon_unit: str, discount_rate: float, discount_period: str,
                  level: float = 0.95,
                  progress: Callable[[int], None] | None = None) -> PredictionInterval:
     """Customer lifetime value with intervals from a transaction and a spend bootstrap.
@@ -286,7 +286,7 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     summary : DataFrame
         ``frequency, recency, T, monetary_value`` per customer, in the transaction model's
         time unit.
-    horizon, time_unit, discount_rate, freq_of_discount
+    horizon, horizon_unit, discount_rate, discount_period
         As for `clvkit.clv.customer_lifetime_value`.
     level : float, default 0.95
         Coverage of the percentile intervals.
@@ -305,8 +305,8 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     >>> s = cdnow_summary(with_spend=True)
     >>> tx = BGNBD().fit(s).bootstrap(n=50, seed=1)
     >>> spend = GammaGamma().fit(s).bootstrap(n=50, seed=2)
-    >>> out = clv_interval(tx, spend, s, horizon=12, time_unit="M", discount_rate=0.01,
-    ...                    freq_of_discount="M")
+    >>> out = clv_interval(tx, spend, s, horizon=12, horizon_unit="M", discount_rate=0.01,
+    ...                    discount_period="M")
     >>> out.customers.columns.tolist(), out.n_replicates
     (['clv', 'lower', 'upper'], 50)
     """
@@ -324,8 +324,8 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     if transaction_boot.n != spend_boot.n:
         raise ClvError(f"the bootstraps have {transaction_boot.n} and {spend_boot.n} "
                        "replicates; bootstrap both models with the same `n`")
-    options = {"horizon": horizon, "time_unit": time_unit, "discount_rate": discount_rate,
-               "freq_of_discount": freq_of_discount}
+    options = {"horizon": horizon, "horizon_unit": horizon_unit, "discount_rate": discount_rate,
+               "discount_period": discount_period}
     point = customer_lifetime_value(transaction_boot.fit, spend_boot.fit, summary, **options)
     x = summary["frequency"].to_numpy(dtype=float)
     m = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)

@@ -270,7 +270,7 @@ class ParetoNBDFit(FittedModel):
         return scalar_or_array(
             p.r * p.beta / (p.alpha * (p.s - 1)) * (1 - (p.beta / (p.beta + t)) ** (p.s - 1)))
 
-    def dert(self, data: Any = None, *, discount_rate: float, discount_unit: str,
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
              frequency: Any = None, recency: Any = None,
              T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute discounted expected residual transactions (FHL 2005 JMR, eq. (2)).
@@ -279,7 +279,7 @@ class ParetoNBDFit(FittedModel):
         Gamma(r + x + 1) Psi(s, s; delta (beta + T)) / [Gamma(r) (alpha + T)^(r + x + 1)
         L(r, alpha, s, beta | x, t_x, T)], with Psi the confluent hypergeometric function of
         the second kind and delta the continuously compounded discount rate per time unit
-        of the fit: delta = ln(1 + discount_rate) / (length of ``discount_unit`` in the fit's
+        of the fit: delta = ln(1 + discount_rate) / (length of ``discount_period`` in the fit's
         unit). Multiply by the expected spend per transaction to get residual CLV.
 
         Parameters
@@ -287,8 +287,8 @@ class ParetoNBDFit(FittedModel):
         data : DataFrame or mapping, optional
             Summary with ``frequency``, ``recency``, ``T`` (fit's time unit).
         discount_rate : float
-            Effective discount rate per ``discount_unit`` (e.g. 0.15 per year), > 0.
-        discount_unit : {"D", "W", "M", "Y"}
+            Effective discount rate per ``discount_period`` (e.g. 0.15 per year), > 0.
+        discount_period : {"D", "W", "M", "Y"}
             Period of ``discount_rate``.
         frequency, recency, T : array-like, optional
             The same as arrays.
@@ -307,24 +307,24 @@ class ParetoNBDFit(FittedModel):
         >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
         ...                                time_unit="W")
         >>> fit.dert(frequency=[0, 2], recency=[0, 30.43], T=[38.86, 38.86],
-        ...          discount_rate=0.15, discount_unit="Y").round(2).tolist()
+        ...          discount_rate=0.15, discount_period="Y").round(2).tolist()
         [0.48, 6.52]
         """
         check_nonnegative("discount_rate", discount_rate)
         if not discount_rate > 0:
             raise ClvError("`discount_rate` must be > 0 for DERT (the undiscounted sum "
                              "diverges when s <= 1)")
-        check_one_of("discount_unit", discount_unit, TIME_UNITS)
+        check_one_of("discount_period", discount_period, TIME_UNITS)
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
         r, alpha, s, beta = p
         x, T = d["frequency"], d["T"]  # noqa: N806
-        delta = np.log1p(discount_rate) / convert_duration(1.0, from_unit=discount_unit,
+        delta = np.log1p(discount_rate) / convert_duration(1.0, from_unit=discount_period,
                                                            to_unit=self.time_unit)
         log_dert = (r * np.log(alpha) + s * np.log(beta) + (s - 1) * np.log(delta)
                     + gammaln(r + x + 1) + np.log(hyperu(s, s, delta * (beta + T)))
                     - gammaln(r) - (r + x + 1) * np.log(alpha + T) - _loglik(p, d)[0])
         return prediction(np.exp(log_dert), frame, "dert", time_unit=self.time_unit,
-                          discount_rate=discount_rate, discount_unit=discount_unit)
+                          discount_rate=discount_rate, discount_period=discount_period)
 
 
 class ParetoNBD(RFTModel):
