@@ -72,8 +72,8 @@ def predictions(data: ReportData, *, month: str, time_unit: str = "W",
     out["expected_purchases_next_month"] = bgnbd.conditional_expected_purchases(summary,
                                                                                 t=one_month)
     monthly_d = (1 + options["annual_discount_rate"]) ** (1 / 12) - 1
-    clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, time_unit="M",
-                                  discount_rate=monthly_d, freq_of_discount="M")
+    clv = customer_lifetime_value(bgnbd, spend, summary, horizon=12, horizon_unit="M",
+                                  discount_rate=monthly_d, discount_period="M")
     out["clv_12m"] = clv["clv"]
     rate = _margin_rate(data, options)
     out["clv_12m_margin"] = out["clv_12m"] * (rate.reindex(out.index).fillna(options["margin"])
