@@ -127,7 +127,7 @@ def crm_costs(customers: pd.DataFrame, transactions: pd.DataFrame, touches: pd.D
 
 # --------------------------------------------------------------------------- retention CLV
 
-def retention_scenarios(margin: float, *, retention: float, discount_rate: float,
+def retention_scenarios(margin_per_period: float, *, retention: float, discount_rate: float,
                         uplifts=(0.0, 0.01, 0.02, 0.05, 0.10), customers: float = 1.0,
                         timing: str = "end") -> pd.DataFrame:
     """CLV and customer-base value when retention rises by a few points.
@@ -137,8 +137,8 @@ def retention_scenarios(margin: float, *, retention: float, discount_rate: float
 
     Parameters
     ----------
-    margin : float
-        Margin per customer per period.
+    margin_per_period : float
+        Margin per customer per period, an amount (currency), not a rate.
     retention : float
         Current retention rate per period, in [0, 1).
     discount_rate : float
@@ -169,9 +169,9 @@ def retention_scenarios(margin: float, *, retention: float, discount_rate: float
     if np.any(new >= 1) or np.any(new < 0):
         raise ClvError(f"retention {retention} + uplifts {list(up)} must stay in [0, 1); "
                        "retention of 1 means customers never leave and CLV is infinite")
-    clv = np.asarray(retention_clv(margin, retention=new, discount_rate=discount_rate,
+    clv = np.asarray(retention_clv(margin_per_period, retention=new, discount_rate=discount_rate,
                                    timing=timing), float)
-    base = float(retention_clv(margin, retention=retention, discount_rate=discount_rate,
+    base = float(retention_clv(margin_per_period, retention=retention, discount_rate=discount_rate,
                                timing=timing))
     out = pd.DataFrame({"retention": new, "expected_lifetime": 1 / (1 - new), "clv": clv,
                         "clv_change": clv - base,
@@ -181,8 +181,9 @@ def retention_scenarios(margin: float, *, retention: float, discount_rate: float
     return out
 
 
-def break_even_retention_spend(margin: float, *, retention: float, discount_rate: float,
-                               uplifts=(0.01, 0.02, 0.05), timing: str = "end") -> pd.DataFrame:
+def break_even_retention_spend(margin_per_period: float, *, retention: float,
+                               discount_rate: float, uplifts=(0.01, 0.02, 0.05),
+                               timing: str = "end") -> pd.DataFrame:
     """Largest spend that pays for itself by buying a retention uplift.
 
     * ``one_off``: spent once now per customer: ``CLV(m, r + u) - CLV(m, r)``;
@@ -191,6 +192,7 @@ def break_even_retention_spend(margin: float, *, retention: float, discount_rate
       i.e. ``s = m - CLV(m, r) / M(r + u)`` with ``M`` the margin multiplier.
 
     Spending less than these amounts creates value; more destroys it.
+    ``margin_per_period`` (``m``) is an amount per customer per period.
 
     Returns
     -------
@@ -210,15 +212,15 @@ def break_even_retention_spend(margin: float, *, retention: float, discount_rate
     up = np.asarray(uplifts, float)
     if np.any(up <= 0) or np.any(retention + up >= 1):
         raise ClvError(f"uplifts must be > 0 and keep retention below 1, got {list(up)}")
-    before = float(retention_clv(margin, retention=retention, discount_rate=discount_rate,
-                                 timing=timing))
-    after = np.asarray(retention_clv(margin, retention=retention + up,
+    before = float(retention_clv(margin_per_period, retention=retention,
+                                 discount_rate=discount_rate, timing=timing))
+    after = np.asarray(retention_clv(margin_per_period, retention=retention + up,
                                      discount_rate=discount_rate, timing=timing), float)
     mult = np.asarray(margin_multiplier(retention=retention + up, discount_rate=discount_rate,
                                         timing=timing), float)
     return pd.DataFrame({"retention": retention, "new_retention": retention + up,
                          "clv_before": before, "clv_after": after, "one_off": after - before,
-                         "per_period": margin - before / mult},
+                         "per_period": margin_per_period - before / mult},
                         index=pd.Index(up, name="uplift"))
 
 

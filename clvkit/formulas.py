@@ -245,13 +245,14 @@ def margin_multiplier(*, retention, discount_rate, timing: str = "end"):
     return retention_clv(1.0, retention=retention, discount_rate=discount_rate, timing=timing)
 
 
-def retention_clv(margin, *, retention, discount_rate, timing: str = "end"):
+def retention_clv(margin_per_period, *, retention, discount_rate, timing: str = "end"):
     """Infinite-horizon CLV with constant margin, retention and discount rate.
 
     Parameters
     ----------
-    margin : float or array
-        Margin per customer per period (currency).
+    margin_per_period : float or array
+        Margin per customer per period, an amount (currency), not a rate: the
+        ``m`` of the formulas.
     retention : float or array
         Probability of staying from one period to the next, in [0, 1).
     discount_rate : float or array
@@ -274,14 +275,18 @@ def retention_clv(margin, *, retention, discount_rate, timing: str = "end"):
     ...                           timing="end_first_sure")), 4)
     3.3333
     """
-    m, r, d = _check_retention_inputs(margin, retention, discount_rate, timing)
+    m, r, d = _check_retention_inputs(margin_per_period, retention, discount_rate, timing)
     numerator = {"end": r, "start": 1 + d, "end_first_sure": np.ones_like(r)}[timing]
     out = m * numerator / (1 + d - r)
     return out if out.ndim else float(out)
 
 
-def finite_horizon_clv(margin, *, retention, discount_rate, periods: int, timing: str = "end"):
+def finite_horizon_clv(margin_per_period, *, retention, discount_rate, periods: int,
+                       timing: str = "end"):
     r"""CLV summed over ``periods`` periods instead of forever.
+
+    ``margin_per_period`` (``m``) is an amount per customer per period, as in
+    :func:`retention_clv`.
 
     With ``timing="end"``: :math:`\sum_{t=1}^{N} m\,r^t/(1+d)^t`;
     ``"start"``: :math:`\sum_{t=0}^{N-1} m\,r^t/(1+d)^t`;
@@ -295,7 +300,7 @@ def finite_horizon_clv(margin, *, retention, discount_rate, periods: int, timing
     >>> round(float(finite_horizon_clv(1.0, retention=0.8, discount_rate=0.1, periods=500)), 4)
     2.6667
     """
-    m, r, d = _check_retention_inputs(margin, retention, discount_rate, timing)
+    m, r, d = _check_retention_inputs(margin_per_period, retention, discount_rate, timing)
     if int(periods) != periods or periods < 1:
         raise DataValidationError(f"`periods` must be a whole number >= 1, got {periods!r}")
     q = r / (1 + d)

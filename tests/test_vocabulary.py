@@ -100,3 +100,14 @@ def test_an_old_keyword_fails_loudly(old, new):
     kwargs[old] = kwargs.pop(new)
     with pytest.raises(TypeError, match=old):
         customer_lifetime_value(None, None, pd.DataFrame(), **kwargs)
+
+
+def test_a_margin_amount_is_margin_per_period_and_margin_is_a_rate():
+    """`margin` is a rate in (0, 1]; an amount per customer per period is `margin_per_period`."""
+    from clvkit import economics, formulas
+
+    for func in (formulas.retention_clv, formulas.finite_horizon_clv,
+                 formulas.cac_payback_periods, economics.retention_scenarios,
+                 economics.break_even_retention_spend):
+        params = inspect.signature(func).parameters
+        assert "margin_per_period" in params and "margin" not in params, func.__name__
