@@ -23,7 +23,7 @@ java:
 	@command -v java >/dev/null 2>&1 || \
 	  (apt-get update && apt-get install -y default-jre-headless)
 
-## headless Chromium for the report render check (tests/test_report.py), only if missing and
+## headless Chromium for the report render check (tests/report/test_run.py), only if missing and
 ## installable (root with apt-get, as in CI); elsewhere that one test is skipped and says why
 browser:
 	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \

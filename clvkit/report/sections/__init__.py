@@ -1,0 +1,1 @@
+"""Report sections: one module per section page, each with one entry point, ``build``."""

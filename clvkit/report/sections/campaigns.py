@@ -1,0 +1,269 @@
+"""Campaigns section: funnel, dropout, cost and ROI per campaign and medium, contact lift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ... import columns as C
+from ..data import ReportData
+from ._common import SectionPage, _fmt, _options, _text, _upto, section_page
+
+
+def month_touches(data: ReportData, *, month: str, months: int = 1) -> pd.DataFrame:
+    """Campaign touches sent in the ``months`` months ending with ``month``."""
+    touches = data.touches
+    sent = pd.to_datetime(touches["send_date"]).dt.to_period("M")
+    end = pd.Period(month, "M")
+    return touches.loc[(sent > end - months) & (sent <= end)]
+
+
+def _campaign_costs(data: ReportData, touches: pd.DataFrame,
+                    cost_per_contact: float = 0.0) -> pd.Series:
+    """Cost of each touch: the campaign's ``cost_per_send``, else ``cost_per_contact``."""
+    per_send = None
+    if data.has("campaigns") and "cost_per_send" in data.campaigns:
+        per_send = touches["campaign_id"].map(data.campaigns["cost_per_send"])
+    if per_send is None:
+        per_send = pd.Series(float(cost_per_contact), index=touches.index)
+    return per_send.astype(float).fillna(float(cost_per_contact))
+
+
+def _value_columns(sent, converted, revenue, cost) -> dict:
+    """Cost per send, cost per conversion and ROI ((revenue - cost) / cost), NaN when undefined."""
+    sent, converted = np.asarray(sent, float), np.asarray(converted, float)
+    revenue, cost = np.asarray(revenue, float), np.asarray(cost, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"cost": cost,
+                "cost_per_send": np.where(sent > 0, cost / sent, np.nan),
+                "cost_per_conversion": np.where(converted > 0, cost / converted, np.nan),
+                "roi": np.where(cost > 0, (revenue - cost) / cost, np.nan)}
+
+
+def campaign_results(data: ReportData, touches: pd.DataFrame, *,
+                     cost_per_contact: float = 0.0) -> pd.DataFrame:
+    """One row per campaign of ``touches``: sends, conversions, revenue, cost and ROI (numbers).
+
+    Cost is the campaign's ``cost_per_send`` (synthetic CRM data) times its sends,
+    else ``cost_per_contact`` per send; ``cost_per_conversion`` is cost / conversions
+    and ``roi`` is (attributed revenue - cost) / cost; undefined ratios are NaN.
+
+    Examples
+    --------
+    >>> touches = pd.DataFrame({"campaign_id": ["C1", "C1", "C2"], "customer_id": [1, 2, 1],
+    ...     "converted": [True, False, False], "unsubscribed": [False, False, True],
+    ...     "revenue": [30.0, 0.0, 0.0]})
+    >>> campaigns = pd.DataFrame({"name": ["a", "b"], "tactic": ["d", "n"],
+    ...     "message": ["A", "B"], "medium": ["email", "sms"], "cost_per_send": [0.5, 0.1]},
+    ...     index=pd.Index(["C1", "C2"], name="campaign_id"))
+    >>> data = ReportData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), 0, "x",
+    ...                   campaigns=campaigns, touches=touches)
+    >>> campaign_results(data, touches)[["sent", "cost", "cost_per_conversion", "roi"]]
+                 sent  cost  cost_per_conversion   roi
+    campaign_id
+    C1              2   1.0                  1.0  29.0
+    C2              1   0.1                  NaN  -1.0
+    """
+    cost = _campaign_costs(data, touches, cost_per_contact)
+    grouped = touches.assign(_cost=cost).groupby("campaign_id", sort=True)
+    out = pd.DataFrame({"sent": grouped.size(), "converted": grouped["converted"].sum(),
+                        "unsubscribed": grouped["unsubscribed"].sum(),
+                        "revenue": grouped["revenue"].sum()})
+    campaigns = data.campaigns.reindex(out.index)
+    for position, column in enumerate(("name", "tactic", "message", "medium")):
+        if column in campaigns:
+            out.insert(position, column, campaigns[column].astype("object"))
+    out["conversion_rate"] = out["converted"] / out["sent"]
+    for key, values in _value_columns(out["sent"], out["converted"], out["revenue"],
+                                      grouped["_cost"].sum()).items():
+        out[key] = values
+    return out
+
+
+def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
+                   cost_per_contact: float = 0.0) -> pd.DataFrame:
+    """Formatted :func:`campaign_results` ("n/a" where a ratio is undefined).
+
+    Name, tactic, message, medium, sends, conversions, revenue, cost per send,
+    cost per conversion and ROI.
+    """
+    res = campaign_results(data, touches, cost_per_contact=cost_per_contact)
+    out = res[[c for c in ("name", "tactic", "message", "medium", "sent", "converted",
+                           "unsubscribed") if c in res]].copy()
+    out["conversion"] = [_fmt(v, "percent", currency) for v in res["conversion_rate"]]
+    out["revenue"] = [_fmt(v, "currency", currency) for v in res["revenue"]]
+    out["cost per send"] = [_fmt(v, "currency", currency, 3) for v in res["cost_per_send"]]
+    out["cost per conversion"] = [_fmt(v, "currency", currency)
+                                  for v in res["cost_per_conversion"]]
+    out["ROI"] = [_fmt(v, "percent", currency) for v in res["roi"]]
+    return out
+
+
+def medium_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
+                 cost_per_contact: float = 0.0) -> pd.DataFrame | None:
+    """E-mail vs SMS (the campaigns' ``medium``); None when the data have no medium.
+
+    Sends, open, conversion and unsubscribe rates, revenue, cost per conversion and ROI.
+    """
+    if "medium" not in touches:
+        return None
+    cost = _campaign_costs(data, touches, cost_per_contact)
+    grouped = touches.assign(_cost=cost).groupby(touches["medium"].astype("object"), sort=True)
+    sent, converted = grouped.size(), grouped["converted"].sum()
+    revenue = grouped["revenue"].sum()
+    values = _value_columns(sent, converted, revenue, grouped["_cost"].sum())
+    out = pd.DataFrame({"sent": sent})
+    if "opened" in touches:
+        out["opened"] = [_fmt(v, "percent", currency) for v in grouped["opened"].mean()]
+    out["converted"] = [_fmt(v, "percent", currency) for v in converted / sent]
+    out["unsubscribed"] = [_fmt(v, "percent", currency)
+                           for v in grouped["unsubscribed"].mean()]
+    out["revenue"] = [_fmt(v, "currency", currency) for v in revenue]
+    out["cost per conversion"] = [_fmt(v, "currency", currency)
+                                  for v in values["cost_per_conversion"]]
+    out["ROI"] = [_fmt(v, "percent", currency) for v in values["roi"]]
+    out.index.name = "medium"
+    return out
+
+
+def contact_lift(data: ReportData, touches: pd.DataFrame, *, month: str) -> pd.DataFrame | None:
+    """Purchase rate in ``month`` of existing customers contacted vs not contacted that month.
+
+    Existing customers are those whose first purchase is before ``month``;
+    contacted ones received at least one touch in ``month`` (``touches`` should
+    hold the month's touches). Returns rows ``contacted`` and ``not contacted``
+    with ``customers``, ``buyers`` and ``purchase_rate`` and ``attrs["lift"]``
+    (difference in points), or None when either group is empty. Contact was not
+    randomised: the difference is an association, not an effect.
+    """
+    tx = _upto(data.transactions, month)
+    start = pd.Period(month, "M").start_time
+    first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
+    existing = first.index[first < start]
+    in_month = set(tx.loc[tx[C.DATE] >= start, C.CUSTOMER_ID])
+    contacted = existing.isin(set(touches["customer_id"]))
+    rows = {}
+    for label, mask in (("contacted", contacted), ("not contacted", ~contacted)):
+        ids = existing[mask]
+        if not len(ids):
+            return None
+        buyers = int(sum(i in in_month for i in ids))
+        rows[label] = {"customers": len(ids), "buyers": buyers, "purchase_rate": buyers / len(ids)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "existing customers"
+    out.attrs["lift"] = (out.loc["contacted", "purchase_rate"]
+                         - out.loc["not contacted", "purchase_rate"])
+    return out
+
+
+def contact_lift_display(lift: pd.DataFrame | None, *, currency: str = "GBP"):
+    """Formatted :func:`contact_lift` (purchase rate in percent), or None."""
+    if lift is None:
+        return None
+    out = lift[["customers", "buyers"]].copy()
+    out["purchase rate"] = [_fmt(v, "percent", currency) for v in lift["purchase_rate"]]
+    return out
+
+
+def contact_lift_text(lift: pd.DataFrame | None, *, month: str) -> str:
+    """One paragraph on :func:`contact_lift`, with the caveat that contact was not randomised."""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    if lift is None:
+        return (f"No comparison with customers not contacted: in {label} either every existing "
+                "customer was contacted or none was.")
+    c, n = lift.loc["contacted"], lift.loc["not contacted"]
+    return (f"In {label}, {_fmt(c['purchase_rate'], 'percent', 'GBP')} of the "
+            f"{int(c['customers']):,} existing customers who were contacted bought, against "
+            f"{_fmt(n['purchase_rate'], 'percent', 'GBP')} of the {int(n['customers']):,} who "
+            f"were not: a difference of {lift.attrs['lift'] * 100:+.1f} points. Who was "
+            "contacted was not decided at random (campaigns target chosen customers), so this "
+            "difference is an association, not the campaigns' effect.")
+
+
+def campaign_funnel(touches: pd.DataFrame) -> pd.DataFrame:
+    """Funnel by tactic and message (:func:`clvkit.crm.funnel`), stage rates in columns."""
+    from ...crm import funnel
+
+    f = funnel(touches, by=("tactic", "message"))
+    return f["overall_rate"].unstack("stage")[list(f.index.get_level_values("stage").unique())]
+
+
+def campaign_dropout(touches: pd.DataFrame) -> pd.DataFrame:
+    """Unsubscribe rate per send by tactic and message, with Wilson intervals."""
+    from ...crm import dropout
+
+    return dropout(touches, by=("tactic", "message"))
+
+
+def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.DataFrame, *,
+                  month: str, currency: str, months: int = 1) -> str:
+    """Sentences on the month's sends, then the best conversion and highest dropout by tactic.
+
+    ``funnel_table`` and ``drop`` are the tables the page shows (over the
+    ``months`` months ending with ``month``): the best and worst named here are
+    their maxima, so text and table agree.
+    """
+    label = pd.Period(month, "M").strftime("%B %Y")
+    first = (pd.Period(month, "M") - (months - 1)).strftime("%B %Y")
+    period = label if months == 1 else f"{first} to {label}"
+    conv = funnel_table["converted"]
+    best, worst = conv.idxmax(), drop["dropout_rate"].idxmax()
+    return (f"In {label} {touches['campaign_id'].nunique():,} campaigns were sent "
+            f"{len(touches):,} times to {touches['customer_id'].nunique():,} customers: "
+            f"{_fmt(touches['opened'].mean(), 'percent', currency)} opened, "
+            f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
+            f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
+            f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
+            f"By tactic and message over {period} (the tables below): best conversion per "
+            f"send **{_text(best[0])}, message {_text(best[1])}** "
+            f"({_fmt(conv.max(), 'percent', currency)}); highest dropout "
+            f"**{_text(worst[0])}, message {_text(worst[1])}** "
+            f"({_fmt(drop['dropout_rate'].max(), 'percent', currency, 2)} of sends unsubscribed).")
+
+
+def campaign_dropout_display(drop: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """Formatted :func:`campaign_dropout`: sends, unsubscribes, rate and interval in percent."""
+    out = drop[["sent", "dropouts"]].copy()
+    out["dropout rate"] = [_fmt(v, "percent", currency, 2) for v in drop["dropout_rate"]]
+    out["95% interval"] = [f"{_fmt(lo, 'percent', currency, 2)} to "
+                           f"{_fmt(hi, 'percent', currency, 2)}"
+                           for lo, hi in zip(drop["low"], drop["high"], strict=True)]
+    return out
+
+
+def build(data: ReportData, *, month: str, title: str, currency: str,
+          options: dict | None = None) -> SectionPage:
+    """The campaigns page: funnel and dropout by tactic, A/B, costs and ROI, e-mail vs SMS, lift.
+
+    Returns a :class:`~clvkit.report.sections._common.SectionPage` with texts
+    ``summary`` and ``lift``, tables ``dropout``, ``campaigns``, ``mediums`` (None
+    when the data do not say the medium) and ``lift`` (None without data), and
+    figures ``funnel``, ``messages`` and ``dropout``.
+    """
+    from ... import crm, plotting
+
+    options = _options(options)
+    months, cost = options["campaign_months"], options["cost_per_contact"]
+    touches = month_touches(data, month=month)
+    window = month_touches(data, month=month, months=months)
+    funnel_table = campaign_funnel(window)
+    drop = campaign_dropout(window)
+    text = campaign_text(touches, funnel_table, drop, month=month, currency=currency,
+                         months=months)
+    figures = {
+        "funnel": plotting.funnel_chart(crm.funnel(window, by=("tactic", "message")),
+                                        hue="tactic"),
+        "messages": plotting.message_comparison(crm.compare_messages(window,
+                                                                     stage="converted")),
+        "dropout": plotting.dropout_chart(drop),
+    }
+    lift = contact_lift(data, touches, month=month)
+    return section_page(
+        "campaigns", title=title, month=month,
+        text={"summary": text, "lift": contact_lift_text(lift, month=month)},
+        tables={"dropout": campaign_dropout_display(drop, currency=currency),
+                "campaigns": campaign_table(data, touches, currency=currency,
+                                            cost_per_contact=cost),
+                "mediums": medium_table(data, window, currency=currency, cost_per_contact=cost),
+                "lift": contact_lift_display(lift, currency=currency)},
+        figures=figures)

@@ -1,0 +1,195 @@
+"""CLV by channel section: observed value and CAC per acquisition group, value curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ... import columns as C
+from ...errors import ReportError
+from ..data import ReportData
+from ._common import (
+    SectionPage,
+    _clv_assumptions,
+    _fmt,
+    _margin_rate,
+    _options,
+    _text,
+    _upto,
+    section_page,
+)
+
+
+def _acquisition_groups(data: ReportData, tx: pd.DataFrame, *, top: int = 6) -> pd.Series:
+    """Group of each customer: acquisition channel, else channel or country of the first order.
+
+    Beyond the ``top`` largest groups, customers are pooled as "other".
+    """
+    if data.has("customers") and "channel" in data.customers:
+        labels = data.customers["channel"].astype("object")
+        labels.name = "channel"
+    else:
+        column = next((c for c in (C.CHANNEL, "country") if c in tx), None)
+        if column is None:
+            raise ReportError("CLV by channel needs an acquisition channel: customers with "
+                              "`channel` (synthetic CRM), or a `channel` or `country` column")
+        first = tx.sort_values(C.DATE, kind="mergesort").drop_duplicates(C.CUSTOMER_ID)
+        labels = first.set_index(C.CUSTOMER_ID)[column].astype("object")
+        labels.name = column
+    largest = labels.value_counts().index[:top]
+    return labels.where(labels.isin(largest), "other")
+
+
+def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
+                   options: dict | None = None) -> pd.DataFrame:
+    """Observed ``horizon``-month margin per customer by acquisition channel, vs CAC.
+
+    Uses :func:`clvkit.crm.value_by_group` on gross margin (cohorts at least
+    ``horizon`` months old at the end of ``month``; earlier ages use every
+    cohort that reached them), the mean CAC of the channel and their ratio
+    (LTV:CAC) when the data have CAC. Without acquisition channels the
+    customers are grouped by the channel or country of their first order
+    (``attrs["group"]`` names it). ``ranked`` is False for groups with fewer than
+    ``options["min_group_size"]`` customers observed over the horizon (and for
+    "other"): they are shown but never called best or worst.
+    """
+    from ...crm import value_by_group
+
+    options = _options(options)
+    tx = _upto(data.transactions, month)
+    groups = _acquisition_groups(data, tx)
+    value = value_by_group(tx, by=groups, horizon=horizon, period="M",
+                           margin=_margin_rate(data, options))
+    if data.has("customers") and "cac" in data.customers:
+        value["cac"] = data.customers["cac"].groupby(groups).mean()
+        value["ltv_to_cac"] = value["value"] / value["cac"]
+    value.index.name = groups.name
+    value.attrs["group"] = groups.name
+    value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
+    value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
+                       & (value.index != "other"))
+    value.attrs["min_group_size"] = options["min_group_size"]
+    return value.sort_values("value", ascending=False, kind="mergesort")
+
+
+def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = None,
+                        max_months: int = 12) -> pd.DataFrame:
+    """Mean cumulative margin per customer by months since acquisition, per acquisition quarter.
+
+    :func:`clvkit.crm.cumulative_value` with the customers grouped by the
+    calendar quarter of their first purchase (columns, e.g. ``"2011Q1"``).
+    """
+    from ...crm import cumulative_value
+
+    options = _options(options)
+    tx = _upto(data.transactions, month)
+    quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
+    curves = cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
+                              max_periods=max_months)
+    curves.columns.name = "acquisition quarter"
+    return curves
+
+
+def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
+                        benchmark: float | None = None) -> str:
+    """Sentences comparing groups' observed value and observed value:CAC.
+
+    Only groups marked ``ranked`` (at least ``attrs["min_group_size"]``
+    customers observed; "other" never) are called best or worst; the text names
+    the groups too small to rank.
+    """
+    minimum = table.attrs.get("min_group_size", 1)
+    ranked = (table["ranked"] if "ranked" in table
+              else (table["customers_observed"] >= minimum) & (table.index != "other"))
+    named = table.loc[ranked, "value"].dropna()
+    small = [i for i in table.index[~ranked] if i != "other"]
+    via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
+                                                                 "in group")
+    kind = {"channel": "channel", "country": "country"}.get(table.attrs.get("group"), "group")
+    if len(named) >= 2:
+        best, worst = named.idxmax(), named.idxmin()
+        text = (f"A customer {via} **{_text(best)}** brought "
+                f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[best, 'customers_observed']):,} "
+                f"customers observed), against "
+                f"{_fmt(table.loc[worst, 'value'], 'currency', currency)} {via} "
+                f"{_text(worst)} ({int(table.loc[worst, 'customers_observed']):,} customers).")
+    elif len(named) == 1:
+        only = named.index[0]
+        text = (f"A customer {via} **{_text(only)}** brought "
+                f"{_fmt(table.loc[only, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months ({int(table.loc[only, 'customers_observed']):,} "
+                f"customers observed); no other {kind} is large enough to compare with it.")
+    else:
+        text = (f"No {kind} has the {minimum:,} customers observed over {horizon} months "
+                "needed to compare it with others, so none is called best or worst.")
+    if small:
+        text += (f" Too few customers to rank (fewer than {minimum:,} observed, shown in the "
+                 f"table but not compared): {', '.join(_text(g) for g in small)}.")
+    if "ltv_to_cac" in table:
+        ratio = table.loc[ranked, "ltv_to_cac"].dropna()
+        if len(ratio):
+            text += (f" Among the {kind} groups large enough to rank, observed value:CAC "
+                     f"ranges from {_fmt(ratio.min(), 'number', currency)} "
+                     f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
+                     f" ({_text(ratio.idxmax())})")
+            if benchmark is not None:
+                below = ratio.index[ratio < benchmark]
+                text += (f"; {len(below)} fall below the target of "
+                         f"{_fmt(benchmark, 'number', currency)}"
+                         + (f": {', '.join(_text(c) for c in below)}" if len(below)
+                            else ""))
+            text += "."
+    if table.attrs.get("assumptions"):
+        text += f" Observed value is historical gross margin. {table.attrs['assumptions']}"
+    return text
+
+
+def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """Formatted channel table: customers, customers observed, value, CAC, and whether ranked."""
+    out = table[["customers", "customers_observed"]].copy()
+    out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
+                                                   for v in table["value"]]
+    if "cac" in table:
+        out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
+        out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+    if "ranked" in table:
+        minimum = table.attrs.get("min_group_size", 1)
+        out["ranked"] = ["yes" if r else ("no (pooled)" if i == "other"
+                                          else f"no (< {minimum:,} customers)")
+                         for i, r in zip(table.index, table["ranked"], strict=True)]
+    return out
+
+
+def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, ax=None):
+    """:func:`clvkit.plotting.clv_by_channel` with each channel's mean CAC marked (when known)."""
+    from ...plotting import clv_by_channel as bars
+
+    ax = bars(table, currency=currency, ax=ax)
+    if "cac" in table:
+        ordered = table.sort_values("value")
+        ax.scatter(ordered["cac"], [str(i) for i in ordered.index], color="black",
+                   marker="D", zorder=3, label="mean CAC")
+        ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def build(data: ReportData, *, month: str, title: str, currency: str,
+          benchmarks: dict | None = None, options: dict | None = None) -> SectionPage:
+    """The CLV by channel page: observed value and CAC per group, value curves by cohort.
+
+    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    ``summary``, table ``channels`` and figures ``channels`` and ``curves``.
+    """
+    from ...plotting import clv_over_tenure
+
+    options = _options(options)
+    horizon = options["clv_horizon_months"]
+    table = clv_by_channel(data, month=month, horizon=horizon, options=options)
+    text = clv_by_channel_text(table, currency=currency, horizon=horizon,
+                               benchmark=(benchmarks or {}).get("observed_value_to_cac"))
+    bars = plot_clv_by_channel(table, currency=currency)
+    curves = cohort_value_curves(data, month=month, options=options)
+    return section_page(
+        "clv_by_channel", title=title, month=month, text={"summary": text},
+        tables={"channels": clv_by_channel_display(table, currency=currency)},
+        figures={"channels": bars, "curves": clv_over_tenure(curves, currency=currency)})

@@ -1,0 +1,60 @@
+"""Tests of clvkit.report.sections.channels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from clvkit.report.config import ReportOptions
+from clvkit.report.sections.channels import (
+    clv_by_channel,
+    clv_by_channel_display,
+    clv_by_channel_text,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_helpers import INJECT, channel_table  # noqa: E402
+
+
+def test_country_names_are_text_in_the_channel_sentence():
+    table = pd.DataFrame({"value": [10.0, 5.0], "customers": [30, 40],
+                          "customers_observed": [30, 40]},
+                         index=pd.Index([INJECT, "France"], name="country"))
+    table.attrs["group"] = "country"
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from clvkit._nbnormalize import sanitize_html
+
+    html_text = markdown2html_mistune(clv_by_channel_text(table, currency="EUR",
+                                                                 horizon=6))
+    assert "<a " not in html_text and "<script" not in html_text and "<img" not in html_text
+    assert sanitize_html(html_text) == html_text          # nothing left to strip
+
+def test_small_groups_are_shown_but_not_called_best():
+    text = clv_by_channel_text(channel_table(), currency="GBP", horizon=12)
+    assert "**United Kingdom**" in text and "against £200.00 from France" in text
+    assert "Switzerland" in text.split("Too few customers to rank")[1]
+    assert "**Switzerland**" not in text
+    # the value:CAC range ignores the small group too (Switzerland has the highest, 18.00)
+    assert "18.00" not in text and "to 5.00 (France)" in text
+    shown = clv_by_channel_display(channel_table(), currency="GBP")
+    assert shown.loc["Switzerland", "ranked"] == "no (< 30 customers)"
+    assert shown.loc["United Kingdom", "customers"] == 400
+    assert shown.loc["other", "ranked"] == "no (pooled)"
+    # with a smaller minimum the small group competes and wins
+    assert "**Switzerland**" in clv_by_channel_text(channel_table(5), currency="GBP",
+                                                          horizon=12)
+    # no group large enough: nobody is best
+    none = clv_by_channel_text(channel_table(1000), currency="GBP", horizon=12)
+    assert "none is called best" in none and "**" not in none
+
+def test_clv_by_channel_marks_groups_below_the_configured_minimum(crm_data):
+    data, month = crm_data
+    options = ReportOptions(min_group_size=40)
+    table = clv_by_channel(data, month=month, horizon=3, options=options)
+    assert table.attrs["min_group_size"] == 40
+    expected = (table["customers_observed"] >= 40) & (table.index != "other")
+    assert table["ranked"].tolist() == expected.tolist()
+    assert ReportOptions().min_group_size == 30
