@@ -155,7 +155,8 @@ def purchase_count_histogram(data: pd.DataFrame, *, fits: Mapping[str, FittedMod
     top = int(max(x.max() + 2, 10))
     if max_count is None:
         full = {name: _expected_counts(f, T, top) for name, f in fits.items()}
-        k = min(_pool(e) for e in full.values())
+        # pooled for the models whose expected counts are finite (a degenerate fit's may not be)
+        k = min((_pool(e) for e in full.values() if np.isfinite(e).all()), default=1)
     else:
         if not isinstance(max_count, int | np.integer) or max_count < 1:
             raise ClvError(f"`max_count` must be an integer >= 1, got {max_count!r}")
@@ -391,16 +392,26 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
             continue
         fits[label] = fit
         row = _row(label, fit, fit.n_customers)
-        pa = fit.p_alive(calibration)
+        with np.errstate(all="ignore"):  # a degenerate fit may give NaN: reported below
+            pa = fit.p_alive(calibration)
+            pred = (None if with_holdout is None
+                    else holdout_predictions(with_holdout, fit=fit))
         reasons = degenerate_reasons(fit, warned, pa)
-        if with_holdout is not None:
-            pred = holdout_predictions(with_holdout, fit=fit)
-            m = error_metrics(pred)
-            errors[label] = (pred["actual"].to_numpy(float) - pred["predicted"].to_numpy()) ** 2
-            row.update(holdout_mae=m.mae, holdout_rmse=m.rmse)
+        if pred is not None:
+            bad = ~np.isfinite(pred["predicted"].to_numpy())
+            if bad.any():  # a degenerate estimate (e.g. r ~ 1e7) can overflow the formulas
+                reasons.append(f"its expected holdout purchases are not finite for "
+                               f"{int(bad.sum()):,} of {bad.size:,} customers")
+            else:
+                m = error_metrics(pred)
+                errors[label] = (pred["actual"].to_numpy(float)
+                                 - pred["predicted"].to_numpy()) ** 2
+                row.update(holdout_mae=m.mae, holdout_rmse=m.rmse)
         row.update(degenerate=bool(reasons), reason="; ".join(reasons))
         rows.append(row)
-    hist = purchase_count_histogram(calibration, fits=fits, max_count=max_count) if fits else None
+    with np.errstate(all="ignore"):
+        hist = (purchase_count_histogram(calibration, fits=fits, max_count=max_count)
+                if fits else None)
     if hist is not None:
         for row in rows:
             if row["model"] in fits:
