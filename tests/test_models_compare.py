@@ -241,3 +241,30 @@ def test_table_survives_pandas_operations(table):
     """attrs hold the fits: copying, rounding and concatenating the table still work."""
     both = pd.concat([table, table.round(2)])
     assert len(both) == 6 and both.attrs["best"] == table.attrs["best"]
+
+
+def test_fits_with_non_finite_predictions_are_flagged_not_fatal():
+    # 40 customers over four months: the fits run off (r ~ 1e7) and BG/NBD's holdout
+    # predictions overflow to NaN; the table says so, silently (no RuntimeWarning)
+    import warnings
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for cust in range(1, 41):
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 100)))
+        for k in range(int(rng.integers(1, 5))):
+            day = first + pd.Timedelta(days=int(k * rng.integers(10, 40)))
+            if day > pd.Timestamp("2024-05-02"):
+                break
+            rows.append((cust, day, 10.0))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    s = rfm_summary(tx, observation_end="2024-05-01", calibration_end="2024-04-01",
+                    time_unit="W")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        t = compare_models(s, spend=False)
+    assert t["degenerate"].all() and t.attrs["best"] is None
+    bg = t.loc["BG/NBD"]
+    n = len(s)
+    assert f"expected holdout purchases are not finite for {n} of {n} customers" in bg["reason"]
+    assert np.isnan(bg["holdout_mae"]) and np.isfinite(bg["log_likelihood"])
