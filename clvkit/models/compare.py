@@ -164,7 +164,10 @@ def purchase_count_histogram(data: pd.DataFrame, *, fits: Mapping[str, FittedMod
     table = {"actual": np.append(np.bincount(np.minimum(x, k).astype(int), minlength=k + 1)[:k],
                                  int((x >= k).sum()))}
     for name, f in fits.items():
-        table[name] = _expected_counts(f, T, k)
+        if max_count is None:  # the counts below k are those computed to choose k
+            table[name] = np.append(full[name][:k], len(T) - full[name][:k].sum())
+        else:
+            table[name] = _expected_counts(f, T, k)
     labels = [str(i) for i in range(k)] + [f"{k}+"]
     out = pd.DataFrame(table, index=pd.Index(labels, name="frequency"))
     out.attrs = {"max_count": k}
