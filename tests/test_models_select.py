@@ -132,7 +132,7 @@ def test_per_customer_margin_rates(bgnbd_data):
     assert t.loc["clv_margin", "estimate"] == pytest.approx(c["clv_margin"].sum())
     with pytest.raises(DataValidationError, match="`margin` has no rate"):
         predict_with_best_model(cal, full, margin=rates.iloc[1:])
-    with pytest.raises(DataValidationError, match="between 0 and 1"):
+    with pytest.raises(DataValidationError, match="at most 1 .e.g. 0.3 for 30%"):
         predict_with_best_model(cal, full, margin=30)
 
 

@@ -353,11 +353,12 @@ def _margin_array(margin: Any, index: pd.Index) -> np.ndarray:
         values = aligned.to_numpy(dtype=float)
     else:
         values = np.full(len(index), float(margin))
-    bad = (values < 0) | (values > 1) | ~np.isfinite(values)
+    bad = (values > 1) | ~np.isfinite(values)
     if bad.any():
         raise DataValidationError(
-            f"`margin` must be gross-margin rates between 0 and 1 (e.g. 0.3); "
-            f"{example_rows(index[bad])} have {values[bad][:3].tolist()}")
+            f"`margin` must be gross-margin rates of at most 1 (e.g. 0.3 for 30%; negative "
+            f"for customers sold below cost); {example_rows(index[bad])} have "
+            f"{values[bad][:3].tolist()}")
     return values
 
 
@@ -387,8 +388,9 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
         RFM summary of the whole period (``frequency, recency, T, monetary_value``): the
         customers to predict for, in the same time unit.
     margin : float or Series, default 1
-        Gross-margin rate (0-1) applied to the revenue CLV; a Series gives one per customer
-        (indexed like ``full``). 1 makes the margin CLV equal the revenue CLV.
+        Gross-margin rate (at most 1; e.g. 0.3) applied to the revenue CLV; a Series gives
+        one per customer (indexed like ``full``). 1 makes the margin CLV equal the revenue
+        CLV.
     horizon : float, default 12
         CLV horizon, in ``horizon_unit``.
     horizon_unit : {"D", "W", "M", "Y"}, default "M"
@@ -426,7 +428,7 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     ------
     DataValidationError
         ``calibration`` has no holdout columns, the summaries' time units differ, a margin
-        rate is outside [0, 1] or missing for a customer.
+        rate is above 1, not finite or missing for a customer.
 
     Examples
     --------

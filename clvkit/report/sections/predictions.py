@@ -34,6 +34,7 @@ from ._common import (
     _monthly_discount,
     _options,
     _palette,
+    _text,
     _upto,
     section_page,
 )
@@ -147,7 +148,7 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
                              "to compare the purchase models on.")
     cal_end = _month_end(str(pd.Period(month, "M") - n_holdout)) + pd.Timedelta(days=1)
     rate = _margin_rate(data, options)
-    margin = (rate.reindex(full.index).fillna(options["margin"]).clip(0, 1)
+    margin = (rate.reindex(full.index).fillna(options["margin"])
               if isinstance(rate, pd.Series) else float(rate))
     try:
         cal = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"],
@@ -158,7 +159,7 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
             next_period_unit="M", level=0.95, time_unit=time_unit)
     except ClvError as exc:  # e.g. nobody bought twice in the calibration period
         return Forecast(result=None, calibration_end=cal_end, **base,
-                        note=f"The purchase models cannot be fitted to these data: {exc}")
+                        note=f"The purchase models cannot be fitted to these data: {_text(exc)}")
     if result.fits:
         customers = customers.join(result.customers)
     return Forecast(result=result, calibration_end=cal_end,
