@@ -113,3 +113,20 @@ def test_gradient_matches_finite_differences(cdnow, params):
     num = [(model._objective(theta + h, d, w, False)[0]
             - model._objective(theta - h, d, w, False)[0]) / 2e-6 for h in np.eye(4) * 1e-6]
     assert g == pytest.approx(num, rel=1e-5, abs=1e-7)
+
+
+def test_hypergeometric_near_one_agrees_with_scipy():
+    # the connection formula (A&S 15.3.6) used near z = 1 for small x gives SciPy's hyp2f1
+    from scipy.special import hyp2f1
+
+    from clvkit.models.pareto_nbd import _hyp2f1_one
+
+    worst = 0.0
+    for r in np.r_[np.linspace(0.05, 6, 60), 0.999, 1.02]:
+        for s in (1e-7, 1e-3, 0.1, 2.0, 10.0):
+            x = np.repeat(np.arange(0.0, 11.0), 7)
+            z = np.tile([0.5, 0.9, 0.99, 0.999, 1 - 1e-4, 1 - 1e-6, 1 - 1e-8], 11)
+            fast = _hyp2f1_one(s + 1.0, r + s + x + 1.0, z, x)
+            exact = hyp2f1(1.0, s + 1.0, r + s + x + 1.0, z)
+            worst = max(worst, float(np.max(np.abs(fast / exact - 1))))
+    assert worst < 5e-10

@@ -16,13 +16,20 @@ transactions) in `clvkit.models.future`.
 
 Which model to trust: `compare_models` (likelihood, AIC/BIC, chi-square on the purchase-count
 histogram, holdout errors, degenerate fits flagged), with `purchase_count_histogram` and
-`error_by_decile`. `save_fit` / `load_fit` keep a fitted model as JSON.
+`error_by_decile`; `predict_with_best_model` chooses the best non-degenerate model by
+holdout error and predicts with it (P(alive), purchases, CLV with intervals). `save_fit` /
+`load_fit` keep a fitted model as JSON.
 """
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
 from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
-from .compare import compare_models, error_by_decile, purchase_count_histogram
+from .compare import (
+    compare_models,
+    degenerate_reasons,
+    error_by_decile,
+    purchase_count_histogram,
+)
 from .future import dert, p_alive_at
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
@@ -40,6 +47,7 @@ from .sbg import (
     ShiftedBetaGeometricFit,
     ShiftedBetaGeometricParams,
 )
+from .select import ModelPredictions, predict_with_best_model
 from .uncertainty import BootstrapResult
 
 __all__ = [
@@ -75,6 +83,9 @@ __all__ = [
     "compare_models",
     "purchase_count_histogram",
     "error_by_decile",
+    "degenerate_reasons",
+    "predict_with_best_model",
+    "ModelPredictions",
     "save_fit",
     "load_fit",
 ]

@@ -27,9 +27,17 @@ calibration summary and returns one row per model:
   sits at the optimiser bound e^+-20, or when P(alive) > 0.99 for more than 99% of the
   customers (the model then says nobody ever leaves: BG/NBD with a ~ 0 on Online Retail).
 
-The table's ``attrs["best"]`` is the non-degenerate purchase model with the lowest holdout
-MAE (lowest BIC without a holdout), ``attrs["best_reason"]`` says why, and
-``attrs["fits"]`` holds the fitted results by model name.
+The table's ``attrs["best"]`` is the model to use, ``attrs["best_reason"]`` says why,
+``attrs["ranking"]`` lists the non-degenerate purchase models best first and
+``attrs["fits"]`` holds the fitted results by model name. The rule: among the
+non-degenerate purchase models, those whose holdout squared errors are within noise of the
+lowest holdout RMSE (mean paired difference of the customers' squared errors less than two
+standard errors above it) are tied, and the tied model with the lowest BIC is used; without
+a holdout, the lowest BIC. Squared error, not absolute error: the predictions are expected
+purchases (means), and MAE is minimised by the median of the holdout count, which for
+skewed counts lies below the mean, so MAE rewards models that under-predict (measured on
+3,000 customers simulated from BG/NBD: the true parameters had a higher holdout MAE than
+the Pareto/NBD fit, which under-predicted the holdout purchases by 5%).
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ from .mbgnbd import MBGNBD
 from .pareto_nbd import ParetoNBD
 from .probabilities import probability_of_purchases
 
-__all__ = ["compare_models", "purchase_count_histogram", "error_by_decile", "MODELS"]
+__all__ = ["compare_models", "purchase_count_histogram", "error_by_decile", "degenerate_reasons",
+           "MODELS"]
 
 #: The purchase models `compare_models` knows, by the name used in ``models=``.
 MODELS = {"BGNBD": BGNBD, "MBGNBD": MBGNBD, "ParetoNBD": ParetoNBD}
@@ -146,7 +155,8 @@ def purchase_count_histogram(data: pd.DataFrame, *, fits: Mapping[str, FittedMod
     top = int(max(x.max() + 2, 10))
     if max_count is None:
         full = {name: _expected_counts(f, T, top) for name, f in fits.items()}
-        k = min(_pool(e) for e in full.values())
+        # pooled for the models whose expected counts are finite (a degenerate fit's may not be)
+        k = min((_pool(e) for e in full.values() if np.isfinite(e).all()), default=1)
     else:
         if not isinstance(max_count, int | np.integer) or max_count < 1:
             raise ClvError(f"`max_count` must be an integer >= 1, got {max_count!r}")
@@ -154,7 +164,10 @@ def purchase_count_histogram(data: pd.DataFrame, *, fits: Mapping[str, FittedMod
     table = {"actual": np.append(np.bincount(np.minimum(x, k).astype(int), minlength=k + 1)[:k],
                                  int((x >= k).sum()))}
     for name, f in fits.items():
-        table[name] = _expected_counts(f, T, k)
+        if max_count is None:  # the counts below k are those computed to choose k
+            table[name] = np.append(full[name][:k], len(T) - full[name][:k].sum())
+        else:
+            table[name] = _expected_counts(f, T, k)
     labels = [str(i) for i in range(k)] + [f"{k}+"]
     out = pd.DataFrame(table, index=pd.Index(labels, name="frequency"))
     out.attrs = {"max_count": k}
@@ -261,7 +274,32 @@ def _fit_quietly(model: Any, data: pd.DataFrame, time_unit: str | None) -> tuple
     return fit, "; ".join(problems)
 
 
-def _degenerate(fit: FittedModel, warned: str, p_alive: pd.Series | None) -> list[str]:
+def degenerate_reasons(fit: FittedModel, warned: str = "",
+                       p_alive: pd.Series | None = None) -> list[str]:
+    """Why a fit is degenerate (empty when it is not): the criteria of `compare_models`.
+
+    Parameters
+    ----------
+    fit : FittedModel
+        A fitted result.
+    warned : str, default ""
+        The `ConvergenceWarning` text issued by the fit (``strict=False``), if any.
+    p_alive : Series, optional
+        The fit's P(alive) of the customers (purchase models): more than 99% of them above
+        0.99 means the model sees no dropout.
+
+    Returns
+    -------
+    list of str
+        One reason per failed criterion.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBDFit
+    >>> fit = BGNBDFit.from_params(r=0.8, alpha=10.0, a=1e-6, b=9000.0, time_unit="W")
+    >>> degenerate_reasons(fit, p_alive=pd.Series([1.0, 1.0, 0.999]))
+    ['P(alive) > 0.99 for 100.0% of customers (the model sees no dropout)']
+    """
     reasons = []
     if warned or not fit.success:
         reasons.append(f"did not converge or degenerate: {fit.message}")
@@ -322,7 +360,8 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
         ``log_likelihood``, ``aic``, ``bic``, ``chi2``, ``chi2_dof``, ``chi2_p``,
         ``holdout_mae``, ``holdout_rmse``, ``mean_spend_model``, ``mean_spend_actual``,
         ``degenerate``, ``reason``, ``params``. ``attrs``: ``best`` (model name or None),
-        ``best_reason``, ``max_count``, ``time_unit``, ``fits`` (fitted results by name),
+        ``best_reason``, ``ranking``, ``max_count``, ``time_unit``, ``fits`` (fitted
+        results by name),
         ``notes``.
 
     Examples
@@ -346,7 +385,7 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
     for m in models:
         check_one_of("models", m, MODELS)
     with_holdout = _holdout(calibration, holdout)
-    rows, fits, notes = [], {}, []
+    rows, fits, notes, errors = [], {}, [], {}
     for key in models:
         fit, warned = _fit_quietly(MODELS[key](), calibration, time_unit)
         label = MODELS[key].result_type.model_name
@@ -356,14 +395,26 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
             continue
         fits[label] = fit
         row = _row(label, fit, fit.n_customers)
-        pa = fit.p_alive(calibration)
-        reasons = _degenerate(fit, warned, pa)
-        if with_holdout is not None:
-            m = error_metrics(holdout_predictions(with_holdout, fit=fit))
-            row.update(holdout_mae=m.mae, holdout_rmse=m.rmse)
+        with np.errstate(all="ignore"):  # a degenerate fit may give NaN: reported below
+            pa = fit.p_alive(calibration)
+            pred = (None if with_holdout is None
+                    else holdout_predictions(with_holdout, fit=fit))
+        reasons = degenerate_reasons(fit, warned, pa)
+        if pred is not None:
+            bad = ~np.isfinite(pred["predicted"].to_numpy())
+            if bad.any():  # a degenerate estimate (e.g. r ~ 1e7) can overflow the formulas
+                reasons.append(f"its expected holdout purchases are not finite for "
+                               f"{int(bad.sum()):,} of {bad.size:,} customers")
+            else:
+                m = error_metrics(pred)
+                errors[label] = (pred["actual"].to_numpy(float)
+                                 - pred["predicted"].to_numpy()) ** 2
+                row.update(holdout_mae=m.mae, holdout_rmse=m.rmse)
         row.update(degenerate=bool(reasons), reason="; ".join(reasons))
         rows.append(row)
-    hist = purchase_count_histogram(calibration, fits=fits, max_count=max_count) if fits else None
+    with np.errstate(all="ignore"):
+        hist = (purchase_count_histogram(calibration, fits=fits, max_count=max_count)
+                if fits else None)
     if hist is not None:
         for row in rows:
             if row["model"] in fits:
@@ -381,8 +432,9 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
     table = table.reindex(columns=columns)
     table["degenerate"] = table["degenerate"].astype(bool)
     table["reason"] = table["reason"].fillna("")
-    best, why = _best(table, with_holdout is not None)
-    table.attrs = {"best": best, "best_reason": why,
+    ranking, why = _ranking(table, errors if with_holdout is not None else None)
+    table.attrs = {"best": ranking[0] if ranking else None, "best_reason": why,
+                   "ranking": ranking,
                    "max_count": None if hist is None else hist.attrs["max_count"],
                    "time_unit": next((f.time_unit for f in fits.values()), time_unit),
                    "fits": fits, "notes": notes}
@@ -397,7 +449,7 @@ def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
     fits[gg.model_name] = gg
     row = _row(gg.model_name, gg, gg.n_customers)
     repeat = calibration[calibration["frequency"] > 0]
-    reasons = _degenerate(gg, warned, None)
+    reasons = degenerate_reasons(gg, warned, None)
     check = gamma_gamma_check(calibration)
     actual = float(repeat["monetary_value"].mean())
     notes = [] if check.ok else [f"spend and frequency correlated (r = {check.correlation:.2f})"]
@@ -410,13 +462,35 @@ def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
     return row
 
 
-def _best(table: pd.DataFrame, holdout: bool) -> tuple[str | None, str]:
+def _ranking(table: pd.DataFrame,
+             errors: Mapping[str, np.ndarray] | None) -> tuple[list[str], str]:
+    """Non-degenerate purchase models, best first, and why the first is best."""
     ok = table[(table["kind"] == "purchases") & ~table["degenerate"]]
     if ok.empty:
-        return None, ("every purchase model is degenerate (see `reason`): no purchase model "
-                      "fits these data; use rule-based views instead")
-    column, what = (("holdout_mae", "lowest holdout MAE") if holdout
-                    else ("bic", "lowest BIC"))
-    best = ok[column].idxmin()
-    suffix = "" if holdout else " (no holdout)"
-    return str(best), f"{what} among the non-degenerate models{suffix}"
+        return [], ("every purchase model is degenerate (see `reason`): no purchase model "
+                    "fits these data; use rule-based views instead")
+    if errors is None:
+        ranking = list(ok["bic"].sort_values(kind="mergesort").index)
+        return ranking, "lowest BIC among the non-degenerate models (no holdout)"
+    rmse = ok["holdout_rmse"].sort_values(kind="mergesort")
+    lowest = str(rmse.index[0])
+    tied = []
+    for name in rmse.index:
+        diff = errors[name] - errors[lowest]
+        noise = 2 * diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else 0.0
+        if diff.mean() <= noise:
+            tied.append(str(name))
+    ranking = list(ok.loc[tied, "bic"].sort_values(kind="mergesort").index)
+    ranking += [str(m) for m in rmse.index if m not in tied]
+    best = ranking[0]
+    if len(tied) == 1:
+        why = ("lowest holdout RMSE among the non-degenerate models, lower than the others' "
+               "beyond noise")
+    elif best == lowest:
+        why = ("lowest holdout RMSE and lowest BIC of the non-degenerate models whose holdout "
+               "errors are within noise of each other (" + ", ".join(tied) + ")")
+    else:
+        why = (f"holdout RMSE {rmse[best]:.4g}, within noise of the lowest ({lowest} "
+               f"{rmse[lowest]:.4g}), and the lowest BIC of those models ("
+               + ", ".join(tied) + ")")
+    return ranking, why

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1, hyperu
+from scipy.special import digamma, expit, gamma, gammaln, hyp2f1, hyperu
 
 from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError
@@ -64,8 +64,51 @@ def _log_hyp_term(p: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         z = (alpha - beta) / (alpha + t)
         return np.log(hyp2f1(rsx, s + 1.0, rsx + 1.0, z)) - rsx * np.log(alpha + t)
     z = (beta - alpha) / (beta + t)
-    return ((1.0 - r - x) * np.log1p(-z) + np.log(hyp2f1(1.0, s + 1.0, rsx + 1.0, z))
+    return ((1.0 - r - x) * np.log1p(-z) + np.log(_hyp2f1_one(s + 1.0, rsx + 1.0, z, x))
             - rsx * np.log(beta + t))
+
+
+#: `_hyp2f1_one` uses the connection formula where z >= this, x <= `_NEAR_ONE_X` ...
+_NEAR_ONE_Z = 0.99
+_NEAR_ONE_X = 8
+#: ... and c - a - b = r + x - 1 is at least this far from an integer (the two terms then
+#: cancel by at most ~2 digits).
+_NEAR_ONE_GAP = 0.01
+
+
+def _hyp2f1_one(b: float, c: np.ndarray, z: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """2F1(1, b; c; z) for 0 <= z < 1, fast near z = 1 for small x.
+
+    SciPy's ``hyp2f1`` needs ~30 us per value for z near 1 and small c (measured, SciPy
+    1.17): the degenerate Pareto/NBD fits (beta -> infinity, so z -> 1) then take 10-30 s
+    on 4,000 customers. There the connection formula to 1 - z (Abramowitz & Stegun
+    15.3.6), with m = c - a - b,
+
+        2F1(a, b; c; z) = G(c) G(m) / (G(c - a) G(c - b)) 2F1(a, b; 1 - m; 1 - z)
+                          + (1 - z)^m G(c) G(-m) / (G(a) G(b)) 2F1(c - a, c - b; m + 1; 1 - z)
+
+    has two quickly converging series. It is used for z >= 0.99, x <= 8, b <= 50 and m at
+    least 0.01 from an integer (agreement with ``hyp2f1`` within 5e-10 relative on a grid of
+    r in [0.05, 6], s in [1e-7, 10], checked in the tests); elsewhere ``hyp2f1``.
+    """
+    c = np.broadcast_to(np.asarray(c, dtype=float), np.shape(z))
+    out = np.empty(np.shape(z))
+    m = c - 1.0 - b
+    near = ((z >= _NEAR_ONE_Z) & (x <= _NEAR_ONE_X) & (b <= 50.0)
+            & (np.abs(m - np.round(m)) >= _NEAR_ONE_GAP))
+    if near.any():
+        cn, mn, y = c[near], m[near], 1.0 - z[near]
+        with np.errstate(all="ignore"):
+            first = gamma(cn) * gamma(mn) / (gamma(cn - 1.0) * gamma(cn - b))
+            second = gamma(cn) * gamma(-mn) / gamma(b)
+            fast = (first * hyp2f1(1.0, b, 1.0 - mn, y)
+                    + y**mn * second * hyp2f1(cn - 1.0, cn - b, mn + 1.0, y))
+        good = np.isfinite(fast) & (fast > 0)
+        idx = np.flatnonzero(near)
+        out[idx[good]] = fast[good]
+        near[idx[~good]] = False
+    out[~near] = hyp2f1(1.0, b, c[~near], z[~near])
+    return out
 
 
 def _unique(values: np.ndarray, key: str) -> dict[str, np.ndarray]:

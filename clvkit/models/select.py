@@ -1,0 +1,541 @@
+"""Predict with the purchase model that fits: compare on a holdout, refit, predict with ranges.
+
+`predict_with_best_model` is the model layer of a report's predictions page:
+
+1. **Compare.** `clvkit.models.compare_models` fits BG/NBD, MBG/NBD and Pareto/NBD (and
+   Gamma-Gamma) on the calibration period and scores each purchase model on the holdout
+   period (mean absolute error of the expected holdout purchases per customer).
+2. **Choose.** Degenerate fits (a parameter at a bound or running off to 0 or infinity,
+   P(alive) > 0.99 for nearly everyone: the model sees no dropout) are rejected, each with
+   its reason. Of the rest, the models whose holdout squared errors are within noise of
+   the lowest holdout RMSE are tied and the one with the lowest BIC is used (the rule of
+   `compare_models`, which explains why not MAE). When every model is degenerate the
+   result says that no purchase model fits these data and holds no prediction.
+3. **Refit and predict.** The chosen model (and Gamma-Gamma) is refitted on the full
+   period; a refit that is degenerate there is rejected too and the next model is tried.
+   Per customer: P(alive), the expected purchases in the next period, and the CLV over the
+   horizon as revenue and as gross margin (discounted by period, units explicit), each
+   with a percentile interval from a seeded customer bootstrap of both models
+   (`clvkit.models.uncertainty.bootstrap`). Totals (expected number alive, purchases,
+   revenue, margin) get the interval of the *sum*: summed within each replicate, then
+   the percentiles taken (Efron & Tibshirani 1993, ch. 13), never a sum of intervals.
+
+The intervals cover parameter uncertainty (what the model expects), not the purchase noise
+around that expectation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._validate import check_nonnegative, check_one_of, check_positive
+from ..clv import customer_lifetime_value
+from ..errors import ClvError, DataValidationError, example_rows
+from ..units import TIME_UNITS, convert_duration, unit_name
+from ._base import ConvergenceWarning, FittedModel
+from .compare import MODELS, compare_models, degenerate_reasons
+from .gamma_gamma import GammaGamma
+from .intervals import delta_interval, predict_interval
+from .uncertainty import covariance
+
+__all__ = ["ModelPredictions", "predict_with_best_model"]
+
+_HOLDOUT = ("frequency_holdout", "duration_holdout")
+_LABELS = {cls.result_type.model_name: key for key, cls in MODELS.items()}
+#: Values (replicates x customers) held at once for the per-customer CLV quantiles.
+_BLOCK_VALUES = 4_000_000
+
+
+@dataclass(frozen=True)
+class ModelPredictions:
+    """The model comparison, the choice and its predictions with intervals (frozen).
+
+    Attributes
+    ----------
+    comparison : DataFrame
+        `compare_models` table on the calibration period (one row per model).
+    model : str or None
+        The model used ("BG/NBD", "MBG/NBD", "Pareto/NBD"), None when none fits.
+    reason : str
+        One or two sentences: which model is used and why, or why none is.
+    rejected : dict of str to str
+        Why each rejected model was rejected (degenerate on calibration or full period).
+    customers : DataFrame or None
+        Indexed by customer: ``p_alive``, ``purchases_next``, ``clv_revenue``,
+        ``clv_margin``, each with ``_lower`` and ``_upper``. None when no model fits;
+        without a spend model the CLV columns are absent.
+    totals : DataFrame or None
+        Rows ``alive`` (expected number of customers alive), ``purchases_next``,
+        ``clv_revenue``, ``clv_margin``; columns ``estimate``, ``std_error``, ``lower``,
+        ``upper`` (the interval of the sum).
+    fit, spend_fit : FittedModel or None
+        The full-period fits used for the predictions.
+    horizon, horizon_unit : float, str
+        CLV horizon and its unit.
+    next_period, next_period_unit : float, str
+        Window of ``purchases_next`` (e.g. 1 month).
+    discount_rate, discount_period : float, str
+        Discount rate per period, which is also the step of the discounted sum.
+    margin : float or Series
+        Gross-margin rate(s) applied to the revenue CLV.
+    level : float
+        Coverage of the intervals.
+    interval : {"delta", "bootstrap"}
+        How the intervals were made.
+    n_replicates : int
+        Bootstrap replicates per model (0 for the delta method).
+    seed : Any
+        Seed of the bootstraps (None for the delta method).
+    notes : tuple of str
+        Anything else the reader should know (spend model missing or degenerate, ...).
+    """
+
+    comparison: pd.DataFrame
+    model: str | None
+    reason: str
+    rejected: Mapping[str, str]
+    customers: pd.DataFrame | None
+    totals: pd.DataFrame | None
+    fit: FittedModel | None
+    spend_fit: FittedModel | None
+    horizon: float
+    horizon_unit: str
+    next_period: float
+    next_period_unit: str
+    discount_rate: float
+    discount_period: str
+    margin: Any
+    level: float
+    interval: str
+    n_replicates: int
+    seed: Any
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fits(self) -> bool:
+        """True when a purchase model fits and predictions were made."""
+        return self.model is not None
+
+    @property
+    def has_clv(self) -> bool:
+        """True when CLV (revenue and margin) was predicted."""
+        return self.customers is not None and "clv_revenue" in self.customers
+
+    def __str__(self) -> str:
+        if not self.fits:
+            return self.reason
+        parts = [self.reason]
+        for row, what in (("purchases_next", "expected purchases in the next "
+                           + _span(self.next_period, self.next_period_unit)),
+                          ("clv_revenue", "CLV over the next "
+                           f"{_span(self.horizon, self.horizon_unit)} (revenue, discounted)")):
+            if row in self.totals.index:
+                t = self.totals.loc[row]
+                parts.append(f"Total {what}: {t['estimate']:,.0f} ({self.level:.0%} interval "
+                             f"{t['lower']:,.0f} to {t['upper']:,.0f}).")
+        return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# choosing
+
+
+def _span(value: float, unit: str) -> str:
+    """``"1 month"``, ``"39 weeks"``: a duration with its unit, singular when it is 1."""
+    name = unit_name(unit)
+    return f"{value:.3g} {name[:-1] if value == 1 else name}"
+
+
+def _check_summaries(calibration: pd.DataFrame, full: pd.DataFrame) -> None:
+    for name, frame in (("calibration", calibration), ("full", full)):
+        if not isinstance(frame, pd.DataFrame):
+            raise DataValidationError(f"`{name}` must be an RFM summary DataFrame "
+                                      f"(clvkit.summary.rfm_summary), got "
+                                      f"{type(frame).__name__}")
+    missing = [c for c in _HOLDOUT if c not in calibration.columns]
+    if missing:
+        raise DataValidationError(
+            f"`calibration` lacks holdout column(s) {missing}: the models are compared on a "
+            "holdout period; build it with rfm_summary(..., calibration_end=...)")
+    unit_c, unit_f = calibration.attrs.get("time_unit"), full.attrs.get("time_unit")
+    if unit_c and unit_f and unit_c != unit_f:
+        raise DataValidationError(f"`calibration` is in time unit {unit_c!r} and `full` in "
+                                  f"{unit_f!r}; build both with the same `time_unit`")
+
+
+def _fit_quietly(model: Any, data: pd.DataFrame, time_unit: str | None) -> tuple[Any, str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fit = model.fit(data, time_unit=time_unit, strict=False)
+    return fit, "; ".join(str(w.message) for w in caught
+                          if issubclass(w.category, ConvergenceWarning))
+
+
+def _why(table: pd.DataFrame, chosen: str, rejected: Mapping[str, str],
+         period: str) -> str:
+    ranking = table.attrs["ranking"]
+    if chosen == ranking[0]:
+        text = f"{chosen} is used: {table.attrs['best_reason']}."
+    else:
+        skipped = ranking[:ranking.index(chosen)]
+        text = (f"{chosen} is used: the best model by holdout error after "
+                f"{', '.join(skipped)}, degenerate when refitted on the full period.")
+    rmse = table.loc[ranking, "holdout_rmse"]
+    text += (f" Holdout RMSE (purchases per customer, {period}): "
+             + ", ".join(f"{m} {v:.3f}" for m, v in rmse.items()) + ".")
+    if rejected:
+        text += " Rejected: " + "; ".join(f"{m} ({why})" for m, why in rejected.items()) + "."
+    return text
+
+
+def _short(reason: str) -> str:
+    """The plain-language part of a degeneracy reason, without optimiser messages."""
+    parts = [p.strip() for p in reason.split(";") if p.strip()]
+    plain = [p for p in parts if not p.startswith(("did not converge", "CONVERGENCE",
+                                                   "ABNORMAL", "max |gradient|"))]
+    return "; ".join(plain or parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLV replicates
+
+
+class _UnitSpend:
+    """A spend model of 1 per purchase: CLV then is the discounted expected purchases."""
+
+    @staticmethod
+    def conditional_expected_spend(summary: pd.DataFrame) -> pd.Series:
+        return pd.Series(1.0, index=summary.index)
+
+
+def _clv(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame, options: Mapping[str, Any]
+         ) -> pd.DataFrame:
+    # the one call of clvkit.clv.customer_lifetime_value (its keyword names in one place)
+    return customer_lifetime_value(tx_fit, spend_fit, summary, horizon=options["horizon"],
+                                   horizon_unit=options["horizon_unit"],
+                                   discount_rate=options["discount_rate"],
+                                   discount_period=options["discount_period"])
+
+
+def _distinct(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct rows of ``frame`` (attrs kept) and each row's position among them."""
+    codes = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(frame))).groupby(codes).first().to_numpy()
+    uniq = frame.iloc[first].reset_index(drop=True)
+    uniq.attrs = dict(frame.attrs)
+    return uniq, codes
+
+
+def _clv_intervals(tx_boot: Any, spend_boot: Any, summary: pd.DataFrame,
+                   options: Mapping[str, Any], margin: np.ndarray,
+                   q: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-customer CLV (revenue, margin) with intervals, and the totals' replicates.
+
+    Replicate i pairs the i-th transaction and spend replicates (independent bootstraps:
+    the two models' likelihoods are separate). Discounted purchases are computed once per
+    distinct (frequency, recency, T) and expected spend once per distinct
+    (frequency, monetary_value), then spread to the customers.
+    """
+    rft, rft_inv = _distinct(summary[["frequency", "recency", "T"]])
+    spend_rows, spend_inv = _distinct(summary[["frequency", "monetary_value"]])
+    point = _clv(tx_boot.fit, spend_boot.fit, summary, options)
+    n_rep, n = tx_boot.n, len(summary)
+    disc = np.empty((n_rep, len(rft)))
+    spend = np.empty((n_rep, len(spend_rows)))
+    for i, (tf, sf) in enumerate(zip(tx_boot.fits(), spend_boot.fits(), strict=True)):
+        disc[i] = _clv(tf, _UnitSpend(), rft, options)["clv"].to_numpy()
+        spend[i] = sf.conditional_expected_spend(spend_rows).to_numpy()
+    totals = np.zeros((2, n_rep))
+    bounds = np.empty((2, n))
+    block = max(1, _BLOCK_VALUES // n_rep)
+    for start in range(0, n, block):
+        sl = slice(start, start + block)
+        values = disc[:, rft_inv[sl]] * spend[:, spend_inv[sl]]
+        totals[0] += values.sum(axis=1)
+        totals[1] += values @ margin[sl]
+        bounds[:, sl] = np.quantile(values, q, axis=0)
+    revenue = point["clv"].to_numpy()
+    customers = pd.DataFrame({"clv_revenue": revenue, "clv_revenue_lower": bounds[0],
+                              "clv_revenue_upper": bounds[1],
+                              "clv_margin": revenue * margin,
+                              "clv_margin_lower": bounds[0] * margin,
+                              "clv_margin_upper": bounds[1] * margin}, index=summary.index)
+    estimates = pd.Series({"clv_revenue": revenue.sum(), "clv_margin": revenue @ margin})
+    return customers, _totals(estimates, totals, ["clv_revenue", "clv_margin"], q)
+
+
+def _delta_gradient(fit: Any, predict: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``predict(fit)`` and its gradient in the log parameters (central differences, 1e-5)."""
+    p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
+    ptype = type(fit.params)
+    estimate = predict(fit)
+    grad = np.empty((p.size, estimate.size))
+    for k in range(p.size):
+        step = np.zeros(p.size)
+        step[k] = 1e-5
+        up, down = (predict(dataclasses.replace(fit, params=ptype(*(p * np.exp(s)))))
+                    for s in (step, -step))
+        grad[k] = (up - down) / 2e-5
+    return estimate, grad
+
+
+def _log_covariance(fit: Any) -> np.ndarray:
+    p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
+    return covariance(fit).to_numpy() / np.outer(p, p)
+
+
+def _clv_delta(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame,
+               options: Mapping[str, Any], margin: np.ndarray,
+               level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-customer CLV (revenue, margin) and totals with delta-method intervals.
+
+    CLV_i = d_i(theta_tx) s_i(theta_spend): discounted expected purchases times expected
+    spend per purchase. The two models' estimates are independent (separate likelihoods),
+    so Var = g_tx' Cov_tx g_tx + g_spend' Cov_spend g_spend with the gradients taken in
+    the log parameters. Per customer the interval is on the log scale,
+    ``clv exp(-+ z se / clv)`` (positive, as `clvkit.models.intervals.delta_interval`); a
+    total's on the natural scale, ``sum -+ z se(sum)``.
+    """
+    z = float(stats.norm.ppf((1 + level) / 2))
+    rft, rft_inv = _distinct(summary[["frequency", "recency", "T"]])
+    spend_rows, spend_inv = _distinct(summary[["frequency", "monetary_value"]])
+    d, gd = _delta_gradient(tx_fit, lambda f: _clv(f, _UnitSpend(), rft, options)["clv"]
+                            .to_numpy())
+    s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_rows)
+                            .to_numpy())
+    cov_d, cov_s = _log_covariance(tx_fit), _log_covariance(spend_fit)
+    d, gd, s, gs = d[rft_inv], gd[:, rft_inv], s[spend_inv], gs[:, spend_inv]
+    revenue = d * s
+    g_tx, g_sp = gd * s, gs * d  # per customer, (k, n)
+    se = np.sqrt(np.einsum("kn,kl,ln->n", g_tx, cov_d, g_tx)
+                 + np.einsum("kn,kl,ln->n", g_sp, cov_s, g_sp))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(revenue > 0, np.exp(z * se / revenue), 1.0)
+    customers = pd.DataFrame({"clv_revenue": revenue, "clv_revenue_lower": revenue / spread,
+                              "clv_revenue_upper": revenue * spread,
+                              "clv_margin": revenue * margin,
+                              "clv_margin_lower": revenue / spread * margin,
+                              "clv_margin_upper": revenue * spread * margin},
+                             index=summary.index)
+    rows = {}
+    for name, w in (("clv_revenue", np.ones(len(summary))), ("clv_margin", margin)):
+        a, b = g_tx @ w, g_sp @ w
+        se_total = float(np.sqrt(a @ cov_d @ a + b @ cov_s @ b))
+        est = float(revenue @ w)
+        rows[name] = {"estimate": est, "std_error": se_total, "lower": est - z * se_total,
+                      "upper": est + z * se_total}
+    return customers, pd.DataFrame.from_dict(rows, orient="index").rename_axis("quantity")
+
+
+def _totals(estimates: pd.Series, replicates: np.ndarray, names: Sequence[str],
+            q: list[float]) -> pd.DataFrame:
+    lo, hi = np.quantile(replicates, q, axis=1)
+    return pd.DataFrame({"estimate": estimates[list(names)].to_numpy(dtype=float),
+                         "std_error": replicates.std(axis=1, ddof=1),
+                         "lower": lo, "upper": hi}, index=pd.Index(names, name="quantity"))
+
+
+def _margin_array(margin: Any, index: pd.Index) -> np.ndarray:
+    if isinstance(margin, pd.Series):
+        aligned = margin.reindex(index)
+        if aligned.isna().any():
+            raise DataValidationError(
+                f"`margin` has no rate for {example_rows(index[aligned.isna().to_numpy()])} "
+                "of the customers; give every customer a rate or pass one number")
+        values = aligned.to_numpy(dtype=float)
+    else:
+        values = np.full(len(index), float(margin))
+    bad = (values > 1) | ~np.isfinite(values)
+    if bad.any():
+        raise DataValidationError(
+            f"`margin` must be gross-margin rates of at most 1 (e.g. 0.3 for 30%; negative "
+            f"for customers sold below cost); {example_rows(index[bad])} have "
+            f"{values[bad][:3].tolist()}")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point
+
+
+def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
+                            margin: float | pd.Series = 1.0, horizon: float = 12,
+                            horizon_unit: str = "M", discount_rate: float = 0.0,
+                            discount_period: str = "M", next_period: float = 1,
+                            next_period_unit: str = "M",
+                            models: Sequence[str] = ("BGNBD", "MBGNBD", "ParetoNBD"),
+                            level: float = 0.95, interval: str = "delta",
+                            n_replicates: int = 200, seed: Any = 0,
+                            time_unit: str | None = None) -> ModelPredictions:
+    """Choose the purchase model by holdout error, refit it, predict with intervals.
+
+    See the module notes for the steps. Seeded: the same ``seed`` gives the same result.
+
+    Parameters
+    ----------
+    calibration : DataFrame
+        RFM summary of the calibration period with the holdout columns
+        (``rfm_summary(..., calibration_end=...)``); ``monetary_value`` for the spend model.
+    full : DataFrame
+        RFM summary of the whole period (``frequency, recency, T, monetary_value``): the
+        customers to predict for, in the same time unit.
+    margin : float or Series, default 1
+        Gross-margin rate (at most 1; e.g. 0.3) applied to the revenue CLV; a Series gives
+        one per customer (indexed like ``full``). 1 makes the margin CLV equal the revenue
+        CLV.
+    horizon : float, default 12
+        CLV horizon, in ``horizon_unit``.
+    horizon_unit : {"D", "W", "M", "Y"}, default "M"
+        Unit of ``horizon``.
+    discount_rate : float, default 0
+        Discount rate per ``discount_period`` (e.g. 0.008 a month for ~10% a year).
+    discount_period : {"D", "W", "M", "Y"}, default "M"
+        Period of the discount rate, also the step of the discounted sum.
+    next_period, next_period_unit : float, str, default 1 and "M"
+        Window of the expected purchases ``purchases_next``.
+    models : sequence of {"BGNBD", "MBGNBD", "ParetoNBD"}
+        Candidate purchase models.
+    level : float, default 0.95
+        Coverage of the intervals.
+    interval : {"delta", "bootstrap"}, default "delta"
+        How the intervals are made: the delta method with the observed-information
+        covariance of both models (fast: a few predictions per parameter), or a seeded
+        customer bootstrap of both models (``n_replicates`` refits each; slower, no normal
+        approximation).
+    n_replicates : int, default 200
+        Bootstrap replicates of each model (``interval="bootstrap"``).
+    seed : int or SeedSequence, default 0
+        Seed of the bootstraps (``interval="bootstrap"``; the delta method is
+        deterministic).
+    time_unit : {"D", "W", "M", "Y"}, optional
+        Unit of ``recency`` and ``T`` when the summaries' ``attrs`` have none.
+
+    Returns
+    -------
+    ModelPredictions
+        The comparison, the model used (or None) and why, per-customer predictions and
+        totals with intervals.
+
+    Raises
+    ------
+    DataValidationError
+        ``calibration`` has no holdout columns, the summaries' time units differ, a margin
+        rate is above 1, not finite or missing for a customer.
+
+    Examples
+    --------
+    >>> from clvkit.datasets import load_cdnow
+    >>> from clvkit.summary import rfm_summary
+    >>> tx = load_cdnow().transactions
+    >>> cal = rfm_summary(tx, observation_end="1998-06-30", calibration_end="1997-09-30")
+    >>> full = rfm_summary(tx, observation_end="1998-06-30")
+    >>> out = predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
+    >>> out.model
+    'MBG/NBD'
+    >>> out.totals.loc[["purchases_next", "clv_margin"]].round(0)
+    ... # doctest: +NORMALIZE_WHITESPACE
+                    estimate  std_error    lower    upper
+    quantity
+    purchases_next     182.0        3.0    176.0    187.0
+    clv_margin       20105.0      485.0  19155.0  21055.0
+    """
+    _check_summaries(calibration, full)
+    check_positive("horizon", horizon)
+    check_positive("next_period", next_period)
+    check_nonnegative("discount_rate", discount_rate)
+    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
+                       ("next_period_unit", next_period_unit)):
+        check_one_of(name, unit, TIME_UNITS)
+    check_one_of("interval", interval, ("delta", "bootstrap"))
+    check_positive("n_replicates", n_replicates)
+    if not 0 < level < 1:
+        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    margins = _margin_array(margin, full.index)
+    spend = "monetary_value" in calibration.columns and "monetary_value" in full.columns
+    table = compare_models(calibration, models=models, spend=spend, time_unit=time_unit)
+    unit = table.attrs["time_unit"] or time_unit
+    period = (f"{_span(float(calibration[_HOLDOUT[1]].iloc[0]), unit)} of holdout"
+              if len(calibration) and unit in TIME_UNITS else "holdout")
+    rejected = {m: _short(table.loc[m, "reason"]) for m in table.index
+                if table.loc[m, "kind"] == "purchases" and table.loc[m, "degenerate"]}
+    common = {"comparison": table, "horizon": float(horizon), "horizon_unit": horizon_unit,
+              "next_period": float(next_period), "next_period_unit": next_period_unit,
+              "discount_rate": float(discount_rate), "discount_period": discount_period,
+              "margin": margin, "level": float(level), "interval": interval,
+              "n_replicates": int(n_replicates) if interval == "bootstrap" else 0,
+              "seed": seed if interval == "bootstrap" else None}
+    chosen, fit = None, None
+    for name in table.attrs["ranking"]:
+        refit, warned = _fit_quietly(MODELS[_LABELS[name]](), full, time_unit)
+        reasons = degenerate_reasons(refit, warned, refit.p_alive(full))
+        if not reasons:
+            chosen, fit = name, refit
+            break
+        rejected[name] = "degenerate when refitted on the full period: " + _short(
+            "; ".join(reasons))
+    if chosen is None:
+        why = "; ".join(f"{m}: {r}" for m, r in rejected.items())
+        return ModelPredictions(
+            **common, model=None, rejected=rejected, customers=None, totals=None, fit=None,
+            spend_fit=None,
+            reason=(f"No purchase model fits these data, so no CLV is predicted: every "
+                    f"candidate is degenerate ({why})."))
+    t_next = float(convert_duration(float(next_period), from_unit=next_period_unit,
+                                    to_unit=fit.time_unit))
+    notes, spend_fit = [], None
+    if spend:
+        spend_fit, warned = _fit_quietly(GammaGamma(), full, time_unit)
+        reasons = degenerate_reasons(spend_fit, warned, None)
+        if reasons:
+            notes.append("No CLV: the Gamma-Gamma spend model is degenerate on the full period"
+                         f" ({_short('; '.join(reasons))}).")
+            spend_fit = None
+    else:
+        notes.append("No CLV: the summaries have no `monetary_value` column for the spend "
+                     "model.")
+    options = {"horizon": horizon, "horizon_unit": horizon_unit,
+               "discount_rate": discount_rate, "discount_period": discount_period}
+    if interval == "delta":
+        alive = delta_interval(fit, "p_alive", full, level=level)
+        nxt = delta_interval(fit, "conditional_expected_purchases", full, level=level,
+                             t=t_next)
+        clv = (None if spend_fit is None
+               else _clv_delta(fit, spend_fit, full, options, margins, level))
+    else:
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        tx_seed, spend_seed = seq.spawn(2)
+        tx_boot = fit.bootstrap(n=n_replicates, seed=tx_seed)
+        alive = predict_interval(tx_boot, "p_alive", full, level=level)
+        nxt = predict_interval(tx_boot, "conditional_expected_purchases", full, level=level,
+                               t=t_next)
+        clv = (None if spend_fit is None else _clv_intervals(
+            tx_boot, spend_fit.bootstrap(n=n_replicates, seed=spend_seed), full, options,
+            margins, [(1 - level) / 2, (1 + level) / 2]))
+    customers = pd.DataFrame({
+        "p_alive": alive.customers.iloc[:, 0], "p_alive_lower": alive.customers["lower"],
+        "p_alive_upper": alive.customers["upper"],
+        "purchases_next": nxt.customers.iloc[:, 0],
+        "purchases_next_lower": nxt.customers["lower"],
+        "purchases_next_upper": nxt.customers["upper"]}, index=full.index)
+    totals = pd.DataFrame([alive.total.rename("alive"), nxt.total.rename("purchases_next")])
+    totals.index.name = "quantity"
+    if clv is not None:
+        customers = customers.join(clv[0])
+        totals = pd.concat([totals, clv[1]])
+    customers.attrs = {"time_unit": fit.time_unit, "horizon": float(horizon),
+                       "horizon_unit": horizon_unit, "next_period": float(next_period),
+                       "next_period_unit": next_period_unit,
+                       "discount_rate": float(discount_rate),
+                       "discount_period": discount_period, "level": float(level),
+                       "interval": interval, "model": chosen}
+    return ModelPredictions(**common, model=chosen, rejected=rejected, customers=customers,
+                            totals=totals, fit=fit, spend_fit=spend_fit,
+                            reason=_why(table, chosen, rejected, period), notes=tuple(notes))

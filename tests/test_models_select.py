@@ -1,0 +1,171 @@
+"""predict_with_best_model: choice by holdout error, honest degeneracy, intervals of the totals.
+
+The data are simulated from known parameters: BG/NBD purchases (Fader, Hardie & Lee 2005:
+exponential gaps at rate lambda ~ Gamma(r, alpha), dropout with probability p ~ Beta(a, b)
+after each repeat purchase) and Gamma-Gamma spend (each customer's mean nu ~ Gamma(q, gamma),
+amounts ~ Gamma(p, nu)), so the truth of every total is known.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvkit.errors import ClvError, DataValidationError
+from clvkit.models import BGNBDFit, GammaGammaFit, predict_with_best_model
+from clvkit.summary import rfm_summary
+
+START = pd.Timestamp("2022-01-03")
+TRUE = {"r": 0.6, "alpha": 4.0, "a": 0.8, "b": 2.5}   # weekly purchase rates
+SPEND = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+CAL_WEEKS, OBS_WEEKS = 52, 78
+
+
+def simulate(n: int, *, seed: int, dropout: bool = True) -> pd.DataFrame:
+    """Transactions of ``n`` customers acquired in the first 26 weeks, watched for 78."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(TRUE["r"], 1 / TRUE["alpha"], n)
+    p = rng.beta(TRUE["a"], TRUE["b"], n) if dropout else np.zeros(n)
+    nu = 1 / rng.gamma(SPEND["q"], 1 / SPEND["gamma"], n)  # scale of the amounts
+    rows = []
+    for i in range(n):
+        t = rng.uniform(0, 26)
+        while t <= OBS_WEEKS:
+            rows.append((i, t, rng.gamma(SPEND["p"], nu[i])))
+            if len(rows) > 1 and rows[-2][0] == i and rng.random() < p[i]:
+                break  # dropped out after this repeat purchase
+            t += rng.exponential(1 / lam[i])
+    frame = pd.DataFrame(rows, columns=["customer_id", "week", "amount"])
+    frame["date"] = START + pd.to_timedelta(np.floor(frame["week"] * 7), unit="D")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame[["customer_id", "date", "amount"]]
+
+
+def summaries(tx: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    obs_end = START + pd.Timedelta(weeks=OBS_WEEKS) - pd.Timedelta(days=1)
+    cal_end = START + pd.Timedelta(weeks=CAL_WEEKS) - pd.Timedelta(days=1)
+    cal = rfm_summary(tx, observation_end=obs_end, calibration_end=cal_end, time_unit="W")
+    full = rfm_summary(tx, observation_end=obs_end, time_unit="W")
+    return cal, full
+
+
+@pytest.fixture(scope="module")
+def bgnbd_data():
+    return summaries(simulate(3000, seed=11))
+
+
+@pytest.fixture(scope="module")
+def result(bgnbd_data):
+    cal, full = bgnbd_data
+    return predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
+
+
+def test_chosen_model_is_not_degenerate_and_says_why(bgnbd_data, result):
+    table = result.comparison
+    assert result.fits and result.model in table.index
+    assert not table.loc[result.model, "degenerate"]
+    assert result.model == table.attrs["ranking"][0] == table.attrs["best"]
+    # simulated from BG/NBD: the true model is chosen (MAE would pick the under-predicting
+    # Pareto/NBD on these data; see clvkit.models.compare)
+    assert result.model == "BG/NBD"
+    assert result.reason.startswith(f"BG/NBD is used: {table.attrs['best_reason']}.")
+    assert f"BG/NBD {table.loc['BG/NBD', 'holdout_rmse']:.3f}" in result.reason
+    assert result.fit.success and result.fit.model_name == result.model
+    # refitted on the full period: the full summary's customers
+    assert result.fit.n_customers == len(bgnbd_data[1])
+
+
+def test_totals_intervals_cover_the_truth(bgnbd_data, result):
+    _, full = bgnbd_data
+    truth = BGNBDFit.from_params(**TRUE, time_unit="W")
+    spend = GammaGammaFit.from_params(**SPEND, time_unit="W")
+    one_month = 365.2425 / 12 / 7
+    purchases = truth.conditional_expected_purchases(full, t=one_month).sum()
+    t = result.totals
+    assert t.loc["purchases_next", "lower"] < purchases < t.loc["purchases_next", "upper"]
+    alive = truth.p_alive(full).sum()
+    assert t.loc["alive", "lower"] < alive < t.loc["alive", "upper"]
+    from clvkit.clv import customer_lifetime_value
+
+    clv = customer_lifetime_value(truth, spend, full, horizon=12, horizon_unit="M",
+                                  discount_rate=0.01, discount_period="M")["clv"].sum()
+    assert t.loc["clv_revenue", "lower"] < clv < t.loc["clv_revenue", "upper"]
+    assert t.loc["clv_margin", "lower"] < 0.3 * clv < t.loc["clv_margin", "upper"]
+
+
+def test_customers_and_totals_are_consistent(bgnbd_data, result):
+    _, full = bgnbd_data
+    c, t = result.customers, result.totals
+    assert c.index.equals(full.index)
+    for name in ("p_alive", "purchases_next", "clv_revenue", "clv_margin"):
+        assert (c[f"{name}_lower"] <= c[name] + 1e-12).all()
+        assert (c[name] <= c[f"{name}_upper"] + 1e-12).all()
+    assert ((c["p_alive_upper"] <= 1) & (c["p_alive_lower"] >= 0)).all()
+    np.testing.assert_allclose(c["clv_margin"], 0.3 * c["clv_revenue"])
+    assert t.loc["alive", "estimate"] == pytest.approx(c["p_alive"].sum())
+    assert t.loc["clv_revenue", "estimate"] == pytest.approx(c["clv_revenue"].sum())
+    assert c.attrs["horizon"] == 12 and c.attrs["horizon_unit"] == "M"
+    assert c.attrs["discount_rate"] == 0.01 and c.attrs["discount_period"] == "M"
+
+
+def test_bootstrap_intervals_are_seeded_and_agree_with_delta(bgnbd_data, result):
+    cal, full = bgnbd_data
+    run = {"margin": 0.3, "discount_rate": 0.01, "interval": "bootstrap", "n_replicates": 40}
+    one = predict_with_best_model(cal, full, seed=5, **run)
+    two = predict_with_best_model(cal, full, seed=5, **run)
+    other = predict_with_best_model(cal, full, seed=6, **run)
+    pd.testing.assert_frame_equal(one.totals, two.totals)
+    pd.testing.assert_frame_equal(one.customers, two.customers)
+    assert not one.totals.equals(other.totals)
+    assert one.n_replicates == 40 and one.seed == 5 and result.n_replicates == 0
+    # same point estimates; bootstrap and delta standard errors of the totals within 50%
+    pd.testing.assert_series_equal(one.totals["estimate"], result.totals["estimate"])
+    ratio = one.totals["std_error"] / result.totals["std_error"]
+    assert ratio.between(0.5, 1.5).all(), ratio
+
+
+def test_per_customer_margin_rates(bgnbd_data):
+    cal, full = bgnbd_data
+    rates = pd.Series(np.where(np.arange(len(full)) % 2, 0.2, 0.5), index=full.index)
+    out = predict_with_best_model(cal, full, margin=rates, discount_rate=0.01)
+    c, t = out.customers, out.totals
+    np.testing.assert_allclose(c["clv_margin"], rates * c["clv_revenue"])
+    assert t.loc["clv_margin", "estimate"] == pytest.approx(c["clv_margin"].sum())
+    with pytest.raises(DataValidationError, match="`margin` has no rate"):
+        predict_with_best_model(cal, full, margin=rates.iloc[1:])
+    with pytest.raises(DataValidationError, match="at most 1 .e.g. 0.3 for 30%"):
+        predict_with_best_model(cal, full, margin=30)
+
+
+def test_nobody_drops_out_no_model_fits_and_no_clv():
+    cal, full = summaries(simulate(1500, seed=3, dropout=False))
+    out = predict_with_best_model(cal, full, margin=0.3)
+    assert not out.fits and out.model is None
+    assert out.customers is None and out.totals is None and out.fit is None
+    assert out.reason.startswith("No purchase model fits these data")
+    assert set(out.rejected) == {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
+    assert all("P(alive) > 0.99" in why or "degenerate" in why
+               for why in out.rejected.values())
+    assert out.comparison.loc[["BG/NBD", "MBG/NBD", "Pareto/NBD"], "degenerate"].all()
+    assert str(out) == out.reason
+
+
+def test_without_spend_no_clv_but_purchases(bgnbd_data):
+    cal, full = bgnbd_data
+    out = predict_with_best_model(cal.drop(columns="monetary_value"),
+                                  full.drop(columns="monetary_value"))
+    assert out.fits and not out.has_clv and "clv_revenue" not in out.totals.index
+    assert any("monetary_value" in n for n in out.notes)
+
+
+def test_inputs_are_checked(bgnbd_data):
+    cal, full = bgnbd_data
+    with pytest.raises(DataValidationError, match="calibration_end"):
+        predict_with_best_model(full, full)
+    days = full.copy()
+    days.attrs["time_unit"] = "D"
+    with pytest.raises(DataValidationError, match="same `time_unit`"):
+        predict_with_best_model(cal, days)
+    with pytest.raises(ClvError, match="interval"):
+        predict_with_best_model(cal, full, interval="jackknife")
+    with pytest.raises(ClvError, match="horizon_unit"):
+        predict_with_best_model(cal, full, horizon_unit="months")
