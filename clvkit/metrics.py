@@ -191,9 +191,11 @@ _ALL = (
        "Observed {horizon}-month margin per customer divided by the mean acquisition cost "
        "of the group.", "observed_value / mean CAC", "observed value", "mean CAC", "number",
        basis="margin", family="clv"),
-    _M("predicted_clv", "Predictive CLV (BG/NBD + Gamma-Gamma)",
+    _M("predicted_clv", "Predictive CLV (purchase model + Gamma-Gamma)",
        "Expected discounted value of a customer's purchases in the next 12 months, from "
-       "purchase and spend models fitted to all purchases to the month end.",
+       "a purchase model (BG/NBD, MBG/NBD or Pareto/NBD, whichever fits best on a holdout "
+       "and is not degenerate) and the Gamma-Gamma spend model, fitted to all purchases to "
+       "the month end.",
        "sum over months 1..12 of expected purchases x expected spend per purchase / (1+d)^k; "
        "margin = revenue x margin rate", "expected revenue (and margin) per customer", None,
        "currency", window="next 12 months", basis="revenue and margin", family="clv"),
