@@ -712,7 +712,8 @@ def least_profitable(profit_table: pd.DataFrame, *, n: int | None = None,
 LOSS_KINDS = ("no orders in the period", "returns/cancellation artefact", "really unprofitable")
 
 
-def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0) -> pd.DataFrame:
+def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0,
+                        returns_share: float = 0.5) -> pd.DataFrame:
     """The loss-making customers, split by why they lost money.
 
     Three kinds of "unprofitable" customer call for three different actions:
@@ -733,6 +734,9 @@ def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0) -
         ``profit``).
     threshold : float, default 0.0
         Customers with ``profit < threshold`` are loss-making.
+    returns_share : float, default 0.5
+        Returns of at least this share of the period's purchases (``returns >=
+        returns_share * revenue``) make a loss a returns artefact; in (0, 1].
 
     Returns
     -------
@@ -743,7 +747,7 @@ def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0) -
     Examples
     --------
     >>> p = pd.DataFrame({"orders": [0, 1, 3, 2], "revenue": [0.0, 80.0, 300.0, 50.0],
-    ...                   "returns": [40.0, 80.0, 20.0, 0.0],
+    ...                   "returns": [40.0, 79.0, 20.0, 0.0],
     ...                   "profit": [-10.0, -10.0, -2.0, 5.0]}, index=[1, 2, 3, 4])
     >>> unprofitable_groups(p)["kind"].tolist()
     ['no orders in the period', 'returns/cancellation artefact', 'really unprofitable']
@@ -752,8 +756,12 @@ def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0) -
     if missing:
         raise DataValidationError(f"profit_table lacks {missing}: use the output of "
                                   "customer_profit")
+    check_positive("returns_share", returns_share)
+    if returns_share > 1:
+        raise ClvError(f"`returns_share` is a share of purchases in (0, 1], got {returns_share!r}")
     losers = least_profitable(profit_table, threshold=threshold)
-    kind = np.select([losers["orders"] == 0, losers["returns"] >= losers["revenue"]],
+    kind = np.select([losers["orders"] == 0,
+                      losers["returns"] >= returns_share * losers["revenue"]],
                      list(LOSS_KINDS[:2]), LOSS_KINDS[2])
     losers["kind"] = pd.Categorical(kind, categories=list(LOSS_KINDS))
     return losers

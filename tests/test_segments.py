@@ -350,6 +350,25 @@ def test_unprofitable_groups_separate_artefacts_from_real_losses():
     assert "c" not in groups.index  # kept £40: £12 of margin covers £10 to serve
     with pytest.raises(DataValidationError, match="returns"):
         unprofitable_groups(p.drop(columns="returns"))
+    with pytest.raises(ClvError, match="returns_share"):
+        unprofitable_groups(p, returns_share=1.5)
+
+
+def test_unprofitable_groups_near_total_return_is_an_artefact():
+    # customer 16446 of Online Retail: bought £168,472.50 and returned £168,469.60
+    p = customer_profit(pd.DataFrame({"customer_id": ["x", "x", "y"], "order_id": [1, 2, 3],
+                                      "date": pd.to_datetime(["2011-05-18", "2011-12-09",
+                                                              "2011-06-01"]),
+                                      "amount": [168_469.60, 2.90, 30.0]}),
+                        returns=pd.DataFrame({"customer_id": ["x", "y"],
+                                              "date": pd.to_datetime(["2011-12-09", "2011-06-02"]),
+                                              "amount": [-168_469.60, -10.0]}),
+                        margin=0.25, cost_per_order=10.0)
+    kinds = unprofitable_groups(p)["kind"].astype(str)
+    assert kinds["x"] == "returns/cancellation artefact"   # kept £2.90 of £168,472.50
+    assert kinds["y"] == "really unprofitable"             # kept £20 of £30: £5 < £10 to serve
+    assert unprofitable_groups(p, returns_share=1.0)["kind"].astype(str)["x"] == (
+        "really unprofitable")
 
     p = pd.DataFrame({"profit": [3.0, -1.0, -7.0]}, index=[10, 11, 12])
     assert least_profitable(p, n=2).index.tolist() == [12, 11]
