@@ -1131,6 +1131,22 @@ def category_lift(transactions: pd.DataFrame, *, category: str = PRODUCT,
     return lift
 
 
+def _lift_standard_error(counts: np.ndarray) -> float:
+    """Cluster-robust (by customer) standard error of a difference of two ratio estimates.
+
+    ``counts`` rows: per customer sends, buyers, times in the control, buyers in
+    the control. The same customer appears in many sends, and whether they buy is
+    correlated from one send to the next, so the sends are not independent
+    trials: the linearised (sandwich) variance sums residuals per customer.
+    """
+    n1, x1, n2, x2 = counts.astype(float)
+    if n1.sum() == 0 or n2.sum() == 0:
+        return float("nan")
+    r1, r2 = x1.sum() / n1.sum(), x2.sum() / n2.sum()
+    e1, e2 = (x1 - r1 * n1) / n1.sum(), (x2 - r2 * n2) / n2.sum()
+    return float(np.sqrt(np.sum((e1 - e2) ** 2)))
+
+
 def campaign_lift(touches: pd.DataFrame, transactions: pd.DataFrame, *, by="tactic",
                   window_days: int = 30, acquisition=None,
                   confidence: float = 0.95) -> pd.DataFrame:
@@ -1142,8 +1158,13 @@ def campaign_lift(touches: pd.DataFrame, transactions: pd.DataFrame, *, by="tact
     ``window_days`` after the send or converted on the touch; the eligible
     customers not contacted when they have such a purchase. Summed over the sends
     of each group, the **lift** is the difference of the two rates (with
-    Newcombe's interval): the purchases per send the campaign *caused*, unlike the
+    an interval): the purchases per send the campaign *caused*, unlike the
     conversion rate, which also counts customers who would have bought anyway.
+
+    A customer appears in many sends (contacted in some, in the control in
+    others) and buys or not in a customer-specific way, so sends are not
+    independent trials: the interval uses a cluster-robust (by customer, sandwich)
+    standard error of the difference, ``lift +/- z se``, wider than a binomial one.
 
     The comparison is causal only if who was contacted was decided at random
     (a hold-out group); otherwise it measures targeting as well as the message.
@@ -1211,37 +1232,42 @@ def campaign_lift(touches: pd.DataFrame, transactions: pd.DataFrame, *, by="tact
     window = int(window_days) * 86_400_000_000_000
     labels = pd.Series(list(zip(*(tch[c].astype(str) for c in group_cols), strict=True))
                        if group_cols else [("all",)] * len(tch), index=tch.index, dtype=object)
-    rows = {}
+    codes, uniques = pd.factorize(labels)
+    converted_all = tch["converted"].to_numpy(bool)
+    per_customer = {}  # group -> per-customer counts: sends, buyers, not contacted, buyers
     for when in np.unique(send):
-        here = send == when
-        group = labels.to_numpy()[here][0]
-        contacted = np.zeros(len(base), bool)
-        contacted[s_pos[here]] = True
-        converted = np.zeros(len(base), bool)
-        converted[s_pos[here & tch["converted"].to_numpy(bool)]] = True
+        today = send == when
+        contacted_any = np.zeros(len(base), bool)
+        contacted_any[s_pos[today]] = True
         bought = np.zeros(len(base), bool)
         bought[t_pos[(t_date > when) & (t_date <= when + window)]] = True
-        eligible = (acq < when) & (unsub_at >= when) & ~contacted
-        counts = rows.setdefault(group, np.zeros(4, np.int64))
-        counts += [contacted.sum(), (contacted & (bought | converted)).sum(),
-                   eligible.sum(), (eligible & bought).sum()]
-    names = sorted(rows)
-    table = np.array([rows[g] for g in names]).reshape(-1, 4)
+        control = (acq < when) & (unsub_at >= when) & ~contacted_any
+        for code in np.unique(codes[today]):
+            group = uniques[code]
+            here = today & (codes == code)
+            contacted = np.zeros(len(base), bool)
+            contacted[s_pos[here]] = True
+            converted = np.zeros(len(base), bool)
+            converted[s_pos[here & converted_all]] = True
+            counts = per_customer.setdefault(group, np.zeros((4, len(base)), np.int64))
+            counts[0] += contacted
+            counts[1] += contacted & (bought | converted)
+            counts[2] += control
+            counts[3] += control & bought
+    names = sorted(per_customer)
+    table = np.array([per_customer[g].sum(axis=1) for g in names]).reshape(-1, 4)
     index = (pd.MultiIndex.from_tuples(names, names=group_cols) if len(group_cols) > 1
              else pd.Index([g[0] for g in names], name=group_cols[0] if group_cols else "group"))
     out = pd.DataFrame(table, columns=["sends", "contacted_buyers", "not_contacted",
                                        "not_contacted_buyers"], index=index)
-    d, low, high = newcombe_interval(out["contacted_buyers"], out["sends"],
-                                     out["not_contacted_buyers"], out["not_contacted"],
-                                     confidence=confidence)
+    z = _z(confidence)
+    se = np.array([_lift_standard_error(per_customer[g]) for g in names])
     with np.errstate(divide="ignore", invalid="ignore"):
         out.insert(2, "rate_contacted", out["contacted_buyers"] / out["sends"])
         out["rate_not_contacted"] = out["not_contacted_buyers"] / out["not_contacted"]
-        out["lift"], out["low"], out["high"] = d, low, high
+        out["lift"] = out["rate_contacted"] - out["rate_not_contacted"]
+        out["low"], out["high"] = out["lift"] - z * se, out["lift"] + z * se
         out["relative_lift"] = out["rate_contacted"] / out["rate_not_contacted"]
-    out = out[["sends", "contacted_buyers", "rate_contacted", "not_contacted",
-               "not_contacted_buyers", "rate_not_contacted", "lift", "low", "high",
-               "relative_lift"]]
     out.attrs["window_days"] = int(window_days)
     return out
 

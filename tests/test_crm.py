@@ -523,8 +523,13 @@ def test_campaign_lift_hand_computed():
     assert (x["sends"], x["contacted_buyers"]) == (3, 2)
     assert (x["not_contacted"], x["not_contacted_buyers"]) == (6, 1)
     assert x["lift"] == pytest.approx(2 / 3 - 1 / 6)
-    d_, low, high = crm.newcombe_interval(2, 3, 1, 6)
-    assert (x["low"], x["high"]) == (pytest.approx(low), pytest.approx(high))
+    # cluster-robust standard error by customer, by hand:
+    # residuals (x1 - r1 n1)/N1 - (x2 - r2 n2)/N2 per customer
+    # a: 1/9 + 1/36, b: the same, e: -2/9, c: -(2/3)/6, d: (2/6)/6  -> sum of squares 134/36^2
+    se = np.sqrt(134) / 36
+    z = stats.norm.ppf(0.975)
+    assert x["low"] == pytest.approx(x["lift"] - z * se)
+    assert x["high"] == pytest.approx(x["lift"] + z * se)
     assert x["relative_lift"] == pytest.approx((2 / 3) / (1 / 6))
     # send of 1 April (y): a contacted (no purchase after), eligible b, c, d, f (e unsubscribed)
     y = out.loc["y"]
