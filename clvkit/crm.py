@@ -1181,8 +1181,10 @@ def campaign_lift(touches: pd.DataFrame, transactions: pd.DataFrame, *, by="tact
     window_days : int, default 30
         Days after a send in which a purchase counts.
     acquisition : Series, optional
-        Acquisition date per ``customer_id`` (default: the first purchase in
-        ``transactions``); its index is the customer base.
+        Acquisition time per ``customer_id`` (default: the first purchase in
+        ``transactions``); its index is the customer base. Give times as precise
+        as the send times: with dates only, customers acquired later on a send
+        day count as eligible, and their first purchase inflates the control's rate.
     confidence : float, default 0.95
 
     Returns

@@ -545,15 +545,13 @@ def test_campaign_lift_recovers_the_generator():
     from clvkit.synthetic import generate_crm
     data = generate_crm(n_customers=6_000, months=12, seed=8)
     tx = data.transactions[data.transactions["amount"] > 0]
-    out = crm.campaign_lift(data.touches, tx, by=None,
-                            acquisition=data.customers["acquisition_date"])
+    out = crm.campaign_lift(data.touches, tx, by=None)
     # campaign conversions are extra purchases by construction (not in the transactions), so
     # the true lift is the conversion rate per send; the interval must cover it
     truth = data.touches["converted"].mean()
     row = out.loc["all"]
     assert row["low"] <= truth <= row["high"]
-    by = crm.campaign_lift(data.touches, tx, by=["tactic", "medium"],
-                           acquisition=data.customers["acquisition_date"])
+    by = crm.campaign_lift(data.touches, tx, by=["tactic", "medium"])
     assert by.index.names == ["tactic", "medium"]
     assert by["sends"].sum() == len(data.touches)
 
