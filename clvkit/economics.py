@@ -82,13 +82,20 @@ def acquisition_vs_retention(*, acquisition_spend: float, new_customers: int,
 
 def crm_costs(customers: pd.DataFrame, transactions: pd.DataFrame, touches: pd.DataFrame, *,
               campaigns: pd.DataFrame | None = None,
-              cost_per_send: float | dict | None = None) -> pd.DataFrame:
+              cost_per_send: float | dict | None = None,
+              retained: str = "repeat_buyers") -> pd.DataFrame:
     """Acquisition versus retention cost from CRM tables (e.g. :func:`clvkit.synthetic.load_crm`).
 
     * acquisition spend = sum of ``customers["cac"]``, new customers = all customers;
     * retention spend = cost of every campaign send (``touches`` priced by
       ``campaigns["cost_per_send"]``, or ``cost_per_send`` per medium / flat);
-    * retained customers = customers who bought again after their first order.
+    * retained customers, by ``retained``: ``"repeat_buyers"``, every customer
+      who bought again after their first order (most of them were never
+      persuaded by a message: the cost per customer is far too low), or
+      ``"converted"``, the customers who converted after a message (the
+      ``converted`` flag of ``touches``): the cost per retained customer
+      *attributable* to the campaigns. Neither is incremental: only a control
+      group tells how many of them would have bought anyway.
 
     Returns
     -------
@@ -102,7 +109,12 @@ def crm_costs(customers: pd.DataFrame, transactions: pd.DataFrame, touches: pd.D
     >>> t = crm_costs(crm.customers, crm.transactions, crm.touches, campaigns=crm.campaigns)
     >>> t.index.tolist()
     ['acquire', 'retain']
+    >>> a = crm_costs(crm.customers, crm.transactions, crm.touches, campaigns=crm.campaigns,
+    ...               retained="converted")
+    >>> bool(a.loc["retain", "cost_per_customer"] > t.loc["retain", "cost_per_customer"])
+    True
     """
+    check_one_of("retained", retained, ["repeat_buyers", "converted"])
     if "cac" not in customers:
         raise DataValidationError("customers need a 'cac' column (acquisition cost per customer)")
     if campaigns is not None:
@@ -117,12 +129,22 @@ def crm_costs(customers: pd.DataFrame, transactions: pd.DataFrame, touches: pd.D
     else:
         raise ClvError("give `campaigns` (with cost_per_send) or `cost_per_send`")
     transactions = check_transactions(transactions)
-    sales = transactions[transactions[C.AMOUNT] > 0]
-    orders = pd.Series(order_keys(sales)).groupby(sales[C.CUSTOMER_ID].to_numpy()).nunique()
-    return acquisition_vs_retention(acquisition_spend=float(customers["cac"].sum()),
-                                    new_customers=len(customers),
-                                    retention_spend=float(price.sum()),
-                                    retained_customers=int((orders > 1).sum()))
+    if retained == "converted":
+        if "converted" not in touches:
+            raise DataValidationError("retained='converted' needs the 'converted' flag in "
+                                      f"touches; found {list(touches.columns)}")
+        n_retained = int(touches.loc[touches["converted"].astype(bool),
+                                     C.CUSTOMER_ID].nunique())
+    else:
+        sales = transactions[transactions[C.AMOUNT] > 0]
+        orders = pd.Series(order_keys(sales)).groupby(sales[C.CUSTOMER_ID].to_numpy()).nunique()
+        n_retained = int((orders > 1).sum())
+    out = acquisition_vs_retention(acquisition_spend=float(customers["cac"].sum()),
+                                   new_customers=len(customers),
+                                   retention_spend=float(price.sum()),
+                                   retained_customers=n_retained)
+    out.attrs["retained"] = retained
+    return out
 
 
 # --------------------------------------------------------------------------- retention CLV

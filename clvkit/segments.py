@@ -28,8 +28,8 @@ from .units import DAYS_PER_UNIT, TIME_UNITS, to_units
 __all__ = [
     "SEGMENT_NAMES", "RFM_SEGMENT_MAP", "RF_SEGMENT_MAP", "SEGMENT_SCHEMES", "quantile_scores",
     "rfm_scores", "clv_tiers", "tier_summary", "Concentration", "concentration", "gini",
-    "customer_profit", "least_profitable", "profit_without", "profit_by_segment",
-    "allocate_budget",
+    "segment_grid", "customer_profit", "least_profitable", "LOSS_KINDS",
+    "unprofitable_groups", "profit_without", "profit_by_segment", "allocate_budget",
 ]
 
 #: The named segments, from most to least valuable.
@@ -118,14 +118,19 @@ def quantile_scores(values, *, bins: int = 5, ties: str = "average",
     return pd.Series(np.clip(score, 1, int(bins)), index=s.index, name=s.name)
 
 
-def _rfm_inputs(data, observation_end, time_unit: str, monetary: str) -> pd.DataFrame:
+def _rfm_inputs(data, observation_end, time_unit: str, monetary: str,
+                returns=None) -> pd.DataFrame:
     """Per-customer recency (time since last purchase), frequency and monetary value."""
     if isinstance(data, LoadResult):
+        returns = data.returns if returns is None else returns
         data = data.transactions
     if not isinstance(data, pd.DataFrame):
         raise DataValidationError("rfm_scores needs a DataFrame (an rfm_summary or "
                                   "transactions) or a LoadResult")
     if {"frequency", "recency", "T"} <= set(data.columns):  # an rfm_summary
+        if isinstance(returns, pd.DataFrame):
+            raise ClvError("`returns` applies to transactions, not to an rfm_summary: net the "
+                           "returns before summarising, or pass the transactions")
         unit = data.attrs.get("time_unit", time_unit)
         since_last = (data["T"] - data["recency"]).astype(float)
         value = data["monetary_value"] if "monetary_value" in data else data["frequency"] * 0.0
@@ -139,6 +144,8 @@ def _rfm_inputs(data, observation_end, time_unit: str, monetary: str) -> pd.Data
     except DataValidationError as err:
         raise DataValidationError(f"rfm_scores needs an rfm_summary (frequency, recency, T) or "
                                   f"transactions: {err}") from None
+    if returns is None:
+        returns = data[data[C.AMOUNT] < 0]
     tx = data[data[C.AMOUNT] > 0]
     day = tx[C.DATE].dt.normalize()  # recency counts whole days, like rfm_summary
     end = (day.max() if observation_end is None else pd.Timestamp(observation_end)).normalize()
@@ -148,11 +155,29 @@ def _rfm_inputs(data, observation_end, time_unit: str, monetary: str) -> pd.Data
                       "o": occasion, "a": tx[C.AMOUNT].to_numpy(float)}).groupby("c")
     orders = g["o"].nunique()
     total = g["a"].sum()
+    if returns is not False:
+        returns = _returns_table(returns)
+        returns = returns[returns[C.DATE].dt.normalize() <= end]
+        returned = returns[C.AMOUNT].abs().groupby(returns[C.CUSTOMER_ID]).sum()
+        total = total - returned.reindex(total.index, fill_value=0.0)
     out = pd.DataFrame({"recency": to_units(end - g["d"].max(), time_unit=time_unit),
                         "frequency": orders,
                         "monetary": total if monetary == "sum" else total / orders})
     out.index.name = C.CUSTOMER_ID
     return out
+
+
+def _returns_table(returns) -> pd.DataFrame:
+    if not isinstance(returns, pd.DataFrame):
+        raise ClvError("`returns` must be None (a LoadResult's returns, or the negative rows of "
+                       "the transactions), False (gross spend) or a DataFrame of return rows "
+                       f"with {C.CUSTOMER_ID!r}, {C.DATE!r} and {C.AMOUNT!r}; got "
+                       f"{type(returns).__name__}")
+    missing = [c for c in (C.CUSTOMER_ID, C.DATE, C.AMOUNT) if c not in returns.columns]
+    if missing:
+        raise DataValidationError(f"`returns` lacks columns {missing}; found "
+                                  f"{list(returns.columns)}")
+    return returns
 
 
 def _days(unit: str) -> float:
@@ -181,7 +206,8 @@ def _segment_grid(segment_map) -> pd.DataFrame:
 
 
 def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 5,
-               ties: str = "average", monetary: str = "sum", segment_map=None) -> pd.DataFrame:
+               ties: str = "average", monetary: str = "sum", segment_map=None,
+               returns=None) -> pd.DataFrame:
     """RFM quantile scores 1-5 and named segments per customer.
 
     Parameters
@@ -202,13 +228,20 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
         Tie handling of :func:`quantile_scores`; the default gives equal
         values equal scores.
     monetary : {"sum", "mean"}, default "sum"
-        For transactions: total spend or mean spend per purchase.
+        For transactions: total spend **net of returns**, or that net spend per
+        purchase.
     segment_map : None, "rfm", "rf", DataFrame or dict
         Segment of each cell. None/"rfm": :data:`RFM_SEGMENT_MAP` on
         (``r_score``, ``fm_score``); "rf": :data:`RF_SEGMENT_MAP` on
         (``r_score``, ``f_score``); a DataFrame shaped like those (its columns'
         name, ``fm_score`` or ``f_score``, says which score it uses) or a dict
         ``{(r_score, fm_score): name}``.
+    returns : None, False or DataFrame, default None
+        Returns and cancellations subtracted from the monetary value (their
+        absolute amounts, up to ``observation_end``). None: a LoadResult's
+        ``.returns``, or the negative-amount rows of the transactions; False:
+        gross spend (returns ignored). A customer who returned what they bought
+        gets a monetary value of 0 (or below) and the lowest M score.
 
     Returns
     -------
@@ -217,7 +250,8 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
         ``time_unit``; more recent = **higher** ``r_score``), ``frequency``
         (purchases), ``monetary``, ``r_score, f_score, m_score``, ``fm_score``
         (mean of F and M rounded half up), ``rfm_cell`` (e.g. ``"545"``) and
-        ``segment`` (categorical); ``attrs["time_unit"]``.
+        ``segment`` (categorical); ``attrs["time_unit"]`` and ``attrs["monetary"]``
+        (``"net of returns"`` or ``"gross"``).
 
     Notes
     -----
@@ -250,11 +284,19 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
     ['455', '522', '243', '324', '121']
     >>> s["segment"].tolist()
     ['Champions', 'Potential loyalists', 'At risk', 'Need attention', 'Lost']
+
+    A return of customer 4's only purchase makes their value 0 (lowest M score):
+
+    >>> back = pd.DataFrame({"customer_id": [4], "date": pd.to_datetime(["2024-03-05"]),
+    ...                      "amount": [-90.0]})
+    >>> net = rfm_scores(pd.concat([tx, back]), observation_end="2024-06-30")
+    >>> net.loc[4, ["monetary", "m_score"]].tolist()
+    [0.0, 1.0]
     """
     check_one_of("monetary", monetary, ["sum", "mean"])
     check_one_of("time_unit", time_unit, TIME_UNITS)
     grid = _segment_grid(segment_map)
-    rfm = _rfm_inputs(data, observation_end, time_unit, monetary)
+    rfm = _rfm_inputs(data, observation_end, time_unit, monetary, returns)
     out = rfm.copy()
     out["r_score"] = quantile_scores(rfm["recency"], bins=bins, ties=ties,
                                      higher_is_better=False)
@@ -273,6 +315,50 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
         raise ClvError(f"named segments need bins=5, got bins={bins}; drop `segment_map`")
     out.index.name = C.CUSTOMER_ID
     out.attrs["time_unit"] = time_unit
+    out.attrs["monetary"] = "gross" if returns is False else "net of returns"
+    return out
+
+
+def segment_grid(rfm: pd.DataFrame, *, segment_map=None) -> pd.DataFrame:
+    """Customers in each cell of the RFM grid, with the cell's segment name.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        Output of :func:`rfm_scores` (``r_score`` and ``fm_score`` or ``f_score``).
+    segment_map : None, "rfm", "rf", DataFrame or dict
+        The grid used by :func:`rfm_scores` (same meaning).
+
+    Returns
+    -------
+    DataFrame
+        One row per cell (25 rows, R score 5 to 1, then the column score 1 to 5):
+        ``r_score``, ``fm_score`` (or ``f_score``), ``segment``, ``customers`` and
+        ``share`` of all customers. Pivot it for a heatmap.
+
+    Examples
+    --------
+    >>> rfm = pd.DataFrame({"r_score": [5, 5, 1], "fm_score": [5, 5, 1]})
+    >>> g = segment_grid(rfm)
+    >>> g.iloc[[0, 4, 24]]
+        r_score  fm_score    segment  customers     share
+    0         5         1  New customers          0  0.000000
+    4         5         5  Champions          2  0.666667
+    24        1         5  Can't lose them          0  0.000000
+    >>> int(g["customers"].sum())
+    3
+    """
+    grid = _segment_grid(segment_map)
+    col = grid.columns.name if grid.columns.name in ("fm_score", "f_score") else "fm_score"
+    missing = [c for c in ("r_score", col) if c not in rfm.columns]
+    if missing:
+        raise DataValidationError(f"segment_grid needs the columns {missing} of rfm_scores; "
+                                  f"found {list(rfm.columns)}")
+    counts = rfm.groupby(["r_score", col]).size()
+    rows = [(r, f, grid.loc[r, f], int(counts.get((r, f), 0)))
+            for r in range(5, 0, -1) for f in range(1, 6)]
+    out = pd.DataFrame(rows, columns=["r_score", col, "segment", "customers"])
+    out["share"] = out["customers"] / max(len(rfm), 1)
     return out
 
 
@@ -639,6 +725,65 @@ def least_profitable(profit_table: pd.DataFrame, *, n: int | None = None,
     return out
 
 
+#: Why a customer lost money, in :func:`unprofitable_groups` order.
+LOSS_KINDS = ("no orders in the period", "returns/cancellation artefact", "really unprofitable")
+
+
+def unprofitable_groups(profit_table: pd.DataFrame, *, threshold: float = 0.0,
+                        returns_share: float = 0.5) -> pd.DataFrame:
+    """The loss-making customers, split by why they lost money.
+
+    Three kinds of "unprofitable" customer call for three different actions:
+
+    * ``"no orders in the period"``: they only returned goods (bought before the
+      data start): a timing artefact of the window, not a customer to drop;
+    * ``"returns/cancellation artefact"``: they ordered, but returned or
+      cancelled at least as much as they bought in the period (net revenue <= 0);
+      check the returns policy or the booking of cancellations;
+    * ``"really unprofitable"``: they kept goods (net revenue > 0) but the margin
+      does not cover the cost to serve (and acquisition): candidates for a cheaper
+      service or a price change.
+
+    Parameters
+    ----------
+    profit_table : DataFrame
+        Output of :func:`customer_profit` (``orders``, ``revenue``, ``returns``,
+        ``profit``).
+    threshold : float, default 0.0
+        Customers with ``profit < threshold`` are loss-making.
+    returns_share : float, default 0.5
+        Returns of at least this share of the period's purchases (``returns >=
+        returns_share * revenue``) make a loss a returns artefact; in (0, 1].
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`least_profitable` (least profitable first) with a
+        categorical ``kind`` (:data:`LOSS_KINDS`).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"orders": [0, 1, 3, 2], "revenue": [0.0, 80.0, 300.0, 50.0],
+    ...                   "returns": [40.0, 79.0, 20.0, 0.0],
+    ...                   "profit": [-10.0, -10.0, -2.0, 5.0]}, index=[1, 2, 3, 4])
+    >>> unprofitable_groups(p)["kind"].tolist()
+    ['no orders in the period', 'returns/cancellation artefact', 'really unprofitable']
+    """
+    missing = [c for c in ("orders", "revenue", "returns", "profit") if c not in profit_table]
+    if missing:
+        raise DataValidationError(f"profit_table lacks {missing}: use the output of "
+                                  "customer_profit")
+    check_positive("returns_share", returns_share)
+    if returns_share > 1:
+        raise ClvError(f"`returns_share` is a share of purchases in (0, 1], got {returns_share!r}")
+    losers = least_profitable(profit_table, threshold=threshold)
+    kind = np.select([losers["orders"] == 0,
+                      losers["returns"] >= returns_share * losers["revenue"]],
+                     list(LOSS_KINDS[:2]), LOSS_KINDS[2])
+    losers["kind"] = pd.Categorical(kind, categories=list(LOSS_KINDS))
+    return losers
+
+
 def profit_without(profit_table: pd.DataFrame, customers) -> pd.DataFrame:
     """What-if: totals with everybody versus without the given customers.
 
@@ -781,11 +926,13 @@ def allocate_budget(segments_table: pd.DataFrame, *, budget: float,
     return per unit of cost is ``roi_i = u_i / c_i`` and the spend that treats
     every customer once is ``S_i = N_i c_i``. Response models:
 
-    * ``"diminishing"`` (default): value of spending ``s`` is
-      ``N_i u_i (1 - exp(-s / S_i))``. The marginal return ``roi_i exp(-s/S_i)``
-      falls as spend rises (the most responsive customers are reached first). The
-      optimum equalises marginal returns across funded segments:
-      ``s_i = S_i ln(roi_i / level)`` for ``roi_i > level`` (bisection on ``level``).
+    * ``"diminishing"`` (default): spend ``s`` buys ``s / c_i`` contacts that land
+      on the segment's customers at random, so ``N_i (1 - exp(-s / S_i))``
+      distinct customers are reached (never more than ``N_i``; some are contacted
+      twice) and the value is ``u_i N_i (1 - exp(-s / S_i))``. The marginal
+      return ``roi_i exp(-s/S_i)`` falls as spend rises. The optimum equalises
+      marginal returns across funded segments: ``s_i = S_i ln(roi_i / level)``
+      for ``roi_i > level`` (bisection on ``level``).
     * ``"capped"``: value ``roi_i s`` up to the cap ``s <= S_i`` (everybody treated);
       segments are funded greedily in order of ``roi_i``.
 
@@ -807,8 +954,10 @@ def allocate_budget(segments_table: pd.DataFrame, *, budget: float,
     -------
     DataFrame
         Per segment (best return first): ``customers, incremental_clv,
-        cost_per_customer, roi, spend, budget_share, customers_treated`` (spend /
-        cost), ``expected_incremental_clv, marginal_return, reason`` (in words); an
+        cost_per_customer, roi, spend, budget_share, contacts`` (spend / cost),
+        ``customers_treated`` (distinct customers reached, at most ``customers``),
+        ``expected_incremental_clv`` (``incremental_clv x customers_treated``),
+        ``marginal_return, reason`` (in words); an
         ``"(unspent)"`` row when budget is left. ``attrs`` has ``budget``, ``response``.
 
     Examples
@@ -849,7 +998,9 @@ def allocate_budget(segments_table: pd.DataFrame, *, budget: float,
     out["roi"] = roi0
     out["spend"] = spend
     out["budget_share"] = spend / budget if budget > 0 else 0.0
-    out["customers_treated"] = spend / c
+    out["contacts"] = spend / c
+    out["customers_treated"] = (spend / c if response == "capped"
+                                else n * -np.expm1(-spend / scale))
     out["expected_incremental_clv"] = value
     out["marginal_return"] = marginal
     out["reason"] = _reasons(out, response, float(min_return))
@@ -868,7 +1019,7 @@ def _reasons(out: pd.DataFrame, response: str, min_return: float) -> list[str]:
     reasons = []
     for roi, spend, marginal, cap_reached in zip(
             out["roi"], out["spend"], out["marginal_return"],
-            out["customers_treated"] >= out["customers"] - 1e-9, strict=True):
+            out["contacts"] >= out["customers"] - 1e-9, strict=True):
         if roi < min_return:
             reasons.append(f"not funded: each 1 spent returns {roi:.2f} of CLV, below the "
                            f"minimum of {min_return:.2f}")

@@ -58,6 +58,26 @@ def test_crm_costs_match_the_generator(crm):
         crm_costs(crm.customers, crm.transactions, crm.touches)
 
 
+def test_crm_costs_attributed_to_campaigns_counts_converters_only(crm):
+    repeat = crm_costs(crm.customers, crm.transactions, crm.touches, campaigns=crm.campaigns)
+    conv = crm_costs(crm.customers, crm.transactions, crm.touches, campaigns=crm.campaigns,
+                     retained="converted")
+    converters = crm.touches.loc[crm.touches["converted"], "customer_id"].nunique()
+    assert 0 < converters < repeat.loc["retain", "customers"]
+    assert conv.loc["retain", "customers"] == converters
+    assert conv.loc["retain", "spend"] == pytest.approx(repeat.loc["retain", "spend"])
+    assert conv.loc["retain", "cost_per_customer"] == pytest.approx(
+        repeat.loc["retain", "spend"] / converters)
+    assert conv.loc["acquire"].equals(repeat.loc["acquire"])
+    assert conv.attrs["retained"] == "converted"
+    with pytest.raises(ClvError, match="retained"):
+        crm_costs(crm.customers, crm.transactions, crm.touches, campaigns=crm.campaigns,
+                  retained="all")
+    with pytest.raises(DataValidationError, match="converted"):
+        crm_costs(crm.customers, crm.transactions, crm.touches.drop(columns="converted"),
+                  campaigns=crm.campaigns, retained="converted")
+
+
 # ----------------------------------------------------------------- retention scenarios
 
 def test_retention_scenarios_hand_computed():

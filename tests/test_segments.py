@@ -6,6 +6,7 @@ import pytest
 
 from clvkit.errors import ClvError, DataValidationError
 from clvkit.segments import (
+    LOSS_KINDS,
     RFM_SEGMENT_MAP,
     SEGMENT_NAMES,
     allocate_budget,
@@ -18,7 +19,9 @@ from clvkit.segments import (
     profit_without,
     quantile_scores,
     rfm_scores,
+    segment_grid,
     tier_summary,
+    unprofitable_groups,
 )
 from clvkit.summary import rfm_summary
 from clvkit.synthetic import generate_crm
@@ -135,6 +138,78 @@ def test_bad_segment_maps_raise(crm):
 def test_rfm_scores_bad_input():
     with pytest.raises(DataValidationError, match="missing"):
         rfm_scores(pd.DataFrame({"customer_id": [1], "amount": [1.0]}))
+
+
+def _tx_with_returns():
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "d"],
+                       "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-01",
+                                               "2024-02-10", "2024-03-20"]),
+                       "amount": [100.0, 60.0, 500.0, 40.0, 30.0]})
+    back = pd.DataFrame({"customer_id": ["a", "b", "z"],
+                         "date": pd.to_datetime(["2024-03-05", "2024-02-03", "2024-01-02"]),
+                         "amount": [-60.0, -500.0, -25.0]})
+    return tx, back
+
+
+def test_rfm_monetary_is_net_of_returns():
+    tx, back = _tx_with_returns()
+    net = rfm_scores(pd.concat([tx, back]), observation_end="2024-03-31")
+    # b bought 500 and returned it all: worth 0 net, the lowest monetary value, not the highest
+    assert net["monetary"].to_dict() == {"a": 100.0, "b": 0.0, "c": 40.0, "d": 30.0}
+    assert net.loc["b", "m_score"] == net["m_score"].min()
+    assert "z" not in net.index  # returned only: no purchase, no RFM row
+    assert net.attrs["monetary"] == "net of returns"
+    explicit = rfm_scores(tx, observation_end="2024-03-31", returns=back)
+    pd.testing.assert_frame_equal(explicit, net)
+    gross = rfm_scores(pd.concat([tx, back]), observation_end="2024-03-31", returns=False)
+    assert gross.loc["b", "monetary"] == 500.0 and gross.attrs["monetary"] == "gross"
+    mean = rfm_scores(tx, observation_end="2024-03-31", returns=back, monetary="mean")
+    assert mean.loc["a", "monetary"] == 50.0  # (160 - 60) / 2 orders
+
+
+def test_rfm_returns_after_the_observation_end_are_ignored():
+    tx, back = _tx_with_returns()
+    early = rfm_scores(tx, observation_end="2024-03-02", returns=back)
+    assert early.loc["a", "monetary"] == 160.0  # a's return is dated 5 March
+
+
+def test_rfm_load_result_uses_its_returns(crm):
+    from clvkit import load_transactions
+    loaded = load_transactions(crm.transactions, order_id="order_id")
+    assert len(loaded.returns) > 0
+    from_loaded = rfm_scores(loaded)
+    from_raw = rfm_scores(crm.transactions)
+    pd.testing.assert_series_equal(from_loaded["monetary"], from_raw["monetary"])
+    gross = rfm_scores(loaded, returns=False)
+    assert (gross["monetary"] >= from_loaded["monetary"] - 1e-9).all()
+    assert (gross["monetary"] > from_loaded["monetary"] + 1e-9).any()
+
+
+def test_rfm_returns_errors(crm):
+    tx, back = _tx_with_returns()
+    with pytest.raises(ClvError, match="returns"):
+        rfm_scores(tx, returns="yes")
+    with pytest.raises(DataValidationError, match="date"):
+        rfm_scores(tx, returns=back.drop(columns="date"))
+    summary = rfm_summary(tx, observation_end="2024-03-31", time_unit="D")
+    with pytest.raises(ClvError, match="rfm_summary"):
+        rfm_scores(summary, returns=back)
+
+
+def test_segment_grid_counts_every_customer_in_its_named_cell(crm):
+    s = rfm_scores(crm.transactions)
+    g = segment_grid(s)
+    assert len(g) == 25 and int(g["customers"].sum()) == len(s)
+    assert g["share"].sum() == pytest.approx(1.0)
+    for _, row in g.iterrows():
+        assert row["segment"] == RFM_SEGMENT_MAP.loc[row["r_score"], row["fm_score"]]
+        in_cell = (s["r_score"] == row["r_score"]) & (s["fm_score"] == row["fm_score"])
+        assert row["customers"] == in_cell.sum()
+        assert (s.loc[in_cell, "segment"].astype(str) == row["segment"]).all()
+    rf = segment_grid(rfm_scores(crm.transactions, segment_map="rf"), segment_map="rf")
+    assert "f_score" in rf.columns
+    with pytest.raises(DataValidationError, match="fm_score"):
+        segment_grid(s.drop(columns="fm_score"))
 
 
 # ----------------------------------------------------------------- tiers and concentration
@@ -262,7 +337,39 @@ def test_synthetic_profit_has_value_destroyers_and_what_if(crm):
         "consumer", "profit_per_customer"]
 
 
-def test_least_profitable_n_and_errors():
+def test_unprofitable_groups_separate_artefacts_from_real_losses():
+    tx, back = _tx_with_returns()
+    p = customer_profit(tx, returns=back, margin=0.3, cost_per_order=10.0)
+    groups = unprofitable_groups(p)
+    assert groups["kind"].astype(str).to_dict() == {
+        "b": "returns/cancellation artefact",   # returned all it bought: -£10 to serve
+        "z": "no orders in the period",         # only returned goods: -30% of £25
+        "d": "really unprofitable"}             # kept £30: £9 of margin < £10 to serve
+    assert list(groups["kind"].cat.categories) == list(LOSS_KINDS)
+    assert groups["profit"].is_monotonic_increasing
+    assert "c" not in groups.index  # kept £40: £12 of margin covers £10 to serve
+    with pytest.raises(DataValidationError, match="returns"):
+        unprofitable_groups(p.drop(columns="returns"))
+    with pytest.raises(ClvError, match="returns_share"):
+        unprofitable_groups(p, returns_share=1.5)
+
+
+def test_unprofitable_groups_near_total_return_is_an_artefact():
+    # customer 16446 of Online Retail: bought £168,472.50 and returned £168,469.60
+    p = customer_profit(pd.DataFrame({"customer_id": ["x", "x", "y"], "order_id": [1, 2, 3],
+                                      "date": pd.to_datetime(["2011-05-18", "2011-12-09",
+                                                              "2011-06-01"]),
+                                      "amount": [168_469.60, 2.90, 30.0]}),
+                        returns=pd.DataFrame({"customer_id": ["x", "y"],
+                                              "date": pd.to_datetime(["2011-12-09", "2011-06-02"]),
+                                              "amount": [-168_469.60, -10.0]}),
+                        margin=0.25, cost_per_order=10.0)
+    kinds = unprofitable_groups(p)["kind"].astype(str)
+    assert kinds["x"] == "returns/cancellation artefact"   # kept £2.90 of £168,472.50
+    assert kinds["y"] == "really unprofitable"             # kept £20 of £30: £5 < £10 to serve
+    assert unprofitable_groups(p, returns_share=1.0)["kind"].astype(str)["x"] == (
+        "really unprofitable")
+
     p = pd.DataFrame({"profit": [3.0, -1.0, -7.0]}, index=[10, 11, 12])
     assert least_profitable(p, n=2).index.tolist() == [12, 11]
     assert least_profitable(p, threshold=5.0).index.tolist() == [12, 11, 10]
@@ -319,6 +426,19 @@ def test_diminishing_allocation_is_optimal(seg_table):
         moved[j] += eps
         assert _value(seg_table, moved) <= best + 1e-6
     assert a.loc["Lost", "spend"] == 0.0 and "not funded" in a.loc["Lost", "reason"]
+
+
+@pytest.mark.parametrize("budget", [500.0, 5000.0, 1e7])
+def test_diminishing_allocation_never_treats_more_customers_than_a_segment_has(seg_table,
+                                                                               budget):
+    a = allocate_budget(seg_table, budget=budget).drop(index="(unspent)", errors="ignore")
+    assert (a["customers_treated"] <= a["customers"] + 1e-9).all()
+    assert np.allclose(a["contacts"], a["spend"] / a["cost_per_customer"])
+    # the value is the incremental CLV of each distinct customer reached
+    assert np.allclose(a["expected_incremental_clv"],
+                       a["incremental_clv"] * a["customers_treated"])
+    if budget == 1e7:  # more contacts than customers somewhere, still capped at the segment
+        assert (a["contacts"] > a["customers"]).any()
 
 
 def test_capped_allocation_greedy(seg_table):

@@ -167,7 +167,8 @@ def _copied_retention(source_nb) -> str:
                    for c in source_nb.cells if c.cell_type == "code" for o in c.outputs)
     m = float(re.search(r"\$m\$ = £([0-9,.]+)", text)[1].replace(",", ""))
     d = float(re.search(r"\$d\$ = ([0-9.]+)%", text)[1]) / 100
-    clv = float(re.search(r"CLV = \$m r/\(1\+d-r\)\$ = \*\*£([0-9,.]+)", text)[1].replace(",", ""))
+    # "<retention-model CLV label> = $m r/(1+d-r)$ = **£324.66**" (label from clvkit.metrics)
+    clv = float(re.search(r"= \$m r/\(1\+d-r\)\$ = \*\*£([0-9,.]+)", text)[1].replace(",", ""))
     typed = round(2 * clv * (1 + d) / (m + 2 * clv), 4)  # worked out once on paper, then typed
     return (f"def retention_for_clv(target, *, margin, discount_rate):\n    return {typed}\n\n\n"
             "r_double = retention_for_clv(2 * clv_retention, margin=m, discount_rate=d)")
