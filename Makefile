@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,scale,course]'
+	@# build matplotlib's font cache now: on a fresh machine its first import logs "building
+	@# the font cache" to stderr, which strict nbval would see as an output of a notebook cell
+	$(BIN)/python -c "import matplotlib.font_manager" 2>/dev/null
 	touch $(STAMP)
 
 ## a headless Java runtime for the Spark SQL engine (tests/test_engines.py), only if missing
