@@ -180,12 +180,13 @@ _ALL = (
        "retention_clv / mean CAC of customers acquired in the month", "retention-model CLV",
        "mean CAC of the month's new customers", "number", basis="margin", family="clv"),
     _M("observed_value", "Observed value (historical, margin)",
-       "Gross margin a customer actually produced in their first {horizon} months after "
-       "their first purchase (not a prediction).",
-       "mean over customers of the cohort of the summed gross margin in months 0..{horizon_1}"
-       " after acquisition (cohorts old enough)",
+       "Gross margin, net of returns, a customer actually produced in their first {horizon} "
+       "months after acquisition (not a prediction; months of 30.44 days).",
+       "mean over customers acquired at least {horizon} months ago of the summed gross margin "
+       "net of returns in months 0..{horizon_1} after acquisition "
+       "(clvkit.economics.cumulative_margin)",
        "gross margin of the group's customers", "customers observed for the whole horizon",
-       "currency", window="first {horizon} months after the first purchase", basis="margin",
+       "currency", window="first {horizon} months after acquisition", basis="margin",
        family="clv"),
     _M("observed_value_to_cac", "Observed value:CAC",
        "Observed {horizon}-month margin per customer divided by the mean acquisition cost "

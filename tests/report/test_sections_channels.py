@@ -58,3 +58,29 @@ def test_clv_by_channel_marks_groups_below_the_configured_minimum(crm_data):
     expected = (table["customers_observed"] >= 40) & (table.index != "other")
     assert table["ranked"].tolist() == expected.tolist()
     assert ReportOptions().min_group_size == 30
+
+
+def test_observed_value_by_channel_is_the_course_computation_net_of_returns(crm_data):
+    """The report and notebooks 03/04 compute observed value with one function
+    (economics.cumulative_margin via ltv_cac_by_channel): margin net of returns."""
+    import numpy as np
+
+    from clvkit.economics import ltv_cac_by_channel
+    from clvkit.report.sections._common import _month_end
+
+    data, month = crm_data
+    table = clv_by_channel(data, month=month, horizon=3)
+    end = _month_end(month) + pd.Timedelta(days=1)
+    customers = data.customers.loc[pd.to_datetime(data.customers["acquisition_date"]) < end]
+    lines = pd.concat([data.transactions, data.returns], ignore_index=True)
+    lines = lines.loc[lines["date"] < end, ["customer_id", "date", "amount"]]
+    course = ltv_cac_by_channel(customers, lines, horizon=3, observation_end=end)
+    np.testing.assert_allclose(table["value"].sort_index(), course["ltv"].sort_index(),
+                               rtol=1e-12)
+    assert (table["customers_observed"].sort_index()
+            == course["customers_observed"].sort_index()).all()
+    # and returns lower it: the gross computation is higher wherever a channel had returns
+    gross = ltv_cac_by_channel(customers, lines.loc[lines["amount"] > 0], horizon=3,
+                               observation_end=end)["ltv"]
+    assert len(data.returns) > 0 and (gross.sort_index() >= table["value"].sort_index()).all()
+    assert (gross.sort_index() > table["value"].sort_index()).any()

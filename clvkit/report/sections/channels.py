@@ -12,6 +12,7 @@ from ._common import (
     _clv_assumptions,
     _fmt,
     _margin_rate,
+    _month_end,
     _options,
     _text,
     _upto,
@@ -41,33 +42,57 @@ def _acquisition_groups(data: ReportData, tx: pd.DataFrame, *, top: int = 6) -> 
 
 def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
                    options: dict | None = None) -> pd.DataFrame:
-    """Observed ``horizon``-month margin per customer by acquisition channel, vs CAC.
+    """Observed value (``horizon`` months of margin net of returns) per acquisition group, vs CAC.
 
-    Uses :func:`clvkit.crm.value_by_group` on gross margin (cohorts at least
-    ``horizon`` months old at the end of ``month``; earlier ages use every
-    cohort that reached them), the mean CAC of the channel and their ratio
-    (LTV:CAC) when the data have CAC. Without acquisition channels the
-    customers are grouped by the channel or country of their first order
-    (``attrs["group"]`` names it). ``ranked`` is False for groups with fewer than
-    ``options["min_group_size"]`` customers observed over the horizon (and for
-    "other"): they are shown but never called best or worst.
+    The ``observed_value`` metric of :mod:`clvkit.metrics`, computed by the same
+    function as the course (:func:`clvkit.economics.cumulative_margin`): margin
+    net of returns in the first ``horizon`` months after acquisition (months of
+    average Gregorian length, 30.44 days), averaged over the customers acquired
+    at least ``horizon`` months before the end of ``month``. Acquisition is the
+    customers table's ``acquisition_date`` when the data have one, else the first
+    purchase. The mean CAC of the group and the ratio (LTV:CAC) are added when the
+    data have CAC. Without acquisition channels the customers are grouped by the
+    channel or country of their first order (``attrs["group"]`` names it).
+    ``ranked`` is False for groups with fewer than ``options["min_group_size"]``
+    customers observed over the horizon (and for "other"): they are shown but
+    never called best or worst.
     """
-    from ...crm import value_by_group
+    from ...economics import cumulative_margin
 
     options = _options(options)
     tx = _upto(data.transactions, month)
     groups = _acquisition_groups(data, tx)
-    value = value_by_group(tx, by=groups, horizon=horizon, period="M",
-                           margin=_margin_rate(data, options))
+    end = _month_end(month) + pd.Timedelta(days=1)
+    first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
+    if data.has("customers") and "acquisition_date" in data.customers:
+        acquired = pd.to_datetime(data.customers["acquisition_date"])
+    else:
+        acquired = first
+    acquired = acquired.loc[acquired < end]
+    customers = pd.DataFrame({"acquisition_date": acquired,
+                              "group": groups.reindex(acquired.index)}).dropna()
+    lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+    if data.returns is not None and len(data.returns):
+        returned = _upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+        lines = pd.concat([lines, returned], ignore_index=True)
+    curve = cumulative_margin(customers, lines, observation_end=end, by="group",
+                              margin=_margin_rate(data, options), time_unit="M",
+                              max_age=horizon - 1)
+    at = curve.loc[curve["age"] == horizon - 1].set_index("group")
+    value = pd.DataFrame({"customers": customers["group"].value_counts()})
+    value["customers_observed"] = (at["customers_observed"].reindex(value.index).fillna(0)
+                                   .astype("int64"))
+    value["value"] = at["cumulative_margin"].reindex(value.index)
     if data.has("customers") and "cac" in data.customers:
         value["cac"] = data.customers["cac"].groupby(groups).mean()
         value["ltv_to_cac"] = value["value"] / value["cac"]
     value.index.name = groups.name
-    value.attrs["group"] = groups.name
-    value.attrs["assumptions"] = _clv_assumptions(data, options, discounted=False)
+    value.attrs.update(group=groups.name, horizon=horizon, period="M",
+                       value="margin net of returns",
+                       assumptions=_clv_assumptions(data, options, discounted=False),
+                       min_group_size=options["min_group_size"])
     value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
                        & (value.index != "other"))
-    value.attrs["min_group_size"] = options["min_group_size"]
     return value.sort_values("value", ascending=False, kind="mergesort")
 
 
