@@ -69,7 +69,6 @@ __all__ = [
     "campaign_lift",
     "basket_growth",
     "cumulative_value",
-    "value_by_group",
 ]
 
 #: Calendar periods understood by every ``period=`` argument.
@@ -1375,7 +1374,12 @@ def _group_labels(tx: pd.DataFrame, by) -> pd.Series:
 
 def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
                      margin=None, max_periods: int | None = None) -> pd.DataFrame:
-    """Mean cumulative revenue (or margin) per customer by periods since acquisition.
+    """Mean cumulative revenue (or margin) per customer by calendar periods since acquisition.
+
+    A teaching view of cohorts in calendar periods. The ``observed_value`` metric
+    (value in the first N months, as the course and the reports state it) is
+    :func:`clvkit.economics.cumulative_margin`: margin net of returns, months of
+    30.44 days since acquisition.
 
     "CLV over the customer journey": for each group (e.g. acquisition channel) and
     each age k (calendar periods since the customer's first purchase, 0 = that
@@ -1467,39 +1471,3 @@ def cumulative_value(transactions: pd.DataFrame, *, by=None, period: str = "M",
     return out
 
 
-def value_by_group(transactions: pd.DataFrame, *, by="channel", horizon: int = 12,
-                   period: str = "M", margin=None) -> pd.DataFrame:
-    """Observed CLV per group: mean cumulative value per customer ``horizon`` periods in.
-
-    A table version of :func:`cumulative_value` at one age, e.g. 12-month revenue
-    (or margin) per customer by acquisition channel, segment or cohort.
-
-    Returns
-    -------
-    DataFrame
-        Per group: ``customers`` (all customers of the group), ``customers_observed``
-        (those whose cohort is at least ``horizon`` periods old), ``value``
-        (mean cumulative value at age ``horizon``; NaN if no cohort is that old).
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "channel": ["web", "web", "shop"],
-    ...     "date": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-02-09"]),
-    ...     "amount": [10.0, 20.0, 30.0]})
-    >>> value_by_group(tx, horizon=1)
-             customers  customers_observed  value
-    channel
-    shop             1                   0    NaN
-    web              1                   1   30.0
-    """
-    if not isinstance(horizon, (int, np.integer)) or horizon < 0:
-        raise ClvError(f"`horizon` must be an integer >= 0, got {horizon!r}")
-    curves = cumulative_value(transactions, by=by, period=period, margin=margin)
-    counts = curves.attrs["customers"]
-    out = pd.DataFrame({
-        "customers": counts.iloc[0],
-        "customers_observed": counts.iloc[horizon] if horizon < len(counts) else 0,
-        "value": curves.iloc[horizon] if horizon < len(curves) else np.nan,
-    })
-    out.attrs.update(horizon=horizon, period=curves.attrs["period"], value=curves.attrs["value"])
-    return out

@@ -378,10 +378,6 @@ def test_cumulative_value_handles_censoring():
     assert cv.attrs["customers"]["a"].tolist() == [2, 2, 1]
     margin = crm.cumulative_value(tx, by="channel", margin=pd.Series({1: 0.5, 2: 1.0, 3: 0.1}))
     np.testing.assert_allclose(margin["a"], [(5 + 5) / 2, 5 + 7 / 2, 8.5 + 10])
-    v = crm.value_by_group(tx, by=pd.Series({1: "x", 2: "x", 3: "y"}), horizon=1)
-    assert v.loc["x", "value"] == pytest.approx(11.0)
-    assert np.isnan(v.loc["y", "value"])
-    assert v.loc["x", "customers_observed"] == 2 and v.loc["y", "customers"] == 1
     by_cohort = crm.cumulative_value(tx, by="cohort")
     assert list(by_cohort.columns) == ["2024-01", "2024-02", "2024-03"]
     np.testing.assert_allclose(by_cohort["2024-01"], [10.0, 10.0, 30.0])

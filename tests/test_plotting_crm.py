@@ -103,7 +103,11 @@ def test_segment_bars_marks_value_destroyers():
 
 
 def test_clv_by_channel_and_over_tenure(tx):
-    ax = _check(plots.clv_by_channel(crm.value_by_group(tx, by="channel", horizon=6)))
+    channels = sorted(tx["channel"].unique())
+    table = pd.DataFrame({"value": np.arange(len(channels)) * 10.0 + 5,
+                          "customers_observed": 100}, index=pd.Index(channels, name="channel"))
+    table.attrs.update(horizon=6, period="M", value="margin net of returns")
+    ax = _check(plots.clv_by_channel(table))
     assert len(ax.patches) == tx["channel"].nunique() and "£" in ax.get_xlabel()
     curves = crm.cumulative_value(tx, by="channel")
     ax = _check(plots.clv_over_tenure(curves))

@@ -369,7 +369,9 @@ def clv_by_channel(table: pd.DataFrame, *, currency: str = "GBP", ax=None):
     Parameters
     ----------
     table : DataFrame
-        Output of :func:`clvkit.crm.value_by_group` (``value``, ``customers_observed``).
+        ``value`` and ``customers_observed`` per group, e.g. the report's
+        :func:`clvkit.report.sections.channels.clv_by_channel`; ``attrs`` may name
+        the ``horizon``, its ``period`` and the ``value`` measured.
 
     Returns
     -------
@@ -397,7 +399,9 @@ def clv_by_channel(table: pd.DataFrame, *, currency: str = "GBP", ax=None):
 def clv_over_tenure(curves: pd.DataFrame, *, currency: str = "GBP", ax=None):
     """Lines of mean cumulative value per customer over tenure, one per group.
 
-    "CLV over the customer journey": output of :func:`clvkit.crm.cumulative_value`.
+    "CLV over the customer journey": ages as index, one column per group, e.g.
+    :func:`clvkit.crm.cumulative_value` or a pivot of
+    :func:`clvkit.economics.cumulative_margin`.
 
     Returns
     -------

@@ -40,6 +40,27 @@ def _acquisition_groups(data: ReportData, tx: pd.DataFrame, *, top: int = 6) -> 
     return labels.where(labels.isin(largest), "other")
 
 
+def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
+                        ) -> tuple[pd.Series, pd.DataFrame, pd.Timestamp]:
+    """Acquisition date per customer, purchase and return lines, and the observation end.
+
+    Acquisition is the customers table's ``acquisition_date`` when the data have
+    one, else the first purchase; returns (negative amounts) are included so that
+    value is net of returns, as :func:`clvkit.economics.cumulative_margin` expects.
+    """
+    end = _month_end(month) + pd.Timedelta(days=1)
+    if data.has("customers") and "acquisition_date" in data.customers:
+        acquired = pd.to_datetime(data.customers["acquisition_date"])
+    else:
+        acquired = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
+    acquired = acquired.loc[acquired < end]
+    lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+    if data.returns is not None and len(data.returns):
+        returned = _upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+        lines = pd.concat([lines, returned], ignore_index=True)
+    return acquired, lines, end
+
+
 def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
                    options: dict | None = None) -> pd.DataFrame:
     """Observed value (``horizon`` months of margin net of returns) per acquisition group, vs CAC.
@@ -62,19 +83,9 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     options = _options(options)
     tx = _upto(data.transactions, month)
     groups = _acquisition_groups(data, tx)
-    end = _month_end(month) + pd.Timedelta(days=1)
-    first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
-    if data.has("customers") and "acquisition_date" in data.customers:
-        acquired = pd.to_datetime(data.customers["acquisition_date"])
-    else:
-        acquired = first
-    acquired = acquired.loc[acquired < end]
+    acquired, lines, end = _acquired_and_lines(data, tx, month)
     customers = pd.DataFrame({"acquisition_date": acquired,
                               "group": groups.reindex(acquired.index)}).dropna()
-    lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
-    if data.returns is not None and len(data.returns):
-        returned = _upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
-        lines = pd.concat([lines, returned], ignore_index=True)
     curve = cumulative_margin(customers, lines, observation_end=end, by="group",
                               margin=_margin_rate(data, options), time_unit="M",
                               max_age=horizon - 1)
@@ -98,19 +109,28 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
 
 def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = None,
                         max_months: int = 12) -> pd.DataFrame:
-    """Mean cumulative margin per customer by months since acquisition, per acquisition quarter.
+    """Mean cumulative margin (net of returns) per customer by months since acquisition.
 
-    :func:`clvkit.crm.cumulative_value` with the customers grouped by the
-    calendar quarter of their first purchase (columns, e.g. ``"2011Q1"``).
+    One curve per acquisition quarter (columns, e.g. ``"2011Q1"``), computed like
+    the ``observed_value`` metric (:func:`clvkit.economics.cumulative_margin`:
+    months of 30.44 days since acquisition, each age averaged over the customers
+    observed that long). ``attrs["customers"]`` holds those counts.
     """
-    from ...crm import cumulative_value
+    from ...economics import cumulative_margin
 
     options = _options(options)
     tx = _upto(data.transactions, month)
-    quarter = tx.groupby(C.CUSTOMER_ID)[C.DATE].min().dt.to_period("Q").astype(str)
-    curves = cumulative_value(tx, by=quarter, period="M", margin=_margin_rate(data, options),
-                              max_periods=max_months)
-    curves.columns.name = "acquisition quarter"
+    acquired, lines, end = _acquired_and_lines(data, tx, month)
+    customers = pd.DataFrame({"acquisition_date": acquired,
+                              "quarter": acquired.dt.to_period("Q").astype(str)})
+    long = cumulative_margin(customers, lines, observation_end=end, by="quarter",
+                             margin=_margin_rate(data, options), time_unit="M",
+                             max_age=max_months - 1)
+    curves = long.pivot(index="age", columns="quarter", values="cumulative_margin")
+    counts = long.pivot(index="age", columns="quarter", values="customers_observed")
+    curves.index.name = counts.index.name = "months_since_acquisition"
+    curves.columns.name = counts.columns.name = "acquisition quarter"
+    curves.attrs.update(customers=counts, value="margin net of returns")
     return curves
 
 
