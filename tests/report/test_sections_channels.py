@@ -84,3 +84,21 @@ def test_observed_value_by_channel_is_the_course_computation_net_of_returns(crm_
                                observation_end=end)["ltv"]
     assert len(data.returns) > 0 and (gross.sort_index() >= table["value"].sort_index()).all()
     assert (gross.sort_index() > table["value"].sort_index()).any()
+
+
+def test_returns_without_a_purchase_in_the_data_do_not_break_observed_value(tmp_path):
+    """Online Retail has customers whose only lines are returns (bought before the data
+    begin): they have no acquisition in the data, so their returns count for no one."""
+    from clvkit.report.config import load_config
+    from clvkit.report.data import load_report_data
+
+    rows = [("a", "2024-01-05", "10", "UK"), ("a", "2024-02-05", "-4", "UK"),
+            ("b", "2024-01-06", "-7", "FR"),                 # only a return
+            ("c", "2024-02-01", "8", "FR"), ("c", "2024-01-20", "-3", "FR")]  # return first
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,date,amount,channel\n"
+                    + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows), encoding="utf-8")
+    data = load_report_data(load_config({"data": str(path)}).data)
+    table = clv_by_channel(data, month="2024-04", horizon=2, options={"margin": 1.0})
+    assert table.loc["UK", "value"] == 6.0       # 10 bought, 4 returned a month later
+    assert table.loc["FR", "value"] == 8.0       # c's return predates its first purchase

@@ -46,7 +46,9 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
 
     Acquisition is the customers table's ``acquisition_date`` when the data have
     one, else the first purchase; returns (negative amounts) are included so that
-    value is net of returns, as :func:`clvkit.economics.cumulative_margin` expects.
+    value is net of returns, as :func:`clvkit.economics.cumulative_margin` expects,
+    except returns dated before the customer's acquisition or by customers with no
+    purchase (goods bought before the data begin).
     """
     end = _month_end(month) + pd.Timedelta(days=1)
     if data.has("customers") and "acquisition_date" in data.customers:
@@ -57,6 +59,10 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
     lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
     if data.returns is not None and len(data.returns):
         returned = _upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+        # a return by a customer with no purchase since acquisition (the goods were bought
+        # before the data begin) belongs to no customer's observed value
+        since = returned[C.CUSTOMER_ID].map(acquired)
+        returned = returned.loc[since.notna() & (returned[C.DATE] >= since)]
         lines = pd.concat([lines, returned], ignore_index=True)
     return acquired, lines, end
 
