@@ -102,3 +102,16 @@ def test_returns_without_a_purchase_in_the_data_do_not_break_observed_value(tmp_
     table = clv_by_channel(data, month="2024-04", horizon=2, options={"margin": 1.0})
     assert table.loc["UK", "value"] == 6.0       # 10 bought, 4 returned a month later
     assert table.loc["FR", "value"] == 8.0       # c's return predates its first purchase
+
+
+def test_cohort_value_curves_follow_the_same_customers_along_each_curve(crm_data):
+    from clvkit.report.sections.channels import cohort_value_curves
+
+    data, month = crm_data
+    curves = cohort_value_curves(data, month=month)
+    counts = curves.attrs["customers"]
+    assert curves.shape[1] >= 1
+    for quarter in curves:
+        shown = counts[quarter].dropna()
+        assert shown.nunique() == 1                 # one set of customers along the curve
+        assert curves[quarter].notna().sum() == len(shown)

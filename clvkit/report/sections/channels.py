@@ -119,8 +119,10 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
 
     One curve per acquisition quarter (columns, e.g. ``"2011Q1"``), computed like
     the ``observed_value`` metric (:func:`clvkit.economics.cumulative_margin`:
-    months of 30.44 days since acquisition, each age averaged over the customers
-    observed that long). ``attrs["customers"]`` holds those counts.
+    months of 30.44 days since acquisition). Each curve stops at the last age the
+    whole quarter's cohort has reached, so the same customers are averaged all
+    along it; a quarter with no such age is left out. ``attrs["customers"]``
+    holds the counts.
     """
     from ...economics import cumulative_margin
 
@@ -134,6 +136,11 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
                              max_age=max_months - 1)
     curves = long.pivot(index="age", columns="quarter", values="cumulative_margin")
     counts = long.pivot(index="age", columns="quarter", values="customers_observed")
+    # only ages the whole quarter has reached: a curve averaged over fewer and fewer
+    # customers changes composition along its length and jumps (the newest cohort drops)
+    whole = counts.ge(customers.groupby("quarter").size().reindex(counts.columns), axis=1)
+    curves = curves.where(whole).dropna(axis=1, how="all")
+    counts = counts.where(whole)[curves.columns]
     curves.index.name = counts.index.name = "months_since_acquisition"
     curves.columns.name = counts.columns.name = "acquisition quarter"
     curves.attrs.update(customers=counts, value="margin net of returns")
