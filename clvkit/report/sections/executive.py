@@ -240,6 +240,24 @@ def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
     DataFrame
         Indexed by month (``Period``; ``months`` rows, fewer when the data start
         later), one column per KPI.
+
+    Examples
+    --------
+    >>> from clvkit.report import ReportData
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a", "a"], "amount": [10.0, 30, 20, 40],
+    ...                    "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-05",
+    ...                                            "2024-04-05"])})
+    >>> trends = kpi_trends(ReportData(tx, tx.iloc[:0], pd.DataFrame(), 4, "x"),
+    ...                     month="2024-04")
+    >>> trends[["revenue", "retention_rate", "average_order_value"]]
+             revenue  retention_rate  average_order_value
+    month
+    2024-01     40.0             NaN                 20.0
+    2024-02     20.0             0.5                 20.0
+    2024-03      NaN             NaN                  NaN
+    2024-04     40.0             NaN                 40.0
+    >>> trends.attrs["gaps"]
+    ['2024-03']
     """
     return _trend_window(_kpis_with_gaps(data, options=options), month=month, months=months)
 
