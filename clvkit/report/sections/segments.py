@@ -300,7 +300,7 @@ def rfm_grid(movement: pd.DataFrame) -> pd.DataFrame:
     Rows are the recency score (5 = bought most recently), columns the FM score
     (mean of the frequency and monetary scores, rounded half up; 5 = buys most
     often and spends most), laid out as :data:`clvkit.segments.RFM_SEGMENT_MAP`,
-    whose segment each cell belongs to.
+    whose segment each cell belongs to: :func:`clvkit.segments.segment_grid` as a table.
 
     Examples
     --------
@@ -309,13 +309,12 @@ def rfm_grid(movement: pd.DataFrame) -> pd.DataFrame:
     >>> int(grid.loc[5, 5]), int(grid.loc[1, 1]), int(grid.to_numpy().sum())
     (2, 1, 3)
     """
-    from ...segments import RFM_SEGMENT_MAP
+    from ...segments import RFM_SEGMENT_MAP, segment_grid
 
-    counts = pd.crosstab(movement["r_score"], movement["fm_score"])
-    grid = counts.reindex(index=RFM_SEGMENT_MAP.index, columns=RFM_SEGMENT_MAP.columns,
-                          fill_value=0).astype(np.int64)
-    grid.index.name, grid.columns.name = "r_score", "fm_score"
-    return grid
+    cells = segment_grid(movement[["r_score", "fm_score"]])
+    grid = cells.pivot(index="r_score", columns="fm_score", values="customers")
+    return grid.reindex(index=RFM_SEGMENT_MAP.index,
+                        columns=RFM_SEGMENT_MAP.columns).astype(np.int64)
 
 
 def rfm_grid_display(grid: pd.DataFrame) -> pd.DataFrame:
