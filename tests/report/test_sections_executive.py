@@ -74,3 +74,87 @@ def test_executive_summary_is_sentences_with_context(tiny_data):
     assert "March 2024" in revenue_line and "February 2024" in revenue_line
     assert "target" in text and "€" in text
     assert "no year-on-year comparison" in text
+
+
+# --------------------------------------------------------------------------- 13-month trends
+
+def six_months_with_a_gap():
+    """Jan-Jun 2024, nothing in April; one purchase a customer a day, so orders = rows.
+
+    Revenue 60, 50, 30, n/a, 80, 60; AOV 20, 25, 30, n/a, 40, 20; retention n/a, 2/3,
+    1/2, n/a (gap), n/a (no buyers in April), 2/2; churn n/a in January-March (three
+    months of history), n/a in the gap, then b (last purchase in February) churns in May
+    (1 of the base {a, b}) and nobody in June (base {a, d}).
+    """
+    from clvkit.report.data import ReportData
+
+    rows = [("a", "2024-01-05", 10), ("b", "2024-01-06", 20), ("c", "2024-01-07", 30),
+            ("a", "2024-02-05", 40), ("b", "2024-02-06", 10),
+            ("a", "2024-03-05", 30),
+            ("a", "2024-05-05", 20), ("d", "2024-05-06", 60),
+            ("a", "2024-06-05", 10), ("d", "2024-06-06", 20), ("e", "2024-06-07", 30)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    tx["date"] = pd.to_datetime(tx["date"])
+    tx["amount"] = tx["amount"].astype(float)
+    return ReportData(tx, tx.iloc[:0], pd.DataFrame(), len(tx), "hand-made")
+
+
+def test_kpi_trends_give_known_values_and_n_a_for_undefined_months_never_0():
+    from clvkit.report.sections.executive import TREND_KPIS, kpi_trends
+
+    trends = kpi_trends(six_months_with_a_gap(), month="2024-06")
+    assert list(trends.columns) == list(TREND_KPIS)
+    assert [str(p) for p in trends.index] == ["2024-01", "2024-02", "2024-03", "2024-04",
+                                              "2024-05", "2024-06"]   # from the data start
+    nan = np.nan
+    expected = pd.DataFrame({
+        "revenue": [60, 50, 30, nan, 80, 60],
+        "churn_rate": [nan, nan, nan, nan, 0.5, 0.0],
+        "retention_rate": [nan, 2 / 3, 1 / 2, nan, nan, 1.0],
+        "average_order_value": [20, 25, 30, nan, 40, 20]}, index=trends.index, dtype=float)
+    pd.testing.assert_frame_equal(trends, expected)
+    assert trends.attrs["gaps"] == ["2024-04"]
+    assert trends.loc[pd.Period("2024-06", "M"), "churn_rate"] == 0.0   # defined 0 stays 0
+
+
+def test_kpi_trends_show_13_months_and_agree_with_the_headline(tiny_data):
+    from clvkit.report.data import ReportData
+    from clvkit.report.sections.executive import kpi_trends
+
+    tx = tiny_data.transactions
+    longer = pd.concat([tx, tx.assign(date=tx["date"] + pd.DateOffset(years=1))])
+    data = ReportData(longer, tx.iloc[:0], pd.DataFrame(), len(longer), "x")
+    trends = kpi_trends(data, month="2025-04")
+    assert len(trends) == 13 and str(trends.index[-1]) == "2025-04"
+    head = headline_numbers(data, month="2025-04")
+    for name in trends.columns:
+        assert trends[name].iloc[-1] == pytest.approx(head.loc[name, "value"])
+        assert trends[name].iloc[-2] == pytest.approx(head.loc[name, "previous"], nan_ok=True)
+
+
+def test_kpi_trends_page_marks_gaps_as_n_a_in_table_text_and_figure():
+    import matplotlib.pyplot as plt
+
+    from clvkit.report.sections.executive import (
+        kpi_trends,
+        kpi_trends_display,
+        kpi_trends_text,
+        plot_kpi_trends,
+    )
+
+    trends = kpi_trends(six_months_with_a_gap(), month="2024-06")
+    shown = kpi_trends_display(trends, currency="EUR")
+    assert shown.loc["Apr 2024"].tolist() == ["n/a"] * 4
+    assert shown.loc["Jun 2024", "Churn rate"] == "0.0%"
+    assert shown.loc["May 2024", "Revenue"] == "€80.00"
+    text = kpi_trends_text(trends, currency="EUR")
+    assert "Churn rate: 0.0% in Jun 2024" in text
+    assert "n/a in Jan 2024, Feb 2024, Mar 2024, Apr 2024" in text
+    assert "2024-04 had no transactions at all" in text
+    ax = plot_kpi_trends(trends, currency="EUR")
+    fig = ax.figure
+    assert len(fig.axes) == 4
+    assert len(fig.axes[0].patches) == 5                     # no revenue bar for April
+    marks = [t.get_text() for a in fig.axes for t in a.texts]
+    assert marks.count("n/a") == 1 + 4 + 3 + 1               # revenue, churn, retention, AOV
+    plt.close(fig)

@@ -11,7 +11,6 @@ from ... import columns as C
 from ..data import ReportData
 from ._common import (
     SectionPage,
-    _axes,
     _bullets,
     _clv_assumptions,
     _fmt,
@@ -20,7 +19,6 @@ from ._common import (
     _monthly_discount,
     _options,
     _palette,
-    _upto,
     section_page,
 )
 from .quality import data_gaps
@@ -86,9 +84,16 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
         support) with columns ``label, kind, higher_is_better, value, previous,
         last_year, benchmark`` (NaN where not available or undefined).
     """
+    return _headline(_kpis_with_gaps(data, options=options), data, month=month,
+                     benchmarks=benchmarks)
+
+
+def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
+              benchmarks: dict | None) -> pd.DataFrame:
+    """:func:`headline_numbers` from the KPIs of :func:`_kpis_with_gaps`."""
     from ...metrics import KPI_NAMES, METRICS
 
-    kpis = month_kpis(data, options=options)
+    gaps = set(kpis.attrs["gaps"])
     period = pd.Period(month, "M")
     keys = [k for k in KPI_NAMES if k in kpis.columns]
     kpis = kpis[keys]
@@ -96,8 +101,6 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
     def row(p):
         return kpis.loc[p] if p in kpis.index else pd.Series(np.nan, index=keys)
 
-    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
-    kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
@@ -114,6 +117,18 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
         if len(rows):
             out.attrs["file_total"] = float(rows["all rows in the month"])
     return out
+
+
+def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
+    """:func:`month_kpis` with every number of a month without transactions NaN (n/a, not 0).
+
+    ``attrs["gaps"]`` lists those months (``YYYY-MM``).
+    """
+    kpis = month_kpis(data, options=options)
+    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
+    kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
+    kpis.attrs["gaps"] = sorted(gaps)
+    return kpis
 
 
 def _active_by_month(data: ReportData) -> pd.Series:
@@ -207,29 +222,135 @@ def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataF
                                                            strict=True)]
     return out
 
-def plot_monthly_trend(data: ReportData, *, month: str, currency: str, months: int = 13,
-                       ax=None):
-    """Revenue bars and active customers line over the ``months`` months ending at ``month``."""
-    from ...crm import monthly_kpis
+#: KPIs of the executive page's trend panels, in panel order (names of :mod:`clvkit.metrics`).
+TREND_KPIS = ("revenue", "churn_rate", "retention_rate", "average_order_value")
 
-    kpis = monthly_kpis(_upto(data.transactions, month), period="M").iloc[-months:]
-    ax = _axes(ax)
+
+def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
+               months: int = 13) -> pd.DataFrame:
+    """The ``months`` months ending at ``month`` of each KPI in :data:`TREND_KPIS`.
+
+    Values are those of :func:`month_kpis` (definitions: :data:`clvkit.metrics.METRICS`).
+    An undefined value is NaN (shown "n/a"), never 0: churn in the first three
+    months of the data and every KPI of a month without transactions (a data gap,
+    listed in ``attrs["gaps"]``). Months before the data start are left out.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by month (``Period``; ``months`` rows, fewer when the data start
+        later), one column per KPI.
+
+    Examples
+    --------
+    >>> from clvkit.report import ReportData
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a", "a"], "amount": [10.0, 30, 20, 40],
+    ...                    "date": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-02-05",
+    ...                                            "2024-04-05"])})
+    >>> trends = kpi_trends(ReportData(tx, tx.iloc[:0], pd.DataFrame(), 4, "x"),
+    ...                     month="2024-04")
+    >>> trends[["revenue", "retention_rate", "average_order_value"]]
+             revenue  retention_rate  average_order_value
+    month
+    2024-01     40.0             NaN                 20.0
+    2024-02     20.0             0.5                 20.0
+    2024-03      NaN             NaN                  NaN
+    2024-04     40.0             NaN                 40.0
+    >>> trends.attrs["gaps"]
+    ['2024-03']
+    """
+    return _trend_window(_kpis_with_gaps(data, options=options), month=month, months=months)
+
+
+def _trend_window(kpis: pd.DataFrame, *, month: str, months: int) -> pd.DataFrame:
+    """:func:`kpi_trends` from the KPIs of :func:`_kpis_with_gaps`."""
+    end = pd.Period(month, "M")
+    start = end - (months - 1)
+    if len(kpis) and kpis.index.min() > start:
+        start = min(kpis.index.min(), end)
+    window = pd.period_range(start, end, freq="M", name="month")
+    out = kpis.reindex(window)[list(TREND_KPIS)].astype(float)
+    out.attrs["gaps"] = [g for g in kpis.attrs["gaps"] if pd.Period(g, "M") in window]
+    out.attrs["data_start"] = str(kpis.index.min()) if len(kpis) else None
+    return out
+
+
+def kpi_trends_display(trends: pd.DataFrame, *, currency: str) -> pd.DataFrame:
+    """:func:`kpi_trends` formatted as text, one row per month ("n/a" where undefined)."""
+    from ...metrics import METRICS
+
+    out = pd.DataFrame(index=pd.Index(trends.index.strftime("%b %Y"), name="Month"))
+    for name in trends.columns:
+        out[METRICS[name].label] = [_fmt(v, METRICS[name].unit, currency)
+                                    for v in trends[name]]
+    return out
+
+
+def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
+    """One Markdown bullet per KPI: this month, its range over the months shown, its n/a months."""
+    from ...metrics import METRICS
+
+    first, last = trends.index[0].strftime("%b %Y"), trends.index[-1].strftime("%b %Y")
+    sentences = []
+    for name in trends.columns:
+        m, values = METRICS[name], trends[name]
+        text = f"{m.label}: {_fmt(values.iloc[-1], m.unit, currency)} in {last}"
+        if values.notna().sum() >= 2:
+            low, high = values.idxmin(), values.idxmax()
+            text += (f"; lowest {_fmt(values[low], m.unit, currency)} "
+                     f"({low.strftime('%b %Y')}), highest {_fmt(values[high], m.unit, currency)} "
+                     f"({high.strftime('%b %Y')}) from {first} to {last}")
+        missing = [p.strftime("%b %Y") for p in values.index[values.isna()]]
+        if missing:
+            text += f"; n/a in {', '.join(missing)}"
+        sentences.append(text + ".")
+    notes = []
+    if len(trends) < 13 and trends.attrs.get("data_start") == str(trends.index[0]):
+        notes.append(f"The data start in {first}, so fewer months are shown.")
+    if "churn_rate" in trends and trends["churn_rate"].isna().any():
+        notes.append("Churn needs three full months of history, so it is n/a in the first "
+                     "three months of the data.")
+    if trends.attrs.get("gaps"):
+        notes.append(f"{', '.join(trends.attrs['gaps'])} had no transactions at all (a gap in "
+                     "the data): every number of such a month is n/a, not 0.")
+    return _bullets(sentences) + ("\n\n" + " ".join(notes) if notes else "")
+
+
+def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
+    """Small multiples of :func:`kpi_trends`: one panel per KPI, undefined months as gaps.
+
+    Revenue is drawn as bars, the rates and AOV as lines; a month where a value
+    is undefined has no bar or point (the line breaks) and is marked "n/a".
+    Returns the figure's first Axes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    from ...metrics import METRICS
+
+    fig, axes = plt.subplots(2, 2, figsize=(9, 5.5), sharex=True, layout="constrained")
     colors = _palette()
-    labels = kpis.index.strftime("%b %y")
-    ax.bar(labels, kpis["revenue"], color=colors[0], label="Revenue")
-    ax.set_ylabel(f"Revenue ({currency})")
-    _money_axis(ax.yaxis, currency)
-    ax.set_xlabel("Month")
-    twin = ax.twinx()
-    twin.plot(labels, kpis["active_customers"], color=colors[1], marker="o",
-              label="Active customers")
-    twin.set_ylabel("Active customers")
-    twin.set_ylim(bottom=0)
-    ax.tick_params(axis="x", rotation=45)
-    ax.set_title("Revenue and active customers by month")
-    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left", frameon=False)
-    return ax
+    x = np.arange(len(trends))
+    for i, (ax, name) in enumerate(zip(axes.ravel(), trends.columns, strict=True)):
+        m, values = METRICS[name], trends[name].to_numpy(dtype=float)
+        if name == "revenue":
+            ok = ~np.isnan(values)
+            ax.bar(x[ok], values[ok], color=colors[0])
+        else:
+            ax.plot(x, values, color=colors[i], marker="o", markersize=4)
+        if m.unit == "percent":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        elif m.unit == "currency":
+            _money_axis(ax.yaxis, currency)
+        ax.set_ylim(bottom=0)
+        for k in np.flatnonzero(np.isnan(values)):
+            ax.text(x[k], 0, "n/a", ha="center", va="bottom", fontsize=7, color="0.4")
+        ax.set_title(m.label + (" (lower is better)" if m.lower_is_better else ""), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xticks(x, trends.index.strftime("%b %y"), rotation=45)
+    fig.suptitle(f"{trends.index[0]:%B %Y} to {trends.index[-1]:%B %Y}")
+    return axes[0, 0]
 
 
 def build(data: ReportData, *, month: str, title: str, currency: str,
@@ -237,13 +358,18 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
     """The executive summary page: headline numbers in context, the trend, the definitions.
 
     Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
-    ``summary`` and ``definitions``, table ``headline`` and figure ``trend``.
+    ``summary``, ``trends`` and ``definitions``, tables ``headline`` and ``trends`` and
+    figure ``trends`` (:func:`kpi_trends`).
     """
-    headline = headline_numbers(data, month=month, benchmarks=benchmarks, options=options)
+    kpis = _kpis_with_gaps(data, options=options)         # computed once for both
+    headline = _headline(kpis, data, month=month, benchmarks=benchmarks)
+    trends = _trend_window(kpis, month=month, months=13)
     return section_page(
         "executive_summary", title=title, month=month,
         text={"summary": executive_summary_text(headline, month=month, currency=currency),
+              "trends": kpi_trends_text(trends, currency=currency),
               "definitions": definitions_text(data, month=month, currency=currency,
                                               options=options)},
-        tables={"headline": headline_table_display(headline, currency=currency)},
-        figures={"trend": plot_monthly_trend(data, month=month, currency=currency)})
+        tables={"headline": headline_table_display(headline, currency=currency),
+                "trends": kpi_trends_display(trends, currency=currency)},
+        figures={"trends": plot_kpi_trends(trends, currency=currency)})
