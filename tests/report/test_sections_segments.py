@@ -145,3 +145,20 @@ def test_rfm_grid_counts_cells_and_names_them_as_the_segment_map(tiny_data):
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_segment_monetary_value_is_net_of_returns(tmp_path):
+    """As in notebook 02: a customer who sent back most of what they bought is not a big spender."""
+    from clvkit.report.config import load_config
+    from clvkit.report.data import load_report_data
+    from clvkit.report.sections.segments import segment_movement
+
+    rows = [("big", "2024-01-05", "1000"), ("big", "2024-01-20", "-990"),
+            ("small", "2024-01-06", "50"), ("other", "2024-01-07", "20")]
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,date,amount\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows),
+                    encoding="utf-8")
+    data = load_report_data(load_config({"data": str(path)}).data)
+    movement = segment_movement(data, month="2024-01")
+    assert movement.loc["big", "monetary"] == pytest.approx(10.0)
+    assert movement.loc["small", "monetary"] == pytest.approx(50.0)

@@ -32,17 +32,21 @@ def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> p
         Indexed by ``customer_id``: ``previous`` (segment at the end of the
         previous month; "(new)" for customers whose first purchase is in
         ``month``), ``current``, ``moved`` (bool), ``monetary`` (total spend to
-        date), ``last_purchase`` (date) and the current ``r_score`` and
+        date, net of returns), ``last_purchase`` (date) and the current ``r_score`` and
         ``fm_score`` (the cell of :data:`clvkit.segments.RFM_SEGMENT_MAP`).
     """
     from ...segments import rfm_scores
 
     tx = _upto(data.transactions, month)
     prev_month = str(pd.Period(month, "M") - 1)
-    now = rfm_scores(tx, observation_end=_month_end(month), time_unit=time_unit)
+    # monetary value net of returns, as in the course (notebook 02) and clvkit.segments
+    returns = (data.returns if data.returns is not None
+               else tx.iloc[:0])[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+    now = rfm_scores(tx, observation_end=_month_end(month), time_unit=time_unit,
+                     returns=_upto(returns, month))
     before_tx = _upto(tx, prev_month)
     previous = (rfm_scores(before_tx, observation_end=_month_end(prev_month),
-                           time_unit=time_unit)["segment"]
+                           time_unit=time_unit, returns=_upto(returns, prev_month))["segment"]
                 if len(before_tx) else pd.Series(dtype="object"))
     prev = previous.astype("object").reindex(now.index).fillna("(new)")
     out = pd.DataFrame({"previous": prev, "current": now["segment"].astype("object"),
