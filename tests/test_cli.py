@@ -51,6 +51,16 @@ def test_console_script_entry_point():
     assert done.stderr.strip() == "clvkit validate: error: file not found: nope.csv"
 
 
+def test_python_dash_m_clvkit_runs_the_command(tmp_path):
+    # `python -m clvkit` (no console script on PATH, e.g. a kernel's venv) is the same command
+    root = str(__import__("pathlib").Path(__file__).parents[1])
+    env = {**__import__("os").environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-m", "clvkit", "validate", "nope.csv"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "clvkit validate: error: file not found: nope.csv"
+
+
 def test_loader_hints_are_written_as_command_line_options(tmp_path, capsys):
     path = tmp_path / "amb.csv"
     path.write_text('customer_id,date,amount\n1,2024-01-05,"1,234"\n2,2024-01-06,"2,500"\n')
