@@ -124,7 +124,7 @@ def _load(args: argparse.Namespace):
 
 def _validate(args: argparse.Namespace) -> int:
     result = _load(args)
-    print(result.to_text())
+    print(result.to_text(hint=cli_hint))
     kept = int(result.log.loc[result.log["reason"] == "kept", "rows"].sum())
     print(f"\n{kept:,} of {result.rows_read:,} rows usable; "
           f"{len(result.returns):,} returns kept apart.")
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 #: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
 _CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
              "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone")
-_KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+_CALL = re.compile(r"load_transactions\(path, (?P<args>[^)]*)\)")
+_KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)?")
 
 
 def cli_hint(message: str) -> str:
@@ -215,6 +216,10 @@ def cli_hint(message: str) -> str:
     "pass --dayfirst or --date-format '%d/%m/%Y'"
     >>> cli_hint("use encoding=... (any codec)")
     'use --encoding ... (any codec)'
+    >>> cli_hint("name them: load_transactions(path, customer_id='COLUMN', date='COLUMN')")
+    "name them: --customer-id 'COLUMN' --date 'COLUMN'"
+    >>> cli_hint("sheet 'A' of 2 (A, B) read; choose another with sheet=")
+    "sheet 'A' of 2 (A, B) read; choose another with --sheet"
     """
     def option(match: re.Match) -> str:
         key, value = match["key"], match["value"]
@@ -222,9 +227,12 @@ def cli_hint(message: str) -> str:
             return {"True": "--dayfirst", "False": "--monthfirst"}.get(value, "--dayfirst")
         if key not in _CLI_KEYS:
             return match.group(0)
-        return f"--{key.replace('_', '-')} {value}"
+        return f"--{key.replace('_', '-')}" + (f" {value}" if value is not None else "")
 
-    return _KEYWORD.sub(option, message)
+    def call(match: re.Match) -> str:
+        return " ".join(option(m) for m in _KEYWORD.finditer(match["args"]))
+
+    return _KEYWORD.sub(option, _CALL.sub(call, message))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -172,12 +172,15 @@ class LoadResult:
     source: str
     decisions: tuple[str, ...] = ()
 
-    def to_text(self) -> str:
-        """Render the decisions and the cleaning log as plain text."""
+    def to_text(self, *, hint=None) -> str:
+        """Render the decisions and the cleaning log as plain text.
+
+        ``hint`` rewrites each decision (the command line turns ``sheet=`` into ``--sheet``).
+        """
         table = self.log.copy()
         table["amount"] = table["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
         lines = [f"{self.rows_read:,} rows read from {self.source}"]
-        lines += [f"- {d}" for d in self.decisions]
+        lines += [f"- {hint(d) if hint else d}" for d in self.decisions]
         return "\n".join(lines) + "\n" + table.to_string(index=False)
 
 
@@ -374,7 +377,8 @@ def load_transactions(
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
-    frame = _map_columns(raw, spec, label)
+    frame = _map_columns(raw, spec, label,
+                         sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
     frame, checks, notes = _parse_values(
         frame, label, unit_price="unit_price" in spec,
         numbers={"decimal": decimal, "thousands": thousands},
@@ -464,7 +468,8 @@ def resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
     return spec
 
 
-def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.DataFrame:
+def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str, *,
+                 sheet_note: str | None = None) -> pd.DataFrame:
     # optional columns already under their canonical name come along without being named
     spec = {**spec, **{c: c for c in C.OPTIONAL if c not in spec and c in raw.columns}}
     missing = [f"{name!r} (for {key.removeprefix('extra:')})" for key, name in spec.items()
@@ -473,10 +478,14 @@ def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.Data
         missing.append("a quantity column (amount = quantity x unit price)")
     if missing:
         found = ", ".join(repr(c) for c in raw.columns[:30])
+        more = f" (and {len(raw.columns) - 30} more)" if len(raw.columns) > 30 else ""
+        absent = [key for key, name in spec.items()
+                  if name not in raw.columns and not key.startswith("extra:")]
+        options = ", ".join(f"{key}='COLUMN'" for key in absent) or "extra={...}"
+        where = f" ({sheet_note})" if sheet_note and " of " in sheet_note else ""
         raise DataValidationError(
-            f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}. "
-            "Name the right columns, e.g. load_transactions(path, customer_id='CustomerID', "
-            "date='InvoiceDate', amount='Sales') (CLI: --customer-id, --date, --amount)")
+            f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}{more}"
+            f"{where}. Name the file's columns: load_transactions(path, {options})")
     return pd.DataFrame({key.removeprefix("extra:"): raw[name].reset_index(drop=True)
                          for key, name in spec.items()})
 

@@ -838,6 +838,5 @@ def _encoding_hint(path: Path, info: SourceInfo, offset: int) -> str:
             sample.decode(candidate)
         except UnicodeDecodeError:
             continue
-        return (f"it decodes as {candidate}: pass encoding='{candidate}' "
-                f"(CLI: --encoding {candidate})")
-    return "pass the file's encoding with encoding=... (CLI: --encoding)"  # pragma: no cover
+        return f"it decodes as {candidate}: pass encoding='{candidate}'"
+    return "pass the file's encoding with encoding=..."  # pragma: no cover

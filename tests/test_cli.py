@@ -92,3 +92,30 @@ def test_output_piped_into_a_closed_reader_is_not_a_traceback(tmp_path):
         cwd=str(__import__("pathlib").Path(__file__).parents[1]), timeout=120)
     assert result.stdout.startswith("541,909 rows read")
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_missing_columns_hint_names_the_options_and_the_other_sheets(tmp_path, capsys):
+    # a workbook whose first sheet is a cover page: the error shows the sheets and the options,
+    # written as command-line options only (no Python call mixed in)
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"note": ["Export from CRM"]}).to_excel(writer, sheet_name="About",
+                                                             index=False)
+        pd.DataFrame({"id": ["a"], "when": ["2024-01-05"], "value": [3.0]}).to_excel(
+            writer, sheet_name="Data", index=False)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "(About, Data)" in err and "--sheet" in err
+    assert "--customer-id 'COLUMN' --date 'COLUMN' --amount 'COLUMN'" in err
+    assert "load_transactions" not in err and "=" not in err and "CustomerID" not in err
+    assert main(["validate", str(path), "--sheet", "Data", "--customer-id", "id", "--date",
+                 "when", "--amount", "value"]) == 0
+    assert "choose another with --sheet" in capsys.readouterr().out
+
+
+def test_encoding_hint_is_one_command_line_option(tmp_path, capsys):
+    path = tmp_path / "cp.csv"
+    path.write_bytes("customer_id;date;amount €\n1;2024-01-05;3\n".encode("cp1252"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--encoding") == 1 and "--encoding 'cp1252'" in err
