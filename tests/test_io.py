@@ -218,7 +218,7 @@ def test_unknown_preset_and_policy():
 
 
 def test_source_type_checked():
-    with pytest.raises(DataValidationError, match="file path or a DataFrame"):
+    with pytest.raises(DataValidationError, match="file path, a DataFrame or a RawTable, got int"):
         load_transactions(42)
 
 
