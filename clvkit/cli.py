@@ -40,6 +40,9 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"name of the {name.replace('-', ' ')} column in the file")
     parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
                         help="what to do with returns/cancellations (default: separate)")
+    parser.add_argument("--summary-rows", choices=["drop", "keep"], default="drop",
+                        help="rows labelled Total/Sum or a trailing total of the rows above "
+                        "(default: drop, logged)")
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
@@ -119,7 +122,7 @@ def _load(args: argparse.Namespace):
         unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
         sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
         date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
-        timezone=args.timezone)
+        timezone=args.timezone, summary_rows=args.summary_rows)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -200,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 
 #: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
 _CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
-             "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone")
+             "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone",
+             "summary_rows")
 _CALL = re.compile(r"load_transactions\(path, (?P<args>[^)]*)\)")
 _KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)?")
 

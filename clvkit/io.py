@@ -54,6 +54,7 @@ are converted to ``timezone`` (default UTC) before the calendar date is taken.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,9 +73,11 @@ __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule
 KEPT = "kept"
 RETURN = "return / cancellation"
 FUTURE = "future or implausible date"
+SUMMARY = "summary / total row"
 
 #: Order of the checks (the first that applies to a row wins) and their action.
 REASONS: dict[str, str] = {
+    SUMMARY: "dropped",
     "missing customer id": "dropped",
     "missing date": "dropped",
     "unparsable date": "dropped",
@@ -272,6 +275,7 @@ def load_transactions(
     dayfirst: bool | None = None,
     date_unit: str | None = None,
     timezone: str = "UTC",
+    summary_rows: str = "drop",
 ) -> LoadResult:
     """Load transactions into the data contract and log what happened to every row.
 
@@ -329,6 +333,12 @@ def load_transactions(
     timezone : str, default "UTC"
         Dates with an offset (``Z``, ``+01:00``) or timezone-aware columns are
         converted to this zone before the calendar date is taken.
+    summary_rows : {"drop", "keep"}, default "drop"
+        Spreadsheet exports often end with a total: rows whose id, date or order
+        cell reads "Total" (also "Grand total", "Sum", "Gesamt", ...) and a trailing
+        block of up to 3 rows each equal to the sum of the rows above are dropped
+        as "summary / total row" (logged, with their row numbers); "keep" keeps
+        them as purchases.
 
     Returns
     -------
@@ -363,6 +373,7 @@ def load_transactions(
     Timestamp('2024-03-02 00:00:00')], 'amount': [1234.5, 12.5]}
     """
     check_one_of("returns", returns, ["separate", "net", "drop"])
+    check_one_of("summary_rows", summary_rows, ["drop", "keep"])
     spec = resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
                             order_id=order_id, quantity=quantity, unit_price=unit_price,
                             channel=channel, product=product)
@@ -377,15 +388,19 @@ def load_transactions(
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
-    frame = _map_columns(raw, spec, label,
-                         sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
+    mapped = _map_columns(raw, spec, label,
+                          sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
     frame, checks, notes = _parse_values(
-        frame, label, unit_price="unit_price" in spec,
+        mapped, label, unit_price="unit_price" in spec,
         numbers={"decimal": decimal, "thousands": thousands},
         dates={"date_format": date_format, "dayfirst": dayfirst, "date_unit": date_unit,
                "timezone": timezone})
     decisions = (*decisions, *notes)
     checks["excluded order"] = _excluded_orders(frame, rules)
+    checks[SUMMARY], note = _summary_rows(mapped, frame[C.AMOUNT].to_numpy(dtype=float),
+                                          keep=summary_rows == "keep")
+    if note:
+        decisions = (*decisions, note)
     checks[FUTURE] = checks.pop("implausible date") | _future(frame, as_of)
     repeated = raw.reset_index(drop=True).duplicated().to_numpy()
     duplicates, note = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates,
@@ -404,7 +419,12 @@ def load_transactions(
     checks[RETURN] = is_return
 
     outcome = _first_reason(checks, len(frame))
-    log = _build_log(outcome, amounts, frame.attrs.pop("examples"))
+    examples = frame.attrs.pop("examples")
+    examples[SUMMARY] = tuple(
+        f"row {i + 1}: " + ("no id" if pd.isna(label := mapped[C.CUSTOMER_ID].iloc[i])
+                            else str(label))
+        for i in np.flatnonzero(outcome == SUMMARY)[:3])
+    log = _build_log(outcome, amounts, examples)
     keep = outcome == KEPT
     if returns == "net":
         keep |= outcome == RETURN
@@ -570,6 +590,51 @@ def _future(frame: pd.DataFrame, as_of) -> np.ndarray:
         return np.zeros(len(frame), bool)
     limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
     return (frame[C.DATE] > limit).fillna(False).to_numpy()
+
+
+_TOTAL_WORDS = re.compile(
+    r"\s*(grand[\s-]*)?(sub[\s-]*)?totals?|sum|summe|gesamt(summe)?|insgesamt|totale|totaal"
+    r"|total g[ée]n[ée]ral|summary\s*:?\s*", re.IGNORECASE)
+
+
+def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
+                  keep: bool) -> tuple[np.ndarray, str | None]:
+    """Rows that total other rows.
+
+    A row is a summary row when its id, date or order cell says "Total" (or "Sum",
+    "Gesamt", ...), or when it belongs to a trailing block of up to 3 rows whose
+    amounts each equal the sum of all rows above the block.
+    """
+    n = len(mapped)
+    labelled = np.zeros(n, bool)
+    for column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
+        if column in mapped:
+            text = mapped[column].astype("string").str.strip()
+            labelled |= text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
+    values = np.where(np.isfinite(amounts), amounts, 0.0)
+    trailing = np.zeros(n, bool)
+    for m in (3, 2, 1):
+        body = values[:n - m]
+        if len(body) < 5 or np.count_nonzero(body) < 2:
+            continue
+        total = body.sum()
+        block = values[n - m:]
+        equal = np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
+        if (equal | labelled[n - m:]).all() and equal.any():
+            trailing[n - m:] = True
+            break
+    found = labelled | trailing
+    if not found.any():
+        return found, None
+    rows = ", ".join(str(i + 1) for i in np.flatnonzero(found)[:3])
+    more = f" and {found.sum() - 3} more" if found.sum() > 3 else ""
+    if keep:
+        return np.zeros(n, bool), (f"{int(found.sum())} row(s) look like summary/total rows "
+                                   f"(data row {rows}{more}) and are kept as purchases "
+                                   "because summary_rows='keep'")
+    return found, (f"{int(found.sum())} summary/total row(s) dropped (data row {rows}{more}: "
+                   "labelled 'Total' or equal to the sum of the rows above); pass "
+                   "summary_rows='keep' if they are real purchases")
 
 
 def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -288,3 +288,48 @@ def test_a_table_read_once_loads_like_its_file(tmp_path):
     pd.testing.assert_frame_equal(from_table.transactions, from_file.transactions)
     assert from_table.decisions == from_file.decisions and from_table.source == from_file.source
     assert any("';'" in d or "semicolon" in d for d in from_table.decisions)
+
+
+def _purchases(n=8):
+    return pd.DataFrame({"customer_id": [f"c{i % 3}" for i in range(n)],
+                         "date": [f"2024-01-{i + 1:02d}" for i in range(n)],
+                         "amount": [10.0 + i for i in range(n)]})
+
+
+def test_dated_total_row_is_not_a_customer():
+    # an export's trailing "Total" row with a date used to become a customer called
+    # "Total" and double the revenue
+    body = _purchases()
+    total = pd.DataFrame({"customer_id": ["Total"], "date": ["2024-01-31"],
+                          "amount": [body["amount"].sum()]})
+    result = load_transactions(pd.concat([body, total], ignore_index=True))
+    assert result.transactions["amount"].sum() == pytest.approx(body["amount"].sum())
+    assert "Total" not in set(result.transactions["customer_id"])
+    row = result.log.set_index("reason").loc["summary / total row"]
+    assert row["rows"] == 1 and row["amount"] == pytest.approx(body["amount"].sum())
+    assert "row 9: Total" in row["examples"]
+    assert any("summary_rows='keep'" in d for d in result.decisions)
+    assert result.log["rows"].sum() == result.rows_read == 9
+
+
+def test_unlabelled_trailing_totals_are_dropped_and_keep_restores_them():
+    body = _purchases()
+    s = body["amount"].sum()
+    totals = pd.DataFrame({"customer_id": [None, "ALL"], "date": [None, "2024-02-01"],
+                           "amount": [s, s]})
+    frame = pd.concat([body, totals], ignore_index=True)
+    result = load_transactions(frame)
+    assert result.log.set_index("reason").loc["summary / total row", "rows"] == 2
+    kept = load_transactions(frame, summary_rows="keep")
+    assert "summary / total row" not in set(kept.log["reason"])
+    assert "ALL" in set(kept.transactions["customer_id"])
+
+
+def test_a_last_purchase_that_is_not_a_total_is_kept():
+    body = _purchases()
+    body.loc[len(body) - 1, "amount"] = 99.0     # not the sum of the rows above
+    result = load_transactions(body)
+    assert len(result.transactions) == len(body)
+    small = _purchases(3)                         # too few rows to call any row a total
+    small.loc[2, "amount"] = small["amount"].iloc[:2].sum()
+    assert len(load_transactions(small).transactions) == 3
