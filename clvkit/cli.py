@@ -40,6 +40,11 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"name of the {name.replace('-', ' ')} column in the file")
     parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
                         help="what to do with returns/cancellations (default: separate)")
+    parser.add_argument("--duplicates", choices=["drop", "keep"], help="rows repeated in every "
+                        "column (default: dropped when the file has an order id or times of "
+                        "day, else kept as separate purchases; logged)")
+    parser.add_argument("--zero", choices=["drop", "keep"], help="rows whose amount is "
+                        "exactly zero (default: drop; the cdnow preset keeps them)")
     parser.add_argument("--summary-rows", choices=["drop", "keep"], default="drop",
                         help="rows labelled Total/Sum or a trailing total of the rows above "
                         "(default: drop, logged)")
@@ -122,7 +127,8 @@ def _load(args: argparse.Namespace):
         unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
         sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
         date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
-        timezone=args.timezone, summary_rows=args.summary_rows)
+        timezone=args.timezone, summary_rows=args.summary_rows, duplicates=args.duplicates,
+        zero=args.zero)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -154,10 +160,10 @@ def _summary_engine(args: argparse.Namespace) -> int:
 
     unsupported = [f"--{name.replace('_', '-')}" for name in
                    ("order_id", "quantity", "unit_price", "encoding", "sep", "sheet", "decimal",
-                    "thousands", "date_format", "dayfirst", "date_unit") if getattr(args, name)
-                   is not None]
-    if args.returns != "separate" or args.timezone != "UTC":
-        unsupported.append("--returns/--timezone")
+                    "thousands", "date_format", "dayfirst", "date_unit", "duplicates", "zero")
+                   if getattr(args, name) is not None]
+    if args.returns != "separate" or args.timezone != "UTC" or args.summary_rows != "drop":
+        unsupported.append("--returns/--timezone/--summary-rows")
     if unsupported:
         raise ClvError(f"{', '.join(unsupported)} need(s) --engine pandas; the {args.engine} "
                        "engine reads clean customer_id/date/amount columns as they are")
@@ -204,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 #: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
 _CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
              "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone",
-             "summary_rows")
+             "summary_rows", "duplicates", "zero")
 _CALL = re.compile(r"load_transactions\(path, (?P<args>[^)]*)\)")
 _KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)?")
 

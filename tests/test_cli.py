@@ -119,3 +119,16 @@ def test_encoding_hint_is_one_command_line_option(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("--encoding") == 1 and "--encoding 'cp1252'" in err
+
+
+def test_every_option_a_loader_message_names_exists_on_the_command_line(tmp_path, capsys):
+    # the duplicates note said "pass duplicates='drop'", an option the CLI did not have
+    path = tmp_path / "dup.csv"
+    path.write_text("customer_id,date,amount\n1,2024-01-05,3\n1,2024-01-05,3\n2,2024-01-06,0\n")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "pass --duplicates 'drop'" in out and "duplicates=" not in out
+    assert main(["validate", str(path), "--duplicates", "drop", "--zero", "keep"]) == 0
+    out = capsys.readouterr().out
+    assert "exact duplicate" in out and "zero amount" not in out
+    assert "2 of 3 rows usable" in out
