@@ -242,8 +242,9 @@ def _prepare_output(out: Path, *, kind: str, inputs: list[Path], clear: bool = T
     for folder in inputs:
         folder = folder.resolve()
         if out == folder or folder.is_relative_to(out) or out.is_relative_to(folder):
-            raise ClvError(f"--out {out} overlaps the input folder {folder}; choose an output "
-                           "folder outside the inputs")
+            what = "the release folder" if kind == "release" else "--out"
+            raise ClvError(f"{what} {out} overlaps the input folder {folder}; choose an "
+                           "output folder outside the inputs")
     if out.exists() and not out.is_dir():
         raise ClvError(f"{out} exists and is not a folder; choose another output folder")
     if not out.exists() or not any(out.iterdir()):

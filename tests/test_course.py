@@ -275,3 +275,11 @@ def test_a_submission_that_rewrites_the_checks_gains_nothing(tmp_path):
     page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
     assert "changed how the grader runs cells (input transformers)" in page
     assert "changed how" not in (tmp_path / "out" / "feedback" / "ann.html").read_text()
+
+
+def test_release_into_the_source_folder_names_the_argument_it_has(tmp_path, capsys):
+    # `clvkit course release` has no --out: the refusal named an option the command lacks
+    assert cli_main(["course", "release", str(SOURCE), "--source", str(SOURCE)]) == 2
+    err = capsys.readouterr().err
+    assert "the release folder" in err and "overlaps the input folder" in err
+    assert "--out" not in err
