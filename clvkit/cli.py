@@ -71,6 +71,29 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: UTC)")
 
 
+def _iso_day(text: str) -> str:
+    """A day written as ``YYYY-MM-DD``; ``05.06.2024`` would be read month first, silently.
+
+    Examples
+    --------
+    >>> _iso_day("2024-06-05")
+    '2024-06-05'
+    >>> _iso_day("05.06.2024")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '05.06.2024' is not a day written YYYY-MM-DD (e.g. 2024-06-05)
+    """
+    import datetime
+
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD (e.g. "
+                                     "2024-06-05)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``clvkit`` command."""
     parser = argparse.ArgumentParser(
@@ -86,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="write the per-customer RFM summary")
     _add_source_arguments(summary)
-    summary.add_argument("--observation-end", required=True, metavar="DATE",
-                         help="last day observed (inclusive)")
-    summary.add_argument("--calibration-end", metavar="DATE",
+    summary.add_argument("--observation-end", required=True, metavar="YYYY-MM-DD",
+                         type=_iso_day, help="last day observed (inclusive)")
+    summary.add_argument("--calibration-end", metavar="YYYY-MM-DD", type=_iso_day,
                          help="end of the calibration period; adds holdout columns")
     summary.add_argument("--time-unit", choices=list(TIME_UNITS), default="W",
                          help="unit of recency and T (default: W = weeks)")
@@ -141,6 +164,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .summary import rfm_summary
 
     if args.engine != "pandas":
@@ -149,7 +174,13 @@ def _summary(args: argparse.Namespace) -> int:
     table = rfm_summary(result, observation_end=args.observation_end,
                         calibration_end=args.calibration_end, time_unit=args.time_unit)
     out = write_table(table, args.out, force=args.force, protect=[args.file])
-    print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
+    dates = result.transactions["date"]
+    later = int((dates >= pd.Timestamp(args.observation_end) + pd.Timedelta(days=1)).sum())
+    unused = result.rows_read - len(result.transactions)
+    print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}"
+          + (f"; {later:,} purchase rows after {args.observation_end} not used" if later else "")
+          + (f"; {unused:,} of {result.rows_read:,} file rows are not purchases (returns, "
+             "dropped rows: see clvkit validate)" if unused else ""))
     return 0
 
 

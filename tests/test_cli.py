@@ -132,3 +132,21 @@ def test_every_option_a_loader_message_names_exists_on_the_command_line(tmp_path
     out = capsys.readouterr().out
     assert "exact duplicate" in out and "zero amount" not in out
     assert "2 of 3 rows usable" in out
+
+
+def test_summary_dates_must_be_iso_and_unused_rows_are_counted(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,date,amount\n1,2024-01-05,3\n2,2024-05-06,4\n"
+                    "3,2024-06-01,5\n1,2024-06-10,6\n2,2024-06-11,-4\n")
+    out = tmp_path / "s.csv"
+    # 05.06.2024 was read month first (6 May) without a word
+    with pytest.raises(SystemExit) as stop:
+        main(["summary", str(path), "--observation-end", "05.06.2024", "--out", str(out)])
+    assert stop.value.code == 2 and not out.exists()
+    assert "'05.06.2024' is not a day written YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["summary", str(path), "--observation-end", "2024-06-05", "--out",
+                 str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "wrote 3 customers" in said
+    assert "1 purchase rows after 2024-06-05 not used" in said
+    assert "1 of 5 file rows are not purchases" in said
