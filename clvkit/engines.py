@@ -533,10 +533,9 @@ def _check_sql_readable(paths: list[str]) -> None:
             continue
         info = probe_file(name)
         gzip_named = name.lower().endswith(".gz")
-        if info.format == "csv" and info.compression is None:
-            with open(name, "rb") as fh:
-                head = fh.read(4)
-            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head == b"\x00\x00\xfe\xff":
+        head = info.head   # probe_file read the first (decompressed) bytes already
+        if info.format == "csv":
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:4] == b"\x00\x00\xfe\xff":
                 raise DataValidationError(
                     f"{name} is UTF-16/UTF-32 text (byte-order mark); the SQL engines read "
                     "UTF-8 only: use engine='pandas' (CLI: --engine pandas), which reads it, "

@@ -32,6 +32,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
+import dataclasses
 import errno
 import gzip
 import io
@@ -121,6 +122,8 @@ class SourceInfo:
     member_compression : {None, "gzip", "bz2", "xz"}
         Compression of the zip member itself (``tx.csv.gz`` zipped), found from its
         content; it is decompressed too.
+    head : bytes
+        The first 8 bytes of the (decompressed) data, e.g. a byte-order mark.
     """
 
     format: str
@@ -128,6 +131,7 @@ class SourceInfo:
     member: str | None = None
     decisions: tuple[str, ...] = ()
     member_compression: str | None = None
+    head: bytes = b""
 
 
 # --------------------------------------------------------------------------- public API
@@ -334,7 +338,7 @@ def probe_file(path: str | os.PathLike) -> SourceInfo:
         raise DataValidationError(
             f"{path} is named as {name_kind} but is not {what} (it starts with "
             f"{inner[:4]!r}); rename it with the right extension")
-    return info
+    return dataclasses.replace(info, head=bytes(inner[:8]))
 
 
 # --------------------------------------------------------------------------- paths

@@ -333,6 +333,18 @@ def test_pandas_engine_reads_a_day_first_column_once_like_duckdb(tmp_path):
         assert out.loc["A", "recency"] == 8.0 and out.loc["A", "T"] == 25.0, engine
 
 
+def test_sql_engines_name_utf16_inside_gzip(tmp_path):
+    # the byte-order mark is looked for in the decompressed bytes probe_file read: a gzip
+    # UTF-16 CSV got DuckDB's "CSV Error on Line: 1" instead of the reason and the way out
+    import gzip
+
+    path = tmp_path / "tx.csv.gz"
+    path.write_bytes(gzip.compress("customer_id,date,amount\n007,2024-01-01,2\n"
+                                   .encode("utf-16")))
+    with pytest.raises(DataValidationError, match="UTF-16/UTF-32 text .*engine='pandas'"):
+        rfm_summary_engine(path, engine="duckdb", observation_end="2024-01-10")
+
+
 def test_sql_engines_refuse_compression_their_readers_would_misread(tmp_path):
     # DuckDB and Spark pick the codec from the name: gzip bytes named .csv would be garbage
     import gzip
