@@ -603,7 +603,8 @@ def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
 
     A row is a summary row when its id, date or order cell says "Total" (or "Sum",
     "Gesamt", ...), or when it belongs to a trailing block of up to 3 rows whose
-    amounts each equal the sum of all rows above the block.
+    amounts each equal the sum of all rows above the block (at least 10 rows) and
+    whose id is missing or appears nowhere above.
     """
     n = len(mapped)
     labelled = np.zeros(n, bool)
@@ -612,14 +613,19 @@ def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
             text = mapped[column].astype("string").str.strip()
             labelled |= text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
     values = np.where(np.isfinite(amounts), amounts, 0.0)
+    ids = mapped[C.CUSTOMER_ID].astype("string").str.strip()
     trailing = np.zeros(n, bool)
     for m in (3, 2, 1):
         body = values[:n - m]
-        if len(body) < 5 or np.count_nonzero(body) < 2:
+        if len(body) < 10 or np.count_nonzero(body) < 2:
             continue
         total = body.sum()
         block = values[n - m:]
-        equal = np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
+        # a customer seen earlier in the file making a purchase equal to the total is more
+        # likely a purchase than a total: only rows without an id, or with an id of its own
+        own = (ids.iloc[n - m:].isna() | ~ids.iloc[n - m:].isin(ids.iloc[:n - m])).to_numpy()
+        equal = (np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
+                 & own)
         if (equal | labelled[n - m:]).all() and equal.any():
             trailing[n - m:] = True
             break

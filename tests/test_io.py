@@ -313,7 +313,7 @@ def test_dated_total_row_is_not_a_customer():
 
 
 def test_unlabelled_trailing_totals_are_dropped_and_keep_restores_them():
-    body = _purchases()
+    body = _purchases(12)
     s = body["amount"].sum()
     totals = pd.DataFrame({"customer_id": [None, "ALL"], "date": [None, "2024-02-01"],
                            "amount": [s, s]})
@@ -330,6 +330,9 @@ def test_a_last_purchase_that_is_not_a_total_is_kept():
     body.loc[len(body) - 1, "amount"] = 99.0     # not the sum of the rows above
     result = load_transactions(body)
     assert len(result.transactions) == len(body)
-    small = _purchases(3)                         # too few rows to call any row a total
-    small.loc[2, "amount"] = small["amount"].iloc[:2].sum()
-    assert len(load_transactions(small).transactions) == 3
+    small = _purchases(6)                         # too few rows to call any row a total
+    small.loc[5, "amount"] = small["amount"].iloc[:5].sum()
+    assert len(load_transactions(small).transactions) == 6
+    known = _purchases(12)                        # a known customer's big purchase
+    known.loc[11, "amount"] = known["amount"].iloc[:11].sum()
+    assert len(load_transactions(known).transactions) == 12
