@@ -68,7 +68,7 @@ from .parsing import has_time_of_day, normalise_ids, parse_dates, parse_numbers
 from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
-           "REASONS"]
+           "REASONS", "find_summary_rows"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
@@ -599,12 +599,47 @@ _TOTAL_WORDS = re.compile(
 
 def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
                   keep: bool) -> tuple[np.ndarray, str | None]:
-    """Rows that total other rows.
+    found = find_summary_rows(mapped, amounts)
+    n = len(mapped)
+    if not found.any():
+        return found, None
+    rows = ", ".join(str(i + 1) for i in np.flatnonzero(found)[:3])
+    more = f" and {found.sum() - 3} more" if found.sum() > 3 else ""
+    if keep:
+        return np.zeros(n, bool), (f"{int(found.sum())} row(s) look like summary/total rows "
+                                   f"(data row {rows}{more}) and are kept as purchases "
+                                   "because summary_rows='keep'")
+    return found, (f"{int(found.sum())} summary/total row(s) dropped (data row {rows}{more}: "
+                   "labelled 'Total' or equal to the sum of the rows above); pass "
+                   "summary_rows='keep' if they are real purchases")
+
+
+def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
+    """Rows that total other rows (the loader's "summary / total row").
 
     A row is a summary row when its id, date or order cell says "Total" (or "Sum",
     "Gesamt", ...), or when it belongs to a trailing block of up to 3 rows whose
     amounts each equal the sum of all rows above the block (at least 10 rows) and
     whose id is missing or appears nowhere above.
+
+    Parameters
+    ----------
+    mapped : DataFrame
+        The raw cells under canonical names (``customer_id``, ``date``, optionally
+        ``order_id``), one row per input row.
+    amounts : ndarray
+        The amounts as read (NaN where unreadable).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "Total"],
+    ...                     "date": ["2024-01-02", "2024-01-03", ""]})
+    >>> find_summary_rows(raw, np.array([2.0, 3.0, 5.0])).tolist()
+    [False, False, True]
     """
     n = len(mapped)
     labelled = np.zeros(n, bool)
@@ -629,18 +664,7 @@ def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
         if (equal | labelled[n - m:]).all() and equal.any():
             trailing[n - m:] = True
             break
-    found = labelled | trailing
-    if not found.any():
-        return found, None
-    rows = ", ".join(str(i + 1) for i in np.flatnonzero(found)[:3])
-    more = f" and {found.sum() - 3} more" if found.sum() > 3 else ""
-    if keep:
-        return np.zeros(n, bool), (f"{int(found.sum())} row(s) look like summary/total rows "
-                                   f"(data row {rows}{more}) and are kept as purchases "
-                                   "because summary_rows='keep'")
-    return found, (f"{int(found.sum())} summary/total row(s) dropped (data row {rows}{more}: "
-                   "labelled 'Total' or equal to the sum of the rows above); pass "
-                   "summary_rows='keep' if they are real purchases")
+    return labelled | trailing
 
 
 def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -336,3 +336,21 @@ def test_a_last_purchase_that_is_not_a_total_is_kept():
     known = _purchases(12)                        # a known customer's big purchase
     known.loc[11, "amount"] = known["amount"].iloc[:11].sum()
     assert len(load_transactions(known).transactions) == 12
+
+
+def test_the_revenue_bridge_removes_the_summary_rows_the_loader_drops():
+    # with a dated "Total" row the report's independent bridge said December had the
+    # file's total plus December's purchases: its reconciliation check failed
+    from clvkit.reconcile import parse_raw, revenue_bridge
+
+    body = _purchases(12)
+    body["date"] = [f"2024-{1 + i % 12:02d}-05" for i in range(12)]
+    total = pd.DataFrame({"customer_id": ["Total"], "date": ["2024-12-31"],
+                          "amount": [body["amount"].sum()]})
+    raw = pd.concat([body, total], ignore_index=True).astype(str)
+    bridge = revenue_bridge(parse_raw(raw), as_of=None)
+    loaded = load_transactions(raw, as_of=None).transactions
+    by_month = loaded.groupby(loaded["date"].dt.to_period("M").astype(str))["amount"].sum()
+    headline = bridge.xs("headline revenue", level="step")["amount"]
+    assert headline.to_dict() == pytest.approx(by_month.to_dict())
+    assert bridge.loc[("2024-12", "other exclusions"), "rows"] == 1
