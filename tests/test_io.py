@@ -218,7 +218,7 @@ def test_unknown_preset_and_policy():
 
 
 def test_source_type_checked():
-    with pytest.raises(DataValidationError, match="file path, a DataFrame or a RawTable, got int"):
+    with pytest.raises(DataValidationError, match="a file path, a DataFrame or a RawTable"):
         load_transactions(42)
 
 
