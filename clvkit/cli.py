@@ -40,6 +40,14 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"name of the {name.replace('-', ' ')} column in the file")
     parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
                         help="what to do with returns/cancellations (default: separate)")
+    parser.add_argument("--duplicates", choices=["drop", "keep"], help="rows repeated in every "
+                        "column (default: dropped when the file has an order id or times of "
+                        "day, else kept as separate purchases; logged)")
+    parser.add_argument("--zero", choices=["drop", "keep"], help="rows whose amount is "
+                        "exactly zero (default: drop; the cdnow preset keeps them)")
+    parser.add_argument("--summary-rows", choices=["drop", "keep"], default="drop",
+                        help="rows labelled Total/Sum or a trailing total of the rows above "
+                        "(default: drop, logged)")
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
@@ -63,6 +71,29 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: UTC)")
 
 
+def _iso_day(text: str) -> str:
+    """A day written as ``YYYY-MM-DD``; ``05.06.2024`` would be read month first, silently.
+
+    Examples
+    --------
+    >>> _iso_day("2024-06-05")
+    '2024-06-05'
+    >>> _iso_day("05.06.2024")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '05.06.2024' is not a day written YYYY-MM-DD (e.g. 2024-06-05)
+    """
+    import datetime
+
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD (e.g. "
+                                     "2024-06-05)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``clvkit`` command."""
     parser = argparse.ArgumentParser(
@@ -78,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="write the per-customer RFM summary")
     _add_source_arguments(summary)
-    summary.add_argument("--observation-end", required=True, metavar="DATE",
-                         help="last day observed (inclusive)")
-    summary.add_argument("--calibration-end", metavar="DATE",
+    summary.add_argument("--observation-end", required=True, metavar="YYYY-MM-DD",
+                         type=_iso_day, help="last day observed (inclusive)")
+    summary.add_argument("--calibration-end", metavar="YYYY-MM-DD", type=_iso_day,
                          help="end of the calibration period; adds holdout columns")
     summary.add_argument("--time-unit", choices=list(TIME_UNITS), default="W",
                          help="unit of recency and T (default: W = weeks)")
@@ -119,12 +150,13 @@ def _load(args: argparse.Namespace):
         unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
         sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
         date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
-        timezone=args.timezone)
+        timezone=args.timezone, summary_rows=args.summary_rows, duplicates=args.duplicates,
+        zero=args.zero)
 
 
 def _validate(args: argparse.Namespace) -> int:
     result = _load(args)
-    print(result.to_text())
+    print(result.to_text(hint=cli_hint))
     kept = int(result.log.loc[result.log["reason"] == "kept", "rows"].sum())
     print(f"\n{kept:,} of {result.rows_read:,} rows usable; "
           f"{len(result.returns):,} returns kept apart.")
@@ -132,6 +164,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .summary import rfm_summary
 
     if args.engine != "pandas":
@@ -140,7 +174,13 @@ def _summary(args: argparse.Namespace) -> int:
     table = rfm_summary(result, observation_end=args.observation_end,
                         calibration_end=args.calibration_end, time_unit=args.time_unit)
     out = write_table(table, args.out, force=args.force, protect=[args.file])
-    print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}")
+    dates = result.transactions["date"]
+    later = int((dates >= pd.Timestamp(args.observation_end) + pd.Timedelta(days=1)).sum())
+    unused = result.rows_read - len(result.transactions)
+    print(f"wrote {len(table):,} customers ({args.time_unit}) to {out}"
+          + (f"; {later:,} purchase rows after {args.observation_end} not used" if later else "")
+          + (f"; {unused:,} of {result.rows_read:,} file rows are not purchases (returns, "
+             "dropped rows: see clvkit validate)" if unused else ""))
     return 0
 
 
@@ -151,10 +191,10 @@ def _summary_engine(args: argparse.Namespace) -> int:
 
     unsupported = [f"--{name.replace('_', '-')}" for name in
                    ("order_id", "quantity", "unit_price", "encoding", "sep", "sheet", "decimal",
-                    "thousands", "date_format", "dayfirst", "date_unit") if getattr(args, name)
-                   is not None]
-    if args.returns != "separate" or args.timezone != "UTC":
-        unsupported.append("--returns/--timezone")
+                    "thousands", "date_format", "dayfirst", "date_unit", "duplicates", "zero")
+                   if getattr(args, name) is not None]
+    if args.returns != "separate" or args.timezone != "UTC" or args.summary_rows != "drop":
+        unsupported.append("--returns/--timezone/--summary-rows")
     if unsupported:
         raise ClvError(f"{', '.join(unsupported)} need(s) --engine pandas; the {args.engine} "
                        "engine reads clean customer_id/date/amount columns as they are")
@@ -200,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
 
 #: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
 _CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
-             "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone")
-_KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+             "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone",
+             "summary_rows", "duplicates", "zero")
+_CALL = re.compile(r"load_transactions\(path, (?P<args>[^)]*)\)")
+_KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)?")
 
 
 def cli_hint(message: str) -> str:
@@ -215,6 +257,10 @@ def cli_hint(message: str) -> str:
     "pass --dayfirst or --date-format '%d/%m/%Y'"
     >>> cli_hint("use encoding=... (any codec)")
     'use --encoding ... (any codec)'
+    >>> cli_hint("name them: load_transactions(path, customer_id='COLUMN', date='COLUMN')")
+    "name them: --customer-id 'COLUMN' --date 'COLUMN'"
+    >>> cli_hint("sheet 'A' of 2 (A, B) read; choose another with sheet=")
+    "sheet 'A' of 2 (A, B) read; choose another with --sheet"
     """
     def option(match: re.Match) -> str:
         key, value = match["key"], match["value"]
@@ -222,9 +268,12 @@ def cli_hint(message: str) -> str:
             return {"True": "--dayfirst", "False": "--monthfirst"}.get(value, "--dayfirst")
         if key not in _CLI_KEYS:
             return match.group(0)
-        return f"--{key.replace('_', '-')} {value}"
+        return f"--{key.replace('_', '-')}" + (f" {value}" if value is not None else "")
 
-    return _KEYWORD.sub(option, message)
+    def call(match: re.Match) -> str:
+        return " ".join(option(m) for m in _KEYWORD.finditer(match["args"]))
+
+    return _KEYWORD.sub(option, _CALL.sub(call, message))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -239,7 +240,16 @@ def as_day(value: Any, name: str) -> pd.Timestamp:
     ...
     clvkit.errors.DataValidationError: `observation_end` must be a date (e.g. '2024-03-31'), \
 got 'last week'
+    >>> as_day("05.06.2024", "observation_end")
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: `observation_end` '05.06.2024' could be day or month \
+first (pandas reads 6 May): write it as YYYY-MM-DD, e.g. '2024-06-05' for 5 June
     """
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b.*", value):
+        raise DataValidationError(
+            f"`{name}` {value!r} could be day or month first (pandas reads "
+            f"{_pandas_reading(value)}): write it as YYYY-MM-DD, e.g. '2024-06-05' for 5 June")
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError, OverflowError):
@@ -247,3 +257,11 @@ got 'last week'
     if pd.isna(stamp):
         raise DataValidationError(f"`{name}` must be a date (e.g. '2024-03-31'), got {value!r}")
     return stamp.tz_localize(None).normalize() if stamp.tzinfo else stamp.normalize()
+
+
+def _pandas_reading(value: str) -> str:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return "nothing"
+    return "nothing" if pd.isna(stamp) else f"{stamp.day} {stamp.strftime('%B')}"

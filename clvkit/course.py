@@ -26,7 +26,10 @@ this module applies the same steps with nbgrader's own preprocessors:
   kernel in its own process with a per-cell timeout and a per-notebook limit,
   score each test cell with ``nbgrader.utils.determine_grade`` (no error and no
   stderr = full points), then write ``grades.csv`` and one feedback page per
-  student with the hint of each failed check.
+  student with the hint of each failed check. A submission that changes how the
+  kernel runs cells (input/AST transformers, exception handlers, tracers, event
+  callbacks, a replaced ``run_cell``) before a check runs scores 0 on the checks,
+  with a note for the instructor.
 """
 
 from __future__ import annotations
@@ -239,8 +242,9 @@ def _prepare_output(out: Path, *, kind: str, inputs: list[Path], clear: bool = T
     for folder in inputs:
         folder = folder.resolve()
         if out == folder or folder.is_relative_to(out) or out.is_relative_to(folder):
-            raise ClvError(f"--out {out} overlaps the input folder {folder}; choose an output "
-                           "folder outside the inputs")
+            what = "the release folder" if kind == "release" else "--out"
+            raise ClvError(f"{what} {out} overlaps the input folder {folder}; choose an "
+                           "output folder outside the inputs")
     if out.exists() and not out.is_dir():
         raise ClvError(f"{out} exists and is not a folder; choose another output folder")
     if not out.exists() or not any(out.iterdir()):
@@ -396,16 +400,115 @@ def _as_type(cell, cell_type: str):
     return new
 
 
+#: Run in the kernel (through ``user_expressions``, which no input transformer rewrites)
+#: before the first cell and before every test cell: a fingerprint of the machinery that
+#: decides what a cell runs and whether its error is shown. A submission that changes it
+#: (an input or AST transformer that turns the checks into ``pass``, a custom exception
+#: handler, a tracer, an event callback that clears the error, a replaced ``run_cell``)
+#: could pass every check without a right answer.
+_KERNEL_FINGERPRINT = r"""
+import sys
+from IPython import get_ipython
+
+_ours = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "comm", "traitlets",
+         "jupyter_client", "tornado", "zmq", "debugpy", "ipywidgets")
+
+def _name(f):
+    f = getattr(f, "func", f)
+    f = getattr(f, "__func__", f)
+    module = getattr(f, "__module__", None) or type(f).__module__
+    return f"{module}.{getattr(f, '__qualname__', type(f).__qualname__)}"
+
+def _foreign(f):
+    return not _name(f).startswith(tuple(m + "." for m in _ours))
+
+sh = get_ipython()
+m = sh.input_transformer_manager
+seen = {
+    "input transformers": [_name(f) for f in (*m.cleanup_transforms, *m.line_transforms,
+                                              *getattr(m, "token_transformers", ()),
+                                              *sh.input_transformers_post)],
+    "AST transformers": [_name(f) for f in sh.ast_transformers],
+    "custom exception handler": repr(getattr(sh, "custom_exceptions", ())),
+    "tracer": [_name(f) for f in (sys.gettrace(), sys.getprofile()) if f is not None],
+    "event callbacks": sorted(_name(f) for cbs in sh.events.callbacks.values() for f in cbs
+                              if _foreign(f)),
+    "shell methods": sorted(k for k in vars(sh) if k in (
+        "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "showtraceback",
+        "_showtraceback", "showsyntaxerror", "transform_cell", "transform_ast",
+        "should_run_async", "get_exception_only")) + [
+        _name(getattr(type(sh), k)) for k in ("run_cell", "run_cell_async", "run_ast_nodes",
+                                               "run_code", "showtraceback", "transform_cell")
+        if _foreign(getattr(type(sh), k))],
+    "input transformer manager": type(m).__module__ + "." + type(m).__qualname__,
+    "exception hooks": [_name(h) for h in (sys.excepthook, sys.displayhook)
+                        if _foreign(h) and _name(h) not in ("sys.excepthook",
+                                                             "sys.displayhook")],
+}
+result = repr(sorted(seen.items()))
+"""
+_FINGERPRINT_EXPR = ("(lambda d: (exec(compile(" + repr(_KERNEL_FINGERPRINT) +
+                     ", '<clvkit grader>', 'exec'), d), d['result'])[1])({})")
+
+
+def _tampering(baseline: str, now: str) -> str:
+    """What differs between two kernel fingerprints (empty: nothing).
+
+    Examples
+    --------
+    >>> _tampering("[('a', [1]), ('b', [])]", "[('a', [1]), ('b', ['x'])]")
+    'b'
+    """
+    import ast
+
+    before, after = dict(ast.literal_eval(baseline)), dict(ast.literal_eval(now))
+    return ", ".join(key for key in after if after[key] != before.get(key))
+
+
 def _execute_one(notebook: str, output: str, cwd: str, timeout: int) -> None:
-    """Child-process entry: execute a restored notebook with nbgrader's Execute, save it."""
+    """Child-process entry: execute a restored notebook with nbgrader's Execute, save it.
+
+    Before the first cell and before every test cell the kernel's fingerprint
+    (:data:`_KERNEL_FINGERPRINT`) is taken; a change is recorded in the notebook's
+    metadata (``clvkit_grader.tampered``) and voids the autograded points.
+    """
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbgrader.preprocessors import Execute
 
+    class _GuardedExecute(Execute):
+        baseline: str | None = None
+        tampered: str = ""
+
+        def _fingerprint(self) -> str:
+            msg_id = self.kc.execute("", silent=True, store_history=False,
+                                     user_expressions={"fp": _FINGERPRINT_EXPR})
+            reply = run_sync(self.async_wait_for_reply)(msg_id)
+            value = reply["content"].get("user_expressions", {}).get("fp", {})
+            if value.get("status") != "ok":
+                return "unreadable: " + str(value.get("ename", "no reply"))
+            return __import__("ast").literal_eval(value["data"]["text/plain"])
+
+        def preprocess_cell(self, cell, resources, index):
+            test = cell.cell_type == "code" and _nbgrader(cell).get("grade")
+            if self.baseline is None or test:
+                now = self._fingerprint()
+                if self.baseline is None:
+                    self.baseline = now
+                elif not self.tampered and now != self.baseline:
+                    try:
+                        self.tampered = _tampering(self.baseline, now) or "unknown"
+                    except (ValueError, SyntaxError):
+                        self.tampered = now[:200]
+            return super().preprocess_cell(cell, resources, index)
+
     nb = nbformat.read(notebook, as_version=4)
-    executor = Execute(timeout=timeout, kernel_name=KERNEL_NAME, execute_retries=0)
+    executor = _GuardedExecute(timeout=timeout, kernel_name=KERNEL_NAME, execute_retries=0)
     try:
         nb, _ = executor.preprocess(nb, {"metadata": {"path": cwd}})
     finally:
+        if executor.tampered:
+            nb.metadata.setdefault("clvkit_grader", {})["tampered"] = executor.tampered
         nbformat.write(nb, output)
 
 
@@ -512,11 +615,18 @@ def _score(job: _Job, executed, problem: str | None, source_nb, release_nb) -> t
         by_id = {_nbgrader(c)["grade_id"]: c for c in executed.cells
                  if "grade_id" in _nbgrader(c)}
     rows, notes = [], ([problem] if problem else []) + (_notes(executed) if executed else [])
+    tampered = executed.metadata.get("clvkit_grader", {}).get("tampered") if executed else None
+    if tampered:
+        notes.insert(0, f"the notebook changed how the grader runs cells ({tampered}) before "
+                     "the checks ran, so no check result can be trusted: autograded points "
+                     "are 0; the instructor may review the notebook")
     for check in find_checks(source_nb):
         cell = by_id.get(check.grade_id)
         row = {"student": job.student, "notebook": job.notebook, "exercise": check.grade_id,
                "points": 0.0, "max_points": check.points, "kind": check.kind, "hint": ""}
-        if cell is None:
+        if tampered and check.kind == "auto":
+            row["hint"] = f"not trusted: the notebook changed how cells run ({tampered})"
+        elif cell is None:
             row["hint"] = problem or "the cell is missing from the submission"
         elif check.kind == "manual":
             cell = copy.deepcopy(cell)

@@ -61,6 +61,7 @@ import contextlib
 import glob
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -75,7 +76,7 @@ from ._validate import check_one_of
 from .contract import ID_ORDER_SQL, as_day, check_transactions
 from .errors import ClvError, DataValidationError
 from .io import LoadResult
-from .parsing import ID_DTYPE
+from .parsing import ID_DTYPE, normalise_ids, parse_dates, parse_numbers
 from .reading import format_from_name, probe_file, read_table
 from .summary import compress_summary, rfm_summary
 from .units import DAYS_PER_UNIT, TIME_UNITS
@@ -441,7 +442,9 @@ def local_spark(*, cores: int = 2, app_name: str = "clvkit",
     """A small local SparkSession (created once, reused): ``local[cores]``, no UI, UTC.
 
     Settings: ``spark.ui.enabled=false``, ``spark.sql.shuffle.partitions=4``,
-    ``spark.sql.session.timeZone=UTC`` and Arrow transfers to pandas, plus ``config``
+    ``spark.sql.session.timeZone=UTC``, Arrow transfers to pandas and Python workers
+    running this interpreter (``PYSPARK_PYTHON`` unless already set: the id
+    normalisation runs there and needs pandas), plus ``config``
     (e.g. ``{"spark.driver.memory": "4g"}``; only used when the session is created).
     To use a cluster, build your own session and pass it as ``spark=`` instead (see
     the module docstring).
@@ -459,6 +462,7 @@ def local_spark(*, cores: int = 2, app_name: str = "clvkit",
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers: this interpreter
     with _quiet_pyspark():
         builder = (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
                    .config("spark.ui.enabled", "false")
@@ -529,10 +533,9 @@ def _check_sql_readable(paths: list[str]) -> None:
             continue
         info = probe_file(name)
         gzip_named = name.lower().endswith(".gz")
-        if info.format == "csv" and info.compression is None:
-            with open(name, "rb") as fh:
-                head = fh.read(4)
-            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head == b"\x00\x00\xfe\xff":
+        head = info.head   # probe_file read the first (decompressed) bytes already
+        if info.format == "csv":
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:4] == b"\x00\x00\xfe\xff":
                 raise DataValidationError(
                     f"{name} is UTF-16/UTF-32 text (byte-order mark); the SQL engines read "
                     "UTF-8 only: use engine='pandas' (CLI: --engine pandas), which reads it, "
@@ -580,10 +583,16 @@ def _canonical_frame(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame
         raise DataValidationError(f"transactions lack column(s) {missing}; found "
                                   f"{list(frame.columns)}. Map yours with columns={{...}}")
     out = pd.DataFrame({canon: frame[src] for canon, src in names.items()})
+    # text columns are read as the loader reads them: ids as written (trimmed, NFC), one
+    # date format and one number convention per column decided from all values (not
+    # format="mixed", which reads 05/06/2024 month first beside 13/06/2024 day first)
+    if not pd.api.types.is_numeric_dtype(out[C.CUSTOMER_ID]):
+        out[C.CUSTOMER_ID] = normalise_ids(out[C.CUSTOMER_ID],
+                                           column=names[C.CUSTOMER_ID]).values
     if not pd.api.types.is_datetime64_any_dtype(out[C.DATE]):
-        out[C.DATE] = pd.to_datetime(out[C.DATE], errors="coerce", format="mixed")
+        out[C.DATE] = parse_dates(out[C.DATE], column=names[C.DATE]).values
     if not pd.api.types.is_numeric_dtype(out[C.AMOUNT]):
-        out[C.AMOUNT] = pd.to_numeric(out[C.AMOUNT], errors="coerce")
+        out[C.AMOUNT] = parse_numbers(out[C.AMOUNT], column=names[C.AMOUNT]).values
     return out
 
 
@@ -784,6 +793,7 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
                         if frame is None else frame)
                 _check_columns(names, data.columns, label)
                 data = data.selectExpr(*(f"`{src}` AS {canon}" for canon, src in names.items()))
+                data = _spark_ids(data)
             data.createOrReplaceTempView(_SOURCE_VIEW)
             if not in_pandas:
                 _check_counts(session.sql(_check_sql(_SOURCE_VIEW)).first(), label)
@@ -803,6 +813,26 @@ def _run_spark(query: str, *, frame, paths, names, spark=None, **_: Any) -> pd.D
         if col in out:
             out[col] = out[col].astype(np.int64)
     return out
+
+
+def _spark_ids(data):
+    """Text ids as :func:`clvkit.parsing.normalise_ids` and the DuckDB query write them.
+
+    Surrounding whitespace is stripped, the text NFC-normalised, a blank id is NULL.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    if not isinstance(data.schema[C.CUSTOMER_ID].dataType, StringType):
+        return data
+    space = "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE)
+    trimmed = F.regexp_replace(F.col(C.CUSTOMER_ID), f"^[{space}]+|[{space}]+\\z", "")
+
+    def nfc(ids: pd.Series) -> pd.Series:   # local: pickled by value for the workers
+        return ids.str.normalize("NFC")
+
+    value = F.pandas_udf(nfc, "string")(trimmed)
+    return data.withColumn(C.CUSTOMER_ID, F.when(value == "", None).otherwise(value))
 
 
 def _spark_read(session, paths: list[str], *, text_column: str | None = None):

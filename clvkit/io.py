@@ -54,6 +54,7 @@ are converted to ``timezone`` (default UTC) before the calendar date is taken.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,14 +68,16 @@ from .parsing import has_time_of_day, normalise_ids, parse_dates, parse_numbers
 from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
-           "REASONS"]
+           "REASONS", "find_summary_rows"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
 FUTURE = "future or implausible date"
+SUMMARY = "summary / total row"
 
 #: Order of the checks (the first that applies to a row wins) and their action.
 REASONS: dict[str, str] = {
+    SUMMARY: "dropped",
     "missing customer id": "dropped",
     "missing date": "dropped",
     "unparsable date": "dropped",
@@ -172,12 +175,15 @@ class LoadResult:
     source: str
     decisions: tuple[str, ...] = ()
 
-    def to_text(self) -> str:
-        """Render the decisions and the cleaning log as plain text."""
+    def to_text(self, *, hint=None) -> str:
+        """Render the decisions and the cleaning log as plain text.
+
+        ``hint`` rewrites each decision (the command line turns ``sheet=`` into ``--sheet``).
+        """
         table = self.log.copy()
         table["amount"] = table["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
         lines = [f"{self.rows_read:,} rows read from {self.source}"]
-        lines += [f"- {d}" for d in self.decisions]
+        lines += [f"- {hint(d) if hint else d}" for d in self.decisions]
         return "\n".join(lines) + "\n" + table.to_string(index=False)
 
 
@@ -269,6 +275,7 @@ def load_transactions(
     dayfirst: bool | None = None,
     date_unit: str | None = None,
     timezone: str = "UTC",
+    summary_rows: str = "drop",
 ) -> LoadResult:
     """Load transactions into the data contract and log what happened to every row.
 
@@ -326,6 +333,12 @@ def load_transactions(
     timezone : str, default "UTC"
         Dates with an offset (``Z``, ``+01:00``) or timezone-aware columns are
         converted to this zone before the calendar date is taken.
+    summary_rows : {"drop", "keep"}, default "drop"
+        Spreadsheet exports often end with a total: rows whose id, date or order
+        cell reads "Total" (also "Grand total", "Sum", "Gesamt", ...) and a trailing
+        block of up to 3 rows each equal to the sum of the rows above are dropped
+        as "summary / total row" (logged, with their row numbers); "keep" keeps
+        them as purchases.
 
     Returns
     -------
@@ -360,6 +373,7 @@ def load_transactions(
     Timestamp('2024-03-02 00:00:00')], 'amount': [1234.5, 12.5]}
     """
     check_one_of("returns", returns, ["separate", "net", "drop"])
+    check_one_of("summary_rows", summary_rows, ["drop", "keep"])
     spec = resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
                             order_id=order_id, quantity=quantity, unit_price=unit_price,
                             channel=channel, product=product)
@@ -374,14 +388,19 @@ def load_transactions(
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
-    frame = _map_columns(raw, spec, label)
+    mapped = _map_columns(raw, spec, label,
+                          sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
     frame, checks, notes = _parse_values(
-        frame, label, unit_price="unit_price" in spec,
+        mapped, label, unit_price="unit_price" in spec,
         numbers={"decimal": decimal, "thousands": thousands},
         dates={"date_format": date_format, "dayfirst": dayfirst, "date_unit": date_unit,
                "timezone": timezone})
     decisions = (*decisions, *notes)
     checks["excluded order"] = _excluded_orders(frame, rules)
+    checks[SUMMARY], note = _summary_rows(mapped, frame[C.AMOUNT].to_numpy(dtype=float),
+                                          keep=summary_rows == "keep")
+    if note:
+        decisions = (*decisions, note)
     checks[FUTURE] = checks.pop("implausible date") | _future(frame, as_of)
     repeated = raw.reset_index(drop=True).duplicated().to_numpy()
     duplicates, note = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates,
@@ -400,7 +419,12 @@ def load_transactions(
     checks[RETURN] = is_return
 
     outcome = _first_reason(checks, len(frame))
-    log = _build_log(outcome, amounts, frame.attrs.pop("examples"))
+    examples = frame.attrs.pop("examples")
+    examples[SUMMARY] = tuple(
+        f"row {i + 1}: " + ("no id" if pd.isna(label := mapped[C.CUSTOMER_ID].iloc[i])
+                            else str(label))
+        for i in np.flatnonzero(outcome == SUMMARY)[:3])
+    log = _build_log(outcome, amounts, examples)
     keep = outcome == KEPT
     if returns == "net":
         keep |= outcome == RETURN
@@ -464,7 +488,8 @@ def resolve_columns(preset: str | None, **given: str | None) -> dict[str, str]:
     return spec
 
 
-def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.DataFrame:
+def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str, *,
+                 sheet_note: str | None = None) -> pd.DataFrame:
     # optional columns already under their canonical name come along without being named
     spec = {**spec, **{c: c for c in C.OPTIONAL if c not in spec and c in raw.columns}}
     missing = [f"{name!r} (for {key.removeprefix('extra:')})" for key, name in spec.items()
@@ -473,10 +498,14 @@ def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str) -> pd.Data
         missing.append("a quantity column (amount = quantity x unit price)")
     if missing:
         found = ", ".join(repr(c) for c in raw.columns[:30])
+        more = f" (and {len(raw.columns) - 30} more)" if len(raw.columns) > 30 else ""
+        absent = [key for key, name in spec.items()
+                  if name not in raw.columns and not key.startswith("extra:")]
+        options = ", ".join(f"{key}='COLUMN'" for key in absent) or "extra={...}"
+        where = f" ({sheet_note})" if sheet_note and " of " in sheet_note else ""
         raise DataValidationError(
-            f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}. "
-            "Name the right columns, e.g. load_transactions(path, customer_id='CustomerID', "
-            "date='InvoiceDate', amount='Sales') (CLI: --customer-id, --date, --amount)")
+            f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}{more}"
+            f"{where}. Name the file's columns: load_transactions(path, {options})")
     return pd.DataFrame({key.removeprefix("extra:"): raw[name].reset_index(drop=True)
                          for key, name in spec.items()})
 
@@ -561,6 +590,81 @@ def _future(frame: pd.DataFrame, as_of) -> np.ndarray:
         return np.zeros(len(frame), bool)
     limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
     return (frame[C.DATE] > limit).fillna(False).to_numpy()
+
+
+_TOTAL_WORDS = re.compile(
+    r"\s*(grand[\s-]*)?(sub[\s-]*)?totals?|sum|summe|gesamt(summe)?|insgesamt|totale|totaal"
+    r"|total g[ée]n[ée]ral|summary\s*:?\s*", re.IGNORECASE)
+
+
+def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
+                  keep: bool) -> tuple[np.ndarray, str | None]:
+    found = find_summary_rows(mapped, amounts)
+    n = len(mapped)
+    if not found.any():
+        return found, None
+    rows = ", ".join(str(i + 1) for i in np.flatnonzero(found)[:3])
+    more = f" and {found.sum() - 3} more" if found.sum() > 3 else ""
+    if keep:
+        return np.zeros(n, bool), (f"{int(found.sum())} row(s) look like summary/total rows "
+                                   f"(data row {rows}{more}) and are kept as purchases "
+                                   "because summary_rows='keep'")
+    return found, (f"{int(found.sum())} summary/total row(s) dropped (data row {rows}{more}: "
+                   "labelled 'Total' or equal to the sum of the rows above); pass "
+                   "summary_rows='keep' if they are real purchases")
+
+
+def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
+    """Rows that total other rows (the loader's "summary / total row").
+
+    A row is a summary row when its id, date or order cell says "Total" (or "Sum",
+    "Gesamt", ...), or when it belongs to a trailing block of up to 3 rows whose
+    amounts each equal the sum of all rows above the block (at least 10 rows) and
+    whose id is missing or appears nowhere above.
+
+    Parameters
+    ----------
+    mapped : DataFrame
+        The raw cells under canonical names (``customer_id``, ``date``, optionally
+        ``order_id``), one row per input row.
+    amounts : ndarray
+        The amounts as read (NaN where unreadable).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "Total"],
+    ...                     "date": ["2024-01-02", "2024-01-03", ""]})
+    >>> find_summary_rows(raw, np.array([2.0, 3.0, 5.0])).tolist()
+    [False, False, True]
+    """
+    n = len(mapped)
+    labelled = np.zeros(n, bool)
+    for column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
+        if column in mapped:
+            text = mapped[column].astype("string").str.strip()
+            labelled |= text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
+    values = np.where(np.isfinite(amounts), amounts, 0.0)
+    ids = mapped[C.CUSTOMER_ID].astype("string").str.strip()
+    trailing = np.zeros(n, bool)
+    for m in (3, 2, 1):
+        body = values[:n - m]
+        if len(body) < 10 or np.count_nonzero(body) < 2:
+            continue
+        total = body.sum()
+        block = values[n - m:]
+        # a customer seen earlier in the file making a purchase equal to the total is more
+        # likely a purchase than a total: only rows without an id, or with an id of its own
+        own = (ids.iloc[n - m:].isna() | ~ids.iloc[n - m:].isin(ids.iloc[:n - m])).to_numpy()
+        equal = (np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
+                 & own)
+        if (equal | labelled[n - m:]).all() and equal.any():
+            trailing[n - m:] = True
+            break
+    return labelled | trailing
 
 
 def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -951,8 +951,27 @@ Unicode NFC)"
         notes.insert(0, f"{k:,} distinct id{'s' if k != 1 else ''} ({rows:,} "
                      f"row{'s' if rows != 1 else ''}) changed by normalisation (surrounding "
                      "whitespace, Unicode NFC)")
+    if (case := _case_twins(ids)):
+        notes.append(case)
     decision = f"{column!r}: " + "; ".join(notes) if notes else ""
     return ParsedColumn(_ids_series(ids, codes, raw), none, none, decision, ())
+
+
+def _case_twins(ids: np.ndarray) -> str:
+    """A note when distinct ids differ only in letter case (``Ann@X.com`` / ``ann@x.com``)."""
+    text = pd.Series([i for i in ids if isinstance(i, str)], dtype="string[python]").unique()
+    if len(text) < 2:
+        return ""
+    folded = pd.Series(text).str.casefold()
+    twins = folded.duplicated(keep=False)
+    if not twins.any():
+        return ""
+    groups = pd.Series(text[twins.to_numpy()]).groupby(folded[twins].to_numpy(), sort=False)
+    example = " / ".join(repr(v) for v in next(iter(groups))[1].head(2))
+    k = int(twins.sum())
+    return (f"{k:,} distinct ids differ from another id only in letter case (e.g. {example}): "
+            "kept as different customers; lower-case the ids first if they are e-mail "
+            "addresses or case-insensitive codes")
 
 
 def _float_ids(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:

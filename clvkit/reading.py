@@ -32,6 +32,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
+import dataclasses
 import errno
 import gzip
 import io
@@ -118,12 +119,19 @@ class SourceInfo:
         The data file read inside a zip archive.
     decisions : tuple of str
         Sentences about interpretations (compression that the name does not show).
+    member_compression : {None, "gzip", "bz2", "xz"}
+        Compression of the zip member itself (``tx.csv.gz`` zipped), found from its
+        content; it is decompressed too.
+    head : bytes
+        The first 8 bytes of the (decompressed) data, e.g. a byte-order mark.
     """
 
     format: str
     compression: str | None = None
     member: str | None = None
     decisions: tuple[str, ...] = ()
+    member_compression: str | None = None
+    head: bytes = b""
 
 
 # --------------------------------------------------------------------------- public API
@@ -299,17 +307,24 @@ def probe_file(path: str | os.PathLike) -> SourceInfo:
     decisions = []
     if compression == "zip" and _is_xlsx(path):
         compression = None
+    inside = None
     if compression == "zip":
         member = _zip_member(path)
         name_kind, _ = _name_kind(member)
         decisions.append(f"read {member!r}, the one data file of the zip archive {path}")
+        head = _inner_head(path, SourceInfo(name_kind, compression, member))
+        inside = _compression_of(head)
+        inside = None if inside == "zip" else inside   # a workbook (or a zip: refused below)
+        if inside is not None:
+            decisions.append(f"{member!r} inside the zip is {inside}-compressed; decompressed "
+                             "while reading")
     elif compression is not None and name_compression != compression:
         decisions.append(f"{path} is {compression}-compressed (found from its content, not "
                          "its name); decompressed while reading")
     elif compression is None and name_compression not in (None, "zip"):
         decisions.append(f"{path} is named as {name_compression}-compressed but is not "
                          "compressed; read as it is")
-    info = SourceInfo(name_kind, compression, member, tuple(decisions))
+    info = SourceInfo(name_kind, compression, member, tuple(decisions), inside)
     inner = magic if compression is None else _inner_head(path, info)
     # a zip at the top is a workbook only if it holds one; inside a container, assume so
     xlsx = inner[:4] == b"PK\x03\x04" and (compression is not None or _is_xlsx(path))
@@ -323,7 +338,7 @@ def probe_file(path: str | os.PathLike) -> SourceInfo:
         raise DataValidationError(
             f"{path} is named as {name_kind} but is not {what} (it starts with "
             f"{inner[:4]!r}); rename it with the right extension")
-    return info
+    return dataclasses.replace(info, head=bytes(inner[:8]))
 
 
 # --------------------------------------------------------------------------- paths
@@ -445,13 +460,20 @@ def _open_data(path: Path, info: SourceInfo) -> Iterator[IO[bytes]]:
             yield raw
         elif info.compression == "zip":
             with zipfile.ZipFile(raw) as archive, archive.open(info.member) as member:
-                yield member
+                if info.member_compression is None:
+                    yield member
+                else:
+                    with _decompressor(member, info.member_compression) as stream:
+                        yield stream
         else:
-            stream = (gzip.GzipFile(fileobj=raw, mode="rb") if info.compression == "gzip"
-                      else bz2.BZ2File(raw, mode="rb") if info.compression == "bz2"
-                      else lzma.LZMAFile(raw, mode="rb"))
-            with stream:
+            with _decompressor(raw, info.compression) as stream:
                 yield stream
+
+
+def _decompressor(raw: IO[bytes], compression: str) -> IO[bytes]:
+    return (gzip.GzipFile(fileobj=raw, mode="rb") if compression == "gzip"
+            else bz2.BZ2File(raw, mode="rb") if compression == "bz2"
+            else lzma.LZMAFile(raw, mode="rb"))
 
 
 def _inner_head(path: Path, info: SourceInfo) -> bytes:
@@ -838,6 +860,5 @@ def _encoding_hint(path: Path, info: SourceInfo, offset: int) -> str:
             sample.decode(candidate)
         except UnicodeDecodeError:
             continue
-        return (f"it decodes as {candidate}: pass encoding='{candidate}' "
-                f"(CLI: --encoding {candidate})")
-    return "pass the file's encoding with encoding=... (CLI: --encoding)"  # pragma: no cover
+        return f"it decodes as {candidate}: pass encoding='{candidate}'"
+    return "pass the file's encoding with encoding=..."  # pragma: no cover

@@ -13,7 +13,7 @@ bridge::
     - rows whose amount cannot be read (counted, amount n/a -- never 0)
     - cancellations and returns
     - exact duplicate rows
-    - other exclusions (zero amounts, excluded orders, future dates)
+    - other exclusions (zero amounts, excluded orders, future dates, summary/total rows)
     - non-product lines
     = headline revenue
 
@@ -88,7 +88,7 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         (NaT when unreadable), ``amount`` (NaN when unreadable), ``order_id``
         and ``product`` when present.
     """
-    from .io import resolve_columns
+    from .io import find_summary_rows, resolve_columns
 
     options = options or {}
     spec = resolve_columns(preset, **(columns or {}))   # the loader's own column mapping
@@ -117,6 +117,10 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         if name in spec and spec[name] in raw.columns:
             out[name] = raw[spec[name]].reset_index(drop=True).astype("string")
     out["_duplicate"] = raw.reset_index(drop=True).duplicated().to_numpy()
+    cells = pd.DataFrame({name: raw[spec[name]].reset_index(drop=True)
+                          for name in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID)
+                          if name in spec and spec[name] in raw.columns})
+    out["_summary"] = find_summary_rows(cells, out[C.AMOUNT].to_numpy(dtype=float))
     return out
 
 
@@ -139,6 +143,8 @@ def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[st
     if as_of is not None:
         limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
         excluded |= (parsed[C.DATE] > limit).fillna(False).to_numpy(bool)
+    if "_summary" in parsed:   # a spreadsheet's "Total" row (the loader's summary rows)
+        excluded |= parsed["_summary"].to_numpy(bool)
     dup = parsed["_duplicate"].to_numpy(bool)
     rule, _ = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates if rules else None,
                              has_order_id=orders is not None,

@@ -85,3 +85,13 @@ def test_as_day_normalises_and_drops_timezones():
     for bad in ("soon", None, "2024-13-45"):
         with pytest.raises(DataValidationError, match="`x` must be a date"):
             as_day(bad, "x")
+
+
+@pytest.mark.parametrize("text", ["05.06.2024", "05/06/2024", "5-6-24", "30.06.2024"])
+def test_a_day_written_with_day_and_month_unordered_is_refused(text):
+    # pd.Timestamp("05.06.2024") is 6 May: an observation end a European user meant as
+    # 5 June moved a month earlier without a word
+    with pytest.raises(DataValidationError, match="YYYY-MM-DD"):
+        as_day(text, "observation_end")
+    assert as_day("2024-06-05", "observation_end") == pd.Timestamp("2024-06-05")
+    assert as_day("5 June 2024", "observation_end") == pd.Timestamp("2024-06-05")

@@ -255,3 +255,31 @@ def test_notebook_08_fake_submissions(tmp_path):
     page = (tmp_path / "out" / "feedback" / "wrong.html").read_text()
     assert "lower churn is better" in page           # 08-4's hint
     assert "share of the group who bought the category" in page
+
+
+def test_a_submission_that_rewrites_the_checks_gains_nothing(tmp_path):
+    """An answer cell that installs an input transformer turns every later cell, the
+    restored checks included, into ``pass``: it scored full points with a wrong answer.
+    The grader fingerprints the kernel before each check; an honest answer that plots
+    (matplotlib's inline backend registers its own callback) keeps its points."""
+    cheat = ("get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
+             "def double(x):\n    return 0")
+    source, subs = _tiny_course(tmp_path, cheat)
+    honest = nbformat.read(str(subs / "eve" / "00-demo.ipynb"), as_version=4)
+    honest.cells[0].source = ("import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+                              "def double(x):\n    return 2 * x")
+    (subs / "ann").mkdir()
+    nbformat.write(honest, str(subs / "ann" / "00-demo.ipynb"))
+    table = grade(subs, out=tmp_path / "out", source=source, timeout=30)
+    assert table.set_index("student")["points"].to_dict() == {"ann": 1.0, "eve": 0.0}
+    page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
+    assert "changed how the grader runs cells (input transformers)" in page
+    assert "changed how" not in (tmp_path / "out" / "feedback" / "ann.html").read_text()
+
+
+def test_release_into_the_source_folder_names_the_argument_it_has(tmp_path, capsys):
+    # `clvkit course release` has no --out: the refusal named an option the command lacks
+    assert cli_main(["course", "release", str(SOURCE), "--source", str(SOURCE)]) == 2
+    err = capsys.readouterr().err
+    assert "the release folder" in err and "overlaps the input folder" in err
+    assert "--out" not in err

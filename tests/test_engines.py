@@ -308,6 +308,43 @@ def test_engines_read_csv_customer_ids_as_written(tmp_path, spark, ids):
         assert out["monetary_value"].tolist() == [3.5] * len(ids), engine
 
 
+def test_engines_trim_and_nfc_normalise_text_ids_like_the_loader(tmp_path, spark):
+    # ' c1 ' / 'c1', 'e' + combining accent / 'é', NBSP and ideographic space around 'x':
+    # one customer each for pandas and DuckDB; Spark kept them apart
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id,date,amount\n c1 ,2024-01-05,3\nc1,2024-02-05,4\n"
+                    "e\u0301,2024-01-07,5\n\u00e9,2024-03-01,6\n"
+                    "\u00a0x\u3000,2024-01-02,1\nx,2024-01-09,2\n", encoding="utf-8")
+    for engine in ("pandas", "duckdb", "spark"):
+        out = rfm_summary_engine(path, engine=engine, spark=spark, time_unit="D",
+                                 observation_end="2024-12-31")
+        assert sorted(out.index) == ["c1", "x", "\u00e9"], engine
+        assert out["frequency"].tolist() == [1, 1, 1], engine
+
+
+def test_pandas_engine_reads_a_day_first_column_once_like_duckdb(tmp_path):
+    # format="mixed" read 05/06/2024 as 6 May beside 13/06/2024 as 13 June: recency 38 days
+    path = tmp_path / "dayfirst.csv"
+    path.write_text("customer_id,date,amount\nA,05/06/2024,3\nA,13/06/2024,4\n"
+                    "B,20/06/2024,5\n")
+    for engine in ("pandas", "duckdb"):
+        out = rfm_summary_engine(path, engine=engine, time_unit="D",
+                                 observation_end="2024-06-30")
+        assert out.loc["A", "recency"] == 8.0 and out.loc["A", "T"] == 25.0, engine
+
+
+def test_sql_engines_name_utf16_inside_gzip(tmp_path):
+    # the byte-order mark is looked for in the decompressed bytes probe_file read: a gzip
+    # UTF-16 CSV got DuckDB's "CSV Error on Line: 1" instead of the reason and the way out
+    import gzip
+
+    path = tmp_path / "tx.csv.gz"
+    path.write_bytes(gzip.compress("customer_id,date,amount\n007,2024-01-01,2\n"
+                                   .encode("utf-16")))
+    with pytest.raises(DataValidationError, match="UTF-16/UTF-32 text .*engine='pandas'"):
+        rfm_summary_engine(path, engine="duckdb", observation_end="2024-01-10")
+
+
 def test_sql_engines_refuse_compression_their_readers_would_misread(tmp_path):
     # DuckDB and Spark pick the codec from the name: gzip bytes named .csv would be garbage
     import gzip

@@ -288,3 +288,69 @@ def test_a_table_read_once_loads_like_its_file(tmp_path):
     pd.testing.assert_frame_equal(from_table.transactions, from_file.transactions)
     assert from_table.decisions == from_file.decisions and from_table.source == from_file.source
     assert any("';'" in d or "semicolon" in d for d in from_table.decisions)
+
+
+def _purchases(n=8):
+    return pd.DataFrame({"customer_id": [f"c{i % 3}" for i in range(n)],
+                         "date": [f"2024-01-{i + 1:02d}" for i in range(n)],
+                         "amount": [10.0 + i for i in range(n)]})
+
+
+def test_dated_total_row_is_not_a_customer():
+    # an export's trailing "Total" row with a date used to become a customer called
+    # "Total" and double the revenue
+    body = _purchases()
+    total = pd.DataFrame({"customer_id": ["Total"], "date": ["2024-01-31"],
+                          "amount": [body["amount"].sum()]})
+    result = load_transactions(pd.concat([body, total], ignore_index=True))
+    assert result.transactions["amount"].sum() == pytest.approx(body["amount"].sum())
+    assert "Total" not in set(result.transactions["customer_id"])
+    row = result.log.set_index("reason").loc["summary / total row"]
+    assert row["rows"] == 1 and row["amount"] == pytest.approx(body["amount"].sum())
+    assert "row 9: Total" in row["examples"]
+    assert any("summary_rows='keep'" in d for d in result.decisions)
+    assert result.log["rows"].sum() == result.rows_read == 9
+
+
+def test_unlabelled_trailing_totals_are_dropped_and_keep_restores_them():
+    body = _purchases(12)
+    s = body["amount"].sum()
+    totals = pd.DataFrame({"customer_id": [None, "ALL"], "date": [None, "2024-02-01"],
+                           "amount": [s, s]})
+    frame = pd.concat([body, totals], ignore_index=True)
+    result = load_transactions(frame)
+    assert result.log.set_index("reason").loc["summary / total row", "rows"] == 2
+    kept = load_transactions(frame, summary_rows="keep")
+    assert "summary / total row" not in set(kept.log["reason"])
+    assert "ALL" in set(kept.transactions["customer_id"])
+
+
+def test_a_last_purchase_that_is_not_a_total_is_kept():
+    body = _purchases()
+    body.loc[len(body) - 1, "amount"] = 99.0     # not the sum of the rows above
+    result = load_transactions(body)
+    assert len(result.transactions) == len(body)
+    small = _purchases(6)                         # too few rows to call any row a total
+    small.loc[5, "amount"] = small["amount"].iloc[:5].sum()
+    assert len(load_transactions(small).transactions) == 6
+    known = _purchases(12)                        # a known customer's big purchase
+    known.loc[11, "amount"] = known["amount"].iloc[:11].sum()
+    assert len(load_transactions(known).transactions) == 12
+
+
+def test_the_revenue_bridge_removes_the_summary_rows_the_loader_drops():
+    # with a dated "Total" row the report's independent bridge said December had the
+    # file's total plus December's purchases: its reconciliation check failed
+    from clvkit.reconcile import parse_raw, revenue_bridge
+
+    body = _purchases(12)
+    body["date"] = [f"2024-{1 + i % 12:02d}-05" for i in range(12)]
+    total = pd.DataFrame({"customer_id": ["Total"], "date": ["2024-12-31"],
+                          "amount": [body["amount"].sum()]})
+    raw = pd.concat([body, total], ignore_index=True).astype(str)
+    bridge = revenue_bridge(parse_raw(raw), as_of=None)
+    loaded = load_transactions(raw, as_of=None).transactions
+    by_month = loaded.groupby(loaded["date"].dt.to_period("M").astype(str))["amount"].sum()
+    headline = bridge.xs("headline revenue", level="step")["amount"]
+    assert headline.to_dict() == pytest.approx(by_month.to_dict())
+    assert bridge.loc[("2024-12", "other exclusions"), "rows"] == 1

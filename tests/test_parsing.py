@@ -652,3 +652,12 @@ def test_many_rows_are_parsed_through_distinct_values():
     texts = pd.Series([d.strftime("%d/%m/%Y") for d in days[:400]] * 500)
     col = parse_dates(texts, column="date")
     assert (col.values.to_numpy() == np.array(days, dtype="datetime64[ns]")).all()
+
+
+def test_ids_differing_only_in_case_are_kept_apart_but_said():
+    col = normalise_ids(pd.Series(["Ann@X.com", "ann@x.com", "bob@x.com", "ann@x.com"]),
+                        column="email")
+    assert col.values.tolist() == ["Ann@X.com", "ann@x.com", "bob@x.com", "ann@x.com"]
+    assert "2 distinct ids differ from another id only in letter case" in col.decision
+    assert "'Ann@X.com'" in col.decision and "'ann@x.com'" in col.decision
+    assert "letter case" not in normalise_ids(pd.Series(["a", "b", "B1"]), column="c").decision

@@ -606,3 +606,14 @@ def test_input_files_are_never_modified(tmp_path, workbook):
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["book.xlsx", "t.csv", "t.csv.gz", "t.parquet", "t.zip"])
+
+
+@pytest.mark.parametrize("member", ["tx.csv.gz", "tx.csv"])
+def test_a_gzip_file_inside_a_zip_is_decompressed(tmp_path, member):
+    text = b"customer_id,date,amount\n007,2024-01-05,3.5\n7,2024-01-06,4\n"
+    path = tmp_path / "tx.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, gzip.compress(text))
+    table = read_source(path)
+    assert table.frame["customer_id"].tolist() == ["007", "7"]
+    assert any("gzip-compressed; decompressed" in d for d in table.decisions)
