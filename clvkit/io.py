@@ -106,6 +106,7 @@ class Preset:
     zero: str = "drop"
     extra: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    currency: str | None = None
 
 
 #: Ready mappings for the data sets shipped in ``data/``.
@@ -121,6 +122,7 @@ PRESETS: dict[str, Preset] = {
         # summary keeps them, so the preset does too.
         zero="keep",
         description="CDNOW (Fader & Hardie): customer_id, date, quantity, amount in USD",
+        currency="USD",
     ),
     "online_retail": Preset(
         name="online_retail",
@@ -133,6 +135,7 @@ PRESETS: dict[str, Preset] = {
         description="UCI Online Retail: amount = Quantity x UnitPrice (GBP), "
         "InvoiceNo -> order_id, 'C' invoices are cancellations, "
         "'A' invoices are bad-debt adjustments",
+        currency="GBP",
     ),
 }
 

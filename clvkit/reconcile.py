@@ -120,7 +120,9 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
     cells = pd.DataFrame({name: raw[spec[name]].reset_index(drop=True)
                           for name in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID)
                           if name in spec and spec[name] in raw.columns})
-    out["_summary"] = find_summary_rows(cells, out[C.AMOUNT].to_numpy(dtype=float))
+    out["_summary"] = (find_summary_rows(cells, out[C.AMOUNT].to_numpy(dtype=float))
+                       if options.get("summary_rows", "drop") == "drop"
+                       else np.zeros(len(out), bool))
     return out
 
 

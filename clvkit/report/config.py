@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -75,7 +76,7 @@ PRIVACY_KEYS = {"mask_ids": True}
 #: Options of :func:`clvkit.load_transactions` a config may set under ``data``
 #: (values are passed through; the loader checks them and names the option).
 LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
-               "date_unit", "timezone", "returns", "duplicates", "zero")
+               "date_unit", "timezone", "returns", "duplicates", "zero", "summary_rows")
 _DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOADER_KEYS)
 _DATA_KINDS = ("transactions", "synthetic_crm")
 #: Benchmarks a config may set (targets the report compares against): the headline KPIs.
@@ -527,3 +528,33 @@ def _display_path(path, base: str | os.PathLike | None = None) -> str:
         return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
     except ValueError:
         return str(path)
+
+
+def override_config(cfg: ReportConfig, *, currency: str | None = None,
+                    preset: str | None = None) -> ReportConfig:
+    """``cfg`` with the command line's ``--currency`` and ``--preset`` applied.
+
+    A preset that knows its currency (CDNOW: USD, Online Retail: GBP) sets it
+    unless ``currency`` is given.
+
+    Examples
+    --------
+    >>> cfg = override_config(load_config("default", data="x.csv"), preset="cdnow")
+    >>> cfg.currency, cfg.data["preset"]
+    ('USD', 'cdnow')
+    """
+    from ..io import PRESETS
+
+    changes: dict = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ReportError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        changes["data"] = {**cfg.data, "preset": preset}
+        if currency is None and PRESETS[preset].currency:
+            currency = PRESETS[preset].currency
+    if currency is not None:
+        if currency not in CURRENCIES:
+            raise ReportError(f"`currency` must be an ISO 4217 code, one of "
+                              f"{sorted(CURRENCIES)}, got {currency!r}")
+        changes["currency"] = currency
+    return dataclasses.replace(cfg, **changes) if changes else cfg

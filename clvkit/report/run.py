@@ -38,6 +38,7 @@ from .config import (
     _check_month,
     _display_path,
     load_config,
+    override_config,
 )
 from .data import (
     _resolve_month,
@@ -396,7 +397,8 @@ def _publish(staged: Path, out: Path, *, work: Path, force: bool, protect=()) ->
 
 def build_report(*, month: str | None = None, config: str | Path | dict | None = None,
                  data=None, out: str | Path | None = None, force: bool = False,
-                 jobs: int | None = None,
+                 jobs: int | None = None, currency: str | None = None,
+                 preset: str | None = None,
                  progress: Callable[[str], Any] | None = print) -> ReportResult:
     """Build the monthly report pack of one month.
 
@@ -418,6 +420,9 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         or the config, is refused even with ``force``.
     jobs : int, optional
         Sections executed in parallel (default: the config's ``jobs``).
+    currency, preset : str, optional
+        Override the config's currency and ``data.preset`` (see
+        :func:`clvkit.report.config.override_config`).
     progress : callable or None, default print
         Receives one line per event (section started/finished/failed).
 
@@ -435,7 +440,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     """
     say = progress or (lambda _line: None)
     started = time.perf_counter()
-    cfg = load_config(config, data=data)
+    cfg = override_config(load_config(config, data=data), currency=currency, preset=preset)
     wanted = month or cfg.month
     protect = _protected_paths(cfg, data)
     if wanted is not None:      # refuse early, before the data are loaded
@@ -443,7 +448,10 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         _check_output(Path(out) if out is not None else Path("reports") / cfg.name / wanted,
                       force=force, protect=protect)
     source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
-    say(f"clvkit report: loading {_display_path(source)}")
+    say(f"clvkit report: loading {_display_path(source)}"
+        + (f" (preset {cfg.data['preset']})" if cfg.data.get("preset") else "")
+        + f"; amounts in {cfg.currency}"
+        + ("" if currency or preset else " (from the config; --currency changes it)"))
     try:
         loaded = load_report_data(cfg.data, data=data)
     except ClvError as err:
@@ -548,6 +556,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace an existing clvkit report folder (only a folder whose "
                         "manifest.json shows clvkit wrote it; never any other path)")
     parser.add_argument("--jobs", type=int, help="sections executed in parallel")
+    parser.add_argument("--currency", help="ISO 4217 code of the amounts (default: the "
+                        "preset's, else the config's)")
+    parser.add_argument("--preset", help="a known data layout (cdnow, online_retail): column "
+                        "names, rules and currency")
 
 
 def run_report_cli(args: argparse.Namespace) -> int:
@@ -560,7 +572,8 @@ def run_report_cli(args: argparse.Namespace) -> int:
     """
     try:
         result = build_report(month=args.month, config=args.config, data=args.data,
-                              out=args.out, force=args.force, jobs=args.jobs)
+                              out=args.out, force=args.force, jobs=args.jobs,
+                              currency=args.currency, preset=args.preset)
     except ClvError as err:
         print(f"clvkit report: error: {err}", file=sys.stderr)
         return 2

@@ -60,6 +60,16 @@ def test_a_month_without_transactions_is_a_data_gap_not_a_fall(tmp_path):
         april, month="2024-04", currency="EUR")
     assert "Data gap" in data_quality_text(data, currency="EUR")
 
+def test_a_month_of_returns_only_is_not_called_a_gap_in_the_data(tmp_path):
+    rows = [(c, d, "10") for c in "abcd" for d in ("2024-01-05", "2024-02-05", "2024-04-05")]
+    rows += [(c, "2024-03-07", "-4") for c in "ab"]          # March: only two returns
+    data = load_report_data(load_config({"data": str(_csv(tmp_path, rows))}).data)
+    head = headline_numbers(data, month="2024-03")
+    text = executive_summary_text(head, month="2024-03", currency="EUR")
+    assert "No purchases are recorded in March 2024" in text and "2 rows" in text
+    assert "gap in the data" not in text
+
+
 def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     # data/PROVENANCE.md (UCI Online Retail, checked against the published statistics):
     # 541,909 rows; sum(Quantity x UnitPrice) = 9,747,747.934 GBP over all rows.
@@ -110,3 +120,13 @@ def test_loader_decisions_are_listed_escaped_and_survive_staging(tmp_path):
     hostile = dataclasses.replace(data, decisions=("'sep': [x](javascript:alert(1)) <b>",))
     text = data_quality_text(hostile, currency="EUR")
     assert "\\[x\\]\\(javascript" in text and "<b>" not in text
+
+
+@pytest.mark.parametrize("rule", ["drop", "keep"])
+def test_summary_rows_option_reaches_loader_and_bridge_alike(tmp_path, rule):
+    rows = [(c, "2024-01-05", "10") for c in "abcdefghijkl"] + [("Total", "2024-01-31", "120")]
+    path = _csv(tmp_path, rows)
+    data = load_report_data(load_config({"data": {"path": str(path),
+                                                  "summary_rows": rule}}).data)
+    assert len(data.transactions) == (12 if rule == "drop" else 13)
+    assert quality_checks(data)["ok"].all()

@@ -113,9 +113,10 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
     out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
     out.attrs["month"] = month
     if data.bridge is not None and len(data.bridge):
-        rows = data.bridge.loc[data.bridge["month"] == month].set_index("step")["amount"]
-        if len(rows):
-            out.attrs["file_total"] = float(rows["all rows in the month"])
+        steps = data.bridge.loc[data.bridge["month"] == month].set_index("step")
+        if len(steps):
+            out.attrs["file_total"] = float(steps.loc["all rows in the month", "amount"])
+            out.attrs["file_rows"] = int(steps.loc["all rows in the month", "rows"])
     return out
 
 
@@ -179,6 +180,11 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     from ...narrative import describe_change
 
     label = pd.Period(month, "M").strftime("%B %Y")
+    if month in headline.attrs.get("gaps", ()) and headline.attrs.get("file_rows"):
+        return (f"**No purchases are recorded in {label}**, although the file has "
+                f"{headline.attrs['file_rows']:,} rows dated in the month: all of them are "
+                "returns, cancellations or rows set aside by the cleaning (see the "
+                "data-quality page's revenue bridge). The month's numbers are n/a.")
     if month in headline.attrs.get("gaps", ()):
         return (f"**No transactions are recorded in {label}.** This is a gap in the data (a "
                 "missing extract?), not a fall in sales: the month's numbers are n/a. Check "
