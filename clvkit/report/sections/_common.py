@@ -131,6 +131,10 @@ def _clv_assumptions(data: ReportData, options: dict, *, discounted: bool = True
     """One sentence: the margin (and discount rate) a CLV figure assumes."""
     if data.has("customers") and "margin" in data.customers:
         margin = "each customer's own gross margin rate from the data"
+    elif options["margin"] == 1.0:
+        margin = ("no margin: the configuration sets none (`options.margin` is 100%), so "
+                  "these \"margin\" figures are revenue; set `options.margin` (e.g. 0.3) "
+                  "for margin")
     else:
         margin = (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
                   "(an assumption, set by `options.margin`)")
