@@ -40,6 +40,7 @@ import copy
 import html
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -502,7 +503,7 @@ def _execute_one(notebook: str, output: str, cwd: str, timeout: int) -> None:
                         self.tampered = now[:200]
             return super().preprocess_cell(cell, resources, index)
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(sys.stdin if notebook == "-" else notebook, as_version=4)
     executor = _GuardedExecute(timeout=timeout, kernel_name=KERNEL_NAME, execute_retries=0)
     try:
         nb, _ = executor.preprocess(nb, {"metadata": {"path": cwd}})
@@ -544,17 +545,20 @@ def _run_job(job: _Job, *, source_nb, work: Path, data: Path | None, autograded:
     except Exception as error:  # noqa: BLE001 -- any unreadable file is the student's problem
         return None, f"the file could not be read as a notebook ({type(error).__name__})"
     restored = restore_checks(submitted, source_nb)
-    todo, done = run / "restored.ipynb", autograded / job.student / f"{job.notebook}.ipynb"
+    done = autograded / job.student / f"{job.notebook}.ipynb"
     done.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(restored, str(todo))
-    command = [sys.executable, "-m", "clvkit.course", "_execute-one", str(todo), str(done),
+    # the restored notebook (it holds the hidden tests) goes to the child on stdin: it is never
+    # a file a student's code could read while it runs
+    command = [sys.executable, "-m", "clvkit.course", "_execute-one", "-", str(done),
                str(run / "notebooks"), str(timeout)]
+    text = nbformat.writes(restored)
     for attempt in (1, 2):  # a second try only when no cell ran (e.g. a kernel port clash)
         done.unlink(missing_ok=True)
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True, text=True, env=env)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, start_new_session=True, text=True,
+                                   env=env)
         try:
-            _, err = process.communicate(timeout=notebook_timeout)
+            _, err = process.communicate(input=text, timeout=notebook_timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # the child and its kernel
             process.communicate()
@@ -770,6 +774,9 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
                                                      [Path(tmp) / "control"] * len(controls)):
                 _check_control(job, executed, problem, sources[job.notebook],
                                releases[job.notebook])
+            # the executed solutions must not be on disk while students' code runs
+            shutil.rmtree(Path(tmp) / "control", ignore_errors=True)
+            shutil.rmtree(Path(tmp) / "run" / CONTROL, ignore_errors=True)
             _prepare_output(out, kind="grade", inputs=[submissions, source])
             results = dict(((j.student, j.notebook), r)
                            for j, r in pool.map(work, found, [autograded] * len(found)))

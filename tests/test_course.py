@@ -105,6 +105,7 @@ EXPECTED = {
     "copied_number": (0, 0, None),   # passes the visible check, fails the hidden ones
     "endless":       (0, 3, None),   # the endless cell is stopped; the rest still runs
     "raises_at_top": (0, 0, None),   # right answers, but nothing works after the imports
+    "peeker":        (3, 3, None),   # right answers; finds no hidden tests or solutions
 }
 
 
@@ -140,6 +141,17 @@ def test_feedback_names_the_hint_of_each_failed_check(graded):
     assert "ran longer than the time limit" in pages["endless"]
     assert "ModuleNotFoundError" in pages["raises_at_top"]
     assert "6 / 6" in pages["correct"] and "AssertionError" not in pages["correct"]
+
+
+def test_student_code_finds_no_hidden_tests_or_solutions_on_disk(graded):
+    """The restored notebook goes to the executing process on stdin and the executed
+    solutions are deleted before students run: nothing in the work folder to read."""
+    _, out, _ = graded
+    nb = nbformat.read(str(out / "autograded" / "peeker" / f"{NOTEBOOKS[0].stem}.ipynb"),
+                       as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert "PEEK 0" in printed, printed
 
 
 def test_graded_notebooks_hold_the_restored_checks(graded):
