@@ -95,7 +95,7 @@ def test_loader_errors_are_hinted_in_yaml_terms(tmp_path):
     with pytest.raises(ReportError, match="could not load the report data") as err:
         load_report_data(load_config({"data": str(path)}).data)
     assert "load_transactions(" not in str(err.value)
-    assert "`data: {columns: {customer_id: CustomerID" in str(err.value)
+    assert "`data: {columns: {customer_id: COLUMN" in str(err.value)
 
 def test_loader_options_in_the_config_reach_the_loader(tmp_path, monkeypatch):
     seen = {}

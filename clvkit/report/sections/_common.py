@@ -127,22 +127,27 @@ def _has_cac(data: ReportData) -> bool:
     return data.has("customers") and "cac" in data.customers
 
 
+def _margin_phrase(data: ReportData, options: dict) -> str:
+    """What margin a CLV figure assumes, as a phrase ("a gross margin of 30.0% of revenue ...")."""
+    if data.has("customers") and "margin" in data.customers:
+        return "each customer's own gross margin rate from the data"
+    if options["margin"] == 1.0:
+        return ("no margin: the configuration sets none (`options.margin` is 100%), so "
+                "these \"margin\" figures are revenue; set `options.margin` (e.g. 0.3) "
+                "for margin")
+    return (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
+            "(an assumption, set by `options.margin`)")
+
+
 def _clv_assumptions(data: ReportData, options: dict, *, discounted: bool = True) -> str:
     """One sentence: the margin (and discount rate) a CLV figure assumes."""
-    if data.has("customers") and "margin" in data.customers:
-        margin = "each customer's own gross margin rate from the data"
-    elif options["margin"] == 1.0:
-        margin = ("no margin: the configuration sets none (`options.margin` is 100%), so "
-                  "these \"margin\" figures are revenue; set `options.margin` (e.g. 0.3) "
-                  "for margin")
-    else:
-        margin = (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
-                  "(an assumption, set by `options.margin`)")
+    margin = _margin_phrase(data, options)
     if not discounted:
         return f"Assumes {margin}; not discounted."
     return (f"Assumes {margin} and an annual discount rate of "
             f"{_fmt(options['annual_discount_rate'], 'percent')} "
             f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month).")
+
 
 def _axes(ax, figsize=(8, 3.5)):
     import matplotlib.pyplot as plt

@@ -29,6 +29,7 @@ from ._common import (
     SectionPage,
     _axes,
     _fmt,
+    _margin_phrase,
     _margin_rate,
     _month_end,
     _monthly_discount,
@@ -190,7 +191,10 @@ def comparison_display(fc: Forecast) -> pd.DataFrame | None:
                     else f"{c:.1f} ({p:.3f})")
                    for c, p in zip(t["chi2"].astype(float), t["chi2_p"].astype(float),
                                    strict=True)],
-        "holdout MAE": t["holdout_mae"].round(3), "holdout RMSE": t["holdout_rmse"].round(3),
+        "holdout MAE": [f"{v:.3f}" if np.isfinite(v) else "n/a"
+                        for v in t["holdout_mae"].astype(float)],
+        "holdout RMSE": [f"{v:.3f}" if np.isfinite(v) else "n/a"
+                         for v in t["holdout_rmse"].astype(float)],
         "degenerate": np.where(t["degenerate"], "yes", "no"),
         "used": ["yes" if m == fc.result.model else "" for m in t.index],
     }, index=t.index)
@@ -247,11 +251,7 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
     """What the predicted figures mean: the metric's definition, horizon, margin, discount."""
     options = _options(options)
     m = metric("predicted_clv")
-    if data.has("customers") and "margin" in data.customers:
-        margin = "each customer's own gross margin rate from the data"
-    else:
-        margin = (f"a gross margin of {_fmt(options['margin'], 'percent')} of revenue "
-                  "(an assumption, set by `options.margin`)")
+    margin = _margin_phrase(data, options)
     if fc.fits:
         lead = (f"**Predictive CLV** (`{m.name}`): {m.definition} Here the purchase model is "
                 f"{fc.result.model} and the spend model Gamma-Gamma.")
