@@ -648,8 +648,11 @@ def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
     labelled = np.zeros(n, bool)
     for column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
         if column in mapped:
-            text = mapped[column].astype("string").str.strip()
-            labelled |= text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
+            # decided on the distinct cells (a few thousand), not on every row
+            codes, distinct = pd.factorize(mapped[column], use_na_sentinel=True)
+            words = (pd.Series(distinct, dtype="string").str.strip()
+                     .str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool))
+            labelled |= (codes >= 0) & words[np.maximum(codes, 0)] if len(words) else False
     values = np.where(np.isfinite(amounts), amounts, 0.0)
     ids = mapped[C.CUSTOMER_ID].astype("string").str.strip()
     trailing = np.zeros(n, bool)
@@ -661,9 +664,14 @@ def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
         block = values[n - m:]
         # a customer seen earlier in the file making a purchase equal to the total is more
         # likely a purchase than a total: only rows without an id, or with an id of its own
-        own = (ids.iloc[n - m:].isna() | ~ids.iloc[n - m:].isin(ids.iloc[:n - m])).to_numpy()
-        equal = (np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
-                 & own)
+        close = np.isclose(block, total, rtol=1e-9, atol=0.005 * (1 + m)) & (block != 0)
+        if not close.any():
+            continue
+        tail = ids.iloc[n - m:]
+        above = ids.iloc[:n - m]
+        seen = set(above[above.isin(tail.dropna().tolist())].tolist())   # small lookup
+        own = np.array([pd.isna(v) or v not in seen for v in tail], bool)
+        equal = close & own
         if (equal | labelled[n - m:]).all() and equal.any():
             trailing[n - m:] = True
             break
