@@ -82,6 +82,12 @@ ltv_cac = ltv_to_cac(curves, channels["cac"], horizon=LTV_HORIZON)''',
 
 
 landing_conversion_discount = landing_conversion(crm_data.touches, "discount")''',
+    "04-3-answer": '''def dropout_rate(touches, tactic, message):
+    return touches.loc[touches["tactic"] == tactic, "unsubscribed"].mean()  # ignores the message
+
+
+pairs = crm_data.touches[["tactic", "message"]].drop_duplicates().itertuples(index=False)
+riskiest = tuple(max(pairs, key=lambda pair: dropout_rate(crm_data.touches, *pair)))''',
     "05-1-answer": '''def expected_purchases_in(model, *, frequency, recency, T, months):
     return float(model.conditional_expected_purchases(  # months taken as weeks
         frequency=[frequency], recency=[recency], T=[T], t=months).iloc[0])
