@@ -43,7 +43,7 @@ from ..units import TIME_UNITS, convert_duration, unit_name
 from ._base import ConvergenceWarning, FittedModel
 from .compare import MODELS, compare_models, degenerate_reasons
 from .gamma_gamma import GammaGamma
-from .intervals import delta_interval, predict_interval
+from .intervals import _UnitSpend, delta_interval, predict_interval
 from .uncertainty import covariance
 
 __all__ = ["ModelPredictions", "predict_with_best_model"]
@@ -206,14 +206,6 @@ def _short(reason: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # CLV replicates
-
-
-class _UnitSpend:
-    """A spend model of 1 per purchase: CLV then is the discounted expected purchases."""
-
-    @staticmethod
-    def conditional_expected_spend(summary: pd.DataFrame) -> pd.Series:
-        return pd.Series(1.0, index=summary.index)
 
 
 def _clv(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame, options: Mapping[str, Any]
