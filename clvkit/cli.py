@@ -225,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     except ClvError as exc:
         message = str(exc) if args.command == "report" else cli_hint(str(exc))
         return _fail(args, message, 2)
+    except ModuleNotFoundError as exc:      # an optional dependency: name the extra
+        from ._extras import install_hint
+
+        if (hint := install_hint(exc.name or "")) is None:
+            raise
+        return _fail(args, hint, 2)
     except BrokenPipeError:     # output piped into `head` and closed: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
