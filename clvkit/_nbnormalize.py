@@ -204,10 +204,11 @@ def notebook_to_html(nb, *, title: str) -> str:
     from nbconvert import HTMLExporter
 
     folder = os.fspath(resources.files("clvkit") / "templates" / "html")
+    templates = nbconvert_template_dirs()     # for `{% extends 'lab/index.html.j2' %}`
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True,
-                            extra_template_paths=[folder],
-                            extra_template_basedirs=nbconvert_template_dirs(),
+                            extra_template_paths=[folder, *templates],
+                            extra_template_basedirs=templates,
                             template_file="clvkit_page.html.j2")
     body, _ = exporter.from_notebook_node(sanitize_notebook(nb),
                                           resources={"metadata": {"name": title}})

@@ -51,7 +51,7 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
-                        "among , ; TAB |)")
+                        "among ',', ';', TAB and '|')")
     parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
                         "first)")
     parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "

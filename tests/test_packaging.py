@@ -237,7 +237,7 @@ def test_fresh_venv_with_declared_dependencies_runs_clvkit_report_outside_the_re
                          cwd=work, env=_clean_env(), capture_output=True, text=True,
                          check=False, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    out = work / "reports" / "default" / "2024-04"
+    out = work / "reports" / "plain" / "2024-04"     # <data file name>/<last complete month>
     pages = sorted(p.name for p in out.glob("*.html"))
     assert "index.html" in pages and "01-executive-summary.html" in pages
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
