@@ -227,6 +227,11 @@ def api_sources() -> dict[str, str]:
             lines.append(f".. {kind}:: {module}.{attr}")
             if kind == "autoclass":
                 lines.append("   :members:")
+                obj = getattr(importlib.import_module(module), attr)
+                if dataclasses.is_dataclass(obj):   # fields: in the docstring's Attributes
+                    fields = ", ".join(f.name for f in dataclasses.fields(obj))
+                    if fields:
+                        lines.append(f"   :exclude-members: {fields}")
             lines.append("")
         lines.append("```")
         out[f"{module}.md"] = "\n".join(lines) + "\n"
@@ -253,6 +258,10 @@ def release_student_edition(folder: Path) -> None:
     release(folder, source=REPO / "notebooks")
 
 
+#: Anchor of INSTRUCTORS.md's title on the instructor's page.
+RUBRIC_ANCHOR = "instructor-guide-exercises-written-questions-and-their-rubric"
+
+
 def instructors_guide() -> str:
     """The course's instructor documents (notebooks/README.md, INSTRUCTORS.md) as one page.
 
@@ -271,7 +280,7 @@ def instructors_guide() -> str:
             return match[0]
         file, _, anchor = target.partition("#")
         if file == "INSTRUCTORS.md":
-            return f"[{text}](#{anchor or 'instructor-guide-exercises-written-questions-and-their-rubric'})"
+            return f"[{text}](#{anchor or RUBRIC_ANCHOR})"
         if file in ("README.md", ""):
             return f"[{text}](#{anchor})" if anchor else text
         return f"{text} (`{file}` in the repository)"
