@@ -326,3 +326,29 @@ def test_missing_nbconvert_templates_end_in_one_line_saying_what_to_set(monkeypa
     with pytest.raises(ClvError, match=r"^nbconvert's HTML templates .* set JUPYTER_PATH"):
         _nbnormalize.nbconvert_template_dirs()
 
+
+
+# ----------------------------------------------------------------- the site's link check
+
+
+def test_docs_link_check_finds_broken_links_anchors_and_network_assets(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_links", REPO / "docs" / "check_links.py")
+    check_links = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_links)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/page.html#here">ok</a> <a href="https://example.org/">external</a>'
+        '<img src="data:image/png;base64,AAAA"> <a href="#top" id="top">self</a>',
+        encoding="utf-8")
+    (tmp_path / "sub" / "page.html").write_text('<h1 id="here">x</h1>', encoding="utf-8")
+    assert check_links.main([str(tmp_path)]) == 0
+    (tmp_path / "sub" / "bad.html").write_text(
+        '<a href="../index.html#nowhere">a</a> <a href="gone.html">b</a>'
+        '<script src="https://cdn.example.org/mathjax.js"></script>', encoding="utf-8")
+    assert check_links.main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "sub/bad.html: no anchor #nowhere in index.html" in out
+    assert "sub/bad.html: missing gone.html" in out
+    assert "<script> from the network: https://cdn.example.org/mathjax.js" in out
