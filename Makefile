@@ -11,7 +11,7 @@ EXTRAS := notebooks,dev,scale,course,docs
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup java browser test unit docs nbval notebooks report bench lint clean data-synthetic
+.PHONY: setup java browser test unit unit-portable docs nbval notebooks report bench lint clean data-synthetic
 
 setup: $(STAMP)
 
@@ -41,6 +41,13 @@ test: unit docs nbval
 
 unit: $(STAMP) java browser
 	$(BIN)/python -m pytest -p no:nbval -q -m "not notebooks" tests clvkit
+
+## the unit suite on "another machine": a UTC+14 time zone, the C locale without UTF-8 mode,
+## one BLAS thread, numpy's AVX-512 loops switched off (results must not depend on any of them)
+unit-portable: $(STAMP) java
+	TZ=Pacific/Kiritimati LC_ALL=C PYTHONUTF8=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	  NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+	  $(BIN)/python -m pytest -p no:nbval -q -m "not notebooks" tests clvkit
 
 ## the documentation site (docs/_build/html/index.html): Sphinx with warnings as errors, then
 ## every internal link and anchor checked offline
