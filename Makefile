@@ -54,7 +54,8 @@ unit-portable: $(STAMP) java
 docs: $(STAMP)
 	@$(BIN)/python -c "import sphinx, myst_nb" 2>/dev/null || \
 	  { echo "make docs needs the docs extra: $(BIN)/pip install -e '.[docs]'"; exit 1; }
-	rm -rf docs/_build
+	rm -rf docs/_build docs/_generated docs/guide/_generated docs/api/generated docs/api/index.md \
+	  docs/course/_student
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	$(BIN)/python docs/check_links.py docs/_build/html
 
@@ -88,4 +89,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check clvkit tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info docs/_build
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info docs/_build docs/_generated \
+	  docs/guide/_generated docs/api/generated docs/api/index.md docs/course/_student
