@@ -208,8 +208,8 @@ def _clean_env(**extra) -> dict:
 def fresh_venv(wheel, tmp_path_factory) -> Path:
     """A new virtual environment holding the wheel and its declared dependencies only."""
     venv = tmp_path_factory.mktemp("venv") / "v"
-    # this environment's pip installs into the new one (no pip bootstrap there); no .pyc
-    # compilation at install time: together about half the time on a busy machine
+    # this environment's pip installs into the new one (no pip bootstrap there), without
+    # compiling .pyc files at install time (the run compiles only what it imports)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
                               "install", "-q", "--no-compile", str(wheel)],
