@@ -32,7 +32,7 @@ extensions = [
 # ---------------------------------------------------------------- sources
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist"]
-myst_heading_anchors = 3
+myst_heading_anchors = 4
 nb_execution_mode = "off"          # the course is shown with its committed outputs
 nb_merge_streams = True
 suppress_warnings = [

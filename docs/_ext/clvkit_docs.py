@@ -272,7 +272,8 @@ def instructors_guide() -> str:
 
     readme = (REPO / "notebooks" / "README.md").read_text(encoding="utf-8")
     rubric = (REPO / "notebooks" / "INSTRUCTORS.md").read_text(encoding="utf-8")
-    rubric = re.sub(r"^(#+) ", r"#\1 ", rubric, flags=re.M)       # one level below the page
+    # both one level below the page's title
+    readme, rubric = (re.sub(r"^(#+) ", r"#\1 ", t, flags=re.M) for t in (readme, rubric))
 
     def link(match: re.Match) -> str:
         text, target = match[1], match[2]
@@ -285,7 +286,7 @@ def instructors_guide() -> str:
             return f"[{text}](#{anchor})" if anchor else text
         return f"{text} (`{file}` in the repository)"
 
-    text = "\n".join([readme.rstrip(), "", rubric])
+    text = "\n".join(["# Instructor's guide", "", readme.rstrip(), "", rubric])
     return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", link, text)
 
 
