@@ -438,7 +438,8 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
         if only_a.any() and only_b.any():  # e.g. US amounts, then EU amounts
             a, b = candidates[first], candidates[other]
             ex_a, ex_b = text.iloc[np.flatnonzero(only_a)[0]], text.iloc[np.flatnonzero(only_b)[0]]
-            n_a, n_b = _count(only_a.sum(), "distinct value"), _count(only_b.sum(), "distinct value")
+            n_a = _count(only_a.sum(), "distinct value")
+            n_b = _count(only_b.sum(), "distinct value")
             raise DataValidationError(
                 f"{column!r} mixes number conventions: {n_a} "
                 f"read only with {a.name} (e.g. {ex_a!r}) and {n_b} "
