@@ -184,6 +184,13 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     if not isinstance(source, (str, os.PathLike)):
         raise DataValidationError(f"source must be a file path or a DataFrame, got "
                                   f"{type(source).__name__}")
+    for name, value in (("encoding", encoding), ("sep", sep)):
+        if value is not None and not isinstance(value, str):
+            raise DataValidationError(f"{name}= must be text, got {type(value).__name__} "
+                                      f"{str(repr(value))[:40]}")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
+                                  f"{type(sheet).__name__} {str(repr(sheet))[:40]}")
     path = Path(source)
     info = probe_file(path)
     label = str(path)
@@ -198,12 +205,17 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
         frame, decisions = _read_csv(path, info, encoding=encoding, sep=sep)
     if len(frame) == 0:
         raise DataValidationError(f"{label} has no rows (only a header): nothing to load")
-    _refuse_nul(frame, label)
+    if info.format != "parquet":  # text cells of a text file or workbook
+        _refuse_nul(frame, label)
     return RawTable(frame, label, info.decisions + tuple(decisions))
 
 
 def _refuse_nul(frame: pd.DataFrame, label: str) -> None:
-    """A NUL character in any text cell (anywhere in the file) is refused, with its row."""
+    """A NUL character in any text cell (anywhere in the file) is refused, with its row.
+
+    CSV and Excel only: there a NUL is a damaged or binary file (Parquet strings are
+    typed data, and their ids are normalised like any other text).
+    """
     for column in frame.columns:
         values = frame[column]
         if pd.api.types.is_string_dtype(values.dtype) and not values.dtype == object:

@@ -456,6 +456,14 @@ def _check_data(spec, base: Path | None, *, shipped: bool = False,
         raise ReportError("`data.non_product` must be a list of product names (postage, fees, "
                           f"...) to leave out of revenue, got {brief(non_product)}")
     loader = {key: spec[key] for key in LOADER_KEYS if key in spec}
+    for key, value in loader.items():
+        wanted = (bool if key == "dayfirst" else (str, int) if key == "sheet" else str)
+        if value is not None and (not isinstance(value, wanted) or (
+                key == "sheet" and isinstance(value, bool))):
+            kind = ("true or false" if key == "dayfirst" else "a sheet name or position"
+                    if key == "sheet" else "text")
+            raise ReportError(f"`data.{key}` must be {kind}, got {type(value).__name__} "
+                              f"{brief(value)}")
     return {"path": None if path is None else str(path), "kind": kind, "preset": preset,
             "columns": dict(columns),
             "as_of": _check_as_of(spec.get("as_of")),
