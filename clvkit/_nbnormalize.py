@@ -14,7 +14,7 @@ import os
 import re
 
 __all__ = ["normalize_notebook", "notebook_to_html", "write_notebook", "sanitize_html",
-           "sanitize_notebook"]
+           "sanitize_notebook", "markdown_to_html"]
 
 #: papermill notebook-level metadata kept (the rest is timing and paths).
 _PAPERMILL_KEEP = ("default_parameters", "parameters", "exception", "version")
@@ -102,6 +102,31 @@ def sanitize_html(fragment: str) -> str:
                         strip_comments=True)
 
 
+def markdown_to_html(source: str) -> str:
+    """Render Markdown to HTML as nbconvert does, but never turn bare URLs into links.
+
+    nbconvert's Markdown enables the ``url`` plugin, which makes any ``http://...``
+    in the text a live ``<a href>``: a channel named ``http://2130706433/login`` in
+    the data would become a link on a report page. Data text is escaped before it
+    reaches Markdown (so it cannot write ``[x](...)`` links) and is rendered here as text.
+
+    Examples
+    --------
+    >>> markdown_to_html("channel http://2130706433/login")
+    '<p>channel http://2130706433/login</p>\\n'
+    >>> markdown_to_html("[docs](https://example.org)")
+    '<p><a href="https://example.org">docs</a></p>\\n'
+    """
+    from nbconvert.filters.markdown_mistune import (
+        IPythonRenderer,
+        MarkdownWithMath,
+        import_plugin,
+    )
+
+    plugins = [import_plugin(p) for p in MarkdownWithMath.DEFAULT_PLUGINS if p != "url"]
+    return MarkdownWithMath(renderer=IPythonRenderer(escape=False), plugins=plugins).render(source)
+
+
 def sanitize_notebook(nb):
     """A copy of ``nb`` safe to render: Markdown and HTML rendered then sanitised, scripts dropped.
 
@@ -110,12 +135,10 @@ def sanitize_notebook(nb):
     neutralised after Markdown has had its say -- then :func:`sanitize_html` is
     applied. Outputs of other types than :data:`_KEPT_MIMETYPES` are removed.
     """
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown":     # rendered, sanitised, kept as (HTML) Markdown
-            cell.source = sanitize_html(markdown2html_mistune(cell.source))
+            cell.source = sanitize_html(markdown_to_html(cell.source))
             continue
         kept = []
         for output in cell.get("outputs", []):
@@ -129,7 +152,7 @@ def sanitize_notebook(nb):
                 continue
             kept.append(output)
             if "text/markdown" in data:
-                data["text/html"] = markdown2html_mistune(data.pop("text/markdown"))
+                data["text/html"] = markdown_to_html(data.pop("text/markdown"))
             if "text/html" in data:
                 html = data["text/html"]
                 html = "".join(html) if isinstance(html, list) else html

@@ -143,12 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
-    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
     return load_transactions(
         args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
         amount=args.amount, order_id=args.order_id, quantity=args.quantity,
         unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
-        sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
+        sep=args.sep, sheet=args.sheet, decimal=args.decimal, thousands=args.thousands,
         date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
         timezone=args.timezone, summary_rows=args.summary_rows, duplicates=args.duplicates,
         zero=args.zero)

@@ -24,6 +24,7 @@ from ..outputs import (
     OutputError,
     check_report_output,
     describe_os_error,
+    file_sha256,
     publish_folder,
     work_folder,
 )
@@ -222,12 +223,7 @@ def _describe_failure(result: SectionResult, logs: Path) -> str:
     return text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = file_sha256
 
 
 
