@@ -61,8 +61,8 @@ def generate(n_customers: int, *, seed: int = SEED) -> pd.DataFrame:
     last = np.minimum(horizon, rng.gamma(np.maximum(repeats, 1), 1.0 / np.maximum(rate, 1e-9)))
     offset = np.where(first, 0, rng.random(owner.size) * last[owner]).astype(np.int64)
     day = birth[owner] + offset
-    # baskets: 1 + Poisson(0.6) order lines per purchase day
-    lines = 1 + rng.poisson(0.6, owner.size)
+    # baskets: 1 + Poisson(0.7) order lines per purchase day
+    lines = 1 + rng.poisson(0.7, owner.size)
     owner, day = np.repeat(owner, lines), np.repeat(day, lines)
     nu = rng.gamma(4.0, 1.0 / 60.0, n_customers)  # Gamma-Gamma: spend scale per customer
     amount = np.round(rng.gamma(3.0, 1.0 / nu[owner]), 2) + 0.01
@@ -101,7 +101,10 @@ def child(kind: str, data: str) -> dict:
         page = predictions.build(rd, month=MONTH, title="bench", currency="GBP",
                                  time_unit="W", options={})
         model = page.heading.count("#")  # something computed from the page
-    return {"seconds": time.perf_counter() - start, "model": str(model)}
+    import clvkit
+
+    return {"seconds": time.perf_counter() - start, "model": str(model),
+            "package": str(Path(clvkit.__file__).parent)}
 
 
 def _lifetimes(path: Path) -> dict:
@@ -143,6 +146,7 @@ def _checkout(rev: str, folder: Path) -> Path:
     """The package of git revision ``rev`` extracted into ``folder``."""
     archive = subprocess.run(["git", "archive", rev, "clvkit"], cwd=ROOT, check=True,
                              capture_output=True).stdout
+    folder.mkdir()
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
 

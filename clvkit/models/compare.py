@@ -62,7 +62,7 @@ from .pareto_nbd import ParetoNBD
 from .probabilities import probability_of_purchases
 
 __all__ = ["compare_models", "purchase_count_histogram", "error_by_decile", "degenerate_reasons",
-           "MODELS"]
+           "spend_rows", "MODELS"]
 
 #: The purchase models `compare_models` knows, by the name used in ``models=``.
 MODELS = {"BGNBD": BGNBD, "MBGNBD": MBGNBD, "ParetoNBD": ParetoNBD}
@@ -441,8 +441,28 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
     return table
 
 
+def spend_rows(summary: pd.DataFrame) -> np.ndarray:
+    """True for the customers the spend model may use (a repeat buyer needs a mean spend > 0).
+
+    A repeat buyer whose repeat purchases average 0 or less (a $0 purchase, as one CDNOW
+    customer has) is left out of the spend model only: the purchase models keep them.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [0, 1, 2], "monetary_value": [0.0, 0.0, 12.5]})
+    >>> spend_rows(s).tolist()
+    [True, False, True]
+    """
+    x = summary["frequency"].to_numpy(dtype=float)
+    m = summary["monetary_value"].to_numpy(dtype=float)
+    return ~((x > 0) & ~(m > 0))
+
+
 def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
                fits: dict[str, FittedModel]) -> dict[str, Any]:
+    keep = spend_rows(calibration)
+    left_out = int((~keep).sum())
+    calibration = calibration.loc[keep]
     gg, warned = _fit_quietly(GammaGamma(), calibration, time_unit)
     if gg is None:
         return {"model": "Gamma-Gamma", "kind": "spend", "degenerate": True, "reason": warned}
@@ -453,6 +473,9 @@ def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
     check = gamma_gamma_check(calibration)
     actual = float(repeat["monetary_value"].mean())
     notes = [] if check.ok else [f"spend and frequency correlated (r = {check.correlation:.2f})"]
+    if left_out:
+        notes.append(f"{left_out:,} repeat buyer(s) with a mean spend of 0 or less left out of "
+                     "the spend model")
     gap = gg.mean_spend / actual - 1
     if abs(gap) > _SPEND_GAP:
         notes.append(f"model mean spend {gg.mean_spend:.4g} is {gap:+.0%} off the actual mean "
