@@ -349,7 +349,8 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
             f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month). "
             "A 95% *prediction range* covers both the uncertainty of the model's "
             "parameters and the chance variation of what customers actually do; a *model "
-            "range* covers the parameters' uncertainty alone (delta method), so it is narrower.\n\n" + GLOSSARY)
+            "range* covers the parameters' uncertainty alone (delta method), so it is "
+            "narrower.\n\n" + GLOSSARY)
 
 
 def at_risk_customers(fc: Forecast, *, n: int = 10, threshold: float = 0.5) -> pd.DataFrame:
