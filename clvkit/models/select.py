@@ -58,7 +58,7 @@ _CANDIDATES = {**{cls.result_type.model_name: cls for cls in MODELS.values()},
 #: rate of the calibration period (repeat purchases / age) through the holdout.
 NAIVE = "Naive (past rate)"
 #: Simulated futures per distinct history for the purchase noise of the prediction interval.
-_NOISE_DRAWS = 400
+_NOISE_DRAWS = 64
 #: Values (replicates x customers) held at once for the per-customer CLV quantiles.
 _BLOCK_VALUES = 4_000_000
 
