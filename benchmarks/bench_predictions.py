@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_lifetimes:
             r = measure("lifetimes", data, None)
             rows.append({"code": "lifetimes 0.11.3", "what": "summary + fit + scores", **r})
-    print(f"\n| code | what | seconds | model |\n|---|---|---:|---|")
+    print("\n| code | what | seconds | model |\n|---|---|---:|---|")
     for r in rows:
         print(f"| {r['code']} | {r['what']} | {r['seconds']:.1f} | {r['model']} |")
     print("\nGoal: the predictions section <= 20 s (issue 18 section 3).")

@@ -611,12 +611,15 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     >>> out = predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
     >>> out.model
     'MBG/NBD'
-    >>> out.totals.loc[["purchases_next", "clv_margin"]].round(0)
+    >>> cols = ["estimate", "std_error", "lower", "upper"]
+    >>> out.totals.loc[["purchases_next", "clv_margin"], cols].round(0)
     ... # doctest: +NORMALIZE_WHITESPACE
                     estimate  std_error    lower    upper
     quantity
     purchases_next     182.0        3.0    176.0    187.0
     clv_margin       20105.0      485.0  19155.0  21055.0
+    >>> out.totals.loc["purchases_next", ["pred_lower", "pred_upper"]].round(0).tolist()
+    [153.0, 211.0]
     """
     _check_summaries(calibration, full)
     check_positive("horizon", horizon)
