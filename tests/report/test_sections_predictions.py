@@ -3,7 +3,8 @@
 Online Retail (the default pack): every dropout model is degenerate (no dropout), so the page
 says so and publishes the NBD (no dropout) forecast, which beats the naive baseline. The
 synthetic CRM set and CDNOW: a model fits and the page shows the 12-month value and next
-month's purchases with their ranges. A plain three-column CSV of 40 customers: too little to fit, rule-based view.
+month's purchases with their ranges. A plain three-column CSV of 40 customers: too little to
+fit, rule-based view.
 """
 
 from __future__ import annotations
