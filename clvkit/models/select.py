@@ -295,6 +295,34 @@ def _clv_intervals(tx_boot: Any, spend_boot: Any, summary: pd.DataFrame,
     return customers, _totals(estimates, totals, ["clv_revenue", "clv_margin"], q)
 
 
+def _at_ages(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct (x, T) of ``rows`` as histories with the last purchase at T, and the map."""
+    xt, inv = _distinct(rows[["frequency", "T"]])
+    frame = pd.DataFrame({"frequency": xt["frequency"],
+                          "recency": np.where(xt["frequency"] > 0, xt["T"], 0.0),
+                          "T": xt["T"]})
+    frame.attrs = dict(rows.attrs)
+    return frame, inv
+
+
+def _alive_scaled(fit: Any, rows: pd.DataFrame, ages: tuple[pd.DataFrame, np.ndarray],
+                  predict: Any) -> np.ndarray:
+    """``predict(fit, rows)`` computed once per distinct (x, T) and scaled by P(alive).
+
+    Given alive at T, the future of a BG/NBD, MBG/NBD, Pareto/NBD or NBD customer depends
+    on (x, T) only (the rates' posterior given alive ignores t_x), so a conditional
+    expectation is E[. | x, t_x, T] = P(alive | x, t_x, T) / P(alive | x, T, T)
+    E[. | x, T, T] (as in `clvkit.models.intervals.clv_interval`): the costly part
+    (hyp2f1, the discounted sum) is made per distinct (x, T), P(alive) per history.
+    """
+    frame, inv = ages
+    top = np.asarray(predict(fit, frame), dtype=float)
+    ref = fit.p_alive(frame).to_numpy()[inv]
+    ratio = np.divide(fit.p_alive(rows).to_numpy(), ref, out=np.zeros(len(rows)),
+                      where=ref > 0)
+    return ratio * top[inv]
+
+
 def _delta_gradient(fit: Any, predict: Any) -> tuple[np.ndarray, np.ndarray]:
     """``predict(fit)`` and its gradient in the log parameters (central differences, 1e-5)."""
     p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
@@ -330,8 +358,9 @@ def _clv_delta(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame, spend_input: 
     z = float(stats.norm.ppf((1 + level) / 2))
     rft, rft_inv = _distinct(summary[["frequency", "recency", "T"]])
     spend_hist, spend_inv = _distinct(spend_input[["frequency", "monetary_value"]])
-    d, gd = _delta_gradient(tx_fit, lambda f: _clv(f, _UnitSpend(), rft, options)["clv"]
-                            .to_numpy())
+    ages = _at_ages(rft)
+    d, gd = _delta_gradient(tx_fit, lambda f: _alive_scaled(
+        f, rft, ages, lambda g, frame: _clv(g, _UnitSpend(), frame, options)["clv"]))
     s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_hist)
                             .to_numpy())
     cov_d, cov_s = _log_covariance(tx_fit), _log_covariance(spend_fit)
@@ -710,9 +739,11 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     if interval == "delta":
         pa_row, pa_lo, pa_hi, alive_total = _delta_rows(
             fit, lambda f: f.p_alive(rows).to_numpy(), weights, z, probability=True)
+        ages = _at_ages(rows)
         nx_row, nx_lo, nx_hi, next_total = _delta_rows(
-            fit, lambda f: f.conditional_expected_purchases(rows, t=t_next).to_numpy(),
-            weights, z)
+            fit, lambda f: _alive_scaled(
+                f, rows, ages, lambda g, frame: g.conditional_expected_purchases(
+                    frame, t=t_next)), weights, z)
         alive = _Interval(pa_row[inverse], pa_lo[inverse], pa_hi[inverse], alive_total)
         nxt = _Interval(nx_row[inverse], nx_lo[inverse], nx_hi[inverse], next_total)
         clv = (None if spend_fit is None
