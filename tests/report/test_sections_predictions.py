@@ -202,3 +202,58 @@ def test_holdout_is_a_third_of_the_months():
     first = pd.Timestamp("2023-01-15")
     assert [P.holdout_months(first, m) for m in ("2023-01", "2023-02", "2023-06", "2024-02",
                                                   "2026-01")] == [0, 1, 2, 4, 6]
+
+
+def saas_invoices(n: int = 600, months: int = 24, seed: int = 7) -> pd.DataFrame:
+    """A SaaS invoice log: monthly charges on the signup day (+-2 days) until cancelled."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2022-01-01")
+    signup = rng.integers(0, months - 1, n)
+    churn = rng.beta(1.0, 6.0, n)  # monthly cancellation probability
+    life = rng.geometric(churn)    # months paid before cancelling
+    paid = np.minimum(life, months - signup)
+    owner = np.repeat(np.arange(n), paid)
+    k = np.concatenate([np.arange(p) for p in paid])
+    day = rng.integers(1, 27, n)[owner] + rng.integers(-2, 3, owner.size)
+    month = pd.PeriodIndex.from_ordinals(pd.Period(start, "M").ordinal + signup[owner] + k,
+                                         freq="M")
+    date = month.to_timestamp() + pd.to_timedelta(np.clip(day, 1, 27) - 1, unit="D")
+    amount = rng.choice([19.0, 49.0, 99.0], n)[owner]
+    amount[0] = 4_800.0  # one outlier invoice (an annual prepayment)
+    return pd.DataFrame({"customer_id": pd.array([f"acct-{i:04d}" for i in owner],
+                                                 dtype="string"),
+                         "date": date, "amount": amount})
+
+
+def test_subscription_invoice_log_gets_the_contractual_model():
+    # before: "No purchase model fits these data" on a SaaS invoice log
+    from clvkit.report.data import ReportData
+
+    tx = saas_invoices()
+    data = ReportData(transactions=tx, returns=tx.iloc[:0], log=pd.DataFrame(),
+                      rows_read=len(tx), source="saas.csv")
+    page = P.build(data, month="2023-12", title="SaaS", currency="USD", time_unit="W",
+                   options={})
+    text = page.text["summary"]
+    assert "**These data are subscriptions**" in text and "sBG is used" in text
+    assert "renewals (95% prediction range" in text and "12-month value" in text
+    table = page.tables["comparison"]
+    assert table.loc["sBG", "verdict"] == "used"
+    assert table.loc["sBG", "vs naive baseline"].startswith("better")
+    for m in ("BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD"):
+        assert table.loc[m, "verdict"] == ("rejected: the data are subscriptions (the "
+                                           "contractual model applies)")
+        assert f"- {m} rejected: the data are subscriptions" in text
+    fc = P.forecast(data, month="2023-12", time_unit="W", options={})
+    t = fc.result.totals.loc["purchases_next"]
+    assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+    paying = fc.customers["p_alive"] == 1
+    assert (fc.customers.loc[~paying, "clv_revenue"] == 0).all()
+    assert (fc.customers.loc[paying, "clv_revenue"] > 0).all()
+
+
+def test_non_subscription_data_say_why_sbg_is_not_used(forecasts):
+    cfg, data, month, fc = forecasts["cdnow"]
+    verdict = P.comparison_display(fc).loc["sBG", "verdict"]
+    assert verdict.startswith("not used: not subscriptions (")
+    assert not fc.subscription.is_subscription

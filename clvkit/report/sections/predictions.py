@@ -72,6 +72,9 @@ class Forecast:
         Unit of ``recency``, ``T``, ``since_last`` and ``usual_gap``.
     note : str
         Why no model was compared (empty when they were).
+    subscription : SubscriptionEvidence or None
+        How many customers pay monthly (`clvkit.models.subscriptions`); when the data are
+        subscriptions the contractual sBG model is used.
     """
 
     result: object
@@ -80,6 +83,7 @@ class Forecast:
     calibration_end: pd.Timestamp | None
     time_unit: str
     note: str = ""
+    subscription: object = None
 
     @property
     def fits(self) -> bool:
@@ -126,7 +130,8 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     Forecast
         The model result (or None) and the per-customer table; see `Forecast`.
     """
-    from ...models import predict_with_best_model
+    from ...models.select import predict_subscriptions, predict_with_best_model
+    from ...models.subscriptions import subscription_evidence
 
     options = _options(options)
     tx = _upto(data.transactions, month)
@@ -151,6 +156,16 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     rate = _margin_rate(data, options)
     margin = (rate.reindex(full.index).fillna(options["margin"])
               if isinstance(rate, pd.Series) else float(rate))
+    evidence = subscription_evidence(tx)
+    base["subscription"] = evidence
+    if evidence.is_subscription:
+        result = predict_subscriptions(tx, month=month, holdout_months=n_holdout,
+                                       margin=margin, horizon=HORIZON_MONTHS,
+                                       discount_rate=_monthly_discount(options), level=0.95)
+        if result.fits:
+            customers = customers.join(result.customers)
+        return Forecast(result=result, calibration_end=cal_end,
+                        **{**base, "customers": customers})
     try:
         cal = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"],
                        calibration_end=cal_end)
@@ -187,13 +202,15 @@ def _headline(total: pd.Series, kind: str, currency: str, what: str) -> str:
 
 
 #: The candidate purchase models shown on the page, always, in this order.
-CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD")
+CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "sBG")
 
 
 def _plain_reason(reason: str) -> str:
     """A rejection reason in words a manager reads (the technical detail is in the glossary)."""
     if "no dropout" in reason or "runs off towards 0" in reason or "optimiser bound" in reason:
         return "sees nobody stop buying (its dropout estimate runs to zero)"
+    if "subscriptions" in reason:
+        return "the data are subscriptions (the contractual model applies)"
     if "naive baseline" in reason:
         return "predicts the holdout no better than the naive baseline"
     if "not finite" in reason:
@@ -242,6 +259,12 @@ def comparison_display(fc: Forecast) -> pd.DataFrame:
             verdict.append("not used")
         else:
             verdict.append("not used: another model predicts as well or better")
+    if "sBG" not in t.index:  # offered to subscription data only: say why not here
+        ev = fc.subscription
+        share = f"{ev.share:.0%} of" if ev is not None and ev.n_customers else "none of"
+        t = pd.concat([t, pd.DataFrame({"kind": ["contractual"]}, index=pd.Index(["sBG"]))])
+        verdict.append(f"not used: not subscriptions ({share} the customers with 3+ "
+                       "payments pay monthly)")
     return pd.DataFrame({
         "holdout RMSE": [f"{v:.3f}" if np.isfinite(v) else "n/a"
                          for v in t["holdout_rmse"].astype(float)],
@@ -307,12 +330,23 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
     if r.rejected:
         why += "\n\n" + "\n".join(f"- {m} rejected: {_plain_reason(w)}."
                                   for m, w in r.rejected.items())
-    text = (f"{first}\n\n{why}\n\n"
-            f"The {r.model} model expects "
-            + _headline(t.loc["purchases_next"], "count", currency, " purchase days")
-            + f" from the {len(fc.customers):,} existing customers in "
-            f"{nxt:%B %Y}, against {actual_now:,} in {period:%B %Y} (new customers come on "
-            f"top); {alive}.")
+    if r.model == "sBG":
+        ev = fc.subscription
+        text = (f"{first}\n\n**These data are subscriptions**: {ev.n_monthly:,} of the "
+                f"{ev.n_customers:,} customers with three or more payments were charged once "
+                "a month, every month, so the contractual model (sBG: each month a "
+                "subscriber renews or cancels) replaces the purchase models.\n\n"
+                f"{why}\n\nThe sBG model expects "
+                + _headline(t.loc["purchases_next"], "count", currency, " renewals")
+                + f" in {nxt:%B %Y} from the {t.loc['alive', 'estimate']:,.0f} subscribers "
+                f"who paid in {period:%B %Y} (new subscribers come on top).")
+    else:
+        text = (f"{first}\n\n{why}\n\n"
+                f"The {r.model} model expects "
+                + _headline(t.loc["purchases_next"], "count", currency, " purchase days")
+                + f" from the {len(fc.customers):,} existing customers in "
+                f"{nxt:%B %Y}, against {actual_now:,} in {period:%B %Y} (new customers "
+                f"come on top); {alive}.")
     if r.has_clv:
         text += (f"\n\n**{HORIZON_MONTHS}-month value** of the existing customers (predictive "
                  "CLV, discounted): "
@@ -383,6 +417,10 @@ def at_risk_text(risky: pd.DataFrame, *, currency: str, customers: pd.DataFrame)
     from ...units import unit_name
 
     unit = unit_name(risky.attrs.get("time_unit", "W"))
+    if risky.attrs.get("rule") == "p_alive" and risky.attrs.get("model") == "sBG":
+        return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
+                "date) have stopped paying their subscription (no payment in the report "
+                "month); the most valuable of them:")
     if risky.attrs.get("rule") == "p_alive":
         return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
                 f"date) have a probability below {risky.attrs['threshold']:.0%} of still being "
@@ -427,10 +465,16 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
 def plot_forecast(fc: Forecast, *, ax=None):
     """P(alive) across customers (a model fits), else time since last purchase / usual gap."""
     ax = _axes(ax)
-    if fc.fits:
+    model = fc.result.model if fc.fits else None
+    if model == "sBG":
+        paying = fc.customers.loc[fc.customers["p_alive"] == 1, "purchases_next"]
+        ax.hist(paying, bins=np.linspace(0, 1, 41), color=_palette()[0])
+        ax.set_xlabel("Probability of paying next month (paying subscribers)")
+        ax.set_title("How likely are subscribers to renew? (sBG)")
+    elif model is not None and model != "NBD":  # NBD: everyone is active
         ax.hist(fc.customers["p_alive"], bins=np.linspace(0, 1, 21), color=_palette()[0])
         ax.set_xlabel("P(alive) at the end of the month")
-        ax.set_title(f"How likely are customers to still be active? ({fc.result.model})")
+        ax.set_title(f"How likely are customers to still be active? ({model})")
     else:
         ratio = (fc.customers["since_last"] / fc.customers["usual_gap"]).dropna()
         ax.hist(ratio.clip(upper=10), bins=np.linspace(0, 10, 41), color=_palette()[0])
