@@ -710,10 +710,6 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     t_next = float(convert_duration(float(next_period), from_unit=next_period_unit,
                                     to_unit=fit.time_unit))
     notes, spend_fit = [], None
-    if fallback:
-        notes.append(f"{chosen} assumes that nobody stops buying: the dropout models found no "
-                     "sign of it in these data (their dropout estimates run to zero), and "
-                     f"{chosen} predicts the holdout better than the naive baseline.")
     keep = spend_rows(full) if spend else None
     if spend:
         spend_fit, warned = _fit_quietly(GammaGamma(), full.loc[keep], time_unit)
