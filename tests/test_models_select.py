@@ -223,3 +223,27 @@ def test_inputs_are_checked(bgnbd_data):
         predict_with_best_model(cal, full, interval="jackknife")
     with pytest.raises(ClvError, match="horizon_unit"):
         predict_with_best_model(cal, full, horizon_unit="months")
+
+
+def test_horizon_moments_of_the_nbd_are_the_negative_binomial_ones():
+    # without discounting W1 = W2 = all purchases over the horizon: negative binomial
+    from clvkit.models.nbd import NBDFit
+    from clvkit.models.select import _horizon_moments
+
+    fit = NBDFit.from_params(r=0.8, alpha=6.0, time_unit="W")
+    x, age = np.repeat([0.0, 5.0], 3000), np.repeat([20.0, 40.0], 3000)
+    mom = _horizon_moments(fit, x, age, steps=12, step=4.348125, discount_rate=0.0,
+                           seed=2).reshape(3, 2, -1).mean(axis=2)
+    shape = 0.8 + np.array([0.0, 5.0])
+    m = shape / (6.0 + np.array([20.0, 40.0])) * 12 * 4.348125
+    np.testing.assert_allclose(mom[0], m, rtol=0.02)
+    np.testing.assert_allclose(mom[1], m + m**2 * (1 + 1 / shape), rtol=0.04)
+    np.testing.assert_allclose(mom[2], mom[0])
+
+
+def test_value_prediction_range_contains_the_model_range(bgnbd_data):
+    cal, full = bgnbd_data
+    out = predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
+    for row in ("clv_revenue", "clv_margin"):
+        t = out.totals.loc[row]
+        assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]

@@ -556,6 +556,73 @@ def _noise_variance(fit: Any, rows: pd.DataFrame, p_alive: np.ndarray, expected:
     return np.maximum(p_alive * m2 - expected ** 2, 0.0)
 
 
+def _horizon_moments(fit: Any, x: np.ndarray, age: np.ndarray, *, steps: int,
+                     step: float, discount_rate: float, seed: int) -> np.ndarray:
+    """E[W1], E[W1^2], E[W2] given alive, per (x, T) row (Monte Carlo, `_NOISE_DRAWS`).
+
+    W1 = sum_k (1 + d)^-k N_k and W2 = sum_k (1 + d)^-2k N_k over the discounting steps k of
+    length ``step`` (in the fit's time unit), N_k the purchases in step k simulated from the
+    rates' posterior given alive (as `_count_second_moment`).
+    """
+    from .bgnbd import BGNBDFit
+    from .pareto_nbd import ParetoNBDFit
+
+    rng = np.random.default_rng(seed)
+    p = fit.params
+    shape = (_NOISE_DRAWS, x.size)
+    lam = rng.gamma(p.r + x, 1.0 / (p.alpha + age), size=shape)
+    if isinstance(fit, ParetoNBDFit):
+        life = rng.exponential(1.0, shape) / rng.gamma(p.s, 1.0 / (p.beta + age), size=shape)
+    elif isinstance(fit, BGNBDFit):
+        left = rng.geometric(np.clip(rng.beta(p.a, p.b + x + fit._shift, size=shape),
+                                     1e-12, 1.0)).astype(float)
+    w1, w2 = np.zeros(shape), np.zeros(shape)
+    for k in range(1, steps + 1):
+        if isinstance(fit, ParetoNBDFit):
+            n = rng.poisson(lam * np.clip(life - (k - 1) * step, 0.0, step))
+        elif isinstance(fit, BGNBDFit):
+            n = np.minimum(rng.poisson(lam * step), left)
+            left = left - n
+        else:
+            n = rng.poisson(lam * step)
+        disc = (1.0 + discount_rate) ** -k
+        w1 += disc * n
+        w2 += disc**2 * n
+    return np.vstack([w1.mean(axis=0), (w1**2).mean(axis=0), w2.mean(axis=0)])
+
+
+def _clv_noise_variance(fit: Any, spend_fit: Any, full: pd.DataFrame,
+                        spend_input: pd.DataFrame, p_alive: np.ndarray,
+                        options: Mapping[str, Any], seed: int) -> np.ndarray:
+    """Per-customer variance of the discounted revenue around its expectation (chance).
+
+    Purchases as `_horizon_moments`; spend per purchase z ~ Gamma(p, nu) with nu's posterior
+    Gamma(q + p x, gamma + x m) (the posterior behind the Gamma-Gamma conditional expected
+    spend, Fader, Hardie & Lee 2005, "RFM and CLV"), so
+    E[CLV] = p E[1/nu] E[W1] and E[CLV^2] = p E[1/nu^2] E[W2] + p^2 E[1/nu^2] E[W1^2],
+    E[1/nu] = B / (A - 1), E[1/nu^2] = B^2 / ((A - 1)(A - 2)). NaN where A <= 2 (the
+    variance is infinite).
+    """
+    steps = int(np.ceil(float(convert_duration(options["horizon"],
+                                               from_unit=options["horizon_unit"],
+                                               to_unit=options["discount_period"])) - 1e-9))
+    step = float(convert_duration(1.0, from_unit=options["discount_period"],
+                                  to_unit=fit.time_unit))
+    xt, inv = _distinct(full[["frequency", "T"]].astype(float))
+    mom = _horizon_moments(fit, xt["frequency"].to_numpy(float), xt["T"].to_numpy(float),
+                           steps=steps, step=step, discount_rate=options["discount_rate"],
+                           seed=seed)[:, inv] * p_alive
+    g = spend_fit.params
+    xs = spend_input["frequency"].to_numpy(float)
+    a = g.q + g.p * xs
+    b = g.gamma + xs * spend_input["monetary_value"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv1 = b / (a - 1)
+        inv2 = np.where(a > 2, b**2 / ((a - 1) * (a - 2)), np.nan)
+    second = g.p * inv2 * mom[2] + g.p**2 * inv2 * mom[1]
+    return np.maximum(second - (g.p * inv1 * mom[0]) ** 2, 0.0)
+
+
 def _with_noise(total: pd.Series, noise_var: float, z: float) -> pd.Series:
     """A total's prediction interval: parameter and chance variance added (independent)."""
     se = float(np.sqrt(total["std_error"] ** 2 + noise_var))
@@ -767,6 +834,14 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     alive_noise = float(weights @ (pa_row * (1 - pa_row)))
     next_noise = float(weights @ _noise_variance(fit, rows, pa_row, nx_row, t_next,
                                                  noise_seed))
+    if clv is not None:  # the values' prediction ranges: purchase and spend noise added
+        var = _clv_noise_variance(fit, spend_fit, full, spend_input, alive.estimate, options,
+                                  noise_seed + 1)
+        if np.isfinite(var).all():
+            clv = (clv[0], pd.DataFrame([
+                _with_noise(clv[1].loc["clv_revenue"], float(var.sum()), z),
+                _with_noise(clv[1].loc["clv_margin"], float(var @ margins**2), z)],
+                index=clv[1].index))
     customers = pd.DataFrame({
         "p_alive": alive.estimate, "p_alive_lower": np.asarray(alive.lower),
         "p_alive_upper": np.asarray(alive.upper),

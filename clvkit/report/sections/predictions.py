@@ -348,15 +348,15 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
                 f"{nxt:%B %Y}, against {actual_now:,} in {period:%B %Y} (new customers "
                 f"come on top); {alive}.")
     if r.has_clv:
+        value = []
+        for row, what in (("clv_revenue", " of revenue"), ("clv_margin", " of gross margin")):
+            total = t.loc[row]
+            value.append(_headline(total, "currency", currency, what)
+                         if np.isfinite(total.get("pred_lower", np.nan))
+                         else _range(*total[["estimate", "lower", "upper"]], "currency",
+                                     currency, what))
         text += (f"\n\n**{HORIZON_MONTHS}-month value** of the existing customers (predictive "
-                 "CLV, discounted): "
-                 + _range(*t.loc["clv_revenue", ["estimate", "lower", "upper"]], "currency",
-                          currency, " of revenue")
-                 + ", "
-                 + _range(*t.loc["clv_margin", ["estimate", "lower", "upper"]], "currency",
-                          currency, " of gross margin")
-                 + ". These ranges are the model ranges only (the uncertainty of the "
-                 "estimate); what customers actually spend varies more.")
+                 f"CLV, discounted): {value[0]}; {value[1]}.")
     text += "".join(f"\n\n{n}" for n in r.notes)
     return text
 
