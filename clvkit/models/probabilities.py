@@ -192,15 +192,16 @@ def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
     ----------
     fit : BGNBDFit, MBGNBDFit or ParetoNBDFit
         Fitted (or given) parameters.
-    t : float
-        Length of the period, in the fit's time unit.
+    t : float or array-like
+        Length of the period, in the fit's time unit; an array is broadcast against ``n``
+        (e.g. ``t[:, None]`` and ``n[None, :]`` for every age at once).
     n : int or array-like of int
         Numbers of purchases.
 
     Returns
     -------
     ndarray
-        Probabilities, shape of ``n``.
+        Probabilities, shape of ``n`` (broadcast with ``t``).
 
     Examples
     --------
@@ -215,7 +216,8 @@ def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
     array([0.5936, 0.1656, 0.0825])
     """
     n = _check(fit, n)
-    t = float(check_horizon("t", t, 1))
+    t = (float(check_horizon("t", t, 1)) if np.ndim(t) == 0
+         else check_horizon("t", np.ravel(t), np.size(t)).reshape(np.shape(t)))
     if isinstance(fit, ParetoNBDFit):
         p = fit.params
         return np.exp(_pareto_log_pmf(p.r, p.alpha, p.s, p.beta, n, t))
