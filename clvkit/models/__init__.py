@@ -30,11 +30,12 @@ from .compare import (
     error_by_decile,
     purchase_count_histogram,
 )
+from .covariates import CovariateEncoding, encode_covariates
 from .future import dert, p_alive_at
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
-from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
 from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
@@ -65,6 +66,9 @@ __all__ = [
     "ParetoNBD",
     "ParetoNBDFit",
     "ParetoNBDParams",
+    "ParetoNBDCovariatesFit",
+    "CovariateEncoding",
+    "encode_covariates",
     "ShiftedBetaGeometric",
     "ShiftedBetaGeometricFit",
     "ShiftedBetaGeometricParams",
