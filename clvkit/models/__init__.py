@@ -23,7 +23,7 @@ holdout error and predicts with it (P(alive), purchases, CLV with intervals). `s
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
-from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .bgnbd import BGNBD, BGNBDCovariatesFit, BGNBDFit, BGNBDParams
 from .compare import (
     compare_models,
     degenerate_reasons,
@@ -57,6 +57,7 @@ __all__ = [
     "BGNBD",
     "BGNBDFit",
     "BGNBDParams",
+    "BGNBDCovariatesFit",
     "GammaGamma",
     "GammaGammaFit",
     "GammaGammaParams",

@@ -42,6 +42,7 @@ from ..summary import compress_arrays
 from ._base import (
     _GRADIENT_TOL,
     _LOG_BOUND,
+    _SHAPE_LIMIT,
     FittedModel,
     check_customers,
     check_horizon,
@@ -331,6 +332,9 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
                reference: Mapping[str, Any] | None = None, weights: Any = None,
                time_unit: str | None = None, strict: bool = True) -> StaticCovariatesFit:
     """Fit ``model`` (Pareto/NBD or BG/NBD) with static covariates; see ``model.fit``."""
+    if getattr(model, "covariates_result_type", None) is None:
+        raise ClvError(f"{type(model).__name__} has no covariate version; use ParetoNBD or "
+                       "BGNBD")
     trans, life, constrain = list(trans), list(life), list(constrain)
     if not trans and not life:
         raise ClvError("covariates given but neither `trans` nor `life` names a column")
@@ -376,12 +380,16 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
     ll = float(np.sum(w * model._loglik_groups(vals, d, False)[0]))
     eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
     definite = bool(np.all(np.isfinite(eig)) and eig.min() > 1e-10 * max(eig.max(), 1e-300))
-    at_bound = np.abs(theta[:n_base]) >= _LOG_BOUND - 1e-6
+    base_values = np.exp(theta[:n_base])
+    shape = np.array([n not in model.scale_params for n in model._names()])
+    at_bound = (np.abs(theta[:n_base]) >= _LOG_BOUND - 1e-6) | (
+        shape & ((base_values > _SHAPE_LIMIT) | (base_values < 1 / _SHAPE_LIMIT)))
     ok = bool(np.isfinite(ll) and grad_norm < _GRADIENT_TOL and definite and not at_bound.any())
     message = (f"{res.message} (max |gradient| of mean objective = {grad_norm:.2g}; "
                f"Hessian {'positive definite' if definite else 'NOT positive definite'})")
     if at_bound.any():
-        message += "; degenerate: " + ", ".join(np.array(model._names())[at_bound])
+        message += ("; degenerate estimate (runs off towards 0 or infinity): "
+                    + ", ".join(np.array(model._names())[at_bound]))
     if not ok:
         text = (f"{type(model).__name__} with covariates did not converge: {message}; "
                 f"LL={ll:.6g}. Check the covariates (a level with no repeat buyers? "
@@ -402,6 +410,20 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
         regularization=tuple(sorted(lambdas.items())),
         objective=float(problem.objective(theta, False)[0]),
         _layout=layout, _information=hess, _problem=problem)
+
+
+def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
+                       trans: Any, life: Any, constrain: Any, regularization: Any,
+                       reference: Any, **kwargs: Any) -> Any:
+    """``base_fit(data, **kwargs)`` without covariates, else `fit_static` (one dispatch)."""
+    if covariates is None:
+        if trans or life or constrain or regularization or reference:
+            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference` "
+                           "need `covariates=`")
+        return base_fit(data, **kwargs)
+    return fit_static(model, data, covariates=covariates, trans=trans, life=life,
+                      constrain=constrain, regularization=regularization,
+                      reference=reference, **kwargs)
 
 
 def _subset(reference: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, Any]:

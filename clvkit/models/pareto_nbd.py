@@ -33,7 +33,7 @@ from ._base import (
     prediction,
     scalar_or_array,
 )
-from .covariates import StaticCovariatesFit, fit_static
+from .covariates import StaticCovariatesFit, covariates_or_base
 
 __all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit", "ParetoNBDCovariatesFit"]
 
@@ -596,14 +596,10 @@ class ParetoNBD(RFTModel):
         -------
         ParetoNBDFit or ParetoNBDCovariatesFit
         """
-        if covariates is None:
-            if trans or life or constrain or regularization or reference:
-                raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference` "
-                               "need `covariates=`")
-            return super().fit(data, **kwargs)
-        return fit_static(self, data, covariates=covariates, trans=trans, life=life,
-                          constrain=constrain, regularization=regularization,
-                          reference=reference, **kwargs)
+        return covariates_or_base(self, super().fit, data, covariates=covariates, trans=trans,
+                                  life=life, constrain=constrain,
+                                  regularization=regularization, reference=reference,
+                                  **kwargs)
 
     def _precompute_groups(self, d, group):
         return _with_index(d["frequency"], d["recency"], d["T"], group)
