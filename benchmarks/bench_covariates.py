@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from _common import print_table
+
 from clvkit.models import ParetoNBD
 
 TRUE = {"r": 0.55, "alpha": 10.0, "s": 0.6, "beta": 12.0}
@@ -57,7 +57,7 @@ def speed(n: int) -> list[dict]:
     summary, cov = simulate(n, g, -g, seed=1, daily=True)
     names = list(cov.columns)
     start = time.perf_counter()
-    base = ParetoNBD().fit(summary)
+    ParetoNBD().fit(summary)
     t_base = time.perf_counter() - start
     start = time.perf_counter()
     fit = ParetoNBD().fit(summary, covariates=cov, trans=names, life=names)
