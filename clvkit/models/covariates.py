@@ -12,8 +12,8 @@ parametrisation and options follow CLVTools (Bachmann, Meierer & Naef; R package
   b_i = b0 exp(gamma_life . z_i) (CLVTools' ``bgnbd_staticcov_a_i``/``_b_i``);
 * ``constrain``: one coefficient shared by both processes (CLVTools ``names.cov.constr``);
 * ``regularization``: CLVTools' ``reg.lambdas``: the function minimised is the mean
-  negative log-likelihood per customer plus lambda_trans |gamma_trans|^2 + lambda_life
-  |gamma_life|^2 (``interlayer_regularization.R``).
+  negative log-likelihood per customer plus ``lambda_trans * sum(gamma_trans**2) +
+  lambda_life * sum(gamma_life**2)`` (``interlayer_regularization.R``).
 
 The covariate frame is indexed by customer id, like the summary. Numeric columns enter as
 they are; text, categorical and boolean columns become 0/1 dummies, one per level except the
