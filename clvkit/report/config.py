@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import columns as C
+from .._validate import brief
 from ..errors import ClvError, ReportError
 from ..metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from ..units import TIME_UNITS
@@ -237,22 +238,6 @@ class ReportConfig:
     options: ReportOptions
     source: str | None = None
     mask_ids: bool = True
-
-
-def brief(value, limit: int = 60) -> str:
-    """``repr(value)`` capped at ``limit`` characters (messages never print a whole user value).
-
-    Examples
-    --------
-    >>> brief("x" * 100, limit=12)
-    "'xxxxxxxx... (102 characters)"
-    >>> brief([1, 2])
-    '[1, 2]'
-    """
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit - 3]}... ({len(text):,} characters)"
 
 
 def _unknown_keys(given, allowed, where: str) -> None:
