@@ -162,6 +162,49 @@ def sanitize_notebook(nb):
     return nb
 
 
+def nbconvert_template_dirs() -> list[str]:
+    """Return nbconvert's template folders (holding ``lab/``), however nbconvert was installed.
+
+    Jupyter looks in ``share/jupyter`` of the environment and of ``JUPYTER_PATH``;
+    ``pip install --target DIR`` puts the package in ``DIR/nbconvert`` and its
+    templates in ``DIR/share/jupyter``, which it does not search, so that folder is
+    added. The working folder, nbconvert's default extra base, is not searched.
+
+    Returns
+    -------
+    list of str
+        Existing folders, each with a ``lab/conf.json``.
+
+    Raises
+    ------
+    ClvError
+        No folder holds nbconvert's ``lab`` template: the message says what to set.
+
+    Examples
+    --------
+    >>> import os
+    >>> all(os.path.isfile(os.path.join(d, "lab", "conf.json")) for d in nbconvert_template_dirs())
+    True
+    """
+    from pathlib import Path
+
+    import nbconvert
+    from jupyter_core.paths import jupyter_path
+
+    beside = Path(nbconvert.__file__).resolve().parents[1] / "share" / "jupyter"
+    candidates = [*jupyter_path("nbconvert", "templates"),
+                  os.fspath(beside / "nbconvert" / "templates")]
+    found = [d for d in dict.fromkeys(candidates)
+             if os.path.isfile(os.path.join(d, "lab", "conf.json"))]
+    if not found:
+        from .errors import ClvError
+
+        raise ClvError("nbconvert's HTML templates (nbconvert/templates/lab) are not installed "
+                       "where Jupyter looks: set JUPYTER_PATH to the share/jupyter folder of the "
+                       "installation that holds them")
+    return found
+
+
 def notebook_to_html(nb, *, title: str) -> str:
     """Render a notebook to a standalone, sanitised HTML page without code or scripts.
 
@@ -184,9 +227,11 @@ def notebook_to_html(nb, *, title: str) -> str:
     from nbconvert import HTMLExporter
 
     folder = os.fspath(resources.files("clvkit") / "templates" / "html")
+    templates = nbconvert_template_dirs()     # for `{% extends 'lab/index.html.j2' %}`
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True,
-                            extra_template_paths=[folder],
+                            extra_template_paths=[folder, *templates],
+                            extra_template_basedirs=templates,
                             template_file="clvkit_page.html.j2")
     body, _ = exporter.from_notebook_node(sanitize_notebook(nb),
                                           resources={"metadata": {"name": title}})

@@ -244,8 +244,12 @@ def _input_files(cfg: ReportConfig, data) -> list[dict]:
 def _package_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": sys.version.split()[0]}
-    for name in ("clvkit", "numpy", "pandas", "scipy", "matplotlib", "seaborn", "papermill",
+    from .._version import __version__
+
+    # clvkit's own version from the imported package: its distribution is `clvkit-crm`, and a
+    # distribution named `clvkit` would be the unrelated project of that name
+    out = {"python": sys.version.split()[0], "clvkit": __version__}
+    for name in ("numpy", "pandas", "scipy", "matplotlib", "seaborn", "papermill",
                  "nbconvert", "nbformat", "nbclient", "ipykernel", "pyarrow", "PyYAML"):
         try:
             out[name] = version(name)
