@@ -983,8 +983,9 @@ Unicode NFC)"
     invisible_mask = np.zeros(len(uniques), bool)
     if is_text.any():
         text = pd.Series(uniques[is_text], dtype="string[python]")
-        invisible = text.str.contains(INVISIBLE_CHARS, regex=True).fillna(False)
-        visible = text.where(~invisible, text.str.replace(INVISIBLE_CHARS, "", regex=True))
+        invisible = _has_invisible(uniques[is_text], text)
+        visible = (text.where(~invisible, text.str.replace(INVISIBLE_CHARS, "", regex=True))
+                   if invisible.any() else text)
         clean = visible.str.strip().str.normalize("NFC")
         clean = clean.mask(clean == "")
         ids[is_text] = clean.astype(object).where(clean.notna(), None).to_numpy()
@@ -1027,6 +1028,15 @@ Unicode NFC)"
         notes.append(case)
     decision = f"{column!r}: " + "; ".join(notes) if notes else ""
     return ParsedColumn(_ids_series(ids, codes, raw), none, none, decision, ())
+
+
+def _has_invisible(cells: np.ndarray, text: pd.Series) -> pd.Series:
+    """Which text cells hold an invisible character (RE2 over Arrow, vectorised)."""
+    try:
+        found = _match(pd.Series(cells, dtype="string[pyarrow]"), INVISIBLE_CHARS)
+    except (pa.ArrowException, UnicodeError):   # lone surrogates: Python's re
+        found = text.str.contains(INVISIBLE_CHARS, regex=True).fillna(False).to_numpy(bool)
+    return pd.Series(found, index=text.index)
 
 
 def _case_twins(ids: np.ndarray) -> str:
