@@ -76,7 +76,7 @@ from .parsing import (
 from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
-           "REASONS", "find_summary_rows"]
+           "REASONS", "find_summary_rows", "as_of_limit"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
@@ -489,11 +489,22 @@ def _check_option_types(given: dict) -> None:
         raise DataValidationError(f"extra= must map new names to source column names "
                                   f"(text), got {shown(extra)}")
     check_date_options(date_format=given["date_format"], dayfirst=given["dayfirst"])
-    _as_of_limit(given["as_of"])
+    as_of_limit(given["as_of"])
 
 
-def _as_of_limit(as_of) -> pd.Timestamp | None:
-    """``as_of`` as a timestamp (None: no limit); a value that is not a date is refused."""
+def as_of_limit(as_of: Any) -> pd.Timestamp | None:
+    """``as_of`` as a naive timestamp (None: no limit); a value that is not a date is refused.
+
+    Examples
+    --------
+    >>> as_of_limit("2011-12-09")
+    Timestamp('2011-12-09 00:00:00')
+    >>> as_of_limit("someday")
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: as_of= must be 'now', None or a date such as \
+'2011-12-09', got str 'someday'
+    """
     if as_of is None:
         return None
     if isinstance(as_of, str) and as_of == "now":
@@ -682,7 +693,7 @@ def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
 
 
 def _future(frame: pd.DataFrame, as_of) -> np.ndarray:
-    limit = _as_of_limit(as_of)
+    limit = as_of_limit(as_of)
     if limit is None:
         return np.zeros(len(frame), bool)
     return (frame[C.DATE] > limit).fillna(False).to_numpy()

@@ -1078,7 +1078,15 @@ def _float_ids(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
 
 
 def _ids_series(ids: np.ndarray, codes: np.ndarray, raw: pd.Series) -> pd.Series:
-    arr = pd.array(ids, dtype=ID_DTYPE) if len(ids) else pd.array([], dtype=ID_DTYPE)
+    try:
+        arr = pd.array(ids, dtype=ID_DTYPE) if len(ids) else pd.array([], dtype=ID_DTYPE)
+    except UnicodeError:   # a lone surrogate (text decoded with errors="surrogateescape")
+        bad = [i for i in ids if isinstance(i, str) and not i.isascii()
+               and any(0xD800 <= ord(ch) <= 0xDFFF for ch in i)]
+        raise DataValidationError(
+            f"column {str(raw.name)[:60]!r} holds {len(bad):,} id(s) that are not valid Unicode "
+            f"text (lone surrogates, e.g. {bad[0][:20]!r}); re-read the file with its "
+            "encoding (encoding=)") from None
     return pd.Series(arr.take(codes, allow_fill=True), index=raw.index, name=raw.name)
 
 

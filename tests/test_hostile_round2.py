@@ -96,6 +96,13 @@ def test_complex_amounts_are_refused():
         load_transactions(frame, as_of=None)
 
 
+def test_ids_that_are_not_valid_unicode_are_refused_in_one_line():
+    frame = pd.DataFrame({"customer_id": pd.Series(["C001", "\ud800x"], dtype=object),
+                          "date": ["2024-01-02"] * 2, "amount": [1.0, 2.0]})
+    with pytest.raises(DataValidationError, match="not valid Unicode text"):
+        load_transactions(frame, as_of=None)
+
+
 def test_find_summary_rows_finds_dated_subtotals_anywhere():
     raw = pd.DataFrame({"customer_id": ["a", "b", "Total January", "c", "d", "Subtotal Feb",
                                         "e", "Total Wine"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import re
 from collections.abc import Hashable, Mapping
@@ -459,15 +458,12 @@ def _check_as_of(value) -> str | None:
     """``data.as_of``: None, "now" or a date (a YAML date or ISO text)."""
     if value is None or value == "now":
         return value
-    import pandas as pd
+    from ..errors import DataValidationError
+    from ..io import as_of_limit
 
     try:
-        if isinstance(value, bool) or not isinstance(value, str | dt.date):
-            raise TypeError
-        stamp = pd.Timestamp(value)
-        if pd.isna(stamp):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
+        as_of_limit(value)
+    except DataValidationError:
         raise ReportError(f"`data.as_of` must be a date such as 2011-12-09 (or now), got "
                           f"{brief(value)}") from None
     return str(value)
