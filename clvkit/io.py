@@ -66,9 +66,7 @@ from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
 from .parsing import (
-    INVISIBLE_CHARS as _INVISIBLE_CHARS,
-)
-from .parsing import (
+    INVISIBLE_CHARS,
     check_date_options,
     has_time_of_day,
     normalise_ids,
@@ -78,10 +76,8 @@ from .parsing import (
 from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
-           "REASONS", "find_summary_rows"]
+           "REASONS", "find_summary_rows", "as_of_limit"]
 
-#: Invisible format characters (as removed from ids by :func:`clvkit.parsing.normalise_ids`).
-_INVISIBLE = re.compile(_INVISIBLE_CHARS)
 KEPT = "kept"
 RETURN = "return / cancellation"
 FUTURE = "future or implausible date"
@@ -493,11 +489,22 @@ def _check_option_types(given: dict) -> None:
         raise DataValidationError(f"extra= must map new names to source column names "
                                   f"(text), got {shown(extra)}")
     check_date_options(date_format=given["date_format"], dayfirst=given["dayfirst"])
-    _as_of_limit(given["as_of"])
+    as_of_limit(given["as_of"])
 
 
-def _as_of_limit(as_of) -> pd.Timestamp | None:
-    """``as_of`` as a timestamp (None: no limit); a value that is not a date is refused."""
+def as_of_limit(as_of: Any) -> pd.Timestamp | None:
+    """``as_of`` as a naive timestamp (None: no limit); a value that is not a date is refused.
+
+    Examples
+    --------
+    >>> as_of_limit("2011-12-09")
+    Timestamp('2011-12-09 00:00:00')
+    >>> as_of_limit("someday")
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: as_of= must be 'now', None or a date such as \
+'2011-12-09', got str 'someday'
+    """
     if as_of is None:
         return None
     if isinstance(as_of, str) and as_of == "now":
@@ -663,12 +670,16 @@ def _repeated_rows(frame: pd.DataFrame, raw: pd.DataFrame, spec: dict[str, str])
     key.update({f"raw:{c}": raw[c].reset_index(drop=True) for c in raw.columns
                 if c not in used})
     for name, col in key.items():
+        if name in (C.CUSTOMER_ID, C.ORDER_ID):   # already normalised (normalise_ids)
+            continue
         if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            text = pd.Series(uniques, dtype=object).map(
-                lambda v: _INVISIBLE.sub("", v).strip() if isinstance(v, str) else v)
+            if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
+                continue   # numbers or mixed cells (Excel): compared as they are
+            text = pd.Series(uniques, dtype="string[pyarrow]")
+            text = text.str.replace(INVISIBLE_CHARS, "", regex=True).str.strip()
             same, _ = pd.factorize(text, use_na_sentinel=True)   # equal after normalising
-            key[name] = np.where(codes >= 0, same[np.maximum(codes, 0)] if len(same) else -1, -1)
+            key[name] = np.where(codes >= 0, same[np.maximum(codes, 0)], -1)
     return pd.DataFrame(key).duplicated().to_numpy()
 
 
@@ -682,7 +693,7 @@ def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
 
 
 def _future(frame: pd.DataFrame, as_of) -> np.ndarray:
-    limit = _as_of_limit(as_of)
+    limit = as_of_limit(as_of)
     if limit is None:
         return np.zeros(len(frame), bool)
     return (frame[C.DATE] > limit).fillna(False).to_numpy()
@@ -763,9 +774,14 @@ def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
         if column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
             words = text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
             labelled |= where & words[pick]
-        starts = (text.str.match(_TOTAL_START) | text.str.contains(_TOTAL_END)
-                  ).fillna(False).to_numpy(dtype=bool)
-        prefixed |= where & starts[pick]
+        hint = text.str.contains("total", case=False, regex=False).fillna(False)
+        if hint.any():   # the regexes only on the few cells that mention a total
+            cells = text[hint]
+            starts = np.zeros(len(text), bool)
+            starts[hint.to_numpy(dtype=bool)] = (
+                cells.str.match(_TOTAL_START) | cells.str.contains(_TOTAL_END)
+            ).fillna(False).to_numpy(dtype=bool)
+            prefixed |= where & starts[pick]
     subtotal = _subtotals(values, labelled, prefixed & ~labelled)
     found = labelled | subtotal
     return found | _trailing_total(mapped, values, found)

@@ -205,9 +205,23 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
         frame, decisions = _read_csv(path, info, encoding=encoding, sep=sep)
     if len(frame) == 0:
         raise DataValidationError(f"{label} has no rows (only a header): nothing to load")
-    if info.format != "parquet":  # text cells of a text file or workbook
-        _refuse_nul(frame, label)
+    if info.format == "excel" or (info.format == "csv" and _may_hold_nul(path, info)):
+        _refuse_nul(frame, label)  # text cells of a text file or workbook
     return RawTable(frame, label, info.decisions + tuple(decisions))
+
+
+def _may_hold_nul(path: Path, info: SourceInfo) -> bool:
+    """False when an uncompressed file has no NUL byte at all (a fast byte scan).
+
+    UTF-16/32 text has NUL bytes everywhere: then the cells are looked at.
+    """
+    if info.compression is not None:
+        return True  # decompressing twice costs more than looking at the cells
+    with _open_raw(path) as fh:
+        while chunk := fh.read(_CHUNK * 8):
+            if b"\x00" in chunk:
+                return True
+    return False
 
 
 def _refuse_nul(frame: pd.DataFrame, label: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import re
 from collections.abc import Hashable, Mapping
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import columns as C
+from .._validate import brief
 from ..errors import ClvError, ReportError
 from ..metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from ..units import TIME_UNITS
@@ -239,22 +239,6 @@ class ReportConfig:
     mask_ids: bool = True
 
 
-def brief(value, limit: int = 60) -> str:
-    """``repr(value)`` capped at ``limit`` characters (messages never print a whole user value).
-
-    Examples
-    --------
-    >>> brief("x" * 100, limit=12)
-    "'xxxxxxxx... (102 characters)"
-    >>> brief([1, 2])
-    '[1, 2]'
-    """
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit - 3]}... ({len(text):,} characters)"
-
-
 def _unknown_keys(given, allowed, where: str) -> None:
     odd = [k for k in given if not isinstance(k, str | int | float) or isinstance(k, bool)]
     if odd:
@@ -474,15 +458,12 @@ def _check_as_of(value) -> str | None:
     """``data.as_of``: None, "now" or a date (a YAML date or ISO text)."""
     if value is None or value == "now":
         return value
-    import pandas as pd
+    from ..errors import DataValidationError
+    from ..io import as_of_limit
 
     try:
-        if isinstance(value, bool) or not isinstance(value, str | dt.date):
-            raise TypeError
-        stamp = pd.Timestamp(value)
-        if pd.isna(stamp):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
+        as_of_limit(value)
+    except DataValidationError:
         raise ReportError(f"`data.as_of` must be a date such as 2011-12-09 (or now), got "
                           f"{brief(value)}") from None
     return str(value)
