@@ -58,7 +58,7 @@ def test_online_retail_publishes_the_no_dropout_forecast_and_says_why(retail):
     assert "NBD has no dropout" in words and "**Glossary.**" in words and "*BIC*" in words
     table = page.tables["comparison"]
     assert list(table.index) == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD",
-                                 "Naive (past rate)"]
+                                 "Naive (past rate)", "sBG"]
     assert table.loc["NBD", "verdict"] == "used"
     assert table.loc["Naive (past rate)", "verdict"] == "baseline"
     assert table.loc["NBD", "vs naive baseline"].startswith("better (")
@@ -111,10 +111,13 @@ def test_synthetic_crm_model_fits_with_ranges_and_customer_margins(forecasts):
     assert f"{r.model} is used: " in text
     t = r.totals
     fmt = P._fmt
+    v = t.loc["clv_revenue"]
     revenue = (f"**12-month value** of the existing customers (predictive CLV, discounted): "
-               f"{fmt(t.loc['clv_revenue', 'estimate'], 'currency', 'USD')} of revenue (95% "
-               f"model range {fmt(t.loc['clv_revenue', 'lower'], 'currency', 'USD')}–"
-               f"{fmt(t.loc['clv_revenue', 'upper'], 'currency', 'USD')})")
+               f"{fmt(v['estimate'], 'currency', 'USD')} of revenue (95% prediction range "
+               f"{fmt(v['pred_lower'], 'currency', 'USD')}–"
+               f"{fmt(v['pred_upper'], 'currency', 'USD')}, counting chance in what customers "
+               f"do; model range {fmt(v['lower'], 'currency', 'USD')}–"
+               f"{fmt(v['upper'], 'currency', 'USD')})")
     assert revenue in text
     # the headline range of next month's purchases is the prediction range (parameters and
     # purchase noise); the model range (parameters only) beside it, and narrower
