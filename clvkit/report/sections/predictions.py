@@ -428,9 +428,11 @@ def at_risk_text(risky: pd.DataFrame, *, currency: str, customers: pd.DataFrame)
                 f"95% intervals (times in {unit}):")
     overdue = customers.loc[customers["overdue"]]
     share = overdue["revenue_to_date"].sum() / customers["revenue_to_date"].sum()
-    lead = ("No valuable customer has a P(alive) below "
+    model = risky.attrs.get("model")
+    lead = ("NBD assumes that every customer keeps buying, so the list uses a rule instead: "
+            if model == "NBD" else "No valuable customer has a P(alive) below "
             f"{risky.attrs['threshold']:.0%}, so the list uses a rule instead: "
-            if risky.attrs.get("model") else "Rule-based view (no model): ")
+            if model else "Rule-based view (no model): ")
     return (f"{lead}{len(overdue):,} repeat customers are *overdue*: the time since their last "
             f"purchase is more than {OVERDUE_FACTOR:g} times their usual gap between purchases"
             f" (their revenue to date: {_fmt(share, 'percent', currency)} of the total). The "
