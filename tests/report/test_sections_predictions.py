@@ -249,8 +249,10 @@ def test_subscription_invoice_log_gets_the_contractual_model():
                                            "contractual model applies)")
         assert f"- {m} rejected: the data are subscriptions" in text
     fc = P.forecast(data, month="2023-12", time_unit="W", options={})
-    t = fc.result.totals.loc["purchases_next"]
-    assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+    for row in ("purchases_next", "clv_revenue", "clv_margin"):
+        t = fc.result.totals.loc[row]
+        assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+    assert "contractual sBG model expects" in page.text["assumptions"]
     paying = fc.customers["p_alive"] == 1
     assert (fc.customers.loc[~paying, "clv_revenue"] == 0).all()
     assert (fc.customers.loc[paying, "clv_revenue"] > 0).all()

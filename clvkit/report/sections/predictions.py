@@ -369,7 +369,11 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
     if fc.fits:
         lead = (f"**Predictive CLV** (`{m.name}`): {m.definition} Here the purchase model is "
                 f"{fc.result.model} and the spend model Gamma-Gamma.")
-        if fc.result.fit.model_name == "NBD":
+        if fc.result.model == "sBG":
+            lead = (f"**Predictive CLV** (`{m.name}`) of a subscriber: their monthly charge "
+                    "(their median month) times the discounted payments the contractual sBG "
+                    "model expects in the next 12 months (no spend model is needed).")
+        elif fc.result.fit.model_name == "NBD":
             lead += (" NBD has no dropout: it assumes every customer keeps buying at their "
                      "own rate through the horizon, so over 12 months it is an upper "
                      "estimate if some customers do leave.")
