@@ -1,7 +1,7 @@
 """P(X(t) = x): the distribution of the number of purchases (BG/NBD, MBG/NBD, Pareto/NBD).
 
 Unconditional (a customer just acquired, repeat purchases in (0, t]): Fader, Hardie & Lee
-(2005), "Counting Your Customers the Easy Way", *Marketing Science* 24(2), eq. (8):
+(2005), "Counting Your Customers the Easy Way", *Marketing Science* 24(2), eq. (8)::
 
     P(X(t) = x) = B(a, b + x) / B(a, b) Gamma(r + x) / (Gamma(r) x!) (alpha / (alpha + t))^r
                   (t / (alpha + t))^x
@@ -12,7 +12,7 @@ Unconditional (a customer just acquired, repeat purchases in (0, t]): Fader, Har
 Conditional on a history (x, t_x, T), the number X* of purchases in (T, T + t]: the joint
 probability of the history and X* = n, integrated over lambda ~ Gamma(r, alpha) and
 p ~ Beta(a, b), divided by the likelihood L(x, t_x, T) (FHL 2005 eq. (6)); as in Fader &
-Hardie's note on the conditional pmf of the BG/NBD:
+Hardie's note on the conditional pmf of the BG/NBD::
 
     P(X* = n | x, t_x, T) L = [n = 0] A
         + B(a, b + x + n) / B(a, b) Gamma(r + x + n) / (Gamma(r) n!) alpha^r t^n
