@@ -429,7 +429,7 @@ def at_risk_text(risky: pd.DataFrame, *, currency: str, customers: pd.DataFrame)
         return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
                 f"date) have a probability below {risky.attrs['threshold']:.0%} of still being "
                 f"active according to {risky.attrs['model']}; the most valuable of them, with "
-                f"95% intervals (times in {unit}):")
+                f"95% model ranges (times in {unit}):")
     overdue = customers.loc[customers["overdue"]]
     share = overdue["revenue_to_date"].sum() / customers["revenue_to_date"].sum()
     model = risky.attrs.get("model")
