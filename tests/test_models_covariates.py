@@ -165,10 +165,11 @@ def test_apparel_regularized_reproduces_clvtools(apparel):
     at_printed = -fit._problem.objective(_theta(fit, CLVTOOLS_REG), False)[0]
     assert -fit.objective >= at_printed
     # CLVTools' standard errors are those of the per-customer mean objective (sqrt(N) times
-    # larger): life.Gender 1.54979 and life.Channel 1.54501 reproduced to the printed digits
+    # larger): life.Gender 1.54979 and life.Channel 1.54501 reproduced within one unit of
+    # the last printed digit (ours 1.549785, 1.545004)
     se = fit.summary(per_customer=True)["std_error"]
-    assert round(se["life.Gender"], 5) == 1.54979
-    assert round(se["life.Channel"], 4) == 1.5450
+    assert abs(se["life.Gender"] - 1.54979) <= 1e-5
+    assert abs(se["life.Channel"] - 1.54501) <= 1e-5
     for name, (_, printed) in CLVTOOLS_REG.items():
         assert se[name] == pytest.approx(printed, rel=0.003), name
     # the penalty pulls the coefficients towards 0, and the LL (no penalty) is lower
