@@ -310,10 +310,37 @@ def test_inputs_are_not_modified(apparel):
     pd.testing.assert_frame_equal(cov, before_c)
 
 
-def test_predictions_need_covariates(full, apparel):
-    summary, _ = apparel
-    with pytest.raises(ClvError, match="pass `covariates=`"):
-        full.p_alive(summary)
+def test_predictions_default_to_the_fitted_customers_covariates(full, apparel):
+    summary, cov = apparel
+    pd.testing.assert_series_equal(full.p_alive(summary), full.p_alive(summary, covariates=cov))
+    other = summary.head(2).rename(index={"1": "new-1"})
+    with pytest.raises(DataValidationError, match="new-1.*pass `covariates=`"):
+        full.p_alive(other)
+
+
+def test_customer_lifetime_value_and_new_customer_clv_with_covariates(full, apparel):
+    from clvkit.clv import customer_lifetime_value, new_customer_clv
+    from clvkit.models import GammaGammaFit
+
+    summary, cov = apparel
+    gg = GammaGammaFit.from_params(p=4.0, q=3.0, gamma=20.0, time_unit="W")
+    options = {"horizon": 1, "horizon_unit": "Y", "discount_rate": 0.01,
+               "discount_period": "M"}
+    some = summary.loc[["1", "2", "11", "16"]]
+    clv = customer_lifetime_value(full, gg, some, **options)
+    for cid in some.index:
+        one = full.customer_model(cov.loc[[cid]])
+        assert isinstance(one, ParetoNBDFit)
+        alone = customer_lifetime_value(one, gg, some.loc[[cid]], **options)
+        assert clv.loc[cid].to_dict() == pytest.approx(alone.iloc[0].to_dict(), rel=1e-12)
+    # a new customer's value by acquisition channel: offline customers buy more often but
+    # leave sooner (trans.Channel, life.Channel > 0)
+    online = new_customer_clv(full.customer_model({"Gender": 0, "Channel": 0}), gg, **options)
+    offline = new_customer_clv(full.customer_model({"Gender": 0, "Channel": 1}), gg, **options)
+    assert offline["expected_purchases"] != online["expected_purchases"]
+    new = full.expected_purchases_new_customer(
+        52.1775, covariates=pd.DataFrame({"Gender": [0], "Channel": [1]}))
+    assert offline["expected_purchases"] == pytest.approx(new.iloc[0], rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,3 +479,20 @@ def test_bgnbd_recovers_known_coefficients_from_simulated_data(bg_full):
     table = bg_full.summary()
     for name, true in (("trans.z", 0.5), ("life.z", -0.7)):
         assert table.loc[name, "lower"] < true < table.loc[name, "upper"], table
+
+
+def test_functions_that_would_ignore_the_covariates_refuse_the_fit(full, apparel):
+    # they read fit.params (the reference customer's) and would be silently wrong for others
+    from clvkit.models import dert, p_alive_at, probability_of_purchases, save_fit
+
+    summary, _ = apparel
+    for call in (lambda: p_alive_at(full, summary, t=10),
+                 lambda: dert(full, summary, discount_rate=0.1, discount_period="Y"),
+                 lambda: probability_of_purchases(full, t=10, n=2),
+                 lambda: save_fit(full, "unused.json"),
+                 lambda: full.bootstrap(n=2, seed=1)):
+        with pytest.raises(ClvError, match="static covariates|ParetoNBDCovariatesFit"):
+            call()
+    # the per-customer base model is the way in
+    one = full.customer_model({"Gender": 1, "Channel": 0})
+    assert 0 < p_alive_at(one, summary.head(3), t=10).max() <= 1
