@@ -36,6 +36,7 @@ from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
+from .pareto_nbd_dynamic import ParetoNBDDynamic, ParetoNBDDynamicFit
 from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
@@ -68,6 +69,8 @@ __all__ = [
     "ParetoNBDFit",
     "ParetoNBDParams",
     "ParetoNBDCovariatesFit",
+    "ParetoNBDDynamic",
+    "ParetoNBDDynamicFit",
     "CovariateEncoding",
     "encode_covariates",
     "ShiftedBetaGeometric",
