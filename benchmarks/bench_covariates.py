@@ -91,18 +91,12 @@ def dynamic() -> list[dict]:
     """Fit times on CLVTools' apparel data (600 customers, 104 weekly periods)."""
     import warnings
 
-    from clvkit.datasets import data_dir
-    from clvkit.io import load_transactions
+    from clvkit.datasets import load_clvtools_apparel
     from clvkit.models import ParetoNBDDynamic
-    from clvkit.summary import rfm_summary
 
-    folder = data_dir() / "clvtools_apparel"
-    loaded = load_transactions(folder / "apparelTrans.csv", customer_id="Id", date="Date",
-                               amount="Price", zero="keep", as_of="2020-01-01")
-    summary = rfm_summary(loaded, observation_end="2006-12-31", time_unit="W")
-    static = pd.read_csv(folder / "apparelStaticCov.csv", dtype={"Id": str}).set_index("Id")
-    dyn = pd.read_csv(folder / "apparelDynCov.csv.gz", dtype={"Id": str}).rename(
-        columns={"Id": "customer_id", "Cov.Date": "period"})
+    data = load_clvtools_apparel()
+    loaded, summary, static, dyn = (data["transactions"], data["summary"], data["static"],
+                                    data["dynamic"])
     gc, hs = ["Gender", "Channel"], ["High.Season", "Gender", "Channel"]
     runs = [("base Pareto/NBD", lambda: ParetoNBD().fit(summary)),
             ("static: Gender, Channel x 2", lambda: ParetoNBD().fit(

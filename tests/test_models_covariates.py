@@ -17,11 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvkit.datasets import cdnow_summary, data_dir
+from clvkit.datasets import cdnow_summary, load_clvtools_apparel
 from clvkit.errors import ClvError, ConvergenceError, DataValidationError
-from clvkit.io import load_transactions
 from clvkit.models import ParetoNBD, ParetoNBDFit, encode_covariates
-from clvkit.summary import rfm_summary
 
 BOTH = {"trans": ["Gender", "Channel"], "life": ["Gender", "Channel"]}
 
@@ -29,12 +27,8 @@ BOTH = {"trans": ["Gender", "Channel"], "life": ["Gender", "Channel"]}
 @pytest.fixture(scope="module")
 def apparel():
     """CLVTools' apparel data: summary to 2006-12-31 (weekly) and the static covariates."""
-    folder = data_dir() / "clvtools_apparel"
-    loaded = load_transactions(folder / "apparelTrans.csv", customer_id="Id", date="Date",
-                               amount="Price", zero="keep", as_of="2020-01-01")
-    summary = rfm_summary(loaded, observation_end="2006-12-31", time_unit="W")
-    cov = pd.read_csv(folder / "apparelStaticCov.csv", dtype={"Id": str}).set_index("Id")
-    return summary, cov
+    data = load_clvtools_apparel()
+    return data["summary"], data["static"]
 
 
 @pytest.fixture(scope="module")

@@ -10,29 +10,20 @@ integrates the dropout time numerically period by period.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from clvkit.datasets import data_dir
+from clvkit.datasets import load_clvtools_apparel
 from clvkit.errors import DataValidationError
-from clvkit.io import load_transactions
 from clvkit.models import ParetoNBD
 from clvkit.models.pareto_nbd_dynamic import ParetoNBDDynamic, _loglik, dynamic_data
-from clvkit.summary import rfm_summary
 
 GC = ["Gender", "Channel"]
 
 
 @pytest.fixture(scope="module")
 def apparel():
-    folder = data_dir() / "clvtools_apparel"
-    loaded = load_transactions(folder / "apparelTrans.csv", customer_id="Id", date="Date",
-                               amount="Price", zero="keep", as_of="2020-01-01")
-    summary = rfm_summary(loaded, observation_end="2006-12-31", time_unit="W")
-    static = pd.read_csv(folder / "apparelStaticCov.csv", dtype={"Id": str}).set_index("Id")
-    dyn = pd.read_csv(folder / "apparelDynCov.csv.gz", dtype={"Id": str}).rename(
-        columns={"Id": "customer_id", "Cov.Date": "period"})
-    return loaded.transactions, summary, static, dyn
+    data = load_clvtools_apparel()
+    return data["transactions"].transactions, data["summary"], data["static"], data["dynamic"]
 
 
 @pytest.fixture(scope="module")
