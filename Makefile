@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup java browser test unit nbval notebooks report bench lint clean data-synthetic
+.PHONY: setup java browser sandbox student test unit nbval notebooks report bench lint clean data-synthetic
 
 setup: $(STAMP)
 
@@ -32,6 +32,22 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
 	  [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+## bubblewrap, the sandbox of `clvkit course grade` (tests/test_course.py), only if missing and
+## installable (root with apt-get, as in CI); elsewhere the grading tests fail and say why
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null)
+
+## students: the student edition (no solutions, hidden tests or outputs) with its data in
+## student/, opened in JupyterLab. Built once: running it again never overwrites your work
+## (delete student/ for a fresh copy)
+student: student/notebooks/.clvkit-course.json
+	$(BIN)/jupyter lab student/notebooks
+
+student/notebooks/.clvkit-course.json: | $(STAMP)
+	$(BIN)/clvkit course release student/notebooks
+	rm -rf student/data && cp -r data student/data
+
 ## the full test suite: fast unit tests first, then strict notebook validation
 test: unit nbval
 
@@ -40,7 +56,7 @@ unit: $(STAMP) java browser
 
 ## notebook validation: strict nbval of the course, then the tests that execute notebooks in
 ## kernels (report builds, course grading: marked `notebooks`)
-nbval: $(STAMP) browser
+nbval: $(STAMP) browser sandbox
 	$(BIN)/python -m pytest -p nbval --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/notebooks/sanitize.cfg -q notebooks/[0-9]*.ipynb \
 	  -o addopts="" -p no:cacheprovider

@@ -330,3 +330,33 @@ def test_every_course_notebook_has_a_check_file_for_each_exercise():
         for grade_id in auto:
             assert f'("{grade_id}"' in text, (path.name, grade_id)
     assert CONTROL.startswith("(")  # never a folder name a student could have
+
+
+def test_student_edition_holds_no_solution_hidden_test_or_output(tmp_path):
+    """What `make student` builds (``clvkit course release student/notebooks``): only the
+    notebooks, without a line of any solution or hidden test, without outputs; the check
+    files (hidden inputs) and the instructors' guide are not in it."""
+    out = tmp_path / "student" / "notebooks"
+    assert cli_main(["course", "release", str(out), "--source", str(SOURCE)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST] + [p.name for p in NOTEBOOKS])
+    for path in NOTEBOOKS:
+        source = nbformat.read(str(path), as_version=4)
+        released = (out / path.name).read_text()
+        student = nbformat.reads(released, as_version=4)
+        secret = []
+        for cell in source.cells:
+            for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"),
+                               ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+                for block in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end),
+                                        cell.source, flags=re.S):
+                    secret += [line.strip() for line in block.splitlines()
+                               if len(line.strip()) > 12]
+        assert secret, path.name
+        text = "\n".join(c.source for c in student.cells)
+        assert [line for line in secret if line in text] == [], path.name
+        assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in student.cells if c.cell_type == "code"), path.name
+        for line in check_file(path).read_text().splitlines():  # no check-file input
+            if line.startswith("_") and "=" in line:
+                assert line not in text, (path.name, line)
