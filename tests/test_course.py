@@ -123,7 +123,7 @@ EXPECTED = {
     "edited_checks": (0, 0, None),   # its check cells never decide anything
     "copied_number": (0, 0, None),   # typed numbers: right on the notebook's data only
     "endless":       (0, 3, None),   # the endless cell is stopped; the rest still runs
-    "raises_at_top": (0, 0, None),   # right answers, but nothing works after the imports
+    "raises_at_top": (3, 3, None),   # a broken import cell: noted, but its functions are right
 }
 
 
@@ -360,3 +360,18 @@ def test_student_edition_holds_no_solution_hidden_test_or_output(tmp_path):
         for line in check_file(path).read_text().splitlines():  # no check-file input
             if line.startswith("_") and "=" in line:
                 assert line not in text, (path.name, line)
+
+
+def test_the_rlimits_mode_grades_trusted_notebooks_the_same(tmp_path):
+    """The last-resort mode (no isolation, documented) still grades by value."""
+    cheats = _load("cheats")
+    source, subs = cheats.build(tmp_path)
+    two = tmp_path / "two"
+    for name in ("honest", "typed_number"):
+        (two / name).mkdir(parents=True)
+        (two / name / "00-demo.ipynb").write_bytes((subs / name / "00-demo.ipynb").read_bytes())
+    table = grade(two, out=tmp_path / "out", source=source, data=tmp_path / "data",
+                  sandbox="rlimits", notebook_timeout=60)
+    auto = table[~table["exercise"].str.endswith("written")]
+    assert auto.groupby("student")["points"].sum().to_dict() == {"honest": 2.0,
+                                                                 "typed_number": 0.0}
