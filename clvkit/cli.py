@@ -51,7 +51,7 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
-                        "among , ; TAB |)")
+                        "among ',', ';', TAB and '|')")
     parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
                         "first)")
     parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "
@@ -143,12 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
-    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
     return load_transactions(
         args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
         amount=args.amount, order_id=args.order_id, quantity=args.quantity,
         unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
-        sep=args.sep, sheet=sheet, decimal=args.decimal, thousands=args.thousands,
+        sep=args.sep, sheet=args.sheet, decimal=args.decimal, thousands=args.thousands,
         date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
         timezone=args.timezone, summary_rows=args.summary_rows, duplicates=args.duplicates,
         zero=args.zero)
@@ -225,6 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     except ClvError as exc:
         message = str(exc) if args.command == "report" else cli_hint(str(exc))
         return _fail(args, message, 2)
+    except ModuleNotFoundError as exc:      # an optional dependency: name the extra
+        from ._extras import install_hint
+
+        if (hint := install_hint(exc.name or "")) is None:
+            raise
+        return _fail(args, hint, 2)
     except BrokenPipeError:     # output piped into `head` and closed: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._extras import require
 from ._nbnormalize import normalize_notebook, write_notebook
 from .errors import ClvError
 
@@ -87,11 +88,7 @@ def _nbgrader(cell) -> dict:
 
 def _require_nbgrader() -> None:
     """Raise a clear `ClvError` when the ``course`` extra (nbgrader) is not installed."""
-    try:
-        import nbgrader  # noqa: F401
-    except ImportError:
-        raise ClvError("`clvkit course` needs nbgrader 0.9: pip install 'clvkit[course]'"
-                       ) from None
+    require("nbgrader")
 
 
 def _read(path):
