@@ -227,6 +227,7 @@ def _command(mode: str, argv: list[str], box: Path, data: Path | None) -> tuple[
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *drop, *argv[:-1], "/box"], {}, "/"
     env = _environment(str(box))
+    argv = [*argv[:-1], str(box)]
     if data is not None:
         (box / "data").symlink_to(data, target_is_directory=True)
     if mode == "user":
