@@ -17,6 +17,7 @@ from .. import columns as C
 from ..errors import ClvError, ReportError
 from ..metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from ..units import TIME_UNITS
+from .month import check_month as _check_month
 
 #: Folder of the section templates (package data, found with importlib.resources).
 TEMPLATE_DIR = Path(os.fspath(resources.files("clvkit") / "templates"))
@@ -185,7 +186,6 @@ DEFAULT_OPTIONS: dict[str, Any] = dict(ReportOptions())
 #: ISO 4217 codes accepted as ``currency``.
 CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
               "CNY", "BRL")
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # --------------------------------------------------------------------------- config
@@ -319,13 +319,6 @@ def shipped_configs() -> tuple[str, ...]:
     """Names of the configurations shipped inside the package (``clvkit/configs/*.yml``)."""
     folder = resources.files("clvkit") / "configs"
     return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml")))
-
-
-def _check_month(month, where: str) -> str:
-    month = str(month)
-    if not _MONTH_RE.match(month):
-        raise ReportError(f"{where} must look like YYYY-MM (e.g. 2011-11), got {month!r}")
-    return month
 
 
 def _check_number_map(values, allowed, where: str) -> dict:
@@ -531,11 +524,16 @@ def _display_path(path, base: str | os.PathLike | None = None) -> str:
 
 
 def override_config(cfg: ReportConfig, *, currency: str | None = None,
-                    preset: str | None = None) -> ReportConfig:
-    """``cfg`` with the command line's ``--currency`` and ``--preset`` applied.
+                    preset: str | None = None, columns: dict | None = None,
+                    loader: dict | None = None, as_of=None,
+                    mask_ids: bool | None = None) -> ReportConfig:
+    """``cfg`` with the command line's options applied.
 
     A preset that knows its currency (CDNOW: USD, Online Retail: GBP) sets it
-    unless ``currency`` is given.
+    unless ``currency`` is given. ``columns`` (canonical name -> source column)
+    and ``loader`` (options of :data:`LOADER_KEYS`) are merged into the config's
+    ``data`` (None values ignored); ``as_of`` sets ``data.as_of`` (the extract
+    date); ``mask_ids`` sets ``privacy.mask_ids``.
 
     Examples
     --------
@@ -546,10 +544,27 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
     from ..io import PRESETS
 
     changes: dict = {}
+    data = dict(cfg.data)
     if preset is not None:
         if preset not in PRESETS:
             raise ReportError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-        changes["data"] = {**cfg.data, "preset": preset}
+        data["preset"] = preset
+    given = {k: v for k, v in (columns or {}).items() if v is not None}
+    if given:
+        _unknown_keys(given, (*C.CANONICAL, "unit_price"), "columns")
+        data["columns"] = {**data.get("columns", {}), **given}
+    options = {k: v for k, v in (loader or {}).items() if v is not None}
+    if options:
+        _unknown_keys(options, LOADER_KEYS, "loader options")
+        data["loader"] = {**data.get("loader", {}), **options}
+    if as_of is not None:
+        from .month import check_day
+
+        data["as_of"] = str(check_day(as_of, "--as-of").date())
+    if data != cfg.data:
+        changes["data"] = data
+    if mask_ids is not None:
+        changes["mask_ids"] = bool(mask_ids)
         if currency is None and PRESETS[preset].currency:
             currency = PRESETS[preset].currency
     if currency is not None:

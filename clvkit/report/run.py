@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import html
 import json
@@ -35,19 +36,19 @@ from .config import (
     TEMPLATE_DIR,
     ReportConfig,
     Section,
-    _check_month,
     _display_path,
     load_config,
     override_config,
 )
 from .data import (
-    _resolve_month,
     _save_data,
     load_report_data,
     mask_customer_ids,
     section_support,
     yaml_hint,
 )
+from .exports import write_kpis, write_target_key
+from .month import ReportMonth, check_month, resolve_month
 from .sections.executive import headline_numbers, headline_table_display
 
 
@@ -149,7 +150,7 @@ def _check_template_parameters(section: Section, parameters: dict) -> None:
 
 
 def _run_section(section: Section, index: int, parameters: dict, work: Path,
-                 logs: Path) -> SectionResult:
+                 logs: Path, banner: str = "") -> SectionResult:
     import nbformat
     import papermill
 
@@ -174,7 +175,8 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
     if nb_path.exists():
         nb = normalize_notebook(nbformat.read(nb_path, as_version=4))
         write_notebook(nb, nb_path)
-        html_path.write_text(notebook_to_html(_hide_tracebacks(nb), title=f"{section.title} -- "
+        html_path.write_text(notebook_to_html(_with_banner(_hide_tracebacks(nb), banner),
+                                              title=f"{section.title} -- "
                                               f"{parameters['title']} {parameters['month']}"),
                              encoding="utf-8")
     return SectionResult(name=section.name, title=section.title,
@@ -182,6 +184,29 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
                          notebook=nb_path.name if nb_path.exists() else "",
                          html=html_path.name if html_path.exists() else "",
                          seconds=round(time.perf_counter() - start, 1), error=error)
+
+
+def page_banner(month: ReportMonth) -> str:
+    """Markdown shown first on every section page: the index link, a partial-month note.
+
+    Examples
+    --------
+    >>> page_banner(ReportMonth("2024-02", pd.Timestamp("2024-03-01")))
+    '[&larr; Report index](index.html)'
+    """
+    note = month.note()
+    return "[&larr; Report index](index.html)" + (f"\n\n**{note}**" if note else "")
+
+
+def _with_banner(nb, banner: str):
+    """``nb`` with a Markdown cell holding ``banner`` first (the HTML page only)."""
+    import nbformat
+
+    if banner:
+        cell = nbformat.v4.new_markdown_cell(banner)
+        cell["id"] = "clvkit-page-banner"
+        nb.cells.insert(0, cell)
+    return nb
 
 
 def _hide_tracebacks(nb):
@@ -300,7 +325,7 @@ table{border-collapse:collapse;margin:1rem 0}
 th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}.failed{color:#b00020;font-weight:bold}
 .skipped{color:#555;font-style:italic}dt{font-weight:bold;margin-top:.4rem}
-li{margin:.3rem 0}"""
+li{margin:.3rem 0}.warn{background:#fff4e5;border-left:4px solid #b35c00;padding:.4rem .8rem}"""
 
 
 def _definitions_html(headline: pd.DataFrame) -> str:
@@ -317,10 +342,23 @@ def _definitions_html(headline: pd.DataFrame) -> str:
     return f'<h2 id="definitions">Definitions</h2>\n<dl>\n{items}\n</dl>'
 
 
-def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
+def _index_notes(cfg: ReportConfig, period: ReportMonth) -> list[str]:
+    """Warnings shown under the index's title: a month in progress, a margin never set."""
+    notes = []
+    if period.partial:
+        notes.append(period.note())
+    if cfg.options.margin == 1.0:
+        notes.append("No gross margin is configured (options.margin is 100%): every "
+                     "\"margin\" and CLV figure in this report is revenue, not profit. Set "
+                     "options.margin (e.g. 0.3) in the config.")
+    return notes
+
+
+def _index_html(cfg: ReportConfig, period: ReportMonth, headline: pd.DataFrame,
                 results: list[SectionResult]) -> str:
     esc = html.escape
-    label = pd.Period(month, "M").strftime("%B %Y")
+    label = period.label
+    notes = "".join(f'<p class="warn">{esc(n)}</p>\n' for n in _index_notes(cfg, period))
     privacy = ("Customer ids, names and e-mail addresses are shown as pseudonyms (stable "
                "short hashes; set <code>privacy: {mask_ids: false}</code> to show them)."
                if cfg.mask_ids else "Customer ids are shown as in the data "
@@ -349,7 +387,9 @@ def _index_html(cfg: ReportConfig, month: str, headline: pd.DataFrame,
 <body>
 <h1>{esc(cfg.title)}</h1>
 <p class="sub">Monthly CRM report for <strong>{esc(label)}</strong>
-(currency {esc(cfg.currency)})</p>
+(currency {esc(cfg.currency)}; data extracted {period.as_of:%d %B %Y})</p>
+{notes}<p class="sub">The same numbers for BI tools, with their definitions:
+<a href="kpis.csv">kpis.csv</a></p>
 <h2>Headline numbers</h2>
 <table id="headline">
 <thead><tr>{head}</tr></thead>
@@ -398,7 +438,9 @@ def _publish(staged: Path, out: Path, *, work: Path, force: bool, protect=()) ->
 def build_report(*, month: str | None = None, config: str | Path | dict | None = None,
                  data=None, out: str | Path | None = None, force: bool = False,
                  jobs: int | None = None, currency: str | None = None,
-                 preset: str | None = None,
+                 preset: str | None = None, columns: dict | None = None,
+                 loader: dict | None = None, as_of=None, partial: bool = False,
+                 mask_ids: bool | None = None,
                  progress: Callable[[str], Any] | None = print) -> ReportResult:
     """Build the monthly report pack of one month.
 
@@ -423,6 +465,18 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     currency, preset : str, optional
         Override the config's currency and ``data.preset`` (see
         :func:`clvkit.report.config.override_config`).
+    columns, loader : dict, optional
+        Override the config's ``data.columns`` (canonical name -> source column)
+        and loader options (``sep``, ``decimal``, ``encoding``, ...).
+    as_of : date-like, optional
+        The data's extract date (default the config's ``data.as_of``, else the
+        last date in the data): a month is complete when it ends on or before it.
+    partial : bool, default False
+        Allow the month in progress; it is labelled on every page and compared
+        like for like (:mod:`clvkit.report.month`).
+    mask_ids : bool, optional
+        Override ``privacy.mask_ids``. Masked target lists come with a key file
+        (``target-lists-key.csv``, pseudonym -> customer id, mode 600).
     progress : callable or None, default print
         Receives one line per event (section started/finished/failed).
 
@@ -440,11 +494,12 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     """
     say = progress or (lambda _line: None)
     started = time.perf_counter()
-    cfg = override_config(load_config(config, data=data), currency=currency, preset=preset)
+    cfg = override_config(load_config(config, data=data), currency=currency, preset=preset,
+                          columns=columns, loader=loader, as_of=as_of, mask_ids=mask_ids)
     wanted = month or cfg.month
     protect = _protected_paths(cfg, data)
     if wanted is not None:      # refuse early, before the data are loaded
-        _check_month(wanted, "month")
+        check_month(wanted, "month")
         _check_output(Path(out) if out is not None else Path("reports") / cfg.name / wanted,
                       force=force, protect=protect)
     source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
@@ -460,7 +515,12 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         raise ReportError(f"could not load the report data: {err}") from err
     for decision in loaded.decisions:
         say(f"clvkit report: read: {yaml_hint(decision)}")
-    month = _resolve_month(month or cfg.month, loaded.transactions)
+    period = resolve_month(month or cfg.month, loaded.transactions, as_of=cfg.data.get("as_of"),
+                           returns=loaded.returns, partial=partial)
+    month = period.month
+    loaded = dataclasses.replace(loaded, as_of=str(period.as_of.date()))
+    if period.partial:
+        say(f"clvkit report: {period.label}: {period.note()}")
     skipped = {}
     for name in cfg.sections:
         reason = section_support(name, loaded, month=month)
@@ -491,10 +551,14 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             _save_data(mask_customer_ids(loaded) if cfg.mask_ids else loaded,
                        staged / _DATA_DIR)
             ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
-                                                       jobs=jobs or cfg.jobs, say=say)}
+                                                       jobs=jobs or cfg.jobs, say=say,
+                                                       banner=page_banner(period))}
             results = [ran.get(name) or skipped[name] for name in cfg.sections]
             shutil.rmtree(staged / _DATA_DIR)
-            (staged / "index.html").write_text(_index_html(cfg, month, headline, results),
+            write_kpis(headline, staged / "kpis.csv", period=period)
+            if cfg.mask_ids:
+                write_target_key(loaded, staged)
+            (staged / "index.html").write_text(_index_html(cfg, period, headline, results),
                                                encoding="utf-8")
             _write_manifest(staged, cfg=cfg, month=month, parameters=parameters,
                             inputs=inputs, results=results)
@@ -512,7 +576,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
 
 
 def _execute_sections(sections: list[Section], parameters: dict, work: Path, logs: Path, *,
-                      jobs: int, say: Callable[[str], Any]) -> list[SectionResult]:
+                      jobs: int, say: Callable[[str], Any], banner: str = ""
+                      ) -> list[SectionResult]:
     total = len(sections)
     if total == 0:
         return []
@@ -521,7 +586,7 @@ def _execute_sections(sections: list[Section], parameters: dict, work: Path, log
     say(f"clvkit report: {parameters['month']}: running {total} section(s), {workers} at a time")
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        pending = {pool.submit(_run_section, s, i, parameters, work, logs)
+        pending = {pool.submit(_run_section, s, i, parameters, work, logs, banner)
                    for i, s in enumerate(sections)}
         while pending:      # short waits: a signal (SIGTERM, Ctrl-C) is handled at once
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)

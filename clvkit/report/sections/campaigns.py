@@ -7,7 +7,8 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ._common import SectionPage, _fmt, _options, _text, _upto, section_page
+from ..month import upto
+from ..page import SectionPage, fmt, md_text, section_page, typed_options
 
 
 def month_touches(data: ReportData, *, month: str, months: int = 1) -> pd.DataFrame:
@@ -90,12 +91,12 @@ def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
     res = campaign_results(data, touches, cost_per_contact=cost_per_contact)
     out = res[[c for c in ("name", "tactic", "message", "medium", "sent", "converted",
                            "unsubscribed") if c in res]].copy()
-    out["conversion"] = [_fmt(v, "percent", currency) for v in res["conversion_rate"]]
-    out["revenue"] = [_fmt(v, "currency", currency) for v in res["revenue"]]
-    out["cost per send"] = [_fmt(v, "currency", currency, 3) for v in res["cost_per_send"]]
-    out["cost per conversion"] = [_fmt(v, "currency", currency)
+    out["conversion"] = [fmt(v, "percent", currency) for v in res["conversion_rate"]]
+    out["revenue"] = [fmt(v, "currency", currency) for v in res["revenue"]]
+    out["cost per send"] = [fmt(v, "currency", currency, 3) for v in res["cost_per_send"]]
+    out["cost per conversion"] = [fmt(v, "currency", currency)
                                   for v in res["cost_per_conversion"]]
-    out["ROI"] = [_fmt(v, "percent", currency) for v in res["roi"]]
+    out["ROI"] = [fmt(v, "percent", currency) for v in res["roi"]]
     return out
 
 
@@ -114,14 +115,14 @@ def medium_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
     values = _value_columns(sent, converted, revenue, grouped["_cost"].sum())
     out = pd.DataFrame({"sent": sent})
     if "opened" in touches:
-        out["opened"] = [_fmt(v, "percent", currency) for v in grouped["opened"].mean()]
-    out["converted"] = [_fmt(v, "percent", currency) for v in converted / sent]
-    out["unsubscribed"] = [_fmt(v, "percent", currency)
+        out["opened"] = [fmt(v, "percent", currency) for v in grouped["opened"].mean()]
+    out["converted"] = [fmt(v, "percent", currency) for v in converted / sent]
+    out["unsubscribed"] = [fmt(v, "percent", currency)
                            for v in grouped["unsubscribed"].mean()]
-    out["revenue"] = [_fmt(v, "currency", currency) for v in revenue]
-    out["cost per conversion"] = [_fmt(v, "currency", currency)
+    out["revenue"] = [fmt(v, "currency", currency) for v in revenue]
+    out["cost per conversion"] = [fmt(v, "currency", currency)
                                   for v in values["cost_per_conversion"]]
-    out["ROI"] = [_fmt(v, "percent", currency) for v in values["roi"]]
+    out["ROI"] = [fmt(v, "percent", currency) for v in values["roi"]]
     out.index.name = "medium"
     return out
 
@@ -136,7 +137,7 @@ def contact_lift(data: ReportData, touches: pd.DataFrame, *, month: str) -> pd.D
     (difference in points), or None when either group is empty. Contact was not
     randomised: the difference is an association, not an effect.
     """
-    tx = _upto(data.transactions, month)
+    tx = upto(data.transactions, month)
     start = pd.Period(month, "M").start_time
     first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
     existing = first.index[first < start]
@@ -161,7 +162,7 @@ def contact_lift_display(lift: pd.DataFrame | None, *, currency: str = "GBP"):
     if lift is None:
         return None
     out = lift[["customers", "buyers"]].copy()
-    out["purchase rate"] = [_fmt(v, "percent", currency) for v in lift["purchase_rate"]]
+    out["purchase rate"] = [fmt(v, "percent", currency) for v in lift["purchase_rate"]]
     return out
 
 
@@ -172,9 +173,9 @@ def contact_lift_text(lift: pd.DataFrame | None, *, month: str) -> str:
         return (f"No comparison with customers not contacted: in {label} either every existing "
                 "customer was contacted or none was.")
     c, n = lift.loc["contacted"], lift.loc["not contacted"]
-    return (f"In {label}, {_fmt(c['purchase_rate'], 'percent', 'GBP')} of the "
+    return (f"In {label}, {fmt(c['purchase_rate'], 'percent', 'GBP')} of the "
             f"{int(c['customers']):,} existing customers who were contacted bought, against "
-            f"{_fmt(n['purchase_rate'], 'percent', 'GBP')} of the {int(n['customers']):,} who "
+            f"{fmt(n['purchase_rate'], 'percent', 'GBP')} of the {int(n['customers']):,} who "
             f"were not: a difference of {lift.attrs['lift'] * 100:+.1f} points. Who was "
             "contacted was not decided at random (campaigns target chosen customers), so this "
             "difference is an association, not the campaigns' effect.")
@@ -210,23 +211,23 @@ def campaign_text(touches: pd.DataFrame, funnel_table: pd.DataFrame, drop: pd.Da
     best, worst = conv.idxmax(), drop["dropout_rate"].idxmax()
     return (f"In {label} {touches['campaign_id'].nunique():,} campaigns were sent "
             f"{len(touches):,} times to {touches['customer_id'].nunique():,} customers: "
-            f"{_fmt(touches['opened'].mean(), 'percent', currency)} opened, "
-            f"{_fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
-            f"{_fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
-            f"{_fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
+            f"{fmt(touches['opened'].mean(), 'percent', currency)} opened, "
+            f"{fmt(touches['converted'].mean(), 'percent', currency)} bought, for "
+            f"{fmt(touches['revenue'].sum(), 'currency', currency)} of attributed revenue, and "
+            f"{fmt(touches['unsubscribed'].mean(), 'percent', currency)} unsubscribed.\n\n"
             f"By tactic and message over {period} (the tables below): best conversion per "
-            f"send **{_text(best[0])}, message {_text(best[1])}** "
-            f"({_fmt(conv.max(), 'percent', currency)}); highest dropout "
-            f"**{_text(worst[0])}, message {_text(worst[1])}** "
-            f"({_fmt(drop['dropout_rate'].max(), 'percent', currency, 2)} of sends unsubscribed).")
+            f"send **{md_text(best[0])}, message {md_text(best[1])}** "
+            f"({fmt(conv.max(), 'percent', currency)}); highest dropout "
+            f"**{md_text(worst[0])}, message {md_text(worst[1])}** "
+            f"({fmt(drop['dropout_rate'].max(), 'percent', currency, 2)} of sends unsubscribed).")
 
 
 def campaign_dropout_display(drop: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """Formatted :func:`campaign_dropout`: sends, unsubscribes, rate and interval in percent."""
     out = drop[["sent", "dropouts"]].copy()
-    out["dropout rate"] = [_fmt(v, "percent", currency, 2) for v in drop["dropout_rate"]]
-    out["95% interval"] = [f"{_fmt(lo, 'percent', currency, 2)} to "
-                           f"{_fmt(hi, 'percent', currency, 2)}"
+    out["dropout rate"] = [fmt(v, "percent", currency, 2) for v in drop["dropout_rate"]]
+    out["95% interval"] = [f"{fmt(lo, 'percent', currency, 2)} to "
+                           f"{fmt(hi, 'percent', currency, 2)}"
                            for lo, hi in zip(drop["low"], drop["high"], strict=True)]
     return out
 
@@ -235,14 +236,14 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
           options: dict | None = None) -> SectionPage:
     """The campaigns page: funnel and dropout by tactic, A/B, costs and ROI, e-mail vs SMS, lift.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with texts
+    Returns a :class:`~clvkit.report.page.SectionPage` with texts
     ``summary`` and ``lift``, tables ``dropout``, ``campaigns``, ``mediums`` (None
     when the data do not say the medium) and ``lift`` (None without data), and
     figures ``funnel``, ``messages`` and ``dropout``.
     """
     from ... import crm, plotting
 
-    options = _options(options)
+    options = typed_options(options)
     months, cost = options["campaign_months"], options["cost_per_contact"]
     touches = month_touches(data, month=month)
     window = month_touches(data, month=month, months=months)

@@ -9,17 +9,17 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ._common import (
+from ..page import (
     SectionPage,
-    _bullets,
-    _clv_assumptions,
-    _fmt,
-    _has_cac,
-    _money_axis,
-    _monthly_discount,
-    _options,
-    _palette,
+    bullet_list,
+    clv_assumptions,
+    fmt,
+    has_cac,
+    money_axis,
+    monthly_discount,
+    palette,
     section_page,
+    typed_options,
 )
 from .quality import data_gaps
 
@@ -38,7 +38,7 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     from ...crm import churn_base, monthly_kpis
     from ...formulas import retention_clv
 
-    options = _options(options)
+    options = typed_options(options)
     tx = data.transactions
     kpis = monthly_kpis(tx, period="M")
     rate = np.full(len(tx), options["margin"])
@@ -52,7 +52,7 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     ok = (per_customer.notna() & retention.notna()).to_numpy()
     clv = np.full(len(kpis), np.nan)
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
-                            discount_rate=_monthly_discount(options))
+                            discount_rate=monthly_discount(options))
     kpis["retention_clv"] = clv
     if data.has("customers") and "cac" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
@@ -150,7 +150,7 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
     """
     from ...metrics import CLV_FAMILY, KPI_NAMES, definitions_markdown
 
-    options = _options(options)
+    options = typed_options(options)
     start = data.transactions[C.DATE].min()
     notes = {
         "new_customers": (f"The data start on {start:%d %B %Y}; customers who bought before "
@@ -159,12 +159,12 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
                        "consecutive months, while churn counts only customers who have gone "
                        "three full months without a purchase, as a share of everyone who "
                        "bought in the last three months."),
-        "retention_clv": _clv_assumptions(data, options),
-        "observed_value": _clv_assumptions(data, options, discounted=False),
-        "predicted_clv": _clv_assumptions(data, options),
+        "retention_clv": clv_assumptions(data, options),
+        "observed_value": clv_assumptions(data, options, discounted=False),
+        "predicted_clv": clv_assumptions(data, options),
     }
     names = names or tuple(n for n in dict.fromkeys((*KPI_NAMES, *CLV_FAMILY))
-                           if n not in ("ltv_to_cac",) or _has_cac(data))
+                           if n not in ("ltv_to_cac",) or has_cac(data))
     return ("## Definitions\n\n"
             + definitions_markdown(names, horizon=int(options["clv_horizon_months"]),
                                    notes=notes))
@@ -212,11 +212,11 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     if "file_total" in headline.attrs and "revenue" in headline.index:
         note += ("\n\nRevenue covers identified customers' purchases after cancellations, "
                  "returns, duplicates and non-product lines (postage, fees) are set apart: "
-                 f"{_fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
-                 f"{_fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
+                 f"{fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
+                 f"{fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
                  f"the file dated in {label} add up to (the revenue bridge on the data-quality "
                  "page shows each step).")
-    return _bullets(sentences) + note
+    return bullet_list(sentences) + note
 
 
 def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataFrame:
@@ -224,7 +224,7 @@ def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataF
     out = pd.DataFrame(index=pd.Index(headline["label"], name="KPI"))
     for col, name in (("value", "This month"), ("previous", "Last month"),
                       ("last_year", "Same month last year"), ("benchmark", "Target")):
-        out[name] = [_fmt(v, k, currency) for v, k in zip(headline[col], headline["kind"],
+        out[name] = [fmt(v, k, currency) for v, k in zip(headline[col], headline["kind"],
                                                            strict=True)]
     return out
 
@@ -287,7 +287,7 @@ def kpi_trends_display(trends: pd.DataFrame, *, currency: str) -> pd.DataFrame:
 
     out = pd.DataFrame(index=pd.Index(trends.index.strftime("%b %Y"), name="Month"))
     for name in trends.columns:
-        out[METRICS[name].label] = [_fmt(v, METRICS[name].unit, currency)
+        out[METRICS[name].label] = [fmt(v, METRICS[name].unit, currency)
                                     for v in trends[name]]
     return out
 
@@ -300,11 +300,11 @@ def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
     sentences = []
     for name in trends.columns:
         m, values = METRICS[name], trends[name]
-        text = f"{m.label}: {_fmt(values.iloc[-1], m.unit, currency)} in {last}"
+        text = f"{m.label}: {fmt(values.iloc[-1], m.unit, currency)} in {last}"
         if values.notna().sum() >= 2:
             low, high = values.idxmin(), values.idxmax()
-            text += (f"; lowest {_fmt(values[low], m.unit, currency)} "
-                     f"({low.strftime('%b %Y')}), highest {_fmt(values[high], m.unit, currency)} "
+            text += (f"; lowest {fmt(values[low], m.unit, currency)} "
+                     f"({low.strftime('%b %Y')}), highest {fmt(values[high], m.unit, currency)} "
                      f"({high.strftime('%b %Y')}) from {first} to {last}")
         missing = [p.strftime("%b %Y") for p in values.index[values.isna()]]
         if missing:
@@ -319,7 +319,7 @@ def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
     if trends.attrs.get("gaps"):
         notes.append(f"{', '.join(trends.attrs['gaps'])} had no transactions at all (a gap in "
                      "the data): every number of such a month is n/a, not 0.")
-    return _bullets(sentences) + ("\n\n" + " ".join(notes) if notes else "")
+    return bullet_list(sentences) + ("\n\n" + " ".join(notes) if notes else "")
 
 
 def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
@@ -335,7 +335,7 @@ def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
     from ...metrics import METRICS
 
     fig, axes = plt.subplots(2, 2, figsize=(9, 5.5), sharex=True, layout="constrained")
-    colors = _palette()
+    colors = palette()
     x = np.arange(len(trends))
     for i, (ax, name) in enumerate(zip(axes.ravel(), trends.columns, strict=True)):
         m, values = METRICS[name], trends[name].to_numpy(dtype=float)
@@ -347,7 +347,7 @@ def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
         if m.unit == "percent":
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         elif m.unit == "currency":
-            _money_axis(ax.yaxis, currency)
+            money_axis(ax.yaxis, currency)
         ax.set_ylim(bottom=0)
         for k in np.flatnonzero(np.isnan(values)):
             ax.text(x[k], 0, "n/a", ha="center", va="bottom", fontsize=7, color="0.4")
@@ -363,7 +363,7 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
           benchmarks: dict | None = None, options: dict | None = None) -> SectionPage:
     """The executive summary page: headline numbers in context, the trend, the definitions.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary``, ``trends`` and ``definitions``, tables ``headline`` and ``trends`` and
     figure ``trends`` (:func:`kpi_trends`).
     """

@@ -8,7 +8,8 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData, yaml_hint
-from ._common import SectionPage, _fmt, _month_end, _text, section_page
+from ..month import month_end
+from ..page import SectionPage, fmt, md_text, section_page
 
 
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
@@ -18,7 +19,7 @@ def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
                           "rows": [int(log["rows"].sum())],
                           "amount": [log["amount"].sum(min_count=1)]})
     log = pd.concat([log, total], ignore_index=True)
-    log["share of rows"] = [_fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
+    log["share of rows"] = [fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
     log["amount"] = log["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
     log = log.rename(columns={"amount": f"amount ({currency})"})
     return log.set_index("reason")
@@ -37,14 +38,14 @@ def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.D
     if bridge.empty:
         return None
     out = pd.DataFrame({"rows": bridge["rows"].astype(int),
-                        f"amount ({currency})": [_fmt(v, "currency", currency, 2)
+                        f"amount ({currency})": [fmt(v, "currency", currency, 2)
                                                  for v in bridge["amount"]]})
     out.index = [("= " if s == "headline revenue" else "" if s.startswith("all") else "- ") + s
                  for s in out.index]
     out.index.name = "step"
     mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
                                  == pd.Period(month, "M"), C.AMOUNT]
-    out.loc["report: revenue of the month"] = [len(mine), _fmt(mine.sum(), "currency",
+    out.loc["report: revenue of the month"] = [len(mine), fmt(mine.sum(), "currency",
                                                                currency, 2)]
     return out
 
@@ -96,8 +97,8 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
 def quality_checks_display(checks: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """:func:`quality_checks` formatted: counts as counts, money to the cent, "ok" or "FAILED"."""
     def fmt(name, value):
-        return (_fmt(value, "count", currency) if name.startswith("rows")
-                else _fmt(value, "currency", currency, 2))
+        return (fmt(value, "count", currency) if name.startswith("rows")
+                else fmt(value, "currency", currency, 2))
 
     return pd.DataFrame({
         "expected": [fmt(n, v) for n, v in checks["expected"].items()],
@@ -124,22 +125,22 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    reasons = ", ".join(f"{int(r.rows):,} {_text(r.reason)}"
+    reasons = ", ".join(f"{int(r.rows):,} {md_text(r.reason)}"
                         for r in dropped.itertuples()) or "none"
-    text = (f"{data.rows_read:,} rows were read from {_text(data.source)} (the whole "
+    text = (f"{data.rows_read:,} rows were read from {md_text(data.source)} (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
             f"({reasons}).")
     if data.non_product is not None and len(data.non_product):
         text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
-                 f"(postage, fees; {_fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
+                 f"(postage, fees; {fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
                  ") and are left out of revenue.")
     checks = quality_checks(data)
     failed = checks.loc[~checks["ok"]]
 
     def money(name, value):
-        return _fmt(value, "count" if name.startswith("rows") else "currency", currency,
+        return fmt(value, "count" if name.startswith("rows") else "currency", currency,
                     None if name.startswith("rows") else 2)
 
     if failed.empty:
@@ -164,7 +165,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
         first, last = tx[C.DATE].min(), tx[C.DATE].max()
         text += (f"\n\nThe purchases run from {first:%d %B %Y} to {last:%d %B %Y}")
         if month is not None:
-            lag = (last.normalize() - _month_end(month)).days
+            lag = (last.normalize() - month_end(month)).days
             text += (f"; the data end {abs(lag)} day(s) "
                      f"{'after' if lag >= 0 else 'before'} the end of the report month"
                      + (" (the month may be incomplete)" if lag < 0 else ""))
@@ -172,7 +173,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if data.decisions:
         text += ("\n\nHow the input was read (each choice was made once, from the whole "
                  "column or file; the option in brackets changes it):\n\n"
-                 + "\n".join(f"- {_text(yaml_hint(d).replace('`', ''))}"
+                 + "\n".join(f"- {md_text(yaml_hint(d).replace('`', ''))}"
                              for d in data.decisions))
     gaps = data_gaps(data)
     if gaps:
@@ -184,7 +185,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
 def build(data: ReportData, *, month: str, title: str, currency: str) -> SectionPage:
     """The data-quality page: the cleaning log, the month's revenue bridge, independent checks.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary`` and tables ``log``, ``bridge`` (None without a bridge) and ``checks``.
     """
     return section_page(
