@@ -549,6 +549,8 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
         if preset not in PRESETS:
             raise ReportError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         data["preset"] = preset
+        if currency is None and PRESETS[preset].currency:
+            currency = PRESETS[preset].currency
     given = {k: v for k, v in (columns or {}).items() if v is not None}
     if given:
         _unknown_keys(given, (*C.CANONICAL, "unit_price"), "columns")
@@ -565,8 +567,6 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
         changes["data"] = data
     if mask_ids is not None:
         changes["mask_ids"] = bool(mask_ids)
-        if currency is None and PRESETS[preset].currency:
-            currency = PRESETS[preset].currency
     if currency is not None:
         if currency not in CURRENCIES:
             raise ReportError(f"`currency` must be an ISO 4217 code, one of "

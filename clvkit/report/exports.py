@@ -37,8 +37,9 @@ def kpis_table(headline: pd.DataFrame, *, period: ReportMonth) -> pd.DataFrame:
     ...                      "previous": [4.0], "last_year": [float("nan")],
     ...                      "benchmark": [float("nan")]}, index=["orders"])
     >>> t = kpis_table(head, period=ReportMonth("2024-03", pd.Timestamp("2024-03-31")))
-    >>> t.loc[0, ["metric", "month", "days", "partial", "value", "previous"]].tolist()
-    ['orders', '2024-03', 31, False, 5.0, 4.0]
+    >>> t[["metric", "month", "days", "partial", "value", "previous"]].to_dict("records")
+    [{'metric': 'orders', 'month': '2024-03', 'days': 31, 'partial': False, 'value': 5.0, \
+'previous': 4.0}]
     >>> t.loc[0, "definition"]
     'Distinct orders placed in the month.'
     """

@@ -49,9 +49,9 @@ from report_helpers import (  # noqa: E402
 
 def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(ReportError, match=r"month 2024-05 is outside the data's range of complete "
+    with pytest.raises(ReportError, match=r"month 2024-06 is outside the data's range of complete "
                                           r"months 2024-01..2024-04"):
-        build_report(month="2024-05", config=tiny_config(tiny_csv), out=out,
+        build_report(month="2024-06", config=tiny_config(tiny_csv), out=out,
                             progress=None)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 

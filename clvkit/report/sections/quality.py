@@ -96,13 +96,13 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
 
 def quality_checks_display(checks: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """:func:`quality_checks` formatted: counts as counts, money to the cent, "ok" or "FAILED"."""
-    def fmt(name, value):
+    def show(name, value):
         return (fmt(value, "count", currency) if name.startswith("rows")
                 else fmt(value, "currency", currency, 2))
 
     return pd.DataFrame({
-        "expected": [fmt(n, v) for n, v in checks["expected"].items()],
-        "found": [fmt(n, v) for n, v in checks["found"].items()],
+        "expected": [show(n, v) for n, v in checks["expected"].items()],
+        "found": [show(n, v) for n, v in checks["found"].items()],
         "result": ["ok" if ok else "FAILED" for ok in checks["ok"]]},
         index=checks.index)
 
