@@ -77,7 +77,8 @@ PRIVACY_KEYS = {"mask_ids": True}
 #: Options of :func:`clvkit.load_transactions` a config may set under ``data``
 #: (values are passed through; the loader checks them and names the option).
 LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
-               "date_unit", "timezone", "returns", "duplicates", "zero", "summary_rows")
+               "date_unit", "timezone", "returns", "duplicates", "zero", "summary_rows",
+               "refunds")
 _DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOADER_KEYS)
 _DATA_KINDS = ("transactions", "synthetic_crm")
 #: Benchmarks a config may set (targets the report compares against): the headline KPIs.

@@ -30,8 +30,8 @@ import pandas as pd
 from .. import columns as C
 from ..errors import ReportError
 
-__all__ = ["ReportMonth", "check_month", "month_end", "upto", "extract_date", "resolve_month",
-           "complete_months"]
+__all__ = ["ReportMonth", "check_month", "check_day", "month_end", "upto", "extract_date",
+           "resolve_month", "complete_months", "report_month"]
 
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -237,3 +237,21 @@ def resolve_month(month: str | None, tx: pd.DataFrame, *, as_of=None, returns=No
         raise ReportError(f"month {month} is outside the data's range of complete months "
                           f"{first}..{last} ({span}); choose a month in that range")
     return ReportMonth(str(wanted), stamp)
+
+
+def report_month(data, month: str) -> ReportMonth:
+    """The :class:`ReportMonth` of ``month`` for report data (``data.as_of`` set by the run).
+
+    Data without an extract date (built directly, not by a report run) count
+    every month as complete.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> report_month(SimpleNamespace(as_of="2024-03-10"), "2024-03").days
+    10
+    >>> report_month(SimpleNamespace(as_of=None), "2024-03").partial
+    False
+    """
+    as_of = getattr(data, "as_of", None)
+    return ReportMonth(month, check_day(as_of, "as_of") if as_of else month_end(month))

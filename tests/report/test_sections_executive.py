@@ -70,7 +70,7 @@ def test_executive_summary_is_sentences_with_context(tiny_data):
                                    benchmarks={"average_order_value": 40})
     text = executive_summary_text(head, month="2024-03", currency="EUR")
     revenue_line = text.splitlines()[0]
-    assert revenue_line.startswith("- Revenue ")
+    assert revenue_line.startswith("- Net revenue ")
     assert "March 2024" in revenue_line and "February 2024" in revenue_line
     assert "target" in text and "€" in text
     assert "no year-on-year comparison" in text
@@ -108,7 +108,7 @@ def test_kpi_trends_give_known_values_and_n_a_for_undefined_months_never_0():
                                               "2024-05", "2024-06"]   # from the data start
     nan = np.nan
     expected = pd.DataFrame({
-        "revenue": [60, 50, 30, nan, 80, 60],
+        "net_revenue": [60, 50, 30, nan, 80, 60],
         "churn_rate": [nan, nan, nan, nan, 0.5, 0.0],
         "retention_rate": [nan, 2 / 3, 1 / 2, nan, nan, 1.0],
         "average_order_value": [20, 25, 30, nan, 40, 20]}, index=trends.index, dtype=float)
@@ -146,7 +146,7 @@ def test_kpi_trends_page_marks_gaps_as_n_a_in_table_text_and_figure():
     shown = kpi_trends_display(trends, currency="EUR")
     assert shown.loc["Apr 2024"].tolist() == ["n/a"] * 4
     assert shown.loc["Jun 2024", "Churn rate"] == "0.0%"
-    assert shown.loc["May 2024", "Revenue"] == "€80.00"
+    assert shown.loc["May 2024", "Net revenue"] == "€80.00"
     text = kpi_trends_text(trends, currency="EUR")
     assert "Churn rate: 0.0% in Jun 2024" in text
     assert "n/a in Jan 2024, Feb 2024, Mar 2024, Apr 2024" in text

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
+from ..month import report_month
 from ..page import (
     SectionPage,
     bullet_list,
@@ -34,6 +35,9 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     month's churn rate and d the monthly discount rate; it is NaN (n/a) where churn
     is undefined (the first three months of the data). ``ltv_to_cac`` divides it by
     the mean CAC of the month's new customers (only when the data have customer CAC).
+    ``returns`` is the month's returns, cancellations and credit notes (the negative
+    rows set apart by the loader, as a positive amount) plus the refunds column on the
+    month's purchases; ``net_revenue`` is ``revenue - returns``.
     """
     from ...crm import churn_base, monthly_kpis
     from ...formulas import retention_clv
@@ -54,11 +58,55 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
                             discount_rate=monthly_discount(options))
     kpis["retention_clv"] = clv
+    returned = monthly_returns(data).reindex(kpis.index).fillna(0.0)
+    kpis["returns"] = returned
+    kpis["net_revenue"] = kpis["revenue"] - returned
     if data.has("customers") and "cac" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
         cac = data.customers["cac"].groupby(acquired).mean().reindex(kpis.index)
         kpis["ltv_to_cac"] = kpis["retention_clv"] / cac
     return kpis
+
+
+def monthly_returns(data: ReportData) -> pd.Series:
+    """Returns and refunds per month, as a positive amount (indexed by month Period).
+
+    Negative rows set apart by the loader (``data.returns``) plus the refunds column
+    (:data:`clvkit.io.REFUNDED`) of the purchases, each in the month of its date.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]),
+    ...                    "amount": [50.0], "refunded": [5.0]})
+    >>> ret = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-02-01"]),
+    ...                     "amount": [-20.0]})
+    >>> monthly_returns(ReportData(tx, ret, pd.DataFrame(), 2, "x")).to_dict()
+    {Period('2024-01', 'M'): 5.0, Period('2024-02', 'M'): 20.0}
+    """
+    from ...io import REFUNDED
+
+    parts = []
+    if data.returns is not None and len(data.returns):
+        parts.append(pd.Series(-data.returns[C.AMOUNT].to_numpy(dtype=float),
+                               index=data.returns[C.DATE].dt.to_period("M")))
+    tx = data.transactions
+    if REFUNDED in tx and len(tx):
+        parts.append(pd.Series(tx[REFUNDED].to_numpy(dtype=float),
+                               index=tx[C.DATE].dt.to_period("M")))
+    if not parts:
+        return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    joined = pd.concat(parts)
+    return joined.groupby(level=0).sum().sort_index()
+
+
+def _cut(data: ReportData, end: pd.Timestamp) -> ReportData:
+    """``data`` with transactions and returns dated up to ``end`` (a like-for-like cut)."""
+    import dataclasses
+
+    keep = {name: frame.loc[frame[C.DATE] <= end]
+            for name in ("transactions", "returns")
+            if (frame := getattr(data, name)) is not None}
+    return dataclasses.replace(data, **keep)
 
 
 def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = None,
@@ -85,12 +133,16 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
         last_year, benchmark`` (NaN where not available or undefined).
     """
     return _headline(_kpis_with_gaps(data, options=options), data, month=month,
-                     benchmarks=benchmarks)
+                     benchmarks=benchmarks, options=options)
 
 
 def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
-              benchmarks: dict | None) -> pd.DataFrame:
-    """:func:`headline_numbers` from the KPIs of :func:`_kpis_with_gaps`."""
+              benchmarks: dict | None, options: dict | None = None) -> pd.DataFrame:
+    """:func:`headline_numbers` from the KPIs of :func:`_kpis_with_gaps`.
+
+    For a month in progress (``data.as_of`` before the month's end) last month and
+    the same month last year are cut to the same number of days (like for like).
+    """
     from ...metrics import KPI_NAMES, METRICS
 
     gaps = set(kpis.attrs["gaps"])
@@ -103,6 +155,13 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
 
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
+    current = report_month(data, month)
+    if current.partial:
+        for column, back in (("previous", 1), ("last_year", 12)):
+            cut = _kpis_with_gaps(_cut(data, current.comparison_end(back)), options=options)
+            earlier = period - back
+            table[column] = (cut.loc[earlier, keys].astype(float) if earlier in cut.index
+                             else np.nan)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
     meta = pd.DataFrame({"label": [METRICS[k].label for k in keys],
                          "kind": [METRICS[k].unit for k in keys],
@@ -112,6 +171,7 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
     out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
     out.attrs["month"] = month
+    out.attrs["partial_days"] = current.days if current.partial else None
     if data.bridge is not None and len(data.bridge):
         steps = data.bridge.loc[data.bridge["month"] == month].set_index("step")
         if len(steps):
@@ -209,14 +269,35 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     definition = headline.attrs.get("churn_definition")
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
-    if "file_total" in headline.attrs and "revenue" in headline.index:
-        note += ("\n\nRevenue covers identified customers' purchases after cancellations, "
-                 "returns, duplicates and non-product lines (postage, fees) are set apart: "
-                 f"{fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
-                 f"{fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
-                 f"the file dated in {label} add up to (the revenue bridge on the data-quality "
-                 "page shows each step).")
+    note += revenue_note(headline, month=month, currency=currency)
     return bullet_list(sentences) + note
+
+
+def revenue_note(headline: pd.DataFrame, *, month: str, currency: str) -> str:
+    """One paragraph: net revenue = gross revenue - returns, and how the file's rows relate.
+
+    Never a part larger than its whole: the file's total is named for what it
+    is (every row of the month, sales and returns, including the rows the
+    cleaning set apart), not as the whole of which revenue is a part.
+    """
+    if not {"net_revenue", "revenue", "returns"} <= set(headline.index):
+        return ""
+    money = {k: fmt(headline.loc[k, "value"], "currency", currency)
+             for k in ("net_revenue", "revenue", "returns")}
+    label = pd.Period(month, "M").strftime("%B %Y")
+    days = headline.attrs.get("partial_days")
+    text = (f"\n\n**Net revenue** {money['net_revenue']} = gross revenue (sales) "
+            f"{money['revenue']} - returns and refunds {money['returns']}"
+            + (f", over days 1-{days} of {label}" if days else f", {label}") + ". "
+            "Both count identified customers' purchases after cancellations, duplicates and "
+            "non-product lines (postage, fees) are set apart.")
+    if "file_total" in headline.attrs:
+        text += (f" For reference, every row of the file dated in {label} (sales and returns, "
+                 "including the rows the cleaning set apart) adds up to "
+                 f"{fmt(headline.attrs['file_total'], 'currency', currency)}; the revenue "
+                 "bridge on the data-quality page walks from that total to net revenue, line "
+                 "by line.")
+    return text
 
 
 def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataFrame:
@@ -229,7 +310,7 @@ def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataF
     return out
 
 #: KPIs of the executive page's trend panels, in panel order (names of :mod:`clvkit.metrics`).
-TREND_KPIS = ("revenue", "churn_rate", "retention_rate", "average_order_value")
+TREND_KPIS = ("net_revenue", "churn_rate", "retention_rate", "average_order_value")
 
 
 def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
@@ -255,13 +336,13 @@ def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
     ...                                            "2024-04-05"])})
     >>> trends = kpi_trends(ReportData(tx, tx.iloc[:0], pd.DataFrame(), 4, "x"),
     ...                     month="2024-04")
-    >>> trends[["revenue", "retention_rate", "average_order_value"]]
-             revenue  retention_rate  average_order_value
+    >>> trends[["net_revenue", "retention_rate", "average_order_value"]]
+             net_revenue  retention_rate  average_order_value
     month
-    2024-01     40.0             NaN                 20.0
-    2024-02     20.0             0.5                 20.0
-    2024-03      NaN             NaN                  NaN
-    2024-04     40.0             NaN                 40.0
+    2024-01         40.0             NaN                 20.0
+    2024-02         20.0             0.5                 20.0
+    2024-03          NaN             NaN                  NaN
+    2024-04         40.0             NaN                 40.0
     >>> trends.attrs["gaps"]
     ['2024-03']
     """
@@ -339,7 +420,7 @@ def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
     x = np.arange(len(trends))
     for i, (ax, name) in enumerate(zip(axes.ravel(), trends.columns, strict=True)):
         m, values = METRICS[name], trends[name].to_numpy(dtype=float)
-        if name == "revenue":
+        if name in ("revenue", "net_revenue"):
             ok = ~np.isnan(values)
             ax.bar(x[ok], values[ok], color=colors[0])
         else:
@@ -368,7 +449,7 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
     figure ``trends`` (:func:`kpi_trends`).
     """
     kpis = _kpis_with_gaps(data, options=options)         # computed once for both
-    headline = _headline(kpis, data, month=month, benchmarks=benchmarks)
+    headline = _headline(kpis, data, month=month, benchmarks=benchmarks, options=options)
     trends = _trend_window(kpis, month=month, months=13)
     return section_page(
         "executive_summary", title=title, month=month,

@@ -11,13 +11,30 @@ from ..data import ReportData, yaml_hint
 from ..month import month_end
 from ..page import SectionPage, fmt, md_text, section_page
 
+#: The loader's reason for summary/total rows (left out of the input total).
+_SUMMARY_REASON = "summary / total row"
+
+
+def _input_total(log: pd.DataFrame) -> float:
+    """The input's total amount: every row's readable amount except summary/total rows.
+
+    A spreadsheet's "Total" or "Summe" row repeats the sum of the rows above;
+    counting it would double the input.
+    """
+    return log.loc[log["reason"] != _SUMMARY_REASON, "amount"].sum(min_count=1)
+
 
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
-    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable)."""
+    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable).
+
+    The total's amount leaves out summary/total rows (their own line shows them).
+    """
     log = data.log[["reason", "action", "rows", "amount"]].copy()
-    total = pd.DataFrame({"reason": ["total (input)"], "action": [""],
+    summary = (log["reason"] == _SUMMARY_REASON).any()
+    total = pd.DataFrame({"reason": ["total (input, without summary rows)" if summary
+                                     else "total (input)"], "action": [""],
                           "rows": [int(log["rows"].sum())],
-                          "amount": [log["amount"].sum(min_count=1)]})
+                          "amount": [_input_total(log)]})
     log = pd.concat([log, total], ignore_index=True)
     log["share of rows"] = [fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
     log["amount"] = log["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
@@ -40,19 +57,31 @@ def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.D
     out = pd.DataFrame({"rows": bridge["rows"].astype(int),
                         f"amount ({currency})": [fmt(v, "currency", currency, 2)
                                                  for v in bridge["amount"]]})
-    out.index = [("= " if s == "headline revenue" else "" if s.startswith("all") else "- ") + s
+    out.index = [("= " if s.endswith(" revenue") else "" if s.startswith("all") else "- ") + s
                  for s in out.index]
     out.index.name = "step"
     mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
                                  == pd.Period(month, "M"), C.AMOUNT]
-    out.loc["report: revenue of the month"] = [len(mine), fmt(mine.sum(), "currency",
-                                                               currency, 2)]
+    out.loc["report: gross revenue of the month"] = [len(mine), fmt(mine.sum(), "currency",
+                                                                    currency, 2)]
+    net = _monthly_revenue(data, net=True)
+    period = pd.Period(month, "M")
+    out.loc["report: net revenue of the month"] = [
+        len(mine), fmt(net.get(period, 0.0), "currency", currency, 2)]
     return out
 
 
-def _monthly_revenue(data: ReportData) -> pd.Series:
+def _monthly_revenue(data: ReportData, *, net: bool = False) -> pd.Series:
+    """The report's gross (or net: less returns and refunds) revenue per month."""
     tx = data.transactions
-    return tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+    gross = tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+    if not net:
+        return gross
+    from .executive import monthly_returns
+
+    returned = monthly_returns(data)
+    months = gross.index.union(returned.index)
+    return gross.reindex(months, fill_value=0.0) - returned.reindex(months, fill_value=0.0)
 
 
 def quality_checks(data: ReportData) -> pd.DataFrame:
@@ -81,14 +110,19 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
     totals = data.file_totals
     if totals:
         rows.append(("rows: raw file vs loader", totals["rows"], data.rows_read))
-        rows.append(("input total: raw file vs cleaning log", totals["amount"],
-                     float(log["amount"].sum())))
+        rows.append(("input total: raw file vs cleaning log (without summary rows)",
+                     totals["amount"], float(_input_total(log) or 0.0)))
     if data.bridge is not None and len(data.bridge):
         from ...reconcile import check_bridge
 
         bridge = data.bridge.set_index(["month", "step"])
         for month, row in check_bridge(bridge, _monthly_revenue(data)).iterrows():
             rows.append((f"revenue {month}: bridge vs report", row["bridge"], row["report"]))
+        if "net revenue" in set(data.bridge["step"]):
+            for month, row in check_bridge(bridge, _monthly_revenue(data, net=True),
+                                           step="net revenue").iterrows():
+                rows.append((f"net revenue {month}: bridge vs report", row["bridge"],
+                             row["report"]))
     out = pd.DataFrame(rows, columns=["check", "expected", "found"])
     out["ok"] = (out["expected"].astype(float) - out["found"].astype(float)).abs() < 0.005
     return out.set_index("check")
