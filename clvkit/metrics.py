@@ -116,8 +116,8 @@ _ALL = (
     _M("returns", "Returns and refunds",
        "Value of the month's returns, cancellations and credit notes (negative rows) and of "
        "the refunds column, by identified customers, as a positive amount.",
-       "- sum of negative (return) amounts dated in the month + refunds recorded on the "
-       "month's purchases", "returned and refunded amounts", None, "currency",
+       "minus the sum of negative (return) amounts dated in the month, plus refunds recorded on "
+       "the month's purchases", "returned and refunded amounts", None, "currency",
        lower_is_better=True, basis="revenue"),
     _M("orders", "Orders", "Distinct orders placed in the month.",
        "count of distinct order ids (without order ids: distinct customer-days)",

@@ -360,7 +360,10 @@ def _index_html(cfg: ReportConfig, period: ReportMonth, headline: pd.DataFrame,
     label = period.label
     notes = "".join(f'<p class="warn">{esc(n)}</p>\n' for n in _index_notes(cfg, period))
     privacy = ("Customer ids, names and e-mail addresses are shown as pseudonyms (stable "
-               "short hashes; set <code>privacy: {mask_ids: false}</code> to show them)."
+               "short hashes; set <code>privacy: {mask_ids: false}</code> or pass "
+               "<code>--no-mask</code> to show them). The key of the target lists "
+               "(pseudonym &rarr; customer id), for the CRM team to act on them, is "
+               "<code>target-lists-key.csv</code>, readable by the report's owner only."
                if cfg.mask_ids else "Customer ids are shown as in the data "
                "(<code>privacy: {mask_ids: false}</code>).")
     table = headline_table_display(headline, currency=cfg.currency)
@@ -625,6 +628,20 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         "preset's, else the config's)")
     parser.add_argument("--preset", help="a known data layout (cdnow, online_retail): column "
                         "names, rules and currency")
+    parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="the date the data were "
+                        "extracted (default: the config's data.as_of, else the last date in "
+                        "the data); a month is complete when it ends on or before it")
+    parser.add_argument("--partial", action="store_true", help="report the month in progress "
+                        "(labelled on every page, compared like for like with the same days "
+                        "of last month and last year)")
+    parser.add_argument("--no-mask", dest="mask_ids", action="store_const", const=False,
+                        help="show customer ids as in the data (default: pseudonyms, with a "
+                        "key file readable by you only beside the target lists)")
+    from ..cli import add_loader_arguments
+
+    add_loader_arguments(parser.add_argument_group(
+        "reading the data (as for clvkit validate; override the config's data options)"),
+        defaults=False)
 
 
 def run_report_cli(args: argparse.Namespace) -> int:
@@ -635,10 +652,16 @@ def run_report_cli(args: argparse.Namespace) -> int:
     OS errors (permission denied, disk full, ...) propagate: :func:`clvkit.cli.main`
     turns them into one line and exit code 2.
     """
+    from ..cli import loader_options
+
+    columns, loader = loader_options(args)
     try:
         result = build_report(month=args.month, config=args.config, data=args.data,
                               out=args.out, force=args.force, jobs=args.jobs,
-                              currency=args.currency, preset=args.preset)
+                              currency=args.currency, preset=args.preset, columns=columns,
+                              loader=loader, as_of=getattr(args, "as_of", None),
+                              partial=getattr(args, "partial", False),
+                              mask_ids=getattr(args, "mask_ids", None))
     except ClvError as err:
         print(f"clvkit report: error: {err}", file=sys.stderr)
         return 2
