@@ -192,7 +192,9 @@ class LoadResult:
         """
         table = self.log.copy()
         table["amount"] = table["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
-        lines = [f"{self.rows_read:,} rows read from {self.source}"]
+        source = (self.source if isinstance(self.source, str) and self.source.strip()
+                  else "the input")
+        lines = [f"{self.rows_read:,} rows read from {source}"]
         lines += [f"- {hint(d) if hint else d}" for d in self.decisions]
         return "\n".join(lines) + "\n" + table.to_string(index=False)
 

@@ -91,8 +91,9 @@ def monthly_returns(data: ReportData) -> pd.Series:
                                index=data.returns[C.DATE].dt.to_period("M")))
     tx = data.transactions
     if REFUNDED in tx and len(tx):
-        parts.append(pd.Series(tx[REFUNDED].to_numpy(dtype=float),
-                               index=tx[C.DATE].dt.to_period("M")))
+        refunded = tx.loc[tx[REFUNDED] > 0]
+        parts.append(pd.Series(refunded[REFUNDED].to_numpy(dtype=float),
+                               index=refunded[C.DATE].dt.to_period("M")))
     if not parts:
         return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
     joined = pd.concat(parts)

@@ -161,7 +161,9 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     dropped = log.loc[log["action"] == "dropped"]
     reasons = ", ".join(f"{int(r.rows):,} {md_text(r.reason)}"
                         for r in dropped.itertuples()) or "none"
-    text = (f"{data.rows_read:,} rows were read from {md_text(data.source)} (the whole "
+    source = (md_text(data.source) if isinstance(data.source, str) and data.source.strip()
+              else "the input")
+    text = (f"{data.rows_read:,} rows were read from {source} (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
