@@ -349,3 +349,26 @@ def test_page_helpers_have_public_names_and_the_old_names_still_import():
     assert _common._upto is month.upto and _common._month_end is month.month_end
     with pytest.raises(ClvError):
         month.check_month("2024-13", "month")
+
+
+def test_a_change_driven_by_one_invoice_is_flagged(exports):
+    path, truth = exports["saas"]
+    cfg = load_config({"data": {"path": str(path), "as_of": "2024-03-31", "columns": {
+        "customer_id": "account", "date": "invoice_date", "amount": "total",
+        "order_id": "invoice"}}, "currency": "USD"})
+    data = load_report_data(cfg.data)
+    head = headline_numbers(data, month="2024-03")
+    text = executive_summary_text(head, month="2024-03", currency="USD", data=data)
+    big = truth.loc[truth["total"] == 48000.0, "invoice"].item()
+    assert head.loc["net_revenue", "value"] < head.loc["net_revenue", "last_year"]
+    assert "**Driven by one order:** the change in net revenue on March 2023" in text
+    assert f"order {big.replace('-', chr(92) + '-')} of $48,000" in text   # Markdown-escaped
+    march = truth.loc[truth["invoice_date"].str.startswith("2024-03"), "total"].sum()
+    before = truth.loc[truth["invoice_date"].str.startswith("2023-03"), "total"].sum() - 48000
+    without = march / before - 1
+    assert f"without it, net revenue is {'up' if without > 0 else 'down'} {abs(without):.1%}" \
+        in text
+    # an ordinary month is not flagged
+    quiet = headline_numbers(data, month="2023-11")
+    assert "Driven by one order" not in executive_summary_text(quiet, month="2023-11",
+                                                               currency="USD", data=data)

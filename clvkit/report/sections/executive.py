@@ -16,6 +16,7 @@ from ..page import (
     clv_assumptions,
     fmt,
     has_cac,
+    md_text,
     money_axis,
     monthly_discount,
     palette,
@@ -231,12 +232,14 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
                                    notes=notes))
 
 
-def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str) -> str:
+def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str,
+                           data: ReportData | None = None) -> str:
     """Markdown sentences (escaped) that put each headline number in context.
 
     One :func:`clvkit.narrative.describe_change` sentence per KPI: its value,
     the change since last month, since the same month last year (when the data
-    reach back) and against the configured target.
+    reach back) and against the configured target. With ``data``, a change driven
+    by one order is flagged (:func:`concentration_note`).
     """
     from ...narrative import describe_change
 
@@ -271,7 +274,84 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
     note += revenue_note(headline, month=month, currency=currency)
+    if data is not None:
+        note += concentration_note(data, headline, month=month, currency=currency)
     return bullet_list(sentences) + note
+
+
+def _largest_order(data: ReportData, period: pd.Period) -> tuple[float, str, str] | None:
+    """(amount, label, customer) of the month's largest order, or None without purchases.
+
+    An order is an order id, or a customer-day when the data have none.
+    """
+    tx = data.transactions
+    rows = tx.loc[tx[C.DATE].dt.to_period("M") == period]
+    if rows.empty:
+        return None
+    keys = ([rows[C.ORDER_ID].astype("string").fillna("")] if C.ORDER_ID in rows
+            else [rows[C.CUSTOMER_ID], rows[C.DATE].dt.normalize()])
+    totals = rows[C.AMOUNT].groupby(keys, sort=True).sum()
+    best = totals.idxmax()
+    first = rows.loc[(rows[C.ORDER_ID].astype("string").fillna("") == best) if C.ORDER_ID in rows
+                     else (rows[C.CUSTOMER_ID] == best[0])].iloc[0]
+    label = f"order {best}" if C.ORDER_ID in rows else f"a purchase on {best[1]:%d %B %Y}"
+    return float(totals.max()), label, str(first[C.CUSTOMER_ID])
+
+
+def concentration_note(data: ReportData, headline: pd.DataFrame, *, month: str,
+                       currency: str) -> str:
+    """A warning when one order drives the net revenue change on last month or last year.
+
+    For each change of at least 5%, the largest single order of either month is
+    left out (when it is at least a tenth of the months' net revenue); when that
+    turns a fall into a rise (or back), or removes more than half of the change,
+    the page says so, with the change without it.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "big", "a", "b"], "amount":
+    ...     [100.0, 100, 4800, 120, 110], "date": pd.to_datetime(["2023-03-02", "2023-03-03",
+    ...     "2023-03-15", "2024-03-02", "2024-03-03"])})
+    >>> data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), 5, "x")
+    >>> head = headline_numbers(data, month="2024-03")
+    >>> note = concentration_note(data, head, month="2024-03", currency="USD")
+    >>> note.split("(")[1][:6], note.split("; ")[1]
+    ('-95.4%', 'without it, net revenue is up 15.0%.')
+    """
+    if "net_revenue" not in headline.index:
+        return ""
+    period = pd.Period(month, "M")
+    value = headline.loc["net_revenue", "value"]
+    notes = []
+    for column, back in (("previous", 1), ("last_year", 12)):
+        other = headline.loc["net_revenue", column]
+        if not (np.isfinite(value) and np.isfinite(other)) or other <= 0:
+            continue
+        change = value / other - 1
+        if abs(change) < 0.05:          # a small change needs no explanation
+            continue
+        for where in (period, period - back):
+            found = _largest_order(data, where)
+            if found is None:
+                continue
+            amount, label, customer = found
+            if amount < 0.1 * max(value, other):     # not a large order for these months
+                continue
+            now, then = (value - amount, other) if where == period else (value, other - amount)
+            if then <= 0:
+                continue
+            without = now / then - 1
+            flips = np.sign(without) != np.sign(change) and abs(without) > 0.005
+            if flips or abs(without) < abs(change) / 2:
+                shown = f"{where:%B %Y}"
+                notes.append(
+                    f"**Driven by one order:** the change in net revenue on "
+                    f"{(period - back):%B %Y} ({change:+.1%}) comes from {md_text(label)} of "
+                    f"{fmt(amount, 'currency', currency)} by customer {md_text(customer)} in "
+                    f"{shown}; without it, net revenue is "
+                    f"{'up' if without >= 0 else 'down'} {abs(without):.1%}.")
+                break
+    return "\n\n" + "\n\n".join(notes) if notes else ""
 
 
 def revenue_note(headline: pd.DataFrame, *, month: str, currency: str) -> str:
@@ -454,7 +534,8 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
     trends = _trend_window(kpis, month=month, months=13)
     return section_page(
         "executive_summary", title=title, month=month,
-        text={"summary": executive_summary_text(headline, month=month, currency=currency),
+        text={"summary": executive_summary_text(headline, month=month, currency=currency,
+                                                data=data),
               "trends": kpi_trends_text(trends, currency=currency),
               "definitions": definitions_text(data, month=month, currency=currency,
                                               options=options)},
