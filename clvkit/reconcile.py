@@ -282,8 +282,8 @@ def file_totals(parsed: pd.DataFrame) -> dict:
     return {"rows": len(parsed), "amount": float(amount[~summary].sum(min_count=1) or 0.0),
             "summary_rows": int(summary.sum()),
             "summary_amount": float(amount[summary].sum(min_count=1) or 0.0),
-            "unreadable_amount_rows": int(amount.isna().sum()),
-            "unreadable_date_rows": int(dates.isna().sum()),
+            "unreadable_amount_rows": int(amount[~summary].isna().sum()),
+            "unreadable_date_rows": int(dates[~summary].isna().sum()),
             "first_date": dates.min(), "last_date": dates.max()}
 
 

@@ -203,6 +203,10 @@ def test_german_erp_total_leaves_out_the_summe_row(exports):
     sales = round(truth["amount"].sum(), 2)
     assert data.file_totals["amount"] == pytest.approx(sales)           # not twice the sales
     assert data.file_totals["summary_rows"] == 1
+    assert data.file_totals["unreadable_date_rows"] == 0      # the Summe row has no date
+    checks = quality_checks(data)
+    assert checks.loc["log: kept + returns + dropped = input total", "expected"] == \
+        pytest.approx(sales)
     table = data_quality_table(data, currency="EUR")
     total = table.loc["total (input, without summary rows)", "amount (EUR)"]
     assert total == f"{sales:,.2f}"

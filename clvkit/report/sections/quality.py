@@ -102,9 +102,9 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
     kept_data = float(data.transactions[C.AMOUNT].sum())
     if data.non_product is not None and len(data.non_product):
         kept_data += float(data.non_product[C.AMOUNT].sum())
-    parts = (kept_log, float(data.returns[C.AMOUNT].sum()),
-             float(log.loc[log["action"] == "dropped", "amount"].sum()))
-    rows.append(("log: kept + returns + dropped = input total", log["amount"].sum(),
+    dropped = log.loc[(log["action"] == "dropped") & (log["reason"] != _SUMMARY_REASON)]
+    parts = (kept_log, float(data.returns[C.AMOUNT].sum()), float(dropped["amount"].sum()))
+    rows.append(("log: kept + returns + dropped = input total", float(_input_total(log) or 0.0),
                  sum(parts)))
     rows.append(("kept purchases: log vs loaded data", kept_log, kept_data))
     totals = data.file_totals
