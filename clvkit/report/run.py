@@ -186,7 +186,31 @@ def _run_section(section: Section, index: int, parameters: dict, work: Path,
                          seconds=round(time.perf_counter() - start, 1), error=error)
 
 
-def page_banner(month: ReportMonth) -> str:
+#: Customers active in the report month below which every page warns of a small sample.
+SMALL_SAMPLE = 30
+
+
+def small_sample_note(headline: pd.DataFrame, *, month: str) -> str:
+    """A warning when few customers bought in the month ("" otherwise).
+
+    Examples
+    --------
+    >>> head = pd.DataFrame({"value": [12.0]}, index=["active_customers"])
+    >>> small_sample_note(head, month="2024-03")[:45]
+    'Small sample: only 12 customers bought in Mar'
+    """
+    if "active_customers" not in headline.index:
+        return ""
+    active = headline.loc["active_customers", "value"]
+    if not pd.notna(active) or active >= SMALL_SAMPLE:
+        return ""
+    label = pd.Period(month, "M").strftime("%B %Y")
+    return (f"Small sample: only {int(active):,} customers bought in {label}. Rates and "
+            "changes move by several points with a single customer; read them as "
+            "indications, not trends.")
+
+
+def page_banner(month: ReportMonth, notes=()) -> str:
     """Markdown shown first on every section page: the index link, a partial-month note.
 
     Examples
@@ -194,8 +218,8 @@ def page_banner(month: ReportMonth) -> str:
     >>> page_banner(ReportMonth("2024-02", pd.Timestamp("2024-03-01")))
     '[&larr; Report index](index.html)'
     """
-    note = month.note()
-    return "[&larr; Report index](index.html)" + (f"\n\n**{note}**" if note else "")
+    lines = [n for n in (month.note(), *notes) if n]
+    return "[&larr; Report index](index.html)" + "".join(f"\n\n**{n}**" for n in lines)
 
 
 def _with_banner(nb, banner: str):
@@ -342,8 +366,8 @@ def _definitions_html(headline: pd.DataFrame) -> str:
     return f'<h2 id="definitions">Definitions</h2>\n<dl>\n{items}\n</dl>'
 
 
-def _index_notes(cfg: ReportConfig, period: ReportMonth) -> list[str]:
-    """Warnings shown under the index's title: a month in progress, a margin never set."""
+def _index_notes(cfg: ReportConfig, period: ReportMonth, extra=()) -> list[str]:
+    """Warnings under the index's title: a month in progress, a margin never set, ``extra``."""
     notes = []
     if period.partial:
         notes.append(period.note())
@@ -351,14 +375,14 @@ def _index_notes(cfg: ReportConfig, period: ReportMonth) -> list[str]:
         notes.append("No gross margin is configured (options.margin is 100%): every "
                      "\"margin\" and CLV figure in this report is revenue, not profit. Set "
                      "options.margin (e.g. 0.3) in the config.")
-    return notes
+    return notes + [n for n in extra if n]
 
 
 def _index_html(cfg: ReportConfig, period: ReportMonth, headline: pd.DataFrame,
-                results: list[SectionResult]) -> str:
+                results: list[SectionResult], notes=()) -> str:
     esc = html.escape
     label = period.label
-    notes = "".join(f'<p class="warn">{esc(n)}</p>\n' for n in _index_notes(cfg, period))
+    notes = "".join(f'<p class="warn">{esc(n)}</p>\n' for n in _index_notes(cfg, period, notes))
     privacy = ("Customer ids, names and e-mail addresses are shown as pseudonyms (stable "
                "short hashes; set <code>privacy: {mask_ids: false}</code> or pass "
                "<code>--no-mask</code> to show them). The key of the target lists "
@@ -543,6 +567,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     headline = headline_numbers(loaded, month=month, benchmarks=cfg.benchmarks,
                                 options=cfg.options)
     inputs = _input_files(cfg, data)
+    small = small_sample_note(headline, month=month)
     out.parent.mkdir(parents=True, exist_ok=True)
     # The marked work folder (removed on exit, or by the next run if this process is
     # killed) holds the report being built, the kernels' logs and a replaced report.
@@ -555,14 +580,14 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
                        staged / _DATA_DIR)
             ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
                                                        jobs=jobs or cfg.jobs, say=say,
-                                                       banner=page_banner(period))}
+                                                       banner=page_banner(period, [small]))}
             results = [ran.get(name) or skipped[name] for name in cfg.sections]
             shutil.rmtree(staged / _DATA_DIR)
             write_kpis(headline, staged / "kpis.csv", period=period)
             if cfg.mask_ids:
                 write_target_key(loaded, staged)
-            (staged / "index.html").write_text(_index_html(cfg, period, headline, results),
-                                               encoding="utf-8")
+            (staged / "index.html").write_text(_index_html(cfg, period, headline, results,
+                                                           notes=[small]), encoding="utf-8")
             _write_manifest(staged, cfg=cfg, month=month, parameters=parameters,
                             inputs=inputs, results=results)
             _publish(staged, out, work=work, force=force, protect=protect)

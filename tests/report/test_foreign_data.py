@@ -376,3 +376,18 @@ def test_a_change_driven_by_one_invoice_is_flagged(exports):
     quiet = headline_numbers(data, month="2023-11")
     assert "Driven by one order" not in executive_summary_text(quiet, month="2023-11",
                                                                currency="USD", data=data)
+
+
+def test_small_samples_and_the_churn_lag_are_stated():
+    from clvkit.report.run import small_sample_note
+    from clvkit.report.sections.executive import definitions_text
+
+    data = _friday_data()
+    head = headline_numbers(data, month="2024-02")
+    assert small_sample_note(head, month="2024-02").startswith(
+        "Small sample: only 3 customers bought in February 2024")
+    big = head.copy()
+    big.loc["active_customers", "value"] = 500
+    assert small_sample_note(big, month="2024-02") == ""
+    text = definitions_text(data, month="2024-02", currency="EUR")
+    assert "churn in April counts customers whose last purchase was in January" in text

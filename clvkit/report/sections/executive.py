@@ -220,7 +220,10 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
         "churn_rate": ("Churn and retention need not add up to 100%: retention compares two "
                        "consecutive months, while churn counts only customers who have gone "
                        "three full months without a purchase, as a share of everyone who "
-                       "bought in the last three months."),
+                       "bought in the last three months. The window lags: a customer counted "
+                       "as churned in a month last bought three months before it (churn in "
+                       "April counts customers whose last purchase was in January), so this "
+                       "month's churn describes customers lost a quarter ago."),
         "retention_clv": clv_assumptions(data, options),
         "observed_value": clv_assumptions(data, options, discounted=False),
         "predicted_clv": clv_assumptions(data, options),
