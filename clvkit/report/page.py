@@ -49,13 +49,15 @@ class SectionPage:
 
 
 def section_page(section: str, *, title: str, month: str, text=None, tables=None,
-                 figures=None) -> SectionPage:
+                 figures=None, heading: str | None = None) -> SectionPage:
     """A :class:`SectionPage` of ``section`` (a name of :data:`~clvkit.report.config.SECTIONS`).
 
     Figures are given as the Axes a plotting function returned (or a Figure, or
     a :class:`Chart` with its own alt text); each figure is closed so it is
     displayed once, where the template shows it, and shown as a :class:`Chart`
-    (a PNG with alt text for screen readers).
+    (a PNG with alt text for screen readers). ``heading`` replaces the section's
+    title where the data decide what the page is about (a page grouped by
+    country is titled by country).
     """
     import matplotlib.pyplot as plt
 
@@ -65,7 +67,8 @@ def section_page(section: str, *, title: str, month: str, text=None, tables=None
         plt.close(figure)
         shown[name] = item if isinstance(item, Chart) else Chart(figure)
     return SectionPage(
-        heading=section_heading(title, month=month, section=SECTIONS[section].title),
+        heading=section_heading(title, month=month,
+                                section=heading or SECTIONS[section].title),
         text=MappingProxyType(dict(text or {})), tables=MappingProxyType(dict(tables or {})),
         figures=MappingProxyType(shown))
 

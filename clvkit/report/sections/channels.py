@@ -162,7 +162,18 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
     kind = {"channel": "channel", "country": "country"}.get(table.attrs.get("group"), "group")
-    if len(named) >= 2:
+    ratio = (table.loc[ranked, "ltv_to_cac"].dropna() if "ltv_to_cac" in table
+             else pd.Series(dtype=float))
+    if len(ratio) >= 2:         # where CAC is known, the ranking follows value:CAC
+        best, worst = ratio.idxmax(), ratio.idxmin()
+        text = (f"Ranked by observed value:CAC (margin brought per unit of acquisition "
+                f"cost), customers {via} **{md_text(best)}** return "
+                f"{fmt(ratio[best], 'number', currency)} times their acquisition cost "
+                f"({fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months for a CAC of "
+                f"{fmt(table.loc[best, 'cac'], 'currency', currency)}), against "
+                f"{fmt(ratio[worst], 'number', currency)} {via} {md_text(worst)}.")
+    elif len(named) >= 2:
         best, worst = named.idxmax(), named.idxmin()
         text = (f"A customer {via} **{md_text(best)}** brought "
                 f"{fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
@@ -183,7 +194,6 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
         text += (f" Too few customers to rank (fewer than {minimum:,} observed, shown in the "
                  f"table but not compared): {', '.join(md_text(g) for g in small)}.")
     if "ltv_to_cac" in table:
-        ratio = table.loc[ranked, "ltv_to_cac"].dropna()
         if len(ratio):
             text += (f" Among the {kind} groups large enough to rank, observed value:CAC "
                      f"ranges from {fmt(ratio.min(), 'number', currency)} "
@@ -244,9 +254,11 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
     table = clv_by_channel(data, month=month, horizon=horizon, options=options)
     text = clv_by_channel_text(table, currency=currency, horizon=horizon,
                                benchmark=(benchmarks or {}).get("observed_value_to_cac"))
+    heading = ("CLV by country and cohort" if table.attrs.get("group") == "country"
+               else None)
     bars = plot_clv_by_channel(table, currency=currency)
     curves = cohort_value_curves(data, month=month, options=options)
     return section_page(
-        "clv_by_channel", title=title, month=month, text={"summary": text},
+        "clv_by_channel", title=title, month=month, text={"summary": text}, heading=heading,
         tables={"channels": clv_by_channel_display(table, currency=currency)},
         figures={"channels": bars, "curves": clv_over_tenure(curves, currency=currency)})
