@@ -91,6 +91,9 @@ _OPTION_RULES: dict[str, tuple] = {
     "cohort_months": (int, 1, None, (False, False), "cohorts shown in the retention heatmap"),
     "cost_per_order": (float, 0.0, None, (False, False), "cost to serve one order"),
     "cost_per_contact": (float, 0.0, None, (False, False), "cost of one campaign touch"),
+    "offer_cost_per_conversion": (float, 0.0, None, (False, False),
+                                  "cost of a campaign's offer per conversion: discount, free "
+                                  "shipping"),
     "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
     "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
     "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
@@ -124,6 +127,7 @@ revenue: 30% is written 0.30), got 30
     cohort_months: int = 12          # cohorts shown in the retention heatmap
     cost_per_order: float = 0.0      # cost to serve one order (least-profitable customers)
     cost_per_contact: float = 0.0    # cost of one campaign touch
+    offer_cost_per_conversion: float = 0.0   # discount / free shipping given per conversion
     clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
     at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
     campaign_months: int = 3         # months of campaigns compared by tactic and message

@@ -30,6 +30,23 @@ def _campaign_costs(data: ReportData, touches: pd.DataFrame,
     return per_send.astype(float).fillna(float(cost_per_contact))
 
 
+def _offer_costs(data: ReportData, touches: pd.DataFrame,
+                 offer_cost_per_conversion: float = 0.0) -> pd.Series:
+    """Cost of the offer of each touch (discount, free shipping): paid only on conversion.
+
+    The touch's ``offer_cost`` when the data have it, else the campaign's
+    ``offer_cost_per_conversion``, else the configured one, times ``converted``.
+    """
+    converted = touches["converted"].astype(float)
+    if "offer_cost" in touches:
+        return touches["offer_cost"].astype(float).fillna(0.0)
+    per = pd.Series(float(offer_cost_per_conversion), index=touches.index)
+    if data.has("campaigns") and "offer_cost_per_conversion" in data.campaigns:
+        per = (touches["campaign_id"].map(data.campaigns["offer_cost_per_conversion"])
+               .astype(float).fillna(float(offer_cost_per_conversion)))
+    return per * converted
+
+
 def _value_columns(sent, converted, revenue, cost) -> dict:
     """Cost per send, cost per conversion and ROI ((revenue - cost) / cost), NaN when undefined."""
     sent, converted = np.asarray(sent, float), np.asarray(converted, float)
@@ -42,12 +59,15 @@ def _value_columns(sent, converted, revenue, cost) -> dict:
 
 
 def campaign_results(data: ReportData, touches: pd.DataFrame, *,
-                     cost_per_contact: float = 0.0) -> pd.DataFrame:
+                     cost_per_contact: float = 0.0,
+                     offer_cost_per_conversion: float = 0.0) -> pd.DataFrame:
     """One row per campaign of ``touches``: sends, conversions, revenue, cost and ROI (numbers).
 
-    Cost is the campaign's ``cost_per_send`` (synthetic CRM data) times its sends,
-    else ``cost_per_contact`` per send; ``cost_per_conversion`` is cost / conversions
-    and ``roi`` is (attributed revenue - cost) / cost; undefined ratios are NaN.
+    Cost is the send cost -- the campaign's ``cost_per_send`` (synthetic CRM data)
+    times its sends, else ``cost_per_contact`` per send -- plus the offer's cost
+    (:func:`_offer_costs`: discounts, free shipping, per conversion);
+    ``cost_per_conversion`` is cost / conversions and ``roi`` is (attributed
+    revenue - cost) / cost; undefined ratios are NaN.
 
     Examples
     --------
@@ -64,9 +84,12 @@ def campaign_results(data: ReportData, touches: pd.DataFrame, *,
     campaign_id
     C1              2   1.0                  1.0  29.0
     C2              1   0.1                  NaN  -1.0
+    >>> campaign_results(data, touches, offer_cost_per_conversion=5.0).loc["C1", "roi"]
+    np.float64(4.0)
     """
-    cost = _campaign_costs(data, touches, cost_per_contact)
-    grouped = touches.assign(_cost=cost).groupby("campaign_id", sort=True)
+    send = _campaign_costs(data, touches, cost_per_contact)
+    offer = _offer_costs(data, touches, offer_cost_per_conversion)
+    grouped = touches.assign(_cost=send + offer, _offer=offer).groupby("campaign_id", sort=True)
     out = pd.DataFrame({"sent": grouped.size(), "converted": grouped["converted"].sum(),
                         "unsubscribed": grouped["unsubscribed"].sum(),
                         "revenue": grouped["revenue"].sum()})
@@ -75,6 +98,7 @@ def campaign_results(data: ReportData, touches: pd.DataFrame, *,
         if column in campaigns:
             out.insert(position, column, campaigns[column].astype("object"))
     out["conversion_rate"] = out["converted"] / out["sent"]
+    out["offer_cost"] = grouped["_offer"].sum()
     for key, values in _value_columns(out["sent"], out["converted"], out["revenue"],
                                       grouped["_cost"].sum()).items():
         out[key] = values
@@ -82,18 +106,21 @@ def campaign_results(data: ReportData, touches: pd.DataFrame, *,
 
 
 def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
-                   cost_per_contact: float = 0.0) -> pd.DataFrame:
+                   cost_per_contact: float = 0.0,
+                   offer_cost_per_conversion: float = 0.0) -> pd.DataFrame:
     """Formatted :func:`campaign_results` ("n/a" where a ratio is undefined).
 
     Name, tactic, message, medium, sends, conversions, revenue, cost per send,
     cost per conversion and ROI.
     """
-    res = campaign_results(data, touches, cost_per_contact=cost_per_contact)
+    res = campaign_results(data, touches, cost_per_contact=cost_per_contact,
+                           offer_cost_per_conversion=offer_cost_per_conversion)
     out = res[[c for c in ("name", "tactic", "message", "medium", "sent", "converted",
                            "unsubscribed") if c in res]].copy()
     out["conversion"] = [fmt(v, "percent", currency) for v in res["conversion_rate"]]
     out["revenue"] = [fmt(v, "currency", currency) for v in res["revenue"]]
     out["cost per send"] = [fmt(v, "currency", currency, 3) for v in res["cost_per_send"]]
+    out["offer cost"] = [fmt(v, "currency", currency) for v in res["offer_cost"]]
     out["cost per conversion"] = [fmt(v, "currency", currency)
                                   for v in res["cost_per_conversion"]]
     out["ROI"] = [fmt(v, "percent", currency) for v in res["roi"]]
@@ -101,14 +128,16 @@ def campaign_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
 
 
 def medium_table(data: ReportData, touches: pd.DataFrame, *, currency: str,
-                 cost_per_contact: float = 0.0) -> pd.DataFrame | None:
+                 cost_per_contact: float = 0.0,
+                 offer_cost_per_conversion: float = 0.0) -> pd.DataFrame | None:
     """E-mail vs SMS (the campaigns' ``medium``); None when the data have no medium.
 
     Sends, open, conversion and unsubscribe rates, revenue, cost per conversion and ROI.
     """
     if "medium" not in touches:
         return None
-    cost = _campaign_costs(data, touches, cost_per_contact)
+    cost = (_campaign_costs(data, touches, cost_per_contact)
+            + _offer_costs(data, touches, offer_cost_per_conversion))
     grouped = touches.assign(_cost=cost).groupby(touches["medium"].astype("object"), sort=True)
     sent, converted = grouped.size(), grouped["converted"].sum()
     revenue = grouped["revenue"].sum()
@@ -181,6 +210,38 @@ def contact_lift_text(lift: pd.DataFrame | None, *, month: str) -> str:
             "difference is an association, not the campaigns' effect.")
 
 
+def roi_text(lift: pd.DataFrame | None, *, currency: str = "GBP",
+             offer_cost_per_conversion: float = 0.0, has_offer_costs: bool = False) -> str:
+    """The attribution rule, what ROI counts, and a warning when contact showed no lift.
+
+    Examples
+    --------
+    >>> lift = pd.DataFrame({"purchase_rate": [0.10, 0.12]},
+    ...                     index=["contacted", "not contacted"])
+    >>> lift.attrs["lift"] = -0.02
+    >>> "bought no more than" in roi_text(lift)
+    True
+    """
+    offer = ("the offer's cost recorded in the data (discounts, free shipping)"
+             if has_offer_costs else
+             f"an offer cost of {fmt(offer_cost_per_conversion, 'currency', currency)} per "
+             "conversion (`options.offer_cost_per_conversion`: discounts, free shipping)"
+             if offer_cost_per_conversion else
+             "no offer cost (none is configured: set `options.offer_cost_per_conversion` for "
+             "the discounts and free shipping a conversion costs, or ROI is overstated)")
+    text = ("**Attribution:** a conversion and its revenue count for a campaign as the CRM "
+            "recorded them on the touch (the touch's `converted` and `revenue`); a customer "
+            "touched by several campaigns can count for each. **ROI** = (attributed revenue "
+            f"- cost) / cost, where cost is the send cost plus {offer}.")
+    if lift is not None and lift.attrs.get("lift", 0.0) <= 0:
+        c, n = lift.loc["contacted", "purchase_rate"], lift.loc["not contacted", "purchase_rate"]
+        text += (f" **Read the ROI with care:** contacted customers bought no more than "
+                 f"uncontacted ones this month ({fmt(c, 'percent', 'GBP')} against "
+                 f"{fmt(n, 'percent', 'GBP')}), so the attributed revenue may well have come "
+                 "without the campaigns.")
+    return text
+
+
 def campaign_funnel(touches: pd.DataFrame) -> pd.DataFrame:
     """Funnel by tactic and message (:func:`clvkit.crm.funnel`), stage rates in columns."""
     from ...crm import funnel
@@ -245,6 +306,7 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
 
     options = typed_options(options)
     months, cost = options["campaign_months"], options["cost_per_contact"]
+    offer = options["offer_cost_per_conversion"]
     touches = month_touches(data, month=month)
     window = month_touches(data, month=month, months=months)
     funnel_table = campaign_funnel(window)
@@ -261,10 +323,16 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
     lift = contact_lift(data, touches, month=month)
     return section_page(
         "campaigns", title=title, month=month,
-        text={"summary": text, "lift": contact_lift_text(lift, month=month)},
+        text={"summary": text, "lift": contact_lift_text(lift, month=month),
+              "roi": roi_text(lift, currency=currency, offer_cost_per_conversion=offer,
+                              has_offer_costs="offer_cost" in touches
+                              or (data.has("campaigns")
+                                  and "offer_cost_per_conversion" in data.campaigns))},
         tables={"dropout": campaign_dropout_display(drop, currency=currency),
                 "campaigns": campaign_table(data, touches, currency=currency,
-                                            cost_per_contact=cost),
-                "mediums": medium_table(data, window, currency=currency, cost_per_contact=cost),
+                                            cost_per_contact=cost,
+                                            offer_cost_per_conversion=offer),
+                "mediums": medium_table(data, window, currency=currency, cost_per_contact=cost,
+                                        offer_cost_per_conversion=offer),
                 "lift": contact_lift_display(lift, currency=currency)},
         figures=figures)
