@@ -391,3 +391,20 @@ def test_small_samples_and_the_churn_lag_are_stated():
     assert small_sample_note(big, month="2024-02") == ""
     text = definitions_text(data, month="2024-02", currency="EUR")
     assert "churn in April counts customers whose last purchase was in January" in text
+
+
+def test_a_gap_is_flagged_where_it_distorts_later_months(tmp_path):
+    # CDNOW without March 1998: April's churn would count everyone who "skipped" March
+    raw = pd.read_csv("data/cdnow_sample.csv.gz", dtype={"customer_id": str})
+    path = tmp_path / "cdnow_no_march.csv"
+    raw.loc[~raw["date"].str.startswith("1998-03")].to_csv(path, index=False)
+    data = load_report_data(load_config({"data": {"path": str(path), "preset": "cdnow"},
+                                         "currency": "USD"}).data)
+    head = headline_numbers(data, month="1998-04")
+    assert np.isnan(head.loc["churn_rate", "value"])
+    assert np.isnan(head.loc["retention_rate", "value"])
+    text = executive_summary_text(head, month="1998-04", currency="USD")
+    assert "**Distorted by a data gap:** churn rate" in text and "of 1998-04" in text
+    june = headline_numbers(data, month="1998-06")
+    assert np.isnan(june.loc["churn_rate", "value"])
+    assert not np.isnan(june.loc["retention_rate", "value"])     # retention looks back 1 month

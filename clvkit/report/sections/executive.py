@@ -172,6 +172,8 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
     out = meta.join(table)
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
     out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
+    out.attrs["distorted"] = {m: names for m, names in kpis.attrs.get("distorted", {}).items()
+                              if m in (str(period), str(period - 1), str(period - 12))}
     out.attrs["month"] = month
     out.attrs["partial_days"] = current.days if current.partial else None
     if data.bridge is not None and len(data.bridge):
@@ -185,13 +187,34 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
 def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
     """:func:`month_kpis` with every number of a month without transactions NaN (n/a, not 0).
 
-    ``attrs["gaps"]`` lists those months (``YYYY-MM``).
+    ``attrs["gaps"]`` lists those months (``YYYY-MM``). A gap also distorts the
+    months whose windows reach back into it: churn (and the retention-model CLV
+    built on it) in the :data:`CHURN_WINDOW` months after a gap, retention in the
+    month after it. Those values are n/a too, listed in ``attrs["distorted"]``
+    (month -> KPI names), rather than shown as if the gap were lost customers.
     """
     kpis = month_kpis(data, options=options)
     gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
     kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
+    distorted: dict[str, list[str]] = {}
+    for gap in sorted(gaps):
+        for k in range(1, CHURN_WINDOW + 1):
+            later = pd.Period(gap, "M") + k
+            if later not in kpis.index or str(later) in gaps:
+                continue
+            names = [n for n in ("churn_rate", "retention_clv", "ltv_to_cac")
+                     if n in kpis.columns]
+            names += ["retention_rate"] if k == 1 else []
+            kpis.loc[later, names] = np.nan
+            distorted.setdefault(str(later), [])
+            distorted[str(later)] += [n for n in names if n not in distorted[str(later)]]
     kpis.attrs["gaps"] = sorted(gaps)
+    kpis.attrs["distorted"] = distorted
     return kpis
+
+
+#: Months of the churn window (a customer churns after this many months without a purchase).
+CHURN_WINDOW = 3
 
 
 def _active_by_month(data: ReportData) -> pd.Series:
@@ -273,6 +296,13 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str,
     if gaps:
         note += (f"\n\n{', '.join(gaps)} had no transactions at all (a gap in the data): "
                  "comparisons with it are n/a.")
+    from ...metrics import METRICS
+
+    for when, names in headline.attrs.get("distorted", {}).items():
+        labels = ", ".join(METRICS[n].label.lower() for n in names if n in METRICS)
+        note += (f"\n\n**Distorted by a data gap:** {labels} of {when} "
+                 f"{'is' if len(names) == 1 else 'are'} n/a: their window reaches back into a "
+                 "month without any transaction, where every customer would look lost.")
     definition = headline.attrs.get("churn_definition")
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
@@ -442,6 +472,8 @@ def _trend_window(kpis: pd.DataFrame, *, month: str, months: int) -> pd.DataFram
     window = pd.period_range(start, end, freq="M", name="month")
     out = kpis.reindex(window)[list(TREND_KPIS)].astype(float)
     out.attrs["gaps"] = [g for g in kpis.attrs["gaps"] if pd.Period(g, "M") in window]
+    out.attrs["distorted"] = sorted(m for m in kpis.attrs.get("distorted", {})
+                                    if pd.Period(m, "M") in window)
     out.attrs["data_start"] = str(kpis.index.min()) if len(kpis) else None
     return out
 
@@ -484,6 +516,10 @@ def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
     if trends.attrs.get("gaps"):
         notes.append(f"{', '.join(trends.attrs['gaps'])} had no transactions at all (a gap in "
                      "the data): every number of such a month is n/a, not 0.")
+    if trends.attrs.get("distorted"):
+        notes.append(f"Churn (and retention, the month after) is n/a in "
+                     f"{', '.join(trends.attrs['distorted'])} too: its window reaches back into "
+                     "the gap, where every customer would look lost.")
     return bullet_list(sentences) + ("\n\n" + " ".join(notes) if notes else "")
 
 
