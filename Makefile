@@ -1,21 +1,24 @@
 # clvkit: two commands do everything on a fresh machine with python3 and make.
 #   make report   -> the default monthly report on the shipped data (reports/)
-#   make test     -> the full test suite (unit tests + strict notebook validation)
+#   make test     -> the full test suite (unit tests, the documentation site, strict
+#                    notebook validation)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the extras `make setup` installs; environment.yml installs the same (tests/test_packaging.py)
+EXTRAS := notebooks,dev,scale,course,docs
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup java browser test unit nbval notebooks report bench lint clean data-synthetic
+.PHONY: setup java browser test unit unit-portable docs nbval notebooks report bench lint clean data-synthetic
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,scale,course]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@# build matplotlib's font cache now: on a fresh machine its first import logs "building
 	@# the font cache" to stderr, which strict nbval would see as an output of a notebook cell
 	$(BIN)/python -c "import matplotlib.font_manager" 2>/dev/null
@@ -32,11 +35,29 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
 	  [ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-## the full test suite: fast unit tests first, then strict notebook validation
-test: unit nbval
+## the full test suite: fast unit tests first, the documentation site, then strict notebook
+## validation
+test: unit docs nbval
 
 unit: $(STAMP) java browser
 	$(BIN)/python -m pytest -p no:nbval -q -m "not notebooks" tests clvkit
+
+## the unit suite on "another machine": a UTC+14 time zone, the C locale without UTF-8 mode,
+## one BLAS thread, numpy's AVX-512 loops switched off (results must not depend on any of them)
+unit-portable: $(STAMP) java
+	TZ=Pacific/Kiritimati LC_ALL=C PYTHONUTF8=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	  NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+	  $(BIN)/python -m pytest -p no:nbval -q -m "not notebooks" tests clvkit
+
+## the documentation site (docs/_build/html/index.html): Sphinx with warnings as errors, then
+## every internal link and anchor checked offline
+docs: $(STAMP)
+	@$(BIN)/python -c "import sphinx, myst_nb" 2>/dev/null || \
+	  { echo "make docs needs the docs extra: $(BIN)/pip install -e '.[docs]'"; exit 1; }
+	rm -rf docs/_build docs/_generated docs/guide/_generated docs/api/generated docs/api/index.md \
+	  docs/course/_student
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/python docs/check_links.py docs/_build/html
 
 ## notebook validation: strict nbval of the course, then the tests that execute notebooks in
 ## kernels (report builds, course grading: marked `notebooks`)
@@ -68,4 +89,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check clvkit tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info docs/_build docs/_generated \
+	  docs/guide/_generated docs/api/generated docs/api/index.md docs/course/_student

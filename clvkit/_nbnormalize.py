@@ -14,7 +14,7 @@ import os
 import re
 
 __all__ = ["normalize_notebook", "notebook_to_html", "write_notebook", "sanitize_html",
-           "sanitize_notebook"]
+           "sanitize_notebook", "markdown_to_html"]
 
 #: papermill notebook-level metadata kept (the rest is timing and paths).
 _PAPERMILL_KEEP = ("default_parameters", "parameters", "exception", "version")
@@ -102,6 +102,31 @@ def sanitize_html(fragment: str) -> str:
                         strip_comments=True)
 
 
+def markdown_to_html(source: str) -> str:
+    """Render Markdown to HTML as nbconvert does, but never turn bare URLs into links.
+
+    nbconvert's Markdown enables the ``url`` plugin, which makes any ``http://...``
+    in the text a live ``<a href>``: a channel named ``http://2130706433/login`` in
+    the data would become a link on a report page. Data text is escaped before it
+    reaches Markdown (so it cannot write ``[x](...)`` links) and is rendered here as text.
+
+    Examples
+    --------
+    >>> markdown_to_html("channel http://2130706433/login")
+    '<p>channel http://2130706433/login</p>\\n'
+    >>> markdown_to_html("[docs](https://example.org)")
+    '<p><a href="https://example.org">docs</a></p>\\n'
+    """
+    from nbconvert.filters.markdown_mistune import (
+        IPythonRenderer,
+        MarkdownWithMath,
+        import_plugin,
+    )
+
+    plugins = [import_plugin(p) for p in MarkdownWithMath.DEFAULT_PLUGINS if p != "url"]
+    return MarkdownWithMath(renderer=IPythonRenderer(escape=False), plugins=plugins).render(source)
+
+
 def sanitize_notebook(nb):
     """A copy of ``nb`` safe to render: Markdown and HTML rendered then sanitised, scripts dropped.
 
@@ -110,12 +135,10 @@ def sanitize_notebook(nb):
     neutralised after Markdown has had its say -- then :func:`sanitize_html` is
     applied. Outputs of other types than :data:`_KEPT_MIMETYPES` are removed.
     """
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown":     # rendered, sanitised, kept as (HTML) Markdown
-            cell.source = sanitize_html(markdown2html_mistune(cell.source))
+            cell.source = sanitize_html(markdown_to_html(cell.source))
             continue
         kept = []
         for output in cell.get("outputs", []):
@@ -129,7 +152,7 @@ def sanitize_notebook(nb):
                 continue
             kept.append(output)
             if "text/markdown" in data:
-                data["text/html"] = markdown2html_mistune(data.pop("text/markdown"))
+                data["text/html"] = markdown_to_html(data.pop("text/markdown"))
             if "text/html" in data:
                 html = data["text/html"]
                 html = "".join(html) if isinstance(html, list) else html
@@ -137,6 +160,49 @@ def sanitize_notebook(nb):
         if "outputs" in cell:
             cell["outputs"] = kept
     return nb
+
+
+def nbconvert_template_dirs() -> list[str]:
+    """Return nbconvert's template folders (holding ``lab/``), however nbconvert was installed.
+
+    Jupyter looks in ``share/jupyter`` of the environment and of ``JUPYTER_PATH``;
+    ``pip install --target DIR`` puts the package in ``DIR/nbconvert`` and its
+    templates in ``DIR/share/jupyter``, which it does not search, so that folder is
+    added. The working folder, nbconvert's default extra base, is not searched.
+
+    Returns
+    -------
+    list of str
+        Existing folders, each with a ``lab/conf.json``.
+
+    Raises
+    ------
+    ClvError
+        No folder holds nbconvert's ``lab`` template: the message says what to set.
+
+    Examples
+    --------
+    >>> import os
+    >>> all(os.path.isfile(os.path.join(d, "lab", "conf.json")) for d in nbconvert_template_dirs())
+    True
+    """
+    from pathlib import Path
+
+    import nbconvert
+    from jupyter_core.paths import jupyter_path
+
+    beside = Path(nbconvert.__file__).resolve().parents[1] / "share" / "jupyter"
+    candidates = [*jupyter_path("nbconvert", "templates"),
+                  os.fspath(beside / "nbconvert" / "templates")]
+    found = [d for d in dict.fromkeys(candidates)
+             if os.path.isfile(os.path.join(d, "lab", "conf.json"))]
+    if not found:
+        from .errors import ClvError
+
+        raise ClvError("nbconvert's HTML templates (nbconvert/templates/lab) are not installed "
+                       "where Jupyter looks: set JUPYTER_PATH to the share/jupyter folder of the "
+                       "installation that holds them")
+    return found
 
 
 def notebook_to_html(nb, *, title: str) -> str:
@@ -161,9 +227,11 @@ def notebook_to_html(nb, *, title: str) -> str:
     from nbconvert import HTMLExporter
 
     folder = os.fspath(resources.files("clvkit") / "templates" / "html")
+    templates = nbconvert_template_dirs()     # for `{% extends 'lab/index.html.j2' %}`
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True,
-                            extra_template_paths=[folder],
+                            extra_template_paths=[folder, *templates],
+                            extra_template_basedirs=templates,
                             template_file="clvkit_page.html.j2")
     body, _ = exporter.from_notebook_node(sanitize_notebook(nb),
                                           resources={"metadata": {"name": title}})

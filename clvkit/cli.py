@@ -76,8 +76,8 @@ def add_loader_arguments(parser: argparse.ArgumentParser, *, defaults: bool = Tr
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
-                        "among , ; TAB |); 'whitespace' for columns aligned with spaces "
-                        "(CDNOW_master.txt)")
+                        "among ',', ';', TAB and '|'); 'whitespace' for columns aligned "
+                        "with spaces (CDNOW_master.txt)")
     parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
                         "first)")
     parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "
@@ -108,8 +108,6 @@ def loader_options(args: argparse.Namespace) -> tuple[dict, dict]:
     """
     columns = {k: v for k in COLUMN_OPTIONS if (v := getattr(args, k, None)) is not None}
     options = {k: v for k in LOADER_OPTIONS if (v := getattr(args, k, None)) is not None}
-    if isinstance(options.get("sheet"), str) and options["sheet"].isdigit():
-        options["sheet"] = int(options["sheet"])
     return columns, options
 
 
@@ -261,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     except ClvError as exc:
         message = str(exc) if args.command == "report" else cli_hint(str(exc))
         return _fail(args, message, 2)
+    except ModuleNotFoundError as exc:      # an optional dependency: name the extra
+        from ._extras import install_hint
+
+        if (hint := install_hint(exc.name or "")) is None:
+            raise
+        return _fail(args, hint, 2)
     except BrokenPipeError:     # output piped into `head` and closed: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

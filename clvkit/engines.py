@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from ._extras import require
 from ._validate import check_one_of
 from .contract import ID_ORDER_SQL, as_day, check_transactions
 from .errors import ClvError, DataValidationError
@@ -455,10 +456,7 @@ def local_spark(*, cores: int = 2, app_name: str = "clvkit",
         PySpark is not installed or no Java runtime is found.
     """
     _require_java()
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise EngineError("engine='spark' needs PySpark: pip install 'clvkit[scale]'") from None
+    SparkSession = require("pyspark.sql", error=EngineError).SparkSession
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -617,10 +615,7 @@ def _sql_ready(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limit=None,
                 copy_to: str | None = None, **_: Any) -> pd.DataFrame | None:
-    try:
-        import duckdb
-    except ImportError:
-        raise EngineError("engine='duckdb' needs DuckDB: pip install 'clvkit[scale]'") from None
+    duckdb = require("duckdb", error=EngineError)
     own = connection is None
     con = duckdb.connect() if own else connection
     scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-") if own else None

@@ -288,7 +288,7 @@ def gamma_gamma_check(summary: pd.DataFrame, *, threshold: float = 0.3) -> Spend
     summary : DataFrame
         With ``frequency`` and ``monetary_value``.
     threshold : float, default 0.3
-        |correlation| at or above which the sentence warns.
+        Absolute correlation at or above which the sentence warns.
 
     Returns
     -------

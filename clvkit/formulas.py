@@ -16,15 +16,15 @@ A customer yields margin :math:`m` per period, stays from one period to the
 next with probability :math:`r`, and money is discounted at rate :math:`d`
 per period. Summing the geometric series over an infinite horizon:
 
-=====================  ============================================  =====================
-``timing``             cash flows                                    CLV
-=====================  ============================================  =====================
-``"end"`` (default)    :math:`m` at the end of every period survived  :math:`m\,r/(1+d-r)`
-``"start"``            :math:`m` at the start of every period,        :math:`m(1+d)/(1+d-r)`
+=====================  ===============================================  =======================
+``timing``             cash flows                                       CLV
+=====================  ===============================================  =======================
+``"end"`` (default)    :math:`m` at the end of every period survived    :math:`m\,r/(1+d-r)`
+``"start"``            :math:`m` at the start of every period,          :math:`m(1+d)/(1+d-r)`
                        the first one now
-``"end_first_sure"``   :math:`m` at the end of every period, the      :math:`m/(1+d-r)`
+``"end_first_sure"``   :math:`m` at the end of every period, the        :math:`m/(1+d-r)`
                        first one certain
-=====================  ============================================  =====================
+=====================  ===============================================  =======================
 
 :math:`r/(1+d-r)` is the *margin multiplier*: with :math:`r = 0.8, d = 0.1` a
 customer is worth 2.67 periods of margin.

@@ -53,6 +53,7 @@ are converted to ``timezone`` (default UTC) before the calendar date is taken.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from dataclasses import dataclass, field
@@ -64,13 +65,24 @@ import pandas as pd
 from . import columns as C
 from ._validate import check_one_of
 from .errors import DataValidationError, example_rows
-from .parsing import has_time_of_day, normalise_ids, parse_dates, parse_numbers
+from .parsing import (
+    INVISIBLE_CHARS as _INVISIBLE_CHARS,
+)
+from .parsing import (
+    check_date_options,
+    has_time_of_day,
+    normalise_ids,
+    parse_dates,
+    parse_numbers,
+)
 from .reading import RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
            "REASONS", "find_summary_rows", "name_headerless_columns", "carry_order_fields",
            "summary_file_message", "suggest_preset", "REFUNDED"]
 
+#: Invisible format characters (as removed from ids by :func:`clvkit.parsing.normalise_ids`).
+_INVISIBLE = re.compile(_INVISIBLE_CHARS)
 KEPT = "kept"
 RETURN = "return / cancellation"
 FUTURE = "future or implausible date"
@@ -348,10 +360,12 @@ def load_transactions(
         converted to this zone before the calendar date is taken.
     summary_rows : {"drop", "keep"}, default "drop"
         Spreadsheet exports often end with a total: rows whose id, date or order
-        cell reads "Total" (also "Grand total", "Sum", "Gesamt", ...) and a trailing
-        block of up to 3 rows each equal to the sum of the rows above are dropped
-        as "summary / total row" (logged, with their row numbers); "keep" keeps
-        them as purchases.
+        cell reads "Total" (also "Grand total", "Sum", "Gesamt", ...), rows anywhere
+        in the file labelled like "Total January" whose amount equals the sum of the
+        rows since the previous summary row (dated subtotals), and a trailing block of
+        up to 3 rows each equal to the sum of the rows above are dropped as "summary /
+        total row" (logged, with their row numbers; see :func:`find_summary_rows`);
+        "keep" keeps them as purchases.
     refunds : str, optional
         Source name of a column of money refunded on a purchase row (e.g.
         Shopify's ``Refunded Amount``). Read with the amounts' number convention
@@ -395,6 +409,7 @@ def load_transactions(
     {'customer_id': ['007', '7'], 'date': [Timestamp('2024-02-13 00:00:00'),
     Timestamp('2024-03-02 00:00:00')], 'amount': [1234.5, 12.5]}
     """
+    _check_option_types(locals())
     check_one_of("returns", returns, ["separate", "net", "drop"])
     check_one_of("summary_rows", summary_rows, ["drop", "keep"])
     spec = resolve_columns(preset, customer_id=customer_id, date=date, amount=amount,
@@ -435,11 +450,14 @@ def load_transactions(
     if note:
         decisions = (*decisions, note)
     checks[FUTURE] = checks.pop("implausible date") | _future(frame, as_of)
-    repeated = raw.reset_index(drop=True).duplicated().to_numpy()
+    repeated = _repeated_rows(frame, raw, spec)
+    earlier = np.zeros(len(frame), bool)
+    for reason in list(REASONS)[:list(REASONS).index("exact duplicate")]:
+        earlier |= checks[reason]
     duplicates, note = duplicate_rule(requested=duplicates, preset_rule=rules.duplicates,
                                       has_order_id=C.ORDER_ID in frame,
                                       has_time=has_time_of_day(frame[C.DATE]),
-                                      n_duplicates=int(repeated.sum()))
+                                      n_duplicates=int((repeated & ~earlier).sum()))
     if note:
         decisions = (*decisions, note)
     checks["exact duplicate"] = repeated if duplicates == "drop" else np.zeros(len(frame), bool)
@@ -471,6 +489,59 @@ def load_transactions(
                                name="outcome")
     return LoadResult(transactions=clean, returns=ret, log=log, row_outcome=outcome_series,
                       rows_read=len(frame), source=label, decisions=tuple(decisions))
+
+
+# --------------------------------------------------------------------------- options
+
+#: Types of the options of `load_transactions` (checked once, wherever they come from:
+#: Python, the command line, a report config's YAML).
+_TEXT_OPTIONS = ("preset", "customer_id", "date", "amount", "order_id", "quantity",
+                 "unit_price", "channel", "product", "returns", "duplicates", "zero",
+                 "encoding", "sep", "decimal", "thousands", "date_format", "date_unit",
+                 "timezone", "summary_rows")
+
+
+def _check_option_types(given: dict) -> None:
+    """One clear error for an option of the wrong type (``sep=5``, ``dayfirst="false"``)."""
+    def shown(value):
+        return f"{type(value).__name__} {str(repr(value))[:40]}"
+
+    for name in _TEXT_OPTIONS:
+        value = given[name]
+        if value is not None and not isinstance(value, str):
+            raise DataValidationError(f"{name}= must be text, got {shown(value)}")
+    if given["sep"] is not None and len(given["sep"]) != 1:
+        raise DataValidationError(f"sep={given['sep'][:20]!r}: the separator must be one "
+                                  "character")
+    sheet = given["sheet"]
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
+                                  f"{shown(sheet)}")
+    extra = given["extra"]
+    if extra is not None and not (isinstance(extra, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items())):
+        raise DataValidationError(f"extra= must map new names to source column names "
+                                  f"(text), got {shown(extra)}")
+    check_date_options(date_format=given["date_format"], dayfirst=given["dayfirst"])
+    _as_of_limit(given["as_of"])
+
+
+def _as_of_limit(as_of) -> pd.Timestamp | None:
+    """``as_of`` as a timestamp (None: no limit); a value that is not a date is refused."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and as_of == "now":
+        return pd.Timestamp.now()
+    try:
+        if isinstance(as_of, bool) or not isinstance(as_of, str | datetime.date | np.datetime64):
+            raise TypeError
+        limit = pd.Timestamp(as_of)
+        if pd.isna(limit):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise DataValidationError(f"as_of= must be 'now', None or a date such as '2011-12-09', "
+                                  f"got {type(as_of).__name__} {str(repr(as_of))[:40]}") from None
+    return limit.tz_convert(None) if limit.tzinfo is not None else limit
 
 
 # --------------------------------------------------------------------------- reading
@@ -615,6 +686,28 @@ def _parse_values(frame: pd.DataFrame, label: str, *, unit_price: bool, numbers:
     return out, checks, notes
 
 
+def _repeated_rows(frame: pd.DataFrame, raw: pd.DataFrame, spec: dict[str, str]) -> np.ndarray:
+    """Rows equal to an earlier row in every column *after* parsing and normalising.
+
+    The parsed columns compare by value (``" C001 "`` and ``C001``, ``10.00`` and
+    ``10.0``, ``2024-01-02`` and ``2024-01-02 00:00:00`` are equal); other text columns,
+    including the file's columns that were not mapped, compare with surrounding
+    whitespace and invisible characters removed.
+    """
+    used = set(spec.values())
+    key = {c: frame[c] for c in frame.columns}
+    key.update({f"raw:{c}": raw[c].reset_index(drop=True) for c in raw.columns
+                if c not in used})
+    for name, col in key.items():
+        if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            text = pd.Series(uniques, dtype=object).map(
+                lambda v: _INVISIBLE.sub("", v).strip() if isinstance(v, str) else v)
+            same, _ = pd.factorize(text, use_na_sentinel=True)   # equal after normalising
+            key[name] = np.where(codes >= 0, same[np.maximum(codes, 0)] if len(same) else -1, -1)
+    return pd.DataFrame(key).duplicated().to_numpy()
+
+
 def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
     mask = np.zeros(len(frame), bool)
     if C.ORDER_ID in frame:
@@ -625,9 +718,9 @@ def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
 
 
 def _future(frame: pd.DataFrame, as_of) -> np.ndarray:
-    if as_of is None:
+    limit = _as_of_limit(as_of)
+    if limit is None:
         return np.zeros(len(frame), bool)
-    limit = pd.Timestamp.now() if as_of == "now" else pd.Timestamp(as_of)
     return (frame[C.DATE] > limit).fillna(False).to_numpy()
 
 
@@ -654,18 +747,24 @@ def _summary_rows(mapped: pd.DataFrame, amounts: np.ndarray, *,
 
 
 def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
-    """Rows that total other rows (the loader's "summary / total row").
+    """Rows that total other rows (the loader's "summary / total row"), anywhere in the file.
 
-    A row is a summary row when its id, date or order cell says "Total" (or "Sum",
-    "Gesamt", ...), or when it belongs to a trailing block of up to 3 rows whose
-    amounts each equal the sum of all rows above the block (at least 10 rows) and
-    whose id is missing or appears nowhere above.
+    A row is a summary row when
+
+    * its id, date or order cell says "Total" (or "Grand total", "Sum", "Gesamt", ...);
+    * a text cell *starts or ends* with such a word ("Total January", "Subtotal Q1",
+      "January total") and its amount equals the sum of the rows since the previous
+      summary row (a dated subtotal in the middle of the file); a customer named
+      "Total Wine" whose purchase does not equal that sum stays a purchase;
+    * or it belongs to a trailing block of up to 3 rows whose amounts each equal the sum
+      of all purchase rows above the block (at least 10 rows) and whose id is missing or
+      appears nowhere above.
 
     Parameters
     ----------
     mapped : DataFrame
         The raw cells under canonical names (``customer_id``, ``date``, optionally
-        ``order_id``), one row per input row.
+        ``order_id``, ``product`` and others), one row per input row.
     amounts : ndarray
         The amounts as read (NaN where unreadable).
 
@@ -675,25 +774,72 @@ def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "Total"],
-    ...                     "date": ["2024-01-02", "2024-01-03", ""]})
-    >>> find_summary_rows(raw, np.array([2.0, 3.0, 5.0])).tolist()
-    [False, False, True]
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "Total January", "c", "Total"],
+    ...                     "date": ["2024-01-02", "2024-01-03", "2024-01-31", "2024-02-01",
+    ...                              ""]})
+    >>> find_summary_rows(raw, np.array([2.0, 3.0, 5.0, 4.0, 9.0])).tolist()
+    [False, False, True, False, True]
     """
     n = len(mapped)
-    labelled = np.zeros(n, bool)
-    for column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
-        if column in mapped:
-            # decided on the distinct cells (a few thousand), not on every row
-            codes, distinct = pd.factorize(mapped[column], use_na_sentinel=True)
-            words = (pd.Series(distinct, dtype="string").str.strip()
-                     .str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool))
-            labelled |= (codes >= 0) & words[np.maximum(codes, 0)] if len(words) else False
     values = np.where(np.isfinite(amounts), amounts, 0.0)
+    labelled = np.zeros(n, bool)
+    prefixed = np.zeros(n, bool)
+    for column in mapped.columns:
+        if column in (C.AMOUNT, C.QUANTITY, "unit_price") or not (
+                pd.api.types.is_string_dtype(mapped[column].dtype)
+                or mapped[column].dtype == object):
+            continue
+        # decided on the distinct cells (a few thousand), not on every row
+        codes, distinct = pd.factorize(mapped[column], use_na_sentinel=True)
+        if not len(distinct):
+            continue
+        text = pd.Series(distinct, dtype="string").str.strip()
+        where = codes >= 0
+        pick = np.maximum(codes, 0)
+        if column in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID):
+            words = text.str.fullmatch(_TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
+            labelled |= where & words[pick]
+        starts = (text.str.match(_TOTAL_START) | text.str.contains(_TOTAL_END)
+                  ).fillna(False).to_numpy(dtype=bool)
+        prefixed |= where & starts[pick]
+    subtotal = _subtotals(values, labelled, prefixed & ~labelled)
+    found = labelled | subtotal
+    return found | _trailing_total(mapped, values, found)
+
+
+_TOTAL_START = re.compile(r"(?i)(?:grand[\s-]*)?(?:sub[\s-]*)?totals?\b[\s:]*\S")
+_TOTAL_END = re.compile(r"(?i)\S[\s:]*\b(?:grand[\s-]*)?(?:sub[\s-]*)?totals?\s*:?$")
+
+
+def _subtotals(values: np.ndarray, boundary: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """Candidates whose amount equals the sum of the rows since the previous summary row."""
+    found = np.zeros(len(values), bool)
+    marks = np.flatnonzero(boundary | candidate)
+    if not candidate.any():
+        return found
+    cumulative = np.concatenate([[0.0], np.cumsum(np.where(boundary, 0.0, values))])
+    start = 0
+    for i in marks:   # a few rows: the labelled ones
+        if boundary[i]:
+            start = i + 1
+            continue
+        block = cumulative[i] - cumulative[start]
+        if i - start >= 2 and values[i] != 0 and np.isclose(values[i], block, rtol=1e-9,
+                                                            atol=0.005):
+            found[i] = True
+            cumulative[i + 1:] -= values[i]   # a subtotal is not part of the next block
+            start = i + 1
+    return found
+
+
+def _trailing_total(mapped: pd.DataFrame, values: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """A trailing block of up to 3 rows each equal to the sum of the purchase rows above."""
+    n = len(values)
+    body_values = np.where(found, 0.0, values)
     ids = mapped[C.CUSTOMER_ID].astype("string").str.strip()
     trailing = np.zeros(n, bool)
     for m in (3, 2, 1):
-        body = values[:n - m]
+        body = body_values[:n - m]
         if len(body) < 10 or np.count_nonzero(body) < 2:
             continue
         total = body.sum()
@@ -708,10 +854,10 @@ def find_summary_rows(mapped: pd.DataFrame, amounts: np.ndarray) -> np.ndarray:
         seen = set(above[above.isin(tail.dropna().tolist())].tolist())   # small lookup
         own = np.array([pd.isna(v) or v not in seen for v in tail], bool)
         equal = close & own
-        if (equal | labelled[n - m:]).all() and equal.any():
+        if (equal | found[n - m:]).all() and equal.any():
             trailing[n - m:] = True
             break
-    return labelled | trailing
+    return trailing
 
 
 def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -34,7 +34,10 @@ with the keys clvkit writes (:data:`MANIFEST_KEYS`, and ``packages.clvkit``) and
 the folder holds nothing but ``manifest.json`` and the files its ``outputs``
 list (and a ``.ipynb_checkpoints`` folder with Jupyter's copies of those
 notebooks, made when someone opens them): a folder in which someone saved
-anything else is not replaced.
+anything else is not replaced. Each listed output must be a plain file name of
+the folder, a regular file (never a folder, a link or a device) whose content
+still has the listed ``sha256``: a report notebook someone added notes to is
+theirs now, and a copied manifest that lists ``photos`` proves nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import hashlib
 import json
 import os
 import re
@@ -64,7 +68,7 @@ __all__ = [
     "OutputError", "Terminated", "TABLE_FORMATS", "MANIFEST", "MANIFEST_KEYS",
     "spreadsheet_safe", "spreadsheet_safe_sql", "table_format", "check_output_file",
     "atomic_output", "write_table", "check_report_output", "work_folder", "clean_stale_work",
-    "publish_folder", "sigterm_raises", "describe_os_error", "USER_ERRNOS",
+    "publish_folder", "sigterm_raises", "describe_os_error", "USER_ERRNOS", "file_sha256",
 ]
 
 #: Suffixes :func:`write_table` writes, and their format.
@@ -243,6 +247,8 @@ def _kind(mode: int) -> str:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
     return "a file" if stat.S_ISREG(mode) else "not a regular file"
 
 
@@ -499,12 +505,58 @@ def _not_a_report(folder: Path) -> str | None:
     if not (isinstance(outputs, list)
             and all(isinstance(o, dict) and isinstance(o.get("path"), str) for o in outputs)):
         return f"its {MANIFEST} has no list of outputs"
+    problem = _not_our_outputs(folder, outputs)
+    if problem:
+        return problem
     listed = {o["path"] for o in outputs} | {MANIFEST}
     extra = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
                    if p.name not in listed and not _only_checkpoints(p, listed))
     if extra:
-        shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
-        return f"it holds {len(extra)} item(s) the report did not write: {shown}"
+        return f"it holds {len(extra)} item(s) the report did not write: {_shown(extra)}"
+    return None
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (the manifest's ``sha256``)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _not_our_outputs(folder: Path, outputs: list[dict]) -> str | None:
+    """Why the manifest's ``outputs`` do not prove the files are clvkit's (None: they do).
+
+    Only a plain file name of the folder (no ``/``, ``.`` or ``..``) that is a
+    regular file (not a folder, link or device) with the listed ``sha256`` counts as
+    written by clvkit; anything else listed makes the folder someone else's.
+    """
+    odd, kinds, edited = [], [], []
+    for entry in outputs:
+        name, digest = entry["path"], entry.get("sha256")
+        if name in ("", ".", "..", MANIFEST) or "/" in name or "\\" in name or "\0" in name:
+            odd.append(repr(name))
+            continue
+        try:
+            st = os.lstat(folder / name)
+        except FileNotFoundError:
+            continue  # nothing there to destroy
+        if not stat.S_ISREG(st.st_mode):
+            kinds.append(f"{name} ({_kind(st.st_mode)})")
+        elif not isinstance(digest, str) or file_sha256(folder / name) != digest:
+            edited.append(name)
+    if odd:
+        return f"its {MANIFEST} lists paths that are not file names of the report: {_shown(odd)}"
+    if kinds:
+        return f"its {MANIFEST} lists items that are not regular files: {_shown(kinds)}"
+    if edited:
+        return (f"{len(edited)} file(s) changed since clvkit wrote them (sha256 differs from "
+                f"its {MANIFEST}): {_shown(edited)}")
     return None
 
 

@@ -37,13 +37,17 @@ from ._validate import check_one_of
 from .errors import DataValidationError
 
 __all__ = ["ParsedColumn", "parse_numbers", "parse_dates", "normalise_ids", "has_time_of_day",
-           "ID_DTYPE"]
+           "ID_DTYPE", "check_date_options", "INVISIBLE_CHARS"]
 
 #: dtype of parsed customer ids (see :func:`normalise_ids`): pandas' default text dtype
 #: (missing = NaN), the dtype a Parquet round trip gives back.
 ID_DTYPE = pd.StringDtype(na_value=np.nan)
 
 _SPACE_CHARS = " \u00a0\u202f\u2009"
+#: Invisible format characters (Unicode category Cf) an id can carry without showing them:
+#: soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width space/joiners,
+#: direction marks and embeddings/isolates, word joiner and invisible operators, the BOM.
+INVISIBLE_CHARS = "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
 _WS = f"[{_SPACE_CHARS}]"
 _DECIMALS = (".", ",")
 _THOUSANDS = (None, ",", ".", " ", "'", "\u00a0", "\u202f")
@@ -309,6 +313,9 @@ decimal='.' or decimal=',' (and thousands=... if needed)
         raise DataValidationError(f"column {column!r} is boolean (True/False), expected "
                                   "numbers; name the column holding the amounts")
     candidates = _candidates(decimal, thousands)
+    if pd.api.types.is_complex_dtype(raw):
+        raise DataValidationError(f"column {column!r} holds complex numbers, expected real "
+                                  "amounts; name the column holding the amounts")
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
         implausible = (values.notna() & ~np.isfinite(values)).to_numpy()
@@ -322,7 +329,7 @@ decimal='.' or decimal=',' (and thousands=... if needed)
     if not is_text.all():
         for i in np.flatnonzero(~is_text):
             cell = uniques[i]
-            if isinstance(cell, numbers.Number) and not isinstance(cell, (bool, np.bool_)):
+            if isinstance(cell, numbers.Real) and not isinstance(cell, (bool, np.bool_)):
                 parsed[i], readable[i] = float(cell), True
     text = _as_text(np.where(is_text, uniques, None))
     missing |= is_text & text.isna().to_numpy(dtype=bool)
@@ -423,16 +430,21 @@ def _numbers_from_text(text: pd.Series, column: str, candidates, *, passed: dict
                 f"{_num(cand_reads[other][1][k])} with {b.option(body.iloc[k])} and no value "
                 "tells the two apart; pass decimal='.' or decimal=',' (and thousands=... "
                 "if needed)")
+    for other in range(len(candidates)):
+        if candidates[other].decimal == candidates[first].decimal:
+            continue
         only_a = cand_reads[first][0] & ~cand_reads[other][0]
         only_b = cand_reads[other][0] & ~cand_reads[first][0]
-        if only_a.any() and only_b.any():  # as many values one way as the other
+        if only_a.any() and only_b.any():  # e.g. US amounts, then EU amounts
             a, b = candidates[first], candidates[other]
             ex_a, ex_b = text.iloc[np.flatnonzero(only_a)[0]], text.iloc[np.flatnonzero(only_b)[0]]
+            n_a = _count(only_a.sum(), "distinct value")
+            n_b = _count(only_b.sum(), "distinct value")
             raise DataValidationError(
-                f"{column!r} mixes number conventions: {_count(only_a.sum(), 'distinct value')} "
-                f"read only with {a.name} (e.g. {ex_a!r}) and as many only with {b.name} "
-                f"(e.g. {ex_b!r}). Fix the source, or pass decimal= (and thousands=) to choose "
-                "one; values written the other way become unreadable")
+                f"{column!r} mixes number conventions: {n_a} "
+                f"read only with {a.name} (e.g. {ex_a!r}) and {n_b} "
+                f"only with {b.name} (e.g. {ex_b!r}). Fix the source, or pass decimal= (and "
+                "thousands=) to choose one; values written the other way become unreadable")
     ok, values = cand_reads[first]
     values = np.where(negative, -values, values)
     values[inf] = np.where(text[inf].str[0].isin(["-", "\u2212"]).to_numpy(dtype=bool),
@@ -513,6 +525,49 @@ def _check_timezone(timezone: str) -> str:
     return timezone
 
 
+_STRPTIME = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+
+
+def check_date_options(*, date_format=None, dayfirst=None) -> None:
+    """Refuse a ``date_format`` that cannot give a full date, and a ``dayfirst`` not a bool.
+
+    A format needs a year (``%Y``/``%y``) and a day of the year (``%j``) or a month
+    (``%m``/``%b``/``%B``) and a day (``%d``); without a year pandas puts every date in
+    1900. Unknown directives (``%Q``) are refused by name.
+
+    Examples
+    --------
+    >>> check_date_options(date_format="%d/%m")
+    Traceback (most recent call last):
+    ...
+    clvkit.errors.DataValidationError: date_format='%d/%m' has no year (%Y or %y): every \
+date would fall in 1900; pass a format with the year, e.g. '%d/%m/%Y'
+    """
+    if dayfirst is not None and not isinstance(dayfirst, bool | np.bool_):
+        raise DataValidationError(f"dayfirst= must be True, False or None, got "
+                                  f"{type(dayfirst).__name__} {str(repr(dayfirst))[:40]}")
+    if date_format is None:
+        return
+    if not isinstance(date_format, str):
+        raise DataValidationError(f"date_format= must be a strftime format (text), got "
+                                  f"{type(date_format).__name__} {str(repr(date_format))[:40]}")
+    codes = re.findall(r"%(.)", date_format.replace("%%", ""))
+    shown = repr(date_format[:40])
+    unknown = sorted({c for c in codes if c not in _STRPTIME})
+    if unknown or date_format.replace("%%", "").endswith("%"):
+        raise DataValidationError(f"date_format={shown} has unknown directive(s) "
+                                  f"{', '.join('%' + c for c in unknown) or '%'}; use strftime "
+                                  "codes such as %Y %m %d %H %M %S")
+    if not {"Y", "y", "c", "x"} & set(codes):
+        raise DataValidationError(f"date_format={shown} has no year (%Y or %y): every date "
+                                  "would fall in 1900; pass a format with the year, e.g. "
+                                  "'%d/%m/%Y'")
+    if not ({"j", "c", "x"} & set(codes) or ({"m", "b", "B"} & set(codes) and "d" in codes)
+            or {"U", "W", "V"} & set(codes)):
+        raise DataValidationError(f"date_format={shown} has no month and day (%m and %d, or "
+                                  "%j): pass a format that gives the whole date")
+
+
 def _in_ns_range(parsed: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Naive datetimes as datetime64[ns]; out-of-range values NaT and flagged."""
     out = (parsed < _NS_MIN) | (parsed > _NS_MAX)
@@ -583,6 +638,7 @@ above 12, e.g. '13/02/2024 10:00')"
     """
     n = len(raw)
     _check_timezone(timezone)
+    check_date_options(date_format=date_format, dayfirst=dayfirst)
     if date_unit is not None:
         check_one_of("date_unit", date_unit, _DATE_UNITS)
     if pd.api.types.is_bool_dtype(raw):
@@ -867,9 +923,12 @@ def _day_first(g: pd.DataFrame, text: pd.Series, column: str, dayfirst) -> tuple
 
 
 def normalise_ids(raw: pd.Series, *, column: str) -> ParsedColumn:
-    """Customer ids as text exactly as written (surrounding whitespace and NFC aside).
+    """Customer ids as text exactly as written (whitespace, invisible characters, NFC aside).
 
     ``"007"`` stays ``"007"``, ``"1E3"`` stays ``"1E3"``, 20-digit ids stay intact.
+    Invisible format characters anywhere in an id (zero-width spaces, right-to-left
+    marks, a byte-order mark inside the file) are removed and counted in ``decision``:
+    ``"C\u200b001"`` and ``"C001"`` are one customer.
     Integer columns become ``str(int)``; float columns (Parquet/Excel ids such as
     ``17850.0``) too when every value is integral. Object columns mixing numbers and
     text (Excel) keep each cell's text (``7`` and ``"007"`` stay two ids).
@@ -921,12 +980,16 @@ Unicode NFC)"
     is_text = _str_cells(uniques)
     ids = np.empty(len(uniques), dtype=object)
     changed_mask = np.zeros(len(uniques), bool)
+    invisible_mask = np.zeros(len(uniques), bool)
     if is_text.any():
         text = pd.Series(uniques[is_text], dtype="string[python]")
-        clean = text.str.strip().str.normalize("NFC")
+        invisible = text.str.contains(INVISIBLE_CHARS, regex=True).fillna(False)
+        visible = text.where(~invisible, text.str.replace(INVISIBLE_CHARS, "", regex=True))
+        clean = visible.str.strip().str.normalize("NFC")
         clean = clean.mask(clean == "")
         ids[is_text] = clean.astype(object).where(clean.notna(), None).to_numpy()
         changed_mask[is_text] = (clean != text).fillna(True).to_numpy(bool)
+        invisible_mask[is_text] = invisible.to_numpy(bool)
     if not is_text.all() and _bool_rows(raw).any():
         raise DataValidationError(f"column {column!r} holds True/False cells, expected "
                                   "customer ids; name the column holding the ids")
@@ -944,13 +1007,22 @@ Unicode NFC)"
         fl_ids, dec = _float_ids(np.array([float(uniques[i]) for i in floats]), column)
         ids[floats] = fl_ids
         notes.append(dec.split(": ", 1)[1])
-    changed = changed_mask & np.array([x is not None for x in ids], bool)
+    present = np.array([x is not None for x in ids], bool)
+    changed = changed_mask & present & ~invisible_mask
     if changed.any():
         rows = int(np.isin(codes, np.flatnonzero(changed)).sum())
         k = int(changed.sum())
         notes.insert(0, f"{k:,} distinct id{'s' if k != 1 else ''} ({rows:,} "
                      f"row{'s' if rows != 1 else ''}) changed by normalisation (surrounding "
                      "whitespace, Unicode NFC)")
+    if invisible_mask.any():
+        rows = int(np.isin(codes, np.flatnonzero(invisible_mask)).sum())
+        k = int(invisible_mask.sum())
+        notes.insert(0, f"{k:,} distinct id{'s' if k != 1 else ''} ({rows:,} "
+                     f"row{'s' if rows != 1 else ''}) held invisible characters (zero-width "
+                     "spaces, direction marks, byte-order marks, soft hyphens), removed so that "
+                     "one customer is not split in two, e.g. "
+                     f"{_quote_list(uniques[invisible_mask], 1)}")
     if (case := _case_twins(ids)):
         notes.append(case)
     decision = f"{column!r}: " + "; ".join(notes) if notes else ""

@@ -186,6 +186,13 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     if not isinstance(source, (str, os.PathLike)):
         raise DataValidationError(f"source must be a file path or a DataFrame, got "
                                   f"{type(source).__name__}")
+    for name, value in (("encoding", encoding), ("sep", sep)):
+        if value is not None and not isinstance(value, str):
+            raise DataValidationError(f"{name}= must be text, got {type(value).__name__} "
+                                      f"{str(repr(value))[:40]}")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
+                                  f"{type(sheet).__name__} {str(repr(sheet))[:40]}")
     path = Path(source)
     info = probe_file(path)
     label = str(path)
@@ -200,7 +207,32 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
         frame, decisions = _read_csv(path, info, encoding=encoding, sep=sep)
     if len(frame) == 0:
         raise DataValidationError(f"{label} has no rows (only a header): nothing to load")
+    if info.format != "parquet":  # text cells of a text file or workbook
+        _refuse_nul(frame, label)
     return RawTable(frame, label, info.decisions + tuple(decisions))
+
+
+def _refuse_nul(frame: pd.DataFrame, label: str) -> None:
+    """A NUL character in any text cell (anywhere in the file) is refused, with its row.
+
+    CSV and Excel only: there a NUL is a damaged or binary file (Parquet strings are
+    typed data, and their ids are normalised like any other text).
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_string_dtype(values.dtype) and not values.dtype == object:
+            hit = values.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        elif values.dtype == object:
+            hit = values.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy(dtype=bool)
+        else:
+            continue
+        if hit.any():
+            rows = [int(i) + 1 for i in hit.nonzero()[0][:3]]
+            raise DataValidationError(
+                f"{label} holds a NUL character (byte 0) in column {str(column)[:60]!r}, data "
+                f"row(s) {', '.join(map(str, rows))}{' ...' if hit.sum() > 3 else ''} "
+                f"({int(hit.sum()):,} cell(s)): not clean text; a NUL can split one value "
+                "into two. Remove the NUL bytes from the file (or pass the right encoding=)")
 
 
 def read_table(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None = None,
@@ -526,7 +558,8 @@ def _read_excel(path: Path, info: SourceInfo, *, sheet) -> tuple[pd.DataFrame, l
                 book = pd.ExcelFile(io.BytesIO(fh.read()))
         with book:
             names = list(book.sheet_names)
-            chosen = _choose_sheet(path, names, sheet)
+            hidden = _hidden_sheets(book)
+            chosen = _choose_sheet(path, names, sheet, hidden)
             cells = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object,
                                   keep_default_na=False, na_values=[""])
     except DataValidationError:
@@ -536,22 +569,60 @@ def _read_excel(path: Path, info: SourceInfo, *, sheet) -> tuple[pd.DataFrame, l
     listed = ", ".join(map(str, names))
     decisions = [f"sheet {chosen!r} of {len(names)} ({listed}) read; choose another with "
                  "sheet=" if len(names) > 1 else f"sheet {chosen!r} (the only one) read"]
+    if hidden:
+        state = "read as asked" if chosen in hidden else "skipped"
+        decisions.append(f"hidden sheet(s) {', '.join(map(repr, hidden))} {state}")
     return _excel_table(path, cells, decisions), decisions
 
 
-def _choose_sheet(path: Path, names: list[str], sheet) -> str:
+def _hidden_sheets(book: pd.ExcelFile) -> list[str]:
+    """Names of the hidden (or very hidden) sheets of a workbook (openpyxl and xlrd)."""
+    inner = getattr(book, "book", None)
+    if hasattr(inner, "worksheets"):  # openpyxl
+        return [ws.title for ws in inner.worksheets if ws.sheet_state != "visible"]
+    if hasattr(inner, "sheets"):  # xlrd
+        return [sh.name for sh in inner.sheets() if getattr(sh, "visibility", 0)]
+    return []
+
+
+def _choose_sheet(path: Path, names: list[str], sheet, hidden: list[str] = ()) -> str:
+    """The sheet to read: by exact name first, then by 0-based position.
+
+    ``sheet=None`` reads the first *visible* sheet. A text ``sheet`` is a name; text of
+    digits that names no sheet is a position (the command line passes text). An integer
+    is a position, unless it is written as a sheet's name too and that sheet is another:
+    then it is ambiguous and refused.
+    """
     listed = ", ".join(repr(n) for n in names)
     if sheet is None:
-        return names[0]
-    if isinstance(sheet, int) and not isinstance(sheet, bool):
-        if -len(names) <= sheet < len(names):
-            return names[sheet]
+        visible = [n for n in names if n not in hidden]
+        if not visible:
+            raise DataValidationError(f"{path}: every sheet is hidden ({listed}); pass sheet= "
+                                      "the name of the sheet to read")
+        return visible[0]
+    if isinstance(sheet, bool) or not isinstance(sheet, str | int):
+        raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
+                                  f"{type(sheet).__name__} {str(repr(sheet))[:60]}")
+    text = str(sheet)
+    named = [n for n in names if str(n) == text]
+    position = (int(text) if isinstance(sheet, int)
+                else int(text) if text.isascii() and text.isdigit() else None)
+    if position is not None and not -len(names) <= position < len(names):
+        position = None
+    if named and position is not None and isinstance(sheet, int) and names[position] != named[0]:
+        raise DataValidationError(
+            f"{path}: sheet={sheet} is ambiguous: a sheet is named {named[0]!r} and position "
+            f"{position} is sheet {names[position]!r}; pass sheet='{named[0]}' (a name, as "
+            f"text) or the other sheet's name")
+    if named:
+        return named[0]
+    if position is not None:
+        return names[position]
+    if isinstance(sheet, int):
         raise DataValidationError(f"{path} has {len(names)} sheet(s) ({listed}); sheet={sheet} "
                                   "is out of range: pass sheet= a name or a 0-based index")
-    if sheet in names:
-        return sheet
-    raise DataValidationError(f"{path} has no sheet {sheet!r}; its sheets are {listed}: pass "
-                              "sheet= one of these names or a 0-based index")
+    raise DataValidationError(f"{path} has no sheet {str(repr(sheet))[:60]}; its sheets are "
+                              f"{listed}: pass sheet= one of these names or a 0-based index")
 
 
 def _excel_table(path: Path, cells: pd.DataFrame, decisions: list[str]) -> pd.DataFrame:
@@ -712,6 +783,8 @@ def _decode_head(path: Path, info: SourceInfo, head: bytes, enc: str) -> tuple[s
 def _records(text: str, sep: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     out: list[list[str]] = []
+    # csv refuses fields over 128 KB by default: sniffing must not depend on field size
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     try:
         for record in reader:
             out.append(record)
@@ -719,6 +792,8 @@ def _records(text: str, sep: str) -> list[list[str]]:
                 break
     except csv.Error:
         pass  # an unbalanced quote: pandas will report it with its line
+    finally:
+        csv.field_size_limit(limit)
     return out
 
 

@@ -103,6 +103,23 @@ def xlsx(sheets: dict[str, list[list]], name: str = "tx.xlsx") -> Callable[[Path
     return build
 
 
+def xlsx_hidden(sheets: dict[str, list[list]], hidden: tuple[str, ...],
+                name: str = "tx.xlsx") -> Callable[[Path], Path]:
+    """A workbook like :func:`xlsx` whose ``hidden`` sheets are hidden in Excel."""
+
+    def build(folder: Path) -> Path:
+        from openpyxl import load_workbook
+
+        path = xlsx(sheets, name)(folder)
+        book = load_workbook(path)
+        for title in hidden:
+            book[title].sheet_state = "hidden"
+        book.save(path)
+        return path
+
+    return build
+
+
 def parquet(columns: dict[str, object], name: str = "tx.parquet") -> Callable[[Path], Path]:
     """A Parquet file of a DataFrame built from ``columns``."""
 
@@ -542,6 +559,101 @@ CASES: list[Case] = [
     Case("symlink_loop", symlink_loop, "error",
          error=("first.csv", "symlink|symbolic link|loop|Too many levels"), special="nofile"),
 ]
+
+# --------------------------------------------------------------------------- round two (issue 23)
+SUMMARY = "summary / total row"
+DUPLICATE = "exact duplicate"
+ORDER_HEAD = "customer_id,date,amount,order_id\n"
+
+
+def _dated_subtotals() -> str:
+    """Three months of purchases, each followed by a dated subtotal row ("Total January")."""
+    lines, rows = [HEAD], []
+    for month, name in ((1, "January"), (2, "February"), (3, "March")):
+        total = 0.0
+        for day, customer in enumerate(("A", "B", "C"), start=1):
+            amount = 10.0 * day + month
+            total += amount
+            lines.append(f"{customer},2024-{month:02d}-{day:02d},{amount:.2f}\n")
+            rows.append((customer, f"2024-{month:02d}-{day:02d}", amount))
+        lines.append(f"Total {name},2024-{month:02d}-28,{total:.2f}\n")
+    return "".join(lines), tuple(rows)
+
+
+SUBTOTAL_BODY, SUBTOTAL_ROWS = _dated_subtotals()
+SHEET_HEAD = ["customer_id", "date", "amount"]
+BIG_NUL = HEAD + "A,2024-01-05,1.00\n" * 20_000 + "B\x00,2024-01-06,2.00\n"  # NUL at ~370 KB
+
+ROUND_TWO: list[Case] = [
+    # summary rows anywhere: dated subtotals in the middle double the revenue
+    Case("dated_subtotals_mid_file", text(SUBTOTAL_BODY), "loads",
+         rows=tuple(sorted(SUBTOTAL_ROWS, key=lambda r: (r[1], r[0]))),
+         log={SUMMARY: 3, "kept": 9}, decisions=(("summary", "data row 4, 8, 12"),),
+         total=sum(r[2] for r in SUBTOTAL_ROWS) * 2),
+    # a customer named like a total whose purchase is not a subtotal stays a purchase
+    Case("customer_named_total_is_kept",
+         text(HEAD + "A,2024-01-01,5.00\nB,2024-01-02,6.00\nTotal Wine,2024-01-03,7.00\n"),
+         "loads", rows=(("A", "2024-01-01", 5.0), ("B", "2024-01-02", 6.0),
+                        ("Total Wine", "2024-01-03", 7.0)), log={"kept": 3}),
+    # a convention that changes halfway: US amounts, then EU amounts
+    Case("us_then_eu_amounts",
+         text(HEAD + 'A,2024-01-05,"1,234.50"\nB,2024-01-06,12.25\nC,2024-01-07,"2,000.00"\n'
+              'D,2024-02-05,"1.234,50"\nE,2024-02-06,"12,25"\n'),
+         "error", error=("mixes number conventions", "'amount'", "1,234.50|2,000.00",
+                         "1.234,50|12,25", "decimal=")),
+    # the same row written two ways is one row repeated
+    Case("duplicate_written_two_ways",
+         text(ORDER_HEAD + " C001 ,2024-01-02,10.00,o1\nC001,2024-01-02 00:00:00,10.0,o1\n"
+              "C002,2024-01-03,5.00,o2\n"), "loads",
+         rows=(("C001", "2024-01-02", 10.0), ("C002", "2024-01-03", 5.0)),
+         log={DUPLICATE: 1, "kept": 2}, decisions=(("1 row repeats", "dropped"),),
+         total=25.0),
+    # invisible characters (zero-width space, right-to-left mark, a BOM inside the file)
+    Case("invisible_characters_in_ids",
+         text(HEAD + "C001,2024-01-02,1.00\nC\u200b001,2024-01-03,2.00\n"
+              "\u200fC001,2024-01-04,3.00\n\ufeffC002,2024-01-05,4.00\nC002,2024-01-06,5.00\n"),
+         "loads", rows=(("C001", "2024-01-02", 1.0), ("C001", "2024-01-03", 2.0),
+                        ("C001", "2024-01-04", 3.0), ("C002", "2024-01-05", 4.0),
+                        ("C002", "2024-01-06", 5.0)),
+         log={"kept": 5}, decisions=(("invisible", "3 distinct ids", "3 rows"),)),
+    # a NUL byte far beyond the first 256 KB
+    Case("nul_byte_after_256k", text(BIG_NUL), "error",
+         error=("NUL", "'customer_id'", "20001")),
+    # a valid CSV whose first data cell is larger than 128 KB
+    Case("field_larger_than_128k",
+         text("customer_id,date,amount,note\nA,2024-01-05,1.00," + "x" * 200_000
+              + "\nB,2024-01-06,2.00,short\n"),
+         "loads", rows=(("A", "2024-01-05", 1.0), ("B", "2024-01-06", 2.0)), log={"kept": 2}),
+    # hidden sheets are skipped (and named); sheets are chosen by exact name first
+    Case("hidden_first_sheet_skipped",
+         xlsx_hidden({"Old": [SHEET_HEAD, ["Z", "2024-01-01", 99.0]],
+                      "Sales": [SHEET_HEAD, ["A", "2024-01-05", 1.0]]}, hidden=("Old",)),
+         "loads", rows=(("A", "2024-01-05", 1.0),), log={"kept": 1},
+         decisions=(("hidden", "'Old'", "skipped"), ("sheet 'Sales'",))),
+    Case("sheet_named_1_by_name",
+         xlsx({"1": [SHEET_HEAD, ["A", "2024-01-05", 1.0]],
+               "2": [SHEET_HEAD, ["B", "2024-01-05", 2.0]],
+               "3": [SHEET_HEAD, ["C", "2024-01-05", 3.0]]}),
+         "loads", options={"sheet": "1"}, rows=(("A", "2024-01-05", 1.0),), log={"kept": 1}),
+    Case("sheet_named_2024_by_name",
+         xlsx({"2023": [SHEET_HEAD, ["A", "2023-01-05", 1.0]],
+               "2024": [SHEET_HEAD, ["B", "2024-01-05", 2.0]]}),
+         "loads", options={"sheet": "2024"}, rows=(("B", "2024-01-05", 2.0),), log={"kept": 1}),
+    # date formats with no year, unknown directives; options of the wrong type
+    Case("date_format_without_year", text(PLAIN_BODY), "error",
+         options={"date_format": "%d"}, error=("date_format='%d'", "no year")),
+    Case("date_format_unknown_directive", text(PLAIN_BODY), "error",
+         options={"date_format": "%Y-%m-%Q"}, error=("date_format=", "%Q")),
+    Case("dayfirst_as_text", text(PLAIN_BODY), "error",
+         options={"dayfirst": "false"}, error=("dayfirst=", "True, False", "'false'")),
+    Case("sep_as_number", text(PLAIN_BODY), "error", options={"sep": 5},
+         error=("sep=", "text", "int 5")),
+    Case("encoding_as_number", text(PLAIN_BODY), "error", options={"encoding": 8},
+         error=("encoding=", "text", "int 8")),
+    Case("as_of_not_a_date", text(PLAIN_BODY), "error", options={"as_of": "someday"},
+         error=("as_of=", "'someday'")),
+]
+CASES += ROUND_TWO
 
 #: Cases whose expectation is a successful load / a clear error.
 LOADS = [c for c in CASES if c.kind == "loads"]

@@ -1,15 +1,18 @@
-"""clvkit.course: the student edition and grading of fake submissions (notebook 01).
+"""clvkit.course and clvkit.grading: the student edition, grading fake and cheating submissions.
 
-Grading the seven fake students of ``tests/course_submissions`` runs seven kernels
-(about 30-40 s on an idle 2-core machine, one of them waits for the 30 s cell timeout);
-the full course is timed by ``benchmarks/bench_grading.py``.
+Each graded submission runs in its own sandbox (bubblewrap here: ``make sandbox`` installs it).
+Notebook 01 is graded for seven fake students, notebook 08 for three, and the tiny course of
+``tests/course_submissions/cheats.py`` for every cheat; the full course is timed by
+``benchmarks/bench_grading.py``.
 """
 
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -17,8 +20,10 @@ import pandas as pd
 import pytest
 
 from clvkit.cli import main as cli_main
-from clvkit.course import MANIFEST, find_checks, grade, release, release_notebook
+from clvkit.course import CONTROL, MANIFEST, find_checks, grade, release, release_notebook
 from clvkit.errors import ClvError
+from clvkit.grading import check_file
+from clvkit.sandbox import choose_mode
 
 # grading runs every submission in a Jupyter kernel: part of `make nbval`, not the unit tests
 pytestmark = pytest.mark.notebooks
@@ -29,12 +34,26 @@ NOTEBOOKS = sorted(SOURCE.glob("[0-9]*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 
 
-def _load_builder():
+def _load(name):
     spec = importlib.util.spec_from_file_location(
-        "course_submissions_build", ROOT / "tests" / "course_submissions" / "build.py")
+        f"course_submissions_{name}", ROOT / "tests" / "course_submissions" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_builder():
+    return _load("build")
+
+
+@pytest.fixture(scope="module")
+def bwrap():
+    """The cheats are only safe to run in the bubblewrap sandbox (the other modes do not
+    isolate files: a cheat would vandalise this checkout)."""
+    if choose_mode() != "bwrap":
+        pytest.fail("these tests need the bubblewrap sandbox: run `make sandbox` (root, apt) "
+                    "or install Debian's bubblewrap with user namespaces allowed")
+    return "bwrap"
 
 
 def _meta(cell):
@@ -101,20 +120,19 @@ EXPECTED = {
     "correct":       (3, 3, None),
     "blank":         (0, 0, 0),      # unchanged written answer scores 0 automatically
     "wrong":         (0, 0, None),
-    "edited_checks": (0, 0, None),   # the restored checks run, with their hidden tests
-    "copied_number": (0, 0, None),   # passes the visible check, fails the hidden ones
+    "edited_checks": (0, 0, None),   # its check cells never decide anything
+    "copied_number": (0, 0, None),   # typed numbers: right on the notebook's data only
     "endless":       (0, 3, None),   # the endless cell is stopped; the rest still runs
     "raises_at_top": (0, 0, None),   # right answers, but nothing works after the imports
-    "peeker":        (3, 3, None),   # right answers; finds no hidden tests or solutions
 }
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, bwrap):
     tmp = tmp_path_factory.mktemp("grading")
     submissions = _load_builder().build(tmp / "submissions", cases=list(EXPECTED),
                                         notebooks=[NOTEBOOKS[0].stem], source=SOURCE)
-    table = grade(submissions, out=tmp / "out", source=SOURCE, timeout=30,
+    table = grade(submissions, out=tmp / "out", source=SOURCE, timeout=20,
                   notebook_timeout=240, jobs=2)
     return table, tmp / "out", submissions
 
@@ -131,38 +149,20 @@ def test_fake_submissions_get_the_expected_points(graded):
     assert set(table["max_points"]) == {3.0, 2.0}
 
 
-def test_feedback_names_the_hint_of_each_failed_check(graded):
+def test_feedback_shows_student_hints_only(graded):
     _, out, _ = graded
     pages = {p.stem: p.read_text() for p in (out / "feedback").glob("*.html")}
     assert set(pages) == set(EXPECTED)
     assert "APV is revenue per purchase (order), not per order line" in pages["wrong"]
-    assert "APV is revenue per purchase" in pages["edited_checks"]  # the restored check's hint
-    assert "two orders worth" in pages["copied_number"]             # a hidden check's hint
+    assert "one order has two lines" in pages["copied_number"]      # a hidden case's hint
     assert "ran longer than the time limit" in pages["endless"]
-    assert "ModuleNotFoundError" in pages["raises_at_top"]
-    assert "6 / 6" in pages["correct"] and "AssertionError" not in pages["correct"]
-
-
-def test_student_code_finds_no_hidden_tests_or_solutions_on_disk(graded):
-    """The restored notebook goes to the executing process on stdin and the executed
-    solutions are deleted before students run: nothing in the work folder to read."""
-    _, out, _ = graded
-    nb = nbformat.read(str(out / "autograded" / "peeker" / f"{NOTEBOOKS[0].stem}.ipynb"),
-                       as_version=4)
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.get("outputs", []))
-    assert "PEEK 0" in printed, printed
-
-
-def test_graded_notebooks_hold_the_restored_checks(graded):
-    _, out, _ = graded
-    nb = nbformat.read(str(out / "autograded" / "edited_checks" / f"{NOTEBOOKS[0].stem}.ipynb"),
-                       as_version=4)
-    checks = [c for c in nb.cells if _meta(c).get("grade") and c.cell_type == "code"]
-    source = nbformat.read(str(NOTEBOOKS[0]), as_version=4)
-    assert [c.source for c in checks] == [source.cells[c.position].source
-                                          for c in find_checks(source) if c.kind == "auto"]
-    assert all("BEGIN HIDDEN TESTS" in c.source for c in checks)
+    assert "raised ModuleNotFoundError" in pages["raises_at_top"]
+    assert "6 / 6" in pages["correct"]
+    checks = check_file(NOTEBOOKS[0]).read_text()
+    for page in pages.values():  # no check code, no input, no expected value
+        assert "case(" not in page and "Germany" not in page and "479.56" not in page
+        assert "Traceback" not in page and "assert" not in page
+    assert "Germany" in checks  # (the hidden inputs that must not leak)
 
 
 def test_grading_output_is_replaced_but_never_a_foreign_folder(graded, tmp_path):
@@ -179,7 +179,6 @@ def test_grading_output_is_replaced_but_never_a_foreign_folder(graded, tmp_path)
     release(released, source=SOURCE)
     with pytest.raises(ClvError, match="output of `clvkit course release`"):
         grade(submissions, out=released, source=SOURCE)
-    assert (out / MANIFEST).exists()  # the previous grading output is recognised as such
     assert json.loads((out / MANIFEST).read_text())["kind"] == "grade"
 
 
@@ -204,51 +203,7 @@ def test_grade_rejects_a_folder_without_submissions(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def _tiny_course(folder, answer, solution="return 2 * x"):
-    """A one-exercise source notebook and one student's copy with ``answer`` as the answer."""
-    def cell(source, **meta):
-        c = nbformat.v4.new_code_cell(source)
-        c.metadata["nbgrader"] = {"schema_version": 3, "solution": False, "grade": False,
-                                  "locked": False, "task": False, **meta}
-        return c
-
-    source = nbformat.v4.new_notebook(cells=[
-        cell(f"def double(x):\n    ### BEGIN SOLUTION\n    {solution}\n    ### END SOLUTION",
-             solution=True, grade_id="00-1-answer"),
-        cell("assert double(2) == 4, 'double 2'\n### BEGIN HIDDEN TESTS\n"
-             "assert double(5) == 10, 'double 5'\n### END HIDDEN TESTS",
-             grade=True, locked=True, grade_id="00-1", points=1)])
-    source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
-    (folder / "source").mkdir(parents=True)
-    nbformat.write(source, str(folder / "source" / "00-demo.ipynb"))
-    student = release_notebook(source)
-    student.cells[0].source = answer
-    (folder / "subs" / "eve").mkdir(parents=True)
-    nbformat.write(student, str(folder / "subs" / "eve" / "00-demo.ipynb"))
-    return folder / "source", folder / "subs"
-
-
-def test_a_check_that_never_ran_scores_nothing(tmp_path):
-    """A kernel killed before the checks leaves them without output: 0, not full points."""
-    source, subs = _tiny_course(tmp_path, "import os\nos._exit(1)")
-    table = grade(subs, out=tmp_path / "out", source=source, timeout=30)
-    assert table["points"].tolist() == [0.0]
-    page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
-    assert "execution stopped early" in page or "the check did not run" in page
-
-
-
-def test_grading_stops_when_the_solutions_fail_here(tmp_path):
-    """A grading environment that cannot run the course must not give everyone 0."""
-    source, subs = _tiny_course(tmp_path, "def double(x):\n    return 2 * x",
-                                solution="import package_missing_here\n    return 2 * x")
-    with pytest.raises(ClvError, match="solutions of 00-demo do not pass their own checks"):
-        grade(subs, out=tmp_path / "out", source=source, timeout=30)
-    assert not (tmp_path / "out").exists()
-
-
-def test_notebook_08_fake_submissions(tmp_path):
+def test_notebook_08_fake_submissions(tmp_path, bwrap):
     """The strategy notebook: the reference answers score every exercise, the blank edition and
     a typical mistake in each exercise (``WRONG`` of the builder) score none."""
     name = "08-crm-strategy-and-kpis"
@@ -266,27 +221,97 @@ def test_notebook_08_fake_submissions(tmp_path):
         assert points["blank", question] == 0 and pd.isna(points["correct", question])
     page = (tmp_path / "out" / "feedback" / "wrong.html").read_text()
     assert "lower churn is better" in page           # 08-4's hint
-    assert "share of the group who bought the category" in page
+    assert "share of ALL customers who bought it" in page
 
 
-def test_a_submission_that_rewrites_the_checks_gains_nothing(tmp_path):
-    """An answer cell that installs an input transformer turns every later cell, the
-    restored checks included, into ``pass``: it scored full points with a wrong answer.
-    The grader fingerprints the kernel before each check; an honest answer that plots
-    (matplotlib's inline backend registers its own callback) keeps its points."""
-    cheat = ("get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
-             "def double(x):\n    return 0")
-    source, subs = _tiny_course(tmp_path, cheat)
-    honest = nbformat.read(str(subs / "eve" / "00-demo.ipynb"), as_version=4)
-    honest.cells[0].source = ("import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
-                              "def double(x):\n    return 2 * x")
-    (subs / "ann").mkdir()
-    nbformat.write(honest, str(subs / "ann" / "00-demo.ipynb"))
-    table = grade(subs, out=tmp_path / "out", source=source, timeout=30)
-    assert table.set_index("student")["points"].to_dict() == {"ann": 1.0, "eve": 0.0}
-    page = (tmp_path / "out" / "feedback" / "eve.html").read_text()
-    assert "changed how the grader runs cells (input transformers)" in page
-    assert "changed how" not in (tmp_path / "out" / "feedback" / "ann.html").read_text()
+# ------------------------------------------------------------------ cheats (a tiny course)
+
+
+@pytest.fixture(scope="module")
+def cheated(tmp_path_factory, bwrap):
+    cheats = _load("cheats")
+    tmp = tmp_path_factory.mktemp("cheats")
+    source, subs = cheats.build(tmp)
+    before = {p: p.read_bytes() for p in subs.rglob("*.ipynb")}
+    out = tmp / "out"
+    table = grade(subs, out=out, source=source, data=tmp / "data", timeout=5,
+                  notebook_timeout=40, jobs=2)
+    grades_after = (out / "grades.csv").read_bytes()
+    time.sleep(2)  # a surviving daemon would rewrite grades.csv in this time
+    return cheats, table, out, subs, before, grades_after
+
+
+def test_every_cheat_gets_its_outcome(cheated):
+    cheats, table, *_ = cheated
+    assert len(cheats.CHEATS) >= 15
+    expected = {name: points for name, (_, points, _) in
+                {**cheats.CHEATS, **cheats.ODD_NAMES}.items()}
+    expected["victim"] = (1, 1)
+    auto = table[~table["exercise"].str.endswith("written")]
+    got = {student: tuple(group.sort_values("exercise")["points"])
+           for student, group in auto.groupby("student")}
+    assert got == expected
+
+
+def test_no_process_of_a_submission_survives_and_grades_stay(cheated):
+    cheats, _, out, _, _, grades_after = cheated
+    survivors = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and cheats.MARKER in (proc / "cmdline").read_text():
+                survivors.append(proc.name)
+        except OSError:
+            continue
+    assert survivors == []
+    assert (out / "grades.csv").read_bytes() == grades_after
+    assert b"999" not in grades_after and b"mallory" not in grades_after
+
+
+def test_submissions_cannot_read_or_change_each_other(cheated):
+    _, table, _, subs, before, _ = cheated
+    assert {p: p.read_bytes() for p in subs.rglob("*.ipynb")} == before
+    points = table[table["student"].isin(["snoop", "victim"])
+                   & ~table["exercise"].str.endswith("written")]["points"]
+    assert points.tolist() == [1.0] * 4  # the snooper found nothing (else its answers are off)
+
+
+def test_feedback_never_carries_hidden_inputs_or_submission_text(cheated):
+    cheats, _, out, *_ = cheated
+    page = (out / "feedback" / "leak_inputs.html").read_text()
+    assert str(cheats.SECRET) not in page and "21.5" not in page
+    assert "raised ValueError" in page and "<script>" not in page
+    for path in (out / "feedback").glob("*.html"):
+        text = path.read_text()
+        assert str(cheats.SECRET) not in text and "case(" not in text
+
+
+def test_a_formula_as_student_name_stays_text_in_grades_csv(cheated):
+    _, _, out, *_ = cheated
+    text = (out / "grades.csv").read_text()
+    assert not re.search(r"^=", text, flags=re.M) and "'=HYPERLINK(" in text
+
+
+def test_lost_metadata_finds_answers_by_name_and_says_what_is_missing(cheated):
+    _, table, out, *_ = cheated
+    rows = table[table["student"] == "lost_metadata"].set_index("exercise")["points"]
+    assert rows["00-1"] == 1 and rows["00-2"] == 1 and pd.isna(rows["00-written"])
+    page = (out / "feedback" / "lost_metadata.html").read_text()
+    assert "lost its metadata" in page
+    assert "`double` is not defined" in (out / "feedback" / "renamed.html").read_text()
+
+
+def test_grading_stops_when_the_solutions_fail_here(tmp_path, bwrap):
+    """A grading environment that cannot run the course must not give everyone 0."""
+    cheats = _load("cheats")
+    source, subs = cheats.build(tmp_path)
+    text = (source / "checks" / "00-demo.py").read_text()
+    (source / "checks" / "00-demo.py").write_text(text.replace('"double", 2,', '"triple", 2,'))
+    one = tmp_path / "one" / "honest"
+    one.mkdir(parents=True)
+    (one / "00-demo.ipynb").write_bytes((subs / "honest" / "00-demo.ipynb").read_bytes())
+    with pytest.raises(ClvError, match="00-demo.ipynb or its checks failed here"):
+        grade(one.parent, out=tmp_path / "out", source=source, data=tmp_path / "data")
+    assert not (tmp_path / "out").exists()
 
 
 def test_release_into_the_source_folder_names_the_argument_it_has(tmp_path, capsys):
@@ -295,3 +320,13 @@ def test_release_into_the_source_folder_names_the_argument_it_has(tmp_path, caps
     err = capsys.readouterr().err
     assert "the release folder" in err and "overlaps the input folder" in err
     assert "--out" not in err
+
+
+def test_every_course_notebook_has_a_check_file_for_each_exercise():
+    for path in NOTEBOOKS:
+        text = check_file(path).read_text()
+        auto = [c.grade_id for c in find_checks(nbformat.read(str(path), as_version=4))
+                if c.kind == "auto"]
+        for grade_id in auto:
+            assert f'("{grade_id}"' in text, (path.name, grade_id)
+    assert CONTROL.startswith("(")  # never a folder name a student could have

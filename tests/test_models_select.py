@@ -136,17 +136,71 @@ def test_per_customer_margin_rates(bgnbd_data):
         predict_with_best_model(cal, full, margin=30)
 
 
-def test_nobody_drops_out_no_model_fits_and_no_clv():
+def test_nobody_drops_out_the_no_dropout_model_is_used():
+    # simulated without dropout: the dropout models run to "nobody leaves"; NBD, the same
+    # purchase process without dropout, is used once it beats the naive baseline
     cal, full = summaries(simulate(1500, seed=3, dropout=False))
     out = predict_with_best_model(cal, full, margin=0.3)
-    assert not out.fits and out.model is None
-    assert out.customers is None and out.totals is None and out.fit is None
-    assert out.reason.startswith("No purchase model fits these data")
+    assert out.fits and out.model == "NBD" and out.has_clv
     assert set(out.rejected) == {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
     assert all("P(alive) > 0.99" in why or "degenerate" in why
                for why in out.rejected.values())
     assert out.comparison.loc[["BG/NBD", "MBG/NBD", "Pareto/NBD"], "degenerate"].all()
-    assert str(out) == out.reason
+    assert out.comparison.loc["NBD", "vs_naive"] < 0
+    assert out.reason.startswith("NBD is used: every model with dropout is degenerate")
+    assert (out.customers["p_alive"] == 1).all()
+    # the NBD's likelihood is the dropout models' limit: BG/NBD with a -> 0 reaches it
+    np.testing.assert_allclose(out.comparison.loc["BG/NBD", "log_likelihood"],
+                               out.comparison.loc["NBD", "log_likelihood"], atol=0.05)
+
+
+def test_nbd_fit_is_the_maximum_of_its_closed_form_likelihood():
+    # independent check: maximise sum lnG(r+x) - lnG(r) + r ln a - (r+x) ln(a+T) directly
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
+    from clvkit.datasets import cdnow_summary
+    from clvkit.models.nbd import NBD
+
+    s = cdnow_summary()
+    x, age = s["frequency"].to_numpy(float), s["T"].to_numpy(float)
+
+    def nll(theta):
+        r, a = np.exp(theta)
+        return -np.sum(gammaln(r + x) - gammaln(r) + r * np.log(a) - (r + x) * np.log(a + age))
+
+    best = minimize(nll, [0.0, 2.0], method="Nelder-Mead",
+                    options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 4000})
+    fit = NBD().fit(s)
+    np.testing.assert_allclose([fit.params.r, fit.params.alpha], np.exp(best.x), rtol=1e-4)
+    assert fit.log_likelihood == pytest.approx(-best.fun, abs=0.01)
+
+
+def test_noise_second_moment_of_the_nbd_is_the_negative_binomial_one():
+    # NBD given (x, T): N ~ NegBin with mean m = (r + x) / (alpha + T) t and
+    # E[N^2] = m + m^2 (1 + 1 / (r + x))
+    from clvkit.models.nbd import NBDFit
+    from clvkit.models.select import _count_second_moment
+
+    fit = NBDFit.from_params(r=0.8, alpha=6.0, time_unit="W")
+    x = np.repeat([0.0, 3.0, 10.0], 2000)
+    age = np.repeat([20.0, 30.0, 40.0], 2000)
+    m2 = _count_second_moment(fit, x, age, 4.35, seed=1).reshape(3, -1).mean(axis=1)
+    m = (0.8 + np.array([0, 3, 10])) / (6.0 + np.array([20, 30, 40])) * 4.35
+    np.testing.assert_allclose(m2, m + m**2 * (1 + 1 / (0.8 + np.array([0, 3, 10]))),
+                               rtol=0.02)
+
+
+def test_predictions_on_distinct_histories_equal_per_customer_ones(bgnbd_data):
+    cal, full = bgnbd_data
+    out = predict_with_best_model(cal, full, margin=0.3)
+    direct = out.fit.p_alive(full)
+    np.testing.assert_allclose(out.customers["p_alive"], direct, rtol=1e-12)
+    assert out.customers["purchases_next"].sum() == pytest.approx(
+        out.totals.loc["purchases_next", "estimate"])
+    # the prediction range contains the model range (purchase noise added)
+    t = out.totals.loc["purchases_next"]
+    assert t["pred_lower"] < t["lower"] < t["upper"] < t["pred_upper"]
 
 
 def test_without_spend_no_clv_but_purchases(bgnbd_data):
@@ -169,3 +223,27 @@ def test_inputs_are_checked(bgnbd_data):
         predict_with_best_model(cal, full, interval="jackknife")
     with pytest.raises(ClvError, match="horizon_unit"):
         predict_with_best_model(cal, full, horizon_unit="months")
+
+
+def test_horizon_moments_of_the_nbd_are_the_negative_binomial_ones():
+    # without discounting W1 = W2 = all purchases over the horizon: negative binomial
+    from clvkit.models.nbd import NBDFit
+    from clvkit.models.select import _horizon_moments
+
+    fit = NBDFit.from_params(r=0.8, alpha=6.0, time_unit="W")
+    x, age = np.repeat([0.0, 5.0], 3000), np.repeat([20.0, 40.0], 3000)
+    mom = _horizon_moments(fit, x, age, steps=12, step=4.348125, discount_rate=0.0,
+                           seed=2).reshape(3, 2, -1).mean(axis=2)
+    shape = 0.8 + np.array([0.0, 5.0])
+    m = shape / (6.0 + np.array([20.0, 40.0])) * 12 * 4.348125
+    np.testing.assert_allclose(mom[0], m, rtol=0.02)
+    np.testing.assert_allclose(mom[1], m + m**2 * (1 + 1 / shape), rtol=0.04)
+    np.testing.assert_allclose(mom[2], mom[0])
+
+
+def test_value_prediction_range_contains_the_model_range(bgnbd_data):
+    cal, full = bgnbd_data
+    out = predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
+    for row in ("clv_revenue", "clv_margin"):
+        t = out.totals.loc[row]
+        assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]

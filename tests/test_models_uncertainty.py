@@ -220,7 +220,7 @@ def test_bootstrap_every_model(name, cdnow, donations):
 def test_bootstrap_needs_counts(cdnow):
     fit = BGNBD().fit(cdnow, weights=np.full(len(cdnow), 0.5))
     with pytest.raises(ClvError, match="counts"):
-        fit.bootstrap(n=5, seed=1)
+        fit.bootstrap(n=10, seed=1)
 
 
 def test_lbfgs_fallback_gives_the_same_replicates(bgnbd, boot, monkeypatch):
@@ -228,6 +228,6 @@ def test_lbfgs_fallback_gives_the_same_replicates(bgnbd, boot, monkeypatch):
     import clvkit.models.uncertainty as unc
 
     monkeypatch.setattr(unc, "_MAX_NEWTON", 0)
-    slow = bgnbd.bootstrap(n=3, seed=7)
+    slow = bgnbd.bootstrap(n=10, seed=7)
     assert slow.converged.all()
-    np.testing.assert_allclose(slow.replicates, boot.replicates.iloc[:3], rtol=1e-5)
+    np.testing.assert_allclose(slow.replicates, boot.replicates.iloc[:10], rtol=1e-5)

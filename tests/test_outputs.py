@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import socket
@@ -210,7 +211,8 @@ def fake_report(folder, files=("index.html", "01-x.html")):
         (folder / name).write_text(name)
     manifest = {key: None for key in MANIFEST_KEYS}
     manifest.update(packages={"clvkit": "0.2.0"},
-                    outputs=[{"path": name, "sha256": "0", "bytes": 1} for name in files])
+                    outputs=[{"path": name, "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                              "bytes": len(name)} for name in files])
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -252,6 +254,45 @@ def test_a_folder_that_is_not_a_clvkit_report_is_refused_even_with_force(tmp_pat
         check_report_output(folder, force=True)
     assert "is not a clvkit report" in str(err.value) and "force" not in str(err.value)
     assert tree(folder) == before
+
+
+@pytest.mark.parametrize("listed, make, reason", [
+    # a copied clvkit manifest listing a folder of the user's: never "ours"
+    ("photos", lambda f: ((f / "photos").mkdir(), (f / "photos" / "holiday.jpg").write_bytes(
+        b"\xff\xd8jpeg")), r"lists items that are not regular files: photos \(a folder\)"),
+    ("link.html", lambda f: (f / "link.html").symlink_to(f.parent / "elsewhere.txt"),
+     r"not regular files: link.html \(a symbolic link\)"),
+    ("../outside.txt", lambda f: None, r"not file names of the report: '../outside.txt'"),
+    ("..", lambda f: None, r"not file names of the report: '..'"),
+    (".", lambda f: None, r"not file names of the report: '.'"),
+])
+def test_force_trusts_only_regular_files_the_manifest_lists_by_name(tmp_path, listed, make,
+                                                                     reason):
+    (tmp_path / "elsewhere.txt").write_text("someone's")
+    folder = fake_report(tmp_path / "r")
+    make(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["outputs"].append({"path": listed, "sha256": "0" * 64, "bytes": 1})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    before = tree(tmp_path)
+    with pytest.raises(OutputError, match=reason):
+        check_report_output(folder, force=True)
+    assert tree(tmp_path) == before
+
+
+def test_force_refuses_a_report_whose_files_were_edited_and_names_them(tmp_path):
+    folder = fake_report(tmp_path / "r", files=("index.html", "01-x.ipynb", "02-y.ipynb"))
+    (folder / "01-x.ipynb").write_text("01-x.ipynb + my notes")   # an analyst's notes
+    with pytest.raises(OutputError, match=r"1 file\(s\) changed since clvkit wrote them "
+                       r"\(sha256 differs from its manifest.json\): 01-x.ipynb\)"):
+        check_report_output(folder, force=True)
+    assert (folder / "01-x.ipynb").read_text() == "01-x.ipynb + my notes"
+
+
+def test_a_listed_file_that_is_gone_does_not_block_force(tmp_path):
+    folder = fake_report(tmp_path / "r")
+    (folder / "01-x.html").unlink()
+    assert check_report_output(folder, force=True) == folder
 
 
 def test_jupyter_checkpoints_of_the_reports_notebooks_do_not_block_force(tmp_path):

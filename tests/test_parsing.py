@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clvkit.errors import ClvError, DataValidationError
-from clvkit.parsing import ID_DTYPE, normalise_ids, parse_dates, parse_numbers
+from clvkit.parsing import ID_DTYPE, INVISIBLE_CHARS, normalise_ids, parse_dates, parse_numbers
 
 
 def nums(values, **kw):
@@ -88,8 +89,16 @@ def test_evenly_mixed_conventions_are_refused():
     assert "'1,234.5'" in msg and "'1.234,5'" in msg
 
 
-def test_minority_convention_is_unreadable():
-    col = nums(["1,234.5", "12.25", "1.234,5"])
+def test_a_minority_convention_is_refused_as_mixed():
+    # issue 23: a convention with values only it can read is never outvoted silently
+    with pytest.raises(DataValidationError, match=r"mixes number conventions: 2 distinct "
+                       r"values read only with decimal point .* \(e.g. '1,234.5'\) and 1 "
+                       r"distinct value only with decimal comma .* \(e.g. '1.234,5'\)"):
+        nums(["1,234.5", "12.25", "1.234,5"])
+
+
+def test_a_minority_convention_is_unreadable_once_the_convention_is_passed():
+    col = nums(["1,234.5", "12.25", "1.234,5"], decimal=".")
     assert col.values.tolist()[:2] == [1234.5, 12.25]
     assert col.unreadable.tolist() == [False, False, True]
     assert col.examples == ("1.234,5",)
@@ -641,7 +650,9 @@ def test_property_ids_round_trip_unchanged(ids):
 @given(st.lists(st.text(max_size=8), min_size=1, max_size=20))
 def test_property_ids_are_stripped_nfc_text(ids):
     col = normalise_ids(pd.Series(ids, dtype=object), column="cust")
-    expected = [unicodedata.normalize("NFC", s.strip()) or None for s in ids]
+    # invisible format characters are removed before stripping (issue 23)
+    expected = [unicodedata.normalize("NFC", re.sub(INVISIBLE_CHARS, "", s).strip()) or None
+                for s in ids]
     assert _listed(col.values) == expected
 
 

@@ -23,18 +23,19 @@ holdout error and predicts with it (P(alive), purchases, CLV with intervals). `s
 
 from ._base import ConvergenceWarning, FittedModel
 from .bgbb import BetaGeoBetaBinomial, BetaGeoBetaBinomialFit, BetaGeoBetaBinomialParams
-from .bgnbd import BGNBD, BGNBDFit, BGNBDParams
+from .bgnbd import BGNBD, BGNBDCovariatesFit, BGNBDFit, BGNBDParams
 from .compare import (
     compare_models,
     degenerate_reasons,
     error_by_decile,
     purchase_count_histogram,
 )
+from .covariates import CovariateEncoding, encode_covariates
 from .future import dert, p_alive_at
 from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
-from .pareto_nbd import ParetoNBD, ParetoNBDFit, ParetoNBDParams
+from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
 from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
@@ -56,6 +57,7 @@ __all__ = [
     "BGNBD",
     "BGNBDFit",
     "BGNBDParams",
+    "BGNBDCovariatesFit",
     "GammaGamma",
     "GammaGammaFit",
     "GammaGammaParams",
@@ -65,6 +67,9 @@ __all__ = [
     "ParetoNBD",
     "ParetoNBDFit",
     "ParetoNBDParams",
+    "ParetoNBDCovariatesFit",
+    "CovariateEncoding",
+    "encode_covariates",
     "ShiftedBetaGeometric",
     "ShiftedBetaGeometricFit",
     "ShiftedBetaGeometricParams",

@@ -59,6 +59,10 @@ _LOG_BOUND = 20.0
 _SHAPE_LIMIT = 1e5
 #: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
 _GRADIENT_TOL = 1e-4
+#: Step (log scale) of the central differences of the gradient that give the Hessian.
+_HESSIAN_STEP = 1e-4
+#: Smallest eigenvalue of the Hessian, relative to the largest, of a real maximum.
+_CURVATURE_TOL = 1e-10
 #: Moving one parameter by this factor (e^3 = 20x) either way must lower the likelihood at a
 #: real maximum; if it does not, the estimate sits on a ridge or runs off to a boundary.
 _FLAT_STEP = 3.0
@@ -584,6 +588,7 @@ class Model:
             cols, w = compress_arrays(cols, w)
         d = self._precompute(cols)
         theta, res, grad_norm = self._maximise(d, w)
+        not_max = self._not_a_maximum(theta, d, w, grad_norm)
         p = np.exp(theta)
         ll = float(np.sum(w * self._loglik(p, d, False)[0]))
         shape = np.array([n not in self.scale_params for n in self._names()])
@@ -592,8 +597,10 @@ class Model:
         distinct = int(np.count_nonzero(w > 0))
         too_few = distinct <= theta.size
         ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not degenerate.any()
-                  and not too_few and (res.success or grad_norm < _GRADIENT_TOL))
+                  and not too_few and not_max is None)
         message = f"{res.message} (max |gradient| of mean LL = {grad_norm:.2g})"
+        if not_max is not None and not degenerate.any():
+            message += f"; not a maximum: {not_max}"
         if degenerate.any():
             message += ("; degenerate estimate (runs off towards 0 or infinity, or the "
                         "likelihood is flat along it): "
@@ -670,6 +677,42 @@ class Model:
 
     def _names(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self.params_type)]
+
+    def _hessian(self, theta: np.ndarray, d: Mapping[str, np.ndarray],
+                 w: np.ndarray) -> np.ndarray:
+        """Hessian of the mean negative LL in log-parameter space.
+
+        Central differences (step `_HESSIAN_STEP`) of the gradient, symmetrised.
+        """
+        k = theta.size
+        hess = np.empty((k, k))
+        with one_blas_thread():
+            for j in range(k):
+                step = np.zeros(k)
+                step[j] = _HESSIAN_STEP
+                g_up = self._objective(theta + step, d, w)[1]
+                g_down = self._objective(theta - step, d, w)[1]
+                hess[:, j] = (g_up - g_down) / (2 * _HESSIAN_STEP)
+        return (hess + hess.T) / 2
+
+    def _not_a_maximum(self, theta: np.ndarray, d: Mapping[str, np.ndarray], w: np.ndarray,
+                       grad_norm: float) -> str | None:
+        """Why ``theta`` is not a maximum of the likelihood (None when it is one).
+
+        The one success test of every fit (and bootstrap refit): the largest |gradient|
+        of the mean log-likelihood is below `_GRADIENT_TOL` *and* the Hessian of the mean
+        negative log-likelihood is positive definite (the likelihood curves down in every
+        direction). What the optimiser says about its own stopping rule does not count.
+        Estimates on a bound are reported as degenerate by the caller.
+        """
+        if not np.isfinite(grad_norm) or grad_norm >= _GRADIENT_TOL:
+            return (f"the gradient ({grad_norm:.2g}) is above the tolerance "
+                    f"{_GRADIENT_TOL:g}: the likelihood still rises")
+        eig = np.linalg.eigvalsh(self._hessian(theta, d, w))
+        if not np.all(np.isfinite(eig)) or eig.min() <= _CURVATURE_TOL * max(eig.max(), 0):
+            return (f"the likelihood does not curve down in every direction (Hessian "
+                    f"eigenvalues {np.array2string(eig, precision=3)})")
+        return None
 
     def _objective(self, theta: np.ndarray, d: Mapping[str, np.ndarray], w: np.ndarray,
                    want_grad: bool = True) -> tuple[float, np.ndarray]:

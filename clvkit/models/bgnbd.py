@@ -23,8 +23,9 @@ from ._base import (
     prediction,
     scalar_or_array,
 )
+from .covariates import StaticCovariatesFit, covariates_or_base
 
-__all__ = ["BGNBD", "BGNBDParams", "BGNBDFit"]
+__all__ = ["BGNBD", "BGNBDParams", "BGNBDFit", "BGNBDCovariatesFit"]
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,61 @@ class BGNBDFit(FittedModel):
         return a + b - 1, b, a + b - 1
 
 
+@dataclass(frozen=True)
+class BGNBDCovariatesFit(StaticCovariatesFit):
+    """A BG/NBD fitted with static covariates (frozen); see `BGNBD.fit`.
+
+    Customer i has alpha_i = alpha exp(-gamma_trans . z_i), a_i = a exp(gamma_life . z_i) and
+    b_i = b exp(gamma_life . z_i) (Fader & Hardie 2007, note 019; CLVTools'
+    ``bgnbd_staticcov_alpha_i``/``_a_i``/``_b_i``). Predictions are the BG/NBD formulas of
+    `BGNBDFit` with each customer's own parameters; they need ``covariates=``.
+    """
+
+    params: BGNBDParams
+    model_name: ClassVar[str] = "BG/NBD with static covariates"
+
+    def _view(self, data: Any, given: dict[str, Any], covariates: Any
+              ) -> tuple[pd.DataFrame, BGNBDFit, list[np.ndarray]]:
+        """The customers and a BG/NBD result whose parameters are per-customer arrays."""
+        frame, vals, group = self._customers(data, given, covariates)
+        rows = [v[group] for v in vals]
+        view = BGNBDFit(params=BGNBDParams(*rows), log_likelihood=float("nan"),
+                        n_customers=0, time_unit=self.time_unit, success=True, iterations=0,
+                        message="per-customer parameters")
+        return frame, view, [frame[c].to_numpy(dtype=float) for c in RFT]
+
+    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
+                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) with each customer's own parameters (see `BGNBDFit.p_alive`)."""
+        frame, view, (x, t_x, T) = self._view(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction(expit(-view._log_death_odds(x, t_x, T)), frame, "p_alive",
+                          time_unit=self.time_unit)
+
+    def conditional_expected_purchases(self, data: Any = None, *, t: Any,
+                                       covariates: Any = None, frequency: Any = None,
+                                       recency: Any = None, T: Any = None,  # noqa: N803
+                                       ) -> pd.Series | float:
+        """Expected purchases in the next ``t`` time units per customer (FHL 2005, eq. (10))."""
+        frame, view, (x, t_x, T) = self._view(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        t = check_horizon("t", t, len(frame))
+        e = view._expected_if_alive(x, T, t) * expit(-view._log_death_odds(x, t_x, T))
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
+
+    def expected_purchases_new_customer(self, t: Any, *, covariates: pd.DataFrame
+                                        ) -> pd.Series:
+        """Expected repeat purchases in (0, t] of new customers with these covariates (eq. 9)."""
+        vals, t = self._new(covariates, t)
+        view = BGNBDFit(params=BGNBDParams(*vals), log_likelihood=float("nan"), n_customers=0,
+                        time_unit=self.time_unit, success=True, iterations=0, message="")
+        r, alpha, a, b = vals
+        coef, hb, hc = view._new_customer_terms(a, b)
+        e = coef / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, hb, hc, t / (alpha + t)))
+        return prediction(e, covariates, "expected_purchases", time_unit=self.time_unit)
+
+
 class BGNBD(RFTModel):
     """BG/NBD model (Fader, Hardie & Lee 2005) for non-contractual repeat purchasing.
 
@@ -240,6 +296,44 @@ class BGNBD(RFTModel):
     params_type = BGNBDParams
     scale_params = ("alpha",)
     result_type = BGNBDFit
+    covariates_result_type = BGNBDCovariatesFit
+    #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools bgnbd)
+    covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
+        "trans": (("alpha", -1),), "life": (("a", 1), ("b", 1))}
+
+    def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
+            trans: Any = (), life: Any = (), constrain: Any = (),
+            regularization: Any = None, reference: Any = None,
+            **kwargs: Any) -> BGNBDFit | BGNBDCovariatesFit:
+        """Fit by maximum likelihood, optionally with static covariates.
+
+        The keywords are those of `ParetoNBD.fit`; the lifetime covariates act on a and b
+        (a_i = a exp(gamma_life . z_i), b_i = b exp(gamma_life . z_i)).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            RFM summary indexed by customer id.
+        covariates, trans, life, constrain, regularization, reference
+            See `ParetoNBD.fit`.
+        **kwargs
+            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict``.
+
+        Returns
+        -------
+        BGNBDFit or BGNBDCovariatesFit
+        """
+        return covariates_or_base(self, super().fit, data, covariates=covariates, trans=trans,
+                                  life=life, constrain=constrain,
+                                  regularization=regularization, reference=reference,
+                                  **kwargs)
+
+    def _precompute_groups(self, d, group):
+        return {**d, "_g": group}
+
+    def _loglik_groups(self, values, d, grad):
+        g = d["_g"]
+        return self._loglik(tuple(v[g] for v in values), d, grad)
 
     def _loglik(self, p, d, grad):
         r, alpha, a, b = p
@@ -264,3 +358,4 @@ class BGNBD(RFTModel):
         da = psi_ab - psi_abx + u / a
         db = psi_ab + digamma(bx) - digamma(b) - psi_abx - u / bx1
         return ll, np.vstack([dr, dalpha, da, db])
+BGNBDCovariatesFit._model_type = BGNBD

@@ -62,7 +62,7 @@ from .pareto_nbd import ParetoNBD
 from .probabilities import probability_of_purchases
 
 __all__ = ["compare_models", "purchase_count_histogram", "error_by_decile", "degenerate_reasons",
-           "MODELS"]
+           "spend_rows", "MODELS"]
 
 #: The purchase models `compare_models` knows, by the name used in ``models=``.
 MODELS = {"BGNBD": BGNBD, "MBGNBD": MBGNBD, "ParetoNBD": ParetoNBD}
@@ -72,6 +72,10 @@ _ALIVE = 0.99
 _ALIVE_SHARE = 0.99
 #: Smallest expected count of a histogram cell in the chi-square test.
 _MIN_EXPECTED = 5.0
+#: Distinct ages per vectorised call of the purchase-count probabilities ...
+_AGE_BLOCK = 256
+#: ... and purchase counts per block while looking for the pooling point.
+_COUNT_BLOCK = 8
 #: Gauss-Legendre nodes of the Pareto/NBD lifetime integral.
 _NODES = 128
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
@@ -85,17 +89,35 @@ _SPEND_GAP = 0.1
 # P(X(t) = x)
 
 
-def _pmf(fit: FittedModel, t: float, n: np.ndarray) -> np.ndarray:
-    if t == 0:
-        return (n == 0).astype(float)
-    return probability_of_purchases(fit, t=t, n=n)
+def _expected_counts(fit: FittedModel, T: np.ndarray, max_n: int,  # noqa: N803
+                     pooling: bool = False) -> np.ndarray:
+    """Expected number of customers with 0 .. max_n - 1 repeat purchases, and the rest.
 
-
-def _expected_counts(fit: FittedModel, T: np.ndarray, max_n: int) -> np.ndarray:  # noqa: N803
-    """Expected number of customers with 0 .. max_n - 1 repeat purchases, and the rest."""
+    One vectorised call for every distinct age (in blocks of ages, to bound memory). With
+    ``pooling`` the counts are computed in blocks of purchase counts and stop once a
+    count's expected number falls below 5 (or the rest does): `_pool` never looks past
+    that point, so the heavy buyers' long tail (x up to hundreds) costs nothing.
+    """
     ages, counts = np.unique(T, return_counts=True)
-    n = np.arange(max_n, dtype=float)
-    expected = sum(c * _pmf(fit, float(age), n) for age, c in zip(ages, counts, strict=True))
+    pos = ages > 0
+    ages, counts, at_zero = ages[pos], counts[pos], counts[~pos].sum()
+    parts: list[np.ndarray] = []
+    step = _COUNT_BLOCK if pooling else max_n
+    for first in range(0, max_n, step):
+        n = np.arange(first, min(first + step, max_n), dtype=float)
+        block = np.zeros(n.size)
+        for start in range(0, ages.size, _AGE_BLOCK):
+            sl = slice(start, start + _AGE_BLOCK)
+            block += counts[sl] @ probability_of_purchases(fit, t=ages[sl, None],
+                                                           n=n[None, :])
+        if first == 0:
+            block[0] += at_zero  # age 0: no repeat purchase for sure
+        parts.append(block)
+        done = np.concatenate(parts)
+        if pooling and (not np.all(np.isfinite(done)) or done.min() < _MIN_EXPECTED
+                        or len(T) - done.sum() < _MIN_EXPECTED):
+            break
+    expected = np.concatenate(parts)
     return np.append(expected, len(T) - expected.sum())
 
 
@@ -154,7 +176,7 @@ def purchase_count_histogram(data: pd.DataFrame, *, fits: Mapping[str, FittedMod
     T = data["T"].to_numpy(dtype=float)  # noqa: N806
     top = int(max(x.max() + 2, 10))
     if max_count is None:
-        full = {name: _expected_counts(f, T, top) for name, f in fits.items()}
+        full = {name: _expected_counts(f, T, top, pooling=True) for name, f in fits.items()}
         # pooled for the models whose expected counts are finite (a degenerate fit's may not be)
         k = min((_pool(e) for e in full.values() if np.isfinite(e).all()), default=1)
     else:
@@ -441,8 +463,28 @@ def compare_models(calibration: pd.DataFrame, holdout: pd.DataFrame | None = Non
     return table
 
 
+def spend_rows(summary: pd.DataFrame) -> np.ndarray:
+    """True for the customers the spend model may use (a repeat buyer needs a mean spend > 0).
+
+    A repeat buyer whose repeat purchases average 0 or less (a $0 purchase, as one CDNOW
+    customer has) is left out of the spend model only: the purchase models keep them.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [0, 1, 2], "monetary_value": [0.0, 0.0, 12.5]})
+    >>> spend_rows(s).tolist()
+    [True, False, True]
+    """
+    x = summary["frequency"].to_numpy(dtype=float)
+    m = summary["monetary_value"].to_numpy(dtype=float)
+    return ~((x > 0) & ~(m > 0))
+
+
 def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
                fits: dict[str, FittedModel]) -> dict[str, Any]:
+    keep = spend_rows(calibration)
+    left_out = int((~keep).sum())
+    calibration = calibration.loc[keep]
     gg, warned = _fit_quietly(GammaGamma(), calibration, time_unit)
     if gg is None:
         return {"model": "Gamma-Gamma", "kind": "spend", "degenerate": True, "reason": warned}
@@ -453,6 +495,9 @@ def _spend_row(calibration: pd.DataFrame, time_unit: str | None,
     check = gamma_gamma_check(calibration)
     actual = float(repeat["monetary_value"].mean())
     notes = [] if check.ok else [f"spend and frequency correlated (r = {check.correlation:.2f})"]
+    if left_out:
+        notes.append(f"{left_out:,} repeat buyer(s) with a mean spend of 0 or less left out of "
+                     "the spend model")
     gap = gg.mean_spend / actual - 1
     if abs(gap) > _SPEND_GAP:
         notes.append(f"model mean spend {gg.mean_spend:.4g} is {gap:+.0%} off the actual mean "

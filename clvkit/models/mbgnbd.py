@@ -71,3 +71,5 @@ class MBGNBD(BGNBD):
 
     params_type = MBGNBDParams
     result_type = MBGNBDFit
+    #: no covariate version (the BG/NBD one would predict with the wrong dropout timing)
+    covariates_result_type = None

@@ -33,8 +33,9 @@ from ._base import (
     prediction,
     scalar_or_array,
 )
+from .covariates import StaticCovariatesFit, covariates_or_base
 
-__all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit"]
+__all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit", "ParetoNBDCovariatesFit"]
 
 
 @dataclass(frozen=True)
@@ -50,22 +51,31 @@ class ParetoNBDParams:
     beta: float
 
 
-def _log_hyp_term(p: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _log_hyp_term(r: float, s: float, alpha: np.ndarray, beta: np.ndarray, x: np.ndarray,
+                  t: np.ndarray) -> np.ndarray:
     """Log of 2F1(...; z(t)) / (max(alpha, beta) + t)^(r + s + x), one half of A0 (eq. 19-20).
 
-    For alpha < beta the function is 2F1(r + s + x, r + x; r + s + x + 1; z), which overflows
+    ``alpha`` and ``beta`` are per row (customers with covariates have their own). For
+    alpha < beta the function is 2F1(r + s + x, r + x; r + s + x + 1; z), which overflows
     for large x (two large upper parameters); Euler's transformation
     2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z) gives its log as
     (1 - r - x) log(1 - z) + log 2F1(1, s + 1; r + s + x + 1; z), finite at any x.
     """
-    r, alpha, s, beta = p
+    alpha, beta, x, t = np.broadcast_arrays(alpha, beta, x, t)
     rsx = r + s + x
-    if alpha >= beta:
-        z = (alpha - beta) / (alpha + t)
-        return np.log(hyp2f1(rsx, s + 1.0, rsx + 1.0, z)) - rsx * np.log(alpha + t)
-    z = (beta - alpha) / (beta + t)
-    return ((1.0 - r - x) * np.log1p(-z) + np.log(_hyp2f1_one(s + 1.0, rsx + 1.0, z, x))
-            - rsx * np.log(beta + t))
+    out = np.empty(rsx.shape)
+    first = alpha >= beta
+    if first.any():
+        a, b, tt, c = alpha[first], beta[first], t[first], rsx[first]
+        z = (a - b) / (a + tt)
+        out[first] = np.log(hyp2f1(c, s + 1.0, c + 1.0, z)) - c * np.log(a + tt)
+    second = ~first
+    if second.any():
+        a, b, tt, c, xx = alpha[second], beta[second], t[second], rsx[second], x[second]
+        z = (b - a) / (b + tt)
+        out[second] = ((1.0 - r - xx) * np.log1p(-z) + np.log(_hyp2f1_one(s + 1.0, c + 1.0, z, xx))
+                       - c * np.log(b + tt))
+    return out
 
 
 #: `_hyp2f1_one` uses the connection formula where z >= this, x <= `_NEAR_ONE_X` ...
@@ -117,66 +127,140 @@ def _unique(values: np.ndarray, key: str) -> dict[str, np.ndarray]:
     return {f"_{key}_u": uniq, f"_{key}_inv": inv.ravel()}
 
 
-def _with_index(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> dict[str, np.ndarray]:  # noqa: N803
-    """The data plus unique x, T, (x, t_x) and (x, T) with inverse indices.
+def _with_index(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,  # noqa: N803
+                group: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The data plus unique x, (T, g), (x, t_x, g) and (x, T, g) with inverse indices.
 
-    Terms that depend only on x or T are computed once per distinct value, and the
-    hypergeometric terms once per distinct (x, t_x) and (x, T) pair: for a million
-    customers recorded by day these are a few thousand values instead of 10^5 rows.
+    ``group`` numbers the customers' (alpha, beta) pairs (all 0 without covariates; with
+    covariates one group per distinct covariate row). Terms that depend only on x or
+    (T, g) are computed once per distinct value, and the hypergeometric terms once per
+    distinct (x, t_x, g) and (x, T, g): for a million customers recorded by day these are
+    a few thousand values instead of 10^6 rows.
     """
-    return {"frequency": x, "recency": t_x, "T": T, **_unique(x, "x"), **_unique(T, "T"),
-            **_unique(np.column_stack([x, t_x]), "xr"), **_unique(np.column_stack([x, T]), "xT")}
+    g = np.zeros(len(x)) if group is None else np.asarray(group, dtype=float)
+    return {"frequency": x, "recency": t_x, "T": T, "_g": g.astype(np.intp), **_unique(x, "x"),
+            **_unique(np.column_stack([T, g]), "Tg"),
+            **_unique(np.column_stack([x, t_x, g]), "xr"),
+            **_unique(np.column_stack([x, T, g]), "xT")}
 
 
-def _hyp_terms(p: np.ndarray, d: dict[str, np.ndarray], key: str) -> np.ndarray:
-    pairs = d[f"_{key}_u"]
-    return _log_hyp_term(p, pairs[:, 0], pairs[:, 1])
+def _hyp_terms(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+               d: dict[str, np.ndarray], key: str) -> np.ndarray:
+    """`_log_hyp_term` on the unique (x, t, group) rows; ``alpha``, ``beta`` per group."""
+    rows = d[f"_{key}_u"]
+    g = rows[:, 2].astype(np.intp)
+    return _log_hyp_term(r, s, alpha[g], beta[g], rows[:, 0], rows[:, 1])
 
 
-def _hyp_gradient(p: np.ndarray, d: dict[str, np.ndarray], key: str) -> np.ndarray:
-    """Differentiate log(2F1 term) on the unique pairs by central differences -> (4, n)."""
+def _hyp_gradient(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+                  d: dict[str, np.ndarray], key: str) -> np.ndarray:
+    """Differentiate log(2F1 term) on the unique rows by central differences -> (4, n).
+
+    Rows 1 and 3 are derivatives with respect to the row's own group's alpha and beta.
+    """
     out = np.empty((4, len(d[f"_{key}_u"])))
-    for k in range(4):
-        h = np.zeros(4)
-        h[k] = 1e-5 * p[k]
-        out[k] = (_hyp_terms(p + h, d, key) - _hyp_terms(p - h, d, key)) / (2 * h[k])
+    for k, (name, value) in enumerate((("r", r), ("alpha", alpha), ("s", s), ("beta", beta))):
+        h = 1e-5 * np.asarray(value, dtype=float)
+        args = {"r": r, "alpha": alpha, "s": s, "beta": beta}
+        up = _hyp_terms(**{**args, name: value + h}, d=d, key=key)
+        down = _hyp_terms(**{**args, name: value - h}, d=d, key=key)
+        step = h[d[f"_{key}_u"][:, 2].astype(np.intp)] if np.ndim(h) else h
+        out[k] = (up - down) / (2 * step)
     return out
 
 
-def _loglik(p: np.ndarray, d: dict[str, np.ndarray],
-            grad: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def loglik_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+                d: dict[str, np.ndarray], grad: bool = False,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per-customer log-likelihood (note 009, eq. (18)), log-odds of death, gradient.
 
-    The gradient (with respect to r, alpha, s, beta) is returned when ``grad``.
+    ``alpha`` and ``beta`` hold one value per group of ``d["_g"]`` (see `_with_index`): a
+    single group without covariates, one per distinct covariate row with them (Fader &
+    Hardie 2007, note 019: alpha_i = alpha0 exp(-gamma_trans z_i), beta_i = beta0
+    exp(-gamma_life z_i)). With ``grad`` also the derivatives of each row's log-likelihood
+    with respect to r, the row's alpha, s and the row's beta, shape (4, n).
     """
-    r, alpha, s, beta = p
-    x, xi, ti = d["frequency"], d["_x_inv"], d["_T_inv"]
-    xu, tu = d["_x_u"], d["_T_u"]
-    log_at, log_bt = np.log(alpha + tu)[ti], np.log(beta + tu)[ti]
-    h_tx = _hyp_terms(p, d, "xr")[d["_xr_inv"]]
-    h_t = _hyp_terms(p, d, "xT")[d["_xT_inv"]]
+    alpha = np.asarray(alpha, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    x, xi, g = d["frequency"], d["_x_inv"], d["_g"]
+    xu, tg, ti = d["_x_u"], d["_Tg_u"], d["_Tg_inv"]
+    tgg = tg[:, 1].astype(np.intp)
+    a_row, b_row = alpha[g], beta[g]
+    at, bt = (alpha[tgg] + tg[:, 0])[ti], (beta[tgg] + tg[:, 0])[ti]
+    log_at, log_bt = np.log(at), np.log(bt)
+    h_tx = _hyp_terms(r, s, alpha, beta, d, "xr")[d["_xr_inv"]]
+    h_t = _hyp_terms(r, s, alpha, beta, d, "xT")[d["_xT_inv"]]
     gap = np.minimum(h_t - h_tx, 0.0)  # log of H(T) / H(t_x) <= 0; A0 = H(t_x) - H(T)
     with np.errstate(divide="ignore"):
         log_a0 = h_tx + np.log(-np.expm1(gap))
     alive = -(r + x) * log_at - s * log_bt
     dead = np.log(s) - np.log(r + s + xu)[xi] + log_a0
-    head = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+    head = ((gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha)[g]
+            + s * np.log(beta)[g])
     mix = np.logaddexp(alive, dead)
     if not grad:
         return head + mix, dead - alive, None
     u = np.exp(dead - mix)  # weight of the "died before T" term
     ratio = np.exp(gap)
-    dh_tx = _hyp_gradient(p, d, "xr")[:, d["_xr_inv"]]
-    dh_t = _hyp_gradient(p, d, "xT")[:, d["_xT_inv"]]
+    dh_tx = _hyp_gradient(r, s, alpha, beta, d, "xr")[:, d["_xr_inv"]]
+    dh_t = _hyp_gradient(r, s, alpha, beta, d, "xT")[:, d["_xT_inv"]]
     with np.errstate(divide="ignore", invalid="ignore"):
         d_log_a0 = np.where(gap < 0, (dh_tx - ratio * dh_t) / (1 - ratio), 0.0)
     inv_rsx = (1.0 / (r + s + xu))[xi]
-    dr = ((digamma(r + xu) - digamma(r))[xi] + np.log(alpha) - (1 - u) * log_at
+    dr = ((digamma(r + xu) - digamma(r))[xi] + np.log(a_row) - (1 - u) * log_at
           + u * (d_log_a0[0] - inv_rsx))
-    dalpha = r / alpha - (1 - u) * (r + x) / (alpha + tu)[ti] + u * d_log_a0[1]
-    ds = np.log(beta) - (1 - u) * log_bt + u * (1 / s - inv_rsx + d_log_a0[2])
-    dbeta = s / beta - (1 - u) * s / (beta + tu)[ti] + u * d_log_a0[3]
+    dalpha = r / a_row - (1 - u) * (r + x) / at + u * d_log_a0[1]
+    ds = np.log(b_row) - (1 - u) * log_bt + u * (1 / s - inv_rsx + d_log_a0[2])
+    dbeta = s / b_row - (1 - u) * s / bt + u * d_log_a0[3]
     return head + mix, dead - alive, np.vstack([dr, dalpha, ds, dbeta])
+
+
+def _loglik(p: np.ndarray, d: dict[str, np.ndarray],
+            grad: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """`loglik_rows` without covariates: p = (r, alpha, s, beta), one group."""
+    r, alpha, s, beta = p
+    return loglik_rows(r, s, np.array([alpha]), np.array([beta]), d, grad)
+
+
+def p_alive_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+                 d: dict[str, np.ndarray]) -> np.ndarray:
+    """P(alive | x, t_x, T) per row (note 009, eq. (25)); ``alpha``, ``beta`` per group."""
+    return expit(-loglik_rows(r, s, alpha, beta, d)[1])
+
+
+def expected_if_alive(r: float, alpha: Any, s: float, beta: Any, x: Any, T: Any,  # noqa: N803
+                      t: Any) -> np.ndarray:
+    """E[Y(t) | x, t_x, T] / P(alive) (note 009, eq. (41)), broadcastable arrays."""
+    return ((r + x) * (beta + T) / ((alpha + T) * (s - 1))
+            * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)))
+
+
+def new_customer_purchases(r: float, alpha: Any, s: float, beta: Any, t: Any) -> np.ndarray:
+    """E[X(t)] of a new customer (note 009, eq. (27)), broadcastable arrays."""
+    return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
+
+
+def dert_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+              d: dict[str, np.ndarray], delta: float) -> np.ndarray:
+    """DERT per row (FHL 2005 JMR, eq. (2)); ``alpha``, ``beta`` per group of ``d``."""
+    x, T = d["frequency"], d["T"]  # noqa: N806
+    a_row, b_row = np.asarray(alpha)[d["_g"]], np.asarray(beta)[d["_g"]]
+    log_dert = (r * np.log(a_row) + s * np.log(b_row) + (s - 1) * np.log(delta)
+                + gammaln(r + x + 1) + np.log(hyperu(s, s, delta * (b_row + T)))
+                - gammaln(r) - (r + x + 1) * np.log(a_row + T)
+                - loglik_rows(r, s, alpha, beta, d)[0])
+    return np.exp(log_dert)
+
+
+def discount_delta(discount_rate: float, discount_period: str, time_unit: str) -> float:
+    """Continuously compounded discount rate per ``time_unit`` (checked > 0)."""
+    check_nonnegative("discount_rate", discount_rate)
+    if not discount_rate > 0:
+        raise ClvError("`discount_rate` must be > 0 for DERT (the undiscounted sum "
+                       "diverges when s <= 1)")
+    check_one_of("discount_period", discount_period, TIME_UNITS)
+    return float(np.log1p(discount_rate) / convert_duration(1.0, from_unit=discount_period,
+                                                              to_unit=time_unit))
 
 
 @dataclass(frozen=True)
@@ -237,8 +321,9 @@ class ParetoNBDFit(FittedModel):
         [0.295, 0.869, 0.13]
         """
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
-        return prediction(expit(-_loglik(p, d)[1]), frame, "p_alive",
-                          time_unit=self.time_unit)
+        r, alpha, s, beta = p
+        return prediction(p_alive_rows(r, s, np.array([alpha]), np.array([beta]), d), frame,
+                          "p_alive", time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
                                        frequency: Any = None, recency: Any = None,
@@ -273,17 +358,16 @@ class ParetoNBDFit(FittedModel):
         """
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
         t = check_horizon("t", t, len(frame))
-        alive = expit(-_loglik(p, d)[1])
-        e = self._expected_if_alive(d["frequency"], d["T"], t) * alive
+        r, alpha, s, beta = p
+        alive = p_alive_rows(r, s, np.array([alpha]), np.array([beta]), d)
+        e = expected_if_alive(r, alpha, s, beta, d["frequency"], d["T"], t) * alive
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
 
     def _expected_if_alive(self, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
         """E[Y(t) | x, t_x, T] / P(alive) (eq. (41)), broadcastable arrays."""
-        r, alpha, s, beta = (self.params.r, self.params.alpha, self.params.s,
-                             self.params.beta)
-        return ((r + x) * (beta + T) / ((alpha + T) * (s - 1))
-                * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)))
+        p = self.params
+        return expected_if_alive(p.r, p.alpha, p.s, p.beta, x, T, t)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
         """Compute expected repeat purchases of a new customer in (0, t] (note 009, eq. (27)).
@@ -310,8 +394,7 @@ class ParetoNBDFit(FittedModel):
         """
         t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
         p = self.params
-        return scalar_or_array(
-            p.r * p.beta / (p.alpha * (p.s - 1)) * (1 - (p.beta / (p.beta + t)) ** (p.s - 1)))
+        return scalar_or_array(new_customer_purchases(p.r, p.alpha, p.s, p.beta, t))
 
     def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
              frequency: Any = None, recency: Any = None,
@@ -353,21 +436,100 @@ class ParetoNBDFit(FittedModel):
         ...          discount_rate=0.15, discount_period="Y").round(2).tolist()
         [0.48, 6.52]
         """
-        check_nonnegative("discount_rate", discount_rate)
-        if not discount_rate > 0:
-            raise ClvError("`discount_rate` must be > 0 for DERT (the undiscounted sum "
-                             "diverges when s <= 1)")
-        check_one_of("discount_period", discount_period, TIME_UNITS)
+        delta = discount_delta(discount_rate, discount_period, self.time_unit)
         frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
         r, alpha, s, beta = p
-        x, T = d["frequency"], d["T"]  # noqa: N806
-        delta = np.log1p(discount_rate) / convert_duration(1.0, from_unit=discount_period,
-                                                           to_unit=self.time_unit)
-        log_dert = (r * np.log(alpha) + s * np.log(beta) + (s - 1) * np.log(delta)
-                    + gammaln(r + x + 1) + np.log(hyperu(s, s, delta * (beta + T)))
-                    - gammaln(r) - (r + x + 1) * np.log(alpha + T) - _loglik(p, d)[0])
+        log_dert = np.log(dert_rows(r, s, np.array([alpha]), np.array([beta]), d, delta))
         return prediction(np.exp(log_dert), frame, "dert", time_unit=self.time_unit,
                           discount_rate=discount_rate, discount_period=discount_period)
+
+
+@dataclass(frozen=True)
+class ParetoNBDCovariatesFit(StaticCovariatesFit):
+    """A Pareto/NBD fitted with static covariates (frozen); see `ParetoNBD.fit`.
+
+    Customer i has alpha_i = alpha exp(-gamma_trans . z_i) and beta_i = beta exp(-gamma_life .
+    z_i) (Fader & Hardie 2007, note 019; CLVTools' parametrisation); ``params`` holds r,
+    alpha, s, beta of a customer whose covariates are all 0. Every prediction is the
+    Pareto/NBD formula of `ParetoNBDFit` with the customer's own alpha_i and beta_i, so it
+    needs ``covariates=``, a frame indexed by customer id with the fit's covariate columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clvkit.models import ParetoNBD
+    >>> summary = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID")
+    >>> cov = pd.DataFrame({"half": np.where(summary.index % 2 == 0, "even", "odd")},
+    ...                    index=summary.index)
+    >>> fit = ParetoNBD().fit(summary, time_unit="W", covariates=cov, trans=["half"])
+    >>> fit.coefficient_names
+    ('trans.half[odd]',)
+    >>> fit.p_alive(summary.head(2), covariates=cov).round(3).tolist()
+    [0.869, 0.171]
+    """
+
+    params: ParetoNBDParams
+    model_name: ClassVar[str] = "Pareto/NBD with static covariates"
+
+    def _groups(self, data: Any, given: dict[str, Any], covariates: Any
+                ) -> tuple[pd.DataFrame, tuple[float, np.ndarray, float, np.ndarray],
+                           dict[str, np.ndarray]]:
+        frame, vals, group = self._customers(data, given, covariates)
+        d = _with_index(*(frame[c].to_numpy(dtype=float) for c in RFT), group)
+        return frame, (float(vals[0][0]), vals[1], float(vals[2][0]), vals[3]), d
+
+    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
+                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) of each customer with their own alpha_i, beta_i (see `ParetoNBDFit.p_alive`)."""
+        frame, (r, alpha, s, beta), d = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction(p_alive_rows(r, s, alpha, beta, d), frame, "p_alive",
+                          time_unit=self.time_unit)
+
+    def conditional_expected_purchases(self, data: Any = None, *, t: Any,
+                                       covariates: Any = None, frequency: Any = None,
+                                       recency: Any = None, T: Any = None,  # noqa: N803
+                                       ) -> pd.Series | float:
+        """Expected purchases in the next ``t`` time units per customer (note 009, eq. (41))."""
+        frame, (r, alpha, s, beta), d = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        t = check_horizon("t", t, len(frame))
+        g = d["_g"]
+        e = (expected_if_alive(r, alpha[g], s, beta[g], d["frequency"], d["T"], t)
+             * p_alive_rows(r, s, alpha, beta, d))
+        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
+
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             covariates: Any = None, frequency: Any = None, recency: Any = None,
+             T: Any = None) -> pd.Series | float:  # noqa: N803
+        """Discounted expected residual transactions per customer (FHL 2005 JMR, eq. (2))."""
+        delta = discount_delta(discount_rate, discount_period, self.time_unit)
+        frame, (r, alpha, s, beta), d = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction(dert_rows(r, s, alpha, beta, d, delta), frame, "dert",
+                          time_unit=self.time_unit, discount_rate=discount_rate,
+                          discount_period=discount_period)
+
+    def expected_purchases_new_customer(self, t: Any, *, covariates: pd.DataFrame
+                                        ) -> pd.Series:
+        """Expected repeat purchases in (0, t] of new customers with these covariates (eq. 27).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase (fit's time unit); scalar or one per row.
+        covariates : DataFrame
+            One row per (new) customer with the fit's covariate columns.
+
+        Returns
+        -------
+        Series
+            ``expected_purchases`` indexed like ``covariates``.
+        """
+        (r, alpha, s, beta), t = self._new(covariates, t)
+        values = new_customer_purchases(r, alpha, s, beta, t)
+        return prediction(values, covariates, "expected_purchases", time_unit=self.time_unit)
 
 
 class ParetoNBD(RFTModel):
@@ -396,6 +558,56 @@ class ParetoNBD(RFTModel):
     params_type = ParetoNBDParams
     scale_params = ("alpha", "beta")
     result_type = ParetoNBDFit
+    covariates_result_type = ParetoNBDCovariatesFit
+    #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools pnbd)
+    covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
+        "trans": (("alpha", -1),), "life": (("beta", -1),)}
+
+    def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
+            trans: Any = (), life: Any = (), constrain: Any = (),
+            regularization: Any = None, reference: Any = None,
+            **kwargs: Any) -> ParetoNBDFit | ParetoNBDCovariatesFit:
+        """Fit by maximum likelihood, optionally with static covariates.
+
+        Without ``covariates`` this is `RFTModel.fit` (same keywords: ``frequency``,
+        ``recency``, ``T``, ``weights``, ``time_unit``, ``strict``).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            RFM summary (``frequency``, ``recency``, ``T``) indexed by customer id.
+        covariates : DataFrame, optional
+            Static covariates, one row per customer, indexed by the same customer ids
+            (extra rows are ignored; a missing customer is an error).
+        trans, life : sequence of str
+            Covariate columns of the purchase (alpha_i) and lifetime (beta_i) processes.
+        constrain : sequence of str
+            Design columns whose coefficient is the same in both processes (CLVTools'
+            ``names.cov.constr``); reported as ``constr.<column>``.
+        regularization : mapping, optional
+            ``{"trans": lambda_t, "life": lambda_l}``: CLVTools' ``reg.lambdas``
+            (L2 penalty on the coefficients added to the mean negative log-likelihood).
+        reference : mapping, optional
+            Reference level of categorical covariates (default: first level in sorted order).
+        **kwargs
+            ``weights``, ``time_unit``, ``strict`` as for the model without covariates.
+
+        Returns
+        -------
+        ParetoNBDFit or ParetoNBDCovariatesFit
+        """
+        return covariates_or_base(self, super().fit, data, covariates=covariates, trans=trans,
+                                  life=life, constrain=constrain,
+                                  regularization=regularization, reference=reference,
+                                  **kwargs)
+
+    def _precompute_groups(self, d, group):
+        return _with_index(d["frequency"], d["recency"], d["T"], group)
+
+    def _loglik_groups(self, values, d, grad):
+        r, alpha, s, beta = values
+        ll, _, dll = loglik_rows(float(r[0]), float(s[0]), alpha, beta, d, grad)
+        return ll, dll
 
     def _start(self, d, w):
         # r = s = 1; alpha matches the mean purchase rate, beta the mean age
@@ -409,3 +621,6 @@ class ParetoNBD(RFTModel):
     def _loglik(self, p, d, grad):
         ll, _, dll = _loglik(p, d, grad)
         return ll, dll
+
+
+ParetoNBDCovariatesFit._model_type = ParetoNBD

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import ClvError, DataValidationError
+from ..units import TIME_UNITS
 from ._base import FittedModel
 from .bgbb import BetaGeoBetaBinomialFit
 from .bgnbd import BGNBDFit
@@ -142,6 +143,77 @@ def _refuse(path: Path, problem: str) -> DataValidationError:
                                "clvkit.models.save_fit(fit, path)")
 
 
+#: Largest fit file read (a fit is a few kilobytes) and deepest nesting of its JSON.
+_MAX_BYTES = 1 << 20
+_MAX_DEPTH = 6
+_EXPECTED = {
+    "log_likelihood": "a finite number or null", "n_customers": "a number >= 0",
+    "success": "true or false", "iterations": "a whole number >= 0", "message": "text",
+    "covariance": "null or {names: the parameter names, matrix: k x k numbers or null}",
+    "data": "null or a mapping of names to numbers >= 0",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}... ({len(text):,} characters)"
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of JSON containers (iterative: no recursion limit to hit)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level + 1)
+            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
+                                                 else item))
+    return deepest
+
+
+def _valid_covariance(cov: Any, fields: list[str]) -> bool:
+    if cov is None:
+        return True
+    if not isinstance(cov, dict) or cov.get("names") != fields:
+        return False
+    matrix = cov.get("matrix")
+    return (isinstance(matrix, list) and len(matrix) == len(fields) and all(
+        isinstance(row, list) and len(row) == len(fields)
+        and all(v is None or _is_number(v) and math.isfinite(v) for v in row) for row in matrix))
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _read_document(path: Path) -> dict:
+    """The JSON object of a fit file: bounded size and depth, a clvkit fit of this format."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_MAX_BYTES + 1)
+        if len(raw) > _MAX_BYTES:
+            raise _refuse(path, f"it is larger than {_MAX_BYTES:,} bytes")
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"cannot read the fit file {path}: {exc}") from None
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise _refuse(path, f"not JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise _refuse(path, f"it has no \"format\": \"{FORMAT}\" key")
+    if _depth(doc) > _MAX_DEPTH:
+        raise _refuse(path, f"its JSON is nested deeper than {_MAX_DEPTH} levels")
+    if doc.get("format_version") != _FORMAT_VERSION:
+        raise _refuse(path, f"format_version {_brief(doc.get('format_version'))} is not "
+                            f"{_FORMAT_VERSION}")
+    return doc
+
+
 def load_fit(path: str | Path, *, details: bool = False) -> Any:
     """Read a fitted model written by `save_fit`.
 
@@ -164,37 +236,51 @@ def load_fit(path: str | Path, *, details: bool = False) -> Any:
     ------
     DataValidationError
         The file cannot be read, is not JSON, or is not a clvkit fit (no ``format:
-        clvkit-fit``, unknown model, parameters that do not match the model).
+        clvkit-fit``, unknown model, parameters that do not match the model), or holds
+        values a fit cannot have: parameters that are not finite and > 0, an unknown time
+        unit, a negative customer count, a covariance that is not k x k, values of the
+        wrong type, nesting deeper than a fit file's, more than 1 MiB.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"cannot read the fit file {path}: {exc}") from exc
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise _refuse(path, f"not JSON ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise _refuse(path, f"it has no \"format\": \"{FORMAT}\" key")
-    if doc.get("format_version") != _FORMAT_VERSION:
-        raise _refuse(path, f"format_version {doc.get('format_version')!r} is not "
-                            f"{_FORMAT_VERSION}")
-    cls = _FITS.get(doc.get("model"))
+    doc = _read_document(path)
+    cls = _FITS.get(doc.get("model")) if isinstance(doc.get("model"), str) else None
     if cls is None:
-        raise _refuse(path, f"unknown model {doc.get('model')!r} (known: {list(_FITS)})")
+        raise _refuse(path, f"unknown model {_brief(doc.get('model'))} (known: {list(_FITS)})")
     ptype = typing.get_type_hints(cls)["params"]
     fields = [f.name for f in dataclasses.fields(ptype)]
     params = doc.get("params")
     if not isinstance(params, dict) or sorted(params) != sorted(fields) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in params.values()):
-        raise _refuse(path, f"{doc['model']} needs numeric parameters {fields}, got {params!r}")
+            _is_number(v) for v in params.values()):
+        raise _refuse(path, f"{doc['model']} needs numeric parameters {fields}, got "
+                            f"{_brief(params)}")
+    bad = {k: v for k, v in params.items() if not (math.isfinite(v) and v > 0)}
+    if bad:
+        raise _refuse(path, f"parameters must be finite and > 0, got {_brief(bad)}")
+    unit = doc.get("time_unit")
+    if unit is not None and (not isinstance(unit, str) or unit not in TIME_UNITS):
+        raise _refuse(path, f"unknown time_unit {_brief(unit)} (known: {list(TIME_UNITS)})")
     ll = doc.get("log_likelihood")
+    n = doc.get("n_customers", 0)
+    checks = {
+        "log_likelihood": ll is None or (_is_number(ll) and math.isfinite(ll)),
+        "n_customers": _is_number(n) and math.isfinite(n) and n >= 0,
+        "success": isinstance(doc.get("success", False), bool),
+        "iterations": isinstance(it := doc.get("iterations", 0), int)
+        and not isinstance(it, bool) and it >= 0,
+        "message": isinstance(doc.get("message", ""), str),
+        "covariance": _valid_covariance(doc.get("covariance"), fields),
+        "data": doc.get("data") is None or (isinstance(doc["data"], dict) and all(
+            v is None or _is_number(v) and math.isfinite(v) and v >= 0
+            for v in doc["data"].values())),
+    }
+    wrong = [key for key, ok in checks.items() if not ok]
+    if wrong:
+        raise _refuse(path, f"{wrong[0]} {_brief(doc.get(wrong[0]))} is not valid (expected: "
+                            f"{_EXPECTED[wrong[0]]})")
     fit = cls(params=ptype(**{k: float(params[k]) for k in fields}),
               log_likelihood=float("nan") if ll is None else float(ll),
-              n_customers=doc.get("n_customers", 0), time_unit=doc.get("time_unit"),
-              success=bool(doc.get("success", False)), iterations=int(doc.get("iterations", 0)),
-              message=str(doc.get("message", "")))
+              n_customers=n, time_unit=unit, success=doc.get("success", False),
+              iterations=doc.get("iterations", 0), message=doc.get("message", ""))
     if not details:
         return fit
     cov = doc.get("covariance")

@@ -1,7 +1,7 @@
 """P(X(t) = x): the distribution of the number of purchases (BG/NBD, MBG/NBD, Pareto/NBD).
 
 Unconditional (a customer just acquired, repeat purchases in (0, t]): Fader, Hardie & Lee
-(2005), "Counting Your Customers the Easy Way", *Marketing Science* 24(2), eq. (8):
+(2005), "Counting Your Customers the Easy Way", *Marketing Science* 24(2), eq. (8)::
 
     P(X(t) = x) = B(a, b + x) / B(a, b) Gamma(r + x) / (Gamma(r) x!) (alpha / (alpha + t))^r
                   (t / (alpha + t))^x
@@ -12,7 +12,7 @@ Unconditional (a customer just acquired, repeat purchases in (0, t]): Fader, Har
 Conditional on a history (x, t_x, T), the number X* of purchases in (T, T + t]: the joint
 probability of the history and X* = n, integrated over lambda ~ Gamma(r, alpha) and
 p ~ Beta(a, b), divided by the likelihood L(x, t_x, T) (FHL 2005 eq. (6)); as in Fader &
-Hardie's note on the conditional pmf of the BG/NBD:
+Hardie's note on the conditional pmf of the BG/NBD::
 
     P(X* = n | x, t_x, T) L = [n = 0] A
         + B(a, b + x + n) / B(a, b) Gamma(r + x + n) / (Gamma(r) n!) alpha^r t^n
@@ -192,15 +192,16 @@ def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
     ----------
     fit : BGNBDFit, MBGNBDFit or ParetoNBDFit
         Fitted (or given) parameters.
-    t : float
-        Length of the period, in the fit's time unit.
+    t : float or array-like
+        Length of the period, in the fit's time unit; an array is broadcast against ``n``
+        (e.g. ``t[:, None]`` and ``n[None, :]`` for every age at once).
     n : int or array-like of int
         Numbers of purchases.
 
     Returns
     -------
     ndarray
-        Probabilities, shape of ``n``.
+        Probabilities, shape of ``n`` (broadcast with ``t``).
 
     Examples
     --------
@@ -215,7 +216,8 @@ def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
     array([0.5936, 0.1656, 0.0825])
     """
     n = _check(fit, n)
-    t = float(check_horizon("t", t, 1))
+    t = (float(check_horizon("t", t, 1)) if np.ndim(t) == 0
+         else check_horizon("t", np.ravel(t), np.size(t)).reshape(np.shape(t)))
     if isinstance(fit, ParetoNBDFit):
         p = fit.params
         return np.exp(_pareto_log_pmf(p.r, p.alpha, p.s, p.beta, n, t))

@@ -26,6 +26,7 @@ Bootstrap
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -35,14 +36,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .._validate import check_positive
 from ..errors import ClvError
 from ._base import _LOG_BOUND, ConvergenceWarning, FitData, FittedModel, one_blas_thread
 
 __all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
 
 #: Step (in log-parameter space) of the central differences of the analytic gradient.
-_HESSIAN_STEP = 1e-4
 #: A bootstrap replicate has converged when every Newton step is below this many standard
 #: errors of the log parameter (the remaining error shrinks ~50x per step after the first).
 _STEP_TOL = 1e-6
@@ -86,17 +85,7 @@ def log_information(fit: FittedModel) -> np.ndarray:
         k x k matrix, k the number of parameters.
     """
     fd = _fit_data(fit)
-    theta = _theta(fit)
-    k = theta.size
-    hess = np.empty((k, k))
-    with one_blas_thread():
-        for j in range(k):
-            step = np.zeros(k)
-            step[j] = _HESSIAN_STEP
-            g_up = fd.model._objective(theta + step, fd.columns, fd.weights)[1]
-            g_down = fd.model._objective(theta - step, fd.columns, fd.weights)[1]
-            hess[:, j] = (g_up - g_down) / (2 * _HESSIAN_STEP)
-    return (hess + hess.T) / 2 * fd.weights.sum()
+    return fd.model._hessian(_theta(fit), fd.columns, fd.weights) * fd.weights.sum()
 
 
 def _log_covariance(fit: FittedModel) -> np.ndarray:
@@ -229,7 +218,7 @@ def _refit(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray,
         bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20})
     grad = model._objective(res.x, d, w)[1]
-    return res.x, bool(res.success or np.max(np.abs(grad)) < 1e-4)
+    return res.x, model._not_a_maximum(res.x, d, w, float(np.max(np.abs(grad)))) is None
 
 
 def _replicates(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray, inv_info: np.ndarray,
@@ -356,6 +345,29 @@ class BootstrapResult:
                 f"({int(self.converged.sum())} converged), seed {self.seed}")
 
 
+#: Fewest replicates `bootstrap` accepts: below this a "95%" interval is the range of a
+#: handful of refits (with 1 it has zero width).
+MIN_REPLICATES = 10
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _check_bootstrap_options(*, n: Any, seed: Any, n_jobs: Any) -> None:
+    """``n`` and ``n_jobs`` whole numbers in range, ``seed`` what `numpy.random` takes."""
+    if not _whole(n) or n < MIN_REPLICATES:
+        raise ClvError(f"`n` must be a whole number >= {MIN_REPLICATES} (bootstrap replicates), "
+                       f"got {str(repr(n))[:60]}")
+    if not _whole(n_jobs) or n_jobs < 1:
+        raise ClvError(f"`n_jobs` must be a whole number >= 1, got {str(repr(n_jobs))[:60]}")
+    seeds = seed if isinstance(seed, list | tuple) and seed else [seed]
+    if not (seed is None or isinstance(seed, np.random.SeedSequence)
+            or all(_whole(v) and v >= 0 for v in seeds)):
+        raise ClvError("`seed` must be None, a whole number >= 0, a list of them or a "
+                       f"numpy SeedSequence, got {str(repr(seed))[:60]}")
+
+
 def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
               n_jobs: int = 1) -> BootstrapResult:
     """Refit the model on ``n`` resamples of the customers (multinomial reweighting).
@@ -365,8 +377,8 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     fit : FittedModel
         A result returned by a model's ``fit``.
     n : int, default 200
-        Number of replicates.
-    seed : int or SeedSequence, optional
+        Number of replicates, a whole number >= `MIN_REPLICATES` (10).
+    seed : int, list of int or SeedSequence, optional
         Seed of the resampling; the same seed gives identical replicates (whatever
         ``n_jobs``). None draws fresh entropy (recorded in the result's ``seed``).
     n_jobs : int, default 1
@@ -381,7 +393,8 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     ------
     ClvError
         The result was not fitted here, its weights are not counts, or its information
-        matrix is singular.
+        matrix is singular; ``n`` is not a whole number >= 10, ``n_jobs`` not one >= 1,
+        ``seed`` not a whole number >= 0 (or a list of them, or a SeedSequence).
 
     Examples
     --------
@@ -391,9 +404,8 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     >>> boot.replicates.shape, bool(boot.converged.all())
     ((50, 4), True)
     """
-    check_positive("n", n)
-    check_positive("n_jobs", n_jobs)
     fd = _fit_data(fit)
+    _check_bootstrap_options(n=n, seed=seed, n_jobs=n_jobs)
     _counts(fit, fd.weights)
     theta0 = _theta(fit)
     inv_info = _log_covariance(fit) * fd.weights.sum()  # inverse Hessian of the *mean* NLL

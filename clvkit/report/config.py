@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -140,7 +141,7 @@ revenue: 30% is written 0.30), got 30
             if kind is str:
                 if value not in low:
                     raise ReportError(f"`options.{key}` must be one of {list(low)}, "
-                                      f"got {value!r}")
+                                      f"got {brief(value)}")
                 continue
             number = (not isinstance(value, bool) and isinstance(value, int | float)
                       and np.isfinite(value))
@@ -149,7 +150,7 @@ revenue: 30% is written 0.30), got 30
             elif kind is int or not number:
                 raise ReportError(f"`options.{key}` must be a "
                                   f"{'whole number' if kind is int else 'number'} ({hint}), "
-                                  f"got {value!r}")
+                                  f"got {brief(value)}")
             else:
                 object.__setattr__(self, key, float(value))
             value = getattr(self, key)
@@ -160,7 +161,7 @@ revenue: 30% is written 0.30), got 30
                     f" and {'<' if open_[1] else '<='} {high:g}" if high is not None else "")
                 raise ReportError(f"`options.{key}` must be a "
                                   f"{'whole number' if kind is int else 'number'} {bounds} "
-                                  f"({hint}), got {raw!r}")
+                                  f"({hint}), got {brief(raw)}")
 
     @classmethod
     def from_mapping(cls, values) -> ReportOptions:
@@ -243,8 +244,27 @@ class ReportConfig:
     mask_ids: bool = True
 
 
+def brief(value, limit: int = 60) -> str:
+    """``repr(value)`` capped at ``limit`` characters (messages never print a whole user value).
+
+    Examples
+    --------
+    >>> brief("x" * 100, limit=12)
+    "'xxxxxxxx... (102 characters)"
+    >>> brief([1, 2])
+    '[1, 2]'
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 3]}... ({len(text):,} characters)"
+
+
 def _unknown_keys(given, allowed, where: str) -> None:
-    unknown = sorted(set(given) - set(allowed))
+    odd = [k for k in given if not isinstance(k, str | int | float) or isinstance(k, bool)]
+    if odd:
+        raise ReportError(f"{where} must hold names, got {type(odd[0]).__name__} {brief(odd[0])}")
+    unknown = sorted(map(str, set(given) - set(allowed)))
     if unknown:
         raise ReportError(f"unknown key(s) {unknown} in {where}; allowed keys are "
                           f"{sorted(allowed)}")
@@ -275,21 +295,52 @@ def _unique_key_loader():
     import yaml
 
     class _Loader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent, index):
+            # an alias repeats a node: nested aliases expand exponentially ("billion laughs")
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise ReportError(f"YAML aliases are not allowed (*{str(event.anchor)[:40]} on "
+                                  f"line {event.start_mark.line + 1}); write the value out")
+            return super().compose_node(parent, index)
 
     def construct_mapping(loader, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise ReportError(f"a key must be a name, got {type(key).__name__} on line "
+                                  f"{key_node.start_mark.line + 1}")
             if key in seen:
                 raise ReportError(
-                    f"key {key!r} is written twice in one mapping (lines "
+                    f"key {brief(key)} is written twice in one mapping (lines "
                     f"{seen[key] + 1} and {key_node.start_mark.line + 1}); keep one")
             seen[key] = key_node.start_mark.line
         return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return _Loader
+
+
+#: Largest config file read (a report config is a page of YAML).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _config_text(path: Path) -> str:
+    """The text of a config file: UTF-8, at most :data:`MAX_CONFIG_BYTES`, no NUL bytes."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ReportError(f"config file {str(path)!r} is larger than {MAX_CONFIG_BYTES:,} bytes: "
+                          "not a report config")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ReportError(f"config file {str(path)!r} is not UTF-8 text (byte offset "
+                          f"{err.start}): give a YAML file") from None
+    if "\x00" in text:
+        raise ReportError(f"config file {str(path)!r} holds a NUL byte (offset "
+                          f"{text.index(chr(0))}): not a YAML text file")
+    return text
 
 
 def _read_yaml(text: str, where: str) -> dict:
@@ -333,7 +384,7 @@ def _check_number_map(values, allowed, where: str) -> dict:
     out = {}
     for key, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-            raise ReportError(f"`{where}.{key}` must be a number, got {value!r}")
+            raise ReportError(f"`{where}.{key}` must be a number, got {brief(value)}")
         out[key] = float(value)
     return out
 
@@ -354,9 +405,9 @@ def _check_benchmarks(values) -> dict:
         unit = METRICS[key].unit
         if unit == "percent" and not 0 <= value <= 1:
             raise ReportError(f"`benchmarks.{key}` is a rate: a fraction between 0 and 1 "
-                              f"(10% is written 0.10), got {values[key]!r}")
+                              f"(10% is written 0.10), got {brief(values[key])}")
         if value < 0:
-            raise ReportError(f"`benchmarks.{key}` must be >= 0, got {values[key]!r}")
+            raise ReportError(f"`benchmarks.{key}` must be >= 0, got {brief(values[key])}")
     return out
 
 
@@ -368,7 +419,7 @@ def _check_data(spec, base: Path | None, *, shipped: bool = False,
         spec = {"path": spec}
     if not isinstance(spec, dict) or ("path" not in spec and override is None):
         raise ReportError("`data` must be a path or a mapping with at least `path`, "
-                          f"got {spec!r}")
+                          f"got {brief(spec)}")
     _unknown_keys(spec, _DATA_KEYS, "`data`")
     if override is None:
         path = _resolve(spec["path"], base, shipped=shipped)
@@ -384,11 +435,11 @@ def _check_data(spec, base: Path | None, *, shipped: bool = False,
     kind = spec.get("kind") or ("synthetic_crm" if path is not None and path.is_dir()
                                 else "transactions")
     if kind not in _DATA_KINDS:
-        raise ReportError(f"`data.kind` must be one of {list(_DATA_KINDS)}, got {kind!r}")
+        raise ReportError(f"`data.kind` must be one of {list(_DATA_KINDS)}, got {brief(kind)}")
     columns = spec.get("columns") or {}
     if not isinstance(columns, dict):
         raise ReportError(f"`data.columns` must map canonical names to source names, "
-                          f"got {columns!r}")
+                          f"got {brief(columns)}")
     allowed_columns = (*C.CANONICAL, "unit_price")
     _unknown_keys(columns, allowed_columns, "`data.columns`")
     preset = spec.get("preset")
@@ -396,16 +447,43 @@ def _check_data(spec, base: Path | None, *, shipped: bool = False,
         from ..io import PRESETS
 
         if preset not in PRESETS:
-            raise ReportError(f"`data.preset` must be one of {sorted(PRESETS)}, got {preset!r}")
+            raise ReportError(f"`data.preset` must be one of {sorted(PRESETS)}, "
+                              f"got {brief(preset)}")
     non_product = spec.get("non_product") or []
     if not isinstance(non_product, list) or not all(isinstance(v, str) for v in non_product):
         raise ReportError("`data.non_product` must be a list of product names (postage, fees, "
-                          f"...) to leave out of revenue, got {non_product!r}")
+                          f"...) to leave out of revenue, got {brief(non_product)}")
     loader = {key: spec[key] for key in LOADER_KEYS if key in spec}
+    for key, value in loader.items():
+        wanted = (bool if key == "dayfirst" else (str, int) if key == "sheet" else str)
+        if value is not None and (not isinstance(value, wanted) or (
+                key == "sheet" and isinstance(value, bool))):
+            kind = ("true or false" if key == "dayfirst" else "a sheet name or position"
+                    if key == "sheet" else "text")
+            raise ReportError(f"`data.{key}` must be {kind}, got {type(value).__name__} "
+                              f"{brief(value)}")
     return {"path": None if path is None else str(path), "kind": kind, "preset": preset,
             "columns": dict(columns),
-            "as_of": None if spec.get("as_of") is None else str(spec["as_of"]),
+            "as_of": _check_as_of(spec.get("as_of")),
             "non_product": list(non_product), "loader": loader}
+
+
+def _check_as_of(value) -> str | None:
+    """``data.as_of``: None, "now" or a date (a YAML date or ISO text)."""
+    if value is None or value == "now":
+        return value
+    import pandas as pd
+
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | dt.date):
+            raise TypeError
+        stamp = pd.Timestamp(value)
+        if pd.isna(stamp):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise ReportError(f"`data.as_of` must be a date such as 2011-12-09 (or now), got "
+                          f"{brief(value)}") from None
+    return str(value)
 
 
 def load_config(config: str | os.PathLike | dict | None = None, *, data=None) -> ReportConfig:
@@ -461,14 +539,14 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
         raw = dict(config)
     elif isinstance(config, str) and config in shipped_configs():
         path = CONFIG_DIR / f"{config}.yml"
-        raw = _read_yaml(path.read_text(encoding="utf-8"), f"{config!r} (shipped)")
+        raw = _read_yaml(_config_text(path), f"{config!r} (shipped)")
         source, shipped = str(path), True
     else:
         path = Path(config).expanduser()
         if not path.is_file():
             raise ReportError(f"config file {str(config)!r} not found (give a YAML file, or "
                               f"the name of a shipped config: {list(shipped_configs())})")
-        raw = _read_yaml(path.read_text(encoding="utf-8"), repr(str(config)))
+        raw = _read_yaml(_config_text(path), repr(str(config)))
         source, base = str(path.resolve()), path.resolve().parent
     _unknown_keys(raw, _CONFIG_KEYS, "config")
     if "data" not in raw and data is None:
@@ -478,15 +556,16 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
     stem = (Path(spec["path"]).stem.split(".")[0] if spec["path"] is not None
             else "report")
     name = str(raw.get("name") or (stem if shipped or not source else Path(source).stem))
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ReportError(f"`name` may only hold letters, digits, '_', '-' and '.', got {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}", name):
+        raise ReportError("`name` is a folder name under reports/: up to 100 letters, digits, "
+                          f"'_', '-' and '.', not starting with '.', got {brief(name)}")
     currency = str(raw.get("currency", "GBP"))
     if currency not in CURRENCIES:
         raise ReportError(f"`currency` must be an ISO 4217 code, one of {sorted(CURRENCIES)}, "
-                          f"got {currency!r}")
+                          f"got {brief(currency)}")
     time_unit = raw.get("time_unit", "W")
     if time_unit not in TIME_UNITS:
-        raise ReportError(f"`time_unit` must be one of {list(TIME_UNITS)}, got {time_unit!r}")
+        raise ReportError(f"`time_unit` must be one of {list(TIME_UNITS)}, got {brief(time_unit)}")
     sections = raw.get("sections", list(SECTIONS))
     if not isinstance(sections, list) or not sections:
         raise ReportError(f"`sections` must be a non-empty list of {list(SECTIONS)}")
@@ -494,17 +573,17 @@ def load_config(config: str | os.PathLike | dict | None = None, *, data=None) ->
     sections = tuple(s for s in SECTIONS if s in sections)
     jobs = raw.get("jobs", min(2, os.cpu_count() or 1))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ReportError(f"`jobs` must be a whole number >= 1, got {jobs!r}")
+        raise ReportError(f"`jobs` must be a whole number >= 1, got {brief(jobs)}")
     options = ReportOptions.from_mapping(raw.get("options") or {})
     month = None if raw.get("month") is None else _check_month(raw["month"], "`month`")
     privacy = raw.get("privacy") or {}
     if not isinstance(privacy, Mapping):
         raise ReportError(f"`privacy` must be a mapping such as {{mask_ids: true}}, "
-                          f"got {privacy!r}")
+                          f"got {brief(privacy)}")
     _unknown_keys(privacy, PRIVACY_KEYS, "`privacy`")
     mask_ids = privacy.get("mask_ids", PRIVACY_KEYS["mask_ids"])
     if not isinstance(mask_ids, bool):
-        raise ReportError(f"`privacy.mask_ids` must be true or false, got {mask_ids!r}")
+        raise ReportError(f"`privacy.mask_ids` must be true or false, got {brief(mask_ids)}")
     return ReportConfig(
         name=name, title=str(raw.get("title") or f"{name} monthly CRM report"), data=spec,
         month=month, currency=currency, time_unit=time_unit,
@@ -552,7 +631,7 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
     data = dict(cfg.data)
     if preset is not None:
         if preset not in PRESETS:
-            raise ReportError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+            raise ReportError(f"unknown preset {brief(preset)}; choose one of {sorted(PRESETS)}")
         data["preset"] = preset
         if currency is None and PRESETS[preset].currency:
             currency = PRESETS[preset].currency
@@ -575,6 +654,6 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
     if currency is not None:
         if currency not in CURRENCIES:
             raise ReportError(f"`currency` must be an ISO 4217 code, one of "
-                              f"{sorted(CURRENCIES)}, got {currency!r}")
+                              f"{sorted(CURRENCIES)}, got {brief(currency)}")
         changes["currency"] = currency
     return dataclasses.replace(cfg, **changes) if changes else cfg

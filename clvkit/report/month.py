@@ -48,9 +48,11 @@ def check_month(month, where: str) -> str:
     ...
     clvkit.errors.ReportError: --month must look like YYYY-MM (e.g. 2011-11), got '2011-13'
     """
+    from .config import brief
+
     month = str(month)
     if not _MONTH_RE.match(month):
-        raise ReportError(f"{where} must look like YYYY-MM (e.g. 2011-11), got {month!r}")
+        raise ReportError(f"{where} must look like YYYY-MM (e.g. 2011-11), got {brief(month)}")
     return month
 
 

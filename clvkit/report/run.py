@@ -25,6 +25,7 @@ from ..outputs import (
     OutputError,
     check_report_output,
     describe_os_error,
+    file_sha256,
     publish_folder,
     work_folder,
 )
@@ -271,12 +272,7 @@ def _describe_failure(result: SectionResult, logs: Path) -> str:
     return text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = file_sha256
 
 
 
@@ -297,8 +293,12 @@ def _input_files(cfg: ReportConfig, data) -> list[dict]:
 def _package_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": sys.version.split()[0]}
-    for name in ("clvkit", "numpy", "pandas", "scipy", "matplotlib", "seaborn", "papermill",
+    from .._version import __version__
+
+    # clvkit's own version from the imported package: its distribution is `clvkit-crm`, and a
+    # distribution named `clvkit` would be the unrelated project of that name
+    out = {"python": sys.version.split()[0], "clvkit": __version__}
+    for name in ("numpy", "pandas", "scipy", "matplotlib", "seaborn", "papermill",
                  "nbconvert", "nbformat", "nbclient", "ipykernel", "pyarrow", "PyYAML"):
         try:
             out[name] = version(name)

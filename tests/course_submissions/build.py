@@ -17,9 +17,8 @@ Cases (``copied_number`` is spelled out for notebook 01; the others work for eve
 * ``copied_number`` functions that return the number printed in the notebook;
 * ``endless``       an endless loop before the first answer (the second answer is right);
 * ``raises_at_top`` the first code cell raises, so nothing after it can work.
-* ``peeker``        the reference answers, plus code that looks for notebooks (the restored
-  checks with their hidden tests, the executed solutions) in the grader's work folder and
-  prints how many it found (``PEEK n``).
+
+Cheats against the grading machinery itself are in ``cheats.py`` (a tiny course).
 
 Run ``python tests/course_submissions/build.py OUTDIR`` to write them for a look.
 """
@@ -38,12 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "notebooks"
 
 CASES = ["correct", "blank", "wrong", "edited_checks", "copied_number", "endless",
-         "raises_at_top", "peeker"]
-
-#: What ``peeker`` runs first: every notebook under the grader's work folder
-#: (cwd = <work>/run/<student>/<notebook>/notebooks).
-PEEK = ('import pathlib\n'
-        'print("PEEK", len(list(pathlib.Path.cwd().parents[3].rglob("*.ipynb"))))\n\n')
+         "raises_at_top"]
 
 #: A typical mistake for every exercise (the reference answers are in the source notebooks).
 WRONG = {
@@ -217,9 +211,6 @@ def build_case(case: str, source_nb, name: str):
     if case == "endless":
         first = next(c for c in student.cells if (_gid(c) or "").endswith("-answer"))
         first.source = "while True:  # an endless loop\n    pass\n\n" + first.source
-    if case == "peeker":
-        first = next(c for c in student.cells if (_gid(c) or "").endswith("-answer"))
-        first.source = PEEK + first.source
     if case == "raises_at_top":
         first = next(c for c in student.cells if c.cell_type == "code")
         first.source = "import clvkit_does_not_exist  # a typo in the imports\n" + first.source

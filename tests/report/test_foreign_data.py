@@ -274,7 +274,7 @@ def test_report_command_takes_the_loaders_options(monkeypatch, tmp_path):
     assert code == 2
     assert seen["columns"] == {"customer_id": "Email", "date": "Created at", "order_id": "Name"}
     assert seen["loader"] == {"sep": "whitespace", "decimal": ",", "dayfirst": True,
-                              "encoding": "cp1252", "refunds": "Refunded Amount", "sheet": 1}
+                              "encoding": "cp1252", "refunds": "Refunded Amount", "sheet": "1"}
     assert seen["as_of"] == "2024-03-31" and seen["partial"] is True
     assert seen["mask_ids"] is False
     main(["report", "--data", "x.csv"])

@@ -7,10 +7,8 @@ use tiny data and two sections at most.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import json
-import os
 import re
 import shutil
 import sys
@@ -20,10 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
-import clvkit
 import clvkit.report.run as report_run
 from clvkit.errors import ReportError
-from clvkit.report.config import SECTIONS, TEMPLATE_DIR, shipped_configs
+from clvkit.report.config import SECTIONS, TEMPLATE_DIR
 from clvkit.report.data import mask_id, section_support
 from clvkit.report.run import (
     _check_template_parameters,
@@ -172,24 +169,6 @@ def test_failing_section_is_reported_and_others_finish(tiny_csv, tmp_path, monke
     assert status["executive_summary"]["error"]["ename"] == "ValueError"
     assert "failed: ValueError" in (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
 
-@pytest.mark.notebooks
-def test_synthetic_crm_campaign_section_escapes_campaign_names(tmp_path):
-    from clvkit.synthetic import generate_crm, save_crm
-
-    crm = generate_crm(n_customers=300, months=6, seed=1)
-    campaigns = crm.campaigns.assign(name=f"{EVIL} & friends")
-    save_crm(dataclasses.replace(crm, campaigns=campaigns), tmp_path / "crm")
-    month = str(crm.transactions["date"].max().to_period("M"))
-    result = build_report(
-        month=month, out=tmp_path / "r", progress=None,
-        config={"name": "syn", "data": {"path": str(tmp_path / "crm")}, "currency": "USD",
-                "sections": ["campaigns"]})
-    assert result.ok, result.sections
-    page = (tmp_path / "r" / "06-campaigns.html").read_text(encoding="utf-8")
-    assert EVIL not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in page
-    assert figures(page) == 3          # funnel, message comparison, dropout
-
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
                     reason="headless Chromium not installed (apt-get install -y chromium)")
 @pytest.mark.notebooks
@@ -217,23 +196,6 @@ def test_every_section_builds_or_is_skipped_on_any_data(datasets, dataset, secti
         return
     shown = run_template_in_process(section, folder, cfg, month)
     assert shown, "the section displayed nothing"
-
-@pytest.mark.notebooks
-def test_plain_three_column_csv_gives_a_useful_pack_without_tracebacks(tmp_path, tiny_csv):
-    plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
-    path = tmp_path / "plain.csv"
-    plain.to_csv(path, index=False)
-    result = build_report(data=path, out=tmp_path / "out", progress=None,
-                                 month="2024-04")
-    assert result.ok, [(s.name, s.error) for s in result.sections]
-    status = {s.name: s.status for s in result.sections}
-    assert status == {"executive_summary": "ok", "segments": "ok", "least_profitable": "ok",
-                      "cohorts": "ok", "clv_by_channel": "skipped", "campaigns": "skipped",
-                      "predictions": "ok", "data_quality": "ok"}
-    for page in (tmp_path / "out").glob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        assert "Traceback" not in text and "could not be built" not in text, page
-        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page
 
 def test_a_failing_cell_shows_a_sentence_not_a_traceback():
     import nbformat
@@ -277,59 +239,12 @@ def test_injected_text_in_every_field_renders_as_text(hostile_pack):
         assert_page_is_safe(page.read_text(encoding="utf-8"), page.name)
     campaigns = (out / "06-campaigns.html").read_text(encoding="utf-8")
     assert "camp [clickme](javascript:alert(1))" in campaigns            # shown as text
+    assert figures(campaigns) == 3          # funnel, message comparison, dropout
     channel = (out / "05-clv-by-channel.html").read_text(encoding="utf-8")
     assert "chan [clickme](javascript:alert(1))" in channel
     quality = (out / "08-data-quality.html").read_text(encoding="utf-8")
     assert "[f](javascript:alert(6))" in quality                          # the folder name
     assert figures(channel) >= 1                                           # figures embedded
-
-@pytest.mark.notebooks
-def test_installed_wheel_builds_a_report_from_outside_the_repository(tmp_path, tiny_csv):
-    """Build the wheel, install it into a target folder (offline) and run ``clvkit report``.
-
-    The run uses PYTHONPATH = target + the venv's site-packages (the target first, so it
-    shadows the venv's editable install: checked), in a folder outside the repository.
-    """
-    import subprocess
-    import sys
-    import sysconfig
-    import zipfile
-
-    repo = Path(clvkit.__file__).resolve().parent.parent
-    dist, target, work = tmp_path / "dist", tmp_path / "target", tmp_path / "elsewhere"
-    work.mkdir()
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                            str(dist), str(repo)], capture_output=True, text=True, check=False)
-    assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = dist.glob("clvkit-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for section in SECTIONS.values():
-        assert f"clvkit/templates/{section.template}" in names
-    assert {f"clvkit/configs/{n}.yml" for n in shipped_configs()} <= names
-    assert "clvkit/templates/html/clvkit_page.html.j2" in names
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
-                              "-q", "--target", str(target), str(wheel)],
-                             capture_output=True, text=True, check=False)
-    assert install.returncode == 0, install.stderr[-2000:]
-    plain = pd.read_csv(tiny_csv)[["customer_id", "date", "amount"]]
-    plain.to_csv(work / "sales.csv", index=False)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLVKIT_DATA")}
-    env["PYTHONPATH"] = os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])
-    where = subprocess.run([sys.executable, "-c", "import clvkit; print(clvkit.__file__)"],
-                           cwd=work, env=env, capture_output=True, text=True, check=True)
-    assert Path(where.stdout.strip()).is_relative_to(target)
-    run = subprocess.run([sys.executable, "-c",
-                          "import sys; from clvkit.cli import main; "
-                          "sys.exit(main(['report', '--data', 'sales.csv', '--month', '2024-04',"
-                          " '--out', 'out']))"],
-                         cwd=work, env=env, capture_output=True, text=True, check=False,
-                         timeout=300)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    pages = sorted(p.name for p in (work / "out").glob("*.html"))
-    assert "index.html" in pages and "01-executive-summary.html" in pages
-    manifest = json.loads((work / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["config"]["path"] == "clvkit/configs/default.yml"
-    assert manifest["inputs"][0]["path"] == "sales.csv"
 
 @pytest.mark.notebooks
 def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_csv):

@@ -72,6 +72,9 @@ class Forecast:
         Unit of ``recency``, ``T``, ``since_last`` and ``usual_gap``.
     note : str
         Why no model was compared (empty when they were).
+    subscription : SubscriptionEvidence or None
+        How many customers pay monthly (`clvkit.models.subscriptions`); when the data are
+        subscriptions the contractual sBG model is used.
     """
 
     result: object
@@ -80,6 +83,7 @@ class Forecast:
     calibration_end: pd.Timestamp | None
     time_unit: str
     note: str = ""
+    subscription: object = None
 
     @property
     def fits(self) -> bool:
@@ -126,7 +130,8 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     Forecast
         The model result (or None) and the per-customer table; see `Forecast`.
     """
-    from ...models import predict_with_best_model
+    from ...models.select import predict_subscriptions, predict_with_best_model
+    from ...models.subscriptions import subscription_evidence
 
     options = _options(options)
     tx = _upto(data.transactions, month)
@@ -151,6 +156,16 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     rate = _margin_rate(data, options)
     margin = (rate.reindex(full.index).fillna(options["margin"])
               if isinstance(rate, pd.Series) else float(rate))
+    evidence = subscription_evidence(tx)
+    base["subscription"] = evidence
+    if evidence.is_subscription:
+        result = predict_subscriptions(tx, month=month, holdout_months=n_holdout,
+                                       margin=margin, horizon=HORIZON_MONTHS,
+                                       discount_rate=_monthly_discount(options), level=0.95)
+        if result.fits:
+            customers = customers.join(result.customers)
+        return Forecast(result=result, calibration_end=cal_end,
+                        **{**base, "customers": customers})
     try:
         cal = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"],
                        calibration_end=cal_end)
@@ -173,32 +188,115 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
 
 def _range(estimate: float, lower: float, upper: float, kind: str, currency: str,
            what: str = "") -> str:
-    """``"£1.2m of revenue (95% interval £1.1m–£1.3m)"``-style text."""
-    return (f"{_fmt(estimate, kind, currency)}{what} (95% interval "
+    """``"£1.2m of revenue (95% model range £1.1m–£1.3m)"``-style text."""
+    return (f"{_fmt(estimate, kind, currency)}{what} (95% model range "
             f"{_fmt(lower, kind, currency)}–{_fmt(upper, kind, currency)})")
 
 
-def comparison_display(fc: Forecast) -> pd.DataFrame | None:
-    """The model comparison as shown: fit on the calibration period, error on the holdout."""
+def _headline(total: pd.Series, kind: str, currency: str, what: str) -> str:
+    """A total with its prediction range first and the model range beside it."""
+    f = lambda v: _fmt(v, kind, currency)  # noqa: E731
+    return (f"{f(total['estimate'])}{what} (95% prediction range {f(total['pred_lower'])}–"
+            f"{f(total['pred_upper'])}, counting chance in what customers do; model range "
+            f"{f(total['lower'])}–{f(total['upper'])})")
+
+
+#: The candidate purchase models shown on the page, always, in this order.
+CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "sBG")
+
+
+def _plain_reason(reason: str) -> str:
+    """A rejection reason in words a manager reads (the technical detail is in the glossary)."""
+    if "no dropout" in reason or "runs off towards 0" in reason or "optimiser bound" in reason:
+        return "sees nobody stop buying (its dropout estimate runs to zero)"
+    if "subscriptions" in reason:
+        return "the data are subscriptions (the contractual model applies)"
+    if "naive baseline" in reason:
+        return "predicts the holdout no better than the naive baseline"
+    if "not finite" in reason:
+        return "its predictions overflow (not a usable fit)"
+    if "did not converge" in reason or "ConvergenceError" in reason:
+        return "the fit did not settle on an answer"
+    return reason
+
+
+def _versus_naive(diff: float, se: float) -> str:
+    """``"better (beyond noise)"``-style verdict of a paired difference and its error."""
+    if not np.isfinite(diff):
+        return "n/a"
+    side = "better" if diff < 0 else "worse"
+    noise = ("beyond noise" if np.isfinite(se) and abs(diff) > 2 * se
+             else "within noise")
+    return f"{side} ({diff:+.3f} ± {se:.3f}, {noise})"
+
+
+def comparison_display(fc: Forecast) -> pd.DataFrame:
+    """The candidates table, always shown: every model, its holdout error and its verdict.
+
+    The verdict column carries the same reasons as the page's text (``result.rejected``):
+    "used", "rejected: <reason in plain words>", "not needed" (a better model was used),
+    or, for the naive baseline, "baseline". Without a comparison (no holdout, or the
+    models could not be fitted) every candidate is listed with the reason.
+    """
     if fc.result is None:
-        return None
-    t = fc.result.comparison
-    t = t[t["kind"] == "purchases"]
-    out = pd.DataFrame({
-        "log-likelihood": t["log_likelihood"].round(1),
-        "AIC": t["aic"].round(1), "BIC": t["bic"].round(1),
-        "χ² (p)": [("n/a" if not np.isfinite(c) else f"{c:.1f} (p n/a)" if not np.isfinite(p)
-                    else f"{c:.1f} ({p:.3f})")
-                   for c, p in zip(t["chi2"].astype(float), t["chi2_p"].astype(float),
-                                   strict=True)],
-        "holdout MAE": [f"{v:.3f}" if np.isfinite(v) else "n/a"
-                        for v in t["holdout_mae"].astype(float)],
+        why = _text(fc.note) if fc.note else "not compared"
+        return pd.DataFrame({"verdict": [f"not compared: {why}"] * len(CANDIDATES)},
+                            index=pd.Index(CANDIDATES, name="model"))
+    r = fc.result
+    t = r.comparison
+    t = t[t["kind"] != "spend"]
+    verdict = []
+    for m in t.index:
+        if m == r.model:
+            verdict.append("used")
+        elif m in r.rejected:
+            verdict.append(f"rejected: {_plain_reason(r.rejected[m])}")
+        elif t.loc[m, "kind"] == "baseline":
+            verdict.append("baseline")
+        elif t.loc[m, "kind"] == "no dropout" and r.model is not None:
+            verdict.append("not needed: a model with dropout fits")
+        elif t.loc[m, "kind"] == "no dropout":
+            verdict.append("not used")
+        else:
+            verdict.append("not used: another model predicts as well or better")
+    if "sBG" not in t.index:  # offered to subscription data only: say why not here
+        ev = fc.subscription
+        share = f"{ev.share:.0%} of" if ev is not None and ev.n_customers else "none of"
+        t = pd.concat([t, pd.DataFrame({"kind": ["contractual"]}, index=pd.Index(["sBG"]))])
+        verdict.append(f"not used: not subscriptions ({share} the customers with 3+ "
+                       "payments pay monthly)")
+    return pd.DataFrame({
         "holdout RMSE": [f"{v:.3f}" if np.isfinite(v) else "n/a"
                          for v in t["holdout_rmse"].astype(float)],
-        "degenerate": np.where(t["degenerate"], "yes", "no"),
-        "used": ["yes" if m == fc.result.model else "" for m in t.index],
-    }, index=t.index)
-    return out
+        "vs naive baseline": [_versus_naive(d, e) if k != "baseline" else "—"
+                              for d, e, k in zip(t["vs_naive"].astype(float),
+                                                 t["vs_naive_se"].astype(float), t["kind"],
+                                                 strict=True)],
+        "log-likelihood": [f"{v:.1f}" if np.isfinite(v) else "—"
+                           for v in t["log_likelihood"].astype(float)],
+        "BIC": [f"{v:.1f}" if np.isfinite(v) else "—" for v in t["bic"].astype(float)],
+        "verdict": verdict,
+    }, index=pd.Index(t.index, name="model"))
+
+
+GLOSSARY = (
+    "**Glossary.** *Holdout*: the last months of data, hidden from the models while they are "
+    "fitted and then used to check their predictions. *Holdout RMSE*: root mean squared "
+    "error of each customer's predicted number of purchases in the holdout (lower is "
+    "better). *Naive baseline*: every customer keeps buying at the rate of the months before "
+    "the holdout. *vs naive baseline*: the mean difference of the customers' squared errors "
+    "(model minus baseline) ± its standard error; *beyond noise* when the difference is more "
+    "than twice its standard error. *Log-likelihood*: how probable the model finds the "
+    "purchases it was fitted on (higher is better). *BIC* (Bayesian information criterion): "
+    "minus twice the log-likelihood plus a penalty for each parameter; among models that "
+    "predict the holdout equally well the lowest BIC is used. *Degenerate* (\"sees nobody "
+    "stop buying\"): a parameter of the fit runs off to zero or infinity, so the model says "
+    "every customer is still active; its P(alive) and CLV would be artefacts of the fit. "
+    "*NBD*: the purchase process of the other models without any dropout (Ehrenberg 1959). "
+    "*P(alive)*: the probability that a customer still buys. *Prediction range*: where the "
+    "actual number is expected to fall (95%), counting both the model's uncertainty and "
+    "chance in what customers do; *model range*: the uncertainty of the model's estimate "
+    "alone (parameter uncertainty, delta method).")
 
 
 def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: str) -> str:
@@ -214,9 +312,10 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
              "(holdout); degenerate fits are rejected.")
     if not r.fits:
         return (f"{first}\n\n**No purchase model fits these data**: every candidate is "
-                "degenerate, so any CLV or P(alive) it gave would be an artefact of the fit, "
-                "not a forecast.\n\n"
-                + "\n".join(f"- {m}: {why}." for m, why in r.rejected.items())
+                "degenerate or no better than the naive baseline, so any CLV or P(alive) it "
+                "gave would be an artefact of the fit, not a forecast.\n\n"
+                + "\n".join(f"- {m} rejected: {_plain_reason(why)}."
+                            for m, why in r.rejected.items())
                 + f"\n\nNo predicted CLV is published for {period:%B %Y}; the table below is "
                 "a rule-based view of the customers who may be leaving.")
     t = r.totals
@@ -224,25 +323,40 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
     tx = data.transactions
     now = tx.loc[tx[C.DATE].dt.to_period("M") == period]
     actual_now = now.groupby([C.CUSTOMER_ID, now[C.DATE].dt.normalize()]).ngroups
-    text = (f"{first}\n\n{r.reason}\n\n"
-            f"The {r.model} model expects "
-            + _range(*t.loc["purchases_next", ["estimate", "lower", "upper"]], "count", currency,
-                     " purchase days")
-            + f" from the {len(fc.customers):,} existing customers in "
-            f"{nxt:%B %Y}, against {actual_now:,} in {period:%B %Y} (new customers come on "
-            "top); it expects "
-            + _range(*t.loc["alive", ["estimate", "lower", "upper"]], "count", currency,
-                     " of them")
-            + " to still be active.")
+    alive = (f"it expects {_headline(t.loc['alive'], 'count', currency, ' of them')} to "
+             "still be buying" if r.fit.model_name != "NBD" else
+             "it assumes that all of them are still buying")
+    why = r.reason.split(" Rejected: ")[0]
+    if r.rejected:
+        why += "\n\n" + "\n".join(f"- {m} rejected: {_plain_reason(w)}."
+                                  for m, w in r.rejected.items())
+    if r.model == "sBG":
+        ev = fc.subscription
+        text = (f"{first}\n\n**These data are subscriptions**: {ev.n_monthly:,} of the "
+                f"{ev.n_customers:,} customers with three or more payments were charged once "
+                "a month, every month, so the contractual model (sBG: each month a "
+                "subscriber renews or cancels) replaces the purchase models.\n\n"
+                f"{why}\n\nThe sBG model expects "
+                + _headline(t.loc["purchases_next"], "count", currency, " renewals")
+                + f" in {nxt:%B %Y} from the {t.loc['alive', 'estimate']:,.0f} subscribers "
+                f"who paid in {period:%B %Y} (new subscribers come on top).")
+    else:
+        text = (f"{first}\n\n{why}\n\n"
+                f"The {r.model} model expects "
+                + _headline(t.loc["purchases_next"], "count", currency, " purchase days")
+                + f" from the {len(fc.customers):,} existing customers in "
+                f"{nxt:%B %Y}, against {actual_now:,} in {period:%B %Y} (new customers "
+                f"come on top); {alive}.")
     if r.has_clv:
+        value = []
+        for row, what in (("clv_revenue", " of revenue"), ("clv_margin", " of gross margin")):
+            total = t.loc[row]
+            value.append(_headline(total, "currency", currency, what)
+                         if np.isfinite(total.get("pred_lower", np.nan))
+                         else _range(*total[["estimate", "lower", "upper"]], "currency",
+                                     currency, what))
         text += (f"\n\n**{HORIZON_MONTHS}-month value** of the existing customers (predictive "
-                 "CLV, discounted): "
-                 + _range(*t.loc["clv_revenue", ["estimate", "lower", "upper"]], "currency",
-                          currency, " of revenue")
-                 + ", "
-                 + _range(*t.loc["clv_margin", ["estimate", "lower", "upper"]], "currency",
-                          currency, " of gross margin")
-                 + ".")
+                 f"CLV, discounted): {value[0]}; {value[1]}.")
     text += "".join(f"\n\n{n}" for n in r.notes)
     return text
 
@@ -255,6 +369,10 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
     if fc.fits:
         lead = (f"**Predictive CLV** (`{m.name}`): {m.definition} Here the purchase model is "
                 f"{fc.result.model} and the spend model Gamma-Gamma.")
+        if fc.result.fit.model_name == "NBD":
+            lead += (" NBD has no dropout: it assumes every customer keeps buying at their "
+                     "own rate through the horizon, so over 12 months it is an upper "
+                     "estimate if some customers do leave.")
     else:
         lead = (f"**Predictive CLV** (`{m.name}`) is not published on this page, because no "
                 f"purchase model fits: {m.definition}")
@@ -262,9 +380,11 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
             f"{HORIZON_MONTHS} months in monthly steps; revenue is what customers are expected "
             f"to pay, gross margin assumes {margin}; discounted at "
             f"{_fmt(options['annual_discount_rate'], 'percent')} a year "
-            f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month). The 95% "
-            "intervals cover the uncertainty of the models' parameters (delta method), not the "
-            "chance variation of what customers will actually buy.")
+            f"({_fmt(_monthly_discount(options), 'percent', decimals=2)} a month). "
+            "A 95% *prediction range* covers both the uncertainty of the model's "
+            "parameters and the chance variation of what customers actually do; a *model "
+            "range* covers the parameters' uncertainty alone (delta method), so it is "
+            "narrower.\n\n" + GLOSSARY)
 
 
 def at_risk_customers(fc: Forecast, *, n: int = 10, threshold: float = 0.5) -> pd.DataFrame:
@@ -297,6 +417,10 @@ def at_risk_text(risky: pd.DataFrame, *, currency: str, customers: pd.DataFrame)
     from ...units import unit_name
 
     unit = unit_name(risky.attrs.get("time_unit", "W"))
+    if risky.attrs.get("rule") == "p_alive" and risky.attrs.get("model") == "sBG":
+        return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
+                "date) have stopped paying their subscription (no payment in the report "
+                "month); the most valuable of them:")
     if risky.attrs.get("rule") == "p_alive":
         return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
                 f"date) have a probability below {risky.attrs['threshold']:.0%} of still being "
@@ -320,17 +444,18 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
         "since last purchase": risky["since_last"].round(1),
         "usual gap": risky["usual_gap"].round(1),
     }, index=risky.index)
-    if "p_alive" in risky:
-        out["P(alive)"] = [f"{_fmt(v, 'percent')} ({_fmt(lo, 'percent')}–{_fmt(hi, 'percent')})"
-                           for v, lo, hi in risky[["p_alive", "p_alive_lower",
-                                                   "p_alive_upper"]].to_numpy()]
-        out["purchases next month"] = [f"{v:.2f} ({lo:.2f}–{hi:.2f})" for v, lo, hi in
-                                       risky[["purchases_next", "purchases_next_lower",
-                                              "purchases_next_upper"]].to_numpy()]
+    if "p_alive" in risky and risky.attrs.get("model") != "NBD":  # NBD: P(alive) is 1
+        out["P(alive) (model range)"] = [
+            f"{_fmt(v, 'percent')} ({_fmt(lo, 'percent')}–{_fmt(hi, 'percent')})"
+            for v, lo, hi in risky[["p_alive", "p_alive_lower", "p_alive_upper"]].to_numpy()]
+    if "purchases_next" in risky:
+        out["expected purchases next month (model range)"] = [
+            f"{v:.2f} ({lo:.2f}–{hi:.2f})" for v, lo, hi in
+            risky[["purchases_next", "purchases_next_lower", "purchases_next_upper"]].to_numpy()]
     for basis in ("revenue", "margin"):
         col = f"clv_{basis}"
         if col in risky:
-            out[f"{HORIZON_MONTHS}-month CLV ({basis})"] = [
+            out[f"{HORIZON_MONTHS}-month CLV ({basis}, model range)"] = [
                 f"{_fmt(v, 'currency', currency)} ({_fmt(lo, 'currency', currency)}–"
                 f"{_fmt(hi, 'currency', currency)})"
                 for v, lo, hi in risky[[col, f"{col}_lower", f"{col}_upper"]].to_numpy()]
@@ -340,10 +465,16 @@ def at_risk_display(risky: pd.DataFrame, *, currency: str) -> pd.DataFrame:
 def plot_forecast(fc: Forecast, *, ax=None):
     """P(alive) across customers (a model fits), else time since last purchase / usual gap."""
     ax = _axes(ax)
-    if fc.fits:
+    model = fc.result.model if fc.fits else None
+    if model == "sBG":
+        paying = fc.customers.loc[fc.customers["p_alive"] == 1, "purchases_next"]
+        ax.hist(paying, bins=np.linspace(0, 1, 41), color=_palette()[0])
+        ax.set_xlabel("Probability of paying next month (paying subscribers)")
+        ax.set_title("How likely are subscribers to renew? (sBG)")
+    elif model is not None and model != "NBD":  # NBD: everyone is active
         ax.hist(fc.customers["p_alive"], bins=np.linspace(0, 1, 21), color=_palette()[0])
         ax.set_xlabel("P(alive) at the end of the month")
-        ax.set_title(f"How likely are customers to still be active? ({fc.result.model})")
+        ax.set_title(f"How likely are customers to still be active? ({model})")
     else:
         ratio = (fc.customers["since_last"] / fc.customers["usual_gap"]).dropna()
         ax.hist(ratio.clip(upper=10), bins=np.linspace(0, 10, 41), color=_palette()[0])

@@ -1,0 +1,599 @@
+"""Time-invariant (static) covariates in the purchase and lifetime processes.
+
+References: Fader, P. S. & Hardie, B. G. S. (2007). "Incorporating Time-Invariant
+Covariates into the Pareto/NBD and BG/NBD Models", brucehardie.com note 019. The
+parametrisation and options follow CLVTools (Bachmann, Meierer & Naef; R package
+0.12.1, ``pnbd``/``bgnbd`` with ``SetStaticCovariates``):
+
+* transaction process: alpha_i = alpha0 exp(-gamma_trans . z_i) for both models (a positive
+  coefficient raises the purchase rate, whose mean is r / alpha_i);
+* lifetime process: Pareto/NBD beta_i = beta0 exp(-gamma_life . z_i) (a positive coefficient
+  raises the dropout rate, mean s / beta_i); BG/NBD a_i = a0 exp(gamma_life . z_i) and
+  b_i = b0 exp(gamma_life . z_i) (CLVTools' ``bgnbd_staticcov_a_i``/``_b_i``);
+* ``constrain``: one coefficient shared by both processes (CLVTools ``names.cov.constr``);
+* ``regularization``: CLVTools' ``reg.lambdas``: the function minimised is the mean
+  negative log-likelihood per customer plus lambda_trans |gamma_trans|^2 + lambda_life
+  |gamma_life|^2 (``interlayer_regularization.R``).
+
+The covariate frame is indexed by customer id, like the summary. Numeric columns enter as
+they are; text, categorical and boolean columns become 0/1 dummies, one per level except the
+reference level (the first in sorted order unless ``reference`` names one), named
+``"column[level]"``.
+
+Customers with the same covariates share their (alpha_i, beta_i): the likelihood is
+evaluated once per distinct (x, t_x, T, covariate row), so a large base described by a few
+categorical covariates fits about as fast as the model without covariates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .._validate import check_nonnegative
+from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
+from ..summary import compress_arrays
+from ._base import (
+    _GRADIENT_TOL,
+    _LOG_BOUND,
+    _SHAPE_LIMIT,
+    FittedModel,
+    check_customers,
+    check_horizon,
+    one_blas_thread,
+)
+
+__all__ = ["CovariateEncoding", "StaticCovariatesFit", "encode_covariates"]
+
+PROCESSES = ("trans", "life")
+#: Step (log parameters and coefficients) of the central differences of the gradient.
+_HESSIAN_STEP = 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# the design matrix
+
+
+@dataclass(frozen=True)
+class CovariateEncoding:
+    """How covariate columns become design columns (kept to encode new customers alike).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The covariate frame's columns used, in order.
+    levels : tuple
+        Per column: None (numeric, used as it is) or the tuple of its levels, the reference
+        level first (its dummy is left out).
+    """
+
+    columns: tuple[str, ...]
+    levels: tuple[tuple[Any, ...] | None, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Design column names: numeric columns as they are, dummies ``"column[level]"``."""
+        out = []
+        for col, levels in zip(self.columns, self.levels, strict=True):
+            out += [col] if levels is None else [f"{col}[{lv}]" for lv in levels[1:]]
+        return out
+
+    def reference(self) -> dict[str, Any]:
+        """The reference level of every categorical column."""
+        return {c: lv[0] for c, lv in zip(self.columns, self.levels, strict=True)
+                if lv is not None}
+
+    def matrix(self, covariates: pd.DataFrame) -> np.ndarray:
+        """Encode ``covariates`` (rows = customers) into the design matrix (n x k).
+
+        Raises a `DataValidationError` naming the column and rows for a missing column,
+        a missing value, a non-numeric value in a numeric column or a level not seen in
+        the fit.
+        """
+        missing = [c for c in self.columns if c not in covariates.columns]
+        if missing:
+            raise DataValidationError(
+                f"the covariates lack column(s) {missing} (have {list(covariates.columns)})")
+        blocks = []
+        for col, levels in zip(self.columns, self.levels, strict=True):
+            raw = covariates[col]
+            _fail(covariates, raw.isna().to_numpy(), f"covariate `{col}` is missing (NaN)",
+                  "fill or drop those customers")
+            if levels is None:
+                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+                _fail(covariates, ~np.isfinite(values),
+                      f"covariate `{col}` is not a finite number",
+                      "numeric covariates must be finite numbers")
+                blocks.append(values[:, None])
+                continue
+            text = raw.astype(str).to_numpy()
+            known = np.isin(text, [str(lv) for lv in levels])
+            _fail(covariates, ~known, f"covariate `{col}` has a level not seen in the fit "
+                  f"(known: {[str(lv) for lv in levels]})", "use one of the known levels")
+            blocks.append(np.column_stack([text == str(lv) for lv in levels[1:]]
+                                          ).astype(float).reshape(len(raw), -1))
+        return np.hstack(blocks) if blocks else np.zeros((len(covariates), 0))
+
+
+def _fail(frame: pd.DataFrame, mask: np.ndarray, problem: str, fix: str) -> None:
+    if mask.any():
+        raise DataValidationError(f"{problem} in {example_rows(frame.index[mask])}; {fix}")
+
+
+def encode_covariates(covariates: pd.DataFrame, names: Sequence[str], *,
+                      reference: Mapping[str, Any] | None = None) -> CovariateEncoding:
+    """Decide how each covariate column is encoded (numeric, or dummies with a reference).
+
+    Parameters
+    ----------
+    covariates : DataFrame
+        One row per customer, indexed by customer id.
+    names : sequence of str
+        Columns to use.
+    reference : mapping, optional
+        Reference level per categorical column (default: its first level in sorted order).
+
+    Returns
+    -------
+    CovariateEncoding
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"channel": ["web", "shop", "web"], "age": [30, 41, 25]})
+    >>> enc = encode_covariates(cov, ["channel", "age"], reference={"channel": "web"})
+    >>> enc.names
+    ['channel[shop]', 'age']
+    >>> enc.matrix(cov).tolist()
+    [[0.0, 30.0], [1.0, 41.0], [0.0, 25.0]]
+    """
+    reference = dict(reference or {})
+    unknown = sorted(set(reference) - set(names))
+    if unknown:
+        raise ClvError(f"`reference` names column(s) {unknown} that are not covariates "
+                       f"({list(names)})")
+    levels: list[tuple[Any, ...] | None] = []
+    for col in names:
+        if col not in covariates.columns:
+            raise DataValidationError(f"covariate `{col}` is not a column of the covariates "
+                                      f"({list(covariates.columns)})")
+        raw = covariates[col]
+        numeric = (pd.api.types.is_numeric_dtype(raw.dtype)
+                   and not pd.api.types.is_bool_dtype(raw.dtype))
+        if numeric and col not in reference:
+            levels.append(None)
+            continue
+        found = sorted({str(v) for v in raw.dropna()})
+        ref = str(reference.get(col, found[0] if found else ""))
+        if ref not in found:
+            raise ClvError(f"reference level {ref!r} of `{col}` does not occur "
+                           f"(levels: {found})")
+        if len(found) < 2:
+            raise DataValidationError(f"covariate `{col}` has a single level {found}: it "
+                                      "cannot be estimated; drop it")
+        levels.append((ref, *[lv for lv in found if lv != ref]))
+    return CovariateEncoding(columns=tuple(names), levels=tuple(levels))
+
+
+def align(covariates: Any, index: pd.Index) -> pd.DataFrame:
+    """Rows of ``covariates`` for the customers of ``index`` (every one must be there)."""
+    if not isinstance(covariates, pd.DataFrame):
+        raise DataValidationError("`covariates` must be a DataFrame indexed by customer id, "
+                                  f"got {type(covariates).__name__}")
+    dup = covariates.index.duplicated()
+    _fail(covariates, dup, "the covariates have duplicated customer ids",
+          "give one row per customer")
+    cov_index = covariates.index.astype(str) if index.dtype != covariates.index.dtype and (
+        pd.api.types.is_object_dtype(index.dtype) or pd.api.types.is_string_dtype(index.dtype)
+    ) else covariates.index
+    pos = pd.Index(cov_index).get_indexer(index)
+    missing = pos < 0
+    if missing.any():
+        raise DataValidationError(
+            f"no covariates for {example_rows(index[missing])} of the summary's customers; "
+            "the covariate frame must be indexed by the same customer ids")
+    out = covariates.iloc[pos]
+    out.index = index
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the coefficient layout
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which free coefficient feeds which process's design column."""
+
+    trans: CovariateEncoding
+    life: CovariateEncoding
+    constrained: tuple[str, ...]
+    names: tuple[str, ...]  # free coefficients: trans.*, life.*, constr.*
+    expand: dict[str, np.ndarray] = field(repr=False, compare=False)  # process -> (k_p, m)
+
+    @classmethod
+    def build(cls, trans: CovariateEncoding, life: CovariateEncoding,
+              constrain: Sequence[str]) -> _Layout:
+        t_names, l_names = trans.names, life.names
+        bad = [c for c in constrain if c not in t_names or c not in l_names]
+        if bad:
+            raise ClvError(f"`constrain` names {bad}, which must be design columns of both "
+                           f"processes (trans: {t_names}, life: {l_names})")
+        free = ([f"trans.{c}" for c in t_names if c not in constrain]
+                + [f"life.{c}" for c in l_names if c not in constrain]
+                + [f"constr.{c}" for c in constrain])
+        expand = {}
+        for proc, cols in (("trans", t_names), ("life", l_names)):
+            e = np.zeros((len(cols), len(free)))
+            for i, c in enumerate(cols):
+                key = f"constr.{c}" if c in constrain else f"{proc}.{c}"
+                e[i, free.index(key)] = 1.0
+            expand[proc] = e
+        return cls(trans=trans, life=life, constrained=tuple(constrain), names=tuple(free),
+                   expand=expand)
+
+
+def _linked(model_type: type, params: Any, eta: Mapping[str, np.ndarray],
+            n: int) -> list[np.ndarray]:
+    """Per-row values of every base parameter: base * exp(sign * eta_process) where linked."""
+    base = dataclasses.astuple(params) if dataclasses.is_dataclass(params) else tuple(params)
+    names = [f.name for f in dataclasses.fields(model_type.params_type)]
+    vals = [np.full(n, float(v)) for v in base]
+    for proc, links in model_type.covariate_links.items():
+        for name, sign in links:
+            i = names.index(name)
+            vals[i] = base[i] * np.exp(sign * eta[proc])
+    return vals
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """The compressed data and everything the objective needs."""
+
+    model: Any
+    d: dict[str, np.ndarray]
+    w: np.ndarray
+    z: dict[str, np.ndarray]  # process -> design per group (G x k_p)
+    layout: _Layout
+    lambdas: dict[str, float]
+    n_base: int
+
+    def values(self, theta: np.ndarray) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+        """Per-group parameter values (base order) and the linear predictors per process."""
+        coef = theta[self.n_base:]
+        eta = {p: self.z[p] @ (self.layout.expand[p] @ coef) for p in PROCESSES}
+        return _linked(type(self.model), np.exp(theta[:self.n_base]), eta,
+                       len(self.z["trans"])), eta
+
+    def objective(self, theta: np.ndarray, want_grad: bool = True) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood (+ CLVTools' penalty) and its gradient."""
+        vals, _ = self.values(theta)
+        wsum = self.w.sum()
+        with np.errstate(all="ignore"):
+            ll, dll = self.model._loglik_groups(vals, self.d, want_grad)
+            f = -float(np.sum(self.w * ll)) / wsum + self.penalty(theta)[0]
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
+        if not want_grad:
+            return f, np.zeros_like(theta)
+        g_rows = self.d["_g"]
+        names = self.model._names()
+        grad = np.empty_like(theta)
+        # d ll / d log p0 = d ll / d p_row * p_row (p_row is proportional to p0)
+        scaled = [dll[i] * vals[i][g_rows] for i in range(self.n_base)]
+        for i in range(self.n_base):
+            grad[i] = -np.dot(self.w, scaled[i]) / wsum
+        coef_grad = np.zeros(theta.size - self.n_base)
+        for proc, links in self.model.covariate_links.items():
+            zrow = self.z[proc][g_rows]  # (n, k_p)
+            for name, sign in links:
+                i = names.index(name)
+                d_eta = sign * (self.w * scaled[i]) @ zrow  # (k_p,)
+                coef_grad += -(self.layout.expand[proc].T @ d_eta) / wsum
+        grad[self.n_base:] = coef_grad + self.penalty(theta)[1][self.n_base:]
+        return f, grad
+
+    def penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        coef = theta[self.n_base:]
+        f, g = 0.0, np.zeros_like(theta)
+        for proc in PROCESSES:
+            lam = self.lambdas.get(proc, 0.0)
+            if lam:
+                e = self.layout.expand[proc]
+                gamma = e @ coef
+                f += lam * float(gamma @ gamma)
+                g[self.n_base:] += 2 * lam * (e.T @ gamma)
+        return f, g
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """Hessian of the total objective (N x mean), central differences of the gradient."""
+        k = theta.size
+        hess = np.empty((k, k))
+        for j in range(k):
+            step = np.zeros(k)
+            step[j] = _HESSIAN_STEP
+            hess[:, j] = (self.objective(theta + step)[1]
+                          - self.objective(theta - step)[1]) / (2 * _HESSIAN_STEP)
+        return (hess + hess.T) / 2 * self.w.sum()
+
+
+def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequence[str],
+               life: Sequence[str], constrain: Sequence[str] = (),
+               regularization: Mapping[str, float] | None = None,
+               reference: Mapping[str, Any] | None = None, weights: Any = None,
+               time_unit: str | None = None, strict: bool = True) -> StaticCovariatesFit:
+    """Fit ``model`` (Pareto/NBD or BG/NBD) with static covariates; see ``model.fit``."""
+    if getattr(model, "covariates_result_type", None) is None:
+        raise ClvError(f"{type(model).__name__} has no covariate version; use ParetoNBD or "
+                       "BGNBD")
+    trans, life, constrain = list(trans), list(life), list(constrain)
+    if not trans and not life:
+        raise ClvError("covariates given but neither `trans` nor `life` names a column")
+    lambdas = {}
+    for key, value in (regularization or {}).items():
+        if key not in PROCESSES:
+            raise ClvError(f"`regularization` keys must be among {list(PROCESSES)}, got {key!r}")
+        lambdas[key] = float(check_nonnegative(f"regularization[{key!r}]", value))
+    if model.penalizer:
+        raise ClvError("`penalizer` (L2 on the base parameters) cannot be combined with "
+                       "covariates; use `regularization={'trans': ..., 'life': ...}`")
+    frame, w, unit = model._prepare(data, {}, weights, time_unit)
+    cov = align(covariates, frame.index)
+    enc = {"trans": encode_covariates(cov, trans, reference=_subset(reference, trans)),
+           "life": encode_covariates(cov, life, reference=_subset(reference, life))}
+    layout = _Layout.build(enc["trans"], enc["life"], constrain)
+    design = {p: enc[p].matrix(cov) for p in PROCESSES}
+    both = np.hstack([design["trans"], design["life"]])
+    groups, group = np.unique(both, axis=0, return_inverse=True)
+    k_t = design["trans"].shape[1]
+    z = {"trans": groups[:, :k_t], "life": groups[:, k_t:]}
+    cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
+    cols["_group"] = group.ravel().astype(float)
+    cols, w = compress_arrays(cols, w)
+    base_cols = {c: v for c, v in cols.items() if c != "_group"}
+    with one_blas_thread():
+        theta_base = model._maximise(model._precompute(dict(base_cols)), w)[0]
+    d = model._precompute_groups(base_cols, cols["_group"].astype(np.intp))
+    n_base = len(model._names())
+    problem = _Problem(model=model, d=d, w=w, z=z, layout=layout, lambdas=lambdas,
+                       n_base=n_base)
+    theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
+    with one_blas_thread():
+        res = optimize.minimize(
+            problem.objective, theta0, jac=True, method="L-BFGS-B",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_base + [(None, None)] * len(layout.names),
+            options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+        theta = res.x
+        grad = problem.objective(theta)[1]
+        hess = problem.hessian(theta)
+    grad_norm = float(np.max(np.abs(grad)))
+    vals, _ = problem.values(theta)
+    ll = float(np.sum(w * model._loglik_groups(vals, d, False)[0]))
+    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    definite = bool(np.all(np.isfinite(eig)) and eig.min() > 1e-10 * max(eig.max(), 1e-300))
+    base_values = np.exp(theta[:n_base])
+    shape = np.array([n not in model.scale_params for n in model._names()])
+    at_bound = (np.abs(theta[:n_base]) >= _LOG_BOUND - 1e-6) | (
+        shape & ((base_values > _SHAPE_LIMIT) | (base_values < 1 / _SHAPE_LIMIT)))
+    ok = bool(np.isfinite(ll) and grad_norm < _GRADIENT_TOL and definite and not at_bound.any())
+    message = (f"{res.message} (max |gradient| of mean objective = {grad_norm:.2g}; "
+               f"Hessian {'positive definite' if definite else 'NOT positive definite'})")
+    if at_bound.any():
+        message += ("; degenerate estimate (runs off towards 0 or infinity): "
+                    + ", ".join(np.array(model._names())[at_bound]))
+    if not ok:
+        text = (f"{type(model).__name__} with covariates did not converge: {message}; "
+                f"LL={ll:.6g}. Check the covariates (a level with no repeat buyers? "
+                "collinear columns?) or set `regularization`")
+        if strict:
+            raise ConvergenceError(text)
+        import warnings
+
+        from ._base import ConvergenceWarning
+        warnings.warn(text, ConvergenceWarning, stacklevel=3)
+    n = w.sum()
+    base = model.params_type(*map(float, np.exp(theta[:n_base])))
+    coefs = tuple(float(v) for v in theta[n_base:])
+    return model.covariates_result_type(
+        params=base, log_likelihood=ll, n_customers=int(round(n)), time_unit=unit,
+        success=ok, iterations=int(res.nit), message=message,
+        coefficient_names=layout.names, coefficients=coefs,
+        regularization=tuple(sorted(lambdas.items())),
+        objective=float(problem.objective(theta, False)[0]),
+        _layout=layout, _information=hess, _problem=problem)
+
+
+def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
+                       trans: Any, life: Any, constrain: Any, regularization: Any,
+                       reference: Any, **kwargs: Any) -> Any:
+    """``base_fit(data, **kwargs)`` without covariates, else `fit_static` (one dispatch)."""
+    if covariates is None:
+        if trans or life or constrain or regularization or reference:
+            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference` "
+                           "need `covariates=`")
+        return base_fit(data, **kwargs)
+    return fit_static(model, data, covariates=covariates, trans=trans, life=life,
+                      constrain=constrain, regularization=regularization,
+                      reference=reference, **kwargs)
+
+
+def _subset(reference: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, Any]:
+    return {k: v for k, v in (reference or {}).items() if k in names}
+
+
+# ---------------------------------------------------------------------------------------------
+# the fitted result
+
+
+@dataclass(frozen=True)
+class StaticCovariatesFit(FittedModel):
+    """Base of the fitted models with static covariates (frozen).
+
+    ``params`` holds the base parameters (alpha0, beta0, ... for a customer whose covariates
+    are all 0, i.e. at every reference level); ``coefficients`` the covariate coefficients in
+    the order of ``coefficient_names`` (``trans.<column>``, ``life.<column>`` and
+    ``constr.<column>`` for one shared by both processes). ``log_likelihood`` is the
+    full-sample log-likelihood without penalty; ``objective`` the minimised function
+    (mean negative log-likelihood plus the regularisation penalty).
+    """
+
+    coefficient_names: tuple[str, ...] = ()
+    coefficients: tuple[float, ...] = ()
+    regularization: tuple[tuple[str, float], ...] = ()
+    objective: float = float("nan")
+    _layout: Any = field(default=None, repr=False, compare=False)
+    _information: Any = field(default=None, repr=False, compare=False)
+    _problem: Any = field(default=None, repr=False, compare=False)
+
+    model_name: ClassVar[str] = "model with static covariates"
+    #: model class whose ``covariate_links`` and per-group likelihood apply
+    _model_type: ClassVar[type]
+
+    def __str__(self) -> str:
+        coefs = ", ".join(f"{k}={v:.4g}" for k, v in zip(self.coefficient_names,
+                                                          self.coefficients, strict=True))
+        return f"{super().__str__()}; {coefs}"
+
+    # -- uncertainty -------------------------------------------------------------------------
+    def _theta(self) -> np.ndarray:
+        base = np.log(np.asarray(dataclasses.astuple(self.params), dtype=float))
+        return np.concatenate([base, np.asarray(self.coefficients, dtype=float)])
+
+    def _names_all(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.params)] + list(self.coefficient_names)
+
+    def _log_covariance(self, *, per_customer: bool = False) -> np.ndarray:
+        if self._information is None:
+            raise ClvError("this result was not fitted here: no information matrix")
+        info = self._information / (self.n_customers if per_customer else 1.0)
+        eig = np.linalg.eigvalsh(info)
+        if eig.min() <= 1e-12 * max(eig.max(), 1e-300):
+            raise ClvError("the likelihood is flat at the estimate (information matrix "
+                           f"eigenvalues {np.array2string(eig, precision=3)}): standard errors "
+                           "are undefined")
+        return np.linalg.inv(info)
+
+    def covariance(self) -> pd.DataFrame:
+        """Covariance of the estimates: base parameters (delta method) and coefficients.
+
+        The inverse of the observed information (Hessian of the total minimised function,
+        penalty included) in the optimiser's coordinates (log base parameters,
+        coefficients), carried to the natural scale of the base parameters.
+        """
+        n_base = len(dataclasses.fields(self.params))
+        theta = self._theta()
+        scale = np.concatenate([np.exp(theta[:n_base]), np.ones(theta.size - n_base)])
+        names = self._names_all()
+        return pd.DataFrame(self._log_covariance() * np.outer(scale, scale), index=names,
+                            columns=names)
+
+    def summary(self, *, level: float = 0.95, per_customer: bool = False) -> pd.DataFrame:
+        """Estimates, standard errors, intervals, z values and p-values.
+
+        Base parameters: standard error by the delta method and the interval
+        ``exp(log p -+ z se(log p))`` (positive). Coefficients: ``gamma -+ z se``, the Wald
+        statistic ``z = gamma / se`` and its two-sided p-value (CLVTools prints p-values
+        for the coefficients only; so do we).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Coverage of the intervals.
+        per_customer : bool, default False
+            Standard errors from the Hessian of the *mean* objective per customer, as
+            CLVTools prints them for a regularised fit (sqrt(N) times the usual ones; only
+            to compare with that output).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by parameter: ``estimate``, ``std_error``, ``lower``, ``upper``,
+            ``z``, ``p_value``.
+        """
+        if not 0 < level < 1:
+            raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
+        q = float(stats.norm.ppf(0.5 + level / 2))
+        n_base = len(dataclasses.fields(self.params))
+        theta = self._theta()
+        se = np.sqrt(np.diag(self._log_covariance(per_customer=per_customer)))
+        base, coef = np.exp(theta[:n_base]), theta[n_base:]
+        est = np.concatenate([base, coef])
+        std = np.concatenate([base * se[:n_base], se[n_base:]])
+        lower = np.concatenate([np.exp(theta[:n_base] - q * se[:n_base]), coef - q * se[n_base:]])
+        upper = np.concatenate([np.exp(theta[:n_base] + q * se[:n_base]), coef + q * se[n_base:]])
+        zval = np.concatenate([np.full(n_base, np.nan), coef / se[n_base:]])
+        pval = 2 * stats.norm.sf(np.abs(zval))
+        out = pd.DataFrame({"estimate": est, "std_error": std, "lower": lower, "upper": upper,
+                            "z": zval, "p_value": pval}, index=self._names_all())
+        out.attrs = {"level": level, "model": self.model_name,
+                     "method": "observed information; base parameters by the delta method"}
+        return out
+
+    def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
+        """Not available yet for covariate models: use `summary` (observed information)."""
+        raise ClvError(f"the bootstrap is not implemented for the {self.model_name}; use "
+                       "`summary()` (standard errors from the observed information)")
+
+    # -- per-customer parameters -------------------------------------------------------------
+    def customer_params(self, covariates: pd.DataFrame) -> pd.DataFrame:
+        """Each customer's own parameters (e.g. alpha_i, beta_i) from their covariates.
+
+        Parameters
+        ----------
+        covariates : DataFrame
+            Covariate columns used in the fit, one row per customer (any index).
+
+        Returns
+        -------
+        DataFrame
+            One column per base parameter, indexed like ``covariates``.
+        """
+        vals = self._values_for(covariates)
+        names = [f.name for f in dataclasses.fields(self.params)]
+        return pd.DataFrame(dict(zip(names, vals, strict=True)), index=covariates.index)
+
+    def _values_for(self, covariates: pd.DataFrame) -> list[np.ndarray]:
+        layout = self._layout
+        coef = np.asarray(self.coefficients, dtype=float)
+        eta = {p: getattr(layout, p).matrix(covariates) @ (layout.expand[p] @ coef)
+               for p in PROCESSES}
+        return _linked(self._model_type, self.params, eta, len(covariates))
+
+    def _customers(self, data: Any, given: Mapping[str, Any], covariates: Any
+                   ) -> tuple[pd.DataFrame, list[np.ndarray], np.ndarray]:
+        """The checked summary rows, per-group parameter values and each row's group."""
+        frame = self._read(data, ("frequency", "recency", "T"), given)
+        check_customers(frame)
+        if covariates is None:
+            raise ClvError("pass `covariates=`: a frame indexed by customer id with the "
+                           f"fit's covariate columns ({self._covariate_columns()})")
+        cov = align(covariates, frame.index)
+        layout = self._layout
+        both = np.hstack([layout.trans.matrix(cov), layout.life.matrix(cov)])
+        groups, group = np.unique(both, axis=0, return_inverse=True)
+        k_t = len(layout.trans.names)
+        coef = np.asarray(self.coefficients, dtype=float)
+        eta = {"trans": groups[:, :k_t] @ (layout.expand["trans"] @ coef),
+               "life": groups[:, k_t:] @ (layout.expand["life"] @ coef)}
+        vals = _linked(self._model_type, self.params, eta, len(groups))
+        return frame, vals, group.ravel().astype(np.intp)
+
+    def _covariate_columns(self) -> list[str]:
+        cols = list(self._layout.trans.columns)
+        return cols + [c for c in self._layout.life.columns if c not in cols]
+
+    def _new(self, covariates: pd.DataFrame, t: Any) -> tuple[list[np.ndarray], np.ndarray]:
+        if not isinstance(covariates, pd.DataFrame):
+            raise DataValidationError("`covariates` must be a DataFrame with the fit's "
+                                      f"covariate columns ({self._covariate_columns()})")
+        t = np.asarray(check_horizon("t", t, len(covariates)), dtype=float)
+        return self._values_for(covariates), t
