@@ -75,7 +75,7 @@ from .parsing import (
     parse_dates,
     parse_numbers,
 )
-from .reading import RawTable, read_source
+from .reading import WHITESPACE, RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
            "REASONS", "find_summary_rows", "name_headerless_columns", "carry_order_fields",
@@ -498,7 +498,7 @@ def load_transactions(
 _TEXT_OPTIONS = ("preset", "customer_id", "date", "amount", "order_id", "quantity",
                  "unit_price", "channel", "product", "returns", "duplicates", "zero",
                  "encoding", "sep", "decimal", "thousands", "date_format", "date_unit",
-                 "timezone", "summary_rows")
+                 "timezone", "summary_rows", "refunds")
 
 
 def _check_option_types(given: dict) -> None:
@@ -510,9 +510,10 @@ def _check_option_types(given: dict) -> None:
         value = given[name]
         if value is not None and not isinstance(value, str):
             raise DataValidationError(f"{name}= must be text, got {shown(value)}")
-    if given["sep"] is not None and len(given["sep"]) != 1:
+    if given["sep"] is not None and len(given["sep"]) != 1 and given["sep"] != WHITESPACE:
         raise DataValidationError(f"sep={given['sep'][:20]!r}: the separator must be one "
-                                  "character")
+                                  f"character, or sep='{WHITESPACE}' for columns aligned with "
+                                  "spaces")
     sheet = given["sheet"]
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
