@@ -408,3 +408,26 @@ def test_a_gap_is_flagged_where_it_distorts_later_months(tmp_path):
     june = headline_numbers(data, month="1998-06")
     assert np.isnan(june.loc["churn_rate", "value"])
     assert not np.isnan(june.loc["retention_rate", "value"])     # retention looks back 1 month
+
+
+def test_month_logic_lives_in_one_module_and_run_jobs_in_their_own():
+    from clvkit.report import command, config, data, index, kernels, manifest, month, publish, run
+
+    assert config._check_month is month.check_month
+    assert not hasattr(data, "_resolve_month") and not hasattr(data, "_month_range")
+    for job, name in ((kernels, "_execute_sections"), (manifest, "_write_manifest"),
+                      (index, "_index_html"), (publish, "_publish"),
+                      (command, "run_report_cli")):
+        assert getattr(run, name) is getattr(job, name)      # old names still importable
+        assert getattr(job, name).__module__ == job.__name__
+
+
+def test_pack_files_are_written_through_clvkit_outputs(tmp_path):
+    from clvkit.outputs import OutputError
+    from clvkit.report.exports import write_kpis
+
+    head = headline_numbers(_friday_data(), month="2024-02")
+    period = ReportMonth("2024-02", pd.Timestamp("2024-03-29"))
+    write_kpis(head, tmp_path / "kpis.csv", period=period)
+    with pytest.raises(OutputError, match="already exists"):      # never replaced silently
+        write_kpis(head, tmp_path / "kpis.csv", period=period)
