@@ -31,7 +31,7 @@ from .. import columns as C
 from ..errors import ReportError
 
 __all__ = ["ReportMonth", "check_month", "check_day", "month_end", "upto", "extract_date",
-           "resolve_month", "complete_months", "report_month"]
+           "resolve_month", "complete_months", "report_month", "observation_end"]
 
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -257,3 +257,20 @@ def report_month(data, month: str) -> ReportMonth:
     """
     as_of = getattr(data, "as_of", None)
     return ReportMonth(month, check_day(as_of, "as_of") if as_of else month_end(month))
+
+
+def observation_end(data, month: str) -> pd.Timestamp:
+    """The last day observed in ``month``: its last day, or the extract date if earlier.
+
+    Recency and customer age of a month in progress are measured to the day the
+    data stop, not to a month end that has not come yet.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> observation_end(SimpleNamespace(as_of="2024-03-10"), "2024-03")
+    Timestamp('2024-03-10 00:00:00')
+    >>> observation_end(SimpleNamespace(as_of="2024-03-10"), "2024-02")
+    Timestamp('2024-02-29 00:00:00')
+    """
+    return min(report_month(data, month).as_of, month_end(month))

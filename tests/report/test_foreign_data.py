@@ -431,3 +431,23 @@ def test_pack_files_are_written_through_clvkit_outputs(tmp_path):
     write_kpis(head, tmp_path / "kpis.csv", period=period)
     with pytest.raises(OutputError, match="already exists"):      # never replaced silently
         write_kpis(head, tmp_path / "kpis.csv", period=period)
+
+
+def test_a_partial_months_recency_is_measured_to_the_extract_date(monkeypatch):
+    import clvkit.segments
+    from clvkit.report.sections.segments import segment_movement
+
+    seen = []
+    real = clvkit.segments.rfm_scores
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["observation_end"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clvkit.segments, "rfm_scores", spy)
+    full = _friday_data()
+    tx = full.transactions.loc[full.transactions["date"] <= "2024-03-10"]
+    partial = ReportData(tx, full.returns, pd.DataFrame(), len(tx), "x", as_of="2024-03-10")
+    segment_movement(partial, month="2024-03")
+    # this month scored at the extract date; last month at its own (complete) end
+    assert seen == [pd.Timestamp("2024-03-10"), pd.Timestamp("2024-02-29")]

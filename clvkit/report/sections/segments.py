@@ -10,7 +10,7 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ..month import month_end, upto
+from ..month import month_end, observation_end, upto
 from ..page import (
     SectionPage,
     fmt,
@@ -41,7 +41,7 @@ def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> p
     # monetary value net of returns, as in the course (notebook 02) and clvkit.segments
     returns = (data.returns if data.returns is not None
                else tx.iloc[:0])[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
-    now = rfm_scores(tx, observation_end=month_end(month), time_unit=time_unit,
+    now = rfm_scores(tx, observation_end=observation_end(data, month), time_unit=time_unit,
                      returns=upto(returns, month))
     before_tx = upto(tx, prev_month)
     previous = (rfm_scores(before_tx, observation_end=month_end(prev_month),
