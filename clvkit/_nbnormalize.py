@@ -103,7 +103,7 @@ def sanitize_html(fragment: str) -> str:
 
 
 def markdown_to_html(source: str) -> str:
-    """Render Markdown to HTML as nbconvert does, but never turn bare URLs into links.
+    r"""Render Markdown to HTML as nbconvert does, but never turn bare URLs into links.
 
     nbconvert's Markdown enables the ``url`` plugin, which makes any ``http://...``
     in the text a live ``<a href>``: a channel named ``http://2130706433/login`` in
@@ -113,9 +113,9 @@ def markdown_to_html(source: str) -> str:
     Examples
     --------
     >>> markdown_to_html("channel http://2130706433/login")
-    '<p>channel http://2130706433/login</p>\\n'
+    '<p>channel http://2130706433/login</p>\n'
     >>> markdown_to_html("[docs](https://example.org)")
-    '<p><a href="https://example.org">docs</a></p>\\n'
+    '<p><a href="https://example.org">docs</a></p>\n'
     """
     from nbconvert.filters.markdown_mistune import (
         IPythonRenderer,

@@ -9,7 +9,23 @@ import numpy as np
 
 from .errors import ClvError
 
-__all__ = ["check_one_of", "check_probability", "check_nonnegative", "check_positive"]
+__all__ = ["check_one_of", "check_probability", "check_nonnegative", "check_positive", "brief"]
+
+
+def brief(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` capped at ``limit`` characters: messages never print a whole user value.
+
+    Examples
+    --------
+    >>> brief("x" * 100, limit=12)
+    "'xxxxxxxx... (102 characters)"
+    >>> brief([1, 2])
+    '[1, 2]'
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 3]}... ({len(text):,} characters)"
 
 
 def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
@@ -26,13 +42,13 @@ def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
     """
     options = list(options)
     if value not in options:
-        raise ClvError(f"`{name}` must be one of {options}, got {value!r}")
+        raise ClvError(f"`{name}` must be one of {options}, got {brief(value)}")
     return value
 
 
 def _check(name: str, value: Any, ok: np.ndarray, rule: str) -> Any:
     if not np.all(ok):
-        raise ClvError(f"`{name}` must be {rule}, got {value!r}")
+        raise ClvError(f"`{name}` must be {rule}, got {brief(value)}")
     return value
 
 

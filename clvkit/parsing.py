@@ -983,8 +983,9 @@ Unicode NFC)"
     invisible_mask = np.zeros(len(uniques), bool)
     if is_text.any():
         text = pd.Series(uniques[is_text], dtype="string[python]")
-        invisible = text.str.contains(INVISIBLE_CHARS, regex=True).fillna(False)
-        visible = text.where(~invisible, text.str.replace(INVISIBLE_CHARS, "", regex=True))
+        invisible = _has_invisible(uniques[is_text], text)
+        visible = (text.where(~invisible, text.str.replace(INVISIBLE_CHARS, "", regex=True))
+                   if invisible.any() else text)
         clean = visible.str.strip().str.normalize("NFC")
         clean = clean.mask(clean == "")
         ids[is_text] = clean.astype(object).where(clean.notna(), None).to_numpy()
@@ -1029,6 +1030,15 @@ Unicode NFC)"
     return ParsedColumn(_ids_series(ids, codes, raw), none, none, decision, ())
 
 
+def _has_invisible(cells: np.ndarray, text: pd.Series) -> pd.Series:
+    """Which text cells hold an invisible character (RE2 over Arrow, vectorised)."""
+    try:
+        found = _match(pd.Series(cells, dtype="string[pyarrow]"), INVISIBLE_CHARS)
+    except (pa.ArrowException, UnicodeError):   # lone surrogates: Python's re
+        found = text.str.contains(INVISIBLE_CHARS, regex=True).fillna(False).to_numpy(bool)
+    return pd.Series(found, index=text.index)
+
+
 def _case_twins(ids: np.ndarray) -> str:
     """A note when distinct ids differ only in letter case (``Ann@X.com`` / ``ann@x.com``)."""
     text = pd.Series([i for i in ids if isinstance(i, str)], dtype="string[python]").unique()
@@ -1068,7 +1078,15 @@ def _float_ids(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
 
 
 def _ids_series(ids: np.ndarray, codes: np.ndarray, raw: pd.Series) -> pd.Series:
-    arr = pd.array(ids, dtype=ID_DTYPE) if len(ids) else pd.array([], dtype=ID_DTYPE)
+    try:
+        arr = pd.array(ids, dtype=ID_DTYPE) if len(ids) else pd.array([], dtype=ID_DTYPE)
+    except UnicodeError:   # a lone surrogate (text decoded with errors="surrogateescape")
+        bad = [i for i in ids if isinstance(i, str) and not i.isascii()
+               and any(0xD800 <= ord(ch) <= 0xDFFF for ch in i)]
+        raise DataValidationError(
+            f"column {str(raw.name)[:60]!r} holds {len(bad):,} id(s) that are not valid Unicode "
+            f"text (lone surrogates, e.g. {bad[0][:20]!r}); re-read the file with its "
+            "encoding (encoding=)") from None
     return pd.Series(arr.take(codes, allow_fill=True), index=raw.index, name=raw.name)
 
 

@@ -635,7 +635,8 @@ def test_excel_cells_mixing_numbers_and_text():
 _clean_ids = st.one_of(
     st.sampled_from(["007", "1E3", "12345678901234567890", "0042", "1.0", "nan"]),
     st.text(min_size=1, max_size=12),
-).filter(lambda s: s == unicodedata.normalize("NFC", s.strip()) and s != "")
+).filter(lambda s: s == unicodedata.normalize("NFC", s.strip()) and s != ""
+          and not re.search(INVISIBLE_CHARS, s))   # invisible characters are removed
 
 
 @settings(max_examples=120, deadline=None)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._validate import brief
 from .._version import __version__
 from ..errors import ClvError, DataValidationError
 from ..units import TIME_UNITS
@@ -158,11 +159,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _brief(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}... ({len(text):,} characters)"
-
-
 def _depth(value: Any) -> int:
     """Nesting depth of JSON containers (iterative: no recursion limit to hit)."""
     deepest, todo = 0, [(value, 0)]
@@ -209,7 +205,7 @@ def _read_document(path: Path) -> dict:
     if _depth(doc) > _MAX_DEPTH:
         raise _refuse(path, f"its JSON is nested deeper than {_MAX_DEPTH} levels")
     if doc.get("format_version") != _FORMAT_VERSION:
-        raise _refuse(path, f"format_version {_brief(doc.get('format_version'))} is not "
+        raise _refuse(path, f"format_version {brief(doc.get('format_version'))} is not "
                             f"{_FORMAT_VERSION}")
     return doc
 
@@ -245,20 +241,20 @@ def load_fit(path: str | Path, *, details: bool = False) -> Any:
     doc = _read_document(path)
     cls = _FITS.get(doc.get("model")) if isinstance(doc.get("model"), str) else None
     if cls is None:
-        raise _refuse(path, f"unknown model {_brief(doc.get('model'))} (known: {list(_FITS)})")
+        raise _refuse(path, f"unknown model {brief(doc.get('model'))} (known: {list(_FITS)})")
     ptype = typing.get_type_hints(cls)["params"]
     fields = [f.name for f in dataclasses.fields(ptype)]
     params = doc.get("params")
     if not isinstance(params, dict) or sorted(params) != sorted(fields) or not all(
             _is_number(v) for v in params.values()):
         raise _refuse(path, f"{doc['model']} needs numeric parameters {fields}, got "
-                            f"{_brief(params)}")
+                            f"{brief(params)}")
     bad = {k: v for k, v in params.items() if not (math.isfinite(v) and v > 0)}
     if bad:
-        raise _refuse(path, f"parameters must be finite and > 0, got {_brief(bad)}")
+        raise _refuse(path, f"parameters must be finite and > 0, got {brief(bad)}")
     unit = doc.get("time_unit")
     if unit is not None and (not isinstance(unit, str) or unit not in TIME_UNITS):
-        raise _refuse(path, f"unknown time_unit {_brief(unit)} (known: {list(TIME_UNITS)})")
+        raise _refuse(path, f"unknown time_unit {brief(unit)} (known: {list(TIME_UNITS)})")
     ll = doc.get("log_likelihood")
     n = doc.get("n_customers", 0)
     checks = {
@@ -275,7 +271,7 @@ def load_fit(path: str | Path, *, details: bool = False) -> Any:
     }
     wrong = [key for key, ok in checks.items() if not ok]
     if wrong:
-        raise _refuse(path, f"{wrong[0]} {_brief(doc.get(wrong[0]))} is not valid (expected: "
+        raise _refuse(path, f"{wrong[0]} {brief(doc.get(wrong[0]))} is not valid (expected: "
                             f"{_EXPECTED[wrong[0]]})")
     fit = cls(params=ptype(**{k: float(params[k]) for k in fields}),
               log_likelihood=float("nan") if ll is None else float(ll),
