@@ -2,10 +2,12 @@
 
 Builds fake students (``tests/course_submissions/build.py``: by default ``correct``,
 ``blank`` and ``wrong``) for every course notebook, grades them with ``--jobs`` notebooks
-at a time, checks the points (correct = all automatic points, blank and wrong = 0), and
-prints the wall time per submission (the wall time divided by the notebook runs, the control
-runs of the solutions included), then extrapolates a class of 30 students x every course
-notebook plus one control run per notebook.
+at a time (each in its own sandbox), checks the points (correct = all automatic points, blank
+and wrong = 0), and prints the wall time and the CPU time (user + system of every child
+process) per notebook run (the reference and control runs of the solutions included), then
+extrapolates a class of 30 students x every course notebook plus the two runs per notebook:
+from the wall time measured here, and from the CPU time on an otherwise idle machine with
+``--jobs`` cores (CPU time / cores: what the wall time is when nobody else uses the machine).
 
     .venv/bin/python benchmarks/bench_grading.py [--cases correct blank wrong] [--jobs 2]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -40,31 +43,43 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", nargs="+", default=["correct", "blank", "wrong"])
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded at once")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    parser.add_argument("--sandbox", choices=["bwrap", "user", "rlimits"],
+                        help="sandbox mode (default: the safest available). The CPU time of the "
+                        "runs inside bubblewrap's PID namespace is not reported to this process: "
+                        "use rlimits (the fake students are trusted) to measure it")
     args = parser.parse_args(argv)
     notebooks = [p.stem for p in sorted(SOURCE.glob("[0-9]*.ipynb"))]
     print(f"grading {len(args.cases)} fake students x {len(notebooks)} notebooks, "
-          f"jobs={args.jobs}; {machine()}; load average {os.getloadavg()[0]:.1f}")
+          f"jobs={args.jobs}, sandbox {args.sandbox or 'default'}; {machine()}; load average "
+          f"{os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         subs = _builder().build(Path(tmp) / "subs", cases=args.cases, notebooks=notebooks,
                                 source=SOURCE)
         start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         table = grade(subs, out=Path(tmp) / "out", source=SOURCE, timeout=args.timeout,
-                      jobs=args.jobs)
+                      jobs=args.jobs, sandbox=args.sandbox)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     auto = table[~table["exercise"].str.endswith("-written")]  # the autograded checks
     by_student = auto.groupby("student")[["points", "max_points"]].sum()
     problems = [s for s in args.cases if s in by_student.index and (
         (s == "correct") != (by_student.loc[s, "points"] == by_student.loc[s, "max_points"])
         or (s != "correct" and by_student.loc[s, "points"] != 0))]
     submissions = len(args.cases) * len(notebooks)
-    runs = submissions + len(notebooks)  # grade() first runs the solutions as a control
-    per_run = wall / runs                # wall time per notebook run at `jobs` in parallel
-    rows = [{"submissions": submissions, "control runs": len(notebooks), "jobs": args.jobs,
-             "wall (s)": round(wall, 1), "per submission (s)": round(per_run, 2),
-             f"30 students x {len(notebooks)} notebooks (min)":
-                 round((30 + 1) * len(notebooks) * per_run / 60, 1)}]
-    print_table(rows, title="clvkit course grade: wall time (kernel start, full notebook run, "
-                "hidden tests, feedback)")
+    runs = submissions + 2 * len(notebooks)  # + the reference and control run per notebook
+    per_run = wall / runs                    # wall time per notebook run at `jobs` in parallel
+    cpu_per_run = cpu / runs
+    class_runs = (30 + 2) * len(notebooks)
+    rows = [{"submissions": submissions, "solution runs": 2 * len(notebooks), "jobs": args.jobs,
+             "wall (s)": round(wall, 1), "wall per run (s)": round(per_run, 2),
+             "CPU per run (s)": round(cpu_per_run, 2),
+             f"30 x {len(notebooks)}, this wall (min)": round(class_runs * per_run / 60, 1),
+             f"30 x {len(notebooks)}, idle {args.jobs} cores (min)":
+                 round(class_runs * cpu_per_run / args.jobs / 60, 1)}]
+    print_table(rows, title="clvkit course grade: time per notebook run (sandbox start, full "
+                "notebook run, checked calls, comparison, feedback)")
     print("\npoints per fake student (automatic only):")
     print(by_student.to_string())
     if problems:

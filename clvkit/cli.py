@@ -28,30 +28,56 @@ from .errors import ClvError
 from .outputs import USER_ERRNOS, Terminated, describe_os_error, sigterm_raises, write_table
 from .units import TIME_UNITS
 
-__all__ = ["main", "build_parser", "cli_hint"]
+__all__ = ["main", "build_parser", "cli_hint", "add_loader_arguments", "loader_options"]
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="transactions file: CSV, CSV.gz, Parquet or Excel")
     parser.add_argument("--preset", choices=["cdnow", "online_retail"],
                         help="a known column layout")
-    for name in ("customer-id", "date", "amount", "order-id", "quantity", "unit-price"):
-        parser.add_argument(f"--{name}", metavar="COLUMN",
-                            help=f"name of the {name.replace('-', ' ')} column in the file")
-    parser.add_argument("--returns", choices=["separate", "net", "drop"], default="separate",
+    add_loader_arguments(parser)
+
+
+#: Column options of the loader (``--customer-id`` -> ``customer_id``).
+COLUMN_OPTIONS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price")
+#: Other loader options that are command-line options, by their keyword.
+LOADER_OPTIONS = ("returns", "duplicates", "zero", "summary_rows", "encoding", "sep", "sheet",
+                  "decimal", "thousands", "date_format", "dayfirst", "date_unit", "timezone",
+                  "refunds")
+
+
+def add_loader_arguments(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """Add the loader's options (columns, reading, cleaning policies) to ``parser``.
+
+    ``validate``, ``summary`` and ``report`` share them. With ``defaults=False``
+    (``report``) every option defaults to None, so only what the user typed
+    overrides the report's configuration.
+    """
+    def default(value):
+        return value if defaults else None
+
+    for name in COLUMN_OPTIONS:
+        flag = name.replace("_", "-")
+        parser.add_argument(f"--{flag}", metavar="COLUMN",
+                            help=f"name of the {flag.replace('-', ' ')} column in the file")
+    parser.add_argument("--refunds", metavar="COLUMN", help="column of money refunded on a "
+                        "purchase (e.g. Shopify's 'Refunded Amount'); subtracted in net revenue")
+    parser.add_argument("--returns", choices=["separate", "net", "drop"],
+                        default=default("separate"),
                         help="what to do with returns/cancellations (default: separate)")
     parser.add_argument("--duplicates", choices=["drop", "keep"], help="rows repeated in every "
                         "column (default: dropped when the file has an order id or times of "
                         "day, else kept as separate purchases; logged)")
     parser.add_argument("--zero", choices=["drop", "keep"], help="rows whose amount is "
                         "exactly zero (default: drop; the cdnow preset keeps them)")
-    parser.add_argument("--summary-rows", choices=["drop", "keep"], default="drop",
+    parser.add_argument("--summary-rows", choices=["drop", "keep"], default=default("drop"),
                         help="rows labelled Total/Sum or a trailing total of the rows above "
                         "(default: drop, logged)")
     parser.add_argument("--encoding", help="text encoding of CSV files (default: a "
                         "byte-order mark decides, else UTF-8)")
     parser.add_argument("--sep", help="field separator of CSV files (default: detected "
-                        "among ',', ';', TAB and '|')")
+                        "among ',', ';', TAB and '|'); 'whitespace' for columns aligned "
+                        "with spaces (CDNOW_master.txt)")
     parser.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the "
                         "first)")
     parser.add_argument("--decimal", choices=[".", ","], help="decimal mark of text amounts "
@@ -66,9 +92,23 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                        help="dates like 05/06/2024 are month first (May 6)")
     parser.add_argument("--date-unit", choices=["s", "ms", "us", "ns", "D"],
                         help="unit of numeric dates: Unix seconds ... or D (Excel serial days)")
-    parser.add_argument("--timezone", default="UTC", help="dates with a UTC offset are "
-                        "converted to this zone before the calendar date is taken "
+    parser.add_argument("--timezone", default=default("UTC"), help="dates with a UTC offset "
+                        "are converted to this zone before the calendar date is taken "
                         "(default: UTC)")
+
+
+def loader_options(args: argparse.Namespace) -> tuple[dict, dict]:
+    """(columns, options) the user typed, as keyword arguments of the loader (None left out).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["report", "--customer-id", "Email", "--sep", ";"])
+    >>> loader_options(args)
+    ({'customer_id': 'Email'}, {'sep': ';'})
+    """
+    columns = {k: v for k in COLUMN_OPTIONS if (v := getattr(args, k, None)) is not None}
+    options = {k: v for k in LOADER_OPTIONS if (v := getattr(args, k, None)) is not None}
+    return columns, options
 
 
 def _iso_day(text: str) -> str:
@@ -143,14 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace):
     from .io import load_transactions
 
-    return load_transactions(
-        args.file, preset=args.preset, customer_id=args.customer_id, date=args.date,
-        amount=args.amount, order_id=args.order_id, quantity=args.quantity,
-        unit_price=args.unit_price, returns=args.returns, encoding=args.encoding,
-        sep=args.sep, sheet=args.sheet, decimal=args.decimal, thousands=args.thousands,
-        date_format=args.date_format, dayfirst=args.dayfirst, date_unit=args.date_unit,
-        timezone=args.timezone, summary_rows=args.summary_rows, duplicates=args.duplicates,
-        zero=args.zero)
+    columns, options = loader_options(args)
+    return load_transactions(args.file, preset=args.preset, **columns, **options)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -190,7 +224,8 @@ def _summary_engine(args: argparse.Namespace) -> int:
 
     unsupported = [f"--{name.replace('_', '-')}" for name in
                    ("order_id", "quantity", "unit_price", "encoding", "sep", "sheet", "decimal",
-                    "thousands", "date_format", "dayfirst", "date_unit", "duplicates", "zero")
+                    "thousands", "date_format", "dayfirst", "date_unit", "duplicates", "zero",
+                    "refunds")
                    if getattr(args, name) is not None]
     if args.returns != "separate" or args.timezone != "UTC" or args.summary_rows != "drop":
         unsupported.append("--returns/--timezone/--summary-rows")
@@ -246,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
 #: Loader keywords that are also command-line options (``date_format`` -> ``--date-format``).
 _CLI_KEYS = ("customer_id", "date", "amount", "order_id", "quantity", "unit_price", "encoding",
              "sep", "sheet", "decimal", "thousands", "date_format", "date_unit", "timezone",
-             "summary_rows", "duplicates", "zero")
+             "summary_rows", "duplicates", "zero", "refunds")
 _CALL = re.compile(r"load_transactions\(path, (?P<args>[^)]*)\)")
 _KEYWORD = re.compile(r"\b(?P<key>[a-z_]+)=(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;)]+)?")
 

@@ -335,8 +335,8 @@ def grade(submissions, *, out, source=SOURCE_DIR, data=None, timeout: int = 60,
         Data folder the notebooks read as ``../data``; default ``<source>/../data``. Each
         sandbox gets a read-only copy.
     timeout : int, default 60
-        Seconds allowed per cell and per checked call; past it the cell is interrupted
-        (the rest still runs) or the call scores 0.
+        CPU seconds allowed per cell and per checked call (or five times as many on the wall
+        clock); past it the cell is interrupted (the rest still runs) or the call scores 0.
     notebook_timeout : int, default 600
         Seconds allowed per notebook; past it every process of the sandbox is killed and the
         checks that had not run score 0.
@@ -430,7 +430,8 @@ def add_course_arguments(parser: argparse.ArgumentParser) -> None:
                      "(default: notebooks)")
     gra.add_argument("--data", help="data folder the notebooks read as ../data "
                      "(default: next to the source folder)")
-    gra.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    gra.add_argument("--timeout", type=int, default=60,
+                     help="CPU seconds per cell and per checked call (default 60)")
     gra.add_argument("--notebook-timeout", type=int, default=600,
                      help="seconds per notebook (default 600)")
     gra.add_argument("--jobs", type=int, default=2, help="notebooks run at once (default 2)")

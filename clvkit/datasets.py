@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -15,7 +16,8 @@ from .io import LoadResult, load_transactions
 from .parsing import ID_DTYPE
 
 __all__ = ["data_dir", "load_cdnow", "load_online_retail", "cdnow_summary", "load_donations",
-           "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END"]
+           "CDNOW_CALIBRATION_END", "CDNOW_OBSERVATION_END", "load_clvtools_apparel",
+           "APPAREL_CALIBRATION_END"]
 
 #: End of the 39-week calibration period used by Fader, Hardie & Lee (2005).
 CDNOW_CALIBRATION_END = "1997-09-30"
@@ -102,3 +104,41 @@ def load_donations() -> pd.DataFrame:
     11104
     """
     return pd.read_csv(data_dir() / "donations.csv")
+
+
+#: Estimation end of CLVTools' apparel examples (``estimation.split = 104`` weeks).
+APPAREL_CALIBRATION_END = "2006-12-31"
+
+
+def load_clvtools_apparel() -> dict[str, Any]:
+    """CLVTools' simulated apparel retailer (GPL-3; see ``data/clvtools_apparel/PROVENANCE.md``).
+
+    Prepared as CLVTools does for its examples: zero-price purchases kept, same-day
+    purchases one transaction, weekly, estimation end 2006-12-31.
+
+    Returns
+    -------
+    dict
+        ``transactions`` (`LoadResult`), ``summary`` (weekly RFM summary to the estimation
+        end, indexed by ``customer_id``), ``static`` (``Gender`` 0 male / 1 female,
+        ``Channel`` 0 online / 1 offline, indexed by ``customer_id``) and ``dynamic`` (the
+        long weekly table: ``customer_id``, ``period``, ``High.Season``, ``Gender``,
+        ``Channel``; the layout of `clvkit.models.ParetoNBDDynamic`).
+
+    Examples
+    --------
+    >>> apparel = load_clvtools_apparel()
+    >>> len(apparel["summary"]), int(apparel["summary"]["frequency"].sum())
+    (600, 1266)
+    """
+    from .summary import rfm_summary
+
+    folder = data_dir() / "clvtools_apparel"
+    loaded = load_transactions(folder / "apparelTrans.csv", customer_id="Id", date="Date",
+                               amount="Price", zero="keep", as_of="2020-01-01")
+    summary = rfm_summary(loaded, observation_end=APPAREL_CALIBRATION_END, time_unit="W")
+    static = pd.read_csv(folder / "apparelStaticCov.csv", dtype={"Id": ID_DTYPE})
+    dynamic = pd.read_csv(folder / "apparelDynCov.csv.gz", dtype={"Id": ID_DTYPE}).rename(
+        columns={"Id": "customer_id", "Cov.Date": "period"})
+    static = static.rename(columns={"Id": "customer_id"}).set_index("customer_id")
+    return {"transactions": loaded, "summary": summary, "static": static, "dynamic": dynamic}

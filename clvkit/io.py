@@ -73,10 +73,11 @@ from .parsing import (
     parse_dates,
     parse_numbers,
 )
-from .reading import RawTable, read_source
+from .reading import WHITESPACE, RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
-           "REASONS", "find_summary_rows", "as_of_limit"]
+           "REASONS", "find_summary_rows", "as_of_limit", "name_headerless_columns",
+           "carry_order_fields", "summary_file_message", "suggest_preset", "REFUNDED"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
@@ -115,6 +116,9 @@ class Preset:
     extra: dict[str, str] = field(default_factory=dict)
     description: str = ""
     currency: str | None = None
+    #: Source column names in file order, used when a file has no header row
+    #: (:func:`name_headerless_columns`).
+    positional: tuple[str, ...] = ()
 
 
 #: Ready mappings for the data sets shipped in ``data/``.
@@ -131,6 +135,9 @@ PRESETS: dict[str, Preset] = {
         zero="keep",
         description="CDNOW (Fader & Hardie): customer_id, date, quantity, amount in USD",
         currency="USD",
+        # CDNOW_master.txt as Fader & Hardie (and lifetimes) ship it: no header, columns
+        # aligned with spaces (sep="whitespace") in this order
+        positional=("customer_id", "date", "quantity", "amount"),
     ),
     "online_retail": Preset(
         name="online_retail",
@@ -193,7 +200,9 @@ class LoadResult:
         """
         table = self.log.copy()
         table["amount"] = table["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
-        lines = [f"{self.rows_read:,} rows read from {self.source}"]
+        source = (self.source if isinstance(self.source, str) and self.source.strip()
+                  else "the input")
+        lines = [f"{self.rows_read:,} rows read from {source}"]
         lines += [f"- {hint(d) if hint else d}" for d in self.decisions]
         return "\n".join(lines) + "\n" + table.to_string(index=False)
 
@@ -287,6 +296,7 @@ def load_transactions(
     date_unit: str | None = None,
     timezone: str = "UTC",
     summary_rows: str = "drop",
+    refunds: str | None = None,
 ) -> LoadResult:
     """Load transactions into the data contract and log what happened to every row.
 
@@ -352,6 +362,16 @@ def load_transactions(
         up to 3 rows each equal to the sum of the rows above are dropped as "summary /
         total row" (logged, with their row numbers; see :func:`find_summary_rows`);
         "keep" keeps them as purchases.
+    refunds : str, optional
+        Source name of a column of money refunded on a purchase row (e.g.
+        Shopify's ``Refunded Amount``). Read with the amounts' number convention
+        into the column ``refunded`` (:data:`REFUNDED`; blank = 0) of the kept
+        purchases; the report subtracts it in net revenue.
+
+    Multi-line orders whose order fields (customer, date, ...) are filled only
+    on an order's first line are recognised from the order id: the blank order
+    fields of later lines are carried down within the order id, and the
+    decision is logged (:func:`carry_order_fields`).
 
     Returns
     -------
@@ -394,6 +414,8 @@ def load_transactions(
     rules = PRESETS[preset] if preset else Preset(name="custom", columns={})
     extras = {**rules.extra, **(extra or {})}
     spec.update({f"extra:{key}": name for key, name in extras.items()})
+    if refunds is not None:
+        spec[f"extra:{REFUNDED}"] = refunds
     if duplicates is not None:
         check_one_of("duplicates", duplicates, ["drop", "keep"])
     zero = check_one_of("zero", zero or rules.zero, ["drop", "keep"])
@@ -402,14 +424,22 @@ def load_transactions(
     if len(raw) == 0:
         raise DataValidationError(f"{label} has no rows: nothing to load. Check the file and "
                                   "its header.")
+    raw, note = name_headerless_columns(raw, preset)
+    decisions = (*decisions, note) if note else decisions
     mapped = _map_columns(raw, spec, label,
                           sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
+    mapped, note = carry_order_fields(mapped)
+    decisions = (*decisions, note) if note else decisions
     frame, checks, notes = _parse_values(
         mapped, label, unit_price="unit_price" in spec,
         numbers={"decimal": decimal, "thousands": thousands},
         dates={"date_format": date_format, "dayfirst": dayfirst, "date_unit": date_unit,
                "timezone": timezone})
     decisions = (*decisions, *notes)
+    if REFUNDED in frame:
+        frame[REFUNDED], note = _parse_refunds(frame[REFUNDED], column=refunds, numbers={
+            "decimal": decimal, "thousands": thousands})
+        decisions = (*decisions, note)
     checks["excluded order"] = _excluded_orders(frame, rules)
     checks[SUMMARY], note = _summary_rows(mapped, frame[C.AMOUNT].to_numpy(dtype=float),
                                           keep=summary_rows == "keep")
@@ -464,7 +494,7 @@ def load_transactions(
 _TEXT_OPTIONS = ("preset", "customer_id", "date", "amount", "order_id", "quantity",
                  "unit_price", "channel", "product", "returns", "duplicates", "zero",
                  "encoding", "sep", "decimal", "thousands", "date_format", "date_unit",
-                 "timezone", "summary_rows")
+                 "timezone", "summary_rows", "refunds")
 
 
 def _check_option_types(given: dict) -> None:
@@ -476,9 +506,10 @@ def _check_option_types(given: dict) -> None:
         value = given[name]
         if value is not None and not isinstance(value, str):
             raise DataValidationError(f"{name}= must be text, got {shown(value)}")
-    if given["sep"] is not None and len(given["sep"]) != 1:
+    if given["sep"] is not None and len(given["sep"]) != 1 and given["sep"] != WHITESPACE:
         raise DataValidationError(f"sep={given['sep'][:20]!r}: the separator must be one "
-                                  "character")
+                                  f"character, or sep='{WHITESPACE}' for columns aligned with "
+                                  "spaces")
     sheet = given["sheet"]
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
         raise DataValidationError(f"sheet= must be a sheet name or a 0-based position, got "
@@ -578,15 +609,21 @@ def _map_columns(raw: pd.DataFrame, spec: dict[str, str], label: str, *,
     if "unit_price" in spec and C.QUANTITY not in spec:
         missing.append("a quantity column (amount = quantity x unit price)")
     if missing:
+        summary = summary_file_message(raw.columns)
+        if summary:
+            raise DataValidationError(f"{label}: {summary}")
         found = ", ".join(repr(c) for c in raw.columns[:30])
         more = f" (and {len(raw.columns) - 30} more)" if len(raw.columns) > 30 else ""
         absent = [key for key, name in spec.items()
                   if name not in raw.columns and not key.startswith("extra:")]
         options = ", ".join(f"{key}='COLUMN'" for key in absent) or "extra={...}"
         where = f" ({sheet_note})" if sheet_note and " of " in sheet_note else ""
+        preset = suggest_preset(raw.columns)
+        hint = (f" These columns match the preset {preset!r}: pass preset='{preset}' "
+                f"(command line: --preset {preset})." if preset else "")
         raise DataValidationError(
             f"{label}: missing column(s) {', '.join(missing)}. Columns found: {found}{more}"
-            f"{where}. Name the file's columns: load_transactions(path, {options})")
+            f"{where}.{hint} Name the file's columns: load_transactions(path, {options})")
     return pd.DataFrame({key.removeprefix("extra:"): raw[name].reset_index(drop=True)
                          for key, name in spec.items()})
 
@@ -874,3 +911,159 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     ordered += [c for c in frame.columns if c not in ordered]
     out = frame[ordered].sort_values([C.DATE, C.CUSTOMER_ID], kind="stable")
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- foreign layouts
+# Exports the kit did not ship with: headerless whitespace files, multi-line orders,
+# refunds columns, per-customer summaries, files that match a preset.
+
+#: Column of the kept purchases holding the money refunded on them (``refunds=``).
+REFUNDED = "refunded"
+
+
+def name_headerless_columns(raw: pd.DataFrame, preset: str | None
+                            ) -> tuple[pd.DataFrame, str | None]:
+    """Name the columns of a headerless file (``column_1`` ...) by the preset's file order.
+
+    A whitespace-aligned file without a header row is read with columns
+    ``column_1 .. column_N`` (:func:`clvkit.reading.read_source`); when the preset
+    knows its layout (:attr:`Preset.positional`, e.g. CDNOW_master.txt) and the
+    widths agree, the columns get the preset's names. Returns the (new) frame and
+    the decision, or ``raw`` unchanged and None.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame([["00001", "19970101", "1", "11.77"]],
+    ...                    columns=["column_1", "column_2", "column_3", "column_4"])
+    >>> named, note = name_headerless_columns(raw, "cdnow")
+    >>> list(named.columns)
+    ['customer_id', 'date', 'quantity', 'amount']
+    """
+    names = [f"column_{i + 1}" for i in range(raw.shape[1])]
+    order = PRESETS[preset].positional if preset in PRESETS else ()
+    if not order or list(raw.columns) != names or len(order) != len(names):
+        return raw, None
+    return (raw.set_axis(list(order), axis=1),
+            f"the file has no header row: its columns are read in the {preset} preset's "
+            f"order ({', '.join(order)})")
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip()
+    return (values.isna() | text.eq("")).fillna(True).to_numpy(dtype=bool)
+
+
+def carry_order_fields(mapped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """Fill the order fields of multi-line orders written only on an order's first line.
+
+    Shop exports (Shopify and others) write one line per item and fill the
+    order's fields (customer, date, channel, ...) on the first line only. Where
+    a line has an order id and a blank customer id or date, and another line of
+    the same order has them, the blank order fields (every mapped column except
+    the amount, quantity, product and refunds, which belong to the line) are
+    filled from the order's first filled line. Nothing else changes.
+
+    Parameters
+    ----------
+    mapped : DataFrame
+        Raw cells under canonical names (text as read).
+
+    Returns
+    -------
+    tuple of (DataFrame, str or None)
+        The frame (a copy when anything was filled) and the decision sentence.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"order_id": ["#1", "#1", "#2"], "customer_id": ["a", None, "b"],
+    ...                     "date": ["2024-01-02", "", "2024-01-03"], "amount": ["5", "7", "1"]})
+    >>> filled, note = carry_order_fields(raw)
+    >>> filled[["customer_id", "date"]].to_dict("list")
+    {'customer_id': ['a', 'a', 'b'], 'date': ['2024-01-02', '2024-01-02', '2024-01-03']}
+    >>> note.split(":")[0]
+    "1 line of 1 multi-line order has the order's fields only on its first line"
+    """
+    if C.ORDER_ID not in mapped or len(mapped) == 0:
+        return mapped, None
+    has_order = ~_blank(mapped[C.ORDER_ID])
+    needs = has_order & (_blank(mapped[C.CUSTOMER_ID]) | _blank(mapped[C.DATE]))
+    if not needs.any():
+        return mapped, None
+    line_fields = {C.AMOUNT, C.QUANTITY, C.PRODUCT, "unit_price", REFUNDED, C.ORDER_ID}
+    fields = [c for c in mapped.columns if c not in line_fields]
+    orders = mapped[C.ORDER_ID].astype("string").str.strip().where(has_order)
+    out = mapped.copy()
+    filled = np.zeros(len(mapped), bool)
+    for column in fields:
+        blank = _blank(mapped[column])
+        if not (blank & needs).any():
+            continue
+        known = mapped[column].where(~blank)
+        first = known.groupby(orders, sort=False).transform("first")
+        fill = blank & has_order & first.notna().to_numpy()
+        out.loc[fill, column] = first[fill]
+        filled |= fill & needs
+    lines = int(filled.sum())
+    if lines == 0:
+        return mapped, None
+    n_orders = int(orders[filled].nunique())
+    return out, (f"{lines:,} line{'s' if lines != 1 else ''} of {n_orders:,} multi-line "
+                 f"order{'s' if n_orders != 1 else ''} "
+                 f"{'have' if lines != 1 else 'has'} the order's fields only on its first "
+                 "line: the customer id, date and other order fields were carried down "
+                 "within the order id (each line keeps its own amount)")
+
+
+def _parse_refunds(values: pd.Series, *, column: str | None, numbers: dict
+                   ) -> tuple[pd.Series, str]:
+    parsed = parse_numbers(values, column=column or REFUNDED, **numbers)
+    amount = parsed.values.astype(float).fillna(0.0).abs()
+    unreadable = int(np.asarray(parsed.unreadable, bool).sum())
+    if unreadable:
+        raise DataValidationError(
+            f"column {column!r} (refunds): {unreadable:,} value(s) are not numbers "
+            f"({list(parsed.examples)[:3]}); fix them or leave refunds= out")
+    rows = int((amount > 0).sum())
+    return amount.to_numpy(), (f"refunds read from column {column!r}: {rows:,} row(s) "
+                               f"with {amount.sum():,.2f} refunded (blank = none); net "
+                               "revenue subtracts them in the month of the purchase")
+
+
+#: Columns of a per-customer summary (lifetimes / clvkit ``rfm_summary``), lower case.
+_SUMMARY_COLUMNS = {"frequency", "recency", "t"}
+
+
+def summary_file_message(columns) -> str | None:
+    """A message when ``columns`` are those of a per-customer summary, not transactions.
+
+    Examples
+    --------
+    >>> summary_file_message(["customer_id", "frequency", "recency", "T", "monetary_value"])[:62]
+    'this file is already a per-customer summary (frequency, recenc'
+    >>> summary_file_message(["customer_id", "date", "amount"]) is None
+    True
+    """
+    lower = {str(c).strip().lower(): str(c) for c in columns}
+    if not _SUMMARY_COLUMNS <= set(lower) or "date" in lower:
+        return None
+    shown = ", ".join(lower[c] for c in ("frequency", "recency", "t") if c in lower)
+    return (f"this file is already a per-customer summary ({shown}: one row per customer), "
+            "not transactions (one row per purchase with a date and an amount). The loader "
+            "and the report need the transactions; a summary can be passed straight to a "
+            "model, e.g. clvkit.models.BGNBD().fit(summary, time_unit='W')")
+
+
+def suggest_preset(columns) -> str | None:
+    """The preset whose source columns are all among ``columns`` (None when none or several).
+
+    Examples
+    --------
+    >>> suggest_preset(["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
+    ...                 "UnitPrice", "CustomerID", "Country"])
+    'online_retail'
+    """
+    have = {str(c) for c in columns}
+    found = [name for name, rules in PRESETS.items()
+             if {*rules.columns.values(), *filter(None, [rules.unit_price])} <= have
+             and not {*rules.columns.values()} <= set(C.CANONICAL)]
+    return found[0] if len(found) == 1 else None

@@ -102,11 +102,23 @@ class Metric:
 
 _M = Metric
 _ALL = (
-    _M("revenue", "Revenue",
-       "Value of the month's purchases by identified customers, after cancellations, returns, "
-       "duplicates and non-product lines (postage, fees) are set apart.",
+    _M("net_revenue", "Net revenue",
+       "What identified customers spent in the month after returns, refunds and credit "
+       "notes: gross revenue minus returns and refunds. The report's headline revenue.",
+       "revenue - returns (both dated in the month)", "purchase amounts less returns and "
+       "refunds", None, "currency", basis="revenue"),
+    _M("revenue", "Gross revenue",
+       "Value of the month's purchases (sales) by identified customers, before returns and "
+       "refunds; cancellations, duplicates and non-product lines (postage, fees) are set "
+       "apart.",
        "sum of purchase amounts dated in the month", "purchase amounts", None, "currency",
        basis="revenue"),
+    _M("returns", "Returns and refunds",
+       "Value of the month's returns, cancellations and credit notes (negative rows) and of "
+       "the refunds column, by identified customers, as a positive amount.",
+       "minus the sum of negative (return) amounts dated in the month, plus refunds recorded on "
+       "the month's purchases", "returned and refunded amounts", None, "currency",
+       lower_is_better=True, basis="revenue"),
     _M("orders", "Orders", "Distinct orders placed in the month.",
        "count of distinct order ids (without order ids: distinct customer-days)",
        "orders", None, "count"),
@@ -205,9 +217,10 @@ _ALL = (
 #: Every metric by name.
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 #: Headline KPIs of the monthly report, in display order.
-KPI_NAMES: tuple[str, ...] = ("revenue", "orders", "active_customers", "new_customers",
-                              "returning_customers", "average_order_value", "returning_share",
-                              "repeat_purchase_rate", "churn_rate", "retention_rate",
+KPI_NAMES: tuple[str, ...] = ("net_revenue", "revenue", "returns", "orders", "active_customers",
+                              "new_customers", "returning_customers", "average_order_value",
+                              "returning_share", "repeat_purchase_rate", "churn_rate",
+                              "retention_rate",
                               "retention_clv", "ltv_to_cac")
 #: The CLV family, from observed to predicted.
 CLV_FAMILY: tuple[str, ...] = ("observed_value", "retention_clv", "predicted_clv")

@@ -458,9 +458,9 @@ def headline_table(kpis: pd.DataFrame, *, period=None, metrics: Sequence[str] | 
     >>> kpis = pd.DataFrame({"revenue": [1000.0, 1100.0], "churn_rate": [0.05, 0.04]},
     ...                     index=pd.period_range("2024-01", periods=2, freq="M"))
     >>> headline_table(kpis, benchmarks={"churn_rate": 0.045})
-           metric   value vs_previous vs_last_year    vs_benchmark
-    0     Revenue  £1,100      +10.0%          n/a             n/a
-    1  Churn rate    4.0%     -1.0 pp          n/a  -0.5 pp better
+              metric   value vs_previous vs_last_year    vs_benchmark
+    0  Gross revenue  £1,100      +10.0%          n/a             n/a
+    1     Churn rate    4.0%     -1.0 pp          n/a  -0.5 pp better
     """
     rows = []
     for m, kind, value, prev, ly, bench, hib, _ in _kpi_rows(kpis, period, metrics, benchmarks,
@@ -495,7 +495,7 @@ def describe_kpis(kpis: pd.DataFrame, *, period=None, metrics: Sequence[str] | N
     >>> kpis = pd.DataFrame({"revenue": [1000.0, 1100.0]},
     ...                     index=pd.period_range("2024-01", periods=2, freq="M"))
     >>> describe_kpis(kpis)
-    ['Revenue rose 10.0% to £1,100 in February 2024, from £1,000 in January 2024, \
+    ['Gross revenue rose 10.0% to £1,100 in February 2024, from £1,000 in January 2024, \
 with no comparable month last year.']
     """
     sentences = []

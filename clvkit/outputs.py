@@ -369,10 +369,12 @@ def _clean_stale_partials(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, *, force: bool = False,
+                  mode: int = 0o666) -> Iterator[Path]:
     """A temporary path in ``path``'s folder that becomes ``path`` when the block succeeds.
 
-    The temporary file is created empty (with the usual permissions) and its
+    The temporary file is created empty (``mode``, less the umask: 0o600 makes
+    a file only its owner can read, from its first byte) and its
     name carries the pid, so a later call removes one left by a killed process.
     Without ``force`` the final rename never replaces a file that appeared
     meanwhile. OS errors while writing become :class:`OutputError` naming
@@ -392,7 +394,7 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[P
     partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         try:
-            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
             yield partial
             with open(partial, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -424,7 +426,8 @@ def _rename_no_replace(partial: Path, path: Path) -> None:
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, force: bool = False,
-                index: bool = True, protect: Iterable[str | os.PathLike] = ()) -> Path:
+                index: bool = True, protect: Iterable[str | os.PathLike] = (),
+                mode: int = 0o666) -> Path:
     """Write ``frame`` to ``path`` (CSV or Parquet by suffix), safely and atomically.
 
     CSV text goes through :func:`spreadsheet_safe`; Parquet is written as is.
@@ -441,6 +444,9 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, *, force: bool = F
         Write the index as the first column(s).
     protect : paths
         Inputs that must never be replaced, even with ``force``.
+    mode : int, default 0o666
+        Permissions of the new file, less the umask (0o600: readable by the
+        owner only, e.g. a key file that maps pseudonyms back to customer ids).
 
     Returns
     -------
@@ -472,7 +478,7 @@ replace it
     """
     fmt = table_format(path)
     path = check_output_file(path, force=force, protect=protect)
-    with atomic_output(path, force=force) as partial:
+    with atomic_output(path, force=force, mode=mode) as partial:
         if fmt == "csv":
             spreadsheet_safe(frame).to_csv(partial, index=index)
         else:

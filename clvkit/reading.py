@@ -151,7 +151,9 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
         Text encoding of a CSV file. None detects it: a byte-order mark decides,
         otherwise UTF-8. A given encoding is used as given.
     sep : str, optional
-        Field separator of a CSV file. None detects one of ``, ; TAB |``.
+        Field separator of a CSV file. None detects one of ``, ; TAB |``;
+        ``"whitespace"`` reads columns aligned with runs of spaces or tabs (see
+        :func:`read_whitespace_columns`).
     sheet : str or int, optional
         Excel sheet name or 0-based index. None reads the first sheet.
 
@@ -684,10 +686,13 @@ def _read_csv(path: Path, info: SourceInfo, *, encoding: str | None,
     head = _read_head(path, info)
     enc = _choose_encoding(path, head, encoding, decisions)
     text, complete = _decode_head(path, info, head, enc)
+    if sep == WHITESPACE:
+        return _read_whitespace(path, info, text, enc, decisions), decisions
     if sep is None:
         sep = _detect_separator(path, text, complete, decisions)
     elif len(sep) != 1:
-        raise DataValidationError(f"sep={sep!r}: the separator must be one character")
+        raise DataValidationError(f"sep={sep!r}: the separator must be one character, or "
+                                  f"sep='{WHITESPACE}' for columns aligned with spaces")
     records = _records(text, sep)
     if not complete and records:
         records = records[:-1]  # the sample may end inside a record
@@ -951,3 +956,62 @@ def _encoding_hint(path: Path, info: SourceInfo, offset: int) -> str:
             continue
         return f"it decodes as {candidate}: pass encoding='{candidate}'"
     return "pass the file's encoding with encoding=..."  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- whitespace
+
+#: ``sep=`` value of files whose columns are separated by runs of spaces or tabs.
+WHITESPACE = "whitespace"
+_NUMBER_LIKE = r"[+-]?[\d.,:/-]+"
+
+
+def headerless(first_line: str) -> bool:
+    """True when a whitespace-aligned file's first line holds only numbers and dates.
+
+    Such a file has no header row (CDNOW_master.txt as other libraries ship it).
+
+    Examples
+    --------
+    >>> headerless("   00001 19970101  1  11.77")
+    True
+    >>> headerless("customer date amount")
+    False
+    """
+    import re
+
+    fields = first_line.split()
+    return bool(fields) and all(re.fullmatch(_NUMBER_LIKE, f) for f in fields)
+
+
+def _read_whitespace(path: Path, info: SourceInfo, text: str, enc: str,
+                     decisions: list[str]) -> pd.DataFrame:
+    """Read a file whose fields are separated by runs of spaces or tabs (``sep="whitespace"``)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise DataValidationError(f"{path} has no data (no header row): nothing to load")
+    no_header = headerless(first)
+    width = len(first.split())
+    names = [f"column_{i + 1}" for i in range(width)] if no_header else None
+    with ExitStack() as stack:
+        source, compression = _csv_source(path, info, stack)
+        try:
+            frame = pd.read_csv(source, sep=r"\s+", engine="c", header=None if no_header else 0,
+                                names=names, index_col=False, dtype=str,
+                                keep_default_na=False, na_values=[""], encoding=enc,
+                                compression=compression)
+        except UnicodeDecodeError:
+            raise _decode_error(path, info, enc) from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise DataValidationError(
+                f"{path} could not be read with sep='{WHITESPACE}': "
+                f"{_first_line(exc)} (a value with a space inside, such as a product name, "
+                "splits into two columns; such files need a real separator)") from None
+    if not no_header:
+        _check_duplicates(path, list(frame.columns))
+    decisions.append(
+        f"columns separated by runs of spaces or tabs (sep='{WHITESPACE}')"
+        + (f"; the first line holds only numbers, so the file has no header row: its "
+           f"{width} columns are named column_1 .. column_{width} (name them, e.g. "
+           "customer_id='column_1', or use a preset that knows the layout)"
+           if no_header else ""))
+    return frame

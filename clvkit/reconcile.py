@@ -15,10 +15,12 @@ bridge::
     - exact duplicate rows
     - other exclusions (zero amounts, excluded orders, future dates, summary/total rows)
     - non-product lines
-    = headline revenue
+    = gross revenue (sales)
+    - returns and refunds (cancellation rows of identified customers, refunds column)
+    = net revenue (the report's headline)
 
-:func:`check_bridge` then compares the bridge's last line with the revenue
-the report computed from the loaded data; a difference fails the check.
+:func:`check_bridge` then compares the bridge's gross and net revenue with
+those the report computed from the loaded data; a difference fails the check.
 Rows whose date cannot be read belong to no month and are counted per file.
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from .io import REFUNDED
 from .parsing import has_time_of_day, parse_dates, parse_numbers
 
 __all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_totals",
@@ -38,7 +41,9 @@ __all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_
 #: Lines of the bridge, in order (each removes rows left by the previous ones).
 BRIDGE_STEPS = ("all rows in the month", "without customer id", "unreadable amount",
                 "cancellations and returns", "duplicates", "other exclusions",
-                "non-product lines", "headline revenue")
+                "non-product lines", "gross revenue", "returns and refunds", "net revenue")
+#: Lines of :data:`BRIDGE_STEPS` that remove rows (between the first line and gross revenue).
+_REMOVING = BRIDGE_STEPS[1:7]
 
 
 def is_non_product(products: pd.Series, names: Sequence[str]) -> np.ndarray:
@@ -88,14 +93,28 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         (NaT when unreadable), ``amount`` (NaN when unreadable), ``order_id``
         and ``product`` when present.
     """
-    from .io import find_summary_rows, resolve_columns
+    from .io import (
+        carry_order_fields,
+        find_summary_rows,
+        name_headerless_columns,
+        resolve_columns,
+    )
 
     options = options or {}
-    spec = resolve_columns(preset, **(columns or {}))   # the loader's own column mapping
+    columns = dict(columns or {})
+    refunds = options.get("refunds")
+    raw, _ = name_headerless_columns(raw, preset)     # the loader's published rules
+    spec = resolve_columns(preset, **columns)         # the loader's own column mapping
     for name in (C.ORDER_ID, C.PRODUCT, C.QUANTITY):      # picked up by name, as the loader does
         if name not in spec and name in raw.columns:
             spec[name] = name
     nums = {"decimal": options.get("decimal"), "thousands": options.get("thousands")}
+    if C.ORDER_ID in spec and spec[C.ORDER_ID] in raw.columns:
+        # multi-line orders: order fields carried down within the order id
+        keys = [k for k in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID) if spec.get(k) in raw.columns]
+        cells, _ = carry_order_fields(pd.DataFrame({k: raw[spec[k]].reset_index(drop=True)
+                                                    for k in keys}))
+        raw = raw.reset_index(drop=True).assign(**{spec[k]: cells[k] for k in keys})
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     cid = raw[spec[C.CUSTOMER_ID]].reset_index(drop=True)
     out["has_customer"] = ~(cid.isna() | cid.astype("string").str.strip().eq("")).fillna(True)
@@ -116,6 +135,9 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
     for name in (C.ORDER_ID, C.PRODUCT):
         if name in spec and spec[name] in raw.columns:
             out[name] = raw[spec[name]].reset_index(drop=True).astype("string")
+    if refunds is not None and refunds in raw.columns:
+        out[REFUNDED] = _numbers(raw[refunds].reset_index(drop=True), column=refunds,
+                                 **nums).fillna(0.0).abs()
     out["_duplicate"] = raw.reset_index(drop=True).duplicated().to_numpy()
     cells = pd.DataFrame({name: raw[spec[name]].reset_index(drop=True)
                           for name in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID)
@@ -158,7 +180,9 @@ def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[st
                else np.zeros(len(parsed), bool))
     return {"without customer id": ~parsed["has_customer"].to_numpy(bool),
             "unreadable amount": np.isnan(amount), "cancellations and returns": cancel,
-            "duplicates": dup, "other exclusions": excluded, "non-product lines": product}
+            "duplicates": dup, "other exclusions": excluded, "non-product lines": product,
+            "summary": parsed["_summary"].to_numpy(bool) if "_summary" in parsed
+            else np.zeros(len(parsed), bool)}
 
 
 def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
@@ -195,7 +219,7 @@ def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
     ...     "product": ["mug", "mug", "mug", "mug", "POSTAGE", "mug"]})
     >>> b = revenue_bridge(parse_raw(raw), non_product=["postage"], as_of=None)
     >>> b.loc["2024-01", "amount"].tolist()
-    [21.0, 5.0, nan, -3.0, 0.0, 0.0, 7.0, 12.0]
+    [21.0, 5.0, nan, -3.0, 0.0, 0.0, 7.0, 12.0, 3.0, 9.0]
     """
     flags = _flags(parsed, preset=preset, non_product=non_product, as_of=as_of,
                    duplicates=duplicates, zero=zero)
@@ -206,15 +230,24 @@ def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
         return pd.DataFrame(columns=["rows", "amount"])
     months = pd.period_range(month[readable].min(), month[readable].max(), freq="M")
     left = readable.copy()
-    parts = [("all rows in the month", left.copy())]
-    for step in BRIDGE_STEPS[1:-1]:
+    parts = [("all rows in the month", left.copy(), amount)]
+    for step in _REMOVING:
         hit = left & flags[step]
-        parts.append((step, hit))
+        parts.append((step, hit, amount))
         left &= ~hit
-    parts.append(("headline revenue", left))
+    parts.append(("gross revenue", left, amount))
+    # the loader's returns: cancellations of identified customers not excluded otherwise
+    # (duplicates, excluded orders, summary rows), shown as a positive amount subtracted
+    returned = (readable & flags["cancellations and returns"] & ~flags["without customer id"]
+                & ~flags["duplicates"] & ~flags["other exclusions"] & ~np.isnan(amount))
+    refunded = (parsed[REFUNDED].to_numpy(dtype=float) if REFUNDED in parsed
+                else np.zeros(len(parsed)))
+    back = np.where(returned, -amount, 0.0) + np.where(left, refunded, 0.0)
+    parts.append(("returns and refunds", returned | (left & (refunded > 0)), back))
+    parts.append(("net revenue", left | returned, np.where(left, amount, 0.0) - back))
     rows = []
-    for step, mask in parts:
-        sub = pd.DataFrame({"month": month[mask], "amount": amount[mask]})
+    for step, mask, values in parts:
+        sub = pd.DataFrame({"month": month[mask], "amount": values[mask]})
         grouped = sub.groupby("month", observed=True)["amount"]
         count = grouped.size().reindex(months, fill_value=0)
         total = grouped.sum(min_count=1).reindex(months)
@@ -231,6 +264,9 @@ def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
 def file_totals(parsed: pd.DataFrame) -> dict:
     """Rows, readable total, unreadable amounts and dates, date range of the whole input.
 
+    ``amount`` leaves out summary/total rows (a spreadsheet's "Summe" row would
+    double it); they are counted in ``summary_rows`` and ``summary_amount``.
+
     Examples
     --------
     >>> raw = pd.DataFrame({"customer_id": ["a", "b"], "date": ["2024-01-05", "soon"],
@@ -241,15 +277,19 @@ def file_totals(parsed: pd.DataFrame) -> dict:
     """
     amount = parsed[C.AMOUNT]
     dates = parsed[C.DATE]
-    return {"rows": len(parsed), "amount": float(amount.sum(min_count=1) or 0.0),
-            "unreadable_amount_rows": int(amount.isna().sum()),
-            "unreadable_date_rows": int(dates.isna().sum()),
+    summary = (parsed["_summary"].to_numpy(bool) if "_summary" in parsed
+               else np.zeros(len(parsed), bool))
+    return {"rows": len(parsed), "amount": float(amount[~summary].sum(min_count=1) or 0.0),
+            "summary_rows": int(summary.sum()),
+            "summary_amount": float(amount[summary].sum(min_count=1) or 0.0),
+            "unreadable_amount_rows": int(amount[~summary].isna().sum()),
+            "unreadable_date_rows": int(dates[~summary].isna().sum()),
             "first_date": dates.min(), "last_date": dates.max()}
 
 
-def check_bridge(bridge: pd.DataFrame, revenue: pd.Series, *, tolerance: float = 0.005
-                 ) -> pd.DataFrame:
-    """Compare the bridge's headline revenue with the report's revenue, month by month.
+def check_bridge(bridge: pd.DataFrame, revenue: pd.Series, *, tolerance: float = 0.005,
+                 step: str = "gross revenue") -> pd.DataFrame:
+    """Compare a line of the bridge with the report's own figure, month by month.
 
     Parameters
     ----------
@@ -260,6 +300,9 @@ def check_bridge(bridge: pd.DataFrame, revenue: pd.Series, *, tolerance: float =
         indexed by month (Period or ``YYYY-MM`` text).
     tolerance : float
         Largest absolute difference counted as equal (half a cent).
+    step : {"gross revenue", "net revenue"}
+        The bridge line compared (``revenue`` is then the report's gross or net
+        revenue).
 
     Returns
     -------
@@ -276,7 +319,7 @@ def check_bridge(bridge: pd.DataFrame, revenue: pd.Series, *, tolerance: float =
     >>> check_bridge(b, pd.Series({"2024-01": 10.0}))["difference"].tolist()
     [4.0]
     """
-    head = bridge.xs("headline revenue", level="step")["amount"]
+    head = bridge.xs(step, level="step")["amount"]
     report = pd.Series(revenue.to_numpy(dtype=float), index=[str(i) for i in revenue.index])
     months = sorted(set(head.index) | set(report.index))
     out = pd.DataFrame({"bridge": head.reindex(months).fillna(0.0),

@@ -3,18 +3,20 @@
 Three modes, chosen by :func:`choose_mode` (the first available) or by name:
 
 ``bwrap`` (bubblewrap, Debian package ``bubblewrap``)
-    The submission runs in new user, PID, network, IPC, UTS and mount namespaces as uid/gid
-    65534 with every capability dropped. Its file system holds only: the Python interpreter
-    and installed packages (read-only), the ``clvkit`` package itself (read-only; not the
-    repository around it), a few files of ``/etc`` (dynamic linker cache, time zone, fonts),
-    a private ``/tmp``, and its box: ``/box/notebooks/<notebook>.ipynb`` (writable) and
+    The submission runs in new PID, network, IPC, UTS and mount namespaces, without any
+    capability: when the grader is root, as the unprivileged user ``clvkit-sandbox`` (created if
+    missing; bubblewrap sets up the namespaces as root, then ``setpriv`` drops to that user),
+    otherwise as uid/gid 65534 of a new user namespace. Its file system holds only: the Python
+    interpreter and installed packages (read-only), the ``clvkit`` package itself (read-only;
+    not the repository around it), a few files of ``/etc`` (dynamic linker cache, time zone,
+    fonts), a private ``/tmp``, and its box: ``/box/notebooks/<notebook>.ipynb`` (writable) and
     ``/box/data`` (a read-only copy). The repository, the source notebooks and check files,
     other students' work, the grading output and the grader's ``/proc`` do not exist in it;
     there is no network. ``/proc`` shows only its own processes. When the submission's main
     process ends (or the grader kills it at the time limit) the PID namespace ends and the
     kernel kills every process in it, daemons that double-forked into a new session included.
-    Not protected: CPU caches and timing side channels; the data copy is readable (it is
-    the course's public data).
+    Not protected: CPU caches and timing side channels; the data copy is readable (it is the
+    course's public data).
 
 ``user`` (the grader is root, no bubblewrap)
     The submission runs as the unprivileged user ``clvkit-sandbox`` (created if missing) in a
@@ -132,6 +134,12 @@ def _ensure_user() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
+def _chown(box: Path, uid: int, gid: int) -> None:
+    for path in [box, *box.rglob("*")]:
+        if not path.is_symlink():
+            os.chown(path, uid, gid)
+
+
 def _package_dirs() -> list[Path]:
     """Read-only paths the interpreter needs: its prefixes, sys.path, the clvkit package."""
     package = Path(__file__).resolve().parent
@@ -181,10 +189,19 @@ def _mpl_cache(box: Path) -> None:
 
 def _command(mode: str, argv: list[str], box: Path, data: Path | None) -> tuple[list, dict, str]:
     if mode == "bwrap":
-        cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(_NOBODY), "--gid",
-               str(_NOBODY), "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/tmp"]
+        if os.geteuid() == 0:  # namespaces as root, then the unprivileged user runs Python
+            uid, gid = _ensure_user()
+            _chown(box, uid, gid)
+            cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                   "--unshare-cgroup-try"]
+            drop = ["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        else:  # a user namespace in which the submission is uid/gid 65534, no capabilities
+            cmd = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(_NOBODY), "--gid",
+                   str(_NOBODY), "--cap-drop", "ALL"]
+            drop = []
+        cmd += ["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr",
+                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         for link in ("bin", "lib", "lib64", "sbin"):
             if Path("/" + link).is_symlink():
                 cmd += ["--symlink", os.readlink("/" + link), "/" + link]
@@ -192,7 +209,14 @@ def _command(mode: str, argv: list[str], box: Path, data: Path | None) -> tuple[
                 cmd += ["--ro-bind", "/" + link, "/" + link]
         for path in _ETC:
             cmd += ["--ro-bind-try", path, path]
-        for path in _package_dirs():
+        packages = _package_dirs()
+        parents = sorted({str(q) for p in packages for q in p.parents
+                          if str(q) not in ("/", "/usr", "/tmp")} - {str(p) for p in packages},
+                         key=lambda q: q.count("/"))
+        for folder in parents:  # readable by the unprivileged user (bwrap's default is 0700)
+            if not any(folder == str(p) or folder.startswith(f"{p}/") for p in packages):
+                cmd += ["--perms", "0755", "--dir", folder]
+        for path in packages:
             cmd += ["--ro-bind", str(path), str(path)]
         cmd += ["--bind", str(box), "/box"]
         if data is not None:
@@ -201,15 +225,14 @@ def _command(mode: str, argv: list[str], box: Path, data: Path | None) -> tuple[
         env = _environment("/box")
         for key, value in env.items():
             cmd += ["--setenv", key, value]
-        return [*cmd, "--", *argv[:-1], "/box"], {}, "/"
+        return [*cmd, "--", *drop, *argv[:-1], "/box"], {}, "/"
     env = _environment(str(box))
+    argv = [*argv[:-1], str(box)]
     if data is not None:
         (box / "data").symlink_to(data, target_is_directory=True)
     if mode == "user":
         uid, gid = _ensure_user()
-        for path in [box, *box.rglob("*")]:
-            if not path.is_symlink():
-                os.chown(path, uid, gid)
+        _chown(box, uid, gid)
         cmd = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "setpriv",
                "--reuid", str(uid), "--regid", str(gid), "--clear-groups", "--inh-caps=-all",
                "--", *argv]

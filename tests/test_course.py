@@ -123,7 +123,7 @@ EXPECTED = {
     "edited_checks": (0, 0, None),   # its check cells never decide anything
     "copied_number": (0, 0, None),   # typed numbers: right on the notebook's data only
     "endless":       (0, 3, None),   # the endless cell is stopped; the rest still runs
-    "raises_at_top": (0, 0, None),   # right answers, but nothing works after the imports
+    "raises_at_top": (3, 3, None),   # a broken import cell: noted, but its functions are right
 }
 
 
@@ -330,3 +330,48 @@ def test_every_course_notebook_has_a_check_file_for_each_exercise():
         for grade_id in auto:
             assert f'("{grade_id}"' in text, (path.name, grade_id)
     assert CONTROL.startswith("(")  # never a folder name a student could have
+
+
+def test_student_edition_holds_no_solution_hidden_test_or_output(tmp_path):
+    """What `make student` builds (``clvkit course release student/notebooks``): only the
+    notebooks, without a line of any solution or hidden test, without outputs; the check
+    files (hidden inputs) and the instructors' guide are not in it."""
+    out = tmp_path / "student" / "notebooks"
+    assert cli_main(["course", "release", str(out), "--source", str(SOURCE)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST] + [p.name for p in NOTEBOOKS])
+    for path in NOTEBOOKS:
+        source = nbformat.read(str(path), as_version=4)
+        released = (out / path.name).read_text()
+        student = nbformat.reads(released, as_version=4)
+        secret = []
+        for cell in source.cells:
+            for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"),
+                               ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+                for block in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end),
+                                        cell.source, flags=re.S):
+                    secret += [line.strip() for line in block.splitlines()
+                               if len(line.strip()) > 12]
+        assert secret, path.name
+        text = "\n".join(c.source for c in student.cells)
+        assert [line for line in secret if line in text] == [], path.name
+        assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in student.cells if c.cell_type == "code"), path.name
+        for line in check_file(path).read_text().splitlines():  # no check-file input
+            if line.startswith("_") and "=" in line:
+                assert line not in text, (path.name, line)
+
+
+def test_the_rlimits_mode_grades_trusted_notebooks_the_same(tmp_path):
+    """The last-resort mode (no isolation, documented) still grades by value."""
+    cheats = _load("cheats")
+    source, subs = cheats.build(tmp_path)
+    two = tmp_path / "two"
+    for name in ("honest", "typed_number"):
+        (two / name).mkdir(parents=True)
+        (two / name / "00-demo.ipynb").write_bytes((subs / name / "00-demo.ipynb").read_bytes())
+    table = grade(two, out=tmp_path / "out", source=source, data=tmp_path / "data",
+                  sandbox="rlimits", notebook_timeout=60)
+    auto = table[~table["exercise"].str.endswith("written")]
+    assert auto.groupby("student")["points"].sum().to_dict() == {"honest": 2.0,
+                                                                 "typed_number": 0.0}

@@ -351,6 +351,6 @@ def test_the_revenue_bridge_removes_the_summary_rows_the_loader_drops():
     bridge = revenue_bridge(parse_raw(raw), as_of=None)
     loaded = load_transactions(raw, as_of=None).transactions
     by_month = loaded.groupby(loaded["date"].dt.to_period("M").astype(str))["amount"].sum()
-    headline = bridge.xs("headline revenue", level="step")["amount"]
+    headline = bridge.xs("gross revenue", level="step")["amount"]
     assert headline.to_dict() == pytest.approx(by_month.to_dict())
     assert bridge.loc[("2024-12", "other exclusions"), "rows"] == 1

@@ -24,7 +24,8 @@ def test_kpis_are_columns_of_monthly_kpis_or_report_extras():
                        "date": pd.to_datetime(["2024-01-03", "2024-01-04", "2024-02-05"]),
                        "amount": [10.0, 20.0, 5.0]})
     columns = set(crm.monthly_kpis(tx).columns)
-    extras = {"retention_clv", "ltv_to_cac"}  # added by report.sections.executive.month_kpis
+    extras = {"retention_clv", "ltv_to_cac", "net_revenue", "returns"}  # added by the report
+    # (report.sections.executive.month_kpis: they need the returns table)
     assert set(metrics.KPI_NAMES) - columns == extras
 
 

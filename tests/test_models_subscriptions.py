@@ -60,3 +60,21 @@ def test_summary_counts_months_and_marks_the_paying():
     s = subscription_summary(tx, last_month="2024-03")
     assert s["months_paid"].tolist() == [2, 3] and s["active"].tolist() == [False, True]
     assert s.loc["b", "charge"] == 9.0
+
+
+def test_payment_moments_match_a_simulation():
+    # a subscriber who paid k = 3 months: theta | survived 2 renewals ~ Beta(a, b + 2); each
+    # month they renew with probability 1 - theta; W = sum of (1 + d)^-j over months paid
+    from clvkit.models import ShiftedBetaGeometricFit
+    from clvkit.models.subscriptions import payment_moments
+
+    a, b, h, rate = 0.9, 2.5, 12, 0.01
+    fit = ShiftedBetaGeometricFit.from_params(alpha=a, beta=b, time_unit="M")
+    w1, w2 = payment_moments(fit, np.array([3]), horizon=h, discount_rate=rate)
+    rng = np.random.default_rng(4)
+    theta = rng.beta(a, b + 2, 400_000)
+    months = np.minimum(rng.geometric(theta) - 1, h)  # renewals before cancelling
+    disc = np.r_[0.0, np.cumsum((1 + rate) ** -np.arange(1, h + 1))]
+    w = disc[months]
+    assert w1[0] == pytest.approx(w.mean(), rel=0.01)
+    assert w2[0] == pytest.approx((w**2).mean(), rel=0.01)

@@ -170,7 +170,7 @@ def kpis():
 def test_headline_table(kpis):
     t = headline_table(kpis, benchmarks={"revenue": 2000, "churn_rate": 0.06})
     assert list(t.columns) == ["metric", "value", "vs_previous", "vs_last_year", "vs_benchmark"]
-    rev = t.set_index("metric").loc["Revenue"]
+    rev = t.set_index("metric").loc["Gross revenue"]
     assert rev["value"] == "£2,300"
     assert rev["vs_previous"] == f"+{100 * 100 / 2200:.1f}%"
     assert rev["vs_last_year"] == f"+{100 * 1200 / 1100:.1f}%"
@@ -203,6 +203,6 @@ def test_kpi_table_from_crm(kpis):
                        "amount": [10.0, 20.0, 40.0]})
     t = headline_table(crm.monthly_kpis(tx, inactive_periods=1))
     row = t.set_index("metric")
-    assert row.loc["Revenue", "vs_previous"] == "+33.3%"
+    assert row.loc["Gross revenue", "vs_previous"] == "+33.3%"
     assert row.loc["Retention rate", "value"] == "50.0%"
     assert row.loc["Average order value (AOV)", "value"] == "£40.00"

@@ -19,6 +19,15 @@ histogram, holdout errors, degenerate fits flagged), with `purchase_count_histog
 `error_by_decile`; `predict_with_best_model` chooses the best non-degenerate model by
 holdout error and predicts with it (P(alive), purchases, CLV with intervals). `save_fit` /
 `load_fit` keep a fitted model as JSON.
+
+Covariates (`clvkit.models.covariates`, Fader & Hardie 2007 note 019, CLVTools'
+parametrisation): ``ParetoNBD().fit(summary, covariates=frame, trans=[...], life=[...])`` and
+the same for `BGNBD`, with ``constrain=`` (one coefficient for both processes),
+``regularization={"trans": ..., "life": ...}`` and ``reference=`` levels for text columns;
+the result's ``summary()`` has coefficients with standard errors, intervals and p-values,
+its predictions use each customer's own parameters, and ``customer_model(covariates)`` is the
+base model of one (e.g. new) customer. Time-varying covariates: `ParetoNBDDynamic`
+(Bachmann, Meierer & Naef 2021) on transactions and a long weekly covariate table.
 """
 
 from ._base import ConvergenceWarning, FittedModel
@@ -36,6 +45,7 @@ from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
+from .pareto_nbd_dynamic import ParetoNBDDynamic, ParetoNBDDynamicFit
 from .persist import load_fit, save_fit
 from .probabilities import (
     conditional_probability_of_purchases,
@@ -68,6 +78,8 @@ __all__ = [
     "ParetoNBDFit",
     "ParetoNBDParams",
     "ParetoNBDCovariatesFit",
+    "ParetoNBDDynamic",
+    "ParetoNBDDynamicFit",
     "CovariateEncoding",
     "encode_covariates",
     "ShiftedBetaGeometric",

@@ -12,8 +12,8 @@ parametrisation and options follow CLVTools (Bachmann, Meierer & Naef; R package
   b_i = b0 exp(gamma_life . z_i) (CLVTools' ``bgnbd_staticcov_a_i``/``_b_i``);
 * ``constrain``: one coefficient shared by both processes (CLVTools ``names.cov.constr``);
 * ``regularization``: CLVTools' ``reg.lambdas``: the function minimised is the mean
-  negative log-likelihood per customer plus lambda_trans |gamma_trans|^2 + lambda_life
-  |gamma_life|^2 (``interlayer_regularization.R``).
+  negative log-likelihood per customer plus ``lambda_trans * sum(gamma_trans**2) +
+  lambda_life * sum(gamma_life**2)`` (``interlayer_regularization.R``).
 
 The covariate frame is indexed by customer id, like the summary. Numeric columns enter as
 they are; text, categorical and boolean columns become 0/1 dummies, one per level except the
@@ -119,6 +119,30 @@ class CovariateEncoding:
             blocks.append(np.column_stack([text == str(lv) for lv in levels[1:]]
                                           ).astype(float).reshape(len(raw), -1))
         return np.hstack(blocks) if blocks else np.zeros((len(covariates), 0))
+
+
+def unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique rows of a 2-D array and the inverse index (as ``np.unique(axis=0)``).
+
+    A lexicographic sort of the columns: ~10x faster than ``np.unique(axis=0)``, which sorts
+    rows as opaque byte strings (measured: 1.1 s for 250,000 rows of 6 columns).
+
+    Examples
+    --------
+    >>> uniq, inv = unique_rows(np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]]))
+    >>> uniq.tolist(), inv.tolist()
+    ([[0.0, 5.0], [1.0, 2.0]], [1, 0, 1])
+    """
+    values = np.asarray(values)
+    if values.shape[1] == 0:
+        return values[:1], np.zeros(len(values), dtype=np.intp)
+    order = np.lexsort(values.T[::-1])
+    ordered = values[order]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def _fail(frame: pd.DataFrame, mask: np.ndarray, problem: str, fix: str) -> None:
@@ -353,7 +377,7 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
     layout = _Layout.build(enc["trans"], enc["life"], constrain)
     design = {p: enc[p].matrix(cov) for p in PROCESSES}
     both = np.hstack([design["trans"], design["life"]])
-    groups, group = np.unique(both, axis=0, return_inverse=True)
+    groups, group = unique_rows(both)
     k_t = design["trans"].shape[1]
     z = {"trans": groups[:, :k_t], "life": groups[:, k_t:]}
     cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
@@ -409,7 +433,8 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
         coefficient_names=layout.names, coefficients=coefs,
         regularization=tuple(sorted(lambdas.items())),
         objective=float(problem.objective(theta, False)[0]),
-        _layout=layout, _information=hess, _problem=problem)
+        _layout=layout, _information=hess, _problem=problem,
+        _covariates=cov[list(dict.fromkeys([*trans, *life]))].copy())
 
 
 def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
@@ -453,6 +478,7 @@ class StaticCovariatesFit(FittedModel):
     _layout: Any = field(default=None, repr=False, compare=False)
     _information: Any = field(default=None, repr=False, compare=False)
     _problem: Any = field(default=None, repr=False, compare=False)
+    _covariates: Any = field(default=None, repr=False, compare=False)
 
     model_name: ClassVar[str] = "model with static covariates"
     #: model class whose ``covariate_links`` and per-group likelihood apply
@@ -573,19 +599,51 @@ class StaticCovariatesFit(FittedModel):
         """The checked summary rows, per-group parameter values and each row's group."""
         frame = self._read(data, ("frequency", "recency", "T"), given)
         check_customers(frame)
-        if covariates is None:
+        if covariates is None and self._covariates is None:
             raise ClvError("pass `covariates=`: a frame indexed by customer id with the "
                            f"fit's covariate columns ({self._covariate_columns()})")
-        cov = align(covariates, frame.index)
+        try:
+            cov = align(self._covariates if covariates is None else covariates, frame.index)
+        except DataValidationError as err:
+            if covariates is not None:
+                raise
+            raise DataValidationError(f"{err} (the fit's own customers' covariates were used: "
+                                      "pass `covariates=` for other customers)") from None
         layout = self._layout
         both = np.hstack([layout.trans.matrix(cov), layout.life.matrix(cov)])
-        groups, group = np.unique(both, axis=0, return_inverse=True)
+        groups, group = unique_rows(both)
         k_t = len(layout.trans.names)
         coef = np.asarray(self.coefficients, dtype=float)
         eta = {"trans": groups[:, :k_t] @ (layout.expand["trans"] @ coef),
                "life": groups[:, k_t:] @ (layout.expand["life"] @ coef)}
         vals = _linked(self._model_type, self.params, eta, len(groups))
         return frame, vals, group.ravel().astype(np.intp)
+
+    def customer_model(self, covariates: Mapping[str, Any] | pd.DataFrame) -> FittedModel:
+        """The base model of a customer with these covariates (e.g. a new customer).
+
+        A customer's covariates fix their own parameters (alpha_i, beta_i, ...): the result
+        is the model without covariates at those parameters, so every base prediction
+        (`clvkit.clv.new_customer_clv`, P(X(t) = x), ...) applies to that customer.
+
+        Parameters
+        ----------
+        covariates : mapping or one-row DataFrame
+            A value for every covariate column of the fit.
+
+        Returns
+        -------
+        FittedModel
+            E.g. a `ParetoNBDFit` built with ``from_params`` (not fitted: no likelihood).
+        """
+        frame = (covariates if isinstance(covariates, pd.DataFrame)
+                 else pd.DataFrame({k: [v] for k, v in dict(covariates).items()}))
+        if len(frame) != 1:
+            raise DataValidationError(f"`covariates` must describe one customer, got {len(frame)}"
+                                      " rows")
+        own = self.customer_params(frame).iloc[0]
+        return self._model_type.result_type.from_params(time_unit=self.time_unit,
+                                                        **own.to_dict())
 
     def _covariate_columns(self) -> list[str]:
         cols = list(self._layout.trans.columns)

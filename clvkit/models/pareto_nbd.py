@@ -33,7 +33,7 @@ from ._base import (
     prediction,
     scalar_or_array,
 )
-from .covariates import StaticCovariatesFit, covariates_or_base
+from .covariates import StaticCovariatesFit, covariates_or_base, unique_rows
 
 __all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit", "ParetoNBDCovariatesFit"]
 
@@ -123,7 +123,10 @@ def _hyp2f1_one(b: float, c: np.ndarray, z: np.ndarray, x: np.ndarray) -> np.nda
 
 def _unique(values: np.ndarray, key: str) -> dict[str, np.ndarray]:
     """Unique rows of ``values`` (1-D or stacked columns) and the inverse index."""
-    uniq, inv = np.unique(values, axis=0, return_inverse=True)
+    if values.ndim == 1:
+        uniq, inv = np.unique(values, return_inverse=True)
+    else:
+        uniq, inv = unique_rows(values)
     return {f"_{key}_u": uniq, f"_{key}_inv": inv.ravel()}
 
 
@@ -152,20 +155,59 @@ def _hyp_terms(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
     return _log_hyp_term(r, s, alpha[g], beta[g], rows[:, 0], rows[:, 1])
 
 
-def _hyp_gradient(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
-                  d: dict[str, np.ndarray], key: str) -> np.ndarray:
-    """Differentiate log(2F1 term) on the unique rows by central differences -> (4, n).
+#: Below this z the derivative of log 2F1 in z is its limit at 0 (error O(z)).
+_SMALL_Z = 1e-8
 
-    Rows 1 and 3 are derivatives with respect to the row's own group's alpha and beta.
+
+def _log_hyp_slopes(r: float, s: float, alpha: np.ndarray, beta: np.ndarray, x: np.ndarray,
+                    t: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/d alpha and d/d beta of `_log_hyp_term` ``h`` (analytic, through z).
+
+    With z F'(a, b; c; z) = (c - 1) [F(a, b; c - 1; z) - F(a, b; c; z)] (DLMF 15.5.E4 with
+    15.5.E1): for alpha >= beta, F(c, s + 1; c; z) = (1 - z)^-(s + 1) in closed form; for
+    alpha < beta, F(1, s + 1; r + s + x; z) is one more evaluation of `_hyp2f1_one`.
     """
-    out = np.empty((4, len(d[f"_{key}_u"])))
-    for k, (name, value) in enumerate((("r", r), ("alpha", alpha), ("s", s), ("beta", beta))):
-        h = 1e-5 * np.asarray(value, dtype=float)
+    c = r + s + x
+    first = alpha >= beta
+    big, small = np.where(first, alpha, beta), np.where(first, beta, alpha)
+    z = (big - small) / (big + t)
+    # log of the 2F1 factor alone (h without its power and Euler factor)
+    log_f = h + c * np.log(big + t) - np.where(first, 0.0, (1.0 - r - x) * np.log1p(-z))
+    dlog_f = np.empty_like(z)
+    tiny = z < _SMALL_Z
+    dlog_f[tiny] = (s + 1.0) * np.where(first, c, 1.0)[tiny] / (c[tiny] + 1.0)
+    a_idx = first & ~tiny
+    if a_idx.any():
+        za, ca = z[a_idx], c[a_idx]
+        dlog_f[a_idx] = ca / za * np.expm1(-(s + 1.0) * np.log1p(-za) - log_f[a_idx])
+    b_idx = ~first & ~tiny
+    if b_idx.any():
+        zb, cb = z[b_idx], c[b_idx]
+        lower = np.log(_hyp2f1_one(s + 1.0, cb, zb, x[b_idx]))
+        dlog_f[b_idx] = cb / zb * np.expm1(lower - log_f[b_idx])
+    dh_dz = dlog_f - np.where(first, 0.0, (1.0 - r - x) / (1.0 - z))
+    d_big = dh_dz * (t + small) / (big + t) ** 2 - c / (big + t)
+    d_small = -dh_dz / (big + t)
+    return np.where(first, d_big, d_small), np.where(first, d_small, d_big)
+
+
+def _hyp_gradient(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
+                  d: dict[str, np.ndarray], key: str, h: np.ndarray) -> np.ndarray:
+    """Derivatives of the log 2F1 terms ``h`` on the unique rows -> (4, n).
+
+    r and s by central differences; alpha and beta (of the row's own group) analytically
+    (`_log_hyp_slopes`).
+    """
+    rows = d[f"_{key}_u"]
+    g = rows[:, 2].astype(np.intp)
+    out = np.empty((4, len(rows)))
+    for k, (name, value) in ((0, ("r", r)), (2, ("s", s))):
+        step = 1e-5 * value
         args = {"r": r, "alpha": alpha, "s": s, "beta": beta}
-        up = _hyp_terms(**{**args, name: value + h}, d=d, key=key)
-        down = _hyp_terms(**{**args, name: value - h}, d=d, key=key)
-        step = h[d[f"_{key}_u"][:, 2].astype(np.intp)] if np.ndim(h) else h
+        up = _hyp_terms(**{**args, name: value + step}, d=d, key=key)
+        down = _hyp_terms(**{**args, name: value - step}, d=d, key=key)
         out[k] = (up - down) / (2 * step)
+    out[1], out[3] = _log_hyp_slopes(r, s, alpha[g], beta[g], rows[:, 0], rows[:, 1], h)
     return out
 
 
@@ -188,8 +230,8 @@ def loglik_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
     a_row, b_row = alpha[g], beta[g]
     at, bt = (alpha[tgg] + tg[:, 0])[ti], (beta[tgg] + tg[:, 0])[ti]
     log_at, log_bt = np.log(at), np.log(bt)
-    h_tx = _hyp_terms(r, s, alpha, beta, d, "xr")[d["_xr_inv"]]
-    h_t = _hyp_terms(r, s, alpha, beta, d, "xT")[d["_xT_inv"]]
+    hu_tx, hu_t = _hyp_terms(r, s, alpha, beta, d, "xr"), _hyp_terms(r, s, alpha, beta, d, "xT")
+    h_tx, h_t = hu_tx[d["_xr_inv"]], hu_t[d["_xT_inv"]]
     gap = np.minimum(h_t - h_tx, 0.0)  # log of H(T) / H(t_x) <= 0; A0 = H(t_x) - H(T)
     with np.errstate(divide="ignore"):
         log_a0 = h_tx + np.log(-np.expm1(gap))
@@ -202,8 +244,8 @@ def loglik_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
         return head + mix, dead - alive, None
     u = np.exp(dead - mix)  # weight of the "died before T" term
     ratio = np.exp(gap)
-    dh_tx = _hyp_gradient(r, s, alpha, beta, d, "xr")[:, d["_xr_inv"]]
-    dh_t = _hyp_gradient(r, s, alpha, beta, d, "xT")[:, d["_xT_inv"]]
+    dh_tx = _hyp_gradient(r, s, alpha, beta, d, "xr", hu_tx)[:, d["_xr_inv"]]
+    dh_t = _hyp_gradient(r, s, alpha, beta, d, "xT", hu_t)[:, d["_xT_inv"]]
     with np.errstate(divide="ignore", invalid="ignore"):
         d_log_a0 = np.where(gap < 0, (dh_tx - ratio * dh_t) / (1 - ratio), 0.0)
     inv_rsx = (1.0 / (r + s + xu))[xi]

@@ -891,7 +891,12 @@ def predict_subscriptions(transactions: pd.DataFrame, *, month: str, holdout_mon
         As `predict_with_best_model`'s; ``model`` is ``"sBG"`` (None when it predicts the
         holdout no better than the naive baseline). Periods are months.
     """
-    from .subscriptions import expected_payments, fit_retention, subscription_summary
+    from .subscriptions import (
+        expected_payments,
+        fit_retention,
+        payment_moments,
+        subscription_summary,
+    )
 
     period = pd.Period(month, "M")
     z = float(stats.norm.ppf((1 + level) / 2))
@@ -957,10 +962,14 @@ def predict_subscriptions(transactions: pd.DataFrame, *, month: str, holdout_mon
     _, _, _, m_total = _delta_rows(fit, lambda f: value(f) * margins, ones, z)
     alive = pd.Series({"estimate": float(on.sum()), "std_error": 0.0,
                        "lower": float(on.sum()), "upper": float(on.sum())})
+    # chance: how many of the horizon's months each subscriber goes on paying
+    w1, w2 = payment_moments(fit, k_paid, horizon=horizon, discount_rate=discount_rate)
+    var = np.where(on, charge**2 * np.maximum(w2 - w1**2, 0.0), 0.0)
     totals = pd.DataFrame([
         _with_noise(alive, 0.0, z).rename("alive"),
         _with_noise(q_total, float(q @ (1 - q)), z).rename("purchases_next"),
-        v_total.rename("clv_revenue"), m_total.rename("clv_margin")])
+        _with_noise(v_total, float(var.sum()), z).rename("clv_revenue"),
+        _with_noise(m_total, float(var @ margins**2), z).rename("clv_margin")])
     totals.index.name = "quantity"
     customers = pd.DataFrame({
         "p_alive": on.astype(float), "p_alive_lower": on.astype(float),

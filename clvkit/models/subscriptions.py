@@ -31,7 +31,7 @@ from .. import columns as C
 from .sbg import ShiftedBetaGeometric, ShiftedBetaGeometricFit
 
 __all__ = ["SubscriptionEvidence", "subscription_evidence", "subscription_summary",
-           "fit_retention", "expected_payments"]
+           "fit_retention", "expected_payments", "payment_moments"]
 
 #: Gaps between payment days that count as "monthly", in days.
 MONTHLY_GAP_DAYS = (25, 35)
@@ -186,3 +186,28 @@ def expected_payments(fit: ShiftedBetaGeometricFit, months_paid: np.ndarray, *,
     j = np.arange(1, horizon + 1)[None, :]
     log_s = betaln(a, b + n + j) - betaln(a, b + n)
     return (np.exp(log_s) * (1 + discount_rate) ** -j.astype(float)).sum(axis=1)
+
+
+def payment_moments(fit: ShiftedBetaGeometricFit, months_paid: np.ndarray, *, horizon: int,
+                    discount_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """E[W] and E[W^2] of the discounted payments W of paying subscribers over ``horizon``.
+
+    A subscriber pays months 1..L of the horizon (L their remaining lifetime), so with
+    s_k = S(n + k) / S(n) (n = months paid - 1) and discount factors d_k = (1 + d)^-k,
+    E[W] = sum_k d_k s_k and E[W^2] = sum_k s_k d_k (2 D_k - d_k), D_k = d_1 + ... + d_k
+    (W^2 = sum_{j, k <= L} d_j d_k, and P(L >= max(j, k)) = s_max(j, k)).
+
+    Examples
+    --------
+    >>> from clvkit.models import ShiftedBetaGeometricFit
+    >>> fit = ShiftedBetaGeometricFit.from_params(alpha=0.704, beta=1.182, time_unit="Y")
+    >>> w1, w2 = payment_moments(fit, np.array([1]), horizon=1)
+    >>> round(float(w1[0]), 3), round(float(w2[0]), 3)  # one payment w.p. S(1) = 0.627
+    (0.627, 0.627)
+    """
+    a, b = fit.params.alpha, fit.params.beta
+    j = np.arange(1, horizon + 1)
+    d = (1 + discount_rate) ** -j.astype(float)
+    n = np.asarray(months_paid, dtype=float)[:, None] - 1
+    surv = np.exp(betaln(a, b + n + j) - betaln(a, b + n))
+    return surv @ d, surv @ (d * (2 * np.cumsum(d) - d))

@@ -8,6 +8,8 @@ template per report section (in parallel), and writes to
 * ``NN-<section>.ipynb`` -- the executed notebook of each section,
 * ``NN-<section>.html`` -- the same without code (what a reader sees),
 * ``index.html`` -- the headline numbers and links to every section,
+* ``kpis.csv`` -- the month's KPIs with registry names, comparisons and definitions,
+* ``target-lists-key.csv`` -- pseudonym -> customer id of the exported lists (mode 600),
 * ``manifest.json`` -- inputs and outputs with sha256, parameters, package versions.
 
 The same inputs and configuration give byte-identical notebooks and HTML
@@ -21,9 +23,16 @@ and no output may be, contain or lie inside an input or the config (see
 The package has one module per job:
 
 * :mod:`clvkit.report.config` -- typed options (:class:`ReportOptions`), YAML loading and checks,
-* :mod:`clvkit.report.data` -- staging, masking, the revenue bridge, month resolution,
+* :mod:`clvkit.report.data` -- loading, staging, masking, the revenue bridge,
+* :mod:`clvkit.report.month` -- which month, complete or in progress, like-for-like cuts,
+* :mod:`clvkit.report.page` -- what the section pages share (page object, formatting, charts),
 * :mod:`clvkit.report.sections` -- one module per section page, each with one entry point,
-* :mod:`clvkit.report.run` -- papermill kernels, manifest, index page, publishing, the CLI.
+* :mod:`clvkit.report.kernels` -- executing the sections in papermill kernels,
+* :mod:`clvkit.report.exports` -- ``kpis.csv`` and the key of masked target lists,
+* :mod:`clvkit.report.manifest`, :mod:`clvkit.report.index`, :mod:`clvkit.report.publish`
+  -- the manifest, the index page, the atomic publication,
+* :mod:`clvkit.report.run` -- :func:`build_report`, the pipeline of those steps,
+* :mod:`clvkit.report.command` -- the ``clvkit report`` command line.
 
 The templates (package data in ``clvkit/templates/``) stay thin: every number they show is
 computed by a section module (or the clvkit modules it calls).

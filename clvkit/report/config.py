@@ -18,6 +18,7 @@ from .._validate import brief
 from ..errors import ClvError, ReportError
 from ..metrics import KPI_NAMES as _METRIC_KPI_NAMES
 from ..units import TIME_UNITS
+from .month import check_month as _check_month
 
 #: Folder of the section templates (package data, found with importlib.resources).
 TEMPLATE_DIR = Path(os.fspath(resources.files("clvkit") / "templates"))
@@ -77,7 +78,8 @@ PRIVACY_KEYS = {"mask_ids": True}
 #: Options of :func:`clvkit.load_transactions` a config may set under ``data``
 #: (values are passed through; the loader checks them and names the option).
 LOADER_KEYS = ("encoding", "sep", "sheet", "decimal", "thousands", "date_format", "dayfirst",
-               "date_unit", "timezone", "returns", "duplicates", "zero", "summary_rows")
+               "date_unit", "timezone", "returns", "duplicates", "zero", "summary_rows",
+               "refunds")
 _DATA_KEYS = ("path", "kind", "preset", "columns", "as_of", "non_product", *LOADER_KEYS)
 _DATA_KINDS = ("transactions", "synthetic_crm")
 #: Benchmarks a config may set (targets the report compares against): the headline KPIs.
@@ -90,6 +92,9 @@ _OPTION_RULES: dict[str, tuple] = {
     "cohort_months": (int, 1, None, (False, False), "cohorts shown in the retention heatmap"),
     "cost_per_order": (float, 0.0, None, (False, False), "cost to serve one order"),
     "cost_per_contact": (float, 0.0, None, (False, False), "cost of one campaign touch"),
+    "offer_cost_per_conversion": (float, 0.0, None, (False, False),
+                                  "cost of a campaign's offer per conversion: discount, free "
+                                  "shipping"),
     "clv_horizon_months": (int, 1, None, (False, False), "months of observed value"),
     "at_risk_threshold": (float, 0.0, 1.0, (True, True), "a probability: 50% is written 0.5"),
     "campaign_months": (int, 1, None, (False, False), "months of campaigns compared"),
@@ -123,6 +128,7 @@ revenue: 30% is written 0.30), got 30
     cohort_months: int = 12          # cohorts shown in the retention heatmap
     cost_per_order: float = 0.0      # cost to serve one order (least-profitable customers)
     cost_per_contact: float = 0.0    # cost of one campaign touch
+    offer_cost_per_conversion: float = 0.0   # discount / free shipping given per conversion
     clv_horizon_months: int = 12     # observed value horizon of "CLV by channel"
     at_risk_threshold: float = 0.5   # P(alive) below which a customer counts as at risk
     campaign_months: int = 3         # months of campaigns compared by tactic and message
@@ -186,7 +192,6 @@ DEFAULT_OPTIONS: dict[str, Any] = dict(ReportOptions())
 #: ISO 4217 codes accepted as ``currency``.
 CURRENCIES = ("GBP", "USD", "EUR", "JPY", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR",
               "CNY", "BRL")
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # --------------------------------------------------------------------------- config
@@ -354,13 +359,6 @@ def shipped_configs() -> tuple[str, ...]:
     """Names of the configurations shipped inside the package (``clvkit/configs/*.yml``)."""
     folder = resources.files("clvkit") / "configs"
     return tuple(sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml")))
-
-
-def _check_month(month, where: str) -> str:
-    month = str(month)
-    if not _MONTH_RE.match(month):
-        raise ReportError(f"{where} must look like YYYY-MM (e.g. 2011-11), got {brief(month)}")
-    return month
 
 
 def _check_number_map(values, allowed, where: str) -> dict:
@@ -591,11 +589,16 @@ def _display_path(path, base: str | os.PathLike | None = None) -> str:
 
 
 def override_config(cfg: ReportConfig, *, currency: str | None = None,
-                    preset: str | None = None) -> ReportConfig:
-    """``cfg`` with the command line's ``--currency`` and ``--preset`` applied.
+                    preset: str | None = None, columns: dict | None = None,
+                    loader: dict | None = None, as_of=None,
+                    mask_ids: bool | None = None) -> ReportConfig:
+    """``cfg`` with the command line's options applied.
 
     A preset that knows its currency (CDNOW: USD, Online Retail: GBP) sets it
-    unless ``currency`` is given.
+    unless ``currency`` is given. ``columns`` (canonical name -> source column)
+    and ``loader`` (options of :data:`LOADER_KEYS`) are merged into the config's
+    ``data`` (None values ignored); ``as_of`` sets ``data.as_of`` (the extract
+    date); ``mask_ids`` sets ``privacy.mask_ids``.
 
     Examples
     --------
@@ -606,12 +609,29 @@ def override_config(cfg: ReportConfig, *, currency: str | None = None,
     from ..io import PRESETS
 
     changes: dict = {}
+    data = dict(cfg.data)
     if preset is not None:
         if preset not in PRESETS:
             raise ReportError(f"unknown preset {brief(preset)}; choose one of {sorted(PRESETS)}")
-        changes["data"] = {**cfg.data, "preset": preset}
+        data["preset"] = preset
         if currency is None and PRESETS[preset].currency:
             currency = PRESETS[preset].currency
+    given = {k: v for k, v in (columns or {}).items() if v is not None}
+    if given:
+        _unknown_keys(given, (*C.CANONICAL, "unit_price"), "columns")
+        data["columns"] = {**data.get("columns", {}), **given}
+    options = {k: v for k, v in (loader or {}).items() if v is not None}
+    if options:
+        _unknown_keys(options, LOADER_KEYS, "loader options")
+        data["loader"] = {**data.get("loader", {}), **options}
+    if as_of is not None:
+        from .month import check_day
+
+        data["as_of"] = str(check_day(as_of, "--as-of").date())
+    if data != cfg.data:
+        changes["data"] = data
+    if mask_ids is not None:
+        changes["mask_ids"] = bool(mask_ids)
     if currency is not None:
         if currency not in CURRENCIES:
             raise ReportError(f"`currency` must be an ISO 4217 code, one of "

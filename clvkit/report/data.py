@@ -13,8 +13,8 @@ import pandas as pd
 
 from .. import columns as C
 from ..errors import ClvError, ReportError
-from .config import LOADER_KEYS, SECTIONS, Section, _check_month, _display_path
-from .sections._common import _upto
+from .config import LOADER_KEYS, SECTIONS, Section, _display_path
+from .month import upto
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +43,9 @@ class ReportData:
     decisions : tuple of str
         How the loader read the input (:attr:`clvkit.io.LoadResult.decisions`):
         separator, encoding, decimal convention, date order, duplicates rule...
+    as_of : str or None
+        The data's extract date (``YYYY-MM-DD``, see :mod:`clvkit.report.month`):
+        a report month ending after it is a month in progress.
     """
 
     transactions: pd.DataFrame
@@ -57,6 +60,7 @@ class ReportData:
     bridge: pd.DataFrame | None = None
     file_totals: dict | None = None
     decisions: tuple[str, ...] = ()
+    as_of: str | None = None
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` is present and non-empty."""
@@ -278,7 +282,8 @@ def _save_data(data: ReportData, folder: Path) -> None:
         if frame is not None:
             frame.to_parquet(folder / f"{name}.parquet", index=name in ("customers", "campaigns"))
     meta = {"rows_read": int(data.rows_read), "source": str(data.source),
-            "file_totals": data.file_totals, "decisions": list(data.decisions)}
+            "file_totals": data.file_totals, "decisions": list(data.decisions),
+            "as_of": data.as_of}
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -290,34 +295,10 @@ def load_section_data(data_dir: str | os.PathLike) -> ReportData:
               for name in _TABLES if (folder / f"{name}.parquet").exists()}
     return ReportData(rows_read=meta["rows_read"], source=meta["source"],
                       file_totals=meta.get("file_totals"),
-                      decisions=tuple(meta.get("decisions", ())), **tables)
+                      decisions=tuple(meta.get("decisions", ())), as_of=meta.get("as_of"),
+                      **tables)
 
 
-def _month_range(tx: pd.DataFrame) -> tuple[pd.Period, pd.Period, pd.Timestamp]:
-    """First month, last *complete* month and last transaction date of the data."""
-    first, last = tx[C.DATE].min(), tx[C.DATE].max()
-    last_month = last.to_period("M")
-    if last.normalize() < last_month.end_time.normalize():
-        last_month -= 1
-    return first.to_period("M"), last_month, last
-
-
-def _resolve_month(month: str | None, tx: pd.DataFrame) -> str:
-    if len(tx) == 0:
-        raise ReportError("the data have no transactions left after cleaning; nothing to report")
-    first, last, last_date = _month_range(tx)
-    if month is None:
-        if last < first:
-            raise ReportError(f"the data hold no complete month (last transaction "
-                              f"{last_date:%Y-%m-%d}); pass --month")
-        return str(last)
-    wanted = pd.Period(_check_month(month, "month"), "M")
-    if not first <= wanted <= last:
-        raise ReportError(
-            f"month {month} is outside the data's range of complete months {first}..{last} "
-            f"(transactions from {tx[C.DATE].min():%Y-%m-%d} to {last_date:%Y-%m-%d}); "
-            "choose a month in that range")
-    return str(wanted)
 def section_support(section: Section | str, data: ReportData, *, month: str) -> str | None:
     """Why the data cannot support ``section`` in ``month`` (one sentence), or None if they can.
 
@@ -344,7 +325,7 @@ def section_support(section: Section | str, data: ReportData, *, month: str) -> 
             return (f"the data have no {' or '.join(section.needs_any_column)} column to group "
                     "customers by (map one in the config's `data.columns`)")
     if section.min_repeat_customers:
-        tx = _upto(data.transactions, month)
+        tx = upto(data.transactions, month)
         pairs = pd.DataFrame({"c": tx[C.CUSTOMER_ID], "d": tx[C.DATE].dt.normalize()})
         repeat = int((pairs.drop_duplicates()["c"].value_counts() >= 2).sum())
         if repeat < section.min_repeat_customers:

@@ -54,8 +54,8 @@ r_double = retention_for_clv(2 * clv_retention, margin=m, discount_rate=d)''',
 def top_share(values, share=0.2):
     ranked = pd.Series(values).sort_values()  # ascending: the bottom customers
     return ranked.head(math.ceil(share * len(ranked))).sum() / ranked.sum()''',
-    "02-2-answer": '''def gain_from_dropping(profits):
-    return profits[profits < 0].sum()  # a loss, not a gain''',
+    "02-2-answer": '''def gain_from_dropping(profits, orders):
+    return -profits[profits < 0].sum()  # counts the customers without orders (an artefact)''',
     "03-1-answer": '''def clv_gain_pct(retention, points, *, discount_rate):
     before = retention_clv(1.0, retention=retention, discount_rate=discount_rate)
     after = retention_clv(1.0, retention=retention * (1 + points), discount_rate=discount_rate)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from clvkit.report.config import load_config
-from clvkit.report.data import _resolve_month, _save_data, load_report_data
+from clvkit.report.data import _save_data, load_report_data
+from clvkit.report.month import resolve_month
 from clvkit.report.run import build_report
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -75,7 +76,7 @@ def datasets(tmp_path_factory, tiny_csv):
         data = load_report_data(cfg.data, data=crm_dir if name == "synthetic" else None
                                        ) if name != "plain_csv" else load_report_data(
             cfg.data, data=root / "plain.csv")
-        month = _resolve_month(None, data.transactions)
+        month = resolve_month(None, data.transactions).month
         folder = root / f"{name}_data"
         _save_data(data, folder)
         out[name] = (cfg, data, folder, month)
@@ -116,7 +117,7 @@ def crm_data(tmp_path_factory):
                       tmp_path_factory.mktemp("crm") / "crm")
     data = load_report_data(load_config("synthetic_crm", data=folder).data,
                                    data=folder)
-    return data, _resolve_month(None, data.transactions)
+    return data, resolve_month(None, data.transactions).month
 
 @pytest.fixture(scope="module")
 def email_csv(tiny_csv, tmp_path_factory) -> Path:

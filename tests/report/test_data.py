@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from clvkit.report.config import load_config
-from clvkit.report.data import _resolve_month, load_report_data, mask_customer_ids, mask_id
+from clvkit.report.data import load_report_data, mask_customer_ids, mask_id
+from clvkit.report.month import resolve_month
 from clvkit.report.run import _input_files
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -17,7 +18,7 @@ from report_helpers import tiny_config  # noqa: E402
 
 
 def test_default_month_is_last_complete_month(tiny_data):
-    assert _resolve_month(None, tiny_data.transactions) == "2024-04"
+    assert resolve_month(None, tiny_data.transactions).month == "2024-04"
 
 def test_data_argument_accepts_dataframe_and_loadresult(tiny_csv):
     from clvkit.io import load_transactions

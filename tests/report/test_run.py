@@ -46,9 +46,9 @@ from report_helpers import (  # noqa: E402
 
 def test_month_outside_data_range_is_refused_before_any_work(tiny_csv, tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(ReportError, match=r"month 2024-05 is outside the data's range of complete "
+    with pytest.raises(ReportError, match=r"month 2024-06 is outside the data's range of complete "
                                           r"months 2024-01..2024-04"):
-        build_report(month="2024-05", config=tiny_config(tiny_csv), out=out,
+        build_report(month="2024-06", config=tiny_config(tiny_csv), out=out,
                             progress=None)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
@@ -79,7 +79,7 @@ def test_report_writes_notebooks_html_index_and_manifest(built_twice):
     names = sorted(p.name for p in (root / "a").iterdir())
     assert names == ["01-executive-summary.html", "01-executive-summary.ipynb",
                      "08-data-quality.html", "08-data-quality.ipynb", "index.html",
-                     "manifest.json"]
+                     "kpis.csv", "manifest.json"]
     manifest = json.loads((root / "a" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["month"] == "2024-04" and manifest["status"] == "ok"
     assert manifest["parameters"]["currency"] == "EUR"
@@ -251,8 +251,12 @@ def test_no_email_address_in_any_page_with_the_default_config(email_pack, email_
     out = email_pack[0]
     emails = set(pd.read_csv(email_csv)["customer_id"].dropna())
     pattern = re.compile(r"user\d+@example\.com")
-    pages = list(out.glob("*.html")) + list(out.glob("*.ipynb")) + list(out.glob("*.csv"))
+    pages = list(out.glob("*.html")) + list(out.glob("*.ipynb")) + [
+        p for p in out.glob("*.csv") if p.name != "target-lists-key.csv"]
     assert len(list(out.glob("*.html"))) == 3
+    # the key back to the ids is the data owner's alone (mode 600), written beside the lists
+    key = out / "target-lists-key.csv"
+    assert not key.exists() or (key.stat().st_mode & 0o077) == 0
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert not pattern.search(text), page

@@ -105,3 +105,32 @@ def test_email_vs_sms_and_lift_against_customers_not_contacted(crm_data):
     assert shown.loc["not contacted", "purchase rate"] == f"{rate * 100:.1f}%"
     everyone = touches.iloc[:0]
     assert contact_lift(data, everyone, month=month) is None
+
+
+def test_roi_counts_the_offer_cost_and_states_the_attribution_rule(crm_data):
+    from clvkit.report.sections.campaigns import build, campaign_results, month_touches
+
+    data, month = crm_data
+    touches = month_touches(data, month=month)
+    plain = campaign_results(data, touches)
+    offered = campaign_results(data, touches, offer_cost_per_conversion=2.0)
+    assert (offered["offer_cost"] == 2.0 * plain["converted"]).all()
+    assert (offered["cost"] == plain["cost"] + 2.0 * plain["converted"]).all()
+    assert (offered["roi"] <= plain["roi"]).all()
+    page = build(data, month=month, title="t", currency="EUR",
+                 options={"offer_cost_per_conversion": 2.0})
+    assert "**Attribution:**" in page.text["roi"] and "€2.00 per conversion" in page.text["roi"]
+    assert "offer cost" in page.tables["campaigns"].columns
+    unset = build(data, month=month, title="t", currency="EUR")
+    assert "or ROI is overstated" in unset.text["roi"]
+
+
+def test_roi_warns_when_contact_showed_no_lift():
+    from clvkit.report.sections.campaigns import roi_text
+
+    lift = pd.DataFrame({"purchase_rate": [0.10, 0.12]}, index=["contacted", "not contacted"])
+    lift.attrs["lift"] = -0.02
+    assert "contacted customers bought no more than uncontacted ones this month (10.0% " \
+           "against 12.0%)" in roi_text(lift)
+    lift.attrs["lift"] = 0.05
+    assert "Read the ROI with care" not in roi_text(lift)

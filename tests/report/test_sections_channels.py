@@ -34,7 +34,13 @@ def test_country_names_are_text_in_the_channel_sentence():
 
 def test_small_groups_are_shown_but_not_called_best():
     text = clv_by_channel_text(channel_table(), currency="GBP", horizon=12)
-    assert "**United Kingdom**" in text and "against £200.00 from France" in text
+    # where CAC is known the ranking follows value:CAC: France (200 / 40 = 5) beats the
+    # United Kingdom (300 / 100 = 3) although a British customer brings more margin
+    assert text.startswith("Ranked by observed value:CAC")
+    assert "from **France** return 5.00 times" in text and "against 3.00 from United " in text
+    by_value = clv_by_channel_text(channel_table().drop(columns=["cac", "ltv_to_cac"]),
+                                   currency="GBP", horizon=12)
+    assert "**United Kingdom**" in by_value and "against £200.00 from France" in by_value
     assert "Switzerland" in text.split("Too few customers to rank")[1]
     assert "**Switzerland**" not in text
     # the value:CAC range ignores the small group too (Switzerland has the highest, 18.00)
@@ -115,3 +121,18 @@ def test_cohort_value_curves_follow_the_same_customers_along_each_curve(crm_data
         shown = counts[quarter].dropna()
         assert shown.nunique() == 1                 # one set of customers along the curve
         assert curves[quarter].notna().sum() == len(shown)
+
+
+def test_a_page_grouped_by_country_is_titled_by_country(tmp_path):
+    from clvkit.report.data import ReportData
+    from clvkit.report.sections.channels import build
+
+    tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(60)],
+                       "date": pd.Timestamp("2023-01-02")
+                       + pd.to_timedelta([5 * i for i in range(60)], unit="D"),
+                       "amount": [10.0 + i for i in range(60)],
+                       "country": [["UK", "France"][i % 2] for i in range(60)]})
+    data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), 60, "x")
+    page = build(data, month="2024-03", title="Shop", currency="EUR",
+                 options={"clv_horizon_months": 1})
+    assert page.heading.startswith("# CLV by country and cohort")

@@ -70,7 +70,7 @@ def test_executive_summary_is_sentences_with_context(tiny_data):
                                    benchmarks={"average_order_value": 40})
     text = executive_summary_text(head, month="2024-03", currency="EUR")
     revenue_line = text.splitlines()[0]
-    assert revenue_line.startswith("- Revenue ")
+    assert revenue_line.startswith("- Net revenue ")
     assert "March 2024" in revenue_line and "February 2024" in revenue_line
     assert "target" in text and "€" in text
     assert "no year-on-year comparison" in text
@@ -108,13 +108,16 @@ def test_kpi_trends_give_known_values_and_n_a_for_undefined_months_never_0():
                                               "2024-05", "2024-06"]   # from the data start
     nan = np.nan
     expected = pd.DataFrame({
-        "revenue": [60, 50, 30, nan, 80, 60],
-        "churn_rate": [nan, nan, nan, nan, 0.5, 0.0],
+        "net_revenue": [60, 50, 30, nan, 80, 60],
+        # May and June: the churn window reaches back into the April gap (b's last
+        # purchase is February: did b buy in April? nobody knows), so n/a, not 50%
+        "churn_rate": [nan, nan, nan, nan, nan, nan],
         "retention_rate": [nan, 2 / 3, 1 / 2, nan, nan, 1.0],
         "average_order_value": [20, 25, 30, nan, 40, 20]}, index=trends.index, dtype=float)
     pd.testing.assert_frame_equal(trends, expected)
     assert trends.attrs["gaps"] == ["2024-04"]
-    assert trends.loc[pd.Period("2024-06", "M"), "churn_rate"] == 0.0   # defined 0 stays 0
+    assert trends.attrs["distorted"] == ["2024-05", "2024-06"]
+    assert trends.loc[pd.Period("2024-06", "M"), "retention_rate"] == 1.0   # not distorted
 
 
 def test_kpi_trends_show_13_months_and_agree_with_the_headline(tiny_data):
@@ -145,10 +148,10 @@ def test_kpi_trends_page_marks_gaps_as_n_a_in_table_text_and_figure():
     trends = kpi_trends(six_months_with_a_gap(), month="2024-06")
     shown = kpi_trends_display(trends, currency="EUR")
     assert shown.loc["Apr 2024"].tolist() == ["n/a"] * 4
-    assert shown.loc["Jun 2024", "Churn rate"] == "0.0%"
-    assert shown.loc["May 2024", "Revenue"] == "€80.00"
+    assert shown.loc["Jun 2024", "Churn rate"] == "n/a"          # distorted by the gap
+    assert shown.loc["May 2024", "Net revenue"] == "€80.00"
     text = kpi_trends_text(trends, currency="EUR")
-    assert "Churn rate: 0.0% in Jun 2024" in text
+    assert "Churn rate: n/a in Jun 2024" in text and "n/a in 2024-05, 2024-06 too" in text
     assert "n/a in Jan 2024, Feb 2024, Mar 2024, Apr 2024" in text
     assert "2024-04 had no transactions at all" in text
     ax = plot_kpi_trends(trends, currency="EUR")
@@ -156,5 +159,5 @@ def test_kpi_trends_page_marks_gaps_as_n_a_in_table_text_and_figure():
     assert len(fig.axes) == 4
     assert len(fig.axes[0].patches) == 5                     # no revenue bar for April
     marks = [t.get_text() for a in fig.axes for t in a.texts]
-    assert marks.count("n/a") == 1 + 4 + 3 + 1               # revenue, churn, retention, AOV
+    assert marks.count("n/a") == 1 + 6 + 3 + 1               # revenue, churn, retention, AOV
     plt.close(fig)

@@ -58,14 +58,15 @@ def test_online_retail_publishes_the_no_dropout_forecast_and_says_why(retail):
     assert "NBD has no dropout" in words and "**Glossary.**" in words and "*BIC*" in words
     table = page.tables["comparison"]
     assert list(table.index) == ["BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD",
-                                 "Naive (past rate)"]
+                                 "Naive (past rate)", "sBG"]
     assert table.loc["NBD", "verdict"] == "used"
     assert table.loc["Naive (past rate)", "verdict"] == "baseline"
     assert table.loc["NBD", "vs naive baseline"].startswith("better (")
     # with the no-dropout model the list of customers at risk is the rule-based one
     risky = page.tables["at_risk"]
     assert "P(alive) (model range)" not in risky.columns
-    assert page.text["at_risk"].startswith("No valuable customer has a P(alive) below 50%")
+    assert page.text["at_risk"].startswith("NBD assumes that every customer keeps buying, "
+                                           "so the list uses a rule instead: ")
 
 
 def test_online_retail_same_comparison_with_duckdb(retail):
@@ -111,10 +112,13 @@ def test_synthetic_crm_model_fits_with_ranges_and_customer_margins(forecasts):
     assert f"{r.model} is used: " in text
     t = r.totals
     fmt = P._fmt
+    v = t.loc["clv_revenue"]
     revenue = (f"**12-month value** of the existing customers (predictive CLV, discounted): "
-               f"{fmt(t.loc['clv_revenue', 'estimate'], 'currency', 'USD')} of revenue (95% "
-               f"model range {fmt(t.loc['clv_revenue', 'lower'], 'currency', 'USD')}–"
-               f"{fmt(t.loc['clv_revenue', 'upper'], 'currency', 'USD')})")
+               f"{fmt(v['estimate'], 'currency', 'USD')} of revenue (95% prediction range "
+               f"{fmt(v['pred_lower'], 'currency', 'USD')}–"
+               f"{fmt(v['pred_upper'], 'currency', 'USD')}, counting chance in what customers "
+               f"do; model range {fmt(v['lower'], 'currency', 'USD')}–"
+               f"{fmt(v['upper'], 'currency', 'USD')})")
     assert revenue in text
     # the headline range of next month's purchases is the prediction range (parameters and
     # purchase noise); the model range (parameters only) beside it, and narrower
@@ -245,8 +249,10 @@ def test_subscription_invoice_log_gets_the_contractual_model():
                                            "contractual model applies)")
         assert f"- {m} rejected: the data are subscriptions" in text
     fc = P.forecast(data, month="2023-12", time_unit="W", options={})
-    t = fc.result.totals.loc["purchases_next"]
-    assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+    for row in ("purchases_next", "clv_revenue", "clv_margin"):
+        t = fc.result.totals.loc[row]
+        assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+    assert "contractual sBG model expects" in page.text["assumptions"]
     paying = fc.customers["p_alive"] == 1
     assert (fc.customers.loc[~paying, "clv_revenue"] == 0).all()
     assert (fc.customers.loc[paying, "clv_revenue"] > 0).all()

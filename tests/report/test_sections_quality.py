@@ -42,7 +42,10 @@ def test_unreadable_amounts_are_counted_not_zero_and_bridge_reconciles(tmp_path)
     assert bridge.loc["- unreadable amount", "rows"] == 1
     assert bridge.loc["- unreadable amount", "amount (EUR)"] == "n/a"
     assert bridge.loc["all rows in the month", "amount (EUR)"] == "€15.50"   # 10.5 - 2 + 7
-    assert bridge.loc["= headline revenue", "amount (EUR)"] == "€10.50"
+    assert bridge.loc["= gross revenue", "amount (EUR)"] == "€10.50"
+    assert bridge.loc["- returns and refunds", "amount (EUR)"] == "€2.00"   # c's return
+    assert bridge.loc["= net revenue", "amount (EUR)"] == "€8.50"
+    assert bridge.loc["report: net revenue of the month", "amount (EUR)"] == "€8.50"
     assert quality_checks(data)["ok"].all()
 
 def test_a_month_without_transactions_is_a_data_gap_not_a_fall(tmp_path):
@@ -78,9 +81,9 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     assert text.startswith("541,909 rows were read")
     checks = quality_checks(data)
     assert checks["ok"].all(), checks.loc[~checks["ok"]]
-    assert checks.loc["input total: raw file vs cleaning log", "expected"] == pytest.approx(
-        9_747_747.934, abs=0.01)
-    assert "All 17 checks pass" in text                   # 4 file checks + 13 months
+    assert checks.loc["input total: raw file vs cleaning log (without summary rows)",
+                      "expected"] == pytest.approx(9_747_747.934, abs=0.01)
+    assert "All 30 checks pass" in text         # 4 file checks + 13 months x (gross, net)
     # the November bridge: every row of the file dated in the month -> the headline
     raw = pd.read_parquet("data/online_retail.parquet")
     nov = raw[raw["InvoiceDate"].dt.to_period("M") == pd.Period("2011-11")]
@@ -92,8 +95,11 @@ def test_data_quality_of_shipped_online_retail_reconciles_to_published_total():
     postage = bridge.loc["- non-product lines", "rows"]
     assert postage > 0
     head = headline_numbers(data, month="2011-11")
-    assert bridge.loc["= headline revenue", "amount (GBP)"] == (
+    assert bridge.loc["= gross revenue", "amount (GBP)"] == (
         f"£{head.loc['revenue', 'value']:,.2f}")
+    assert bridge.loc["= net revenue", "amount (GBP)"] == (
+        f"£{head.loc['net_revenue', 'value']:,.2f}")
+    assert head.loc["net_revenue", "value"] < head.loc["revenue", "value"]
     # a tampered load (one purchase lost) fails the check
     tx = data.transactions
     lost = dataclasses.replace(data, transactions=tx.drop(index=tx.index[-1]))

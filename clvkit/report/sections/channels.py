@@ -7,16 +7,15 @@ import pandas as pd
 from ... import columns as C
 from ...errors import ReportError
 from ..data import ReportData
-from ._common import (
+from ..month import month_end, upto
+from ..page import (
     SectionPage,
-    _clv_assumptions,
-    _fmt,
-    _margin_rate,
-    _month_end,
-    _options,
-    _text,
-    _upto,
+    clv_assumptions,
+    fmt,
+    margin_rate,
+    md_text,
     section_page,
+    typed_options,
 )
 
 
@@ -50,7 +49,7 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
     except returns dated before the customer's acquisition or by customers with no
     purchase (goods bought before the data begin).
     """
-    end = _month_end(month) + pd.Timedelta(days=1)
+    end = month_end(month) + pd.Timedelta(days=1)
     if data.has("customers") and "acquisition_date" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"])
     else:
@@ -58,7 +57,7 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
     acquired = acquired.loc[acquired < end]
     lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
     if data.returns is not None and len(data.returns):
-        returned = _upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+        returned = upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
         # a return by a customer with no purchase since acquisition (the goods were bought
         # before the data begin) belongs to no customer's observed value
         since = returned[C.CUSTOMER_ID].map(acquired)
@@ -86,14 +85,14 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     """
     from ...economics import cumulative_margin
 
-    options = _options(options)
-    tx = _upto(data.transactions, month)
+    options = typed_options(options)
+    tx = upto(data.transactions, month)
     groups = _acquisition_groups(data, tx)
     acquired, lines, end = _acquired_and_lines(data, tx, month)
     customers = pd.DataFrame({"acquisition_date": acquired,
                               "group": groups.reindex(acquired.index)}).dropna()
     curve = cumulative_margin(customers, lines, observation_end=end, by="group",
-                              margin=_margin_rate(data, options), time_unit="M",
+                              margin=margin_rate(data, options), time_unit="M",
                               max_age=horizon - 1)
     at = curve.loc[curve["age"] == horizon - 1].set_index("group")
     value = pd.DataFrame({"customers": customers["group"].value_counts()})
@@ -106,7 +105,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     value.index.name = groups.name
     value.attrs.update(group=groups.name, horizon=horizon, period="M",
                        value="margin net of returns",
-                       assumptions=_clv_assumptions(data, options, discounted=False),
+                       assumptions=clv_assumptions(data, options, discounted=False),
                        min_group_size=options["min_group_size"])
     value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
                        & (value.index != "other"))
@@ -126,13 +125,13 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
     """
     from ...economics import cumulative_margin
 
-    options = _options(options)
-    tx = _upto(data.transactions, month)
+    options = typed_options(options)
+    tx = upto(data.transactions, month)
     acquired, lines, end = _acquired_and_lines(data, tx, month)
     customers = pd.DataFrame({"acquisition_date": acquired,
                               "quarter": acquired.dt.to_period("Q").astype(str)})
     long = cumulative_margin(customers, lines, observation_end=end, by="quarter",
-                             margin=_margin_rate(data, options), time_unit="M",
+                             margin=margin_rate(data, options), time_unit="M",
                              max_age=max_months - 1)
     curves = long.pivot(index="age", columns="quarter", values="cumulative_margin")
     counts = long.pivot(index="age", columns="quarter", values="customers_observed")
@@ -163,18 +162,29 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
     via = {"channel": "acquired through", "country": "from"}.get(table.attrs.get("group"),
                                                                  "in group")
     kind = {"channel": "channel", "country": "country"}.get(table.attrs.get("group"), "group")
-    if len(named) >= 2:
+    ratio = (table.loc[ranked, "ltv_to_cac"].dropna() if "ltv_to_cac" in table
+             else pd.Series(dtype=float))
+    if len(ratio) >= 2:         # where CAC is known, the ranking follows value:CAC
+        best, worst = ratio.idxmax(), ratio.idxmin()
+        text = (f"Ranked by observed value:CAC (margin brought per unit of acquisition "
+                f"cost), customers {via} **{md_text(best)}** return "
+                f"{fmt(ratio[best], 'number', currency)} times their acquisition cost "
+                f"({fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+                f"first {horizon} months for a CAC of "
+                f"{fmt(table.loc[best, 'cac'], 'currency', currency)}), against "
+                f"{fmt(ratio[worst], 'number', currency)} {via} {md_text(worst)}.")
+    elif len(named) >= 2:
         best, worst = named.idxmax(), named.idxmin()
-        text = (f"A customer {via} **{_text(best)}** brought "
-                f"{_fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
+        text = (f"A customer {via} **{md_text(best)}** brought "
+                f"{fmt(table.loc[best, 'value'], 'currency', currency)} of margin in their "
                 f"first {horizon} months ({int(table.loc[best, 'customers_observed']):,} "
                 f"customers observed), against "
-                f"{_fmt(table.loc[worst, 'value'], 'currency', currency)} {via} "
-                f"{_text(worst)} ({int(table.loc[worst, 'customers_observed']):,} customers).")
+                f"{fmt(table.loc[worst, 'value'], 'currency', currency)} {via} "
+                f"{md_text(worst)} ({int(table.loc[worst, 'customers_observed']):,} customers).")
     elif len(named) == 1:
         only = named.index[0]
-        text = (f"A customer {via} **{_text(only)}** brought "
-                f"{_fmt(table.loc[only, 'value'], 'currency', currency)} of margin in their "
+        text = (f"A customer {via} **{md_text(only)}** brought "
+                f"{fmt(table.loc[only, 'value'], 'currency', currency)} of margin in their "
                 f"first {horizon} months ({int(table.loc[only, 'customers_observed']):,} "
                 f"customers observed); no other {kind} is large enough to compare with it.")
     else:
@@ -182,19 +192,18 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
                 "needed to compare it with others, so none is called best or worst.")
     if small:
         text += (f" Too few customers to rank (fewer than {minimum:,} observed, shown in the "
-                 f"table but not compared): {', '.join(_text(g) for g in small)}.")
+                 f"table but not compared): {', '.join(md_text(g) for g in small)}.")
     if "ltv_to_cac" in table:
-        ratio = table.loc[ranked, "ltv_to_cac"].dropna()
         if len(ratio):
             text += (f" Among the {kind} groups large enough to rank, observed value:CAC "
-                     f"ranges from {_fmt(ratio.min(), 'number', currency)} "
-                     f"({_text(ratio.idxmin())}) to {_fmt(ratio.max(), 'number', currency)}"
-                     f" ({_text(ratio.idxmax())})")
+                     f"ranges from {fmt(ratio.min(), 'number', currency)} "
+                     f"({md_text(ratio.idxmin())}) to {fmt(ratio.max(), 'number', currency)}"
+                     f" ({md_text(ratio.idxmax())})")
             if benchmark is not None:
                 below = ratio.index[ratio < benchmark]
                 text += (f"; {len(below)} fall below the target of "
-                         f"{_fmt(benchmark, 'number', currency)}"
-                         + (f": {', '.join(_text(c) for c in below)}" if len(below)
+                         f"{fmt(benchmark, 'number', currency)}"
+                         + (f": {', '.join(md_text(c) for c in below)}" if len(below)
                             else ""))
             text += "."
     if table.attrs.get("assumptions"):
@@ -205,11 +214,11 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """Formatted channel table: customers, customers observed, value, CAC, and whether ranked."""
     out = table[["customers", "customers_observed"]].copy()
-    out["observed value per customer (margin)"] = [_fmt(v, "currency", currency)
+    out["observed value per customer (margin)"] = [fmt(v, "currency", currency)
                                                    for v in table["value"]]
     if "cac" in table:
-        out["CAC"] = [_fmt(v, "currency", currency) for v in table["cac"]]
-        out["observed value:CAC"] = [_fmt(v, "number", currency) for v in table["ltv_to_cac"]]
+        out["CAC"] = [fmt(v, "currency", currency) for v in table["cac"]]
+        out["observed value:CAC"] = [fmt(v, "number", currency) for v in table["ltv_to_cac"]]
     if "ranked" in table:
         minimum = table.attrs.get("min_group_size", 1)
         out["ranked"] = ["yes" if r else ("no (pooled)" if i == "other"
@@ -235,19 +244,21 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
           benchmarks: dict | None = None, options: dict | None = None) -> SectionPage:
     """The CLV by channel page: observed value and CAC per group, value curves by cohort.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary``, table ``channels`` and figures ``channels`` and ``curves``.
     """
     from ...plotting import clv_over_tenure
 
-    options = _options(options)
+    options = typed_options(options)
     horizon = options["clv_horizon_months"]
     table = clv_by_channel(data, month=month, horizon=horizon, options=options)
     text = clv_by_channel_text(table, currency=currency, horizon=horizon,
                                benchmark=(benchmarks or {}).get("observed_value_to_cac"))
+    heading = ("CLV by country and cohort" if table.attrs.get("group") == "country"
+               else None)
     bars = plot_clv_by_channel(table, currency=currency)
     curves = cohort_value_curves(data, month=month, options=options)
     return section_page(
-        "clv_by_channel", title=title, month=month, text={"summary": text},
+        "clv_by_channel", title=title, month=month, text={"summary": text}, heading=heading,
         tables={"channels": clv_by_channel_display(table, currency=currency)},
         figures={"channels": bars, "curves": clv_over_tenure(curves, currency=currency)})

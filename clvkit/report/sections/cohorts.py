@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..data import ReportData
-from ._common import SectionPage, _fmt, _options, _upto, section_page
+from ..month import upto
+from ..page import SectionPage, fmt, section_page, typed_options
 
 
 def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.DataFrame:
@@ -17,7 +18,7 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     """
     from ...crm import cohort_matrix
 
-    matrix = cohort_matrix(_upto(data.transactions, month), period="M", value="retention")
+    matrix = cohort_matrix(upto(data.transactions, month), period="M", value="retention")
     sizes = matrix.attrs["cohort_size"]
     acquired = sizes.index[sizes.to_numpy() > 0]        # months that acquired no one are no cohort
     out = matrix.loc[acquired].iloc[-cohorts:, :cohorts].copy()
@@ -49,15 +50,15 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
     best = (comparable[1].idxmax() if 1 in comparable.columns and comparable[1].notna().any()
             else None)
     text = (f"On average (weighted by cohort size) "
-            f"{_fmt(_weighted_retention(matrix, 1), 'percent', 'GBP')} of a cohort's customers "
+            f"{fmt(_weighted_retention(matrix, 1), 'percent', 'GBP')} of a cohort's customers "
             f"bought again in the month after their first purchase and "
-            f"{_fmt(_weighted_retention(matrix, 3), 'percent', 'GBP')} three months after it "
+            f"{fmt(_weighted_retention(matrix, 3), 'percent', 'GBP')} three months after it "
             f"(cohorts shown: {matrix.index[0]:%B %Y} to {matrix.index[-1]:%B %Y}).")
     if best is not None:
         size = matrix.attrs.get("cohort_size")
         customers = (f", {int(size.loc[best]):,} customers" if size is not None else "")
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
-                 f"({_fmt(matrix.loc[best, 1], 'percent', 'GBP')}{customers}).")
+                 f"({fmt(matrix.loc[best, 1], 'percent', 'GBP')}{customers}).")
     censored = matrix.attrs.get("left_censored")
     if censored is not None:
         text += (f"\n\nThe {censored:%B %Y} cohort is the first month of the data: it holds "
@@ -79,7 +80,7 @@ def cohort_sizes_table(matrix: pd.DataFrame, *, currency: str = "GBP") -> pd.Dat
                         else pd.NA)
     for age in (1, 3):
         if age in matrix.columns:
-            out[f"month {age}"] = [_fmt(v, "percent", currency) for v in matrix[age]]
+            out[f"month {age}"] = [fmt(v, "percent", currency) for v in matrix[age]]
     out["note"] = ["* left-censored: includes customers buying before the data begin"
                    if p == censored else "" for p in matrix.index]
     return out
@@ -109,10 +110,10 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax=None):
 def build(data: ReportData, *, month: str, title: str, options: dict | None = None) -> SectionPage:
     """The cohort retention page: the retention heatmap and each cohort's size.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary``, table ``sizes`` and figure ``heatmap``.
     """
-    options = _options(options)
+    options = typed_options(options)
     matrix = cohort_retention(data, month=month, cohorts=options["cohort_months"])
     return section_page(
         "cohorts", title=title, month=month,

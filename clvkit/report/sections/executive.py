@@ -9,17 +9,19 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ._common import (
+from ..month import report_month
+from ..page import (
     SectionPage,
-    _bullets,
-    _clv_assumptions,
-    _fmt,
-    _has_cac,
-    _money_axis,
-    _monthly_discount,
-    _options,
-    _palette,
+    bullet_list,
+    clv_assumptions,
+    fmt,
+    has_cac,
+    md_text,
+    money_axis,
+    monthly_discount,
+    palette,
     section_page,
+    typed_options,
 )
 from .quality import data_gaps
 
@@ -34,11 +36,14 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     month's churn rate and d the monthly discount rate; it is NaN (n/a) where churn
     is undefined (the first three months of the data). ``ltv_to_cac`` divides it by
     the mean CAC of the month's new customers (only when the data have customer CAC).
+    ``returns`` is the month's returns, cancellations and credit notes (the negative
+    rows set apart by the loader, as a positive amount) plus the refunds column on the
+    month's purchases; ``net_revenue`` is ``revenue - returns``.
     """
     from ...crm import churn_base, monthly_kpis
     from ...formulas import retention_clv
 
-    options = _options(options)
+    options = typed_options(options)
     tx = data.transactions
     kpis = monthly_kpis(tx, period="M")
     rate = np.full(len(tx), options["margin"])
@@ -52,13 +57,58 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     ok = (per_customer.notna() & retention.notna()).to_numpy()
     clv = np.full(len(kpis), np.nan)
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
-                            discount_rate=_monthly_discount(options))
+                            discount_rate=monthly_discount(options))
     kpis["retention_clv"] = clv
+    returned = monthly_returns(data).reindex(kpis.index).fillna(0.0)
+    kpis["returns"] = returned
+    kpis["net_revenue"] = kpis["revenue"] - returned
     if data.has("customers") and "cac" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"]).dt.to_period("M")
         cac = data.customers["cac"].groupby(acquired).mean().reindex(kpis.index)
         kpis["ltv_to_cac"] = kpis["retention_clv"] / cac
     return kpis
+
+
+def monthly_returns(data: ReportData) -> pd.Series:
+    """Returns and refunds per month, as a positive amount (indexed by month Period).
+
+    Negative rows set apart by the loader (``data.returns``) plus the refunds column
+    (:data:`clvkit.io.REFUNDED`) of the purchases, each in the month of its date.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]),
+    ...                    "amount": [50.0], "refunded": [5.0]})
+    >>> ret = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-02-01"]),
+    ...                     "amount": [-20.0]})
+    >>> monthly_returns(ReportData(tx, ret, pd.DataFrame(), 2, "x")).to_dict()
+    {Period('2024-01', 'M'): 5.0, Period('2024-02', 'M'): 20.0}
+    """
+    from ...io import REFUNDED
+
+    parts = []
+    if data.returns is not None and len(data.returns):
+        parts.append(pd.Series(-data.returns[C.AMOUNT].to_numpy(dtype=float),
+                               index=data.returns[C.DATE].dt.to_period("M")))
+    tx = data.transactions
+    if REFUNDED in tx and len(tx):
+        refunded = tx.loc[tx[REFUNDED] > 0]
+        parts.append(pd.Series(refunded[REFUNDED].to_numpy(dtype=float),
+                               index=refunded[C.DATE].dt.to_period("M")))
+    if not parts:
+        return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    joined = pd.concat(parts)
+    return joined.groupby(level=0).sum().sort_index()
+
+
+def _cut(data: ReportData, end: pd.Timestamp) -> ReportData:
+    """``data`` with transactions and returns dated up to ``end`` (a like-for-like cut)."""
+    import dataclasses
+
+    keep = {name: frame.loc[frame[C.DATE] <= end]
+            for name in ("transactions", "returns")
+            if (frame := getattr(data, name)) is not None}
+    return dataclasses.replace(data, **keep)
 
 
 def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = None,
@@ -85,12 +135,16 @@ def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = 
         last_year, benchmark`` (NaN where not available or undefined).
     """
     return _headline(_kpis_with_gaps(data, options=options), data, month=month,
-                     benchmarks=benchmarks)
+                     benchmarks=benchmarks, options=options)
 
 
 def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
-              benchmarks: dict | None) -> pd.DataFrame:
-    """:func:`headline_numbers` from the KPIs of :func:`_kpis_with_gaps`."""
+              benchmarks: dict | None, options: dict | None = None) -> pd.DataFrame:
+    """:func:`headline_numbers` from the KPIs of :func:`_kpis_with_gaps`.
+
+    For a month in progress (``data.as_of`` before the month's end) last month and
+    the same month last year are cut to the same number of days (like for like).
+    """
     from ...metrics import KPI_NAMES, METRICS
 
     gaps = set(kpis.attrs["gaps"])
@@ -103,6 +157,13 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
 
     table = pd.DataFrame({"value": row(period), "previous": row(period - 1),
                           "last_year": row(period - 12)}).astype(float)
+    current = report_month(data, month)
+    if current.partial:
+        for column, back in (("previous", 1), ("last_year", 12)):
+            cut = _kpis_with_gaps(_cut(data, current.comparison_end(back)), options=options)
+            earlier = period - back
+            table[column] = (cut.loc[earlier, keys].astype(float) if earlier in cut.index
+                             else np.nan)
     table["benchmark"] = pd.Series(benchmarks or {}, dtype=float).reindex(table.index)
     meta = pd.DataFrame({"label": [METRICS[k].label for k in keys],
                          "kind": [METRICS[k].unit for k in keys],
@@ -111,7 +172,10 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
     out = meta.join(table)
     out.attrs["churn_definition"] = kpis.attrs.get("churn_definition", "")
     out.attrs["gaps"] = [str(p) for p in (period, period - 1, period - 12) if str(p) in gaps]
+    out.attrs["distorted"] = {m: names for m, names in kpis.attrs.get("distorted", {}).items()
+                              if m in (str(period), str(period - 1), str(period - 12))}
     out.attrs["month"] = month
+    out.attrs["partial_days"] = current.days if current.partial else None
     if data.bridge is not None and len(data.bridge):
         steps = data.bridge.loc[data.bridge["month"] == month].set_index("step")
         if len(steps):
@@ -123,13 +187,34 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
 def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
     """:func:`month_kpis` with every number of a month without transactions NaN (n/a, not 0).
 
-    ``attrs["gaps"]`` lists those months (``YYYY-MM``).
+    ``attrs["gaps"]`` lists those months (``YYYY-MM``). A gap also distorts the
+    months whose windows reach back into it: churn (and the retention-model CLV
+    built on it) in the :data:`CHURN_WINDOW` months after a gap, retention in the
+    month after it. Those values are n/a too, listed in ``attrs["distorted"]``
+    (month -> KPI names), rather than shown as if the gap were lost customers.
     """
     kpis = month_kpis(data, options=options)
     gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
     kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
+    distorted: dict[str, list[str]] = {}
+    for gap in sorted(gaps):
+        for k in range(1, CHURN_WINDOW + 1):
+            later = pd.Period(gap, "M") + k
+            if later not in kpis.index or str(later) in gaps:
+                continue
+            names = [n for n in ("churn_rate", "retention_clv", "ltv_to_cac")
+                     if n in kpis.columns]
+            names += ["retention_rate"] if k == 1 else []
+            kpis.loc[later, names] = np.nan
+            distorted.setdefault(str(later), [])
+            distorted[str(later)] += [n for n in names if n not in distorted[str(later)]]
     kpis.attrs["gaps"] = sorted(gaps)
+    kpis.attrs["distorted"] = distorted
     return kpis
+
+
+#: Months of the churn window (a customer churns after this many months without a purchase).
+CHURN_WINDOW = 3
 
 
 def _active_by_month(data: ReportData) -> pd.Series:
@@ -150,7 +235,7 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
     """
     from ...metrics import CLV_FAMILY, KPI_NAMES, definitions_markdown
 
-    options = _options(options)
+    options = typed_options(options)
     start = data.transactions[C.DATE].min()
     notes = {
         "new_customers": (f"The data start on {start:%d %B %Y}; customers who bought before "
@@ -158,24 +243,29 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
         "churn_rate": ("Churn and retention need not add up to 100%: retention compares two "
                        "consecutive months, while churn counts only customers who have gone "
                        "three full months without a purchase, as a share of everyone who "
-                       "bought in the last three months."),
-        "retention_clv": _clv_assumptions(data, options),
-        "observed_value": _clv_assumptions(data, options, discounted=False),
-        "predicted_clv": _clv_assumptions(data, options),
+                       "bought in the last three months. The window lags: a customer counted "
+                       "as churned in a month last bought three months before it (churn in "
+                       "April counts customers whose last purchase was in January), so this "
+                       "month's churn describes customers lost a quarter ago."),
+        "retention_clv": clv_assumptions(data, options),
+        "observed_value": clv_assumptions(data, options, discounted=False),
+        "predicted_clv": clv_assumptions(data, options),
     }
     names = names or tuple(n for n in dict.fromkeys((*KPI_NAMES, *CLV_FAMILY))
-                           if n not in ("ltv_to_cac",) or _has_cac(data))
+                           if n not in ("ltv_to_cac",) or has_cac(data))
     return ("## Definitions\n\n"
             + definitions_markdown(names, horizon=int(options["clv_horizon_months"]),
                                    notes=notes))
 
 
-def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str) -> str:
+def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str,
+                           data: ReportData | None = None) -> str:
     """Markdown sentences (escaped) that put each headline number in context.
 
     One :func:`clvkit.narrative.describe_change` sentence per KPI: its value,
     the change since last month, since the same month last year (when the data
-    reach back) and against the configured target.
+    reach back) and against the configured target. With ``data``, a change driven
+    by one order is flagged (:func:`concentration_note`).
     """
     from ...narrative import describe_change
 
@@ -206,17 +296,122 @@ def executive_summary_text(headline: pd.DataFrame, *, month: str, currency: str)
     if gaps:
         note += (f"\n\n{', '.join(gaps)} had no transactions at all (a gap in the data): "
                  "comparisons with it are n/a.")
+    from ...metrics import METRICS
+
+    for when, names in headline.attrs.get("distorted", {}).items():
+        labels = ", ".join(METRICS[n].label.lower() for n in names if n in METRICS)
+        note += (f"\n\n**Distorted by a data gap:** {labels} of {when} "
+                 f"{'is' if len(names) == 1 else 'are'} n/a: their window reaches back into a "
+                 "month without any transaction, where every customer would look lost.")
     definition = headline.attrs.get("churn_definition")
     if definition:
         note += f"\n\nA customer counts as churned after {html.escape(definition)}."
-    if "file_total" in headline.attrs and "revenue" in headline.index:
-        note += ("\n\nRevenue covers identified customers' purchases after cancellations, "
-                 "returns, duplicates and non-product lines (postage, fees) are set apart: "
-                 f"{_fmt(headline.loc['revenue', 'value'], 'currency', currency)} of the "
-                 f"{_fmt(headline.attrs['file_total'], 'currency', currency)} that all rows of "
-                 f"the file dated in {label} add up to (the revenue bridge on the data-quality "
-                 "page shows each step).")
-    return _bullets(sentences) + note
+    note += revenue_note(headline, month=month, currency=currency)
+    if data is not None:
+        note += concentration_note(data, headline, month=month, currency=currency)
+    return bullet_list(sentences) + note
+
+
+def _largest_order(data: ReportData, period: pd.Period) -> tuple[float, str, str] | None:
+    """(amount, label, customer) of the month's largest order, or None without purchases.
+
+    An order is an order id, or a customer-day when the data have none.
+    """
+    tx = data.transactions
+    rows = tx.loc[tx[C.DATE].dt.to_period("M") == period]
+    if rows.empty:
+        return None
+    keys = ([rows[C.ORDER_ID].astype("string").fillna("")] if C.ORDER_ID in rows
+            else [rows[C.CUSTOMER_ID], rows[C.DATE].dt.normalize()])
+    totals = rows[C.AMOUNT].groupby(keys, sort=True).sum()
+    best = totals.idxmax()
+    first = rows.loc[(rows[C.ORDER_ID].astype("string").fillna("") == best) if C.ORDER_ID in rows
+                     else (rows[C.CUSTOMER_ID] == best[0])].iloc[0]
+    label = f"order {best}" if C.ORDER_ID in rows else f"a purchase on {best[1]:%d %B %Y}"
+    return float(totals.max()), label, str(first[C.CUSTOMER_ID])
+
+
+def concentration_note(data: ReportData, headline: pd.DataFrame, *, month: str,
+                       currency: str) -> str:
+    """A warning when one order drives the net revenue change on last month or last year.
+
+    For each change of at least 5%, the largest single order of either month is
+    left out (when it is at least a tenth of the months' net revenue); when that
+    turns a fall into a rise (or back), or removes more than half of the change,
+    the page says so, with the change without it.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "big", "a", "b"], "amount":
+    ...     [100.0, 100, 4800, 120, 110], "date": pd.to_datetime(["2023-03-02", "2023-03-03",
+    ...     "2023-03-15", "2024-03-02", "2024-03-03"])})
+    >>> data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), 5, "x")
+    >>> head = headline_numbers(data, month="2024-03")
+    >>> note = concentration_note(data, head, month="2024-03", currency="USD")
+    >>> note.split("(")[1][:6], note.split("; ")[1]
+    ('-95.4%', 'without it, net revenue is up 15.0%.')
+    """
+    if "net_revenue" not in headline.index:
+        return ""
+    period = pd.Period(month, "M")
+    value = headline.loc["net_revenue", "value"]
+    notes = []
+    for column, back in (("previous", 1), ("last_year", 12)):
+        other = headline.loc["net_revenue", column]
+        if not (np.isfinite(value) and np.isfinite(other)) or other <= 0:
+            continue
+        change = value / other - 1
+        if abs(change) < 0.05:          # a small change needs no explanation
+            continue
+        for where in (period, period - back):
+            found = _largest_order(data, where)
+            if found is None:
+                continue
+            amount, label, customer = found
+            if amount < 0.1 * max(value, other):     # not a large order for these months
+                continue
+            now, then = (value - amount, other) if where == period else (value, other - amount)
+            if then <= 0:
+                continue
+            without = now / then - 1
+            flips = np.sign(without) != np.sign(change) and abs(without) > 0.005
+            if flips or abs(without) < abs(change) / 2:
+                shown = f"{where:%B %Y}"
+                notes.append(
+                    f"**Driven by one order:** the change in net revenue on "
+                    f"{(period - back):%B %Y} ({change:+.1%}) comes from {md_text(label)} of "
+                    f"{fmt(amount, 'currency', currency)} by customer {md_text(customer)} in "
+                    f"{shown}; without it, net revenue is "
+                    f"{'up' if without >= 0 else 'down'} {abs(without):.1%}.")
+                break
+    return "\n\n" + "\n\n".join(notes) if notes else ""
+
+
+def revenue_note(headline: pd.DataFrame, *, month: str, currency: str) -> str:
+    """One paragraph: net revenue = gross revenue - returns, and how the file's rows relate.
+
+    Never a part larger than its whole: the file's total is named for what it
+    is (every row of the month, sales and returns, including the rows the
+    cleaning set apart), not as the whole of which revenue is a part.
+    """
+    if not {"net_revenue", "revenue", "returns"} <= set(headline.index):
+        return ""
+    money = {k: fmt(headline.loc[k, "value"], "currency", currency)
+             for k in ("net_revenue", "revenue", "returns")}
+    label = pd.Period(month, "M").strftime("%B %Y")
+    days = headline.attrs.get("partial_days")
+    text = (f"\n\n**Net revenue** {money['net_revenue']} = gross revenue (sales) "
+            f"{money['revenue']} - returns and refunds {money['returns']}"
+            + (f", over days 1-{days} of {label}" if days else f", {label}") + ". "
+            "Both count identified customers' purchases after cancellations, duplicates and "
+            "non-product lines (postage, fees) are set apart.")
+    if "file_total" in headline.attrs:
+        text += (f" For reference, every row of the file dated in {label} (sales and returns, "
+                 "including the rows the cleaning set apart) adds up to "
+                 f"{fmt(headline.attrs['file_total'], 'currency', currency)}; the revenue "
+                 "bridge on the data-quality page walks from that total to net revenue, line "
+                 "by line.")
+    return text
 
 
 def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataFrame:
@@ -224,12 +419,12 @@ def headline_table_display(headline: pd.DataFrame, *, currency: str) -> pd.DataF
     out = pd.DataFrame(index=pd.Index(headline["label"], name="KPI"))
     for col, name in (("value", "This month"), ("previous", "Last month"),
                       ("last_year", "Same month last year"), ("benchmark", "Target")):
-        out[name] = [_fmt(v, k, currency) for v, k in zip(headline[col], headline["kind"],
+        out[name] = [fmt(v, k, currency) for v, k in zip(headline[col], headline["kind"],
                                                            strict=True)]
     return out
 
 #: KPIs of the executive page's trend panels, in panel order (names of :mod:`clvkit.metrics`).
-TREND_KPIS = ("revenue", "churn_rate", "retention_rate", "average_order_value")
+TREND_KPIS = ("net_revenue", "churn_rate", "retention_rate", "average_order_value")
 
 
 def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
@@ -255,13 +450,13 @@ def kpi_trends(data: ReportData, *, month: str, options: dict | None = None,
     ...                                            "2024-04-05"])})
     >>> trends = kpi_trends(ReportData(tx, tx.iloc[:0], pd.DataFrame(), 4, "x"),
     ...                     month="2024-04")
-    >>> trends[["revenue", "retention_rate", "average_order_value"]]
-             revenue  retention_rate  average_order_value
+    >>> trends[["net_revenue", "retention_rate", "average_order_value"]]
+             net_revenue  retention_rate  average_order_value
     month
-    2024-01     40.0             NaN                 20.0
-    2024-02     20.0             0.5                 20.0
-    2024-03      NaN             NaN                  NaN
-    2024-04     40.0             NaN                 40.0
+    2024-01         40.0             NaN                 20.0
+    2024-02         20.0             0.5                 20.0
+    2024-03          NaN             NaN                  NaN
+    2024-04         40.0             NaN                 40.0
     >>> trends.attrs["gaps"]
     ['2024-03']
     """
@@ -277,6 +472,8 @@ def _trend_window(kpis: pd.DataFrame, *, month: str, months: int) -> pd.DataFram
     window = pd.period_range(start, end, freq="M", name="month")
     out = kpis.reindex(window)[list(TREND_KPIS)].astype(float)
     out.attrs["gaps"] = [g for g in kpis.attrs["gaps"] if pd.Period(g, "M") in window]
+    out.attrs["distorted"] = sorted(m for m in kpis.attrs.get("distorted", {})
+                                    if pd.Period(m, "M") in window)
     out.attrs["data_start"] = str(kpis.index.min()) if len(kpis) else None
     return out
 
@@ -287,7 +484,7 @@ def kpi_trends_display(trends: pd.DataFrame, *, currency: str) -> pd.DataFrame:
 
     out = pd.DataFrame(index=pd.Index(trends.index.strftime("%b %Y"), name="Month"))
     for name in trends.columns:
-        out[METRICS[name].label] = [_fmt(v, METRICS[name].unit, currency)
+        out[METRICS[name].label] = [fmt(v, METRICS[name].unit, currency)
                                     for v in trends[name]]
     return out
 
@@ -300,11 +497,11 @@ def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
     sentences = []
     for name in trends.columns:
         m, values = METRICS[name], trends[name]
-        text = f"{m.label}: {_fmt(values.iloc[-1], m.unit, currency)} in {last}"
+        text = f"{m.label}: {fmt(values.iloc[-1], m.unit, currency)} in {last}"
         if values.notna().sum() >= 2:
             low, high = values.idxmin(), values.idxmax()
-            text += (f"; lowest {_fmt(values[low], m.unit, currency)} "
-                     f"({low.strftime('%b %Y')}), highest {_fmt(values[high], m.unit, currency)} "
+            text += (f"; lowest {fmt(values[low], m.unit, currency)} "
+                     f"({low.strftime('%b %Y')}), highest {fmt(values[high], m.unit, currency)} "
                      f"({high.strftime('%b %Y')}) from {first} to {last}")
         missing = [p.strftime("%b %Y") for p in values.index[values.isna()]]
         if missing:
@@ -319,7 +516,11 @@ def kpi_trends_text(trends: pd.DataFrame, *, currency: str) -> str:
     if trends.attrs.get("gaps"):
         notes.append(f"{', '.join(trends.attrs['gaps'])} had no transactions at all (a gap in "
                      "the data): every number of such a month is n/a, not 0.")
-    return _bullets(sentences) + ("\n\n" + " ".join(notes) if notes else "")
+    if trends.attrs.get("distorted"):
+        notes.append(f"Churn (and retention, the month after) is n/a in "
+                     f"{', '.join(trends.attrs['distorted'])} too: its window reaches back into "
+                     "the gap, where every customer would look lost.")
+    return bullet_list(sentences) + ("\n\n" + " ".join(notes) if notes else "")
 
 
 def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
@@ -335,11 +536,11 @@ def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
     from ...metrics import METRICS
 
     fig, axes = plt.subplots(2, 2, figsize=(9, 5.5), sharex=True, layout="constrained")
-    colors = _palette()
+    colors = palette()
     x = np.arange(len(trends))
     for i, (ax, name) in enumerate(zip(axes.ravel(), trends.columns, strict=True)):
         m, values = METRICS[name], trends[name].to_numpy(dtype=float)
-        if name == "revenue":
+        if name in ("revenue", "net_revenue"):
             ok = ~np.isnan(values)
             ax.bar(x[ok], values[ok], color=colors[0])
         else:
@@ -347,7 +548,7 @@ def plot_kpi_trends(trends: pd.DataFrame, *, currency: str):
         if m.unit == "percent":
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         elif m.unit == "currency":
-            _money_axis(ax.yaxis, currency)
+            money_axis(ax.yaxis, currency)
         ax.set_ylim(bottom=0)
         for k in np.flatnonzero(np.isnan(values)):
             ax.text(x[k], 0, "n/a", ha="center", va="bottom", fontsize=7, color="0.4")
@@ -363,16 +564,17 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
           benchmarks: dict | None = None, options: dict | None = None) -> SectionPage:
     """The executive summary page: headline numbers in context, the trend, the definitions.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary``, ``trends`` and ``definitions``, tables ``headline`` and ``trends`` and
     figure ``trends`` (:func:`kpi_trends`).
     """
     kpis = _kpis_with_gaps(data, options=options)         # computed once for both
-    headline = _headline(kpis, data, month=month, benchmarks=benchmarks)
+    headline = _headline(kpis, data, month=month, benchmarks=benchmarks, options=options)
     trends = _trend_window(kpis, month=month, months=13)
     return section_page(
         "executive_summary", title=title, month=month,
-        text={"summary": executive_summary_text(headline, month=month, currency=currency),
+        text={"summary": executive_summary_text(headline, month=month, currency=currency,
+                                                data=data),
               "trends": kpi_trends_text(trends, currency=currency),
               "definitions": definitions_text(data, month=month, currency=currency,
                                               options=options)},

@@ -369,7 +369,11 @@ def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
     if fc.fits:
         lead = (f"**Predictive CLV** (`{m.name}`): {m.definition} Here the purchase model is "
                 f"{fc.result.model} and the spend model Gamma-Gamma.")
-        if fc.result.fit.model_name == "NBD":
+        if fc.result.model == "sBG":
+            lead = (f"**Predictive CLV** (`{m.name}`) of a subscriber: their monthly charge "
+                    "(their median month) times the discounted payments the contractual sBG "
+                    "model expects in the next 12 months (no spend model is needed).")
+        elif fc.result.fit.model_name == "NBD":
             lead += (" NBD has no dropout: it assumes every customer keeps buying at their "
                      "own rate through the horizon, so over 12 months it is an upper "
                      "estimate if some customers do leave.")
@@ -425,12 +429,14 @@ def at_risk_text(risky: pd.DataFrame, *, currency: str, customers: pd.DataFrame)
         return (f"{risky.attrs['n_candidates']:,} valuable customers (top 20% by revenue to "
                 f"date) have a probability below {risky.attrs['threshold']:.0%} of still being "
                 f"active according to {risky.attrs['model']}; the most valuable of them, with "
-                f"95% intervals (times in {unit}):")
+                f"95% model ranges (times in {unit}):")
     overdue = customers.loc[customers["overdue"]]
     share = overdue["revenue_to_date"].sum() / customers["revenue_to_date"].sum()
-    lead = ("No valuable customer has a P(alive) below "
+    model = risky.attrs.get("model")
+    lead = ("NBD assumes that every customer keeps buying, so the list uses a rule instead: "
+            if model == "NBD" else "No valuable customer has a P(alive) below "
             f"{risky.attrs['threshold']:.0%}, so the list uses a rule instead: "
-            if risky.attrs.get("model") else "Rule-based view (no model): ")
+            if model else "Rule-based view (no model): ")
     return (f"{lead}{len(overdue):,} repeat customers are *overdue*: the time since their last "
             f"purchase is more than {OVERDUE_FACTOR:g} times their usual gap between purchases"
             f" (their revenue to date: {_fmt(share, 'percent', currency)} of the total). The "

@@ -7,16 +7,15 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ._common import (
+from ..month import month_end, upto
+from ..page import (
     SectionPage,
-    _axes,
-    _fmt,
-    _money_axis,
-    _month_end,
-    _options,
-    _palette,
-    _upto,
+    fmt,
+    money_axis,
+    new_axes,
+    palette,
     section_page,
+    typed_options,
 )
 
 
@@ -30,8 +29,8 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     """
     from ...segments import customer_profit
 
-    options = _options(options)
-    tx, ret = _upto(data.transactions, month), _upto(data.returns, month)
+    options = typed_options(options)
+    tx, ret = upto(data.transactions, month), upto(data.returns, month)
     margin, cac, contacts = options["margin"], None, None
     if data.has("customers"):
         customers = data.customers.loc[data.customers.index.isin(tx[C.CUSTOMER_ID])]
@@ -39,7 +38,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
         cac = customers["cac"] if "cac" in customers else None
     if data.has("touches"):
         touches = data.touches
-        contacts = touches.loc[pd.to_datetime(touches["send_date"]) <= _month_end(month)]
+        contacts = touches.loc[pd.to_datetime(touches["send_date"]) <= month_end(month)]
     profit = customer_profit(tx, returns=ret, margin=margin,
                              cost_per_order=options["cost_per_order"],
                              cost_per_contact=options["cost_per_contact"],
@@ -58,7 +57,7 @@ def least_profitable_display(profit: pd.DataFrame, *, n: int, currency: str) -> 
                         "profit") if c in worst]
     out = worst[["orders"]].copy()
     for col in cols:
-        out[col.replace("_", " ")] = [_fmt(v, "currency", currency) for v in worst[col]]
+        out[col.replace("_", " ")] = [fmt(v, "currency", currency) for v in worst[col]]
     return out
 
 
@@ -68,14 +67,14 @@ def profit_text(profit: pd.DataFrame, *, month: str, currency: str, options: dic
     losers = profit.loc[profit["profit"] < 0]
     total = profit["profit"].sum()
     margin = ("each customer's gross margin rate from the data" if profit.attrs.get("margin")
-              == "customers" else f"gross margin {_fmt(options['margin'], 'percent', currency)}")
-    cost = _fmt(options["cost_per_order"], "currency", currency)
+              == "customers" else f"gross margin {fmt(options['margin'], 'percent', currency)}")
+    cost = fmt(options["cost_per_order"], "currency", currency)
     assumptions = f"{margin}, {cost} cost to serve per order"
     return (f"Up to the end of {label}, **{len(losers):,} of {len(profit):,} customers "
-            f"({_fmt(len(losers) / max(len(profit), 1), 'percent', currency)}) lost money**: "
-            f"together {_fmt(losers['profit'].sum(), 'currency', currency)}, against a total "
-            f"profit of {_fmt(total, 'currency', currency)}. Without them profit would be "
-            f"{_fmt(total - losers['profit'].sum(), 'currency', currency)}.\n\n"
+            f"({fmt(len(losers) / max(len(profit), 1), 'percent', currency)}) lost money**: "
+            f"together {fmt(losers['profit'].sum(), 'currency', currency)}, against a total "
+            f"profit of {fmt(total, 'currency', currency)}. Without them profit would be "
+            f"{fmt(total - losers['profit'].sum(), 'currency', currency)}.\n\n"
             f"Assumptions: {assumptions}; returns are subtracted from revenue."
             + (f" {over:,} customers returned more than they bought within the data (returns "
                "of purchases made before the data begin), which makes their net revenue "
@@ -84,14 +83,14 @@ def profit_text(profit: pd.DataFrame, *, month: str, currency: str, options: dic
 
 def plot_profit_curve(profit: pd.DataFrame, *, currency: str, ax=None):
     """Cumulative profit with customers sorted from most to least profitable (whale curve)."""
-    ax = _axes(ax)
+    ax = new_axes(ax)
     ordered = np.sort(profit["profit"].to_numpy())[::-1]
     share = np.arange(1, len(ordered) + 1) / len(ordered) * 100
-    ax.plot(share, np.cumsum(ordered), color=_palette()[0])
-    ax.axhline(ordered.sum(), color=_palette()[3], linestyle="--", label="total profit")
+    ax.plot(share, np.cumsum(ordered), color=palette()[0])
+    ax.axhline(ordered.sum(), color=palette()[3], linestyle="--", label="total profit")
     ax.set_xlabel("Customers, most profitable first (%)")
     ax.set_ylabel(f"Cumulative profit ({currency})")
-    _money_axis(ax.yaxis, currency)
+    money_axis(ax.yaxis, currency)
     ax.set_title("Cumulative profit by customer (whale curve)")
     ax.legend(frameon=False, loc="lower right")
     return ax
@@ -101,10 +100,10 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
           options: dict | None = None) -> SectionPage:
     """The least-profitable customers page: profit per customer and the whale curve.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary``, table ``least_profitable`` and figure ``whale``.
     """
-    options = _options(options)
+    options = typed_options(options)
     profit = profit_table(data, month=month, options=options)
     return section_page(
         "least_profitable", title=title, month=month,

@@ -8,17 +8,35 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData, yaml_hint
-from ._common import SectionPage, _fmt, _month_end, _text, section_page
+from ..month import month_end
+from ..page import SectionPage, fmt, md_text, section_page
+
+#: The loader's reason for summary/total rows (left out of the input total).
+_SUMMARY_REASON = "summary / total row"
+
+
+def _input_total(log: pd.DataFrame) -> float:
+    """The input's total amount: every row's readable amount except summary/total rows.
+
+    A spreadsheet's "Total" or "Summe" row repeats the sum of the rows above;
+    counting it would double the input.
+    """
+    return log.loc[log["reason"] != _SUMMARY_REASON, "amount"].sum(min_count=1)
 
 
 def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
-    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable)."""
+    """The cleaning log with a total row: rows and amount per reason ("n/a" where unreadable).
+
+    The total's amount leaves out summary/total rows (their own line shows them).
+    """
     log = data.log[["reason", "action", "rows", "amount"]].copy()
-    total = pd.DataFrame({"reason": ["total (input)"], "action": [""],
+    summary = (log["reason"] == _SUMMARY_REASON).any()
+    total = pd.DataFrame({"reason": ["total (input, without summary rows)" if summary
+                                     else "total (input)"], "action": [""],
                           "rows": [int(log["rows"].sum())],
-                          "amount": [log["amount"].sum(min_count=1)]})
+                          "amount": [_input_total(log)]})
     log = pd.concat([log, total], ignore_index=True)
-    log["share of rows"] = [_fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
+    log["share of rows"] = [fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
     log["amount"] = log["amount"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}")
     log = log.rename(columns={"amount": f"amount ({currency})"})
     return log.set_index("reason")
@@ -37,21 +55,33 @@ def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.D
     if bridge.empty:
         return None
     out = pd.DataFrame({"rows": bridge["rows"].astype(int),
-                        f"amount ({currency})": [_fmt(v, "currency", currency, 2)
+                        f"amount ({currency})": [fmt(v, "currency", currency, 2)
                                                  for v in bridge["amount"]]})
-    out.index = [("= " if s == "headline revenue" else "" if s.startswith("all") else "- ") + s
+    out.index = [("= " if s.endswith(" revenue") else "" if s.startswith("all") else "- ") + s
                  for s in out.index]
     out.index.name = "step"
     mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
                                  == pd.Period(month, "M"), C.AMOUNT]
-    out.loc["report: revenue of the month"] = [len(mine), _fmt(mine.sum(), "currency",
-                                                               currency, 2)]
+    out.loc["report: gross revenue of the month"] = [len(mine), fmt(mine.sum(), "currency",
+                                                                    currency, 2)]
+    net = _monthly_revenue(data, net=True)
+    period = pd.Period(month, "M")
+    out.loc["report: net revenue of the month"] = [
+        len(mine), fmt(net.get(period, 0.0), "currency", currency, 2)]
     return out
 
 
-def _monthly_revenue(data: ReportData) -> pd.Series:
+def _monthly_revenue(data: ReportData, *, net: bool = False) -> pd.Series:
+    """The report's gross (or net: less returns and refunds) revenue per month."""
     tx = data.transactions
-    return tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+    gross = tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+    if not net:
+        return gross
+    from .executive import monthly_returns
+
+    returned = monthly_returns(data)
+    months = gross.index.union(returned.index)
+    return gross.reindex(months, fill_value=0.0) - returned.reindex(months, fill_value=0.0)
 
 
 def quality_checks(data: ReportData) -> pd.DataFrame:
@@ -72,22 +102,27 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
     kept_data = float(data.transactions[C.AMOUNT].sum())
     if data.non_product is not None and len(data.non_product):
         kept_data += float(data.non_product[C.AMOUNT].sum())
-    parts = (kept_log, float(data.returns[C.AMOUNT].sum()),
-             float(log.loc[log["action"] == "dropped", "amount"].sum()))
-    rows.append(("log: kept + returns + dropped = input total", log["amount"].sum(),
+    dropped = log.loc[(log["action"] == "dropped") & (log["reason"] != _SUMMARY_REASON)]
+    parts = (kept_log, float(data.returns[C.AMOUNT].sum()), float(dropped["amount"].sum()))
+    rows.append(("log: kept + returns + dropped = input total", float(_input_total(log) or 0.0),
                  sum(parts)))
     rows.append(("kept purchases: log vs loaded data", kept_log, kept_data))
     totals = data.file_totals
     if totals:
         rows.append(("rows: raw file vs loader", totals["rows"], data.rows_read))
-        rows.append(("input total: raw file vs cleaning log", totals["amount"],
-                     float(log["amount"].sum())))
+        rows.append(("input total: raw file vs cleaning log (without summary rows)",
+                     totals["amount"], float(_input_total(log) or 0.0)))
     if data.bridge is not None and len(data.bridge):
         from ...reconcile import check_bridge
 
         bridge = data.bridge.set_index(["month", "step"])
         for month, row in check_bridge(bridge, _monthly_revenue(data)).iterrows():
             rows.append((f"revenue {month}: bridge vs report", row["bridge"], row["report"]))
+        if "net revenue" in set(data.bridge["step"]):
+            for month, row in check_bridge(bridge, _monthly_revenue(data, net=True),
+                                           step="net revenue").iterrows():
+                rows.append((f"net revenue {month}: bridge vs report", row["bridge"],
+                             row["report"]))
     out = pd.DataFrame(rows, columns=["check", "expected", "found"])
     out["ok"] = (out["expected"].astype(float) - out["found"].astype(float)).abs() < 0.005
     return out.set_index("check")
@@ -95,13 +130,13 @@ def quality_checks(data: ReportData) -> pd.DataFrame:
 
 def quality_checks_display(checks: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """:func:`quality_checks` formatted: counts as counts, money to the cent, "ok" or "FAILED"."""
-    def fmt(name, value):
-        return (_fmt(value, "count", currency) if name.startswith("rows")
-                else _fmt(value, "currency", currency, 2))
+    def show(name, value):
+        return (fmt(value, "count", currency) if name.startswith("rows")
+                else fmt(value, "currency", currency, 2))
 
     return pd.DataFrame({
-        "expected": [fmt(n, v) for n, v in checks["expected"].items()],
-        "found": [fmt(n, v) for n, v in checks["found"].items()],
+        "expected": [show(n, v) for n, v in checks["expected"].items()],
+        "found": [show(n, v) for n, v in checks["found"].items()],
         "result": ["ok" if ok else "FAILED" for ok in checks["ok"]]},
         index=checks.index)
 
@@ -124,22 +159,24 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     log = data.log
     kept_rows = int(log.loc[log["action"].str.startswith("kept"), "rows"].sum())
     dropped = log.loc[log["action"] == "dropped"]
-    reasons = ", ".join(f"{int(r.rows):,} {_text(r.reason)}"
+    reasons = ", ".join(f"{int(r.rows):,} {md_text(r.reason)}"
                         for r in dropped.itertuples()) or "none"
-    text = (f"{data.rows_read:,} rows were read from {_text(data.source)} (the whole "
+    source = (md_text(data.source) if isinstance(data.source, str) and data.source.strip()
+              else "the input")
+    text = (f"{data.rows_read:,} rows were read from {source} (the whole "
             f"file, not only this month); **{kept_rows:,}** were kept as purchases, "
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
             f"({reasons}).")
     if data.non_product is not None and len(data.non_product):
         text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
-                 f"(postage, fees; {_fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
+                 f"(postage, fees; {fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
                  ") and are left out of revenue.")
     checks = quality_checks(data)
     failed = checks.loc[~checks["ok"]]
 
     def money(name, value):
-        return _fmt(value, "count" if name.startswith("rows") else "currency", currency,
+        return fmt(value, "count" if name.startswith("rows") else "currency", currency,
                     None if name.startswith("rows") else 2)
 
     if failed.empty:
@@ -164,7 +201,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
         first, last = tx[C.DATE].min(), tx[C.DATE].max()
         text += (f"\n\nThe purchases run from {first:%d %B %Y} to {last:%d %B %Y}")
         if month is not None:
-            lag = (last.normalize() - _month_end(month)).days
+            lag = (last.normalize() - month_end(month)).days
             text += (f"; the data end {abs(lag)} day(s) "
                      f"{'after' if lag >= 0 else 'before'} the end of the report month"
                      + (" (the month may be incomplete)" if lag < 0 else ""))
@@ -172,7 +209,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if data.decisions:
         text += ("\n\nHow the input was read (each choice was made once, from the whole "
                  "column or file; the option in brackets changes it):\n\n"
-                 + "\n".join(f"- {_text(yaml_hint(d).replace('`', ''))}"
+                 + "\n".join(f"- {md_text(yaml_hint(d).replace('`', ''))}"
                              for d in data.decisions))
     gaps = data_gaps(data)
     if gaps:
@@ -184,7 +221,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
 def build(data: ReportData, *, month: str, title: str, currency: str) -> SectionPage:
     """The data-quality page: the cleaning log, the month's revenue bridge, independent checks.
 
-    Returns a :class:`~clvkit.report.sections._common.SectionPage` with text
+    Returns a :class:`~clvkit.report.page.SectionPage` with text
     ``summary`` and tables ``log``, ``bridge`` (None without a bridge) and ``checks``.
     """
     return section_page(

@@ -10,16 +10,15 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ._common import (
+from ..month import month_end, observation_end, upto
+from ..page import (
     SectionPage,
-    _axes,
-    _fmt,
-    _month_end,
-    _options,
-    _palette,
-    _text,
-    _upto,
+    fmt,
+    md_text,
+    new_axes,
+    palette,
     section_page,
+    typed_options,
 )
 
 
@@ -37,16 +36,16 @@ def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> p
     """
     from ...segments import rfm_scores
 
-    tx = _upto(data.transactions, month)
+    tx = upto(data.transactions, month)
     prev_month = str(pd.Period(month, "M") - 1)
     # monetary value net of returns, as in the course (notebook 02) and clvkit.segments
     returns = (data.returns if data.returns is not None
                else tx.iloc[:0])[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
-    now = rfm_scores(tx, observation_end=_month_end(month), time_unit=time_unit,
-                     returns=_upto(returns, month))
-    before_tx = _upto(tx, prev_month)
-    previous = (rfm_scores(before_tx, observation_end=_month_end(prev_month),
-                           time_unit=time_unit, returns=_upto(returns, prev_month))["segment"]
+    now = rfm_scores(tx, observation_end=observation_end(data, month), time_unit=time_unit,
+                     returns=upto(returns, month))
+    before_tx = upto(tx, prev_month)
+    previous = (rfm_scores(before_tx, observation_end=month_end(prev_month),
+                           time_unit=time_unit, returns=upto(returns, prev_month))["segment"]
                 if len(before_tx) else pd.Series(dtype="object"))
     prev = previous.astype("object").reindex(now.index).fillna("(new)")
     out = pd.DataFrame({"previous": prev, "current": now["segment"].astype("object"),
@@ -81,7 +80,7 @@ def moved_into(movement: pd.DataFrame, *, segment: str = "At risk", n: int = 10,
     moved = moved.sort_values(["monetary", "last_purchase"], ascending=[False, True],
                               kind="mergesort").head(n)
     return pd.DataFrame({"segment last month": moved["previous"],
-                         "spend to date": [_fmt(v, "currency", currency)
+                         "spend to date": [fmt(v, "currency", currency)
                                            for v in moved["monetary"]],
                          "last purchase": moved["last_purchase"].dt.strftime("%Y-%m-%d")},
                         index=moved.index)
@@ -137,8 +136,8 @@ def target_lists_text(lists: dict[str, pd.DataFrame], paths: dict[str, Path]) ->
     """Markdown bullets linking each exported list, with its size."""
     what = {"at_risk": "at-risk customers (segments " + ", ".join(AT_RISK_SEGMENTS) + ")",
             "win_back": "win-back candidates (moved into \"At risk\" this month)"}
-    return "\n".join(f"- [{_text(paths[name].name)}]({paths[name].name}): "
-                     f"{len(frame):,} {what.get(name, _text(name))}"
+    return "\n".join(f"- [{md_text(paths[name].name)}]({paths[name].name}): "
+                     f"{len(frame):,} {what.get(name, md_text(name))}"
                      for name, frame in lists.items())
 
 
@@ -152,19 +151,19 @@ def segments_text(movement: pd.DataFrame, *, month: str, currency: str) -> str:
     return (
         f"At the end of {label}, {len(movement):,} customers have bought at least once; "
         f"{int(existing['moved'].sum()):,} of the {len(existing):,} customers known a month "
-        f"earlier ({_fmt(share, 'percent', currency)}) changed RFM segment, and "
+        f"earlier ({fmt(share, 'percent', currency)}) changed RFM segment, and "
         f"{int((movement['previous'] == '(new)').sum()):,} are new this month.\n\n"
         f"**{len(into):,} customers moved into \"At risk\"** this month "
         f"({int(valuable.sum()):,} of them were Champions, Loyal customers or Can't lose them "
         f"last month); together they have spent "
-        f"{_fmt(into['monetary'].sum(), 'currency', currency)} to date. They are the first "
+        f"{fmt(into['monetary'].sum(), 'currency', currency)} to date. They are the first "
         "candidates for a win-back contact.")
 
 
 def plot_segment_sizes(sizes: pd.DataFrame, *, ax=None):
     """Horizontal bars: customers per segment last month and this month."""
-    ax = _axes(ax, figsize=(8, 4.5))
-    colors = _palette()
+    ax = new_axes(ax, figsize=(8, 4.5))
+    colors = palette()
     y = np.arange(len(sizes))
     ax.barh(y - 0.2, sizes["last month"], height=0.4, color=colors[7], label="last month")
     ax.barh(y + 0.2, sizes["this month"], height=0.4, color=colors[0], label="this month")
@@ -224,9 +223,9 @@ def transitions_text(transitions: pd.DataFrame, *, top: int = 3) -> str:
     if total == 0:
         return "No customer was known at the end of last month, so there are no moves yet."
     text = (f"Of the {total:,} customers known at the end of last month, {stayed:,} "
-            f"({_fmt(stayed / total, 'percent')}) stayed in their segment (the diagonal).")
+            f"({fmt(stayed / total, 'percent')}) stayed in their segment (the diagonal).")
     if len(moves):
-        flows = "; ".join(f"{_text(a)} \N{RIGHTWARDS ARROW} {_text(b)} ({int(n):,})"
+        flows = "; ".join(f"{md_text(a)} \N{RIGHTWARDS ARROW} {md_text(b)} ({int(n):,})"
                           for (a, b), n in moves.items())
         text += f" The largest moves: {flows}."
     return text
@@ -270,15 +269,15 @@ def segment_revenue_display(table: pd.DataFrame, *, currency: str) -> pd.DataFra
     out = pd.DataFrame(index=table.index)
     out["customers"] = [f"{v:,}" for v in table["customers"]]
     out["bought this month"] = [f"{v:,}" for v in table["buyers"]]
-    out[f"revenue ({currency})"] = [_fmt(v, "currency", currency) for v in table["revenue"]]
-    out["share of revenue"] = [_fmt(v, "percent") for v in table["revenue_share"]]
-    out["revenue per customer"] = [_fmt(v, "currency", currency)
+    out[f"revenue ({currency})"] = [fmt(v, "currency", currency) for v in table["revenue"]]
+    out["share of revenue"] = [fmt(v, "percent") for v in table["revenue_share"]]
+    out["revenue per customer"] = [fmt(v, "currency", currency)
                                    for v in table["revenue_per_customer"]]
     total = table["revenue"].sum()
     out.loc["total"] = [f"{table['customers'].sum():,}", f"{table['buyers'].sum():,}",
-                        _fmt(total, "currency", currency),
-                        _fmt(1.0 if total else np.nan, "percent"),
-                        _fmt(total / table["customers"].sum() if len(table) else np.nan,
+                        fmt(total, "currency", currency),
+                        fmt(1.0 if total else np.nan, "percent"),
+                        fmt(total / table["customers"].sum() if len(table) else np.nan,
                              "currency", currency)]
     return out
 
@@ -290,10 +289,10 @@ def segment_revenue_text(table: pd.DataFrame, *, month: str, currency: str) -> s
     if not len(table) or not total > 0:
         return f"No revenue is recorded in {label}."
     top = table.sort_values("revenue", ascending=False, kind="mergesort").head(2)
-    parts = [f"{_text(name)} ({_fmt(row['customers'] / table['customers'].sum(), 'percent')} "
-             f"of customers) brought {_fmt(row['revenue_share'], 'percent')}"
+    parts = [f"{md_text(name)} ({fmt(row['customers'] / table['customers'].sum(), 'percent')} "
+             f"of customers) brought {fmt(row['revenue_share'], 'percent')}"
              for name, row in top.iterrows()]
-    return (f"Of the {_fmt(total, 'currency', currency)} revenue of {label}, "
+    return (f"Of the {fmt(total, 'currency', currency)} revenue of {label}, "
             + " and ".join(parts) + ". Customers in a segment who did not buy this month "
             "count in its customers but add no revenue.")
 
@@ -348,8 +347,8 @@ def rfm_grid_text(grid: pd.DataFrame) -> str:
     slipping = int(grid.loc[[1, 2], [4, 5]].to_numpy().sum())
     n = int(grid.loc[big])
     return (f"The fullest cell is R {big[0]} \N{MULTIPLICATION SIGN} FM {big[1]} "
-            f"({_text(names.loc[big])}: {n:,} customer{'s' * (n != 1)}, "
-            f"{_fmt(n / total, 'percent')}). Top-right corner (recent, frequent, "
+            f"({md_text(names.loc[big])}: {n:,} customer{'s' * (n != 1)}, "
+            f"{fmt(n / total, 'percent')}). Top-right corner (recent, frequent, "
             f"high-spending customers): {top:,}. Bottom-right corner (customers who bought "
             f"often and spent much, but not recently: the most valuable to win back): "
             f"{slipping:,}.")
@@ -361,10 +360,10 @@ def plot_rfm_grid(grid: pd.DataFrame, *, ax=None):
 
     from ...segments import RFM_SEGMENT_MAP
 
-    ax = _axes(ax, figsize=(8, 5))
+    ax = new_axes(ax, figsize=(8, 5))
     names = RFM_SEGMENT_MAP.reindex(index=grid.index, columns=grid.columns)
     values = grid.to_numpy(dtype=float)
-    cmap = LinearSegmentedColormap.from_list("customers", ["#ffffff", _palette()[0]])
+    cmap = LinearSegmentedColormap.from_list("customers", ["#ffffff", palette()[0]])
     ax.imshow(values, cmap=cmap, vmin=0, vmax=max(values.max(), 1), aspect="auto")
     for i, r in enumerate(grid.index):
         for j, f in enumerate(grid.columns):
@@ -385,12 +384,12 @@ def build(data: ReportData, *, month: str, title: str, currency: str, options: d
 
     With ``folder``, the target lists are written there as CSV files
     (:func:`write_target_lists`) and text ``target_lists`` links them. Returns a
-    :class:`~clvkit.report.sections._common.SectionPage` with texts ``summary``,
+    :class:`~clvkit.report.page.SectionPage` with texts ``summary``,
     ``transitions``, ``revenue`` and ``grid``, tables ``sizes``, ``transitions``
     (:func:`segment_transitions`), ``revenue`` (:func:`segment_revenue`), ``grid``
     (:func:`rfm_grid`) and ``at_risk``, and figures ``sizes`` and ``grid``.
     """
-    options = _options(options)
+    options = typed_options(options)
     movement = segment_movement(data, month=month)
     sizes = segment_sizes(movement)
     transitions = segment_transitions(movement)
