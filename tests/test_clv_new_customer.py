@@ -97,7 +97,7 @@ def test_a_fit_with_covariates_asks_for_the_customers_covariates():
     kw = dict(horizon=1, horizon_unit="Y", discount_rate=0.1, discount_period="Y")
     with pytest.raises(ClvError, match=r"has covariates.*customer_model"):
         new_customer_clv(fit, GG, **kw)
-    p, g = fit.params, dict(zip(fit.coefficient_names, fit.coefficients))
+    p, g = fit.params, dict(zip(fit.coefficient_names, fit.coefficients, strict=True))
     own = ParetoNBDFit.from_params(r=p.r, alpha=p.alpha * np.exp(-g["trans.Gender"]), s=p.s,
                                    beta=p.beta * np.exp(-g["life.Gender"]), time_unit="W")
     woman = new_customer_clv(fit.customer_model({"Gender": 1}), GG, **kw)
