@@ -949,8 +949,15 @@ def name_headerless_columns(raw: pd.DataFrame, preset: str | None
 
 
 def _blank(values: pd.Series) -> np.ndarray:
-    text = values.astype("string").str.strip()
-    return (values.isna() | text.eq("")).fillna(True).to_numpy(dtype=bool)
+    """Missing or whitespace-only cells (decided on the distinct values)."""
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return values.isna().to_numpy(dtype=bool)   # numbers, dates: only missing is blank
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniques):
+        return np.ones(len(values), bool)
+    blank = np.fromiter((isinstance(u, str) and not u.strip() for u in uniques), bool,
+                        len(uniques))
+    return (codes < 0) | blank[np.maximum(codes, 0)]
 
 
 def carry_order_fields(mapped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
@@ -988,6 +995,14 @@ def carry_order_fields(mapped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     has_order = ~_blank(mapped[C.ORDER_ID])
     needs = has_order & (_blank(mapped[C.CUSTOMER_ID]) | _blank(mapped[C.DATE]))
     if not needs.any():
+        return mapped, None
+    # only orders with some lines that need the fields and some that may have them
+    codes, _ = pd.factorize(mapped[C.ORDER_ID].astype("string").str.strip().where(has_order))
+    known = codes >= 0
+    lines = np.bincount(codes[known], minlength=codes.max() + 1)
+    needing = np.bincount(codes[needs & known], minlength=codes.max() + 1)
+    mixed = (needing > 0) & (needing < lines)
+    if not mixed.any():
         return mapped, None
     line_fields = {C.AMOUNT, C.QUANTITY, C.PRODUCT, "unit_price", REFUNDED, C.ORDER_ID}
     fields = [c for c in mapped.columns if c not in line_fields]

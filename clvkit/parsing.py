@@ -134,13 +134,18 @@ def _extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     return pd.DataFrame(cols, index=text.index, dtype=object)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    """A raw value for a message or the log's examples, elided beyond ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit - 1]}\u2026"
+
+
 def _examples(texts) -> tuple[str, ...]:
-    return tuple(str(t) for t in list(texts)[:3])
+    return tuple(_clip(str(t)) for t in list(texts)[:3])
 
 
 def _quote_list(texts, limit: int = 3) -> str:
     texts = list(texts)
-    shown = ", ".join(repr(str(t)) for t in texts[:limit])
+    shown = ", ".join(repr(_clip(str(t))) for t in texts[:limit])
     return shown + (", ..." if len(texts) > limit else "")
 
 

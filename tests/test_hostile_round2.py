@@ -200,9 +200,9 @@ def test_load_fit_refuses_non_finite_parameters(tmp_path, saved, literal):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"n": 2.5}, "`n` must be a whole number >= 10"),
-    ({"n": 1}, "`n` must be a whole number >= 10"),
-    ({"n": True}, "`n` must be a whole number >= 10"),
+    ({"n": 2.5}, "`n` must be a whole number >= 5"),
+    ({"n": 1}, "`n` must be a whole number >= 5"),
+    ({"n": True}, "`n` must be a whole number >= 5"),
     ({"n": 10, "seed": "abc"}, "`seed` must be None, a whole number >= 0"),
     ({"n": 10, "seed": -1}, "`seed` must be None"),
     ({"n": 10, "seed": 1.5}, "`seed` must be None"),

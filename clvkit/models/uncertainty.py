@@ -345,9 +345,9 @@ class BootstrapResult:
                 f"({int(self.converged.sum())} converged), seed {self.seed}")
 
 
-#: Fewest replicates `bootstrap` accepts: below this a "95%" interval is the range of a
-#: handful of refits (with 1 it has zero width).
-MIN_REPLICATES = 10
+#: Fewest replicates `bootstrap` accepts (with 1 a "95%" interval has zero width; with a
+#: handful it is their range). Five is a floor for quick checks; use the default 200+.
+MIN_REPLICATES = 5
 
 
 def _whole(value: Any) -> bool:
@@ -377,7 +377,7 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     fit : FittedModel
         A result returned by a model's ``fit``.
     n : int, default 200
-        Number of replicates, a whole number >= `MIN_REPLICATES` (10).
+        Number of replicates, a whole number >= `MIN_REPLICATES` (5).
     seed : int, list of int or SeedSequence, optional
         Seed of the resampling; the same seed gives identical replicates (whatever
         ``n_jobs``). None draws fresh entropy (recorded in the result's ``seed``).
@@ -393,7 +393,7 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     ------
     ClvError
         The result was not fitted here, its weights are not counts, or its information
-        matrix is singular; ``n`` is not a whole number >= 10, ``n_jobs`` not one >= 1,
+        matrix is singular; ``n`` is not a whole number >= 5, ``n_jobs`` not one >= 1,
         ``seed`` not a whole number >= 0 (or a list of them, or a SeedSequence).
 
     Examples

@@ -64,14 +64,18 @@ def check_day(value, where: str) -> pd.Timestamp:
     >>> check_day("2024-03-31", "--as-of")
     Timestamp('2024-03-31 00:00:00')
     """
+    from ..errors import ClvError
+    from ..io import as_of_limit  # the loader's and the config's reading of as_of
+
+    text = str(value).strip()
     try:
-        day = pd.Timestamp(str(value))
-    except (ValueError, TypeError):
-        day = pd.NaT
-    if pd.isna(day) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", str(value)):
+        day = as_of_limit(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", text) else None
+    except ClvError:
+        day = None
+    if day is None:     # 05.06.2024 would be read month first, silently: ISO days only
         raise ReportError(f"{where} must be a day written YYYY-MM-DD (the date the data were "
                           f"extracted), got {value!r}")
-    return day.tz_localize(None).normalize() if day.tzinfo else day.normalize()
+    return day.normalize()
 
 
 def month_end(month: str) -> pd.Timestamp:

@@ -153,9 +153,10 @@ CHEATS: dict[str, tuple[list[str], tuple[float, float], str]] = {
     "endless_cell": (["while True:\n    pass\n", RIGHT], (1, 1),
                      "an endless cell: stopped at the cell limit, the rest runs"),
     "ignores_alarm": (["import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                       "signal.signal(signal.SIGPROF, signal.SIG_IGN)\n"
                        "signal.setitimer = lambda *a: None\n", RIGHT,
                        "while True:\n    pass\n"], (0, 0),
-                      "disables the cell limit, then loops: killed at the notebook limit"),
+                      "disables both cell timers, then loops: killed at the notebook limit"),
     "memory_hog": (["block = bytearray(64 * 2**30)\n", RIGHT], (1, 1),
                    "asks for 64 GiB: refused by the memory limit, the rest runs"),
     "renamed": (["def twice(x):\n    return 2 * x\n\n\n" + SHARE], (0, 1),
