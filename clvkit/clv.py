@@ -209,7 +209,8 @@ def new_customer_clv(
     ------
     ClvError
         Invalid horizon, unit, rate or margin; a spend model whose mean spend is infinite
-        (q <= 1); a horizon of more than `MAX_DISCOUNT_STEPS` discount periods.
+        (q <= 1); a horizon of more than `MAX_DISCOUNT_STEPS` discount periods; a
+        transaction model with covariates (pass ``fit.customer_model(covariates)``).
 
     Examples
     --------
@@ -229,6 +230,10 @@ def new_customer_clv(
     check_nonnegative("discount_rate", discount_rate)
     check_one_of("discount_period", discount_period, TIME_UNITS)
     check_nonnegative("margin", margin)
+    if hasattr(transaction_model_fit, "customer_model"):    # a fit with covariates
+        raise ClvError("the transaction model has covariates: a new customer's value depends on "
+                       "them; pass the model of a customer with given covariates, e.g. "
+                       "new_customer_clv(fit.customer_model({'Channel': 1}), spend_fit, ...)")
     model_unit = _model_unit(transaction_model_fit)
     mean_spend = float(spend_model_fit.mean_spend)
     if not np.isfinite(mean_spend):

@@ -81,3 +81,24 @@ def test_undiscounted_value_and_errors():
         new_customer_clv(BGNBDFit.from_params(r=0.2, alpha=4.0, a=0.8, b=2.4, time_unit=None),
                          GG, horizon=1, horizon_unit="Y", discount_rate=0.1,
                          discount_period="Y")
+
+
+def test_a_fit_with_covariates_asks_for_the_customers_covariates():
+    # a fit with covariates has no single new customer: new_customer_clv used to end in a raw
+    # TypeError from expected_purchases_new_customer(); now one ClvError names the way, and
+    # the model of a customer with given covariates (alpha_i = alpha0 exp(-g z_i), CLVTools'
+    # parametrisation) is valued like the base model at those parameters
+    from clvkit.datasets import load_clvtools_apparel
+    from clvkit.models import ParetoNBD
+
+    apparel = load_clvtools_apparel()
+    fit = ParetoNBD().fit(apparel["summary"], covariates=apparel["static"],
+                          trans=["Gender"], life=["Gender"])
+    kw = dict(horizon=1, horizon_unit="Y", discount_rate=0.1, discount_period="Y")
+    with pytest.raises(ClvError, match=r"has covariates.*customer_model"):
+        new_customer_clv(fit, GG, **kw)
+    p, g = fit.params, dict(zip(fit.coefficient_names, fit.coefficients, strict=True))
+    own = ParetoNBDFit.from_params(r=p.r, alpha=p.alpha * np.exp(-g["trans.Gender"]), s=p.s,
+                                   beta=p.beta * np.exp(-g["life.Gender"]), time_unit="W")
+    woman = new_customer_clv(fit.customer_model({"Gender": 1}), GG, **kw)
+    assert woman["clv"] == pytest.approx(new_customer_clv(own, GG, **kw)["clv"], rel=1e-12)
