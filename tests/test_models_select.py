@@ -247,3 +247,36 @@ def test_value_prediction_range_contains_the_model_range(bgnbd_data):
     for row in ("clv_revenue", "clv_margin"):
         t = out.totals.loc[row]
         assert t["pred_lower"] < t["lower"] < t["estimate"] < t["upper"] < t["pred_upper"]
+
+
+def test_degenerate_spend_model_falls_back_to_the_sample_mean(bgnbd_data):
+    # every customer's amounts are 40 with the same tiny noise: no spread of spend between
+    # customers beyond chance, so Gamma-Gamma's q runs off (degenerate). The CLV then uses
+    # the sample mean spend per repeat purchase for everyone, labelled as such.
+    cal, full = (s.copy() for s in bgnbd_data)
+    for s in (cal, full):
+        rng = np.random.default_rng(3)
+        s["monetary_value"] = np.where(s["frequency"] > 0,
+                                       40 + rng.normal(0, 0.01, len(s)), 0.0)
+    out = predict_with_best_model(cal, full, margin=0.3, discount_rate=0.01)
+    assert out.spend_fit is None and out.spend_model == "sample mean" and out.has_clv
+    repeat = full[full["frequency"] > 0]
+    mean = float((repeat["frequency"] * repeat["monetary_value"]).sum()
+                 / repeat["frequency"].sum())
+    assert out.spend_mean == pytest.approx(mean, rel=1e-12)
+    # CLV = discounted expected purchases x the same mean spend for every customer
+    unit = out.customers["clv_revenue"] / mean
+    ref = predict_with_best_model(*bgnbd_data, margin=0.3, discount_rate=0.01)
+    assert ref.spend_model == "Gamma-Gamma" and np.isnan(ref.spend_mean)
+    gg = ref.spend_fit.conditional_expected_spend(
+        full.assign(monetary_value=bgnbd_data[1]["monetary_value"]))
+    np.testing.assert_allclose(unit, ref.customers["clv_revenue"] / gg, rtol=1e-9)
+    assert (out.customers["clv_revenue_lower"] < out.customers["clv_revenue"]).all()
+    t = out.totals.loc["clv_revenue"]
+    assert t["lower"] < t["estimate"] < t["upper"]
+    assert any("sample mean spend per purchase" in n for n in out.notes)
+    assert not any("=" in n or "q" in n.split() for n in out.notes)
+    boot = predict_with_best_model(cal, full, interval="bootstrap", n_replicates=20, seed=1)
+    assert boot.spend_model == "sample mean"
+    b = boot.totals.loc["clv_revenue"]
+    assert b["lower"] < b["estimate"] < b["upper"]

@@ -106,6 +106,12 @@ class ModelPredictions:
         Seed of the bootstraps (None for the delta method).
     notes : tuple of str
         Anything else the reader should know (spend model missing or degenerate, ...).
+    spend_model : {"Gamma-Gamma", "sample mean", ""}
+        What the CLV's value per purchase comes from: the Gamma-Gamma model; the sample
+        mean spend per purchase, the same for every customer (the fallback when Gamma-Gamma
+        is degenerate); "" when no CLV is predicted.
+    spend_mean : float
+        The sample mean spend per purchase of the fallback (NaN otherwise).
     """
 
     comparison: pd.DataFrame
@@ -128,6 +134,8 @@ class ModelPredictions:
     n_replicates: int
     seed: Any
     notes: tuple[str, ...] = field(default=())
+    spend_model: str = ""
+    spend_mean: float = float("nan")
 
     @property
     def fits(self) -> bool:
@@ -344,8 +352,72 @@ def _log_covariance(fit: Any) -> np.ndarray:
     return covariance(fit).to_numpy() / np.outer(p, p)
 
 
-def _clv_delta(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame, spend_input: pd.DataFrame,
-               options: Mapping[str, Any], margin: np.ndarray,
+@dataclass(frozen=True)
+class _FlatSpend:
+    """Spend model of the fallback: every customer's value per purchase is ``mean``."""
+
+    mean: float
+
+    def conditional_expected_spend(self, frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(self.mean, index=frame.index, dtype=float)
+
+
+@dataclass(frozen=True)
+class _FlatSpendBootstrap:
+    """Seeded customer bootstrap of the sample mean spend per purchase (``fit``, ``fits()``)."""
+
+    fit: _FlatSpend
+    means: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.means)
+
+    def fits(self):
+        return (_FlatSpend(float(m)) for m in self.means)
+
+
+def sample_mean_spend(summary: pd.DataFrame) -> tuple[float, float]:
+    """Mean spend per repeat purchase over all customers, and its standard error.
+
+    The total of the repeat purchases divided by their number (customers with
+    ``frequency > 0`` and a mean spend above 0, as the spend model's inputs); the standard
+    error treats customers as the sampled units (ratio estimator).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [0, 1, 3], "monetary_value": [0.0, 10.0, 20.0]})
+    >>> mean, se = sample_mean_spend(s)
+    >>> round(mean, 2), round(se, 2)
+    (17.5, 2.65)
+    """
+    x = summary["frequency"].to_numpy(dtype=float)
+    m = summary["monetary_value"].to_numpy(dtype=float)
+    use = (x > 0) & (m > 0)
+    x, m = x[use], m[use]
+    if not len(x):
+        return float("nan"), float("nan")
+    mean = float(x @ m / x.sum())
+    se = float(np.sqrt(np.sum((x * (m - mean)) ** 2)) / x.sum())
+    return mean, se
+
+
+def _gamma_gamma_spend(spend_fit: Any, spend_input: pd.DataFrame
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-customer expected spend, its gradient in the log parameters and their covariance."""
+    spend_hist, spend_inv = _distinct(spend_input[["frequency", "monetary_value"]])
+    s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_hist)
+                            .to_numpy())
+    return s[spend_inv], gs[:, spend_inv], _log_covariance(spend_fit)
+
+
+def _flat_spend(mean: float, se: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fallback's spend: ``mean`` for everyone, one log parameter with variance (se/mean)^2."""
+    return (np.full(n, mean), np.full((1, n), mean), np.array([[(se / mean) ** 2]]))
+
+
+def _clv_delta(tx_fit: Any, spend: tuple[np.ndarray, np.ndarray, np.ndarray],
+               summary: pd.DataFrame, options: Mapping[str, Any], margin: np.ndarray,
                level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-customer CLV (revenue, margin) and totals with delta-method intervals.
 
@@ -358,14 +430,12 @@ def _clv_delta(tx_fit: Any, spend_fit: Any, summary: pd.DataFrame, spend_input: 
     """
     z = float(stats.norm.ppf((1 + level) / 2))
     rft, rft_inv = _distinct(summary[["frequency", "recency", "T"]])
-    spend_hist, spend_inv = _distinct(spend_input[["frequency", "monetary_value"]])
     ages = _at_ages(rft)
     d, gd = _delta_gradient(tx_fit, lambda f: _alive_scaled(
         f, rft, ages, lambda g, frame: _clv(g, _UnitSpend(), frame, options)["clv"]))
-    s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_hist)
-                            .to_numpy())
-    cov_d, cov_s = _log_covariance(tx_fit), _log_covariance(spend_fit)
-    d, gd, s, gs = d[rft_inv], gd[:, rft_inv], s[spend_inv], gs[:, spend_inv]
+    s, gs, cov_s = spend
+    cov_d = _log_covariance(tx_fit)
+    d, gd = d[rft_inv], gd[:, rft_inv]
     revenue = d * s
     g_tx, g_sp = gd * s, gs * d  # per customer, (k, n)
     se = np.sqrt(np.einsum("kn,kl,ln->n", g_tx, cov_d, g_tx)
@@ -776,15 +846,25 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                     f"candidate is degenerate or no better than the naive baseline ({why})."))
     t_next = float(convert_duration(float(next_period), from_unit=next_period_unit,
                                     to_unit=fit.time_unit))
-    notes, spend_fit = [], None
+    notes, spend_fit, flat = [], None, None
     keep = spend_rows(full) if spend else None
     if spend:
         spend_fit, warned = _fit_quietly(GammaGamma(), full.loc[keep], time_unit)
         reasons = degenerate_reasons(spend_fit, warned, None)
-        if reasons:
-            notes.append("No CLV: the Gamma-Gamma spend model is degenerate on the full period"
-                         f" ({_short('; '.join(reasons))}).")
+        if reasons:  # the details depend on rounding (a flat likelihood): not in the text
             spend_fit = None
+            flat = sample_mean_spend(full)
+            if np.isfinite(flat[0]) and flat[0] > 0 and np.isfinite(flat[1]):
+                notes.append(
+                    "The Gamma-Gamma spend model is degenerate on these data (its estimate "
+                    "runs off, as it does when spend per purchase hardly differs between "
+                    "customers beyond chance), so each customer's value per purchase is the "
+                    "sample mean spend per purchase of all repeat purchases, the same for "
+                    "every customer.")
+            else:
+                notes.append("No CLV: the Gamma-Gamma spend model is degenerate on these data "
+                             "and there are no repeat purchases to average instead.")
+                flat = None
         elif not keep.all():
             notes.append(f"{int((~keep).sum()):,} repeat customer(s) whose repeat purchases "
                          "average 0 or less (e.g. a free order) are left out of the spend "
@@ -794,7 +874,9 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                      "model.")
     options = {"horizon": horizon, "horizon_unit": horizon_unit,
                "discount_rate": discount_rate, "discount_period": discount_period}
-    spend_input = None
+    spend_input, spend_model = None, ""
+    if spend_fit is not None or flat is not None:
+        spend_model = "Gamma-Gamma" if flat is None else "sample mean"
     if spend_fit is not None:  # customers left out of the spend model: the population mean
         spend_input = pd.DataFrame({
             "frequency": np.where(keep, full["frequency"], 0),
@@ -810,8 +892,11 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                     frame, t=t_next)), weights, z)
         alive = _Interval(pa_row[inverse], pa_lo[inverse], pa_hi[inverse], alive_total)
         nxt = _Interval(nx_row[inverse], nx_lo[inverse], nx_hi[inverse], next_total)
-        clv = (None if spend_fit is None
-               else _clv_delta(fit, spend_fit, full, spend_input, options, margins, level))
+        clv = None
+        if spend_model:
+            clv = _clv_delta(fit, _flat_spend(*flat, len(full)) if flat else
+                             _gamma_gamma_spend(spend_fit, spend_input), full, options,
+                             margins, level)
     else:
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         tx_seed, spend_seed = seq.spawn(2)
@@ -823,9 +908,17 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                                   c.customers["upper"]), c.total) for c in (a, b))
         pa_row = fit.p_alive(rows).to_numpy()
         nx_row = fit.conditional_expected_purchases(rows, t=t_next).to_numpy()
-        clv = (None if spend_fit is None else _clv_intervals(
-            tx_boot, spend_fit.bootstrap(n=n_replicates, seed=spend_seed), full, spend_input,
-            options, margins, [(1 - level) / 2, (1 + level) / 2]))
+        if flat:  # the sample mean's bootstrap: customers resampled
+            spend_input = full[["frequency", "monetary_value"]]
+            pick = np.random.default_rng(spend_seed).integers(
+                0, len(full), size=(n_replicates, len(full)))
+            spend_boot = _FlatSpendBootstrap(_FlatSpend(flat[0]), np.array(
+                [sample_mean_spend(full.iloc[i])[0] for i in pick]))
+        elif spend_fit is not None:
+            spend_boot = spend_fit.bootstrap(n=n_replicates, seed=spend_seed)
+        clv = (None if not spend_model else _clv_intervals(
+            tx_boot, spend_boot, full, spend_input, options, margins,
+            [(1 - level) / 2, (1 + level) / 2]))
     # prediction intervals of the totals: chance variation of which customers stay and how
     # many purchases they make, added to the parameter uncertainty
     noise_seed = int(np.random.SeedSequence(0 if seed is None else seed).generate_state(1)[0]
@@ -834,7 +927,7 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     alive_noise = float(weights @ (pa_row * (1 - pa_row)))
     next_noise = float(weights @ _noise_variance(fit, rows, pa_row, nx_row, t_next,
                                                  noise_seed))
-    if clv is not None:  # the values' prediction ranges: purchase and spend noise added
+    if spend_fit is not None:  # the values' prediction ranges: purchase and spend noise added
         var = _clv_noise_variance(fit, spend_fit, full, spend_input, alive.estimate, options,
                                   noise_seed + 1)
         if np.isfinite(var).all():
@@ -862,7 +955,8 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     return ModelPredictions(**common, model=chosen, rejected=rejected, customers=customers,
                             totals=totals, fit=fit, spend_fit=spend_fit,
                             reason=_why(table, chosen, rejected, period, fallback),
-                            notes=tuple(notes))
+                            notes=tuple(notes), spend_model=spend_model,
+                            spend_mean=flat[0] if flat else float("nan"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -263,3 +263,47 @@ def test_non_subscription_data_say_why_sbg_is_not_used(forecasts):
     verdict = P.comparison_display(fc).loc["sBG", "verdict"]
     assert verdict.startswith("not used: not subscriptions (")
     assert not fc.subscription.is_subscription
+
+
+def test_degenerate_spend_model_page_says_sample_mean_not_gamma_gamma(forecasts):
+    # spend per purchase that barely differs between customers (as in a Shopify export of
+    # similar baskets): Gamma-Gamma is degenerate. Before, the page said "No CLV: ... q" and
+    # then "the spend model Gamma-Gamma"; now the CLV uses the sample mean spend per
+    # purchase, and every text says so.
+    import dataclasses
+
+    cfg, data, month, _ = forecasts["cdnow"]
+    tx = data.transactions.copy()
+    tx["amount"] = 40.0 + np.random.default_rng(1).normal(0, 0.01, len(tx))
+    fc = P.forecast(dataclasses.replace(data, transactions=tx), month=month,
+                    time_unit=cfg.time_unit, options=cfg.options)
+    assert fc.fits and fc.result.has_clv and fc.result.spend_model == "sample mean"
+    summary = P.predictions_text(fc, data, month=month, currency="USD")
+    words = P.assumptions_text(fc, data, cfg.options, currency="USD")
+    mean = P._fmt(fc.result.spend_mean, "currency", "USD")
+    assert "the spend model Gamma-Gamma" not in words and "No CLV" not in summary
+    assert f"sample mean spend per purchase, {mean}" in words
+    assert f"Value per purchase: the sample mean spend per purchase, {mean}" in summary
+    assert "degenerate" in summary and ": q" not in summary and "q)" not in summary
+
+
+def test_degenerate_fit_text_names_no_parameters_or_values(forecasts):
+    # which parameters run off on a flat likelihood, and to what, depends on rounding (the
+    # CPU's instruction set): the page prints only the kind of verdict
+    import dataclasses
+
+    cfg, data, month, fc = forecasts["cdnow"]
+    others = [m for m in ("BG/NBD", "MBG/NBD", "Pareto/NBD") if m != fc.result.model]
+    raw = {others[0]: "degenerate when refitted on the full period: r, alpha, a, b; "
+                      "alpha=4.85e+08",
+           others[1]: "did not converge or degenerate: ABNORMAL:  (max |gradient| of mean "
+                      "LL = 2.5e-07); parameter(s) at the optimiser bound e^+-20: a=2.06e-09"}
+    bad = dataclasses.replace(fc, result=dataclasses.replace(fc.result, rejected=raw))
+    text = P.predictions_text(bad, data, month=month, currency="USD")
+    table = P.comparison_display(bad)
+    verdicts = " ".join(table["verdict"])
+    for printed in (text, verdicts):
+        for detail in ("alpha", "e+08", "e-09", "4.85", "gradient", "ABNORMAL", "r, a"):
+            assert detail not in printed
+    assert table.loc[others[0], "verdict"] == table.loc[others[1], "verdict"] == (
+        "rejected: sees nobody stop buying (its dropout estimate runs to zero)")

@@ -206,8 +206,19 @@ CANDIDATES = ("BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "sBG")
 
 
 def _plain_reason(reason: str) -> str:
-    """A rejection reason in words a manager reads (the technical detail is in the glossary)."""
-    if "no dropout" in reason or "runs off towards 0" in reason or "optimiser bound" in reason:
+    """A rejection reason in words a manager reads (the technical detail is in the glossary).
+
+    Only the kind of verdict reaches the page, never which parameters ran off or their
+    values: on a flat likelihood those depend on rounding, hence on the CPU.
+
+    Examples
+    --------
+    >>> _plain_reason("degenerate estimate (runs off towards 0 or infinity): r, alpha; "
+    ...               "alpha=4.85e+08")
+    'sees nobody stop buying (its dropout estimate runs to zero)'
+    """
+    if ("no dropout" in reason or "runs off" in reason or "optimiser bound" in reason
+            or "degenerate" in reason):
         return "sees nobody stop buying (its dropout estimate runs to zero)"
     if "subscriptions" in reason:
         return "the data are subscriptions (the contractual model applies)"
@@ -215,9 +226,7 @@ def _plain_reason(reason: str) -> str:
         return "predicts the holdout no better than the naive baseline"
     if "not finite" in reason:
         return "its predictions overflow (not a usable fit)"
-    if "did not converge" in reason or "ConvergenceError" in reason:
-        return "the fit did not settle on an answer"
-    return reason
+    return "the fit did not settle on an answer"
 
 
 def _versus_naive(diff: float, se: float) -> str:
@@ -356,19 +365,36 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
                          else _range(*total[["estimate", "lower", "upper"]], "currency",
                                      currency, what))
         text += (f"\n\n**{HORIZON_MONTHS}-month value** of the existing customers (predictive "
-                 f"CLV, discounted): {value[0]}; {value[1]}.")
+                 f"CLV, discounted): {value[0]}; {value[1]}."
+                 + (f" Value per purchase: the sample mean spend per purchase, "
+                    f"{_fmt(r.spend_mean, 'currency', currency)}, for every customer (the "
+                    "Gamma-Gamma spend model is degenerate on these data)."
+                    if r.spend_model == "sample mean" else ""))
     text += "".join(f"\n\n{n}" for n in r.notes)
     return text
 
 
-def assumptions_text(fc: Forecast, data: ReportData, options: dict) -> str:
+def _spend_phrase(r, currency: str) -> str:
+    """What the value per purchase of the CLV comes from, as the model layer used it."""
+    if r.spend_model == "Gamma-Gamma":
+        return "the spend model Gamma-Gamma"
+    if r.spend_model == "sample mean":
+        return ("no spend model: the Gamma-Gamma spend model is degenerate on these data "
+                "(spend per purchase hardly differs between customers beyond chance), so "
+                "each customer's value per purchase is the sample mean spend per purchase, "
+                f"{_fmt(r.spend_mean, 'currency', currency)}, the same for every customer")
+    return "no spend model could be used, so no CLV is predicted"
+
+
+def assumptions_text(fc: Forecast, data: ReportData, options: dict, *,
+                     currency: str = "") -> str:
     """What the predicted figures mean: the metric's definition, horizon, margin, discount."""
     options = _options(options)
     m = metric("predicted_clv")
     margin = _margin_phrase(data, options)
     if fc.fits:
         lead = (f"**Predictive CLV** (`{m.name}`): {m.definition} Here the purchase model is "
-                f"{fc.result.model} and the spend model Gamma-Gamma.")
+                f"{fc.result.model} and " + _spend_phrase(fc.result, currency) + ".")
         if fc.result.model == "sBG":
             lead = (f"**Predictive CLV** (`{m.name}`) of a subscriber: their monthly charge "
                     "(their median month) times the discounted payments the contractual sBG "
@@ -505,7 +531,7 @@ def build(data: ReportData, *, month: str, title: str, currency: str, time_unit:
     return section_page(
         "predictions", title=title, month=month,
         text={"summary": predictions_text(fc, data, month=month, currency=currency),
-              "assumptions": assumptions_text(fc, data, options),
+              "assumptions": assumptions_text(fc, data, options, currency=currency),
               "at_risk": at_risk_text(risky, currency=currency, customers=fc.customers)},
         tables={"comparison": comparison_display(fc),
                 "at_risk": at_risk_display(risky, currency=currency)},
