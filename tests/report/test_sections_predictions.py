@@ -283,7 +283,7 @@ def test_degenerate_spend_model_page_says_sample_mean_not_gamma_gamma(forecasts)
     mean = P._fmt(fc.result.spend_mean, "currency", "USD")
     assert "the spend model Gamma-Gamma" not in words and "No CLV" not in summary
     assert f"sample mean spend per purchase, {mean}" in words
-    assert f"Value per purchase: the sample mean spend per purchase, {mean}" in summary
+    assert f"Value per purchase: {mean}, the sample mean spend per purchase" in summary
     assert "degenerate" in summary and ": q" not in summary and "q)" not in summary
 
 

@@ -366,9 +366,8 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
                                      currency, what))
         text += (f"\n\n**{HORIZON_MONTHS}-month value** of the existing customers (predictive "
                  f"CLV, discounted): {value[0]}; {value[1]}."
-                 + (f" Value per purchase: the sample mean spend per purchase, "
-                    f"{_fmt(r.spend_mean, 'currency', currency)}, for every customer (the "
-                    "Gamma-Gamma spend model is degenerate on these data)."
+                 + (f" Value per purchase: {_fmt(r.spend_mean, 'currency', currency)}, the "
+                    "sample mean spend per purchase, for every customer (no spend model)."
                     if r.spend_model == "sample mean" else ""))
     text += "".join(f"\n\n{n}" for n in r.notes)
     return text
