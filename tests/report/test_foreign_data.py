@@ -451,3 +451,20 @@ def test_a_partial_months_recency_is_measured_to_the_extract_date(monkeypatch):
     segment_movement(partial, month="2024-03")
     # this month scored at the extract date; last month at its own (complete) end
     assert seen == [pd.Timestamp("2024-03-10"), pd.Timestamp("2024-02-29")]
+
+
+def test_report_command_hints_name_options_not_yaml(exports, tmp_path, capsys):
+    from clvkit.cli import main
+
+    path, _ = exports["erp"]
+    assert main(["report", "--data", str(path), "--out", str(tmp_path / "r")]) == 2
+    error = capsys.readouterr().err
+    assert "pass --encoding 'cp1252'" in error and "data: {" not in error
+    assert main(["report", "--data", str(exports["shopify"][0]),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--customer-id 'COLUMN' --date 'COLUMN'" in capsys.readouterr().err
+    # a --config user keeps the config's YAML terms
+    config = tmp_path / "report.yaml"
+    config.write_text(f"data:\n  path: {path}\n", encoding="utf-8")
+    assert main(["report", "--config", str(config), "--out", str(tmp_path / "r")]) == 2
+    assert "`data: {encoding: 'cp1252'}`" in capsys.readouterr().err
