@@ -210,6 +210,8 @@ def test_german_erp_total_leaves_out_the_summe_row(exports):
     table = data_quality_table(data, currency="EUR")
     total = table.loc["total (input, without summary rows)", "amount (EUR)"]
     assert total == f"{sales:,.2f}"
+    # the rows of that total leave the summary row out too, as its label says
+    assert table.loc["total (input, without summary rows)", "rows"] == len(truth)
     assert quality_checks(data)["ok"].all()
     assert data_quality_text(data, currency="EUR").startswith(
         f"{len(truth) + 1:,} rows were read from ")
@@ -468,3 +470,30 @@ def test_report_command_hints_name_options_not_yaml(exports, tmp_path, capsys):
     config.write_text(f"data:\n  path: {path}\n", encoding="utf-8")
     assert main(["report", "--config", str(config), "--out", str(tmp_path / "r")]) == 2
     assert "`data: {encoding: 'cp1252'}`" in capsys.readouterr().err
+
+
+def test_shopify_order_total_on_the_first_line_is_not_an_unreadable_amount(exports):
+    from clvkit.io import ORDER_LINE
+
+    path, _ = exports["shopify"]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = raw["Total"] != ""
+    cfg = load_config({"data": {"path": str(path), "refunds": "Refunded Amount", "columns": {
+        "customer_id": "Email", "date": "Created at", "amount": "Total", "order_id": "Name"}},
+        "currency": "USD"})
+    data = load_report_data(cfg.data)
+    log = data.log.set_index("reason")
+    assert log.loc[ORDER_LINE, "rows"] == (~first).sum() > 0
+    assert log.loc[ORDER_LINE, "amount"] == 0.0
+    assert "missing amount" not in log.index
+    assert log["rows"].sum() == len(raw)                  # every input row accounted for
+    assert data.transactions["amount"].sum() == pytest.approx(raw.loc[first, "Total"]
+                                                              .astype(float).sum())
+    assert data.file_totals["unreadable_amount_rows"] == 0
+    assert data.file_totals["order_line_rows"] == (~first).sum()
+    steps = data.bridge.groupby("step")["rows"].sum()
+    assert steps["unreadable amount"] == 0
+    assert steps["order lines (amount on the order's first line)"] == (~first).sum()
+    assert quality_checks(data)["ok"].all()
+    text = data_quality_text(data, currency="USD")
+    assert "could not be read" not in text and "further lines of multi-line orders" in text

@@ -33,7 +33,8 @@ def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
     summary = (log["reason"] == _SUMMARY_REASON).any()
     total = pd.DataFrame({"reason": ["total (input, without summary rows)" if summary
                                      else "total (input)"], "action": [""],
-                          "rows": [int(log["rows"].sum())],
+                          "rows": [int(log.loc[log["reason"] != _SUMMARY_REASON,
+                                               "rows"].sum())],
                           "amount": [_input_total(log)]})
     log = pd.concat([log, total], ignore_index=True)
     log["share of rows"] = [fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
@@ -193,6 +194,11 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if totals.get("unreadable_amount_rows"):
         text += (f" {totals['unreadable_amount_rows']:,} rows have an amount that could not "
                  "be read: they are counted as rows, their amount is n/a (not 0).")
+    if totals.get("order_line_rows"):
+        text += (f" {totals['order_line_rows']:,} rows are further lines of multi-line "
+                 "orders whose amount (the order's total) is on the order's first line: "
+                 "the order is counted once, with that total; these lines are not "
+                 "unreadable amounts.")
     if totals.get("unreadable_date_rows"):
         text += (f" {totals['unreadable_date_rows']:,} rows have a date that could not be "
                  "read and belong to no month.")
