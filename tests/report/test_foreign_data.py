@@ -497,3 +497,21 @@ def test_shopify_order_total_on_the_first_line_is_not_an_unreadable_amount(expor
     assert quality_checks(data)["ok"].all()
     text = data_quality_text(data, currency="USD")
     assert "could not be read" not in text and "further lines of multi-line orders" in text
+
+
+def test_kpis_csv_writes_money_to_the_cent_and_counts_as_integers(tmp_path):
+    from clvkit.metrics import METRICS
+    from clvkit.report.exports import write_kpis
+
+    head = headline_numbers(_friday_data(), month="2024-02")
+    head.loc["net_revenue", "value"] = 16446.879999999994     # float noise of a sum
+    head.loc["orders", "previous"] = 344.0
+    path = write_kpis(head, tmp_path / "kpis.csv",
+                      period=ReportMonth("2024-02", pd.Timestamp("2024-03-29")))
+    text = path.read_text(encoding="utf-8")
+    assert "16446.879999" not in text and "344.0" not in text
+    table = pd.read_csv(path, dtype={"value": str, "previous": str}).set_index("metric")
+    assert table.loc["net_revenue", "value"] == "16446.88"
+    assert table.loc["orders", "previous"] == "344"
+    counts = [m for m in table.index if m in METRICS and METRICS[m].unit == "count"]
+    assert counts and not table.loc[counts, "value"].dropna().str.contains(".", regex=False).any()
