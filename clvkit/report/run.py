@@ -174,7 +174,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     month = period.month
     loaded = dataclasses.replace(loaded, as_of=str(period.as_of.date()))
     if period.partial:
-        say(f"clvkit report: {period.label}: {period.note()}")
+        say(f"clvkit report: {period.note()}")     # names the month and its days once
     skipped = {}
     for name in cfg.sections:
         reason = section_support(name, loaded, month=month)

@@ -515,3 +515,20 @@ def test_kpis_csv_writes_money_to_the_cent_and_counts_as_integers(tmp_path):
     assert table.loc["orders", "previous"] == "344"
     counts = [m for m in table.index if m in METRICS and METRICS[m].unit == "count"]
     assert counts and not table.loc[counts, "value"].dropna().str.contains(".", regex=False).any()
+
+
+def test_the_partial_month_line_says_month_in_progress_once(monkeypatch, tmp_path):
+    import clvkit.report.run as run
+
+    def stop(*_args, **_kwargs):
+        raise ReportError("stop here")
+
+    monkeypatch.setattr(run, "headline_numbers", stop)
+    lines = []
+    _friday_data().transactions.to_csv(tmp_path / "tx.csv", index=False)
+    with pytest.raises(ReportError, match="stop here"):
+        run.build_report(data=str(tmp_path / "tx.csv"), month="2024-03", partial=True,
+                         as_of="2024-03-15", out=tmp_path / "r", progress=lines.append)
+    line = next(x for x in lines if "progress" in x)
+    assert line.lower().count("month in progress") == 1, line
+    assert "days 1-15" in line and "March 2024" in line
