@@ -532,3 +532,12 @@ def test_the_partial_month_line_says_month_in_progress_once(monkeypatch, tmp_pat
     line = next(x for x in lines if "progress" in x)
     assert line.lower().count("month in progress") == 1, line
     assert "days 1-15" in line and "March 2024" in line
+
+
+def test_report_without_shipped_data_suggests_data_file(monkeypatch, tmp_path, capsys):
+    from clvkit.cli import main
+
+    monkeypatch.setenv("CLVKIT_DATA", str(tmp_path / "absent"))   # an installed wheel
+    assert main(["report"]) == 2
+    error = capsys.readouterr().err
+    assert "clvkit report --data FILE" in error and "CLVKIT_DATA" in error
