@@ -17,8 +17,8 @@ missing customer id       dropped      always (a purchase nobody made cannot be
                                        attributed); *no* id at all is an error
 missing date              dropped      always; *no* date at all is an error
 unparsable date           dropped      always; *all* dates unparsable is an error
-order line of a multi-    dropped      lines of a multi-line order whose amount (an
-line order (amount on                  order field, e.g. Shopify's ``Total``) is on
+order line of a multi-    counted in   lines of a multi-line order whose amount (an
+line order (amount on     its order    order field, e.g. Shopify's ``Total``) is on
 the order's first line)                the order's first line only: counted there
 missing amount            dropped      always
 unparsable amount         dropped      always; a non-numeric column is an error;
@@ -94,7 +94,7 @@ REASONS: dict[str, str] = {
     "missing customer id": "dropped",
     "missing date": "dropped",
     "unparsable date": "dropped",
-    ORDER_LINE: "dropped",
+    ORDER_LINE: "counted in its order",
     "missing amount": "dropped",
     "unparsable amount": "dropped",
     "non-finite amount": "dropped",

@@ -497,6 +497,7 @@ def test_shopify_order_total_on_the_first_line_is_not_an_unreadable_amount(expor
     assert quality_checks(data)["ok"].all()
     text = data_quality_text(data, currency="USD")
     assert "could not be read" not in text and "further lines of multi-line orders" in text
+    assert log.loc[ORDER_LINE, "action"] == "counted in its order"
 
 
 def test_kpis_csv_writes_money_to_the_cent_and_counts_as_integers(tmp_path):

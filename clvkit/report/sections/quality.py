@@ -169,6 +169,11 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
             f"({reasons}).")
+    merged = int(log.loc[log["action"] == "counted in its order", "rows"].sum())
+    if merged:
+        text += (f" The other {merged:,} rows are further lines of multi-line orders whose "
+                 "amount (the order's total) is on the order's first line: each order is "
+                 "counted once, with that total; these lines are not unreadable amounts.")
     if data.non_product is not None and len(data.non_product):
         text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
                  f"(postage, fees; {fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
@@ -194,11 +199,6 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if totals.get("unreadable_amount_rows"):
         text += (f" {totals['unreadable_amount_rows']:,} rows have an amount that could not "
                  "be read: they are counted as rows, their amount is n/a (not 0).")
-    if totals.get("order_line_rows"):
-        text += (f" {totals['order_line_rows']:,} rows are further lines of multi-line "
-                 "orders whose amount (the order's total) is on the order's first line: "
-                 "the order is counted once, with that total; these lines are not "
-                 "unreadable amounts.")
     if totals.get("unreadable_date_rows"):
         text += (f" {totals['unreadable_date_rows']:,} rows have a date that could not be "
                  "read and belong to no month.")
