@@ -373,11 +373,6 @@ def load_transactions(
         into the column ``refunded`` (:data:`REFUNDED`; blank = 0) of the kept
         purchases; the report subtracts it in net revenue.
 
-    Multi-line orders whose order fields (customer, date, ...) are filled only
-    on an order's first line are recognised from the order id: the blank order
-    fields of later lines are carried down within the order id, and the
-    decision is logged (:func:`carry_order_fields`).
-
     Returns
     -------
     LoadResult
@@ -388,6 +383,13 @@ def load_transactions(
         Missing file or column, empty input, wrong encoding, ambiguous or mixed
         number or date conventions (naming the option that settles them), all
         dates unparsable, non-numeric amount column, unreadable file.
+
+    Notes
+    -----
+    Multi-line orders whose order fields (customer, date, ...) are filled only
+    on an order's first line are recognised from the order id: the blank order
+    fields of later lines are carried down within the order id, and the
+    decision is logged (:func:`carry_order_fields`).
 
     Examples
     --------

@@ -32,8 +32,10 @@ __all__ = [
     "unprofitable_groups", "profit_without", "profit_by_segment", "allocate_budget",
 ]
 
-#: The named segments, from most to least valuable.
-SEGMENT_NAMES = ("Champions", "Loyal customers", "Potential loyalists", "New customers",
+#: The named segments, from most to least valuable. "Recent light buyers" (R 5 x FM 1: bought
+#: recently, few purchases, low spend) is the cell other RFM grids call "New customers"; that
+#: name belongs to the KPI of :mod:`clvkit.metrics` (first purchase in the month).
+SEGMENT_NAMES = ("Champions", "Loyal customers", "Potential loyalists", "Recent light buyers",
                  "Promising", "Need attention", "About to sleep", "At risk", "Can't lose them",
                  "Hibernating", "Lost")
 
@@ -342,7 +344,7 @@ def segment_grid(rfm: pd.DataFrame, *, segment_map=None) -> pd.DataFrame:
     >>> g = segment_grid(rfm)
     >>> g.iloc[[0, 4, 24]]
         r_score  fm_score    segment  customers     share
-    0         5         1  New customers          0  0.000000
+    0         5         1  Recent light buyers          0  0.000000
     4         5         5  Champions          2  0.666667
     24        1         5  Can't lose them          0  0.000000
     >>> int(g["customers"].sum())

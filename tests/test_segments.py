@@ -9,6 +9,7 @@ from clvkit.segments import (
     LOSS_KINDS,
     RFM_SEGMENT_MAP,
     SEGMENT_NAMES,
+    SEGMENT_SCHEMES,
     allocate_budget,
     clv_tiers,
     concentration,
@@ -76,6 +77,22 @@ def test_segment_map_is_complete_and_uses_every_name():
     assert RFM_SEGMENT_MAP.shape == (5, 5)
     assert set(RFM_SEGMENT_MAP.to_numpy().ravel()) == set(SEGMENT_NAMES)
     assert RFM_SEGMENT_MAP.loc[5, 5] == "Champions" and RFM_SEGMENT_MAP.loc[1, 1] == "Lost"
+
+
+def test_segment_names_never_reuse_a_kpi_name():
+    """One word, one meaning (issue 18 section 4): "New customers" is the KPI (first purchase
+    in the month), so the RFM cell R 5 x FM 1 may not carry that name too."""
+    from clvkit.metrics import METRICS
+
+    def words(text):
+        return " ".join(text.replace("_", " ").casefold().split())
+
+    kpi_words = {words(m.label) for m in METRICS.values()} | {words(n) for n in METRICS}
+    segment_words = {words(s) for s in SEGMENT_NAMES} | {
+        words(s) for grid in SEGMENT_SCHEMES.values() for s in grid.to_numpy().ravel()}
+    assert "new customers" in kpi_words                # the comparison reads the registry
+    assert kpi_words & segment_words == set()
+    assert RFM_SEGMENT_MAP.loc[5, 1] == "Recent light buyers"
 
 
 def test_more_recent_customers_score_higher_recency(crm):

@@ -33,7 +33,7 @@ def hand_movement():
     return pd.DataFrame(
         {"previous": ["Champions", "Champions", "Champions", "At risk", "Lost", "(new)"],
          "current": ["Champions", "Loyal customers", "Loyal customers", "Lost", "Lost",
-                     "New customers"],
+                     "Recent light buyers"],
          "r_score": [5, 4, 4, 1, 1, 5], "fm_score": [5, 4, 5, 3, 1, 1]},
         index=pd.Index(["a", "b", "c", "d", "e", "f"], name="customer_id"))
 
@@ -43,7 +43,7 @@ def test_known_transitions_give_known_counts():
 
     table = segment_transitions(hand_movement())
     assert table.index.tolist() == ["Champions", "At risk", "Lost", "(new)"]
-    assert table.columns.tolist() == ["Champions", "Loyal customers", "New customers", "Lost"]
+    assert table.columns.tolist() == ["Champions", "Loyal customers", "Recent light buyers", "Lost"]
     assert table.loc["Champions"].tolist() == [1, 2, 0, 0]
     assert table.loc["At risk"].tolist() == [0, 0, 0, 1]
     assert table.loc["Lost"].tolist() == [0, 0, 0, 1]
@@ -90,7 +90,7 @@ def test_revenue_per_segment_has_known_values_and_adds_up_to_the_headline(tiny_d
                        "amount": [100.0, 50.0, 30.0, 20.0, 999.0, 999.0]})
     data = ReportData(tx, tx.iloc[:0], pd.DataFrame(), len(tx), "x")
     table = segment_revenue(data, movement, month="2024-05")
-    assert table.index.tolist() == ["Champions", "Loyal customers", "New customers", "Lost"]
+    assert table.index.tolist() == ["Champions", "Loyal customers", "Recent light buyers", "Lost"]
     assert table["customers"].tolist() == [1, 2, 1, 2]
     assert table["buyers"].tolist() == [1, 1, 1, 0]
     assert table["revenue"].tolist() == [150.0, 30.0, 20.0, 0.0]
@@ -129,7 +129,7 @@ def test_rfm_grid_counts_cells_and_names_them_as_the_segment_map(tiny_data):
     assert shown.loc["R 1", "FM 1"] == "Lost: 1"
     assert shown.loc["R 3", "FM 3"] == "Need attention: 0"
     text = rfm_grid_text(grid)          # ties: the first cell from the top left
-    assert text.startswith("The fullest cell is R 5 × FM 1 (New customers: 1 customer, 16.7%)")
+    assert text.startswith("The fullest cell is R 5 × FM 1 (Recent light buyers: 1 customer, 16.7%)")
     assert "high-spending customers): 1." in text                 # R5 x FM4-5: a
     assert "the most valuable to win back): 0." in text            # R1-2 x FM4-5: nobody
     # on real data every customer's segment is the map's name of their cell

@@ -194,9 +194,9 @@ def segment_transitions(movement: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> movement = pd.DataFrame({"previous": ["Champions", "Champions", "At risk", "(new)"],
-    ...                          "current": ["Champions", "At risk", "Lost", "New customers"]})
+    ...                          "current": ["Champions", "At risk", "Lost", "Recent light buyers"]})
     >>> segment_transitions(movement)
-    this month  Champions  New customers  At risk  Lost
+    this month  Champions  Recent light buyers  At risk  Lost
     last month
     Champions           1              0        1     0
     At risk             0              0        0     1
