@@ -17,6 +17,9 @@ missing customer id       dropped      always (a purchase nobody made cannot be
                                        attributed); *no* id at all is an error
 missing date              dropped      always; *no* date at all is an error
 unparsable date           dropped      always; *all* dates unparsable is an error
+order line of a multi-    counted in   lines of a multi-line order whose amount (an
+line order (amount on     its order    order field, e.g. Shopify's ``Total``) is on
+the order's first line)                the order's first line only: counted there
 missing amount            dropped      always
 unparsable amount         dropped      always; a non-numeric column is an error;
                                        the log shows examples, and no amount
@@ -77,12 +80,13 @@ from .reading import WHITESPACE, RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
            "REASONS", "find_summary_rows", "as_of_limit", "name_headerless_columns",
-           "carry_order_fields", "summary_file_message", "suggest_preset", "REFUNDED"]
+           "carry_order_fields", "order_lines_without_amount", "summary_file_message", "suggest_preset", "REFUNDED"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"
 FUTURE = "future or implausible date"
 SUMMARY = "summary / total row"
+ORDER_LINE = "order line of a multi-line order (amount on the order's first line)"
 
 #: Order of the checks (the first that applies to a row wins) and their action.
 REASONS: dict[str, str] = {
@@ -90,6 +94,7 @@ REASONS: dict[str, str] = {
     "missing customer id": "dropped",
     "missing date": "dropped",
     "unparsable date": "dropped",
+    ORDER_LINE: "counted in its order",
     "missing amount": "dropped",
     "unparsable amount": "dropped",
     "non-finite amount": "dropped",
@@ -430,6 +435,7 @@ def load_transactions(
     decisions = (*decisions, note) if note else decisions
     mapped = _map_columns(raw, spec, label,
                           sheet_note=next((d for d in decisions if d.startswith("sheet ")), None))
+    order_lines = order_lines_without_amount(mapped)
     mapped, note = carry_order_fields(mapped)
     decisions = (*decisions, note) if note else decisions
     frame, checks, notes = _parse_values(
@@ -443,6 +449,12 @@ def load_transactions(
             "decimal": decimal, "thousands": thousands})
         decisions = (*decisions, note)
     checks["excluded order"] = _excluded_orders(frame, rules)
+    checks[ORDER_LINE] = order_lines
+    if order_lines.any():
+        decisions = (*decisions, f"{int(order_lines.sum()):,} order line(s) have no amount of "
+                     "their own: the amount column is an order field on the order's first line "
+                     "(e.g. Shopify's Total), counted once per order; logged as "
+                     f"'{ORDER_LINE}'")
     checks[SUMMARY], note = _summary_rows(mapped, frame[C.AMOUNT].to_numpy(dtype=float),
                                           keep=summary_rows == "keep")
     if note:
@@ -473,7 +485,8 @@ def load_transactions(
         f"row {i + 1}: " + ("no id" if pd.isna(label := mapped[C.CUSTOMER_ID].iloc[i])
                             else str(label))
         for i in np.flatnonzero(outcome == SUMMARY)[:3])
-    log = _build_log(outcome, amounts, examples)
+    # an order line's blank amount is on its order's first line: 0 here, not "n/a"
+    log = _build_log(outcome, np.where(outcome == ORDER_LINE, 0.0, amounts), examples)
     keep = outcome == KEPT
     if returns == "net":
         keep |= outcome == RETURN
@@ -1029,6 +1042,43 @@ def carry_order_fields(mapped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
                  f"{'have' if lines != 1 else 'has'} the order's fields only on its first "
                  "line: the customer id, date and other order fields were carried down "
                  "within the order id (each line keeps its own amount)")
+
+
+def order_lines_without_amount(mapped: pd.DataFrame) -> np.ndarray:
+    """Lines of multi-line orders whose amount is an order field on the first line only.
+
+    Shop exports with an order-level amount column (Shopify's ``Total``) fill it,
+    like the customer and date, on an order's first line only. The other lines
+    (an order id, a blank amount and a blank customer id or date, in an order
+    whose first line has all three) are order lines of an order already counted
+    with its total: not an amount that could not be read. Their amount is never
+    carried down (the order's total would be counted once per line). Call this
+    on the raw cells *before* :func:`carry_order_fields`.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"order_id": ["#1", "#1", "#2"], "customer_id": ["a", None, "b"],
+    ...                     "date": ["2024-01-02", "", "2024-01-03"], "amount": ["12", "", ""]})
+    >>> order_lines_without_amount(raw).tolist()
+    [False, True, False]
+    """
+    if C.ORDER_ID not in mapped or C.AMOUNT not in mapped or len(mapped) == 0:
+        return np.zeros(len(mapped), bool)
+    has_order = ~_blank(mapped[C.ORDER_ID])
+    no_amount = _blank(mapped[C.AMOUNT])
+    order_blank = np.zeros(len(mapped), bool)
+    head = has_order & ~no_amount
+    for column in (C.CUSTOMER_ID, C.DATE):
+        if column in mapped:
+            blank = _blank(mapped[column])
+            order_blank |= blank
+            head &= ~blank
+    codes, _ = pd.factorize(mapped[C.ORDER_ID].astype("string").str.strip().where(has_order))
+    known = codes >= 0
+    if not known.any():
+        return np.zeros(len(mapped), bool)
+    headed = np.bincount(codes[known & head], minlength=codes.max() + 1) > 0
+    return known & no_amount & order_blank & headed[np.where(known, codes, 0)]
 
 
 def _parse_refunds(values: pd.Series, *, column: str | None, numbers: dict

@@ -10,6 +10,8 @@ bridge::
 
     all rows dated in the month
     - rows without a customer id
+    - order lines of multi-line orders whose amount (the order's total) is on the
+      order's first line (no amount of their own; the order is counted there)
     - rows whose amount cannot be read (counted, amount n/a -- never 0)
     - cancellations and returns
     - exact duplicate rows
@@ -39,11 +41,12 @@ __all__ = ["BRIDGE_STEPS", "parse_raw", "revenue_bridge", "check_bridge", "file_
            "is_non_product"]
 
 #: Lines of the bridge, in order (each removes rows left by the previous ones).
-BRIDGE_STEPS = ("all rows in the month", "without customer id", "unreadable amount",
+BRIDGE_STEPS = ("all rows in the month", "without customer id",
+                "order lines (amount on the order's first line)", "unreadable amount",
                 "cancellations and returns", "duplicates", "other exclusions",
                 "non-product lines", "gross revenue", "returns and refunds", "net revenue")
 #: Lines of :data:`BRIDGE_STEPS` that remove rows (between the first line and gross revenue).
-_REMOVING = BRIDGE_STEPS[1:7]
+_REMOVING = BRIDGE_STEPS[1:8]
 
 
 def is_non_product(products: pd.Series, names: Sequence[str]) -> np.ndarray:
@@ -97,6 +100,7 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         carry_order_fields,
         find_summary_rows,
         name_headerless_columns,
+        order_lines_without_amount,
         resolve_columns,
     )
 
@@ -109,7 +113,12 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         if name not in spec and name in raw.columns:
             spec[name] = name
     nums = {"decimal": options.get("decimal"), "thousands": options.get("thousands")}
+    order_lines = np.zeros(len(raw), bool)
     if C.ORDER_ID in spec and spec[C.ORDER_ID] in raw.columns:
+        order_lines = order_lines_without_amount(pd.DataFrame(
+            {k: raw[spec[k]].reset_index(drop=True)
+             for k in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID, C.AMOUNT)
+             if spec.get(k) in raw.columns}))
         # multi-line orders: order fields carried down within the order id
         keys = [k for k in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID) if spec.get(k) in raw.columns]
         cells, _ = carry_order_fields(pd.DataFrame({k: raw[spec[k]].reset_index(drop=True)
@@ -139,6 +148,7 @@ def parse_raw(raw: pd.DataFrame, *, preset: str | None = None, columns: dict | N
         out[REFUNDED] = _numbers(raw[refunds].reset_index(drop=True), column=refunds,
                                  **nums).fillna(0.0).abs()
     out["_duplicate"] = raw.reset_index(drop=True).duplicated().to_numpy()
+    out["_order_line"] = order_lines
     cells = pd.DataFrame({name: raw[spec[name]].reset_index(drop=True)
                           for name in (C.CUSTOMER_ID, C.DATE, C.ORDER_ID)
                           if name in spec and spec[name] in raw.columns})
@@ -178,7 +188,10 @@ def _flags(parsed: pd.DataFrame, *, preset: str | None, non_product: Sequence[st
         dup = np.zeros(len(parsed), bool)
     product = (is_non_product(parsed[C.PRODUCT], non_product) if C.PRODUCT in parsed
                else np.zeros(len(parsed), bool))
+    order_lines = (parsed["_order_line"].to_numpy(bool) if "_order_line" in parsed
+                   else np.zeros(len(parsed), bool))
     return {"without customer id": ~parsed["has_customer"].to_numpy(bool),
+            "order lines (amount on the order's first line)": order_lines,
             "unreadable amount": np.isnan(amount), "cancellations and returns": cancel,
             "duplicates": dup, "other exclusions": excluded, "non-product lines": product,
             "summary": parsed["_summary"].to_numpy(bool) if "_summary" in parsed
@@ -219,7 +232,7 @@ def revenue_bridge(parsed: pd.DataFrame, *, preset: str | None = None,
     ...     "product": ["mug", "mug", "mug", "mug", "POSTAGE", "mug"]})
     >>> b = revenue_bridge(parse_raw(raw), non_product=["postage"], as_of=None)
     >>> b.loc["2024-01", "amount"].tolist()
-    [21.0, 5.0, nan, -3.0, 0.0, 0.0, 7.0, 12.0, 3.0, 9.0]
+    [21.0, 5.0, 0.0, nan, -3.0, 0.0, 0.0, 7.0, 12.0, 3.0, 9.0]
     """
     flags = _flags(parsed, preset=preset, non_product=non_product, as_of=as_of,
                    duplicates=duplicates, zero=zero)
@@ -265,7 +278,9 @@ def file_totals(parsed: pd.DataFrame) -> dict:
     """Rows, readable total, unreadable amounts and dates, date range of the whole input.
 
     ``amount`` leaves out summary/total rows (a spreadsheet's "Summe" row would
-    double it); they are counted in ``summary_rows`` and ``summary_amount``.
+    double it); they are counted in ``summary_rows`` and ``summary_amount``. Order
+    lines whose amount is on their order's first line (``order_line_rows``) are not
+    unreadable amounts.
 
     Examples
     --------
@@ -279,10 +294,13 @@ def file_totals(parsed: pd.DataFrame) -> dict:
     dates = parsed[C.DATE]
     summary = (parsed["_summary"].to_numpy(bool) if "_summary" in parsed
                else np.zeros(len(parsed), bool))
+    lines = (parsed["_order_line"].to_numpy(bool) if "_order_line" in parsed
+             else np.zeros(len(parsed), bool))
     return {"rows": len(parsed), "amount": float(amount[~summary].sum(min_count=1) or 0.0),
             "summary_rows": int(summary.sum()),
             "summary_amount": float(amount[summary].sum(min_count=1) or 0.0),
-            "unreadable_amount_rows": int(amount[~summary].isna().sum()),
+            "order_line_rows": int(lines.sum()),
+            "unreadable_amount_rows": int(amount[~summary & ~lines].isna().sum()),
             "unreadable_date_rows": int(dates[~summary].isna().sum()),
             "first_date": dates.min(), "last_date": dates.max()}
 

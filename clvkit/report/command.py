@@ -51,7 +51,8 @@ def run_report_cli(args: argparse.Namespace) -> int:
     OS errors (permission denied, disk full, ...) propagate: :func:`clvkit.cli.main`
     turns them into one line and exit code 2.
     """
-    from ..cli import loader_options
+    from ..cli import cli_hint, loader_options
+    from .data import yaml_hint
     from .run import build_report
 
     columns, loader = loader_options(args)
@@ -61,7 +62,10 @@ def run_report_cli(args: argparse.Namespace) -> int:
                               currency=args.currency, preset=args.preset, columns=columns,
                               loader=loader, as_of=getattr(args, "as_of", None),
                               partial=getattr(args, "partial", False),
-                              mask_ids=getattr(args, "mask_ids", None))
+                              mask_ids=getattr(args, "mask_ids", None),
+                              # options typed on the command line are named as options;
+                              # a --config user is shown the YAML keys of the config
+                              hint=yaml_hint if args.config else cli_hint)
     except ClvError as err:
         print(f"clvkit report: error: {err}", file=sys.stderr)
         return 2

@@ -270,7 +270,10 @@ def _resolve(path: str | os.PathLike, base: Path | None, *, shipped: bool = Fals
         try:
             return data_dir() / path
         except ClvError as err:
-            raise ReportError(f"data {str(path)!r} of a shipped config: {err}") from err
+            # an installed wheel ships no data: the user's own file is the likelier fix
+            raise ReportError(f"data {str(path)!r} of a shipped config: {err}. To report "
+                              "your own transactions, pass the file: clvkit report --data "
+                              "FILE (Python: build_report(data=FILE))") from err
     return (base if base is not None else Path.cwd()) / path
 
 

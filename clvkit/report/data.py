@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,7 +217,8 @@ def yaml_hint(message: str) -> str:
     return _KEYWORD_RE.sub(keyword, _CALL_RE.sub(call, message))
 
 
-def load_report_data(spec: dict, *, data=None) -> ReportData:
+def load_report_data(spec: dict, *, data=None,
+                     hint: Callable[[str], str] = yaml_hint) -> ReportData:
     """Load and clean the data of a report once (``spec`` is ``ReportConfig.data``).
 
     ``data`` overrides the configured source: a path (file, or synthetic CRM
@@ -225,6 +227,8 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
     raw input is unknown). Lines whose product is in ``spec["non_product"]`` are
     set apart (``ReportData.non_product``); the monthly revenue bridge is computed
     from the raw input independently of the loader (:mod:`clvkit.reconcile`).
+    ``hint`` rewrites the loader's Python-style hints in an error (default: the
+    config's YAML terms; the command line passes :func:`clvkit.cli.cli_hint`).
     """
     from ..io import LoadResult
 
@@ -238,7 +242,7 @@ def load_report_data(spec: dict, *, data=None) -> ReportData:
     except ReportError:
         raise
     except ClvError as err:
-        raise ReportError(f"could not load the report data: {yaml_hint(str(err))}") from err
+        raise ReportError(f"could not load the report data: {hint(str(err))}") from err
 
 
 def _load_report_data(spec: dict, data, options: dict) -> ReportData:

@@ -5,6 +5,7 @@ Both go through :func:`clvkit.outputs.write_table` (atomic, spreadsheet-safe).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from .. import columns as C
 from ..outputs import write_table
 from .month import ReportMonth
 
-__all__ = ["KPI_COLUMNS", "kpis_table", "write_kpis", "KEY_FILE", "target_key",
+__all__ = ["KPI_COLUMNS", "kpis_table", "kpi_value", "write_kpis", "KEY_FILE", "target_key",
            "write_target_key"]
 
 #: Columns of ``kpis.csv``, in order.
@@ -27,8 +28,9 @@ def kpis_table(headline: pd.DataFrame, *, period: ReportMonth) -> pd.DataFrame:
     """The month's KPIs for BI tools: registry name, value, comparisons and definition.
 
     ``headline`` is :func:`clvkit.report.sections.executive.headline_numbers`.
-    Values are numbers as computed (rates as fractions, money in the report's
-    currency), NaN where undefined; ``previous`` and ``last_year`` are like for
+    Values are written per the registry's unit of the metric (:func:`kpi_value`:
+    money to the cent, counts as integers, rates as fractions to 6 decimals),
+    empty where undefined; ``previous`` and ``last_year`` are like for
     like when the month is in progress (``partial``, over ``days`` days).
 
     Examples
@@ -38,23 +40,47 @@ def kpis_table(headline: pd.DataFrame, *, period: ReportMonth) -> pd.DataFrame:
     ...                      "benchmark": [float("nan")]}, index=["orders"])
     >>> t = kpis_table(head, period=ReportMonth("2024-03", pd.Timestamp("2024-03-31")))
     >>> t[["metric", "month", "days", "partial", "value", "previous"]].to_dict("records")
-    [{'metric': 'orders', 'month': '2024-03', 'days': 31, 'partial': False, 'value': 5.0, \
-'previous': 4.0}]
+    [{'metric': 'orders', 'month': '2024-03', 'days': 31, 'partial': False, 'value': 5, \
+'previous': 4}]
     >>> t.loc[0, "definition"]
     'Distinct orders placed in the month.'
     """
-    from ..metrics import definitions_table
+    from ..metrics import METRICS, definitions_table
 
     defs = definitions_table(list(headline.index))
+    units = [METRICS[m].unit if m in METRICS else k
+             for m, k in zip(headline.index, headline["kind"], strict=True)]
     out = pd.DataFrame({
         "metric": list(headline.index), "label": headline["label"].to_numpy(),
         "unit": headline["kind"].to_numpy(), "month": period.month, "days": period.days,
         "partial": period.partial,
-        **{c: headline[c].to_numpy(dtype=float)
+        **{c: pd.Series([kpi_value(v, u) for v, u in zip(headline[c].to_numpy(dtype=float),
+                                                         units, strict=True)], dtype=object)
            for c in ("value", "previous", "last_year", "benchmark")},
         "definition": defs["definition"].to_numpy(), "formula": defs["formula"].to_numpy(),
         "window": defs["window"].to_numpy()})
     return out[list(KPI_COLUMNS)]
+
+
+def kpi_value(value: float, unit: str) -> int | float | None:
+    """A KPI as written to ``kpis.csv``: without float noise, the same on every machine.
+
+    Money (``currency``) is rounded to the cent, counts are integers, rates
+    (``percent``, as fractions) and other numbers are rounded to 6 decimals;
+    None (an empty cell) where undefined.
+
+    Examples
+    --------
+    >>> kpi_value(16446.879999999994, "currency"), kpi_value(344.0, "count")
+    (16446.88, 344)
+    >>> kpi_value(0.30000000000000004, "percent"), kpi_value(float("nan"), "count")
+    (0.3, None)
+    """
+    if not math.isfinite(value):
+        return None
+    if unit == "count":
+        return int(round(value))
+    return round(value, 2 if unit == "currency" else 6) + 0.0   # + 0.0: no "-0.0"
 
 
 def write_kpis(headline: pd.DataFrame, path: str | Path, *, period: ReportMonth) -> Path:

@@ -89,7 +89,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
                  preset: str | None = None, columns: dict | None = None,
                  loader: dict | None = None, as_of=None, partial: bool = False,
                  mask_ids: bool | None = None,
-                 progress: Callable[[str], Any] | None = print) -> ReportResult:
+                 progress: Callable[[str], Any] | None = print,
+                 hint: Callable[[str], str] = yaml_hint) -> ReportResult:
     """Build the monthly report pack of one month.
 
     Parameters
@@ -127,6 +128,11 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         (``target-lists-key.csv``, pseudonym -> customer id, mode 600).
     progress : callable or None, default print
         Receives one line per event (section started/finished/failed).
+    hint : callable, default :func:`clvkit.report.data.yaml_hint`
+        Rewrites the loader's Python-style hints (``encoding='cp1252'``) in errors
+        and reading decisions: the config's YAML terms by default;
+        ``clvkit report`` without ``--config`` passes :func:`clvkit.cli.cli_hint`
+        (``--encoding 'cp1252'``).
 
     Returns
     -------
@@ -156,19 +162,19 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         + f"; amounts in {cfg.currency}"
         + ("" if currency or preset else " (from the config; --currency changes it)"))
     try:
-        loaded = load_report_data(cfg.data, data=data)
+        loaded = load_report_data(cfg.data, data=data, hint=hint)
     except ClvError as err:
         if isinstance(err, ReportError):
             raise
         raise ReportError(f"could not load the report data: {err}") from err
     for decision in loaded.decisions:
-        say(f"clvkit report: read: {yaml_hint(decision)}")
+        say(f"clvkit report: read: {hint(decision)}")
     period = resolve_month(month or cfg.month, loaded.transactions, as_of=cfg.data.get("as_of"),
                            returns=loaded.returns, partial=partial)
     month = period.month
     loaded = dataclasses.replace(loaded, as_of=str(period.as_of.date()))
     if period.partial:
-        say(f"clvkit report: {period.label}: {period.note()}")
+        say(f"clvkit report: {period.note()}")     # names the month and its days once
     skipped = {}
     for name in cfg.sections:
         reason = section_support(name, loaded, month=month)

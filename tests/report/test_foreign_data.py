@@ -210,6 +210,8 @@ def test_german_erp_total_leaves_out_the_summe_row(exports):
     table = data_quality_table(data, currency="EUR")
     total = table.loc["total (input, without summary rows)", "amount (EUR)"]
     assert total == f"{sales:,.2f}"
+    # the rows of that total leave the summary row out too, as its label says
+    assert table.loc["total (input, without summary rows)", "rows"] == len(truth)
     assert quality_checks(data)["ok"].all()
     assert data_quality_text(data, currency="EUR").startswith(
         f"{len(truth) + 1:,} rows were read from ")
@@ -451,3 +453,92 @@ def test_a_partial_months_recency_is_measured_to_the_extract_date(monkeypatch):
     segment_movement(partial, month="2024-03")
     # this month scored at the extract date; last month at its own (complete) end
     assert seen == [pd.Timestamp("2024-03-10"), pd.Timestamp("2024-02-29")]
+
+
+def test_report_command_hints_name_options_not_yaml(exports, tmp_path, capsys):
+    from clvkit.cli import main
+
+    path, _ = exports["erp"]
+    assert main(["report", "--data", str(path), "--out", str(tmp_path / "r")]) == 2
+    error = capsys.readouterr().err
+    assert "pass --encoding 'cp1252'" in error and "data: {" not in error
+    assert main(["report", "--data", str(exports["shopify"][0]),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "--customer-id 'COLUMN' --date 'COLUMN'" in capsys.readouterr().err
+    # a --config user keeps the config's YAML terms
+    config = tmp_path / "report.yaml"
+    config.write_text(f"data:\n  path: {path}\n", encoding="utf-8")
+    assert main(["report", "--config", str(config), "--out", str(tmp_path / "r")]) == 2
+    assert "`data: {encoding: 'cp1252'}`" in capsys.readouterr().err
+
+
+def test_shopify_order_total_on_the_first_line_is_not_an_unreadable_amount(exports):
+    from clvkit.io import ORDER_LINE
+
+    path, _ = exports["shopify"]
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = raw["Total"] != ""
+    cfg = load_config({"data": {"path": str(path), "refunds": "Refunded Amount", "columns": {
+        "customer_id": "Email", "date": "Created at", "amount": "Total", "order_id": "Name"}},
+        "currency": "USD"})
+    data = load_report_data(cfg.data)
+    log = data.log.set_index("reason")
+    assert log.loc[ORDER_LINE, "rows"] == (~first).sum() > 0
+    assert log.loc[ORDER_LINE, "amount"] == 0.0
+    assert "missing amount" not in log.index
+    assert log["rows"].sum() == len(raw)                  # every input row accounted for
+    assert data.transactions["amount"].sum() == pytest.approx(raw.loc[first, "Total"]
+                                                              .astype(float).sum())
+    assert data.file_totals["unreadable_amount_rows"] == 0
+    assert data.file_totals["order_line_rows"] == (~first).sum()
+    steps = data.bridge.groupby("step")["rows"].sum()
+    assert steps["unreadable amount"] == 0
+    assert steps["order lines (amount on the order's first line)"] == (~first).sum()
+    assert quality_checks(data)["ok"].all()
+    text = data_quality_text(data, currency="USD")
+    assert "could not be read" not in text and "further lines of multi-line orders" in text
+    assert log.loc[ORDER_LINE, "action"] == "counted in its order"
+
+
+def test_kpis_csv_writes_money_to_the_cent_and_counts_as_integers(tmp_path):
+    from clvkit.metrics import METRICS
+    from clvkit.report.exports import write_kpis
+
+    head = headline_numbers(_friday_data(), month="2024-02")
+    head.loc["net_revenue", "value"] = 16446.879999999994     # float noise of a sum
+    head.loc["orders", "previous"] = 344.0
+    path = write_kpis(head, tmp_path / "kpis.csv",
+                      period=ReportMonth("2024-02", pd.Timestamp("2024-03-29")))
+    text = path.read_text(encoding="utf-8")
+    assert "16446.879999" not in text and "344.0" not in text
+    table = pd.read_csv(path, dtype={"value": str, "previous": str}).set_index("metric")
+    assert table.loc["net_revenue", "value"] == "16446.88"
+    assert table.loc["orders", "previous"] == "344"
+    counts = [m for m in table.index if m in METRICS and METRICS[m].unit == "count"]
+    assert counts and not table.loc[counts, "value"].dropna().str.contains(".", regex=False).any()
+
+
+def test_the_partial_month_line_says_month_in_progress_once(monkeypatch, tmp_path):
+    import clvkit.report.run as run
+
+    def stop(*_args, **_kwargs):
+        raise ReportError("stop here")
+
+    monkeypatch.setattr(run, "headline_numbers", stop)
+    lines = []
+    _friday_data().transactions.to_csv(tmp_path / "tx.csv", index=False)
+    with pytest.raises(ReportError, match="stop here"):
+        run.build_report(data=str(tmp_path / "tx.csv"), month="2024-03", partial=True,
+                         as_of="2024-03-15", out=tmp_path / "r", progress=lines.append)
+    line = next(x for x in lines if "progress" in x)
+    assert line.lower().count("month in progress") == 1, line
+    assert "days 1-15" in line and "March 2024" in line
+
+
+def test_report_without_shipped_data_suggests_data_file(monkeypatch, tmp_path, capsys):
+    from clvkit.cli import main
+
+    monkeypatch.setenv("CLVKIT_DATA", str(tmp_path / "absent"))   # an installed wheel
+    assert main(["report"]) == 2
+    error = capsys.readouterr().err
+    assert "clvkit report --data FILE" in error and "CLVKIT_DATA" in error

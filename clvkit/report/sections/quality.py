@@ -33,7 +33,8 @@ def data_quality_table(data: ReportData, *, currency: str) -> pd.DataFrame:
     summary = (log["reason"] == _SUMMARY_REASON).any()
     total = pd.DataFrame({"reason": ["total (input, without summary rows)" if summary
                                      else "total (input)"], "action": [""],
-                          "rows": [int(log["rows"].sum())],
+                          "rows": [int(log.loc[log["reason"] != _SUMMARY_REASON,
+                                               "rows"].sum())],
                           "amount": [_input_total(log)]})
     log = pd.concat([log, total], ignore_index=True)
     log["share of rows"] = [fmt(v, "percent", currency) for v in log["rows"] / data.rows_read]
@@ -168,6 +169,11 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
             f"{int(log.loc[log['action'] == 'separated', 'rows'].sum()):,} set apart as "
             f"returns or cancellations, and {int(dropped['rows'].sum()):,} dropped "
             f"({reasons}).")
+    merged = int(log.loc[log["action"] == "counted in its order", "rows"].sum())
+    if merged:
+        text += (f" The other {merged:,} rows are further lines of multi-line orders whose "
+                 "amount (the order's total) is on the order's first line: each order is "
+                 "counted once, with that total; these lines are not unreadable amounts.")
     if data.non_product is not None and len(data.non_product):
         text += (f" Of the purchases, {len(data.non_product):,} lines are not products "
                  f"(postage, fees; {fmt(data.non_product[C.AMOUNT].sum(), 'currency', currency)}"
