@@ -479,25 +479,29 @@ def load_transactions(
                                                                        na=False).to_numpy()
     checks[RETURN] = is_return
 
-    outcome = _first_reason(checks, len(frame))
+    reasons = _first_reason(checks, len(frame))
+    position = {reason: i for i, reason in enumerate(reasons.categories)}
+
+    def outcome_is(reason: str) -> np.ndarray:
+        return reasons.codes == position[reason]
+
     examples = frame.attrs.pop("examples")
     examples[SUMMARY] = tuple(
         f"row {i + 1}: " + ("no id" if pd.isna(label := mapped[C.CUSTOMER_ID].iloc[i])
                             else str(label))
-        for i in np.flatnonzero(outcome == SUMMARY)[:3])
+        for i in np.flatnonzero(outcome_is(SUMMARY))[:3])
     # an order line's blank amount is on its order's first line: 0 here, not "n/a"
-    log = _build_log(outcome, np.where(outcome == ORDER_LINE, 0.0, amounts), examples)
-    keep = outcome == KEPT
+    log = _build_log(reasons, np.where(outcome_is(ORDER_LINE), 0.0, amounts), examples)
+    keep = outcome_is(KEPT)
     if returns == "net":
-        keep |= outcome == RETURN
+        keep |= outcome_is(RETURN)
     clean = _tidy(frame.loc[keep])
-    ret = _tidy(frame.loc[outcome == RETURN]) if returns != "drop" else _tidy(frame.iloc[:0])
+    ret = _tidy(frame.loc[outcome_is(RETURN)]) if returns != "drop" else _tidy(frame.iloc[:0])
     if returns == "drop":
         log.loc[log["reason"] == RETURN, "action"] = "dropped"
     elif returns == "net":
         log.loc[log["reason"] == RETURN, "action"] = "kept (netted)"
-    outcome_series = pd.Series(pd.Categorical(outcome, categories=list(REASONS)),
-                               name="outcome")
+    outcome_series = pd.Series(reasons, name="outcome")
     return LoadResult(transactions=clean, returns=ret, log=log, row_outcome=outcome_series,
                       rows_read=len(frame), source=label, decisions=tuple(decisions))
 
@@ -721,18 +725,28 @@ def _repeated_rows(frame: pd.DataFrame, raw: pd.DataFrame, spec: dict[str, str])
     key = {c: frame[c] for c in frame.columns}
     key.update({f"raw:{c}": raw[c].reset_index(drop=True) for c in raw.columns
                 if c not in used})
+    n = len(frame)
+    combined = np.zeros(n, np.int64)   # one code per distinct row so far
+    size = 1
     for name, col in key.items():
-        if name in (C.CUSTOMER_ID, C.ORDER_ID):   # already normalised (normalise_ids)
-            continue
-        if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
-            codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=True) != "string":
-                continue   # numbers or mixed cells (Excel): compared as they are
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)   # missing cells: -1
+        width = len(uniques)
+        if (name not in (C.CUSTOMER_ID, C.ORDER_ID)   # already normalised (normalise_ids)
+                and (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object)
+                and width and pd.api.types.infer_dtype(uniques, skipna=True) == "string"):
+            # other text compares after normalising (numbers or mixed cells, e.g. from
+            # Excel, compare as they are); decided on the distinct cells
             text = pd.Series(uniques, dtype="string[pyarrow]")
             text = text.str.replace(INVISIBLE_CHARS, "", regex=True).str.strip()
-            same, _ = pd.factorize(text, use_na_sentinel=True)   # equal after normalising
-            key[name] = np.where(codes >= 0, same[np.maximum(codes, 0)], -1)
-    return pd.DataFrame(key).duplicated().to_numpy()
+            same, distinct = pd.factorize(text, use_na_sentinel=True)
+            codes = np.where(codes >= 0, same[np.maximum(codes, 0)], -1)
+            width = len(distinct)
+        if size * (width + 1) >= 2**62:   # keep the combined code exact
+            combined, kinds = pd.factorize(combined)
+            size = len(kinds)
+        combined = combined * (width + 1) + (codes.astype(np.int64) + 1)
+        size *= width + 1
+    return pd.Series(combined).duplicated().to_numpy()
 
 
 def _excluded_orders(frame: pd.DataFrame, rules: Preset) -> np.ndarray:
@@ -892,22 +906,24 @@ def _trailing_total(mapped: pd.DataFrame, values: np.ndarray, found: np.ndarray)
     return trailing
 
 
-def _first_reason(checks: dict[str, np.ndarray], n: int) -> np.ndarray:
-    outcome = np.full(n, KEPT, dtype=object)
+def _first_reason(checks: dict[str, np.ndarray], n: int) -> pd.Categorical:
+    """Each row's first reason in ``REASONS`` order (categories: every reason)."""
+    names = list(REASONS)
+    codes = np.full(n, names.index(KEPT), dtype=np.int8)
     decided = np.zeros(n, bool)
-    for reason in REASONS:
+    for i, reason in enumerate(names):
         if reason == KEPT:
             continue
         hit = checks[reason] & ~decided
-        outcome[hit] = reason
+        codes[hit] = i
         decided |= hit
-    return outcome
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
-def _build_log(outcome: np.ndarray, amounts: np.ndarray,
+def _build_log(reasons: pd.Categorical, amounts: np.ndarray,
                examples: dict[str, tuple[str, ...]]) -> pd.DataFrame:
     readable = np.isfinite(amounts)
-    frame = pd.DataFrame({"reason": pd.Categorical(outcome, categories=list(REASONS)),
+    frame = pd.DataFrame({"reason": reasons,
                           "amount": np.where(readable, amounts, 0.0), "readable": readable})
     counts = frame.groupby("reason", observed=False).agg(
         rows=("amount", "size"), amount=("amount", "sum"), readable=("readable", "sum"))
@@ -1011,8 +1027,11 @@ def carry_order_fields(mapped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     needs = has_order & (_blank(mapped[C.CUSTOMER_ID]) | _blank(mapped[C.DATE]))
     if not needs.any():
         return mapped, None
-    # only orders with some lines that need the fields and some that may have them
-    codes, _ = pd.factorize(mapped[C.ORDER_ID].astype("string").str.strip().where(has_order))
+    # only orders with some lines that need the fields and some that may have them (the
+    # ids compared stripped, as below; decided on the distinct ids, not on every line)
+    ids, distinct = pd.factorize(mapped[C.ORDER_ID], use_na_sentinel=True)
+    same, _ = pd.factorize(pd.Series(distinct).astype("string").str.strip())
+    codes = np.where(has_order, same[np.maximum(ids, 0)], -1)
     known = codes >= 0
     lines = np.bincount(codes[known], minlength=codes.max() + 1)
     needing = np.bincount(codes[needs & known], minlength=codes.max() + 1)
