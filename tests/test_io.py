@@ -354,3 +354,23 @@ def test_the_revenue_bridge_removes_the_summary_rows_the_loader_drops():
     headline = bridge.xs("gross revenue", level="step")["amount"]
     assert headline.to_dict() == pytest.approx(by_month.to_dict())
     assert bridge.loc[("2024-12", "other exclusions"), "rows"] == 1
+
+
+def test_duplicates_exact_across_many_columns_of_many_distinct_values():
+    # 14 columns of ~4,000 distinct cells each: more row kinds than fit in one 64-bit code,
+    # so the loader must keep its combined row code exact (issue 23 sped this up).
+    n = 4000
+    raw = pd.DataFrame({"cust": [i % 50 + 1 for i in range(n)],
+                        "when": [f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}" for i in range(n)],
+                        "value": [i + 1.0 for i in range(n)]})
+    for k in range(12):
+        raw[f"x{k}"] = [f"v{(i * 7 + k) % n}" for i in range(n)]
+    padded = raw.iloc[[20]].copy()
+    padded["x3"] = "\u200b " + padded["x3"] + " "        # equal after normalising
+    other = raw.iloc[[30]].copy()
+    other["x11"] = "another"                              # differs in the last column only
+    raw = pd.concat([raw, raw.iloc[[10]], padded, other], ignore_index=True)
+    res = load_transactions(raw, customer_id="cust", date="when", amount="value",
+                            as_of="2025-01-01", duplicates="drop")
+    dropped = res.row_outcome[res.row_outcome == "exact duplicate"].index.tolist()
+    assert dropped == [n, n + 1]
