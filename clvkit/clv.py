@@ -12,6 +12,7 @@ with `clvkit.units.convert_duration` (mean Gregorian months, never "30 days" or
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -384,6 +385,8 @@ def write_cash_flows(chunks: Iterable[pd.DataFrame], path: Any) -> int:
         As yielded by `cash_flows` (same columns in every chunk).
     path : str or path-like
         Parquet file to create; an existing file is refused (never overwritten).
+        Written through `clvkit.outputs` under a temporary name and renamed when
+        complete, so a failed run leaves nothing at ``path``.
 
     Returns
     -------
@@ -400,24 +403,28 @@ def write_cash_flows(chunks: Iterable[pd.DataFrame], path: Any) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from . import outputs
+
     target = pathlib.Path(path)
-    if target.exists():
+    if os.path.lexists(target):
         raise ClvError(f"{target} exists: cash_flows never overwrites a file; choose a new path "
                        "or remove it yourself")
-    writer = None
+    outputs.check_output_file(target)
     rows = 0
-    try:
-        for chunk in chunks:
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(target, table.schema)
-            writer.write_table(table)
-            rows += len(chunk)
-    except BaseException:
-        if writer is not None:  # the half-written file is ours: remove it, keep the error
-            writer.close()
-            target.unlink(missing_ok=True)
-        raise
-    if writer is not None:
-        writer.close()
+    # written under a temporary name in the same folder and renamed when complete
+    # (clvkit.outputs): a failed or killed run never leaves a half-written file at `path`
+    with outputs.atomic_output(target) as partial:
+        writer = None
+        try:
+            for chunk in chunks:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table)
+                rows += len(chunk)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ClvError("cash_flows yielded no rows: nothing to write")
     return rows

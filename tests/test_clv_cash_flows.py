@@ -65,3 +65,7 @@ def test_bad_input(setup, tmp_path):
     with pytest.raises(DataValidationError, match="recency"):
         write_cash_flows(cash_flows(bg, gg, bad, chunk_size=1000, **KW), path)
     assert not path.exists()  # the half-written file was removed
+    assert list(tmp_path.iterdir()) == []  # and no temporary file is left beside it
+    with pytest.raises(ClvError, match="no rows"):
+        write_cash_flows(iter(()), tmp_path / "empty.parquet")
+    assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import columns as C
 from ..errors import ClvError, ReportError
 from .config import LOADER_KEYS, SECTIONS, Section, _display_path
-from .month import upto
+from .month import observed_upto
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,7 +329,7 @@ def section_support(section: Section | str, data: ReportData, *, month: str) -> 
             return (f"the data have no {' or '.join(section.needs_any_column)} column to group "
                     "customers by (map one in the config's `data.columns`)")
     if section.min_repeat_customers:
-        tx = upto(data.transactions, month)
+        tx = observed_upto(data.transactions, data, month)   # as the predictions page
         pairs = pd.DataFrame({"c": tx[C.CUSTOMER_ID], "d": tx[C.DATE].dt.normalize()})
         repeat = int((pairs.drop_duplicates()["c"].value_counts() >= 2).sum())
         if repeat < section.min_repeat_customers:

@@ -31,7 +31,8 @@ from .. import columns as C
 from ..errors import ReportError
 
 __all__ = ["ReportMonth", "check_month", "check_day", "month_end", "upto", "extract_date",
-           "resolve_month", "complete_months", "report_month", "observation_end"]
+           "resolve_month", "complete_months", "report_month", "observation_end",
+           "observation_stop", "observed_upto"]
 
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -278,3 +279,37 @@ def observation_end(data, month: str) -> pd.Timestamp:
     Timestamp('2024-02-29 00:00:00')
     """
     return min(report_month(data, month).as_of, month_end(month))
+
+
+def observation_stop(data, month: str) -> pd.Timestamp:
+    """Midnight after the last day observed in ``month`` (:func:`observation_end` + 1 day).
+
+    The observation end of customer ages and value curves: a first purchase on
+    the last observed day has an age of one day, not zero. For a month in
+    progress it follows the extract date, not the month's end.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> observation_stop(SimpleNamespace(as_of="2024-03-15"), "2024-03")
+    Timestamp('2024-03-16 00:00:00')
+    >>> observation_stop(SimpleNamespace(as_of=None), "2024-03")
+    Timestamp('2024-04-01 00:00:00')
+    """
+    return observation_end(data, month) + pd.Timedelta(days=1)
+
+
+def observed_upto(frame: pd.DataFrame, data, month: str) -> pd.DataFrame:
+    """Rows of ``frame`` dated up to the last day observed in ``month`` (see :func:`upto`).
+
+    The same rows as :func:`upto` for a complete month; for a month in progress
+    nothing after the extract date.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> tx = pd.DataFrame({"date": pd.to_datetime(["2024-03-15 18:00", "2024-03-20 09:00"])})
+    >>> len(observed_upto(tx, SimpleNamespace(as_of="2024-03-15"), "2024-03"))
+    1
+    """
+    return frame.loc[frame[C.DATE] < observation_stop(data, month)]

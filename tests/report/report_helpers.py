@@ -75,3 +75,27 @@ def channel_table(min_group_size=30):
     table["ranked"] = (table["customers_observed"] >= min_group_size) & (table.index != "other")
     table.attrs.update(group="country", min_group_size=min_group_size)
     return table
+
+def partial_month_data():
+    """Purchases and returns from January to 31 March 2024, extracted on 15 March (as_of).
+
+    Rows after the extract date are kept so that a section measuring to the month's
+    end, not to the extract date, shows it. Returns the report data and the
+    transactions cut at 15 March.
+    """
+    import numpy as np
+
+    from clvkit.report.data import ReportData
+
+    rng = np.random.default_rng(18)
+    n = 300
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 60, n).astype(str),
+                       "date": (pd.Timestamp("2024-01-01")
+                                + pd.to_timedelta(rng.integers(0, 91, n), unit="D")),
+                       "amount": rng.integers(5, 80, n).astype(float),
+                       "country": rng.choice(["UK", "France"], n)})
+    tx = tx.sort_values("date", kind="mergesort").reset_index(drop=True)
+    ret = tx.iloc[::25][["customer_id", "date", "amount"]].assign(amount=lambda f: -f["amount"] / 2)
+    data = ReportData(tx, ret.reset_index(drop=True), pd.DataFrame(), len(tx), "x",
+                      as_of="2024-03-15")
+    return data, tx.loc[tx["date"] < "2024-03-16"]

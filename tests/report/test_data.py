@@ -42,3 +42,19 @@ def test_masking_is_stable_and_consistent_across_tables(email_csv):
     assert masked.transactions["customer_id"].nunique() == ids.nunique()
     assert not masked.transactions["customer_id"].str.contains("@").any()
     assert data.transactions["customer_id"].str.contains("@").all()      # input untouched
+
+
+def test_a_partial_months_repeat_customers_are_counted_up_to_the_extract_date():
+    # issue 18 §1: the predictions page's gate counts what the page will fit on: 25
+    # customers bought on 1 March and again on 20 March, after the extract date (15 March)
+    from clvkit.report.data import ReportData, section_support
+
+    ids = [f"c{i}" for i in range(25)]
+    tx = pd.DataFrame({"customer_id": ids * 2,
+                       "date": pd.to_datetime(["2024-03-01"] * 25 + ["2024-03-20"] * 25),
+                       "amount": 10.0})
+    later = ReportData(tx, tx.iloc[:0], pd.DataFrame(), len(tx), "x", as_of="2024-03-31")
+    assert section_support("predictions", later, month="2024-03") is None
+    partial = ReportData(tx, tx.iloc[:0], pd.DataFrame(), len(tx), "x", as_of="2024-03-15")
+    assert section_support("predictions", partial, month="2024-03").startswith(
+        "only 0 customers bought on two or more days up to 2024-03")

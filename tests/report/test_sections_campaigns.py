@@ -134,3 +134,20 @@ def test_roi_warns_when_contact_showed_no_lift():
            "against 12.0%)" in roi_text(lift)
     lift.attrs["lift"] = 0.05
     assert "Read the ROI with care" not in roi_text(lift)
+
+
+def test_a_partial_months_touches_and_lift_stop_at_the_extract_date(crm_data):
+    # issue 18 §1: data extracted on day 10 of the month; sends and purchases after it
+    # do not count
+    data, month = crm_data
+    as_of = pd.Timestamp(f"{month}-10")
+    partial = dataclasses.replace(data, as_of=str(as_of.date()))
+    touches = month_touches(partial, month=month)
+    stop = as_of + pd.Timedelta(days=1)
+    sent = pd.to_datetime(data.touches["send_date"])
+    cut = dataclasses.replace(data, transactions=data.transactions.loc[
+        data.transactions["date"] < stop], touches=data.touches.loc[sent < stop])
+    pd.testing.assert_frame_equal(touches, month_touches(cut, month=month))
+    pd.testing.assert_frame_equal(contact_lift(partial, touches, month=month),
+                                  contact_lift(cut, touches, month=month))
+    assert len(touches) < len(month_touches(data, month=month))   # later sends were left out

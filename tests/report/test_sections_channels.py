@@ -136,3 +136,32 @@ def test_a_page_grouped_by_country_is_titled_by_country(tmp_path):
     page = build(data, month="2024-03", title="Shop", currency="EUR",
                  options={"clv_horizon_months": 1})
     assert page.heading.startswith("# CLV by country and cohort")
+
+
+def test_a_partial_months_observed_value_runs_to_the_extract_date():
+    # issue 18 §1: data extracted on 15 March; customers observed a month by the end of
+    # 15 March count, on the data up to it, not those observed a month by 31 March
+    import numpy as np
+    from report_helpers import partial_month_data
+
+    from clvkit.economics import cumulative_margin
+    from clvkit.report.sections.channels import cohort_value_curves
+
+    data, cut = partial_month_data()
+    table = clv_by_channel(data, month="2024-03", horizon=1, options={"margin": 1.0})
+    assert table.attrs["observation_end"] == pd.Timestamp("2024-03-15")
+    stop = pd.Timestamp("2024-03-16")
+    first = cut.drop_duplicates("customer_id").set_index("customer_id")
+    customers = pd.DataFrame({"acquisition_date": first["date"], "group": first["country"]})
+    returns = data.returns.loc[data.returns["date"] < stop]
+    returns = returns.loc[returns["date"] >= returns["customer_id"].map(first["date"])]
+    lines = pd.concat([cut[["customer_id", "date", "amount"]], returns], ignore_index=True)
+    course = cumulative_margin(customers, lines, observation_end=stop, by="group", margin=1.0,
+                               time_unit="M", max_age=0).set_index("group")
+    np.testing.assert_allclose(table["value"].sort_index(),
+                               course["cumulative_margin"].sort_index(), rtol=1e-12)
+    assert (table["customers_observed"].sort_index()
+            == course["customers_observed"].sort_index()).all()
+    cut_data = type(data)(cut, returns, pd.DataFrame(), len(cut), "x", as_of="2024-03-15")
+    pd.testing.assert_frame_equal(cohort_value_curves(data, month="2024-03"),
+                                  cohort_value_curves(cut_data, month="2024-03"))

@@ -38,3 +38,27 @@ def test_cohort_page_shows_sizes_weighted_averages_and_marks_the_first_cohort(ti
     assert labels[0] == f"2024-01 (n={int(sizes.iloc[0])}) *"
     assert "0" not in [t.get_text() for t in ax.get_xticklabels()]
     matplotlib.pyplot.close("all")
+
+
+def test_a_partial_months_cohorts_stop_at_the_extract_date():
+    # issue 18 §1: data extracted on 15 March; the month in progress counts days 1-15 only
+    import sys
+    from pathlib import Path
+
+    from clvkit.report.data import ReportData
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_helpers import partial_month_data
+
+    data, cut = partial_month_data()
+    matrix = cohort_retention(data, month="2024-03")
+    assert matrix.attrs["observation_end"] == pd.Timestamp("2024-03-15")
+    cut_data = ReportData(cut, data.returns, pd.DataFrame(), len(cut), "x", as_of="2024-03-15")
+    expected = cohort_retention(cut_data, month="2024-03")
+    pd.testing.assert_frame_equal(matrix, expected)
+    pd.testing.assert_series_equal(matrix.attrs["cohort_size"], expected.attrs["cohort_size"])
+    text = cohort_text(matrix, month="2024-03")
+    assert "still in progress (data to 15 March 2024)" in text and "days 1-15 only" in text
+    complete = cohort_retention(ReportData(cut, None, pd.DataFrame(), len(cut), "x"),
+                                month="2024-02")
+    assert "in progress" not in cohort_text(complete, month="2024-02")

@@ -307,3 +307,37 @@ def test_degenerate_fit_text_names_no_parameters_or_values(forecasts):
             assert detail not in printed
     assert table.loc[others[0], "verdict"] == table.loc[others[1], "verdict"] == (
         "rejected: sees nobody stop buying (its dropout estimate runs to zero)")
+
+
+def test_a_partial_months_customer_ages_run_to_the_extract_date():
+    # issue 18 §1: data extracted on 15 March; T and recency are measured to the end of
+    # 15 March on the data up to it, not to 31 March (a day in the future of the data)
+    import sys
+    from pathlib import Path
+
+    from clvkit.summary import rfm_summary
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_helpers import partial_month_data
+
+    data, cut = partial_month_data()
+    fc = P.forecast(data, month="2024-03", time_unit="D")
+    assert fc.observation_end == pd.Timestamp("2024-03-15")
+    expected = rfm_summary(cut, observation_end=pd.Timestamp("2024-03-16"), time_unit="D")
+    got = fc.customers[["frequency", "recency", "T"]]
+    pd.testing.assert_frame_equal(got, expected[["frequency", "recency", "T"]])
+    assert got["T"].max() <= 75      # 1 January to the end of 15 March, not 91 days
+
+
+def test_the_p_alive_axis_names_the_extract_date_of_a_partial_month():
+    from types import SimpleNamespace
+
+    def label(stop):
+        fc = P.Forecast(result=SimpleNamespace(model="BG/NBD", fits=True),
+                        customers=pd.DataFrame({"p_alive": [0.2, 0.9]}), holdout_months=1,
+                        calibration_end=None, time_unit="D", observation_end=stop)
+        return P.plot_forecast(fc).get_xlabel()
+
+    partial = label(pd.Timestamp("2024-03-15"))
+    assert partial == "P(alive) at the end of 15 March 2024 (extract date)"
+    assert label(pd.Timestamp("2024-03-31")) == "P(alive) at the end of the month"

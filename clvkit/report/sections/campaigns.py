@@ -7,16 +7,20 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ..month import upto
+from ..month import observation_stop, observed_upto
 from ..page import SectionPage, fmt, md_text, section_page, typed_options
 
 
 def month_touches(data: ReportData, *, month: str, months: int = 1) -> pd.DataFrame:
-    """Campaign touches sent in the ``months`` months ending with ``month``."""
+    """Campaign touches sent in the ``months`` months ending with ``month``.
+
+    Of a month in progress, only the touches sent up to the extract date.
+    """
     touches = data.touches
-    sent = pd.to_datetime(touches["send_date"]).dt.to_period("M")
+    when = pd.to_datetime(touches["send_date"])
+    sent = when.dt.to_period("M")
     end = pd.Period(month, "M")
-    return touches.loc[(sent > end - months) & (sent <= end)]
+    return touches.loc[(sent > end - months) & (when < observation_stop(data, month))]
 
 
 def _campaign_costs(data: ReportData, touches: pd.DataFrame,
@@ -166,7 +170,7 @@ def contact_lift(data: ReportData, touches: pd.DataFrame, *, month: str) -> pd.D
     (difference in points), or None when either group is empty. Contact was not
     randomised: the difference is an association, not an effect.
     """
-    tx = upto(data.transactions, month)
+    tx = observed_upto(data.transactions, data, month)
     start = pd.Period(month, "M").start_time
     first = tx.groupby(C.CUSTOMER_ID)[C.DATE].min()
     existing = first.index[first < start]

@@ -7,7 +7,7 @@ import pandas as pd
 from ... import columns as C
 from ...errors import ReportError
 from ..data import ReportData
-from ..month import month_end, upto
+from ..month import observation_stop, observed_upto
 from ..page import (
     SectionPage,
     clv_assumptions,
@@ -49,7 +49,7 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
     except returns dated before the customer's acquisition or by customers with no
     purchase (goods bought before the data begin).
     """
-    end = month_end(month) + pd.Timedelta(days=1)
+    end = observation_stop(data, month)     # the extract date of a month in progress
     if data.has("customers") and "acquisition_date" in data.customers:
         acquired = pd.to_datetime(data.customers["acquisition_date"])
     else:
@@ -57,7 +57,7 @@ def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
     acquired = acquired.loc[acquired < end]
     lines = tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
     if data.returns is not None and len(data.returns):
-        returned = upto(data.returns, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+        returned = observed_upto(data.returns, data, month)[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
         # a return by a customer with no purchase since acquisition (the goods were bought
         # before the data begin) belongs to no customer's observed value
         since = returned[C.CUSTOMER_ID].map(acquired)
@@ -86,7 +86,7 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     from ...economics import cumulative_margin
 
     options = typed_options(options)
-    tx = upto(data.transactions, month)
+    tx = observed_upto(data.transactions, data, month)
     groups = _acquisition_groups(data, tx)
     acquired, lines, end = _acquired_and_lines(data, tx, month)
     customers = pd.DataFrame({"acquisition_date": acquired,
@@ -106,7 +106,8 @@ def clv_by_channel(data: ReportData, *, month: str, horizon: int = 12,
     value.attrs.update(group=groups.name, horizon=horizon, period="M",
                        value="margin net of returns",
                        assumptions=clv_assumptions(data, options, discounted=False),
-                       min_group_size=options["min_group_size"])
+                       min_group_size=options["min_group_size"],
+                       observation_end=end - pd.Timedelta(days=1))
     value["ranked"] = ((value["customers_observed"] >= options["min_group_size"])
                        & (value.index != "other"))
     return value.sort_values("value", ascending=False, kind="mergesort")
@@ -126,7 +127,7 @@ def cohort_value_curves(data: ReportData, *, month: str, options: dict | None = 
     from ...economics import cumulative_margin
 
     options = typed_options(options)
-    tx = upto(data.transactions, month)
+    tx = observed_upto(data.transactions, data, month)
     acquired, lines, end = _acquired_and_lines(data, tx, month)
     customers = pd.DataFrame({"acquisition_date": acquired,
                               "quarter": acquired.dt.to_period("Q").astype(str)})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import ReportData
-from ..month import upto
+from ..month import month_end, observation_end, observed_upto
 from ..page import SectionPage, fmt, section_page, typed_options
 
 
@@ -18,12 +18,14 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     """
     from ...crm import cohort_matrix
 
-    matrix = cohort_matrix(upto(data.transactions, month), period="M", value="retention")
+    matrix = cohort_matrix(observed_upto(data.transactions, data, month), period="M",
+                           value="retention")
     sizes = matrix.attrs["cohort_size"]
     acquired = sizes.index[sizes.to_numpy() > 0]        # months that acquired no one are no cohort
     out = matrix.loc[acquired].iloc[-cohorts:, :cohorts].copy()
     out.attrs = {**matrix.attrs, "cohort_size": sizes.loc[out.index],
-                 "left_censored": matrix.index[0] if matrix.index[0] in out.index else None}
+                 "left_censored": matrix.index[0] if matrix.index[0] in out.index else None,
+                 "observation_end": observation_end(data, month)}
     return out
 
 
@@ -59,6 +61,11 @@ def cohort_text(matrix: pd.DataFrame, *, month: str) -> str:
         customers = (f", {int(size.loc[best]):,} customers" if size is not None else "")
         text += (f" The best first-month retention was the {best:%B %Y} cohort's "
                  f"({fmt(matrix.loc[best, 1], 'percent', 'GBP')}{customers}).")
+    stop = matrix.attrs.get("observation_end")
+    if stop is not None and stop < month_end(month):
+        text += (f" {pd.Period(month, 'M'):%B %Y} is still in progress (data to "
+                 f"{stop:%d %B %Y}): its cells, the last of each row, count days 1-{stop.day} "
+                 "only.")
     censored = matrix.attrs.get("left_censored")
     if censored is not None:
         text += (f"\n\nThe {censored:%B %Y} cohort is the first month of the data: it holds "

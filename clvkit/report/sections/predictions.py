@@ -25,6 +25,7 @@ from ... import columns as C
 from ...errors import ClvError
 from ...metrics import metric
 from ..data import ReportData
+from ..month import observation_end, observation_stop, observed_upto
 from ._common import (
     SectionPage,
     _axes,
@@ -36,7 +37,6 @@ from ._common import (
     _options,
     _palette,
     _text,
-    _upto,
     section_page,
 )
 
@@ -60,7 +60,7 @@ class Forecast:
         The model layer's result (comparison, choice, predictions); None when the data are
         too short for a holdout or the models cannot be fitted at all.
     customers : DataFrame
-        One row per customer seen up to the month end: ``frequency``, ``recency``, ``T``,
+        One row per customer seen up to the observation end: ``frequency``, ``recency``, ``T``,
         ``monetary_value``, ``revenue_to_date``, ``since_last``, ``usual_gap`` (repeat
         customers; NaN otherwise), ``overdue`` (``since_last`` > 2 x ``usual_gap``) and, when
         a model fits, its predictions with ``_lower``/``_upper`` bounds.
@@ -75,6 +75,9 @@ class Forecast:
     subscription : SubscriptionEvidence or None
         How many customers pay monthly (`clvkit.models.subscriptions`); when the data are
         subscriptions the contractual sBG model is used.
+    observation_end : Timestamp or None
+        Last day observed (customer ages ``T`` run to midnight after it): the month's
+        last day, or the extract date of a month in progress.
     """
 
     result: object
@@ -84,6 +87,7 @@ class Forecast:
     time_unit: str
     note: str = ""
     subscription: object = None
+    observation_end: pd.Timestamp | None = None
 
     @property
     def fits(self) -> bool:
@@ -134,10 +138,10 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     from ...models.subscriptions import subscription_evidence
 
     options = _options(options)
-    tx = _upto(data.transactions, month)
-    # the observation ends at midnight after the month's last day: first purchases on that
-    # day get an age T of one day rather than zero
-    end = _month_end(month) + pd.Timedelta(days=1)
+    tx = observed_upto(data.transactions, data, month)
+    # the observation ends at midnight after the month's last day (the extract date of a
+    # month in progress): first purchases on that day get an age T of one day, not zero
+    end = observation_stop(data, month)
     full = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"])
     customers = full.copy()
     customers["revenue_to_date"] = (tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum()
@@ -147,7 +151,8 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
                               / customers["frequency"].where(customers["frequency"] > 0))
     customers["overdue"] = customers["since_last"] > OVERDUE_FACTOR * customers["usual_gap"]
     n_holdout = holdout_months(tx[C.DATE].min(), month) if len(tx) else 0
-    base = {"customers": customers, "holdout_months": n_holdout, "time_unit": time_unit}
+    base = {"customers": customers, "holdout_months": n_holdout, "time_unit": time_unit,
+            "observation_end": observation_end(data, month)}
     if n_holdout == 0:
         return Forecast(result=None, calibration_end=None, **base,
                         note="The data span less than two months: there is no holdout period "
@@ -504,7 +509,10 @@ def plot_forecast(fc: Forecast, *, ax=None):
         ax.set_title("How likely are subscribers to renew? (sBG)")
     elif model is not None and model != "NBD":  # NBD: everyone is active
         ax.hist(fc.customers["p_alive"], bins=np.linspace(0, 1, 21), color=_palette()[0])
-        ax.set_xlabel("P(alive) at the end of the month")
+        stop = fc.observation_end
+        ax.set_xlabel("P(alive) at the end of the month"
+                      if stop is None or stop == stop + pd.offsets.MonthEnd(0)
+                      else f"P(alive) at the end of {stop:%d %B %Y} (extract date)")
         ax.set_title(f"How likely are customers to still be active? ({model})")
     else:
         ratio = (fc.customers["since_last"] / fc.customers["usual_gap"]).dropna()

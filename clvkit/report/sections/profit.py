@@ -7,7 +7,7 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ..month import month_end, upto
+from ..month import observation_end, observed_upto
 from ..page import (
     SectionPage,
     fmt,
@@ -30,7 +30,8 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     from ...segments import customer_profit
 
     options = typed_options(options)
-    tx, ret = upto(data.transactions, month), upto(data.returns, month)
+    tx = observed_upto(data.transactions, data, month)
+    ret = observed_upto(data.returns, data, month)
     margin, cac, contacts = options["margin"], None, None
     if data.has("customers"):
         customers = data.customers.loc[data.customers.index.isin(tx[C.CUSTOMER_ID])]
@@ -38,7 +39,8 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
         cac = customers["cac"] if "cac" in customers else None
     if data.has("touches"):
         touches = data.touches
-        contacts = touches.loc[pd.to_datetime(touches["send_date"]) <= month_end(month)]
+        contacts = touches.loc[pd.to_datetime(touches["send_date"])
+                               <= observation_end(data, month)]
     profit = customer_profit(tx, returns=ret, margin=margin,
                              cost_per_order=options["cost_per_order"],
                              cost_per_contact=options["cost_per_contact"],
