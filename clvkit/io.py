@@ -80,7 +80,8 @@ from .reading import WHITESPACE, RawTable, read_source
 
 __all__ = ["LoadResult", "load_transactions", "resolve_columns", "duplicate_rule", "PRESETS",
            "REASONS", "find_summary_rows", "as_of_limit", "name_headerless_columns",
-           "carry_order_fields", "order_lines_without_amount", "summary_file_message", "suggest_preset", "REFUNDED"]
+           "carry_order_fields", "order_lines_without_amount", "summary_file_message",
+           "suggest_preset", "REFUNDED"]
 
 KEPT = "kept"
 RETURN = "return / cancellation"

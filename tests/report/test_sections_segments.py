@@ -129,7 +129,8 @@ def test_rfm_grid_counts_cells_and_names_them_as_the_segment_map(tiny_data):
     assert shown.loc["R 1", "FM 1"] == "Lost: 1"
     assert shown.loc["R 3", "FM 3"] == "Need attention: 0"
     text = rfm_grid_text(grid)          # ties: the first cell from the top left
-    assert text.startswith("The fullest cell is R 5 × FM 1 (Recent light buyers: 1 customer, 16.7%)")
+    assert text.startswith(
+        "The fullest cell is R 5 × FM 1 (Recent light buyers: 1 customer, 16.7%)")
     assert "high-spending customers): 1." in text                 # R5 x FM4-5: a
     assert "the most valuable to win back): 0." in text            # R1-2 x FM4-5: nobody
     # on real data every customer's segment is the map's name of their cell

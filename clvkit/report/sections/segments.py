@@ -193,8 +193,9 @@ def segment_transitions(movement: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> movement = pd.DataFrame({"previous": ["Champions", "Champions", "At risk", "(new)"],
-    ...                          "current": ["Champions", "At risk", "Lost", "Recent light buyers"]})
+    >>> movement = pd.DataFrame({
+    ...     "previous": ["Champions", "Champions", "At risk", "(new)"],
+    ...     "current": ["Champions", "At risk", "Lost", "Recent light buyers"]})
     >>> segment_transitions(movement)
     this month  Champions  Recent light buyers  At risk  Lost
     last month
