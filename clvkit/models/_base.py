@@ -94,6 +94,32 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
         limits=1, user_api="blas")
 
 
+
+def runs_off(model: Any, theta: np.ndarray) -> np.ndarray:
+    """Which base parameters of ``model`` (log scale ``theta``) run off: a degenerate estimate.
+
+    A parameter on the optimiser's bound e^+-`_LOG_BOUND`, or a shape parameter (not in
+    ``model.scale_params``) beyond `_SHAPE_LIMIT` or below its inverse. Shared by the fits
+    with and without covariates.
+    """
+    p = np.exp(theta)
+    shape = np.array([n not in model.scale_params for n in model._names()])
+    return (np.abs(theta) >= _LOG_BOUND - 1e-6) | (
+        shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT)))
+
+
+def not_curving_down(hess: np.ndarray) -> str | None:
+    """Why the Hessian of a mean negative log-likelihood is not positive definite, or None.
+
+    The curvature half of every fit's success test (`_CURVATURE_TOL`, relative to the
+    largest eigenvalue); a Hessian with non-finite entries fails it.
+    """
+    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
+    if not np.all(np.isfinite(eig)) or eig.min() <= _CURVATURE_TOL * max(eig.max(), 0):
+        return (f"the likelihood does not curve down in every direction (Hessian "
+                f"eigenvalues {np.array2string(eig, precision=3)})")
+    return None
+
 class ConvergenceWarning(UserWarning):
     """Issued instead of `ConvergenceError` when a model is fitted with ``strict=False``."""
 
@@ -591,9 +617,7 @@ class Model:
         not_max = self._not_a_maximum(theta, d, w, grad_norm)
         p = np.exp(theta)
         ll = float(np.sum(w * self._loglik(p, d, False)[0]))
-        shape = np.array([n not in self.scale_params for n in self._names()])
-        degenerate = (np.abs(theta) >= _LOG_BOUND - 1e-6) | (
-            shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT))) | self._flat(theta, d, w)
+        degenerate = runs_off(self, theta) | self._flat(theta, d, w)
         distinct = int(np.count_nonzero(w > 0))
         too_few = distinct <= theta.size
         ok = bool(np.isfinite(ll) and np.all(np.isfinite(p)) and not degenerate.any()
@@ -708,11 +732,7 @@ class Model:
         if not np.isfinite(grad_norm) or grad_norm >= _GRADIENT_TOL:
             return (f"the gradient ({grad_norm:.2g}) is above the tolerance "
                     f"{_GRADIENT_TOL:g}: the likelihood still rises")
-        eig = np.linalg.eigvalsh(self._hessian(theta, d, w))
-        if not np.all(np.isfinite(eig)) or eig.min() <= _CURVATURE_TOL * max(eig.max(), 0):
-            return (f"the likelihood does not curve down in every direction (Hessian "
-                    f"eigenvalues {np.array2string(eig, precision=3)})")
-        return None
+        return not_curving_down(self._hessian(theta, d, w))
 
     def _objective(self, theta: np.ndarray, d: Mapping[str, np.ndarray], w: np.ndarray,
                    want_grad: bool = True) -> tuple[float, np.ndarray]:

@@ -42,11 +42,12 @@ from ..summary import compress_arrays
 from ._base import (
     _GRADIENT_TOL,
     _LOG_BOUND,
-    _SHAPE_LIMIT,
     FittedModel,
     check_customers,
     check_horizon,
+    not_curving_down,
     one_blas_thread,
+    runs_off,
 )
 
 __all__ = ["CovariateEncoding", "StaticCovariatesFit", "encode_covariates"]
@@ -402,12 +403,8 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
     grad_norm = float(np.max(np.abs(grad)))
     vals, _ = problem.values(theta)
     ll = float(np.sum(w * model._loglik_groups(vals, d, False)[0]))
-    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
-    definite = bool(np.all(np.isfinite(eig)) and eig.min() > 1e-10 * max(eig.max(), 1e-300))
-    base_values = np.exp(theta[:n_base])
-    shape = np.array([n not in model.scale_params for n in model._names()])
-    at_bound = (np.abs(theta[:n_base]) >= _LOG_BOUND - 1e-6) | (
-        shape & ((base_values > _SHAPE_LIMIT) | (base_values < 1 / _SHAPE_LIMIT)))
+    definite = not_curving_down(hess) is None
+    at_bound = runs_off(model, theta[:n_base])
     ok = bool(np.isfinite(ll) and grad_norm < _GRADIENT_TOL and definite and not at_bound.any())
     message = (f"{res.message} (max |gradient| of mean objective = {grad_norm:.2g}; "
                f"Hessian {'positive definite' if definite else 'NOT positive definite'})")

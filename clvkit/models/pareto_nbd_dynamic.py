@@ -47,7 +47,14 @@ from scipy.special import digamma, gammaln
 from ..columns import CUSTOMER_ID
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..units import convert_duration
-from ._base import _GRADIENT_TOL, _LOG_BOUND, ConvergenceWarning, one_blas_thread, prediction
+from ._base import (
+    _GRADIENT_TOL,
+    _LOG_BOUND,
+    ConvergenceWarning,
+    not_curving_down,
+    one_blas_thread,
+    prediction,
+)
 from .covariates import StaticCovariatesFit, encode_covariates
 from .pareto_nbd import ParetoNBD, ParetoNBDParams
 
@@ -424,17 +431,16 @@ class ParetoNBDDynamic:
                     2 * _HESSIAN_STEP)
             hess = (hess + hess.T) / 2 * n
         grad_norm = float(np.max(np.abs(objective(theta)[1])))
-        eig = np.linalg.eigvalsh(hess)
-        definite = bool(eig.min() > 1e-10 * max(eig.max(), 1e-300))
+        definite = not_curving_down(hess) is None
         ok = bool(grad_norm < _GRADIENT_TOL and definite
                   and np.all(np.abs(theta[:4]) < _LOG_BOUND - 1e-6))
         message = (f"{res.message} (max |gradient| of mean LL = {grad_norm:.2g}; Hessian "
                    f"{'positive definite' if definite else 'NOT positive definite'})")
-        if not definite:
-            flat = np.argmin(eig)
+        if not definite and np.all(np.isfinite(hess)):
+            eig, vectors = np.linalg.eigh(hess)
             names_all = ["r", "alpha", "s", "beta", *[f"trans.{c}" for c in enc["trans"].names],
                          *[f"life.{c}" for c in enc["life"].names]]
-            along = np.linalg.eigh(hess)[1][:, flat]
+            along = vectors[:, np.argmin(eig)]
             message += ("; degenerate: the likelihood is flat along "
                         + ", ".join(np.array(names_all)[np.abs(along) > 0.3]))
         if not ok:
