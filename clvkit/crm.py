@@ -60,6 +60,7 @@ __all__ = [
     "activity_table",
     "activity_kpis",
     "activity_cohorts",
+    "activity_churn_base",
     "wilson_interval",
     "newcombe_interval",
     "funnel",
@@ -637,6 +638,25 @@ def activity_kpis(activity: pd.DataFrame, *, period: str = "M", inactive_periods
     """
     _check_inactive_periods(inactive_periods)
     return _kpis(_Activity.from_table(activity, period, revenue=revenue), inactive_periods)
+
+
+def activity_churn_base(activity: pd.DataFrame, *, period: str = "M",
+                        inactive_periods: int = 3) -> pd.Series:
+    """:func:`churn_base` from a customer x period activity table (:func:`activity_table`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-03-03"]),
+    ...     "amount": 10.0})
+    >>> activity_churn_base(activity_table(tx), inactive_periods=1).equals(
+    ...     churn_base(tx, inactive_periods=1))
+    True
+    """
+    _check_inactive_periods(inactive_periods)
+    act = _Activity.from_table(activity, period)
+    return _series(act.churn(inactive_periods)[1], act, "churn_base",
+                   inactive_periods=inactive_periods)
 
 
 def activity_table(transactions: pd.DataFrame, *, period: str = "M") -> pd.DataFrame:
