@@ -299,6 +299,18 @@ def report_tables(data: ReportData) -> ReportTables:
     return pandas_tables(data.transactions, data.returns)
 
 
+def observed_activity(data: ReportData, month: str) -> pd.DataFrame:
+    """The customer x month activity of the rows observed up to ``month`` (see
+    :func:`clvkit.report.month.observed_upto`), from the engine's tables when present."""
+    from ..crm import activity_table
+    from .month import observation_stop
+
+    if data.tables is None:
+        return activity_table(observed_upto(data.transactions, data, month), period="M")
+    stop = observation_stop(data, month)
+    return data.tables.activity_before(int((stop - pd.Timestamp("1970-01-01")).days))
+
+
 def _save_tables(tables: ReportTables, folder: Path, *, masked: bool) -> dict:
     """Write ``tables`` (and their cuts) to ``folder``; return their index for meta.json."""
     folder.mkdir()

@@ -97,6 +97,21 @@ class ReportTables:
             raise KeyError(f"no cut at day {stop_day} was produced")
         return self.cuts[stop_day]
 
+    def activity_before(self, stop_day: int) -> pd.DataFrame:
+        """The activity of the rows dated before ``stop_day`` (days since 1970-01-01).
+
+        Exact when ``stop_day`` starts a month or is a cut the producer made; a stop
+        inside a month whose rows straddle it is refused (ValueError).
+        """
+        if stop_day in self.cuts:
+            return self.cuts[stop_day].activity
+        a = self.activity
+        month = pd.Period(_EPOCH + np.timedelta64(stop_day, "D"), "M").ordinal
+        straddle = (a["first_day"] < stop_day) & (a["last_day"] >= stop_day)
+        if straddle.any():
+            raise ValueError(f"the tables have no cut at day {stop_day}")
+        return a.loc[(a["period"] <= month) & (a["last_day"] < stop_day)]
+
     def repeat_customers(self, stop_day: int) -> int:
         """Customers with purchases on two or more days before ``stop_day``."""
         a = self.activity

@@ -215,6 +215,15 @@ def comparison_stops(current) -> tuple[int, ...]:
     return tuple(comparison_stop(current, back) for back in (1, 12)) if current.partial else ()
 
 
+def report_cuts(current) -> tuple[int, ...]:
+    """Every cut a report of ``current`` needs: the comparisons and, for a month in progress,
+    the observation stop (the day after the extract date)."""
+    if not current.partial:
+        return ()
+    stop = int((current.as_of.normalize() - pd.Timestamp("1970-01-01")).days) + 1
+    return (*comparison_stops(current), stop)
+
+
 def _kpis_with_gaps(data: ReportData, *, options: dict | None = None,
                     tables: ReportTables | None = None) -> pd.DataFrame:
     """:func:`month_kpis` with every number of a month without transactions NaN (n/a, not 0).
