@@ -402,3 +402,79 @@ def _typed(frame: pd.DataFrame, schema: dict, order: list[str]) -> pd.DataFrame:
                         else frame[col].astype("string").astype("object")
                         for col, dtype in schema.items()})
     return out.sort_values(order, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- prediction inputs
+
+
+def rfm_from_activity(activity: pd.DataFrame, *, observation_end, time_unit: str = "W",
+                      calibration_end=None) -> pd.DataFrame:
+    """The RFM summary of :func:`clvkit.summary.rfm_summary` from the activity table.
+
+    The purchase models' inputs without the transactions: purchase days, first and
+    last day, the first day's value and the revenue per customer and month give
+    ``frequency``, ``recency``, ``T``, ``monetary_value`` (mean of the repeat purchase
+    days) and the holdout columns. ``calibration_end`` must be a month's last day,
+    and ``activity`` must hold the rows up to ``observation_end`` only
+    (:meth:`ReportTables.activity_before`); rows after it are refused.
+
+    Examples
+    --------
+    >>> from clvkit.summary import rfm_summary
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-15", "2024-01-08"]),
+    ...     "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> act = pandas_tables(tx).activity
+    >>> ours = rfm_from_activity(act, observation_end="2024-02-29",
+    ...                          calibration_end="2024-01-31")
+    >>> ours.equals(rfm_summary(tx, observation_end="2024-02-29", calibration_end="2024-01-31"))
+    True
+    """
+    from ..contract import as_day
+    from ..errors import DataValidationError
+    from ..units import DAYS_PER_UNIT, to_units
+
+    obs_end = as_day(observation_end, "observation_end")
+    cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
+    obs_day, cal_day = ((d - pd.Timestamp("1970-01-01")).days for d in (obs_end, cal_end))
+    a = activity.sort_values(["customer_id", "period"], kind="stable")
+    if (a["last_day"] > obs_day).any():
+        raise DataValidationError("the activity table has purchases after observation_end "
+                                  f"({obs_end.date()}): cut it first (activity_before)")
+    if calibration_end is not None and ((a["first_day"] <= cal_day)
+                                        & (a["last_day"] > cal_day)).any():
+        raise DataValidationError(f"calibration_end ({cal_end.date()}) splits a month of the "
+                                  "activity table: give a month's last day")
+    in_cal = (a["last_day"] <= cal_day).to_numpy()
+    cal = a.loc[in_cal]
+    if len(cal) == 0:
+        raise DataValidationError(f"no purchases on or before {cal_end.date()}: the "
+                                  "calibration period is empty")
+    grouped = cal.groupby("customer_id", sort=False)
+    occasions = grouped["purchase_days"].sum().to_numpy()
+    first = grouped["first_day"].min().to_numpy()
+    last = grouped["last_day"].max().to_numpy()
+    total = grouped["revenue"].sum().to_numpy()
+    first_value = grouped["first_day_revenue"].first().to_numpy()
+    frequency = occasions - 1
+    repeat = total - first_value
+    per_unit = DAYS_PER_UNIT[time_unit]
+    ids = grouped["purchase_days"].sum().index
+    out = pd.DataFrame({
+        "frequency": frequency.astype("int64"),
+        "recency": (last - first) / per_unit,
+        "T": (cal_day - first) / per_unit,
+        "monetary_value": np.divide(repeat, frequency, out=np.zeros(len(ids)),
+                                    where=frequency > 0),
+    }, index=pd.Index(ids, name=C.CUSTOMER_ID))
+    if calibration_end is not None:
+        hold = a.loc[~in_cal].groupby("customer_id", sort=False)[["purchase_days", "revenue"]]
+        hold = hold.sum().reindex(ids, fill_value=0)
+        n_hold = hold["purchase_days"].to_numpy(dtype=np.int64)
+        out["frequency_holdout"] = n_hold
+        out["monetary_value_holdout"] = np.divide(hold["revenue"].to_numpy(dtype=float), n_hold,
+                                                  out=np.zeros(len(ids)), where=n_hold > 0)
+        out["duration_holdout"] = to_units(obs_end - cal_end, time_unit=time_unit)
+    out.attrs.update(time_unit=time_unit, calibration_end=str(cal_end.date()),
+                     observation_end=str(obs_end.date()))
+    return out

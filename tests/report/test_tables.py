@@ -238,3 +238,28 @@ def test_tables_hold_first_day_revenue_and_purchase_days():
             [4, 20.5, 1.0], [0, 0.0, 4.0]], engine
         assert t.returns().to_dict() == {pd.Period("2024-01", "M"): 1.0,
                                          pd.Period("2024-03", "M"): 4.0}
+
+
+@pytest.mark.parametrize(("name", "engine"), [("cdnow", "pandas"), *PAIRS])
+def test_prediction_inputs_from_the_tables_are_the_rfm_summary(loaded, produced, name, engine):
+    """frequency, recency, T exactly; money to the cent (Fader, Hardie & Lee 2005 conventions)."""
+    from clvkit.report.tables import rfm_from_activity
+    from clvkit.summary import rfm_summary
+
+    data = loaded[name]
+    tx = data.transactions
+    end = tx["date"].max().normalize()
+    cal_end = (end.to_period("M") - 4).end_time.normalize()
+    stop = (end - pd.Timestamp("1970-01-01")).days + 1
+    activity = produced(name, engine).activity_before(stop)
+    ours = rfm_from_activity(activity, observation_end=end, time_unit="W",
+                             calibration_end=cal_end).sort_index()
+    reference = rfm_summary(tx, observation_end=end, time_unit="W",
+                            calibration_end=cal_end).sort_index()
+    assert ours.index.astype(str).tolist() == reference.index.astype(str).tolist()
+    for col in reference.columns:
+        if col.startswith("monetary"):
+            np.testing.assert_allclose(ours[col], reference[col], rtol=0, atol=0.005)
+        else:
+            assert (ours[col].to_numpy() == reference[col].to_numpy()).all(), col
+    assert ours.attrs == reference.attrs
