@@ -775,11 +775,10 @@ def activity_cohorts(activity: pd.DataFrame, *, period: str = "M",
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1, 3, 2],
-    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-02-03",
-    ...                             "2024-02-05", "2024-03-01"]),
-    ...     "amount": 10.0})
-    >>> activity_cohorts(activity_table(tx)).equals(cohort_matrix(tx))
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [5.0, 7.0, 9.0],
+    ...                    "date": pd.to_datetime(["2024-01-03", "2024-02-09", "2024-03-03"])})
+    >>> activity_cohorts(activity_table(tx), value="revenue").equals(
+    ...     cohort_matrix(tx, value="revenue"))
     True
     """
     value = check_one_of("value", value, _COHORT_VALUES)

@@ -306,7 +306,8 @@ def report_tables(data: ReportData) -> ReportTables:
 
 def observed_activity(data: ReportData, month: str) -> pd.DataFrame:
     """The customer x month activity of the rows observed up to ``month`` (see
-    :func:`clvkit.report.month.observed_upto`), from the engine's tables when present."""
+    :func:`clvkit.report.month.observed_upto`), from the engine's tables when present.
+    """
     from ..crm import activity_table
     from .month import observation_stop
 

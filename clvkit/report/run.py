@@ -44,6 +44,7 @@ from .data import (
     section_support,
     yaml_hint,
 )
+from .engine import EngineChoice, choose_engine
 from .exports import write_kpis, write_target_key
 from .index import _index_html, page_banner, small_sample_note
 from .kernels import (  # noqa: F401 (re-exports)
@@ -58,7 +59,6 @@ from .kernels import (  # noqa: F401 (re-exports)
 from .manifest import _input_files, _write_manifest
 from .month import check_month, resolve_month
 from .publish import _check_output, _protected_paths, _publish
-from .engine import EngineChoice, choose_engine
 from .sections.executive import headline_numbers, report_cuts
 from .tables import ReportTables, engine_tables
 

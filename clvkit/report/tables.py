@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from ..contract import order_keys
 
 __all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "ReportTables", "pandas_tables",
            "tables_sql", "monthly_sql"]
@@ -397,7 +396,7 @@ def engine_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
 
 
 def _typed(frame: pd.DataFrame, schema: dict, order: list[str]) -> pd.DataFrame:
-    """``frame`` with the schema's columns and dtypes, sorted by ``order`` (SQL rows are unordered)."""
+    """``frame`` with the schema's columns and dtypes, sorted by ``order`` (SQL has no order)."""
     out = pd.DataFrame({col: frame[col].astype(dtype) if dtype != "object"
                         else frame[col].astype("string").astype("object")
                         for col, dtype in schema.items()})

@@ -6,13 +6,12 @@ import json
 
 import pandas as pd
 import pytest
+from report_helpers import sha, tiny_config  # noqa: E402  (tests/report on sys.path)
 
 from clvkit.errors import ClvError
 from clvkit.report import engine as engine_module
 from clvkit.report.engine import AUTO_THRESHOLD_BYTES, choose_engine
 from clvkit.report.run import build_report
-
-from report_helpers import sha, tiny_config  # noqa: E402  (tests/report on sys.path)
 
 
 def test_auto_keeps_pandas_for_small_files_and_dataframes(tiny_csv):
