@@ -305,8 +305,10 @@ def report_tables(data: ReportData) -> ReportTables:
 
 
 def observed_activity(data: ReportData, month: str) -> pd.DataFrame:
-    """The customer x month activity of the rows observed up to ``month`` (see
-    :func:`clvkit.report.month.observed_upto`), from the engine's tables when present.
+    """The customer x month activity of the rows observed up to ``month``.
+
+    The rows of :func:`clvkit.report.month.observed_upto`, from the engine's tables
+    when present.
     """
     from ..crm import activity_table
     from .month import observation_stop
