@@ -287,7 +287,7 @@ def test_bad_covariates_are_refused_naming_customers(apparel):
         ParetoNBD().fit(summary, covariates=holed, life=["Channel"])
     with pytest.raises(DataValidationError, match="not a column"):
         ParetoNBD().fit(summary, covariates=cov, life=["Age"])
-    with pytest.raises(ClvError, match="both processes"):
+    with pytest.raises(ClvError, match="every process"):
         ParetoNBD().fit(summary, covariates=cov, trans=["Gender"], life=["Channel"],
                         constrain=["Gender"])
     with pytest.raises(ClvError, match="need `covariates=`"):
