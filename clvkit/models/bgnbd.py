@@ -23,7 +23,7 @@ from ._base import (
     prediction,
     scalar_or_array,
 )
-from .covariates import StaticCovariatesFit, covariates_or_base
+from .covariates import RowGroups, StaticCovariatesFit, covariates_or_base
 
 __all__ = ["BGNBD", "BGNBDParams", "BGNBDFit", "BGNBDCovariatesFit"]
 
@@ -270,7 +270,7 @@ class BGNBDCovariatesFit(StaticCovariatesFit):
         return prediction(e, covariates, "expected_purchases", time_unit=self.time_unit)
 
 
-class BGNBD(RFTModel):
+class BGNBD(RowGroups, RFTModel):
     """BG/NBD model (Fader, Hardie & Lee 2005) for non-contractual repeat purchasing.
 
     While alive a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha);
@@ -327,13 +327,6 @@ class BGNBD(RFTModel):
                                   life=life, constrain=constrain,
                                   regularization=regularization, reference=reference,
                                   **kwargs)
-
-    def _precompute_groups(self, d, group):
-        return {**d, "_g": group}
-
-    def _loglik_groups(self, values, d, grad):
-        g = d["_g"]
-        return self._loglik(tuple(v[g] for v in values), d, grad)
 
     def _loglik(self, p, d, grad):
         r, alpha, a, b = p

@@ -50,7 +50,7 @@ from ._base import (
     runs_off,
 )
 
-__all__ = ["CovariateEncoding", "StaticCovariatesFit", "encode_covariates"]
+__all__ = ["CovariateEncoding", "RowGroups", "StaticCovariatesFit", "encode_covariates"]
 
 #: Step (log parameters and coefficients) of the central differences of the gradient.
 _HESSIAN_STEP = 1e-4
@@ -303,6 +303,24 @@ def _linked(model_type: type, params: Any, eta: Mapping[str, np.ndarray],
 
 # ---------------------------------------------------------------------------------------------
 # fitting
+
+
+class RowGroups:
+    """Per-group likelihood of a model whose ``_loglik`` takes per-row parameter arrays.
+
+    Mixed into a `Model` (BG/NBD, sBG, Gamma-Gamma) so that `fit_static` can evaluate it
+    with each row's own parameters: the group values are spread to the rows.
+    """
+
+    def _precompute_groups(self, d: dict[str, np.ndarray], group: np.ndarray
+                           ) -> dict[str, np.ndarray]:
+        return {**d, "_g": group}
+
+    def _loglik_groups(self, values: Sequence[np.ndarray], d: dict[str, np.ndarray],
+                       grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        g = d["_g"]
+        return self._loglik(tuple(v[g] for v in values), d, grad)  # type: ignore[attr-defined]
+
 
 
 @dataclass(frozen=True, eq=False)
