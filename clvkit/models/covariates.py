@@ -491,8 +491,8 @@ def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
                            "need `covariates=`")
         return base_fit(data, **kwargs)
     return fit_static(model, data, covariates=covariates,
-                      processes={"trans": trans, "life": life}, constrain=constrain, regularization=regularization,
-                      reference=reference, **kwargs)
+                      processes={"trans": trans, "life": life}, constrain=constrain,
+                      regularization=regularization, reference=reference, **kwargs)
 
 
 def _subset(reference: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, Any]:

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .covariates import RowGroups, StaticCovariatesFit, fit_static
 from ..errors import ClvError
 from ._base import (
     FittedModel,
@@ -39,6 +38,7 @@ from ._base import (
     read_frame,
     read_weights,
 )
+from .covariates import RowGroups, StaticCovariatesFit, fit_static
 
 __all__ = ["GammaGamma", "GammaGammaParams", "GammaGammaFit", "GammaGammaCovariatesFit"]
 

@@ -449,7 +449,7 @@ class ShiftedBetaGeometric(RowGroups, Model):
         fail_rows(data, periods.isna() | (periods < 0) | (periods != periods.round()),
                   "`periods` is not a whole number >= 0", "give the periods observed")
         churned = data["churned"]
-        flag = churned.map({True: 1.0, False: 0.0, 1: 1.0, 0: 0.0})
+        flag = churned.map({True: 1.0, False: 0.0})  # 1 == True, 0 == False as keys
         fail_rows(data, flag.isna(), "`churned` is not True/False (or 1/0)",
                   "mark each customer churned or not")
         fail_rows(data, (flag == 1) & (periods < 1), "`churned` at period 0",
