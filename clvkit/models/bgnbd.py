@@ -300,6 +300,8 @@ class BGNBD(RowGroups, RFTModel):
     #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools bgnbd)
     covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
         "trans": (("alpha", -1),), "life": (("a", 1), ("b", 1))}
+    #: CLVTools' default ``start.params.model`` (R/class_clv_model_bgnbd.R), for method="clvtools"
+    clvtools_start: ClassVar[tuple[float, ...]] = (1.0, 3.0, 1.0, 3.0)
 
     def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
             trans: Any = (), life: Any = (), constrain: Any = (),
@@ -317,7 +319,8 @@ class BGNBD(RowGroups, RFTModel):
         covariates, trans, life, constrain, regularization, reference
             See `ParetoNBD.fit`.
         **kwargs
-            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict``.
+            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict`` and,
+            with covariates, ``method`` (see `ParetoNBD.fit`).
 
         Returns
         -------

@@ -20,6 +20,11 @@ they are; text, categorical and boolean columns become 0/1 dummies, one per leve
 reference level (the first in sorted order unless ``reference`` names one), named
 ``"column[level]"``.
 
+``method="clvtools"`` follows CLVTools' own optimiser path (start values, summed objective,
+numerical gradient, optimx's L-BFGS-B defaults) and reproduces its printed estimates digit
+for digit; by default the fit starts from the model without covariates and runs to the
+maximum, which lies slightly beyond where CLVTools stops on a flat likelihood.
+
 Customers with the same covariates share their (alpha_i, beta_i): the likelihood is
 evaluated once per distinct (x, t_x, T, covariate row), so a large base described by a few
 categorical covariates fits about as fast as the model without covariates.
@@ -36,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .._validate import check_nonnegative
+from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..summary import compress_arrays
 from ._base import (
@@ -397,16 +402,22 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
                processes: Mapping[str, Sequence[str]], constrain: Sequence[str] = (),
                regularization: Mapping[str, float] | None = None,
                reference: Mapping[str, Any] | None = None, weights: Any = None,
-               time_unit: str | None = None, strict: bool = True) -> StaticCovariatesFit:
+               time_unit: str | None = None, strict: bool = True,
+               method: str = "clvkit") -> StaticCovariatesFit:
     """Fit ``model`` with static covariates; see ``model.fit``.
 
     ``processes`` maps each of the model's processes (the keys of its ``covariate_links``)
     to its covariate columns. The data are read by ``model._prepare_customers`` if the
     model has one (one row per customer, e.g. the sBG's), else by ``model._prepare``.
+    ``method="clvtools"`` follows CLVTools' optimiser path (`_minimise_as_clvtools`).
     """
     if getattr(model, "covariates_result_type", None) is None:
         raise ClvError(f"{type(model).__name__} has no covariate version; use ParetoNBD, "
                        "BGNBD, ShiftedBetaGeometric or GammaGamma")
+    check_one_of("method", method, METHODS)
+    if method == "clvtools" and getattr(model, "clvtools_start", None) is None:
+        raise ClvError(f"`method='clvtools'` is available for ParetoNBD and BGNBD, not "
+                       f"{type(model).__name__}")
     known = tuple(model.covariate_links)
     processes = {p: list(processes.get(p, ())) for p in known}
     constrain = list(constrain)
@@ -431,18 +442,20 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
     cols["_group"] = group.astype(float)
     cols, w = compress_arrays(cols, w)
     base_cols = {c: v for c, v in cols.items() if c != "_group"}
-    with one_blas_thread():
-        theta_base = model._maximise(model._precompute(dict(base_cols)), w)[0]
     d = model._precompute_groups(base_cols, cols["_group"].astype(np.intp))
     n_base = len(model._names())
     problem = _Problem(model=model, d=d, w=w, z=z, layout=layout, lambdas=lambdas,
                        n_base=n_base)
-    theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
     with one_blas_thread():
-        res = optimize.minimize(
-            problem.objective, theta0, jac=True, method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_base + [(None, None)] * len(layout.names),
-            options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+        if method == "clvtools":
+            res = _minimise_as_clvtools(problem)
+        else:
+            theta_base = model._maximise(model._precompute(dict(base_cols)), w)[0]
+            theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
+            res = optimize.minimize(
+                problem.objective, theta0, jac=True, method="L-BFGS-B",
+                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_base + [(None, None)] * len(layout.names),
+                options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
         theta = res.x
         grad = problem.objective(theta)[1]
         hess = problem.hessian(theta)
@@ -481,13 +494,56 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
                         ].copy())
 
 
+#: Optimiser paths of `fit_static`: ours, or CLVTools' (opt-in, to reproduce its printed digits).
+METHODS = ("clvkit", "clvtools")
+#: CLVTools' start value of every covariate coefficient (``start.param.cov``).
+_CLVTOOLS_START_COV = 0.1
+#: R's ``optim`` finite-difference step (``ndeps``) of its numerical gradient.
+_CLVTOOLS_NDEPS = 1e-3
+
+
+def _minimise_as_clvtools(problem: _Problem) -> optimize.OptimizeResult:
+    """Minimise as CLVTools 0.12.1 does (``optimx(method = "L-BFGS-B")``, default settings).
+
+    Its path, step by step (R/f_generics_clvfitted_estimate.R, R/class_clv_model_pnbd.R,
+    R/interlayer_regularization.R): start at the model's default ``start.params.model``
+    (log scale) and 0.1 for every coefficient; minimise the negative log-likelihood
+    *summed* over customers (with ``reg.lambdas``: its mean per customer plus the penalty);
+    no gradient is given, so R's ``optim`` takes central differences with step
+    ``ndeps = 1e-3``; L-BFGS-B with R's defaults ``lmm = 5``, ``factr = 1e7``,
+    ``pgtol = 0``, ``maxit = 3000`` and no bounds. scipy's L-BFGS-B is the same algorithm.
+    The point where it stops is short of the maximum where the likelihood is flat: use it
+    only to reproduce CLVTools' printed output.
+    """
+    n = float(problem.w.sum())
+    scale = 1.0 if any(problem.lambdas.values()) else n
+
+    def f(theta: np.ndarray) -> float:
+        return problem.objective(theta, False)[0] * scale
+
+    def grad(theta: np.ndarray) -> np.ndarray:
+        out = np.empty_like(theta)
+        for k in range(theta.size):
+            step = np.zeros_like(theta)
+            step[k] = _CLVTOOLS_NDEPS
+            out[k] = (f(theta + step) - f(theta - step)) / (2 * _CLVTOOLS_NDEPS)
+        return out
+
+    theta0 = np.concatenate([np.log(problem.model.clvtools_start),
+                             np.full(len(problem.layout.names), _CLVTOOLS_START_COV)])
+    return optimize.minimize(f, theta0, jac=grad, method="L-BFGS-B",
+                             options={"maxcor": 5, "ftol": 1e7 * np.finfo(float).eps,
+                                      "gtol": 0.0, "maxiter": 3000})
+
+
 def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
                        trans: Any, life: Any, constrain: Any, regularization: Any,
                        reference: Any, **kwargs: Any) -> Any:
     """``base_fit(data, **kwargs)`` without covariates, else `fit_static` (one dispatch)."""
     if covariates is None:
-        if trans or life or constrain or regularization or reference:
-            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference` "
+        if (trans or life or constrain or regularization or reference
+                or kwargs.pop("method", "clvkit") != "clvkit"):
+            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference`/`method` "
                            "need `covariates=`")
         return base_fit(data, **kwargs)
     return fit_static(model, data, covariates=covariates,
