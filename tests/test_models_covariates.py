@@ -528,6 +528,30 @@ def test_bgnbd_recovers_known_coefficients_from_simulated_data(bg_full):
         assert table.loc[name, "lower"] < true < table.loc[name, "upper"], table
 
 
+def _simulate_pareto_nbd(n, gamma_trans, gamma_life, seed):
+    """Pareto/NBD customers (ages 26-52 weeks) with one binary covariate in both processes."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, 2, n)
+    lam = rng.gamma(0.55, 1 / (10.0 * np.exp(-gamma_trans * z)))
+    mu = rng.gamma(0.6, 1 / (12.0 * np.exp(-gamma_life * z)))
+    T = rng.uniform(26, 52, n)  # noqa: N806
+    alive_for = np.minimum(rng.exponential(1 / mu), T)
+    x = rng.poisson(lam * alive_for).astype(float)
+    # the last of x uniform purchase times on (0, alive_for)
+    t_x = np.where(x > 0, alive_for * rng.random(n) ** (1 / np.maximum(x, 1)), 0.0)
+    frame = pd.DataFrame({"frequency": x, "recency": t_x, "T": T})
+    frame.attrs["time_unit"] = "W"
+    return frame, pd.DataFrame({"z": z}, index=frame.index)
+
+
+def test_pareto_nbd_recovers_known_coefficients_within_their_intervals():
+    summary, cov = _simulate_pareto_nbd(3000, 0.5, -0.5, seed=5)
+    table = ParetoNBD().fit(summary, covariates=cov, trans=["z"], life=["z"]).summary()
+    for name, true in (("trans.z", 0.5), ("life.z", -0.5), ("r", 0.55), ("alpha", 10.0),
+                       ("s", 0.6), ("beta", 12.0)):
+        assert table.loc[name, "lower"] < true < table.loc[name, "upper"], table
+
+
 def test_functions_that_would_ignore_the_covariates_refuse_the_fit(full, apparel):
     # they read fit.params (the reference customer's) and would be silently wrong for others
     from clvkit.models import dert, p_alive_at, probability_of_purchases, save_fit

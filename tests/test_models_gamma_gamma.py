@@ -156,3 +156,15 @@ def test_gamma_gamma_covariate_predictions_use_each_customers_gamma(simulated_sp
     assert means.iloc[1] / means.iloc[0] == pytest.approx(np.exp(fit.coefficients[0]), rel=1e-12)
     with pytest.raises(DataValidationError, match="level not seen"):
         fit.mean_spend(pd.DataFrame({"web": ["phone"], "w": [0.0]}))
+
+
+def test_gamma_gamma_covariates_predict_for_customers_without_repeat_purchases(cdnow):
+    # the likelihood uses repeat buyers only; predictions cover every customer given
+    early = pd.DataFrame({"early": (cdnow.index.astype(int) <= 1000).astype(int)},
+                         index=cdnow.index)
+    fit = GammaGamma().fit(cdnow, covariates=early, spend=["early"])
+    spend = fit.conditional_expected_spend(cdnow)
+    assert len(spend) == len(cdnow) > fit.n_customers
+    zero = cdnow["frequency"].to_numpy() == 0
+    means = fit.mean_spend(early)
+    np.testing.assert_allclose(spend[zero], means[zero], rtol=1e-12)  # x = 0: population mean

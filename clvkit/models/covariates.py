@@ -490,8 +490,10 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
         regularization=tuple(sorted(lambdas.items())),
         objective=float(problem.objective(theta, False)[0]),
         _layout=layout, _information=hess, _problem=problem,
-        _covariates=cov[list(dict.fromkeys(c for cols in processes.values() for c in cols))
-                        ].copy())
+        # every customer given, also those the likelihood leaves out (the Gamma-Gamma's
+        # customers without repeat purchases), for predictions that default to them
+        _covariates=covariates[list(dict.fromkeys(c for cols in processes.values()
+                                                  for c in cols))].copy())
 
 
 #: Optimiser paths of `fit_static`: ours, or CLVTools' (opt-in, to reproduce its printed digits).
