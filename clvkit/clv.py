@@ -231,10 +231,11 @@ def new_customer_clv(
     check_nonnegative("discount_rate", discount_rate)
     check_one_of("discount_period", discount_period, TIME_UNITS)
     check_nonnegative("margin", margin)
-    if hasattr(transaction_model_fit, "customer_model"):    # a fit with covariates
-        raise ClvError("the transaction model has covariates: a new customer's value depends on "
-                       "them; pass the model of a customer with given covariates, e.g. "
-                       "new_customer_clv(fit.customer_model({'Channel': 1}), spend_fit, ...)")
+    for role, fit in (("transaction", transaction_model_fit), ("spend", spend_model_fit)):
+        if hasattr(fit, "customer_model"):    # a fit with covariates
+            raise ClvError(f"the {role} model has covariates: a new customer's value depends on "
+                           "them; pass the model of a customer with given covariates, e.g. "
+                           f"fit.customer_model({{'Channel': 1}}) as the {role} model")
     model_unit = _model_unit(transaction_model_fit)
     mean_spend = float(spend_model_fit.mean_spend)
     if not np.isfinite(mean_spend):

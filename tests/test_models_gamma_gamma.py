@@ -168,3 +168,21 @@ def test_gamma_gamma_covariates_predict_for_customers_without_repeat_purchases(c
     zero = cdnow["frequency"].to_numpy() == 0
     means = fit.mean_spend(early)
     np.testing.assert_allclose(spend[zero], means[zero], rtol=1e-12)  # x = 0: population mean
+
+
+def test_new_customer_clv_takes_the_spend_model_of_given_covariates(cdnow):
+    from clvkit.clv import new_customer_clv
+    from clvkit.errors import ClvError
+    from clvkit.models import ParetoNBDFit
+
+    early = pd.DataFrame({"early": (cdnow.index.astype(int) <= 1000).astype(int)},
+                         index=cdnow.index)
+    fit = GammaGamma().fit(cdnow, covariates=early, spend=["early"])
+    pnbd = ParetoNBDFit.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67, time_unit="W")
+    options = {"horizon": 1, "horizon_unit": "Y", "discount_rate": 0.01,
+               "discount_period": "M"}
+    with pytest.raises(ClvError, match="spend model has covariates"):
+        new_customer_clv(pnbd, fit, **options)
+    late = new_customer_clv(pnbd, fit.customer_model({"early": 0}), **options)
+    assert late["mean_spend"] == pytest.approx(
+        fit.mean_spend(pd.DataFrame({"early": [0]})).iloc[0], rel=1e-12)
