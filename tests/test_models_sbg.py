@@ -225,3 +225,13 @@ def test_sbg_covariates_refuse_bad_customer_rows(simulated_sbg):
     ShiftedBetaGeometric().fit(customers.iloc[:500], covariates=cov, life=["z"],
                                time_unit="M", strict=False)
     pd.testing.assert_frame_equal(customers, before)
+
+
+def test_sbg_constrained_coefficient_is_shared_by_alpha_and_beta(simulated_sbg):
+    customers, cov, free = simulated_sbg
+    fit = ShiftedBetaGeometric().fit(customers, covariates=cov, life=["z"], constrain=["z"],
+                                     time_unit="M")
+    assert fit.coefficient_names == ("constr.z",)
+    own = fit.customer_params(cov.iloc[:5])
+    np.testing.assert_allclose(own["alpha"] / own["beta"], fit.params.alpha / fit.params.beta)
+    assert fit.log_likelihood < free.log_likelihood  # the restricted model fits worse

@@ -371,7 +371,7 @@ class ShiftedBetaGeometric(RowGroups, Model):
         "alpha": (("alpha", 1),), "beta": (("beta", 1),)}
 
     def fit(self, survivors: Any, *, time_unit: str, strict: bool = True,
-            covariates: pd.DataFrame | None = None, life: Any = (),
+            covariates: pd.DataFrame | None = None, life: Any = (), constrain: Any = (),
             regularization: Any = None,
             reference: Any = None) -> ShiftedBetaGeometricFit | ShiftedBetaGeometricCovariatesFit:
         """Fit alpha and beta to a cohort's survivor counts (FH 2007, eq. (B3)).
@@ -398,6 +398,10 @@ class ShiftedBetaGeometric(RowGroups, Model):
         life : sequence of str
             Covariate columns; each gets a coefficient on alpha (``alpha.<column>``) and one
             on beta (``beta.<column>``).
+        constrain : sequence of str
+            Design columns whose coefficient is one shared by alpha and beta
+            (``constr.<column>``: the mean churn probability stays, its spread changes; the
+            form CLVTools uses for the BG/NBD's a and b).
         regularization : mapping, optional
             ``{"alpha": lambda, "beta": lambda}``: L2 penalty on the coefficients added to
             the mean negative log-likelihood (as CLVTools' ``reg.lambdas``).
@@ -409,11 +413,12 @@ class ShiftedBetaGeometric(RowGroups, Model):
         ShiftedBetaGeometricFit or ShiftedBetaGeometricCovariatesFit
         """
         if covariates is None:
-            if life or regularization or reference:
-                raise ClvError("`life`/`regularization`/`reference` need `covariates=`")
+            if life or constrain or regularization or reference:
+                raise ClvError("`life`/`constrain`/`regularization`/`reference` need "
+                               "`covariates=`")
             return self._fit(survivors, {}, weights=None, time_unit=time_unit, strict=strict)
         return fit_static(self, survivors, covariates=covariates,
-                          processes={"alpha": life, "beta": life},
+                          processes={"alpha": life, "beta": life}, constrain=constrain,
                           regularization=regularization, reference=reference,
                           time_unit=time_unit, strict=strict)
 
