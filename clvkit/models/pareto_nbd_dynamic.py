@@ -191,18 +191,20 @@ def dynamic_data(transactions: pd.DataFrame, covariates: pd.DataFrame, *,
     return data, enc
 
 
-def _clock_slopes(step: np.ndarray, rate: np.ndarray, z: np.ndarray,
-                  offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """d/d gamma of a covariate clock (B or D): at the end (n, p) and at the nodes (n, K, Q, p).
+def _clock_slopes(step: np.ndarray, rate: np.ndarray, z: np.ndarray, offset: np.ndarray,
+                  weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/d gamma of a covariate clock (B or D): at the end (n, p), and weighted over the nodes.
 
     ``step`` is each period's increment of the clock (length x rate), ``offset`` the nodes'
-    offsets into their period.
+    offsets into their period. The slope at node q of period k is (clock slope at the start
+    of k) + rate_k offset_kq z_k; its sum over the nodes with ``weights`` (n, K, Q) is
+    taken period by period, without the (n, K, Q, p) array of every node's slope.
     """
     slope = step[..., None] * z
     end = np.cumsum(slope, axis=1)
-    nodes = ((end - slope)[:, :, None, :]
-             + (rate[..., None] * offset)[..., None] * z[:, :, None, :])
-    return end[:, -1], nodes
+    at_nodes = (np.einsum("nk,nkp->np", weights.sum(axis=2), end - slope)
+                + np.einsum("nk,nkp->np", rate * np.einsum("nkq,nkq->nk", weights, offset), z))
+    return end[:, -1], at_nodes
 
 
 def _loglik(theta: np.ndarray, dd: DynamicData, grad: bool
@@ -256,16 +258,16 @@ def _loglik(theta: np.ndarray, dd: DynamicData, grad: bool
                  + np.einsum("nkq,nkq->n", pq, s / beta - (s + 1) / (beta + dq))) * beta
     if k_t:
         zt = dd.z["trans"]
-        bg_T, bgq = _clock_slopes(b_step, e_t, zt, tau_off)  # noqa: N806
+        bg_T, bgq = _clock_slopes(b_step, e_t, zt, tau_off, pq / (alpha + bq))  # noqa: N806
         out[:, 4:4 + k_t] = (np.einsum("nk,nkp->np", dd.bought, zt)
                              - p_alive[:, None] * rx[:, None] * bg_T / (alpha + b_T)[:, None]
-                             - rx[:, None] * np.einsum("nkq,nkqp->np", pq / (alpha + bq), bgq))
+                             - rx[:, None] * bgq)
     if k_l:
         zl = dd.z["life"]
-        dg_T, dgq = _clock_slopes(d_step, e_l, zl, tau_off)  # noqa: N806
+        dg_T, dgq = _clock_slopes(d_step, e_l, zl, tau_off, pq / (beta + dq))  # noqa: N806
         out[:, 4 + k_t:] = (-p_alive[:, None] * s * dg_T / (beta + d_T)[:, None]
                             + np.einsum("nkq,nkp->np", pq, zl)
-                            - (s + 1) * np.einsum("nkq,nkqp->np", pq / (beta + dq), dgq))
+                            - (s + 1) * dgq)
     return ll, p_alive, out
 
 
