@@ -121,22 +121,17 @@ def test_gamma_gamma_recovers_known_coefficients_within_their_intervals(simulate
         assert table.loc[name, "lower"] < true < table.loc[name, "upper"], table
 
 
-def test_gamma_gamma_covariate_likelihood_equals_numerical_integration(simulated_spend):
+def test_gamma_gamma_covariate_likelihood_equals_numerical_integration(simulated_spend,
+                                                                       integrated_loglik):
     # f(m_x | x, nu) is Gamma(p x, rate nu x); integrate over nu ~ Gamma(q, rate gamma_i).
-    from scipy import integrate, stats
+    from scipy import stats
 
     frame, cov, fit = simulated_spend
     own = fit.customer_params(cov)
     rows = [0, 1, 2, 3, 5, 8, 13, 21]
-    direct = []
-    for i in rows:
-        p, q, g = own.iloc[i]
-        x, m = frame.iloc[i]
-        dens = integrate.quad(
-            lambda nu, p=p, q=q, g=g, x=x, m=m: stats.gamma.pdf(m, p * x, scale=1 / (nu * x))
-            * stats.gamma.pdf(nu, q, scale=1 / g), 0, np.inf, epsabs=0, epsrel=1e-11,
-            limit=200)[0]
-        direct.append(np.log(dens))
+    direct = integrated_loglik(
+        own, frame, rows, lambda nu, p, q, g, x, m: stats.gamma.pdf(m, p * x, scale=1 / (nu * x))
+        * stats.gamma.pdf(nu, q, scale=1 / g), 0, np.inf)
     d = {c: frame.iloc[rows][c].to_numpy() for c in frame.columns}
     ll, _ = GammaGamma()._loglik(tuple(own.iloc[rows][c].to_numpy() for c in own.columns), d,
                                  False)

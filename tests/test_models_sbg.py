@@ -163,28 +163,22 @@ def test_sbg_recovers_known_coefficients_within_their_intervals(simulated_sbg):
         assert table.loc[name, "lower"] < true < table.loc[name, "upper"], table
 
 
-def test_sbg_covariate_likelihood_equals_numerical_integration(simulated_sbg):
+def test_sbg_covariate_likelihood_equals_numerical_integration(simulated_sbg, integrated_loglik):
     # Independent of the beta functions: integrate theta (1 - theta)^(t - 1) (churned at t)
     # or (1 - theta)^t (still active after t) over each customer's Beta(alpha_i, beta_i).
-    from scipy import integrate, stats
+    from scipy import stats
 
     customers, cov, fit = simulated_sbg
     own = fit.customer_params(cov)
     rows = [0, 1, 2, 3, 5, 8, 13, 21]
-    total_fit = []
-    for i in rows:
-        a, b = own.iloc[i]
-        t, churned = customers.iloc[i]
-        kernel = ((lambda th, t=t: th * (1 - th) ** (t - 1)) if churned
-                  else (lambda th, t=t: (1 - th) ** t))
-        value = integrate.quad(lambda th, a=a, b=b, k=kernel: k(th) * stats.beta.pdf(th, a, b),
-                               0, 1, epsabs=1e-13, epsrel=1e-11, limit=200)[0]
-        total_fit.append(np.log(value))
+    direct = integrated_loglik(
+        own, customers, rows, lambda th, a, b, t, churned: stats.beta.pdf(th, a, b)
+        * (th * (1 - th) ** (t - 1) if churned else (1 - th) ** t), 0, 1)
     one = ShiftedBetaGeometric()
     frame = one._prepare_customers(customers.iloc[rows], {}, None, "M")[0]
     ll, _ = one._loglik((own.iloc[rows]["alpha"].to_numpy(), own.iloc[rows]["beta"].to_numpy()),
                         {c: frame[c].to_numpy() for c in frame.columns}, False)
-    np.testing.assert_allclose(ll, total_fit, rtol=1e-8)
+    np.testing.assert_allclose(ll, direct, rtol=1e-8)
 
 
 def test_sbg_covariate_predictions_equal_each_customers_own_sbg(simulated_sbg):
