@@ -27,6 +27,7 @@ from ._base import (
     read_frame,
     read_weights,
 )
+from ._core import SPEND_COLUMNS
 
 __all__ = ["GammaGamma", "GammaGammaParams", "GammaGammaFit"]
 
@@ -55,6 +56,7 @@ class GammaGammaFit(FittedModel):
 
     params: GammaGammaParams
     model_name: ClassVar[str] = "Gamma-Gamma"
+    input_columns: ClassVar[tuple[str, ...]] = SPEND_COLUMNS
 
     @property
     def mean_spend(self) -> float:
