@@ -241,12 +241,21 @@ def new_customer_clv(
     check_nonnegative("discount_rate", discount_rate)
     check_one_of("discount_period", discount_period, TIME_UNITS)
     check_nonnegative("margin", margin)
-    if covariates is not None:  # the model of this customer; a model without covariates refuses
-        customer_model = getattr(transaction_model_fit, "customer_model", None)
-        if customer_model is None:
-            raise ClvError(f"the {transaction_model_fit.model_name} has no covariates: drop "
-                           "`covariates=`")
-        transaction_model_fit = customer_model(covariates)
+    if covariates is not None:  # the models of this customer; a model without covariates refuses
+        models = [transaction_model_fit, spend_model_fit]
+        for i, fit in enumerate(models):
+            customer_model = getattr(fit, "customer_model", None)
+            if customer_model is not None:
+                models[i] = customer_model(covariates)
+            elif i == 0:
+                raise ClvError(f"the {fit.model_name} has no covariates: drop `covariates=`")
+        transaction_model_fit, spend_model_fit = models
+    for role, fit in (("transaction", transaction_model_fit), ("spend", spend_model_fit)):
+        if hasattr(fit, "customer_model"):    # a fit with covariates
+            raise ClvError(f"the {role} model has covariates: a new customer's value depends on "
+                           "them; pass the new customer's `covariates=` (e.g. {'Channel': 1}) or "
+                           f"the model of that customer, fit.customer_model(...), as the {role} "
+                           "model")
     model_unit = _model_unit(transaction_model_fit)
     mean_spend = float(spend_model_fit.mean_spend)
     if not np.isfinite(mean_spend):

@@ -41,7 +41,7 @@ from .compare import (
 )
 from .covariates import CovariateEncoding, encode_covariates
 from .future import dert, p_alive_at
-from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
+from .gamma_gamma import GammaGamma, GammaGammaCovariatesFit, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
@@ -55,6 +55,7 @@ from .probabilities import (
 )
 from .sbg import (
     ShiftedBetaGeometric,
+    ShiftedBetaGeometricCovariatesFit,
     ShiftedBetaGeometricFit,
     ShiftedBetaGeometricParams,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "BGNBDParams",
     "BGNBDCovariatesFit",
     "GammaGamma",
+    "GammaGammaCovariatesFit",
     "GammaGammaFit",
     "GammaGammaParams",
     "MBGNBD",
@@ -83,6 +85,7 @@ __all__ = [
     "CovariateEncoding",
     "encode_covariates",
     "ShiftedBetaGeometric",
+    "ShiftedBetaGeometricCovariatesFit",
     "ShiftedBetaGeometricFit",
     "ShiftedBetaGeometricParams",
     "BetaGeoBetaBinomial",

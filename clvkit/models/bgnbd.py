@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from ._base import RFTFit, RFTModel, check_horizon, prediction
-from .covariates import StaticCovariatesFit, covariates_or_base
+from .covariates import RowGroups, StaticCovariatesFit, covariates_or_base
 from .future import continuous_discount_rate, discounted_if_alive
 from .probabilities import CountDistribution, bgnbd_log_pmf
 
@@ -342,7 +342,7 @@ class BGNBDCovariatesFit(BGNBDPredictions, StaticCovariatesFit):
     model_name: ClassVar[str] = "BG/NBD with static covariates"
 
 
-class BGNBD(RFTModel):
+class BGNBD(RowGroups, RFTModel):
     """BG/NBD model (Fader, Hardie & Lee 2005) for non-contractual repeat purchasing.
 
     While alive a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha);
@@ -372,6 +372,8 @@ class BGNBD(RFTModel):
     #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools bgnbd)
     covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
         "trans": (("alpha", -1),), "life": (("a", 1), ("b", 1))}
+    #: CLVTools' default ``start.params.model`` (R/class_clv_model_bgnbd.R), for method="clvtools"
+    clvtools_start: ClassVar[tuple[float, ...]] = (1.0, 3.0, 1.0, 3.0)
 
     def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
             trans: Any = (), life: Any = (), constrain: Any = (),
@@ -389,7 +391,8 @@ class BGNBD(RFTModel):
         covariates, trans, life, constrain, regularization, reference
             See `ParetoNBD.fit`.
         **kwargs
-            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict``.
+            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict`` and,
+            with covariates, ``method`` (see `ParetoNBD.fit`).
 
         Returns
         -------
@@ -399,13 +402,6 @@ class BGNBD(RFTModel):
                                   life=life, constrain=constrain,
                                   regularization=regularization, reference=reference,
                                   **kwargs)
-
-    def _precompute_groups(self, d, group):
-        return {**d, "_g": group}
-
-    def _loglik_groups(self, values, d, grad):
-        g = d["_g"]
-        return self._loglik(tuple(v[g] for v in values), d, grad)
 
     def _loglik(self, p, d, grad):
         r, alpha, a, b = p

@@ -588,6 +588,8 @@ class ParetoNBD(RFTModel):
     #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools pnbd)
     covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
         "trans": (("alpha", -1),), "life": (("beta", -1),)}
+    #: CLVTools' default ``start.params.model`` (R/class_clv_model_pnbd.R), for method="clvtools"
+    clvtools_start: ClassVar[tuple[float, ...]] = (0.5, 15.0, 0.5, 10.0)
 
     def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
             trans: Any = (), life: Any = (), constrain: Any = (),
@@ -616,7 +618,13 @@ class ParetoNBD(RFTModel):
         reference : mapping, optional
             Reference level of categorical covariates (default: first level in sorted order).
         **kwargs
-            ``weights``, ``time_unit``, ``strict`` as for the model without covariates.
+            ``weights``, ``time_unit``, ``strict`` as for the model without covariates; with
+            covariates also ``method``: ``"clvkit"`` (default: started from the fit without
+            covariates, analytic gradient, run to the maximum) or ``"clvtools"``, CLVTools'
+            own optimiser path (its start values, summed objective, numerical gradient and
+            default L-BFGS-B tolerances; see `clvkit.models.covariates`), which stops short
+            of the maximum where the likelihood is flat but reproduces CLVTools' printed
+            estimates digit for digit.
 
         Returns
         -------
