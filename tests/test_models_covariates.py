@@ -553,17 +553,42 @@ def test_pareto_nbd_recovers_known_coefficients_within_their_intervals():
 
 
 def test_functions_that_would_ignore_the_covariates_refuse_the_fit(full, apparel):
-    # they read fit.params (the reference customer's) and would be silently wrong for others
-    from clvkit.models import dert, p_alive_at, probability_of_purchases, save_fit
+    # a new customer's count distribution and the JSON file would read fit.params (the
+    # reference customer's) and be silently wrong for others: they refuse
+    from clvkit.models import probability_of_purchases, save_fit
 
-    summary, _ = apparel
-    for call in (lambda: p_alive_at(full, summary, t=10),
-                 lambda: dert(full, summary, discount_rate=0.1, discount_period="Y"),
-                 lambda: probability_of_purchases(full, t=10, n=2),
+    for call in (lambda: probability_of_purchases(full, t=10, n=2),
                  lambda: save_fit(full, "unused.json"),
-                 lambda: full.bootstrap(n=2, seed=1)):
+                 lambda: full.expected_purchases_new_customer(10)):
         with pytest.raises(ClvError, match="static covariates|ParetoNBDCovariatesFit"):
             call()
     # the per-customer base model is the way in
     one = full.customer_model({"Gender": 1, "Channel": 0})
-    assert 0 < p_alive_at(one, summary.head(3), t=10).max() <= 1
+    assert probability_of_purchases(one, t=10, n=[0, 1, 2]).sum() < 1
+
+
+@pytest.mark.parametrize("which", ["Pareto/NBD", "BG/NBD"])
+def test_protocol_predictions_of_a_covariate_fit_use_each_customers_parameters(
+        which, full, bg_full, apparel, simulated):
+    # P(alive) later on and DERT (the wrappers of clvkit.models.future call the fit's
+    # methods) equal the base model at each customer's own parameters
+    from clvkit.models import BGNBDFit, dert, p_alive_at
+
+    fit, (summary, cov), base = ((full, apparel, ParetoNBDFit) if which == "Pareto/NBD"
+                                 else (bg_full, simulated, BGNBDFit))
+    later = p_alive_at(fit, summary, t=10)
+    value = dert(fit, summary, discount_rate=0.1, discount_period="Y")
+    own = fit.customer_params(cov.loc[summary.index])
+    picks = list(cov.loc[summary.index].groupby(cov.columns[0]).head(2).index)
+    for cid in picks:
+        one = base.from_params(time_unit=fit.time_unit, **own.loc[cid].to_dict())
+        x = summary.loc[[cid]]
+        assert later[cid] == pytest.approx(one.p_alive_at(x, t=10).iloc[0], rel=1e-12)
+        assert value[cid] == pytest.approx(
+            one.dert(x, discount_rate=0.1, discount_period="Y").iloc[0], rel=1e-12)
+    assert later.index.equals(summary.index) and (later <= fit.p_alive(summary)).all()
+    # other customers' covariates change the answer (the covariates are read)
+    moved = cov.loc[summary.index].copy()
+    moved[cov.columns[0]] = 1 - moved[cov.columns[0]]
+    assert not np.allclose(fit.dert(summary, covariates=moved, discount_rate=0.1,
+                                    discount_period="Y"), value)

@@ -33,7 +33,7 @@ categorical covariates fits about as fast as the model without covariates.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -47,11 +47,13 @@ from ..summary import compress_arrays
 from ._base import (
     _GRADIENT_TOL,
     _LOG_BOUND,
+    RFT,
     FittedModel,
     check_customers,
     check_horizon,
     not_curving_down,
     one_blas_thread,
+    prediction,
     runs_off,
 )
 
@@ -725,6 +727,24 @@ class StaticCovariatesFit(FittedModel):
         check_customers(frame)
         vals, group = self._grouped(frame.index, covariates)
         return frame, vals, group
+
+    def _rows(self, data: Any, given: Mapping[str, Any], covariates: Any = None
+              ) -> tuple[pd.DataFrame, list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """As `RFTFit._rows`: the customers, their parameters per covariate group, groups."""
+        frame, vals, group = self._customers(data, given, covariates)
+        return frame, [frame[c].to_numpy(dtype=float) for c in RFT], vals, group
+
+    def _new_rows(self, t: Any, covariates: Any = None
+                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[Any], Any]]:
+        """New customers' parameters (one row each), the horizon and how to return values."""
+        if covariates is None:
+            raise ClvError(f"the {self.model_name} has covariates: a new customer's "
+                           "predictions depend on them; pass `covariates=` (the fit's covariate "
+                           f"columns {self._covariate_columns()}) or use "
+                           "fit.customer_model(covariates)")
+        vals, t = self._new(covariates, t)
+        return vals, t, lambda values: prediction(values, covariates, "expected_purchases",
+                                                  time_unit=self.time_unit)
 
     def customer_model(self, covariates: Mapping[str, Any] | pd.DataFrame) -> FittedModel:
         """The base model of a customer with these covariates (e.g. a new customer).

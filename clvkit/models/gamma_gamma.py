@@ -38,6 +38,7 @@ from ._base import (
     read_frame,
     read_weights,
 )
+from ._core import SPEND_COLUMNS
 from .covariates import RowGroups, StaticCovariatesFit, fit_static
 
 __all__ = ["GammaGamma", "GammaGammaParams", "GammaGammaFit", "GammaGammaCovariatesFit"]
@@ -67,6 +68,7 @@ class GammaGammaFit(FittedModel):
 
     params: GammaGammaParams
     model_name: ClassVar[str] = "Gamma-Gamma"
+    input_columns: ClassVar[tuple[str, ...]] = SPEND_COLUMNS
 
     @property
     def mean_spend(self) -> float:

@@ -292,6 +292,22 @@ class ParetoNBDDynamicFit(StaticCovariatesFit):
         """Not defined for time-varying covariates (see `customer_params`)."""
         return self.customer_params(covariates)
 
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             **inputs: Any) -> pd.Series:
+        """Not defined: DERT sums over all future time, and the covariates end with the table.
+
+        Use `conditional_expected_purchases` over the horizon the covariate table covers.
+        """
+        raise ClvError("DERT needs the covariates for all future time; the time-varying "
+                       "Pareto/NBD knows them only as far as the covariate table goes: use "
+                       "conditional_expected_purchases(..., t=<periods covered>)")
+
+    def expected_purchases_new_customer(self, t: Any, **inputs: Any) -> Any:
+        """Not defined: a new customer's purchases depend on their future covariate path."""
+        raise ClvError("a new customer's expected purchases depend on the covariates of every "
+                       "period ahead; with time-varying covariates fit a static-covariate "
+                       "model (ParetoNBD().fit(..., covariates=...)) for new customers")
+
     def _grid(self, transactions: pd.DataFrame, covariates: pd.DataFrame,
               end: Any) -> DynamicData:
         enc = self._problem["encodings"]

@@ -30,14 +30,18 @@ import numbers
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import ClvError
-from ._base import _LOG_BOUND, ConvergenceWarning, FitData, FittedModel, one_blas_thread
+from ._core import _LOG_BOUND, ConvergenceWarning, one_blas_thread
+from .intervals import predict_interval
+
+if TYPE_CHECKING:  # annotations only: the fitted results build on this module
+    from ._base import FitData, FittedModel
 
 __all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
 
@@ -300,8 +304,6 @@ class BootstrapResult:
 
         Returns a `clvkit.models.intervals.PredictionInterval` (per customer and total).
         """
-        from .intervals import predict_interval
-
         return predict_interval(self, method, data, level=level, **kwargs)
 
     def p_alive(self, data: pd.DataFrame, *, level: float = 0.95, **kwargs: Any) -> Any:
