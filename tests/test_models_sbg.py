@@ -215,6 +215,8 @@ def test_sbg_covariates_refuse_bad_customer_rows(simulated_sbg):
         ShiftedBetaGeometric().fit(REGULAR, covariates=cov, life=["z"], time_unit="M")
     with pytest.raises(ClvError, match="need `covariates=`"):
         ShiftedBetaGeometric().fit(REGULAR, life=["z"], time_unit="M")
+    with pytest.raises(DataValidationError, match="`survivors` increases"):
+        ShiftedBetaGeometric.customers_from_survivors([10, 12, 5])
     before = customers.copy()
     ShiftedBetaGeometric().fit(customers.iloc[:500], covariates=cov, life=["z"],
                                time_unit="M", strict=False)

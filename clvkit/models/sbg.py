@@ -422,16 +422,19 @@ class ShiftedBetaGeometric(RowGroups, Model):
                           regularization=regularization, reference=reference,
                           time_unit=time_unit, strict=strict)
 
-    @staticmethod
-    def customers_from_survivors(survivors: Any) -> pd.DataFrame:
+    @classmethod
+    def customers_from_survivors(cls, survivors: Any) -> pd.DataFrame:
         """One row per customer (``periods``, ``churned``) from a cohort's survivor counts.
+
+        The counts are checked as by `fit` (whole numbers, not increasing, cohort not empty).
 
         Examples
         --------
         >>> ShiftedBetaGeometric.customers_from_survivors([3, 2, 1]).to_dict("list")
         {'periods': [1, 2, 2], 'churned': [True, True, False]}
         """
-        s = np.asarray(survivors, dtype=np.int64)
+        cls()._prepare(survivors, {}, None, "Y")  # the checks only; the unit does not matter
+        s = np.asarray(survivors, dtype=float).astype(np.int64)
         churned = -np.diff(s)
         n = len(s) - 1
         periods = np.r_[np.repeat(np.arange(1, n + 1), churned), np.full(s[-1], n)]
