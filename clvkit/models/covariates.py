@@ -707,6 +707,10 @@ class StaticCovariatesFit(FittedModel):
     def _n_base(self) -> int:
         return len(dataclasses.fields(self.params))
 
+    def _likelihood(self) -> Any:
+        """What a bootstrap refits: the fit's objective with other customer weights."""
+        return self._problem
+
     def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
         """Refit on resampled customers, each with their covariates; percentile intervals.
 
@@ -740,11 +744,12 @@ class StaticCovariatesFit(FittedModel):
             A result not fitted here, ``n`` below 5, an invalid seed or ``n_jobs``, or a
             flat likelihood at the estimate.
         """
-        if self._problem is None or self._information is None:
+        target = self._likelihood()
+        if target is None or self._information is None:
             raise ClvError(f"this {self.model_name} result was not fitted here: no likelihood "
                            "to resample")
         theta0 = self._theta()
-        thetas, ok, seed = resample(self._problem, theta0=theta0,
+        thetas, ok, seed = resample(target, theta0=theta0,
                                     inv_info=self._log_covariance(per_customer=True),
                                     n=n, seed=seed, n_jobs=n_jobs, what=self.model_name)
         k = self._n_base()
