@@ -415,6 +415,23 @@ class FitData:
     columns: dict[str, np.ndarray]
     weights: np.ndarray
 
+    # the likelihood to refit on resampled customers (`clvkit.models.uncertainty.resample`)
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood (+ penalty) and gradient with other row weights."""
+        return self.model._objective(theta, self.columns, weights)
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """Whether ``theta`` maximises the likelihood with these weights (the fit's test)."""
+        grad = self.model._objective(theta, self.columns, weights)[1]
+        return self.model._not_a_maximum(theta, self.columns, weights,
+                                         float(np.max(np.abs(grad)))) is None
+
+    @staticmethod
+    def bounds(k: int) -> list[tuple[float, float]]:
+        """The optimiser's bounds on the ``k`` log parameters."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * k
+
 
 @dataclass(frozen=True)
 class FittedModel:
@@ -477,6 +494,17 @@ class FittedModel:
     def params_series(self) -> pd.Series:
         """Parameters as a Series (name -> value), e.g. for display."""
         return pd.Series(dataclasses.asdict(self.params), name=self.model_name)
+
+    def estimates(self) -> pd.Series:
+        """Everything estimated, as a Series: parameters (and covariate coefficients).
+
+        In the order of the columns of a bootstrap's ``replicates``.
+        """
+        return self.params_series()
+
+    def with_estimates(self, values: Sequence[float]) -> FittedModel:
+        """A copy with other ``estimates()`` (e.g. a bootstrap replicate), to predict with."""
+        return dataclasses.replace(self, params=type(self.params)(*map(float, values)))
 
     def __str__(self) -> str:  # short, readable in notebooks
         values = ", ".join(f"{k}={v:.4g}" for k, v in dataclasses.asdict(self.params).items())

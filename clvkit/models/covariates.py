@@ -56,6 +56,7 @@ from ._base import (
     prediction,
     runs_off,
 )
+from .uncertainty import BootstrapResult, resample
 
 __all__ = ["CovariateEncoding", "RowGroups", "StaticCovariatesFit", "encode_covariates"]
 
@@ -399,6 +400,28 @@ class _Problem:
                           - self.objective(theta - step)[1]) / (2 * _HESSIAN_STEP)
         return (hess + hess.T) / 2 * self.w.sum()
 
+    def bounds(self, k: int) -> list[tuple[float, float]]:
+        """The optimiser's bounds: log base parameters within e^+-20, coefficients free."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * self.n_base + [(-np.inf, np.inf)] * (k - self.n_base)
+
+    # the likelihood to refit on resampled customers (`clvkit.models.uncertainty.resample`)
+    @property
+    def weights(self) -> np.ndarray:
+        """Customers per compressed row."""
+        return self.w
+
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """`objective` with other row weights (a bootstrap resample of the customers)."""
+        return dataclasses.replace(self, w=weights).objective(theta)
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """The fit's own test: |gradient| below the tolerance, Hessian positive definite."""
+        again = dataclasses.replace(self, w=weights)
+        grad = again.objective(theta)[1]
+        return bool(np.max(np.abs(grad)) < _GRADIENT_TOL
+                    and not_curving_down(again.hessian(theta)) is None)
+
 
 def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
                processes: Mapping[str, Sequence[str]], constrain: Sequence[str] = (),
@@ -456,7 +479,7 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
             theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
             res = optimize.minimize(
                 problem.objective, theta0, jac=True, method="L-BFGS-B",
-                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_base + [(None, None)] * len(layout.names),
+                bounds=problem.bounds(n_base + len(layout.names)),
                 options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
         theta = res.x
         grad = problem.objective(theta)[1]
@@ -668,10 +691,72 @@ class StaticCovariatesFit(FittedModel):
                      "method": "observed information; base parameters by the delta method"}
         return out
 
+    def estimates(self) -> pd.Series:
+        """Base parameters and covariate coefficients (the bootstrap's replicate columns)."""
+        return pd.Series(np.concatenate([np.exp(self._theta()[:self._n_base()]),
+                                         np.asarray(self.coefficients, dtype=float)]),
+                         index=self._names_all(), name=self.model_name)
+
+    def with_estimates(self, values: Sequence[float]) -> StaticCovariatesFit:
+        """A copy with other base parameters and coefficients (e.g. a bootstrap replicate)."""
+        values = [float(v) for v in values]
+        k = self._n_base()
+        return dataclasses.replace(self, params=type(self.params)(*values[:k]),
+                                   coefficients=tuple(values[k:]))
+
+    def _n_base(self) -> int:
+        return len(dataclasses.fields(self.params))
+
+    def _likelihood(self) -> Any:
+        """What a bootstrap refits: the fit's objective with other customer weights."""
+        return self._problem
+
     def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
-        """Not available yet for covariate models: use `summary` (observed information)."""
-        raise ClvError(f"the bootstrap is not implemented for the {self.model_name}; use "
-                       "`summary()` (standard errors from the observed information)")
+        """Refit on resampled customers, each with their covariates; percentile intervals.
+
+        As `clvkit.models.uncertainty.bootstrap` for the base models: a replicate draws the
+        N customers with replacement (new counts of the compressed rows, which are
+        distinct (history, covariate row) pairs, so a customer is resampled with their
+        covariates) and refits the base parameters and the coefficients (regularisation,
+        constraints and reference levels as in the fit) by Newton steps from the estimate,
+        else L-BFGS-B. ``summary()`` of the result gives percentile intervals of every
+        parameter and coefficient; its ``p_alive`` / ``conditional_expected_purchases``
+        take ``covariates=`` as the fit's predictions do.
+
+        Parameters
+        ----------
+        n : int, default 200
+            Replicates, a whole number >= 5.
+        seed : int, list of int or SeedSequence, optional
+            The same seed gives the same replicates (whatever ``n_jobs``).
+        n_jobs : int, default 1
+            Worker processes.
+
+        Returns
+        -------
+        clvkit.models.uncertainty.BootstrapResult
+            Replicates of ``estimates()`` (base parameters on the natural scale,
+            coefficients as they are) and convergence flags.
+
+        Raises
+        ------
+        ClvError
+            A result not fitted here, ``n`` below 5, an invalid seed or ``n_jobs``, or a
+            flat likelihood at the estimate.
+        """
+        target = self._likelihood()
+        if target is None or self._information is None:
+            raise ClvError(f"this {self.model_name} result was not fitted here: no likelihood "
+                           "to resample")
+        theta0 = self._theta()
+        thetas, ok, seed = resample(target, theta0=theta0,
+                                    inv_info=self._log_covariance(per_customer=True),
+                                    n=n, seed=seed, n_jobs=n_jobs, what=self.model_name)
+        k = self._n_base()
+        reps = pd.DataFrame(np.column_stack([np.exp(thetas[:, :k]), thetas[:, k:]]),
+                            columns=self._names_all())
+        reps.index.name = "replicate"
+        return BootstrapResult(fit=self, replicates=reps, converged=ok, seed=seed)
 
     # -- per-customer parameters -------------------------------------------------------------
     def customer_params(self, covariates: pd.DataFrame) -> pd.DataFrame:

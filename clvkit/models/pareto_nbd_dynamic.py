@@ -271,6 +271,54 @@ def _loglik(theta: np.ndarray, dd: DynamicData, grad: bool
     return ll, p_alive, out
 
 
+@dataclass(frozen=True, eq=False)
+class _Likelihood:
+    """The fit's objective on the period grid, with customer weights (1 each in the fit).
+
+    Also the likelihood a bootstrap refits (`clvkit.models.uncertainty.resample`): a
+    replicate gives each customer -- their whole covariate history -- a count.
+    """
+
+    dd: DynamicData
+    weights: np.ndarray
+
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood per customer and its gradient."""
+        with np.errstate(all="ignore"):
+            ll, _, g = _loglik(theta, self.dd, True)
+        wsum = weights.sum()
+        f = -float(np.sum(weights * ll)) / wsum
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
+        return f, -(weights[:, None] * g).sum(axis=0) / wsum
+
+    def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """`refit_objective` with the fit's weights."""
+        return self.refit_objective(theta, self.weights)
+
+    def hessian(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Hessian of the mean objective: central differences of the analytic gradient."""
+        hess = np.empty((theta.size, theta.size))
+        for j in range(theta.size):
+            step = np.zeros(theta.size)
+            step[j] = _HESSIAN_STEP
+            hess[:, j] = (self.refit_objective(theta + step, weights)[1]
+                          - self.refit_objective(theta - step, weights)[1]) / (2 * _HESSIAN_STEP)
+        return (hess + hess.T) / 2
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """The fit's test: |gradient| below the tolerance, Hessian positive definite."""
+        grad = self.refit_objective(theta, weights)[1]
+        return bool(np.max(np.abs(grad)) < _GRADIENT_TOL
+                    and not_curving_down(self.hessian(theta, weights)) is None)
+
+    @staticmethod
+    def bounds(k: int) -> list[tuple[float, float]]:
+        """Log base parameters within e^+-20, coefficients free."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(-np.inf, np.inf)] * (k - 4)
+
+
 @dataclass(frozen=True)
 class ParetoNBDDynamicFit(StaticCovariatesFit):
     """A Pareto/NBD fitted with time-varying covariates (frozen); see `ParetoNBDDynamic`.
@@ -291,6 +339,9 @@ class ParetoNBDDynamicFit(StaticCovariatesFit):
     def customer_model(self, covariates: Any) -> Any:
         """Not defined for time-varying covariates (see `customer_params`)."""
         return self.customer_params(covariates)
+
+    def _likelihood(self) -> Any:
+        return None if self._problem is None else self._problem["likelihood"]
 
     def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
              **inputs: Any) -> pd.Series:
@@ -427,27 +478,14 @@ class ParetoNBDDynamic:
         theta0 = np.r_[np.log([base.params.r, base.params.alpha, base.params.s,
                                base.params.beta]), np.zeros(k)]
         n = len(dd.x)
-
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            with np.errstate(all="ignore"):
-                ll, _, g = _loglik(theta, dd, True)
-            f = -float(ll.sum()) / n
-            if not np.isfinite(f):
-                return np.inf, np.zeros_like(theta)
-            return f, -g.sum(axis=0) / n
-
+        likelihood = _Likelihood(dd=dd, weights=np.ones(n))
+        objective = likelihood.objective
         with one_blas_thread():
             res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(None, None)] * k,
+                                    bounds=likelihood.bounds(theta0.size),
                                     options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
             theta = res.x
-            hess = np.empty((theta.size, theta.size))
-            for j in range(theta.size):
-                step = np.zeros(theta.size)
-                step[j] = _HESSIAN_STEP
-                hess[:, j] = (objective(theta + step)[1] - objective(theta - step)[1]) / (
-                    2 * _HESSIAN_STEP)
-            hess = (hess + hess.T) / 2 * n
+            hess = likelihood.hessian(theta, likelihood.weights) * n
         grad_norm = float(np.max(np.abs(objective(theta)[1])))
         definite = not_curving_down(hess) is None
         ok = bool(grad_norm < _GRADIENT_TOL and definite
@@ -476,5 +514,5 @@ class ParetoNBDDynamic:
             message=message, coefficient_names=names,
             coefficients=tuple(float(v) for v in theta[4:]), objective=-ll / n,
             _information=hess,
-            _problem={"encodings": enc, "period": period,
+            _problem={"encodings": enc, "period": period, "likelihood": likelihood,
                       "calibration_end": pd.Timestamp(calibration_end)})
