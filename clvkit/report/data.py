@@ -329,18 +329,23 @@ def _save_tables(tables: ReportTables, folder: Path, *, masked: bool) -> dict:
             activity = activity.assign(**{C.CUSTOMER_ID: _mask_series(activity[C.CUSTOMER_ID])})
         activity.to_parquet(folder / f"activity-{stop}.parquet", index=False)
         part.monthly.to_parquet(folder / f"monthly-{stop}.parquet", index=False)
+        if part.customer_returns is not None:
+            back = part.customer_returns
+            if masked:
+                back = back.assign(**{C.CUSTOMER_ID: _mask_series(back[C.CUSTOMER_ID])})
+            back.to_parquet(folder / f"returns-{stop}.parquet", index=False)
     return index
 
 
 def _load_tables(folder: Path, index: dict) -> ReportTables:
     def part(stop):
+        back = folder / f"returns-{stop}.parquet"
         return ReportTables(pd.read_parquet(folder / f"activity-{stop}.parquet"),
                             pd.read_parquet(folder / f"monthly-{stop}.parquet"),
-                            engine=index["engine"])
+                            engine=index["engine"],
+                            customer_returns=pd.read_parquet(back) if back.exists() else None)
 
-    whole = part("all")
-    return ReportTables(whole.activity, whole.monthly, engine=index["engine"],
-                        cuts={int(k): part(str(k)) for k in index["cuts"]})
+    return dataclasses.replace(part("all"), cuts={int(k): part(str(k)) for k in index["cuts"]})
 
 
 def _save_data(data: ReportData, folder: Path, *, masked: bool = False) -> None:

@@ -23,6 +23,9 @@ Schemas
     ``period``, ``rows`` (purchase lines), ``revenue`` (sum of the purchase
     amounts, row by row), ``returns`` (returns and refunds as a positive amount,
     the definition of :func:`clvkit.report.sections.executive.monthly_returns`).
+``customer_returns`` -- one row per customer and month with a return (:data:`RETURNS_SCHEMA`):
+    ``customer_id``, ``period``, ``rows`` (return lines) and ``amount`` (their sum,
+    negative as in the data).
 ``cuts`` -- for a month in progress, the like-for-like cuts: ``{stop_day:
     ReportTables}`` of the rows dated before ``stop_day`` (days since 1970-01-01).
 
@@ -32,6 +35,7 @@ of the cleaned transactions; :func:`pandas_tables` is the reference producer.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +43,7 @@ import pandas as pd
 
 from .. import columns as C
 
-__all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "ReportTables", "pandas_tables",
+__all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "RETURNS_SCHEMA", "ReportTables", "pandas_tables",
            "tables_sql", "monthly_sql"]
 
 #: Column -> dtype of :attr:`ReportTables.activity`.
@@ -50,6 +54,9 @@ ACTIVITY_SCHEMA = {"customer_id": "object", "period": "int64", "orders": "int64"
 #: Column -> dtype of :attr:`ReportTables.monthly`.
 MONTHLY_SCHEMA = {"period": "int64", "rows": "int64", "revenue": "float64",
                   "returns": "float64"}
+#: Column -> dtype of :attr:`ReportTables.customer_returns`.
+RETURNS_SCHEMA = {"customer_id": "object", "period": "int64", "rows": "int64",
+                  "amount": "float64"}
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -63,6 +70,8 @@ class ReportTables:
         Customer x month activity and the monthly row sums.
     engine : str
         The engine that produced them.
+    customer_returns : DataFrame or None
+        Customer x month returns (None: no returns table was produced).
     cuts : dict
         ``stop_day -> ReportTables`` of the like-for-like cuts of a month in progress.
     """
@@ -71,6 +80,26 @@ class ReportTables:
     monthly: pd.DataFrame
     engine: str = "pandas"
     cuts: dict = field(default_factory=dict)
+    customer_returns: pd.DataFrame | None = None
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """Per-customer features of the purchasers, indexed by ``customer_id``.
+
+        ``first_day``, ``last_day`` (days since 1970-01-01), ``orders``,
+        ``purchase_days``, ``revenue``, ``returns`` (positive) and ``net_value``
+        (revenue - returns); one row per customer with a purchase.
+        """
+        grouped = self.activity.groupby("customer_id", sort=True)
+        out = grouped.agg(first_day=("first_day", "min"), last_day=("last_day", "max"),
+                          orders=("first_orders", "sum"),
+                          purchase_days=("purchase_days", "sum"), revenue=("revenue", "sum"))
+        back = self.customer_returns
+        returned = (-back.groupby("customer_id")["amount"].sum() if back is not None
+                    and len(back) else pd.Series(dtype=float))
+        out["returns"] = returned.reindex(out.index, fill_value=0.0).to_numpy(dtype=float)
+        out["net_value"] = out["revenue"] - out["returns"]
+        return out
 
     @property
     def first_day(self) -> pd.Timestamp | None:
@@ -157,7 +186,7 @@ def pandas_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
         if returns is not None:
             keep["returns"] = returns.loc[returns[C.DATE] < end]
         out[int(stop)] = _pandas_tables(keep["transactions"], keep.get("returns"))
-    return ReportTables(tables.activity, tables.monthly, engine="pandas", cuts=out)
+    return dataclasses.replace(tables, cuts=out)
 
 
 def _pandas_tables(tx: pd.DataFrame, returns: pd.DataFrame | None) -> ReportTables:
@@ -195,7 +224,15 @@ def _pandas_tables(tx: pd.DataFrame, returns: pd.DataFrame | None) -> ReportTabl
     else:
         act = pd.DataFrame({k: pd.Series(dtype=v) for k, v in ACTIVITY_SCHEMA.items()})
     monthly = _pandas_monthly(tx, returns)
-    return ReportTables(act.reset_index(drop=True), monthly)
+    back = pd.DataFrame({k: pd.Series(dtype=v) for k, v in RETURNS_SCHEMA.items()})
+    if returns is not None and len(returns):
+        keys = [returns[C.CUSTOMER_ID].astype("string").astype("object").rename("customer_id"),
+                pd.Series(returns[C.DATE].dt.to_period("M").array.asi8, index=returns.index,
+                          name="period")]
+        grouped = returns[C.AMOUNT].astype(float).groupby(keys, sort=True)
+        back = pd.DataFrame({"rows": grouped.size(), "amount": grouped.sum()}).reset_index()
+        back = back.astype(RETURNS_SCHEMA)
+    return ReportTables(act.reset_index(drop=True), monthly, customer_returns=back)
 
 
 def _pandas_monthly(tx: pd.DataFrame, returns: pd.DataFrame | None) -> pd.DataFrame:
@@ -377,6 +414,12 @@ def engine_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
         queries[("activity", stop)] = tables_sql(source="clvkit_purchases", stop_day=stop,
                                                  has_order_id=C.ORDER_ID in purchases,
                                                  **options)
+        if "clvkit_returns" in frames:
+            where = "" if stop is None else f" WHERE {_DAY} < {int(stop)}"
+            queries[("returns", stop)] = (
+                f"SELECT customer_id, {_PERIOD} AS period, COUNT(*) AS rows, "
+                f"SUM(CAST(amount AS DOUBLE)) AS amount FROM clvkit_returns{where} "
+                f"GROUP BY customer_id, {_PERIOD}")
         queries[("monthly", stop)] = monthly_sql(
             purchases="clvkit_purchases", stop_day=stop,
             returns="clvkit_returns" if "clvkit_returns" in frames else None, **options)
@@ -385,14 +428,16 @@ def engine_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
                   spark=spark, memory_limit=memory_limit)
 
     def tables(stop):
+        back = (got[names["returns", stop]] if ("returns", stop) in names
+                else pd.DataFrame({k: pd.Series(dtype=v) for k, v in RETURNS_SCHEMA.items()}))
         return ReportTables(_typed(got[names["activity", stop]], ACTIVITY_SCHEMA,
                                    ["customer_id", "period"]),
                             _typed(got[names["monthly", stop]], MONTHLY_SCHEMA, ["period"]),
-                            engine=engine)
+                            engine=engine,
+                            customer_returns=_typed(back, RETURNS_SCHEMA,
+                                                    ["customer_id", "period"]))
 
-    whole = tables(None)
-    return ReportTables(whole.activity, whole.monthly, engine=engine,
-                        cuts={int(stop): tables(stop) for stop in cuts})
+    return dataclasses.replace(tables(None), cuts={int(stop): tables(stop) for stop in cuts})
 
 
 def _typed(frame: pd.DataFrame, schema: dict, order: list[str]) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from clvkit.report.sections.executive import comparison_stops, headline_numbers
 from clvkit.report.tables import (
     ACTIVITY_SCHEMA,
     MONTHLY_SCHEMA,
+    RETURNS_SCHEMA,
     ReportTables,
     engine_tables,
     pandas_tables,
@@ -105,7 +106,11 @@ def assert_same_tables(ours: ReportTables, reference: ReportTables, label: str) 
     assert list(ours.activity.columns) == list(ACTIVITY_SCHEMA), label
     assert list(ours.monthly.columns) == list(MONTHLY_SCHEMA), label
     assert len(ours.activity) == len(ref) > 0, label
-    for frame, other in ((ours.activity, ref), (ours.monthly, reference.monthly)):
+    back = reference.customer_returns.sort_values(["customer_id", "period"], ignore_index=True)
+    assert list(ours.customer_returns.columns) == list(RETURNS_SCHEMA), label
+    assert len(ours.customer_returns) == len(back), label
+    for frame, other in ((ours.activity, ref), (ours.monthly, reference.monthly),
+                         (ours.customer_returns, back)):
         for col in frame.columns:
             if frame[col].dtype == float:
                 np.testing.assert_allclose(frame[col], other[col], rtol=0, atol=0.005,
@@ -240,6 +245,12 @@ def test_tables_hold_first_day_revenue_and_purchase_days():
             [4, 20.5, 1.0], [0, 0.0, 4.0]], engine
         assert t.returns().to_dict() == {pd.Period("2024-01", "M"): 1.0,
                                          pd.Period("2024-03", "M"): 4.0}
+        assert t.customer_returns.to_dict("list") == {"customer_id": ["a"], "period": [650],
+                                                     "rows": [1], "amount": [-4.0]}
+        c = t.customers
+        assert c.loc["a", ["orders", "purchase_days", "revenue", "returns", "net_value"]
+                     ].tolist() == [2, 2, 19.5, 4.0, 15.5], engine
+        assert c.loc["b", "net_value"] == 1.0
 
 
 @pytest.mark.parametrize(("name", "engine"), [("online_retail", "pandas"), *PAIRS])
