@@ -134,6 +134,7 @@ class _Activity:
     first_orders: np.ndarray  # per pair: the customer's orders first seen in that period
     row_cust: np.ndarray | None = None  # customer code of each transaction row (from rows)
     row_t: np.ndarray | None = None     # period position of each transaction row (from rows)
+    row_order: np.ndarray | None = None  # order key of each row (from rows)
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
@@ -158,7 +159,7 @@ class _Activity:
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
             orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
-            first_orders=first_orders, row_cust=cust, row_t=t,
+            first_orders=first_orders, row_cust=cust, row_t=t, row_order=row_order,
         )
 
     @classmethod
@@ -678,7 +679,7 @@ def activity_table(transactions: pd.DataFrame, *, period: str = "M") -> pd.DataF
     act = _Activity.build(transactions, period)
     pair = np.searchsorted(act.cust * act.n + act.t, act.row_cust * act.n + act.row_t)
     tx = check_transactions(transactions, purchases_only=True)
-    okeys = _unique(order_keys(tx) * len(act.t) + pair) % len(act.t)
+    okeys = _unique(act.row_order * len(act.t) + pair) % len(act.t)
     return pd.DataFrame({
         CUSTOMER_ID: act.customers[act.cust],
         "period": act.t + act.first,
