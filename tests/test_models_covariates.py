@@ -676,3 +676,64 @@ def test_bgnbd_bootstrap_interval_covers_the_estimate_and_is_seeded(simulated, b
     assert (table["lower"] <= table["estimate"]).all()
     assert (table["estimate"] <= table["upper"]).all()
     pd.testing.assert_frame_equal(bg_full.bootstrap(n=20, seed=3).replicates, boot.replicates)
+
+
+# ---------------------------------------------------------------------------------------------
+# a model declares its covariates in one place
+
+
+def test_covariates_are_declared_by_the_model_alone():
+    # an NBD with a covariate on its purchase rate, declared here and nowhere else: the
+    # linked parameter (alpha_i = alpha exp(-gamma z_i)), the per-group likelihood
+    # (RowGroups) and the predictions (the NBD's, written once for both). Fitting,
+    # standard errors, the bootstrap and every prediction then work without a line in
+    # clvkit.models.covariates, future, probabilities or intervals.
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from clvkit.models.covariates import RowGroups, StaticCovariatesFit, fit_static
+    from clvkit.models.nbd import NBD, NBDParams, NBDPredictions
+
+    @dataclass(frozen=True)
+    class NBDCovariatesFit(NBDPredictions, StaticCovariatesFit):
+        params: NBDParams
+        model_name: ClassVar[str] = "NBD with static covariates"
+
+    class NBDWithCovariates(RowGroups, NBD):
+        covariate_links: ClassVar[dict] = {"trans": (("alpha", -1),)}
+        covariates_result_type = NBDCovariatesFit
+
+    NBDCovariatesFit._model_type = NBDWithCovariates
+
+    rng = np.random.default_rng(4)
+    n = 4000
+    z = rng.integers(0, 2, n)
+    lam = rng.gamma(0.8, 1 / (6.0 * np.exp(-0.6 * z)))  # Gamma(r, alpha_i): gamma = 0.6
+    T = rng.uniform(20, 52, n)  # noqa: N806
+    x = rng.poisson(lam * T)
+    idx = pd.Index([f"c{i}" for i in range(n)], name="customer_id")
+    summary = pd.DataFrame({"frequency": x, "recency": np.where(x > 0, T * 0.9, 0.0), "T": T},
+                           index=idx)
+    summary.attrs["time_unit"] = "W"
+    cov = pd.DataFrame({"z": z}, index=idx)
+    fit = fit_static(NBDWithCovariates(), summary, covariates=cov, processes={"trans": ["z"]})
+    table = fit.summary()
+    assert table.loc["trans.z", "lower"] < 0.6 < table.loc["trans.z", "upper"], table
+    # coefficient 0: exactly the NBD's likelihood
+    base = NBD().fit(summary)
+    ll0 = -fit._problem.objective(np.r_[np.log(dataclasses.astuple(base.params)), 0.0],
+                                  False)[0] * n
+    assert ll0 == pytest.approx(base.log_likelihood, rel=1e-12)
+    # predictions: the NBD at each customer's own alpha_i
+    own = fit.customer_params(cov)
+    for cid in ("c0", "c1", "c2"):
+        one = NBD().result_type.from_params(time_unit="W", **own.loc[cid].to_dict())
+        row = summary.loc[[cid]]
+        assert fit.conditional_expected_purchases(summary, t=10)[cid] == pytest.approx(
+            one.conditional_expected_purchases(row, t=10).iloc[0], rel=1e-12)
+        assert fit.dert(summary, discount_rate=0.1, discount_period="Y")[cid] == pytest.approx(
+            one.dert(row, discount_rate=0.1, discount_period="Y").iloc[0], rel=1e-12)
+    new = fit.expected_purchases_new_customer(10.0, covariates=pd.DataFrame({"z": [0, 1]}))
+    assert new.iloc[1] == pytest.approx(new.iloc[0] * np.exp(fit.coefficients[0]), rel=1e-12)
+    boot = fit.bootstrap(n=5, seed=1)
+    assert boot.converged.all() and list(boot.replicates.columns) == ["r", "alpha", "trans.z"]

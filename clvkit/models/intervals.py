@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,6 @@ from ..clv import customer_lifetime_value
 from ..errors import ClvError
 from ._core import RFT, SPEND_COLUMNS
 from .protocol import PurchaseModelFit
-
-if TYPE_CHECKING:  # annotations only: intervals build on any fit, and import none
-    from ._base import FittedModel
 
 __all__ = ["PredictionInterval", "predict_interval", "delta_interval", "clv_interval"]
 
@@ -106,7 +103,7 @@ def _total(estimate: float, per_replicate: np.ndarray, q: list[float]) -> pd.Ser
                       "lower": lo, "upper": hi}, name="total")
 
 
-def _replicate_values(fits: list[FittedModel], method: str, frame: pd.DataFrame,
+def _replicate_values(fits: list[Any], method: str, frame: pd.DataFrame,
                       kwargs: Mapping[str, Any]) -> np.ndarray:
     return np.vstack([getattr(f, method)(frame, **kwargs).to_numpy() for f in fits])
 
@@ -180,7 +177,7 @@ def _interval(estimate: pd.Series, values: np.ndarray, inverse: np.ndarray, coun
                               level=level, n_replicates=n_replicates)
 
 
-def delta_interval(fit: FittedModel, method: str, data: pd.DataFrame, *, level: float = 0.95,
+def delta_interval(fit: Any, method: str, data: pd.DataFrame, *, level: float = 0.95,
                    **kwargs: Any) -> PredictionInterval:
     """Interval of ``fit.<method>(data, **kwargs)`` by the delta method (no bootstrap).
 

@@ -30,7 +30,7 @@ import numbers
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +40,10 @@ from ..errors import ClvError
 from ._core import ConvergenceWarning, one_blas_thread
 from .intervals import predict_interval
 
-if TYPE_CHECKING:  # annotations only: the fitted results build on this module
-    from ._base import FitData, FittedModel
+__all__ = ["covariance", "summary", "bootstrap", "BootstrapResult", "resample"]
 
-__all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
+# A fit here is any `clvkit.models._base.FittedModel` (annotated `Any`): the fitted results
+# build on this module, so it imports none of them (tests/test_models_imports.py).
 
 #: Step (in log-parameter space) of the central differences of the analytic gradient.
 #: A bootstrap replicate has converged when every Newton step is below this many standard
@@ -52,7 +52,7 @@ _STEP_TOL = 1e-6
 _MAX_NEWTON = 30
 
 
-def _fit_data(fit: FittedModel) -> FitData:
+def _fit_data(fit: Any) -> Any:
     data = getattr(fit, "_fit_data", None)
     if data is None:
         raise ClvError(
@@ -63,15 +63,15 @@ def _fit_data(fit: FittedModel) -> FitData:
     return data
 
 
-def _theta(fit: FittedModel) -> np.ndarray:
+def _theta(fit: Any) -> np.ndarray:
     return np.log(np.asarray(dataclasses.astuple(fit.params), dtype=float))
 
 
-def _names(fit: FittedModel) -> list[str]:
+def _names(fit: Any) -> list[str]:
     return [f.name for f in dataclasses.fields(fit.params)]
 
 
-def log_information(fit: FittedModel) -> np.ndarray:
+def log_information(fit: Any) -> np.ndarray:
     """Observed information in log-parameter space: Hessian of the total negative LL.
 
     Central differences (step 1e-4) of the model's analytic gradient of the mean negative
@@ -92,7 +92,7 @@ def log_information(fit: FittedModel) -> np.ndarray:
     return fd.model._hessian(_theta(fit), fd.columns, fd.weights) * fd.weights.sum()
 
 
-def _log_covariance(fit: FittedModel) -> np.ndarray:
+def _log_covariance(fit: Any) -> np.ndarray:
     info = log_information(fit)
     eig = np.linalg.eigvalsh(info)
     if not np.all(np.isfinite(info)) or eig.min() <= 1e-12 * max(eig.max(), 1e-300):
@@ -105,7 +105,7 @@ def _log_covariance(fit: FittedModel) -> np.ndarray:
     return np.linalg.inv(info)
 
 
-def covariance(fit: FittedModel) -> pd.DataFrame:
+def covariance(fit: Any) -> pd.DataFrame:
     """Return the covariance matrix of the parameter estimates (natural scale).
 
     The inverse observed information in log-parameter space carried to the parameters by the
@@ -146,7 +146,7 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def summary(fit: FittedModel, *, level: float = 0.95) -> pd.DataFrame:
+def summary(fit: Any, *, level: float = 0.95) -> pd.DataFrame:
     """Return estimate, standard error and interval of every parameter.
 
     The interval is ``exp(log p -+ z se(log p))`` with ``z`` the normal quantile of
@@ -294,7 +294,7 @@ class BootstrapResult:
         The seed the replicates were drawn with.
     """
 
-    fit: FittedModel
+    fit: Any
     replicates: pd.DataFrame
     converged: np.ndarray
     seed: Any
@@ -332,7 +332,7 @@ class BootstrapResult:
                      "percentile interval", "model": self.fit.model_name}
         return out
 
-    def fits(self) -> list[FittedModel]:
+    def fits(self) -> list[Any]:
         """The replicates as fitted results (to predict with), in order."""
         return [self.fit.with_estimates(row) for row in self.replicates.to_numpy()]
 
@@ -409,7 +409,7 @@ def _check_bootstrap_options(*, n: Any, seed: Any, n_jobs: Any) -> None:
                        f"numpy SeedSequence, got {str(repr(seed))[:60]}")
 
 
-def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
+def bootstrap(fit: Any, *, n: int = 200, seed: Any = None,
               n_jobs: int = 1) -> BootstrapResult:
     """Refit the model on ``n`` resamples of the customers (multinomial reweighting).
 
