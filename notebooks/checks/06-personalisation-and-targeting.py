@@ -17,7 +17,7 @@ for _rate, _cost in [(win_back["overall_rate"], send_cost),
          hint="only subscribed customers, each once, whose expected value of one send "
               "(rate x spend x margin - cost) is positive; use `rate` and `cost`")
 
-case("06-3", "value_per_send", incremental, margin_per_purchase=value.mean(), cost=send_cost,
+case("06-3", "value_per_send", incremental, margin_per_purchase=mean_margin, cost=send_cost,
      rtol=1e-6, atol=1e-9,
      hint="value of a send = (buy rate of the contacted - buy rate of those not contacted) "
           "x margin per purchase - cost")
@@ -30,6 +30,6 @@ case("06-3", "value_per_send",
           "only the lift earns margin, and the cost is paid on every send")
 _by_tactic = incremental[["sends", "contacted_buyers", "not_contacted",
                           "not_contacted_buyers"]].groupby(level="tactic").sum()
-for _margin, _cost in [(value.mean(), send_cost), (3 * value.mean(), 0.0)]:
+for _margin, _cost in [(mean_margin, send_cost), (3 * mean_margin, 0.0)]:
     case("06-3", "value_per_send", _by_tactic, margin_per_purchase=_margin, cost=_cost,
          rtol=1e-6, atol=1e-9, hint="use the table, margin and cost you are given")
