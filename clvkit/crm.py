@@ -61,6 +61,7 @@ __all__ = [
     "funnel",
     "compare_messages",
     "dropout",
+    "engagement_fade",
     "category_penetration",
     "categories_per_customer",
     "multi_category_share",
@@ -946,6 +947,77 @@ def dropout(touches: pd.DataFrame, *, by=("tactic", "message"), column: str = "u
     out = pd.DataFrame({"sent": sent, "dropouts": drops, "dropout_rate": _ratio(drops, sent),
                         "low": low, "high": high}, index=counts.index)
     out.attrs.update(confidence=confidence, interval="Wilson score", column=column)
+    return out
+
+
+def engagement_fade(touches: pd.DataFrame, *, recent: int = 6, column: str = "opened"
+                    ) -> pd.DataFrame:
+    """Customers whose engagement stopped: none of their last ``recent`` sends opened.
+
+    Opens and clicks fade before purchases do: a customer who used to open the
+    messages and has opened none of the last ``recent`` is a sign that the
+    relationship may have ended, long before an inactivity-based churn rule can
+    say so. A customer is flagged ``faded`` when they received at least
+    ``recent + 1`` sends, opened none of their last ``recent`` and at least one of
+    the earlier ones (someone who never opened anything never engaged: that is a
+    different problem, a dead address or a channel they ignore).
+
+    Parameters
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date`` and ``column`` (bool).
+    recent : int, default 6
+        Number of a customer's latest sends that make up the "recent" window.
+    column : str, default "opened"
+        The engagement flag (``"opened"`` or ``"clicked"``).
+
+    Returns
+    -------
+    DataFrame
+        Per customer (index ``customer_id``): ``sends``, ``earlier_rate`` (share of
+        the sends before the window with ``column`` true), ``recent_rate`` (in the
+        window), ``faded`` (bool); ``attrs["recent"]``, ``attrs["column"]``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"customer_id": ["a"] * 4 + ["b"] * 4,
+    ...                   "send_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01",
+    ...                                                "2024-04-01"] * 2),
+    ...                   "opened": [True, True, False, False, False, True, False, True]})
+    >>> engagement_fade(t, recent=2)
+                 sends  earlier_rate  recent_rate  faded
+    customer_id
+    a                4           1.0          0.0   True
+    b                4           0.5          0.5  False
+    """
+    df = check_frame(touches, name="touches", columns=[CUSTOMER_ID, "send_date", column])
+    if isinstance(recent, bool) or not isinstance(recent, (int, np.integer)) or recent < 1:
+        raise ClvError(f"`recent` must be a whole number of sends >= 1, got {recent!r}")
+    flags = df[column]
+    if flags.isna().any():
+        raise DataValidationError(
+            f"`touches[{column!r}]` has missing values in {example_rows(df.index[flags.isna()])}: "
+            "fill them (True/False) before measuring engagement")
+    codes, customers = pd.factorize(df[CUSTOMER_ID], sort=True)
+    dates = df["send_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((dates, codes))
+    sorted_codes = codes[order]
+    n_sends = np.bincount(codes, minlength=len(customers))
+    from_end = n_sends[sorted_codes] - _rank_within(sorted_codes)   # 0 = the latest send
+    in_window = from_end < int(recent)
+    engaged = flags.to_numpy(dtype=bool)[order]
+    k = len(customers)
+    recent_sends = np.bincount(sorted_codes[in_window], minlength=k)
+    recent_hits = np.bincount(sorted_codes[in_window & engaged], minlength=k)
+    earlier_hits = np.bincount(sorted_codes[~in_window & engaged], minlength=k)
+    earlier_sends = n_sends - recent_sends
+    out = pd.DataFrame({
+        "sends": n_sends,
+        "earlier_rate": _ratio(earlier_hits, earlier_sends),
+        "recent_rate": _ratio(recent_hits, recent_sends),
+        "faded": (earlier_sends > 0) & (recent_hits == 0) & (earlier_hits > 0),
+    }, index=pd.Index(customers, name=CUSTOMER_ID))
+    out.attrs.update(recent=int(recent), column=column)
     return out
 
 

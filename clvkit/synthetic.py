@@ -77,7 +77,7 @@ __all__ = [
     "CHANNEL_MIX", "CAC_BY_CHANNEL", "SEGMENT_MIX_BY_CHANNEL", "MARGIN_BY_SEGMENT",
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
     "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
-    "generate_crm", "save_crm", "load_crm",
+    "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
     "main",
 ]
 
@@ -649,6 +649,81 @@ def load_crm(path="data/synthetic_crm") -> CrmData:
     tables = {n: pd.read_parquet(folder / f"{n}.parquet", engine="pyarrow") for n in _TABLES}
     truth = CrmTruth.from_dict(json.loads((folder / "truth.json").read_text(encoding="utf-8")))
     return CrmData(truth=truth, **tables)
+
+
+# --------------------------------------------------------------------------- engagement panel
+
+@dataclass(frozen=True, eq=False)
+class EngagementPanel:
+    """A panel of monthly e-mails whose opens fade when a relationship ends (known truth).
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``opened``, ``clicked``.
+    customers : DataFrame
+        Per customer (index ``customer_id``): ``true_ended`` and ``true_end_send``
+        (number of the first send after the relationship ended, 0-based; equal to
+        the number of sends when it did not end).
+    truth : dict
+        The generating parameters (``open_rate``, ``faded_open_rate``,
+        ``click_rate``, ``ended_share``, ``sends``, ``seed``).
+    """
+
+    touches: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def engagement_panel(*, n_customers: int = 2_000, sends: int = 24, start="2023-01-01",
+                     open_rate: float = 0.35, faded_open_rate: float = 0.03,
+                     click_rate: float = 0.25, ended_share: float = 0.4,
+                     seed: int = 0) -> EngagementPanel:
+    """Monthly e-mails to every customer; opens fade after a relationship ends.
+
+    No open data set records when a customer's relationship ended, so this panel
+    knows it by construction: a share ``ended_share`` of customers end their
+    relationship just before a send drawn uniformly from 1 to ``sends - 1``; each
+    send before that is opened with probability ``open_rate``, each send from it on
+    with ``faded_open_rate`` (a mail client's preview, a stray click); a click
+    follows an open with probability ``click_rate``. Independent of
+    :func:`generate_crm` (its own seed), so the shipped CRM data do not change.
+
+    Examples
+    --------
+    >>> panel = engagement_panel(n_customers=5, sends=4, seed=1)
+    >>> panel.touches.shape, list(panel.touches.columns)
+    ((20, 4), ['customer_id', 'send_date', 'opened', 'clicked'])
+    >>> panel.truth["open_rate"], int(panel.customers["true_end_send"].max()) <= 4
+    (0.35, True)
+    """
+    for name, value in (("open_rate", open_rate), ("faded_open_rate", faded_open_rate),
+                        ("click_rate", click_rate), ("ended_share", ended_share)):
+        check_probability(name, value)
+    if isinstance(sends, bool) or not isinstance(sends, (int, np.integer)) or sends < 2:
+        raise ClvError(f"`sends` must be a whole number >= 2, got {sends!r}")
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n, k = int(n_customers), int(sends)
+    ended = rng.random(n) < ended_share
+    end_send = np.where(ended, rng.integers(1, k, size=n), k)
+    after = np.arange(k)[None, :] >= end_send[:, None]
+    opened = rng.random((n, k)) < np.where(after, faded_open_rate, open_rate)
+    clicked = opened & (rng.random((n, k)) < click_rate)
+    ids = customer_ids(n)
+    dates = pd.date_range(pd.Timestamp(start).normalize() + pd.Timedelta(hours=10), periods=k,
+                          freq="MS")
+    touches = pd.DataFrame({"customer_id": np.repeat(ids, k),
+                            "send_date": np.tile(dates.to_numpy(dtype="datetime64[ns]"), n),
+                            "opened": opened.ravel(), "clicked": clicked.ravel()})
+    customers = pd.DataFrame({"true_ended": ended, "true_end_send": end_send.astype(np.int64)},
+                             index=pd.Index(ids, name="customer_id"))
+    truth = {"open_rate": float(open_rate), "faded_open_rate": float(faded_open_rate),
+             "click_rate": float(click_rate), "ended_share": float(ended_share), "sends": k,
+             "seed": int(seed)}
+    return EngagementPanel(touches=touches, customers=customers, truth=truth)
 
 
 def main(argv=None) -> int:

@@ -307,3 +307,31 @@ def test_load_transactions_keeps_every_sale_and_separates_every_return(small):
     res = load_transactions(t, as_of=None)
     assert len(res.transactions) == (t["amount"] > 0).sum()
     assert len(res.returns) == (t["amount"] < 0).sum()
+
+
+def test_engagement_panel_has_its_known_open_rates():
+    """Opens before and after each customer's known end recover the two open rates
+    (within 4 standard errors), and the share of ended relationships its parameter."""
+    from clvkit.synthetic import engagement_panel
+
+    panel = engagement_panel(n_customers=3_000, sends=12, seed=11)
+    t, truth = panel.touches, panel.truth
+    send_no = t.groupby("customer_id").cumcount().to_numpy()
+    after = send_no >= t["customer_id"].map(panel.customers["true_end_send"]).to_numpy()
+    for mask, rate in ((~after, truth["open_rate"]), (after, truth["faded_open_rate"])):
+        se = np.sqrt(rate * (1 - rate) / mask.sum())
+        assert abs(t.loc[mask, "opened"].mean() - rate) < 4 * se
+    se = np.sqrt(truth["ended_share"] * (1 - truth["ended_share"]) / 3_000)
+    assert abs(panel.customers["true_ended"].mean() - truth["ended_share"]) < 4 * se
+    assert not (t["clicked"] & ~t["opened"]).any()       # no click without an open
+    again = engagement_panel(n_customers=3_000, sends=12, seed=11)
+    pd.testing.assert_frame_equal(again.touches, t)       # seeded
+
+
+def test_engagement_panel_rejects_bad_arguments():
+    from clvkit.synthetic import engagement_panel
+
+    with pytest.raises(ClvError, match="`sends` must be a whole number >= 2"):
+        engagement_panel(sends=1)
+    with pytest.raises(ClvError, match="open_rate"):
+        engagement_panel(open_rate=1.5)
