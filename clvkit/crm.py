@@ -62,6 +62,7 @@ __all__ = [
     "compare_messages",
     "dropout",
     "engagement_fade",
+    "acquisition_funnel",
     "category_penetration",
     "categories_per_customer",
     "multi_category_share",
@@ -1018,6 +1019,83 @@ def engagement_fade(touches: pd.DataFrame, *, recent: int = 6, column: str = "op
         "faded": (earlier_sends > 0) & (recent_hits == 0) & (earlier_hits > 0),
     }, index=pd.Index(customers, name=CUSTOMER_ID))
     out.attrs.update(recent=int(recent), column=column)
+    return out
+
+
+def acquisition_funnel(people: pd.DataFrame, *, by: str = "channel",
+                       stages=("prospect", "first_purchase"), spend: pd.Series | None = None,
+                       confidence: float = 0.95) -> pd.DataFrame:
+    """The funnel before the first purchase (reached -> prospect -> first purchase), by group.
+
+    Parameters
+    ----------
+    people : DataFrame
+        One row per person reached, the ``by`` column and one boolean column per
+        stage; each stage implies the previous one (checked).
+    by : str, default "channel"
+    stages : sequence of str, default ("prospect", "first_purchase")
+        The boolean stage columns after "reached", in order.
+    spend : Series, optional
+        Spend per group: adds ``cost_per`` (spend / people at the stage), so the
+        last stage's cost is the acquisition cost (CAC) of the group.
+    confidence : float, default 0.95
+        Level of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        Index ``(by, stage)`` with stage ``reached`` first; ``count``, ``rate``
+        (conditional on the previous stage), ``rate_low``, ``rate_high``,
+        ``overall_rate`` (per person reached) and, with ``spend``, ``cost_per``.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"channel": ["a"] * 4 + ["b"] * 2,
+    ...                        "prospect": [True, True, False, False, True, False],
+    ...                        "first_purchase": [True, False, False, False, True, False]})
+    >>> f = acquisition_funnel(people, spend=pd.Series({"a": 8.0, "b": 4.0}))
+    >>> f[["count", "rate", "overall_rate", "cost_per"]]
+                            count  rate  overall_rate  cost_per
+    channel stage
+    a       reached             4   1.0          1.00       2.0
+            prospect            2   0.5          0.50       4.0
+            first_purchase      1   0.5          0.25       8.0
+    b       reached             2   1.0          1.00       2.0
+            prospect            1   0.5          0.50       4.0
+            first_purchase      1   1.0          0.50       4.0
+    """
+    stages = list(stages)
+    df = check_frame(people, name="people", columns=[by, *stages])
+    flags = []
+    for column in stages:
+        values = df[column]
+        if values.isna().any():
+            raise DataValidationError(f"`people[{column!r}]` has missing values in "
+                                      f"{example_rows(df.index[values.isna()])}")
+        flags.append(values.to_numpy(dtype=bool))
+    for earlier, later, name in zip(flags, flags[1:], stages[1:], strict=False):
+        skipped = later & ~earlier
+        if skipped.any():
+            raise DataValidationError(
+                f"`people[{name!r}]` is True without the stage before it in "
+                f"{example_rows(df.index[skipped])}: each stage implies the previous one")
+    codes, groups = pd.factorize(df[by], sort=True)
+    counts = np.vstack([np.bincount(codes, minlength=len(groups))]
+                       + [np.bincount(codes[f], minlength=len(groups)) for f in flags])
+    base = np.vstack([counts[:1], counts[:-1]])
+    low, high = wilson_interval(counts.ravel(), base.ravel(), confidence=confidence)
+    names = ["reached", *stages]
+    index = pd.MultiIndex.from_product([groups, names], names=[by, "stage"])
+    order = lambda a: np.asarray(a).reshape(counts.shape).T.ravel()  # noqa: E731 (group-major)
+    out = pd.DataFrame({"count": order(counts), "rate": order(_ratio(counts, base)),
+                        "rate_low": order(low), "rate_high": order(high),
+                        "overall_rate": order(_ratio(counts, np.broadcast_to(counts[0],
+                                                                             counts.shape)))},
+                       index=index)
+    if spend is not None:
+        money = pd.Series(spend, dtype=float).reindex(groups).to_numpy()
+        out["cost_per"] = order(_ratio(np.broadcast_to(money, counts.shape), counts))
+    out.attrs.update(confidence=confidence, interval="Wilson score")
     return out
 
 

@@ -78,6 +78,7 @@ __all__ = [
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
     "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
     "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
+    "FunnelPanel", "acquisition_funnel_panel",
     "main",
 ]
 
@@ -724,6 +725,79 @@ def engagement_panel(*, n_customers: int = 2_000, sends: int = 24, start="2023-0
              "click_rate": float(click_rate), "ended_share": float(ended_share), "sends": k,
              "seed": int(seed)}
     return EngagementPanel(touches=touches, customers=customers, truth=truth)
+
+
+# --------------------------------------------------------------------------- acquisition funnel
+
+#: People each channel reaches (aware of the shop) in the funnel panel.
+FUNNEL_REACH = {"paid_search": 40_000, "social": 60_000, "email_referral": 5_000,
+                "organic": 30_000, "affiliate": 15_000}
+#: P(prospect | reached): visited, subscribed or asked, by channel.
+FUNNEL_PROSPECT_RATE = {"paid_search": 0.08, "social": 0.04, "email_referral": 0.20,
+                        "organic": 0.10, "affiliate": 0.06}
+#: P(first purchase | prospect), by channel.
+FUNNEL_PURCHASE_RATE = {"paid_search": 0.25, "social": 0.15, "email_referral": 0.30,
+                        "organic": 0.20, "affiliate": 0.35}
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelPanel:
+    """People reached by each acquisition channel, with their funnel stages (known truth).
+
+    Attributes
+    ----------
+    people : DataFrame
+        One row per person reached: ``channel``, ``prospect``, ``first_purchase``.
+    spend : Series
+        Acquisition spend by channel (reach x cost per reach).
+    truth : dict
+        ``prospect_rate``, ``purchase_rate`` and ``cost_per_reach`` by channel, ``seed``.
+    """
+
+    people: pd.DataFrame
+    spend: pd.Series
+    truth: dict
+
+
+def acquisition_funnel_panel(*, seed: int = 0) -> FunnelPanel:
+    """The awareness -> prospect -> first purchase funnel behind each channel's CAC.
+
+    The shop's data start at a customer's first purchase; the stages before it are
+    not in them. This panel draws them with known rates: each channel reaches
+    ``FUNNEL_REACH`` people, who become prospects with ``FUNNEL_PROSPECT_RATE`` and
+    first-time buyers with ``FUNNEL_PURCHASE_RATE`` (given a prospect). The cost per
+    person reached is set so that the expected cost per first-time buyer is the
+    channel's ``CAC_BY_CHANNEL``: ``cost_per_reach = CAC x prospect rate x purchase
+    rate``. Independent of :func:`generate_crm` (its own seed).
+
+    Examples
+    --------
+    >>> panel = acquisition_funnel_panel(seed=1)
+    >>> panel.people.columns.tolist()
+    ['channel', 'prospect', 'first_purchase']
+    >>> round(panel.truth["cost_per_reach"]["paid_search"], 2)
+    0.9
+    >>> bool((panel.people["first_purchase"] <= panel.people["prospect"]).all())
+    True
+    """
+    rng = np.random.default_rng(seed)
+    reach = np.array([FUNNEL_REACH[c] for c in CHANNELS])
+    channel = np.repeat(np.arange(len(CHANNELS)), reach)
+    p_prospect = np.array([FUNNEL_PROSPECT_RATE[c] for c in CHANNELS])[channel]
+    p_purchase = np.array([FUNNEL_PURCHASE_RATE[c] for c in CHANNELS])[channel]
+    prospect = rng.random(len(channel)) < p_prospect
+    first = prospect & (rng.random(len(channel)) < p_purchase)
+    people = pd.DataFrame({"channel": _categorical(channel, CHANNELS), "prospect": prospect,
+                           "first_purchase": first})
+    people.index.name = "person"
+    cost = {c: CAC_BY_CHANNEL[c] * FUNNEL_PROSPECT_RATE[c] * FUNNEL_PURCHASE_RATE[c]
+            for c in CHANNELS}
+    spend = pd.Series({c: FUNNEL_REACH[c] * cost[c] for c in CHANNELS}, name="spend")
+    spend.index.name = "channel"
+    truth = {"prospect_rate": dict(FUNNEL_PROSPECT_RATE),
+             "purchase_rate": dict(FUNNEL_PURCHASE_RATE), "cost_per_reach": cost,
+             "seed": int(seed)}
+    return FunnelPanel(people=people, spend=spend, truth=truth)
 
 
 def main(argv=None) -> int:

@@ -615,3 +615,40 @@ def test_engagement_fade_flags_the_known_share_of_a_synthetic_panel():
     # and the flag means something: most flagged customers truly ended, few active ones flagged
     flagged = out["faded"].to_numpy()
     assert panel.customers["true_ended"].to_numpy()[flagged].mean() > 0.8
+
+
+# --------------------------------------------------------------------------- acquisition funnel
+
+def test_acquisition_funnel_checks_its_stages():
+    people = pd.DataFrame({"channel": ["a", "a"], "prospect": [False, True],
+                           "first_purchase": [True, True]})
+    with pytest.raises(DataValidationError, match="True without the stage before it"):
+        crm.acquisition_funnel(people)
+    with pytest.raises(DataValidationError, match="missing column"):
+        crm.acquisition_funnel(people.drop(columns="prospect"))
+
+
+def test_acquisition_funnel_recovers_the_known_rates_and_cac():
+    """On the panel of clvkit.synthetic.acquisition_funnel_panel, each channel's stage rates
+    land within 4 standard errors of the generator's, and spend / first-time buyers is the
+    channel's CAC (CAC_BY_CHANNEL) within 4 standard errors of its sampling noise."""
+    from clvkit.synthetic import CAC_BY_CHANNEL, acquisition_funnel_panel
+
+    panel = acquisition_funnel_panel(seed=5)
+    before = panel.people.copy()
+    f = crm.acquisition_funnel(panel.people, spend=panel.spend)
+    pd.testing.assert_frame_equal(panel.people, before)
+    for channel, cac in CAC_BY_CHANNEL.items():
+        for stage, key in (("prospect", "prospect_rate"), ("first_purchase", "purchase_rate")):
+            row, rate = f.loc[(channel, stage)], panel.truth[key][channel]
+            se = np.sqrt(rate * (1 - rate) / f.loc[(channel, "reached" if stage == "prospect"
+                                                    else "prospect"), "count"])
+            assert abs(row["rate"] - rate) < 4 * se
+            assert row["rate_low"] < row["rate"] < row["rate_high"]
+        buyers = f.loc[(channel, "first_purchase"), "count"]
+        p = panel.truth["prospect_rate"][channel] * panel.truth["purchase_rate"][channel]
+        reached = f.loc[(channel, "reached"), "count"]
+        # CAC = spend / buyers; buyers ~ Binomial(reached, p): relative sd sqrt((1 - p) / (n p))
+        assert abs(f.loc[(channel, "first_purchase"), "cost_per"] / cac - 1) < (
+            4 * np.sqrt((1 - p) / (reached * p)) * 1.1)
+        assert buyers > 0

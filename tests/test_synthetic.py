@@ -335,3 +335,22 @@ def test_engagement_panel_rejects_bad_arguments():
         engagement_panel(sends=1)
     with pytest.raises(ClvError, match="open_rate"):
         engagement_panel(open_rate=1.5)
+
+
+def test_acquisition_funnel_panel_prices_each_channel_at_its_cac():
+    """Cost per person reached x reach = spend, and the expected cost per buyer is the CAC."""
+    from clvkit.synthetic import (
+        FUNNEL_PROSPECT_RATE,
+        FUNNEL_PURCHASE_RATE,
+        FUNNEL_REACH,
+        acquisition_funnel_panel,
+    )
+
+    panel = acquisition_funnel_panel(seed=3)
+    assert panel.people["channel"].value_counts().to_dict() == FUNNEL_REACH
+    for channel, cac in CAC_BY_CHANNEL.items():
+        expected_buyers = (FUNNEL_REACH[channel] * FUNNEL_PROSPECT_RATE[channel]
+                           * FUNNEL_PURCHASE_RATE[channel])
+        assert panel.spend[channel] / expected_buyers == pytest.approx(cac)
+    assert not (panel.people["first_purchase"] & ~panel.people["prospect"]).any()
+    pd.testing.assert_frame_equal(acquisition_funnel_panel(seed=3).people, panel.people)
