@@ -78,7 +78,7 @@ __all__ = [
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
     "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
     "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
-    "FunnelPanel", "acquisition_funnel_panel",
+    "FunnelPanel", "acquisition_funnel_panel", "SequencePanel", "contact_sequence_panel",
     "main",
 ]
 
@@ -798,6 +798,105 @@ def acquisition_funnel_panel(*, seed: int = 0) -> FunnelPanel:
              "purchase_rate": dict(FUNNEL_PURCHASE_RATE), "cost_per_reach": cost,
              "seed": int(seed)}
     return FunnelPanel(people=people, spend=spend, truth=truth)
+
+
+# --------------------------------------------------------------------------- e-mail, then SMS
+
+@dataclass(frozen=True, eq=False)
+class SequencePanel:
+    """An e-mail to every customer, then an SMS to a random part of those it did not convert.
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``tactic`` ("sequence"),
+        ``message`` ("A"), ``medium`` ("email" or "sms"), ``opened``, ``converted``,
+        ``unsubscribed``.
+    transactions : DataFrame
+        Purchases: ``customer_id``, ``date``, ``amount``.
+    customers : DataFrame
+        Per customer: ``acquisition_date``, ``email_converted``, ``sms_group`` (sent
+        the SMS) and ``holdout`` (not converted by the e-mail, left without an SMS).
+    truth : dict
+        The generating rates, the window and the costs per send.
+    """
+
+    touches: pd.DataFrame
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def contact_sequence_panel(*, n_customers: int = 20_000, start="2024-03-04",
+                           email_open_rate: float = 0.25, email_conversion_rate: float = 0.06,
+                           base_purchase_rate: float = 0.05, sms_lift: float = 0.02,
+                           holdout_share: float = 0.5, order_value: float = 40.0,
+                           seed: int = 0) -> SequencePanel:
+    """A two-step contact sequence with a known effect of its second step.
+
+    Day 0: an e-mail to every customer; it is opened with ``email_open_rate`` and an
+    opener buys at once (converts) with ``email_conversion_rate``. Day 7: of the
+    customers it did not convert, a random ``1 - holdout_share`` get an SMS and the
+    others nothing (the hold-out). In the next 23 days every one of them buys with
+    ``base_purchase_rate``, plus ``sms_lift`` if they got the SMS: the true
+    incremental effect of the SMS step. Orders are worth ``order_value``. The cost per
+    send is ``COST_PER_SEND`` of the medium. Independent of :func:`generate_crm`.
+
+    Examples
+    --------
+    >>> panel = contact_sequence_panel(n_customers=100, seed=1)
+    >>> panel.touches["medium"].value_counts().to_dict()["email"]
+    100
+    >>> bool((panel.customers["sms_group"] & panel.customers["holdout"]).any())
+    False
+    """
+    for name, value in (("email_open_rate", email_open_rate),
+                        ("email_conversion_rate", email_conversion_rate),
+                        ("base_purchase_rate", base_purchase_rate),
+                        ("holdout_share", holdout_share)):
+        check_probability(name, value)
+    check_probability("base_purchase_rate + sms_lift", base_purchase_rate + sms_lift)
+    check_nonnegative("sms_lift", sms_lift)
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    ids = customer_ids(n)
+    day0 = pd.Timestamp(start).normalize() + pd.Timedelta(hours=10)
+    sms_day = day0 + pd.Timedelta(days=7)
+    opened = rng.random(n) < email_open_rate
+    converted = opened & (rng.random(n) < email_conversion_rate)
+    gets_sms = ~converted & (rng.random(n) >= holdout_share)
+    buys = ~converted & (rng.random(n) < base_purchase_rate + sms_lift * gets_sms)
+    buy_day = sms_day + pd.to_timedelta(rng.integers(1, 24, size=n), unit="D")
+    conversion_day = day0 + pd.to_timedelta(rng.integers(1, 7, size=n), unit="D")
+    transactions = pd.DataFrame({
+        "customer_id": np.r_[ids[converted], ids[buys]],
+        "date": np.r_[conversion_day[converted], buy_day[buys]].astype("datetime64[ns]"),
+        "amount": float(order_value)}).sort_values(["date", "customer_id"], ignore_index=True)
+    sms_ids = ids[gets_sms]
+    touches = pd.DataFrame({
+        "customer_id": np.r_[ids, sms_ids],
+        "send_date": np.r_[np.full(n, day0.to_datetime64()),
+                           np.full(len(sms_ids), sms_day.to_datetime64())].astype("datetime64[ns]"),
+        "tactic": "sequence", "message": "A",
+        "medium": pd.Categorical(np.r_[np.full(n, "email"), np.full(len(sms_ids), "sms")],
+                                 categories=list(MEDIA)),
+        "opened": np.r_[opened, np.zeros(len(sms_ids), bool)],
+        "converted": np.r_[converted, np.zeros(len(sms_ids), bool)],
+        "unsubscribed": False})
+    customers = pd.DataFrame({
+        "acquisition_date": np.full(n, (day0 - pd.Timedelta(days=30)).to_datetime64()),
+        "email_converted": converted, "sms_group": gets_sms, "holdout": ~converted & ~gets_sms},
+        index=pd.Index(ids, name="customer_id"))
+    truth = {"email_open_rate": float(email_open_rate),
+             "email_conversion_rate": float(email_conversion_rate),
+             "base_purchase_rate": float(base_purchase_rate), "sms_lift": float(sms_lift),
+             "holdout_share": float(holdout_share), "order_value": float(order_value),
+             "window_days": 23, "cost_per_send": dict(COST_PER_SEND), "seed": int(seed)}
+    return SequencePanel(touches=touches, transactions=transactions, customers=customers,
+                         truth=truth)
 
 
 def main(argv=None) -> int:

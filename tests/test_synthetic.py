@@ -354,3 +354,21 @@ def test_acquisition_funnel_panel_prices_each_channel_at_its_cac():
         assert panel.spend[channel] / expected_buyers == pytest.approx(cac)
     assert not (panel.people["first_purchase"] & ~panel.people["prospect"]).any()
     pd.testing.assert_frame_equal(acquisition_funnel_panel(seed=3).people, panel.people)
+
+
+def test_contact_sequence_panel_sends_the_sms_to_a_random_part_of_the_unconverted():
+    from clvkit.synthetic import contact_sequence_panel
+
+    panel = contact_sequence_panel(n_customers=40_000, seed=4)
+    c, truth = panel.customers, panel.truth
+    unconverted = ~c["email_converted"]
+    assert (c["sms_group"] | c["holdout"]).equals(unconverted)
+    share = c.loc[unconverted, "holdout"].mean()
+    se = np.sqrt(truth["holdout_share"] * (1 - truth["holdout_share"]) / unconverted.sum())
+    assert abs(share - truth["holdout_share"]) < 4 * se
+    p = truth["email_open_rate"] * truth["email_conversion_rate"]
+    assert abs(c["email_converted"].mean() - p) < 4 * np.sqrt(p * (1 - p) / len(c))
+    assert set(panel.touches.loc[panel.touches["medium"] == "sms", "customer_id"]) == set(
+        c.index[c["sms_group"]])
+    with pytest.raises(ClvError, match="sms_lift"):
+        contact_sequence_panel(sms_lift=-0.1)
