@@ -53,6 +53,21 @@ The generating model (all durations in weeks unless a name says otherwise)
   is one Gamma-Gamma order value of that customer. Campaign conversions live
   in ``touches`` only; they are **not** added to ``transactions`` (so the
   BG/NBD truth holds exactly for the transactions).
+* **Covariate effects (option ``effects=CovariateEffects()``; off by default, so the
+  shipped set is unchanged).** Purchases and dropout follow a Pareto/NBD instead of the
+  BG/NBD, with the parametrisation of CLVTools and Fader & Hardie (2007): the purchase
+  rate ``lambda_i ~ Gamma(r, rate alpha exp(-gamma_trans[channel_i]))`` and the dropout
+  rate ``mu_i ~ Gamma(s, rate beta exp(-gamma_life[channel_i]))`` (a positive coefficient
+  raises the rate; the reference channel has 0). Campaigns are drawn first (as above, at
+  random: no selection into campaigns), and in every calendar week (weeks start on the
+  window's first day) the customer's dropout hazard is ``mu_i exp(contacts_life * c)``
+  with ``c`` the campaign sends received that week (Bachmann, Meierer & Naef 2021's
+  time-varying covariate); a random ``contactable_share`` of the customers consent to
+  marketing, the others receive no campaign. The customer is alive from the first order until the
+  cumulative hazard reaches an Exp(1) draw; repeat purchases are a Poisson process with
+  rate ``lambda_i`` while alive. ``customers`` then holds ``true_mu`` and
+  ``true_dropout_week`` (weeks since the window's start; NaN if alive at the end) in
+  place of ``true_p``; :func:`weekly_contacts` gives the covariate table.
 
 Regenerate the shipped set with::
 
@@ -63,20 +78,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ._validate import check_nonnegative, check_probability
-from .errors import ClvError, DataValidationError
+from .errors import ClvError, DataValidationError, example_rows
 
 __all__ = [
     "CHANNELS", "SEGMENTS", "CATEGORIES", "TACTICS", "MESSAGES", "MEDIA",
     "CHANNEL_MIX", "CAC_BY_CHANNEL", "SEGMENT_MIX_BY_CHANNEL", "MARGIN_BY_SEGMENT",
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
-    "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
+    "CrmTruth", "CrmData", "CovariateEffects", "true_funnel_rates", "customer_ids",
+    "weekly_contacts",
     "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
     "FunnelPanel", "acquisition_funnel_panel", "SequencePanel", "contact_sequence_panel",
     "main",
@@ -174,6 +190,64 @@ def true_funnel_rates() -> pd.DataFrame:
     return pd.DataFrame(np.round(np.array(rows), 6), index=index, columns=list(_FUNNEL_COLUMNS))
 
 
+@dataclass(frozen=True)
+class CovariateEffects:
+    """True covariate effects of the Pareto/NBD option of :func:`generate_crm`.
+
+    Coefficients are natural logs of rate multipliers, as CLVTools prints them: a
+    coefficient g of the purchase process multiplies the purchase rate by exp(g); of the
+    lifetime process, the dropout rate by exp(g) (so the lifetime by exp(-g)).
+
+    Attributes
+    ----------
+    pareto_nbd : dict
+        ``r, alpha, s, beta`` (weeks) of a customer of the reference channel in a week
+        without contacts.
+    reference_channel : str
+        The channel whose coefficients are 0.
+    trans_by_channel, life_by_channel : dict
+        Coefficient of each channel in the purchase and the lifetime process.
+    contacts_life : float
+        Coefficient of the number of campaign sends in a week on that week's dropout rate.
+    contactable_share : float
+        Share of customers who consent to marketing at acquisition, drawn at random
+        (the others are never sent a campaign; column ``contactable``).
+
+    Examples
+    --------
+    >>> effects = CovariateEffects()
+    >>> effects.life_by_channel[effects.reference_channel], effects.contacts_life
+    (0.0, -1.0)
+    """
+
+    pareto_nbd: dict = field(default_factory=lambda: {"r": 0.9, "alpha": 8.0, "s": 0.8,
+                                                      "beta": 30.0})
+    reference_channel: str = "organic"
+    trans_by_channel: dict = field(default_factory=lambda: {
+        "paid_search": 0.2, "social": -0.3, "email_referral": 0.4, "organic": 0.0,
+        "affiliate": 0.0})
+    life_by_channel: dict = field(default_factory=lambda: {
+        "paid_search": 0.3, "social": 0.6, "email_referral": -0.5, "organic": 0.0,
+        "affiliate": 0.2})
+    contacts_life: float = -1.0
+    contactable_share: float = 0.6
+
+    def __post_init__(self) -> None:
+        for name in ("trans_by_channel", "life_by_channel"):
+            table = getattr(self, name)
+            if sorted(table) != sorted(CHANNELS):
+                raise ClvError(f"`{name}` must give a coefficient for every channel "
+                               f"{list(CHANNELS)}, got {sorted(table)}")
+            if table[self.reference_channel] != 0:
+                raise ClvError(f"the reference channel {self.reference_channel!r} must have "
+                               f"coefficient 0 in `{name}`, got {table[self.reference_channel]}")
+        if sorted(self.pareto_nbd) != ["alpha", "beta", "r", "s"] or min(
+                self.pareto_nbd.values()) <= 0:
+            raise ClvError("`pareto_nbd` must give positive r, alpha, s, beta, got "
+                           f"{self.pareto_nbd}")
+        check_probability("contactable_share", self.contactable_share, upper_open=False)
+
+
 @dataclass(frozen=True, eq=False)
 class CrmTruth:
     """Ground-truth parameters of a synthetic CRM dataset (see the module docstring).
@@ -202,6 +276,9 @@ class CrmTruth:
         Unit of the BG/NBD rates (``"W"``, weeks).
     preference_concentration : float
         Sum of the category preference Dirichlet parameters.
+    covariate_effects : dict or None
+        The :class:`CovariateEffects` of the Pareto/NBD option as a dict (``bgnbd`` then
+        does not describe the purchases); None for the default BG/NBD data.
     """
 
     bgnbd: dict
@@ -223,6 +300,7 @@ class CrmTruth:
     audience_share: float
     time_unit: str = "W"
     preference_concentration: float = PREFERENCE_CONCENTRATION
+    covariate_effects: dict | None = None
 
     @property
     def mean_order_value(self) -> float:
@@ -237,6 +315,8 @@ class CrmTruth:
         out["segment_mix_by_channel"] = {k: list(v) for k, v in self.segment_mix_by_channel.items()}
         out["observation_start"] = self.observation_start.isoformat()
         out["observation_end"] = self.observation_end.isoformat()
+        if out["covariate_effects"] is None:  # the default data's truth.json is unchanged
+            del out["covariate_effects"]
         return out
 
     @classmethod
@@ -424,12 +504,13 @@ def _returns(rng, lines, return_rate, end):
     return ret
 
 
-def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audience_share):
+def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audience_share,
+               subscribed=None):
     """Campaign slots as A/B tests and the per-send funnel outcomes."""
     rates = true_funnel_rates()
     n = len(customers)
     nu = customers["true_nu"].to_numpy()
-    subscribed = np.ones(n, dtype=bool)
+    subscribed = np.ones(n, dtype=bool) if subscribed is None else subscribed.copy()
     camp_rows, touch_parts = [], []
     n_slots = months * int(campaigns_per_month)
     slot_month = np.repeat(np.arange(months), int(campaigns_per_month))
@@ -487,6 +568,120 @@ def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audie
     return campaigns, touches, subscribed
 
 
+def _weekly_sends(touches, ids, start, n_weeks):
+    """Campaign sends per customer (rows, in ``ids`` order) and calendar week since ``start``."""
+    pos = pd.Index(ids).get_indexer(touches["customer_id"].to_numpy())
+    week = ((touches["send_date"].to_numpy() - np.datetime64(start.to_datetime64(), "ns"))
+            // np.timedelta64(7, "D")).astype(np.int64)
+    flat = np.bincount(pos * n_weeks + week, minlength=len(ids) * n_weeks)
+    return flat.reshape(len(ids), n_weeks).astype(float)
+
+
+def _orders_with_effects(rng, customers, t0_days, window_days, touches, start, effects):
+    """Order times (days since start): trial order + Pareto/NBD repeats while alive.
+
+    The dropout hazard changes by calendar week with the campaign sends (see the module
+    notes); returns owner, days, repeat counts, alive flags and the dropout week (NaN if
+    alive at the end).
+    """
+    n = len(customers)
+    chan = customers["channel"].astype(str).to_numpy()
+    g_trans = np.array([effects.trans_by_channel[c] for c in chan])
+    g_life = np.array([effects.life_by_channel[c] for c in chan])
+    pn = effects.pareto_nbd
+    lam = rng.gamma(pn["r"], 1.0 / pn["alpha"], size=n) * np.exp(g_trans)
+    mu = rng.gamma(pn["s"], 1.0 / pn["beta"], size=n) * np.exp(g_life)
+    end_w = window_days / 7.0
+    n_weeks = int(np.ceil(end_w))
+    sends = _weekly_sends(touches, customers.index, start, n_weeks)
+    a0 = t0_days / 7.0
+    lo = np.maximum(np.arange(n_weeks)[None, :], a0[:, None])
+    exposure = np.clip(np.minimum(np.arange(1, n_weeks + 1), end_w)[None, :] - lo, 0.0, None)
+    rate = mu[:, None] * np.exp(effects.contacts_life * sends)
+    cum = np.cumsum(rate * exposure, axis=1)
+    e = rng.exponential(size=n)
+    k = (cum < e[:, None]).sum(axis=1)          # the week of dropout (n_weeks: alive at end)
+    alive = k >= n_weeks
+    kk = np.minimum(k, n_weeks - 1)
+    before = np.where(k > 0, cum[np.arange(n), np.maximum(kk - 1, 0)], 0.0)
+    drop = np.where(alive, np.nan,
+                    lo[np.arange(n), kk] + (e - before) / rate[np.arange(n), kk])
+    span = np.where(alive, end_w, drop) - a0     # weeks alive within the window
+    n_repeat = rng.poisson(lam * span)
+    owner = np.repeat(np.arange(n), n_repeat)
+    u = rng.random(len(owner)) * span[owner]
+    order = np.lexsort((u, owner))
+    owner, u = owner[order], u[order]
+    days = np.r_[t0_days, t0_days[owner] + 7.0 * u]
+    owner = np.r_[np.arange(n), owner]
+    return owner, days, n_repeat, alive, drop, lam, mu
+
+
+def weekly_contacts(touches: pd.DataFrame, transactions: pd.DataFrame, *, start,
+                    until) -> pd.DataFrame:
+    """Campaign sends per customer and calendar week: the time-varying covariate table.
+
+    The long layout of :mod:`clvkit.models.pareto_nbd_dynamic`: one row per customer and
+    week from the week of their first purchase to the week holding ``until``, weeks
+    starting on ``start``'s weekday (the synthetic window's first day), with the number of
+    sends that week (0 in most weeks). Sends after ``until`` are not counted.
+
+    Parameters
+    ----------
+    touches : DataFrame
+        ``customer_id``, ``send_date`` (one row per send).
+    transactions : DataFrame
+        ``customer_id``, ``date`` (the first purchase starts a customer's rows).
+    start : date-like
+        The first day of the first week.
+    until : date-like
+        Last day covered (e.g. the calibration end, or the end of a prediction horizon).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (text), ``period`` (first day of the week), ``contacts`` (int).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                    "date": pd.to_datetime(["2023-01-03", "2023-01-10"])})
+    >>> sends = pd.DataFrame({"customer_id": ["a", "a"],
+    ...                       "send_date": pd.to_datetime(["2023-01-04", "2023-01-12"])})
+    >>> weekly_contacts(sends, tx, start="2023-01-01", until="2023-01-14")
+      customer_id     period  contacts
+    0           a 2023-01-01         1
+    1           a 2023-01-08         1
+    2           b 2023-01-08         0
+    """
+    start, until = pd.Timestamp(start).normalize(), pd.Timestamp(until).normalize()
+    origin = np.datetime64(start.to_datetime64(), "ns")
+    days = pd.to_datetime(transactions["date"])
+    late = (days < start).to_numpy()
+    if late.any():
+        raise DataValidationError(f"purchases before `start` ({start.date()}) in rows "
+                                  f"{example_rows(transactions.index[late])}; start the weeks "
+                                  "on or before the first purchase")
+    first = days[(days <= until + pd.Timedelta(days=1) - pd.Timedelta(1))].groupby(
+        transactions["customer_id"]).min()
+    ids = first.index.astype(str)
+    first_week = ((first.to_numpy() - origin) // np.timedelta64(7, "D")).astype(np.int64)
+    n_weeks = int((until.to_datetime64() - origin) // np.timedelta64(7, "D")) + 1
+    sent = pd.to_datetime(touches["send_date"])
+    kept = touches.loc[((sent >= start) & (sent < until + pd.Timedelta(days=1))).to_numpy()]
+    kept = kept.loc[kept["customer_id"].astype(str).isin(ids).to_numpy()]
+    sends = _weekly_sends(kept.assign(customer_id=kept["customer_id"].astype(str)), ids, start,
+                          n_weeks)
+    rows = n_weeks - first_week
+    who = np.repeat(np.arange(len(ids)), rows)
+    week = first_week[who] + (np.arange(len(who)) - np.repeat(np.cumsum(rows) - rows, rows))
+    return pd.DataFrame({
+        "customer_id": ids.to_numpy()[who].astype(object),
+        "period": (origin + (7 * week).astype("timedelta64[D]")).astype("datetime64[ns]"),
+        "contacts": sends[who, week].astype(np.int64),
+    })
+
+
 def customer_ids(n: int) -> np.ndarray:
     """Text customer ids ``C0001`` ... of equal width, so they sort in numeric order.
 
@@ -505,7 +700,8 @@ def customer_ids(n: int) -> np.ndarray:
 
 def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-01",
                  seed: int = 0, return_rate: float = 0.06, campaigns_per_month: int = 2,
-                 audience_share: float = 0.3) -> CrmData:
+                 audience_share: float = 0.3,
+                 effects: CovariateEffects | None = None) -> CrmData:
     """Generate a seeded synthetic CRM dataset with known ground truth.
 
     The model is described in the module docstring; every draw comes from one
@@ -529,6 +725,10 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
         Campaign slots (A/B tests) per month; each gives two campaign ids.
     audience_share : float, default 0.3
         Share of eligible (subscribed, already acquired) customers sent each slot.
+    effects : CovariateEffects, optional
+        Purchases and dropout from a Pareto/NBD with these channel effects and a
+        time-varying effect of campaign sends on dropout (module notes). Default: the
+        BG/NBD data without covariate effects (the shipped set).
 
     Returns
     -------
@@ -555,7 +755,19 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
     rng = np.random.default_rng(seed)
 
     customers, acq_ts, t0_days, pref = _customers(rng, int(n_customers), start, window_days)
-    owner, days, n_repeat, alive = _orders(rng, customers, t0_days, window_days)
+    if effects is None:
+        owner, days, n_repeat, alive = _orders(rng, customers, t0_days, window_days)
+    else:  # campaigns first: their sends change the dropout hazard week by week
+        consent = rng.random(len(customers)) < effects.contactable_share
+        campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start,
+                                                    int(months), campaigns_per_month,
+                                                    audience_share, subscribed=consent)
+        owner, days, n_repeat, alive, drop, lam, mu = _orders_with_effects(
+            rng, customers, t0_days, window_days, touches, start, effects)
+        customers = customers.drop(columns=["true_p"]).assign(true_lambda=lam)
+        customers.insert(customers.columns.get_loc("true_lambda") + 1, "true_mu", mu)
+        customers["true_dropout_week"] = drop
+        customers["contactable"] = consent
     lines, _ = _lines(rng, customers, pref, owner, days, start, end)
     returns = _returns(rng, lines, return_rate, end)
     transactions = (pd.concat([lines, returns], ignore_index=True)
@@ -564,8 +776,10 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
                     .reset_index(drop=True))
     customers["true_alive_at_end"] = alive
     customers["true_repeat_purchases"] = n_repeat.astype(np.int64)
-    campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start, int(months),
-                                                campaigns_per_month, audience_share)
+    if effects is None:
+        campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start,
+                                                    int(months), campaigns_per_month,
+                                                    audience_share)
     customers["subscribed_at_end"] = subscribed
     truth = CrmTruth(
         bgnbd=dict(BGNBD_TRUTH), gamma_gamma=dict(GAMMA_GAMMA_TRUTH),
@@ -576,6 +790,7 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
         observation_start=start, observation_end=end, n_customers=int(n_customers),
         months=int(months), seed=int(seed), campaigns_per_month=int(campaigns_per_month),
         audience_share=float(audience_share),
+        covariate_effects=None if effects is None else asdict(effects),
     )
     return CrmData(customers=customers, transactions=transactions, campaigns=campaigns,
                    touches=touches, truth=truth)

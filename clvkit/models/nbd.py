@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from ._base import RFT, FittedModel, RFTModel, check_customers, check_horizon, prediction
+from ._base import RFTFit, RFTModel, check_horizon, prediction
+from .future import continuous_discount_rate
 
 __all__ = ["NBD", "NBDParams", "NBDFit"]
 
@@ -41,7 +42,7 @@ class NBDParams:
 
 
 @dataclass(frozen=True)
-class NBDFit(FittedModel):
+class NBDFit(RFTFit):
     """A fitted NBD model (frozen); predictions keep the customer index.
 
     Examples
@@ -59,9 +60,8 @@ class NBDFit(FittedModel):
     model_name: ClassVar[str] = "NBD"
 
     def _rft(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
-        frame = self._read(data, RFT, given)
-        check_customers(frame)
-        return frame, [frame[c].to_numpy() for c in RFT]
+        frame, cols, _, _ = self._rows(data, given)
+        return frame, cols
 
     def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
                 T: Any = None) -> pd.Series | float:  # noqa: N803
@@ -109,6 +109,89 @@ class NBDFit(FittedModel):
         e = (p.r + x) / (p.alpha + T) * t
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
+
+    def p_alive_at(self, data: Any = None, *, t: Any, frequency: Any = None,
+                   recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) ``t`` after the end of the data: 1 (the model has no dropout).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T``.
+        t : float or array-like
+            Time after T, in the fit's time unit.
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``p_alive`` (all 1).
+        """
+        frame, (x, _, _) = self._rft(data, {"frequency": frequency, "recency": recency,
+                                            "T": T})
+        t = check_horizon("t", t, len(frame))
+        return prediction(np.ones(len(x)), frame, "p_alive", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
+
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             frequency: Any = None, recency: Any = None,
+             T: Any = None) -> pd.Series | float:  # noqa: N803
+        """Discounted expected residual transactions: (r + x) / ((alpha + T) delta).
+
+        The rate's posterior mean (r + x) / (alpha + T) purchases per time unit, forever,
+        discounted continuously at delta per time unit
+        (`clvkit.models.future.continuous_discount_rate`): int_0^inf e^(-delta t) dt = 1 /
+        delta (FHL 2005 JMR eq. (2) with E[Y(t)] linear in t).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+        discount_rate : float
+            Effective discount rate per ``discount_period``, > 0.
+        discount_period : {"D", "W", "M", "Y"}
+            Period of ``discount_rate``.
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``dert``; ``attrs`` hold the rate, period and ``delta``.
+
+        Examples
+        --------
+        >>> fit = NBDFit.from_params(r=0.5, alpha=10.0, time_unit="W")
+        >>> fit.dert(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0], discount_rate=0.15,
+        ...          discount_period="Y").round(2).tolist()
+        [4.67, 42.0]
+        """
+        delta = continuous_discount_rate(discount_rate, discount_period=discount_period,
+                                         time_unit=self.time_unit)
+        frame, (x, _, T) = self._rft(data, {"frequency": frequency, "recency": recency,  # noqa: N806
+                                            "T": T})
+        p = self.params
+        return prediction((p.r + x) / (p.alpha + T) / delta, frame, "dert",
+                          time_unit=self.time_unit, discount_rate=discount_rate,
+                          discount_period=discount_period, delta=delta)
+
+    def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
+        """Expected repeat purchases of a new customer in (0, t]: r t / alpha.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the fit's time unit.
+
+        Returns
+        -------
+        ndarray or float
+            Same shape as ``t`` (a float for a scalar).
+        """
+        p, t, out = self._new_rows(t)
+        r, alpha = p
+        return out(r * t / alpha)
 
 
 class NBD(RFTModel):

@@ -12,7 +12,8 @@ Cases (``copied_number`` is spelled out for notebook 01; the others work for eve
 * ``wrong``         a typical mistake in every exercise (``WRONG``: APV per order line, +5 %
   instead of +5 points, conversions per send instead of per visit, months taken as weeks,
   the share of the score instead of the outcome, higher always "better", value as contacts
-  x uplift, up-sell read on the survivors, the conversion rate instead of the lift, ...);
+  x uplift, up-sell read on the survivors, the conversion rate instead of the lift, exp(+gamma)
+  as the lifetime multiplier, the reference channel's model for every channel, ...);
 * ``edited_checks`` wrong answers, but the check cells replaced by ``print("Checks passed.")``,
   one check cell deleted and another stripped of its nbgrader metadata;
 * ``copied_number`` functions that return the number printed in the notebook;
@@ -196,6 +197,13 @@ retention_verdicts = verdicts(kpis, objective="retention", month=KPI_MONTH,
 
 
 high_tier_lift = penetration_lift(bought, in_high_tier)''',
+    "09-1-answer": '''def rate_multipliers(table):
+    rows = table[table.index.str.startswith(("trans.", "life."))]
+    return pd.DataFrame({"multiplier": np.exp(rows["estimate"]),  # exp(+gamma) for life. too
+                         "lower": np.exp(rows["lower"]), "upper": np.exp(rows["upper"])})''',
+    "09-2-answer": '''def new_customer_value(fit, channel, *, weeks, margin_per_order):
+    model = fit.customer_model({"channel": REFERENCE})  # the reference channel for everyone
+    return margin_per_order * (1.0 + float(model.expected_purchases_new_customer(weeks)))''',
 }
 
 
