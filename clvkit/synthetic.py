@@ -93,7 +93,8 @@ __all__ = [
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
     "CrmTruth", "CrmData", "CovariateEffects", "true_funnel_rates", "customer_ids",
     "weekly_contacts",
-    "generate_crm", "save_crm", "load_crm",
+    "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
+    "FunnelPanel", "acquisition_funnel_panel", "SequencePanel", "contact_sequence_panel",
     "main",
 ]
 
@@ -864,6 +865,253 @@ def load_crm(path="data/synthetic_crm") -> CrmData:
     tables = {n: pd.read_parquet(folder / f"{n}.parquet", engine="pyarrow") for n in _TABLES}
     truth = CrmTruth.from_dict(json.loads((folder / "truth.json").read_text(encoding="utf-8")))
     return CrmData(truth=truth, **tables)
+
+
+# --------------------------------------------------------------------------- engagement panel
+
+@dataclass(frozen=True, eq=False)
+class EngagementPanel:
+    """A panel of monthly e-mails whose opens fade when a relationship ends (known truth).
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``opened``, ``clicked``.
+    customers : DataFrame
+        Per customer (index ``customer_id``): ``true_ended`` and ``true_end_send``
+        (number of the first send after the relationship ended, 0-based; equal to
+        the number of sends when it did not end).
+    truth : dict
+        The generating parameters (``open_rate``, ``faded_open_rate``,
+        ``click_rate``, ``ended_share``, ``sends``, ``seed``).
+    """
+
+    touches: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def engagement_panel(*, n_customers: int = 2_000, sends: int = 24, start="2023-01-01",
+                     open_rate: float = 0.35, faded_open_rate: float = 0.03,
+                     click_rate: float = 0.25, ended_share: float = 0.4,
+                     seed: int = 0) -> EngagementPanel:
+    """Monthly e-mails to every customer; opens fade after a relationship ends.
+
+    No open data set records when a customer's relationship ended, so this panel
+    knows it by construction: a share ``ended_share`` of customers end their
+    relationship just before a send drawn uniformly from 1 to ``sends - 1``; each
+    send before that is opened with probability ``open_rate``, each send from it on
+    with ``faded_open_rate`` (a mail client's preview, a stray click); a click
+    follows an open with probability ``click_rate``. Independent of
+    :func:`generate_crm` (its own seed), so the shipped CRM data do not change.
+
+    Examples
+    --------
+    >>> panel = engagement_panel(n_customers=5, sends=4, seed=1)
+    >>> panel.touches.shape, list(panel.touches.columns)
+    ((20, 4), ['customer_id', 'send_date', 'opened', 'clicked'])
+    >>> panel.truth["open_rate"], int(panel.customers["true_end_send"].max()) <= 4
+    (0.35, True)
+    """
+    for name, value in (("open_rate", open_rate), ("faded_open_rate", faded_open_rate),
+                        ("click_rate", click_rate), ("ended_share", ended_share)):
+        check_probability(name, value)
+    if isinstance(sends, bool) or not isinstance(sends, (int, np.integer)) or sends < 2:
+        raise ClvError(f"`sends` must be a whole number >= 2, got {sends!r}")
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n, k = int(n_customers), int(sends)
+    ended = rng.random(n) < ended_share
+    end_send = np.where(ended, rng.integers(1, k, size=n), k)
+    after = np.arange(k)[None, :] >= end_send[:, None]
+    opened = rng.random((n, k)) < np.where(after, faded_open_rate, open_rate)
+    clicked = opened & (rng.random((n, k)) < click_rate)
+    ids = customer_ids(n)
+    dates = pd.date_range(pd.Timestamp(start).normalize() + pd.Timedelta(hours=10), periods=k,
+                          freq="MS")
+    touches = pd.DataFrame({"customer_id": np.repeat(ids, k),
+                            "send_date": np.tile(dates.to_numpy(dtype="datetime64[ns]"), n),
+                            "opened": opened.ravel(), "clicked": clicked.ravel()})
+    customers = pd.DataFrame({"true_ended": ended, "true_end_send": end_send.astype(np.int64)},
+                             index=pd.Index(ids, name="customer_id"))
+    truth = {"open_rate": float(open_rate), "faded_open_rate": float(faded_open_rate),
+             "click_rate": float(click_rate), "ended_share": float(ended_share), "sends": k,
+             "seed": int(seed)}
+    return EngagementPanel(touches=touches, customers=customers, truth=truth)
+
+
+# --------------------------------------------------------------------------- acquisition funnel
+
+#: People each channel reaches (aware of the shop) in the funnel panel.
+FUNNEL_REACH = {"paid_search": 40_000, "social": 60_000, "email_referral": 5_000,
+                "organic": 30_000, "affiliate": 15_000}
+#: P(prospect | reached): visited, subscribed or asked, by channel.
+FUNNEL_PROSPECT_RATE = {"paid_search": 0.08, "social": 0.04, "email_referral": 0.20,
+                        "organic": 0.10, "affiliate": 0.06}
+#: P(first purchase | prospect), by channel.
+FUNNEL_PURCHASE_RATE = {"paid_search": 0.25, "social": 0.15, "email_referral": 0.30,
+                        "organic": 0.20, "affiliate": 0.35}
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelPanel:
+    """People reached by each acquisition channel, with their funnel stages (known truth).
+
+    Attributes
+    ----------
+    people : DataFrame
+        One row per person reached: ``channel``, ``prospect``, ``first_purchase``.
+    spend : Series
+        Acquisition spend by channel (reach x cost per reach).
+    truth : dict
+        ``prospect_rate``, ``purchase_rate`` and ``cost_per_reach`` by channel, ``seed``.
+    """
+
+    people: pd.DataFrame
+    spend: pd.Series
+    truth: dict
+
+
+def acquisition_funnel_panel(*, seed: int = 0) -> FunnelPanel:
+    """The awareness -> prospect -> first purchase funnel behind each channel's CAC.
+
+    The shop's data start at a customer's first purchase; the stages before it are
+    not in them. This panel draws them with known rates: each channel reaches
+    ``FUNNEL_REACH`` people, who become prospects with ``FUNNEL_PROSPECT_RATE`` and
+    first-time buyers with ``FUNNEL_PURCHASE_RATE`` (given a prospect). The cost per
+    person reached is set so that the expected cost per first-time buyer is the
+    channel's ``CAC_BY_CHANNEL``: ``cost_per_reach = CAC x prospect rate x purchase
+    rate``. Independent of :func:`generate_crm` (its own seed).
+
+    Examples
+    --------
+    >>> panel = acquisition_funnel_panel(seed=1)
+    >>> panel.people.columns.tolist()
+    ['channel', 'prospect', 'first_purchase']
+    >>> round(panel.truth["cost_per_reach"]["paid_search"], 2)
+    0.9
+    >>> bool((panel.people["first_purchase"] <= panel.people["prospect"]).all())
+    True
+    """
+    rng = np.random.default_rng(seed)
+    reach = np.array([FUNNEL_REACH[c] for c in CHANNELS])
+    channel = np.repeat(np.arange(len(CHANNELS)), reach)
+    p_prospect = np.array([FUNNEL_PROSPECT_RATE[c] for c in CHANNELS])[channel]
+    p_purchase = np.array([FUNNEL_PURCHASE_RATE[c] for c in CHANNELS])[channel]
+    prospect = rng.random(len(channel)) < p_prospect
+    first = prospect & (rng.random(len(channel)) < p_purchase)
+    people = pd.DataFrame({"channel": _categorical(channel, CHANNELS), "prospect": prospect,
+                           "first_purchase": first})
+    people.index.name = "person"
+    cost = {c: CAC_BY_CHANNEL[c] * FUNNEL_PROSPECT_RATE[c] * FUNNEL_PURCHASE_RATE[c]
+            for c in CHANNELS}
+    spend = pd.Series({c: FUNNEL_REACH[c] * cost[c] for c in CHANNELS}, name="spend")
+    spend.index.name = "channel"
+    truth = {"prospect_rate": dict(FUNNEL_PROSPECT_RATE),
+             "purchase_rate": dict(FUNNEL_PURCHASE_RATE), "cost_per_reach": cost,
+             "seed": int(seed)}
+    return FunnelPanel(people=people, spend=spend, truth=truth)
+
+
+# --------------------------------------------------------------------------- e-mail, then SMS
+
+@dataclass(frozen=True, eq=False)
+class SequencePanel:
+    """An e-mail to every customer, then an SMS to a random part of those it did not convert.
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``tactic`` ("sequence"),
+        ``message`` ("A"), ``medium`` ("email" or "sms"), ``opened``, ``converted``,
+        ``unsubscribed``.
+    transactions : DataFrame
+        Purchases: ``customer_id``, ``date``, ``amount``.
+    customers : DataFrame
+        Per customer: ``acquisition_date``, ``email_converted``, ``sms_group`` (sent
+        the SMS) and ``holdout`` (not converted by the e-mail, left without an SMS).
+    truth : dict
+        The generating rates, the window and the costs per send.
+    """
+
+    touches: pd.DataFrame
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def contact_sequence_panel(*, n_customers: int = 20_000, start="2024-03-04",
+                           email_open_rate: float = 0.25, email_conversion_rate: float = 0.06,
+                           base_purchase_rate: float = 0.05, sms_lift: float = 0.02,
+                           holdout_share: float = 0.5, order_value: float = 40.0,
+                           seed: int = 0) -> SequencePanel:
+    """A two-step contact sequence with a known effect of its second step.
+
+    Day 0: an e-mail to every customer; it is opened with ``email_open_rate`` and an
+    opener buys at once (converts) with ``email_conversion_rate``. Day 7: of the
+    customers it did not convert, a random ``1 - holdout_share`` get an SMS and the
+    others nothing (the hold-out). In the next 23 days every one of them buys with
+    ``base_purchase_rate``, plus ``sms_lift`` if they got the SMS: the true
+    incremental effect of the SMS step. Orders are worth ``order_value``. The cost per
+    send is ``COST_PER_SEND`` of the medium. Independent of :func:`generate_crm`.
+
+    Examples
+    --------
+    >>> panel = contact_sequence_panel(n_customers=100, seed=1)
+    >>> panel.touches["medium"].value_counts().to_dict()["email"]
+    100
+    >>> bool((panel.customers["sms_group"] & panel.customers["holdout"]).any())
+    False
+    """
+    for name, value in (("email_open_rate", email_open_rate),
+                        ("email_conversion_rate", email_conversion_rate),
+                        ("base_purchase_rate", base_purchase_rate),
+                        ("holdout_share", holdout_share)):
+        check_probability(name, value)
+    check_probability("base_purchase_rate + sms_lift", base_purchase_rate + sms_lift)
+    check_nonnegative("sms_lift", sms_lift)
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    ids = customer_ids(n)
+    day0 = pd.Timestamp(start).normalize() + pd.Timedelta(hours=10)
+    sms_day = day0 + pd.Timedelta(days=7)
+    opened = rng.random(n) < email_open_rate
+    converted = opened & (rng.random(n) < email_conversion_rate)
+    gets_sms = ~converted & (rng.random(n) >= holdout_share)
+    buys = ~converted & (rng.random(n) < base_purchase_rate + sms_lift * gets_sms)
+    buy_day = sms_day + pd.to_timedelta(rng.integers(1, 24, size=n), unit="D")
+    conversion_day = day0 + pd.to_timedelta(rng.integers(1, 7, size=n), unit="D")
+    transactions = pd.DataFrame({
+        "customer_id": np.r_[ids[converted], ids[buys]],
+        "date": np.r_[conversion_day[converted], buy_day[buys]].astype("datetime64[ns]"),
+        "amount": float(order_value)}).sort_values(["date", "customer_id"], ignore_index=True)
+    sms_ids = ids[gets_sms]
+    touches = pd.DataFrame({
+        "customer_id": np.r_[ids, sms_ids],
+        "send_date": np.r_[np.full(n, day0.to_datetime64()),
+                           np.full(len(sms_ids), sms_day.to_datetime64())].astype("datetime64[ns]"),
+        "tactic": "sequence", "message": "A",
+        "medium": pd.Categorical(np.r_[np.full(n, "email"), np.full(len(sms_ids), "sms")],
+                                 categories=list(MEDIA)),
+        "opened": np.r_[opened, np.zeros(len(sms_ids), bool)],
+        "converted": np.r_[converted, np.zeros(len(sms_ids), bool)],
+        "unsubscribed": False})
+    customers = pd.DataFrame({
+        "acquisition_date": np.full(n, (day0 - pd.Timedelta(days=30)).to_datetime64()),
+        "email_converted": converted, "sms_group": gets_sms, "holdout": ~converted & ~gets_sms},
+        index=pd.Index(ids, name="customer_id"))
+    truth = {"email_open_rate": float(email_open_rate),
+             "email_conversion_rate": float(email_conversion_rate),
+             "base_purchase_rate": float(base_purchase_rate), "sms_lift": float(sms_lift),
+             "holdout_share": float(holdout_share), "order_value": float(order_value),
+             "window_days": 23, "cost_per_send": dict(COST_PER_SEND), "seed": int(seed)}
+    return SequencePanel(touches=touches, transactions=transactions, customers=customers,
+                         truth=truth)
 
 
 def main(argv=None) -> int:

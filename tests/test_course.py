@@ -213,7 +213,7 @@ def test_notebook_08_fake_submissions(tmp_path, bwrap):
                   notebook_timeout=240, jobs=2)
     points = table.set_index(["student", "exercise"])["points"]
     auto = [f"08-{k}" for k in range(1, 6)]
-    written = ["08-focus-written", "08-story-written", "08-written"]
+    written = ["08-focus-written", "08-story-written", "08-voice-written", "08-written"]
     assert sorted(table["exercise"].unique()) == [*auto, *written]
     assert [points["correct", e] for e in auto] == [3.0] * 5
     assert [points[s, e] for s in ("blank", "wrong") for e in auto] == [0.0] * 10

@@ -312,6 +312,71 @@ def test_load_transactions_keeps_every_sale_and_separates_every_return(small):
     assert len(res.returns) == (t["amount"] < 0).sum()
 
 
+def test_engagement_panel_has_its_known_open_rates():
+    """Opens before and after each customer's known end recover the two open rates
+    (within 4 standard errors), and the share of ended relationships its parameter."""
+    from clvkit.synthetic import engagement_panel
+
+    panel = engagement_panel(n_customers=3_000, sends=12, seed=11)
+    t, truth = panel.touches, panel.truth
+    send_no = t.groupby("customer_id").cumcount().to_numpy()
+    after = send_no >= t["customer_id"].map(panel.customers["true_end_send"]).to_numpy()
+    for mask, rate in ((~after, truth["open_rate"]), (after, truth["faded_open_rate"])):
+        se = np.sqrt(rate * (1 - rate) / mask.sum())
+        assert abs(t.loc[mask, "opened"].mean() - rate) < 4 * se
+    se = np.sqrt(truth["ended_share"] * (1 - truth["ended_share"]) / 3_000)
+    assert abs(panel.customers["true_ended"].mean() - truth["ended_share"]) < 4 * se
+    assert not (t["clicked"] & ~t["opened"]).any()       # no click without an open
+    again = engagement_panel(n_customers=3_000, sends=12, seed=11)
+    pd.testing.assert_frame_equal(again.touches, t)       # seeded
+
+
+def test_engagement_panel_rejects_bad_arguments():
+    from clvkit.synthetic import engagement_panel
+
+    with pytest.raises(ClvError, match="`sends` must be a whole number >= 2"):
+        engagement_panel(sends=1)
+    with pytest.raises(ClvError, match="open_rate"):
+        engagement_panel(open_rate=1.5)
+
+
+def test_acquisition_funnel_panel_prices_each_channel_at_its_cac():
+    """Cost per person reached x reach = spend, and the expected cost per buyer is the CAC."""
+    from clvkit.synthetic import (
+        FUNNEL_PROSPECT_RATE,
+        FUNNEL_PURCHASE_RATE,
+        FUNNEL_REACH,
+        acquisition_funnel_panel,
+    )
+
+    panel = acquisition_funnel_panel(seed=3)
+    assert panel.people["channel"].value_counts().to_dict() == FUNNEL_REACH
+    for channel, cac in CAC_BY_CHANNEL.items():
+        expected_buyers = (FUNNEL_REACH[channel] * FUNNEL_PROSPECT_RATE[channel]
+                           * FUNNEL_PURCHASE_RATE[channel])
+        assert panel.spend[channel] / expected_buyers == pytest.approx(cac)
+    assert not (panel.people["first_purchase"] & ~panel.people["prospect"]).any()
+    pd.testing.assert_frame_equal(acquisition_funnel_panel(seed=3).people, panel.people)
+
+
+def test_contact_sequence_panel_sends_the_sms_to_a_random_part_of_the_unconverted():
+    from clvkit.synthetic import contact_sequence_panel
+
+    panel = contact_sequence_panel(n_customers=40_000, seed=4)
+    c, truth = panel.customers, panel.truth
+    unconverted = ~c["email_converted"]
+    assert (c["sms_group"] | c["holdout"]).equals(unconverted)
+    share = c.loc[unconverted, "holdout"].mean()
+    se = np.sqrt(truth["holdout_share"] * (1 - truth["holdout_share"]) / unconverted.sum())
+    assert abs(share - truth["holdout_share"]) < 4 * se
+    p = truth["email_open_rate"] * truth["email_conversion_rate"]
+    assert abs(c["email_converted"].mean() - p) < 4 * np.sqrt(p * (1 - p) / len(c))
+    assert set(panel.touches.loc[panel.touches["medium"] == "sms", "customer_id"]) == set(
+        c.index[c["sms_group"]])
+    with pytest.raises(ClvError, match="sms_lift"):
+        contact_sequence_panel(sms_lift=-0.1)
+
+
 # ----------------------------------------------------------------- covariate effects (option)
 
 #: The seeded set of notebook 09 (campaign contacts as a time-varying covariate).
