@@ -9,7 +9,6 @@ set and the plain files of the hostile corpus.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -47,15 +46,6 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 SQL_ENGINES = ("duckdb", "spark")
 
 
-@pytest.fixture(scope="session")
-def spark_session():
-    if shutil.which("java") is None:
-        pytest.fail("Spark SQL tests need a Java runtime (17+): run `make java`")
-    from clvkit.engines import local_spark
-
-    return local_spark()
-
-
 def _load(name: str) -> ReportData:
     specs = {"cdnow": ({"preset": "cdnow"}, DATA / "cdnow_master.csv.gz"),
              "online_retail": (None, None), "synthetic_crm": ("synthetic_crm", None)}
@@ -82,7 +72,7 @@ def produced(loaded, request):
         if (name, engine) not in made:
             data = loaded[name]
             month = resolve_month(None, data.transactions, returns=data.returns)
-            spark = request.getfixturevalue("spark_session") if engine == "spark" else None
+            spark = request.getfixturevalue("spark") if engine == "spark" else None
             made[name, engine] = engine_tables(data.transactions, data.returns, engine=engine,
                                                cuts=comparison_stops(month), spark=spark)
         return made[name, engine]
@@ -90,10 +80,10 @@ def produced(loaded, request):
     return get
 
 
-#: Spark SQL is slow on a shared 2-core machine (30-220 s a data set): the hostile plain
-#: files (one small Spark run) in the unit tests, the data sets in the slow tier
-#: (``-m notebooks``).
-SLOW = pytest.mark.notebooks
+#: Spark SQL is slow on a shared 2-core machine (30-220 s a data set): its runs are in the
+#: Spark tier (``-m spark``, ``make spark``; the ``spark`` fixture of tests/conftest.py is the
+#: one shared session), not in the unit tests.
+SLOW = pytest.mark.spark
 PAIRS = [("cdnow", "duckdb"), ("online_retail", "duckdb"), ("synthetic_crm", "duckdb"),
          pytest.param("cdnow", "spark", marks=SLOW),
          pytest.param("online_retail", "spark", marks=SLOW),
@@ -156,7 +146,7 @@ def test_partial_month_cuts_give_like_for_like_kpis_on_every_engine(loaded, engi
     data = dataclasses.replace(data, as_of=str(period.as_of.date()))
     cuts = comparison_stops(period)
     assert len(cuts) == 2
-    spark = request.getfixturevalue("spark_session") if engine == "spark" else None
+    spark = request.getfixturevalue("spark") if engine == "spark" else None
     tables = engine_tables(data.transactions, data.returns, engine=engine, cuts=cuts,
                            spark=spark)
     head = kpis_table(headline_numbers(dataclasses.replace(data, tables=tables),
@@ -184,7 +174,7 @@ def test_hostile_plain_files_give_the_same_tables_on_duckdb(case, tmp_path):
                        pandas_tables(res.transactions, res.returns), case.id)
 
 
-def test_hostile_plain_files_give_the_same_tables_on_spark(tmp_path, spark_session):
+def test_hostile_plain_files_give_the_same_tables_on_spark(tmp_path, spark):
     """All plain files at once (ids prefixed by the case): one Spark run."""
     parts = {"transactions": [], "returns": []}
     for case in PLAIN:
@@ -196,7 +186,7 @@ def test_hostile_plain_files_give_the_same_tables_on_spark(tmp_path, spark_sessi
                                             .astype("string")))
     tx, ret = (pd.concat(parts[n], ignore_index=True) for n in ("transactions", "returns"))
     assert tx["customer_id"].str.split("/").str[0].nunique() == len(PLAIN)
-    assert_same_tables(engine_tables(tx, ret, engine="spark", spark=spark_session),
+    assert_same_tables(engine_tables(tx, ret, engine="spark", spark=spark),
                        pandas_tables(tx, ret), "hostile plain files")
 
 
