@@ -1,0 +1,222 @@
+"""Benchmark: the whole report pack at warehouse scale, per engine (issue 19 targets).
+
+Run: ``.venv/bin/python benchmarks/bench_report_scale.py`` (every row; ``--only`` picks
+rows by name, ``--sizes`` picks data sets). Prints a Markdown table: data, engine, whole
+pack time, peak memory, target, verdict.
+
+Data: the shipped Online Retail file and seeded scale sets written by
+:func:`clvkit.synthetic.write_transactions_at_scale` (BG/NBD buyers with Gamma-distributed
+rates, Gamma-Gamma order values split over lines, five channels, 6% of lines returned,
+24 months from 2023-01-01). They are cached under ``benchmarks/_out/scale_data/``
+(git-ignored) and reused while the generator arguments are unchanged.
+
+Each pack is ``python -m clvkit report --config default --data FILE ...`` in its own
+process group; its peak memory is the peak of the summed resident memory of the whole
+process tree (the report process, its section kernels, a Spark JVM), sampled every
+0.1 s with psutil; the CPU time is that of the tree too. A row whose engine the installed
+``clvkit report`` does not offer (``--engine``) is printed as "not available", never timed.
+The 1-minute load average at the start of each run is printed: the machine is shared,
+wall times grow with it.
+
+Row ``clv_stream_5m``: per-customer CLV with intervals of 5M customers streamed to Parquet
+(:func:`clvkit.clv.write_customer_clv`), from a fitted summary of 5M synthetic customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / "_out" / "scale_data"
+SEED = 19
+
+#: data set -> generator arguments (None: a shipped file)
+DATASETS = {
+    "online_retail": None,
+    "1.3m": {"n_customers": 150_000, "frequency": 2.2},
+    "10m": {"n_customers": 1_000_000, "frequency": 3.0},
+    "100m": {"n_customers": 5_000_000, "frequency": 12.5},
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    data: str
+    engine: str
+    target_s: float | None
+    target_mb: float | None
+
+
+ROWS = (
+    Row("online_retail/pandas", "online_retail", "pandas", 30, 600),
+    Row("1.3m/pandas", "1.3m", "pandas", 60, 1024),
+    Row("10m/duckdb", "10m", "duckdb", 180, 2048),
+    Row("10m/pandas", "10m", "pandas", None, None),
+    Row("100m/duckdb", "100m", "duckdb", 1200, 4096),
+    Row("10m/spark", "10m", "spark", 600, None),
+)
+
+
+def dataset(name: str, *, say=print) -> Path:
+    """The file of data set ``name`` (generated once into the cache)."""
+    if DATASETS[name] is None:
+        return ROOT / "data" / "online_retail.parquet"
+    kw = {**DATASETS[name], "seed": SEED}
+    path = CACHE / f"tx_{name}.parquet"
+    stamp = path.with_suffix(".json")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text())["args"] == kw:
+        return path
+    from clvkit.synthetic import write_transactions_at_scale
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    info = write_transactions_at_scale(path, workers=2, **kw)
+    seconds = time.perf_counter() - start
+    stamp.write_text(json.dumps({"args": kw, "info": info, "seconds": seconds}))
+    say(f"generated {name}: {info['rows']:,} rows, {info['customers']:,} customers "
+        f"in {seconds:.0f} s")
+    return path
+
+
+def engines_available() -> set[str]:
+    """Engines the installed ``clvkit report`` offers (``--engine`` choices)."""
+    out = subprocess.run([sys.executable, "-m", "clvkit", "report", "--help"],
+                         capture_output=True, text=True, cwd=ROOT, check=False).stdout
+    if "--engine" not in out:
+        return {"pandas"}
+    return {"pandas"} | {e for e in ("duckdb", "spark") if e in out}
+
+
+def measure(cmd: list[str], *, timeout: float) -> dict:
+    """Run ``cmd``; wall seconds, tree CPU seconds, peak tree RSS (MB), exit code."""
+    import psutil
+
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    root = psutil.Process(proc.pid)
+    peak, cpu = 0.0, {}
+    while proc.poll() is None:
+        if time.perf_counter() - start > timeout:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            return {"status": f"timeout {timeout:.0f} s", "load": load}
+        rss = 0
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        for p in tree:
+            try:
+                rss += p.memory_info().rss
+                t = p.cpu_times()
+                cpu[p.pid] = t.user + t.system + t.children_user + t.children_system
+            except psutil.NoSuchProcess:
+                pass
+        peak = max(peak, rss / 2**20)
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    output = proc.stdout.read()
+    return {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}",
+            "seconds": wall, "cpu": sum(cpu.values()), "peak_mb": peak, "load": load,
+            "output": output}
+
+
+def pack_command(row: Row, path: Path, out: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "clvkit", "report", "--out", str(out), "--force"]
+    if row.data != "online_retail":
+        cmd += ["--config", "default", "--data", str(path), "--currency", "USD"]
+    if row.engine != "pandas":
+        cmd += ["--engine", row.engine]
+    return cmd
+
+
+def verdict(row: Row, result: dict) -> str:
+    if result["status"] != "ok":
+        return result["status"]
+    missed = []
+    if row.target_s is not None and result["seconds"] > row.target_s:
+        missed.append("time")
+    if row.target_mb is not None and result["peak_mb"] > row.target_mb:
+        missed.append("memory")
+    if row.target_s is None and row.target_mb is None:
+        return "comparison"
+    return "met" if not missed else "NOT met (" + ", ".join(missed) + ")"
+
+
+def target_text(row: Row) -> str:
+    parts = [f"<= {row.target_s:.0f} s" if row.target_s else "",
+             f"<= {row.target_mb:.0f} MB" if row.target_mb else ""]
+    return " / ".join(p for p in parts if p) or "-"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=None,
+                        help=f"rows to run (default all): {[r.name for r in ROWS]}")
+    parser.add_argument("--sizes", nargs="*", default=None,
+                        help=f"data sets to run (default all): {list(DATASETS)}")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds after which a pack is stopped (default 1800)")
+    parser.add_argument("--keep", action="store_true", help="keep the packs (printed paths)")
+    args = parser.parse_args(argv)
+    rows = [r for r in ROWS if (args.only is None or r.name in args.only)
+            and (args.sizes is None or r.data in args.sizes)]
+    available = engines_available()
+    print(f"{machine()}; engines offered by `clvkit report`: {sorted(available)}")
+    table = []
+    work = Path(tempfile.mkdtemp(prefix="bench_report_scale_"))
+    for row in rows:
+        base = {"data": row.data, "engine": row.engine, "target": target_text(row)}
+        if row.engine not in available:
+            table.append({**base, "pack s": "not available", "CPU s": "", "peak MB": "",
+                          "load": "", "verdict": "not available (no --engine "
+                          f"{row.engine} in clvkit report)"})
+            print(f"{row.name}: not available", flush=True)
+            continue
+        path = dataset(row.data)
+        out = work / row.name.replace("/", "_")
+        res = measure(pack_command(row, path, out), timeout=args.timeout)
+        if res["status"] != "ok" and "output" in res:
+            print(res["output"][-2000:])
+        table.append({**base, "pack s": f"{res['seconds']:.1f}" if "seconds" in res else "-",
+                      "CPU s": f"{res['cpu']:.0f}" if "cpu" in res else "-",
+                      "peak MB": f"{res['peak_mb']:.0f}" if "peak_mb" in res else "-",
+                      "load": f"{res['load']:.1f}", "verdict": verdict(row, res)})
+        print(f"{row.name}: {table[-1]}", flush=True)
+    _print(table)
+    if args.keep:
+        print(f"packs kept in {work}")
+    else:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _print(table: list[dict]) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(table)
+    print("\n### Report pack at scale (issue 19)\n")
+    try:
+        print(frame.to_markdown(index=False))
+    except ImportError:
+        print(frame.to_string(index=False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
