@@ -11,9 +11,10 @@ rates, Gamma-Gamma order values split over lines, five channels, 6% of lines ret
 (git-ignored) and reused while the generator arguments are unchanged.
 
 Each pack is ``python -m clvkit report --config default --data FILE ...`` in its own
-process group; its peak memory is the peak of the summed resident memory of the whole
-process tree (the report process, its section kernels, a Spark JVM), sampled every
-0.1 s with psutil; the CPU time is that of the tree too. A row whose engine the installed
+process group; its peak memory is the peak of the summed proportional set size (PSS:
+shared pages split between the processes sharing them) of the whole process tree (the
+report process, its section kernels, a Spark JVM), sampled every 0.2 s with psutil; the
+CPU time is the tree's (``wait4`` rusage of the child, descendants included). A row whose engine the installed
 ``clvkit report`` does not offer (``--engine``) is printed as "not available", never timed.
 The 1-minute load average at the start of each run is printed: the machine is shared,
 wall times grow with it.
@@ -68,6 +69,7 @@ ROWS = (
     Row("10m/duckdb", "10m", "duckdb", 180, 2048),
     Row("10m/pandas", "10m", "pandas", None, None),
     Row("100m/duckdb", "100m", "duckdb", 1200, 4096),
+    Row("100m/pandas", "100m", "pandas", None, None),
     Row("10m/spark", "10m", "spark", 600, None),
     Row("clv_stream_5m", "5m customers", "pandas", None, None),
 )
@@ -144,40 +146,60 @@ def engines_available() -> set[str]:
     return {"pandas"} | {e for e in ("duckdb", "spark") if e in out}
 
 
+def _tree_memory(root) -> float:
+    """Summed proportional set size (PSS, else RSS) of ``root`` and its descendants, MB.
+
+    PSS shares each shared page among the processes mapping it, so the kernels' common
+    libraries are not counted once per kernel as a sum of RSS would.
+    """
+    import psutil
+
+    total = 0
+    try:
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for p in tree:
+        try:
+            info = p.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total / 2**20
+
+
 def measure(cmd: list[str], *, timeout: float) -> dict:
-    """Run ``cmd``; wall seconds, tree CPU seconds, peak tree RSS (MB), exit code."""
+    """Run ``cmd``; wall seconds, CPU seconds of the tree, peak tree PSS (MB), exit code.
+
+    CPU time is the child's ``wait4`` rusage (user + system), which includes every
+    descendant it waited for (section kernels, a JVM).
+    """
     import psutil
 
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    root = psutil.Process(proc.pid)
-    peak, cpu = 0.0, {}
-    while proc.poll() is None:
-        if time.perf_counter() - start > timeout:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-            return {"status": f"timeout {timeout:.0f} s", "load": load}
-        rss = 0
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            tree = []
-        for p in tree:
-            try:
-                rss += p.memory_info().rss
-                t = p.cpu_times()
-                cpu[p.pid] = t.user + t.system + t.children_user + t.children_system
-            except psutil.NoSuchProcess:
-                pass
-        peak = max(peak, rss / 2**20)
-        time.sleep(0.1)
-    wall = time.perf_counter() - start
-    output = proc.stdout.read()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        root = psutil.Process(proc.pid)
+        peak, status, usage = 0.0, None, None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            if time.perf_counter() - start > timeout:
+                os.killpg(proc.pid, 9)
+                os.wait4(proc.pid, 0)
+                return {"status": f"timeout {timeout:.0f} s", "load": load}
+            peak = max(peak, _tree_memory(root))
+            time.sleep(0.2)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read()
     return {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}",
-            "seconds": wall, "cpu": sum(cpu.values()), "peak_mb": peak, "load": load,
-            "output": output}
+            "seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak,
+            "load": load, "output": output}
 
 
 def pack_command(row: Row, path: Path, out: Path) -> list[str]:
@@ -217,6 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds after which a pack is stopped (default 1800)")
     parser.add_argument("--keep", action="store_true", help="keep the packs (printed paths)")
+    parser.add_argument("--pandas-100m", action="store_true",
+                        help="also try the pandas engine on 100M rows")
     parser.add_argument("--clv-stream-child", nargs=3, metavar=("N", "OUT", "CHUNK"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -232,6 +256,11 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_report_scale_"))
     for row in rows:
         base = {"data": row.data, "engine": row.engine, "target": target_text(row)}
+        if row.engine == "pandas" and row.data == "100m" and not args.pandas_100m:
+            table.append({**base, "pack s": "not run", "CPU s": "", "peak MB": "", "load": "",
+                          "verdict": "not run: pandas holds every row in memory "
+                          "(--pandas-100m to try)"})
+            continue
         if row.engine not in available:
             table.append({**base, "pack s": "not available", "CPU s": "", "peak MB": "",
                           "load": "", "verdict": "not available (no --engine "
@@ -247,6 +276,9 @@ def main(argv=None) -> int:
         res = measure(cmd, timeout=args.timeout)
         if row.name == "clv_stream_5m" and res["status"] == "ok":
             print(f"clv_stream_5m: {res['output'].strip().splitlines()[-1]}")
+        elif "output" in res:       # the report's own lines: load, sections, total
+            print("\n".join(line for line in res["output"].splitlines()
+                            if line.startswith(("  [", "clvkit report: done"))))
         if res["status"] != "ok" and "output" in res:
             print(res["output"][-2000:])
         table.append({**base, "pack s": f"{res['seconds']:.1f}" if "seconds" in res else "-",
