@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import matplotlib
 import pytest
@@ -19,3 +20,26 @@ def online_retail():
     from clvkit.datasets import load_online_retail
 
     return load_online_retail()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession (``local[2]``) for the whole test session.
+
+    Every test that uses it is marked ``spark`` (see :func:`pytest_collection_modifyitems`):
+    a JVM and Python workers make these tests slow, so ``make spark`` runs them and
+    ``make unit`` leaves them out. Without Java they FAIL with the fix, they are not skipped.
+    """
+    from clvkit.engines import local_spark
+
+    if shutil.which("java") is None:
+        pytest.fail("Spark SQL tests need a Java runtime (17+) and `java` is not on PATH: "
+                    "run `make java` (apt-get install default-jre-headless)")
+    return local_spark()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that uses the ``spark`` fixture ``spark`` (run by ``make spark``)."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)

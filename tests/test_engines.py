@@ -1,8 +1,9 @@
 """One summary, several engines: pandas (the reference), DuckDB and Spark SQL agree.
 
-Spark tests share one local SparkSession per test session (``local[2]``, no UI, 4 shuffle
-partitions). They need Java: without it they FAIL with the fix in the message (CI installs
-it with ``make java``), they are not skipped.
+Spark tests share one local SparkSession per test session (the ``spark`` fixture of
+``tests/conftest.py``: ``local[2]``, no UI, 4 shuffle partitions), and are marked ``spark``
+by it: ``make spark`` runs them, ``make unit`` does not. They need Java: without it they FAIL
+with the fix in the message (CI installs it with ``make java``), they are not skipped.
 """
 
 import shutil
@@ -41,14 +42,6 @@ def assert_same_summary(ours: pd.DataFrame, reference: pd.DataFrame) -> None:
         else:
             np.testing.assert_allclose(ours[col].to_numpy(), reference[col].to_numpy(),
                                        rtol=1e-9, atol=1e-9, err_msg=col)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    if shutil.which("java") is None:
-        pytest.fail("Spark SQL tests need a Java runtime (17+) and `java` is not on PATH: "
-                    "run `make java` (apt-get install default-jre-headless)")
-    return local_spark()
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -227,8 +228,9 @@ def load_report_data(spec: dict, *, data=None,
     raw input is unknown). Lines whose product is in ``spec["non_product"]`` are
     set apart (``ReportData.non_product``); the monthly revenue bridge is computed
     from the raw input independently of the loader (:mod:`clvkit.reconcile`).
-    ``hint`` rewrites the loader's Python-style hints in an error (default: the
-    config's YAML terms; the command line passes :func:`clvkit.cli.cli_hint`).
+    ``hint`` rewrites the loader's Python-style hints in an error and in the reading
+    decisions (default: the config's YAML terms; the command line passes
+    :func:`clvkit.cli.cli_hint`).
     """
     from ..io import LoadResult
 
@@ -238,11 +240,14 @@ def load_report_data(spec: dict, *, data=None,
                           non_product=other)
     options = _loader_options(spec)
     try:
-        return _load_report_data(spec, data, options)
+        loaded = _load_report_data(spec, data, options)
     except ReportError:
         raise
     except ClvError as err:
         raise ReportError(f"could not load the report data: {hint(str(err))}") from err
+    # the decisions are shown to the reader (progress lines, the data-quality page) in the
+    # terms of the interface they used: the config's YAML, or the command line's options
+    return dataclasses.replace(loaded, decisions=tuple(hint(d) for d in loaded.decisions))
 
 
 def _load_report_data(spec: dict, data, options: dict) -> ReportData:

@@ -168,7 +168,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise
         raise ReportError(f"could not load the report data: {err}") from err
     for decision in loaded.decisions:
-        say(f"clvkit report: read: {hint(decision)}")
+        say(f"clvkit report: read: {decision}")
     period = resolve_month(month or cfg.month, loaded.transactions, as_of=cfg.data.get("as_of"),
                            returns=loaded.returns, partial=partial)
     month = period.month

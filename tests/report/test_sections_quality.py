@@ -128,6 +128,18 @@ def test_loader_decisions_are_listed_escaped_and_survive_staging(tmp_path):
     assert "\\[x\\]\\(javascript" in text and "<b>" not in text
 
 
+def test_loader_decisions_are_in_the_command_line_terms_for_command_line_users(tmp_path):
+    # `clvkit report --data file.csv` passes cli_hint: the page names --duplicates, not YAML
+    from clvkit.cli import cli_hint
+
+    rows = [("a", "13/01/2024", "10"), ("a", "13/01/2024", "10"), ("b", "02/02/2024", "5")]
+    data = load_report_data(load_config({"data": str(_csv(tmp_path, rows))}).data,
+                            hint=cli_hint)
+    text = data_quality_text(data, currency="EUR").replace("\\", "")
+    assert "--duplicates 'drop'" in text
+    assert "data: {" not in text and "duplicates='drop'" not in text
+
+
 @pytest.mark.parametrize("rule", ["drop", "keep"])
 def test_summary_rows_option_reaches_loader_and_bridge_alike(tmp_path, rule):
     rows = [(c, "2024-01-05", "10") for c in "abcdefghijkl"] + [("Total", "2024-01-31", "120")]

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from ... import columns as C
-from ..data import ReportData, yaml_hint
+from ..data import ReportData
 from ..month import month_end
 from ..page import SectionPage, fmt, md_text, section_page
 
@@ -215,7 +215,7 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if data.decisions:
         text += ("\n\nHow the input was read (each choice was made once, from the whole "
                  "column or file; the option in brackets changes it):\n\n"
-                 + "\n".join(f"- {md_text(yaml_hint(d).replace('`', ''))}"
+                 + "\n".join(f"- {md_text(d.replace('`', ''))}"
                              for d in data.decisions))
     gaps = data_gaps(data)
     if gaps:
