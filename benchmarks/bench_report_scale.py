@@ -44,6 +44,8 @@ from _common import machine  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / "_out" / "scale_data"
 SEED = 19
+#: ``--memory-limit`` of the DuckDB packs (DuckDB spills beyond it)
+DUCKDB_MEMORY_LIMIT = "1GB"
 
 #: data set -> generator arguments (None: a shipped file)
 DATASETS = {
@@ -143,7 +145,7 @@ def engines_available() -> set[str]:
                          capture_output=True, text=True, cwd=ROOT, check=False).stdout
     if "--engine" not in out:
         return {"pandas"}
-    return {"pandas"} | {e for e in ("duckdb", "spark") if e in out}
+    return {"pandas"} | {e for e in ("duckdb", "spark") if e in out.split("--engine", 1)[1]}
 
 
 def _tree_memory(root) -> float:
@@ -202,12 +204,15 @@ def measure(cmd: list[str], *, timeout: float) -> dict:
             "load": load, "output": output}
 
 
-def pack_command(row: Row, path: Path, out: Path) -> list[str]:
+def pack_command(row: Row, path: Path, out: Path, *, engines: set[str]) -> list[str]:
+    """The ``clvkit report`` command of ``row`` (``--engine`` named whenever it exists)."""
     cmd = [sys.executable, "-m", "clvkit", "report", "--out", str(out), "--force"]
     if row.data != "online_retail":
         cmd += ["--config", "default", "--data", str(path), "--currency", "USD"]
-    if row.engine != "pandas":
+    if engines != {"pandas"}:
         cmd += ["--engine", row.engine]
+    if row.engine == "duckdb":
+        cmd += ["--memory-limit", DUCKDB_MEMORY_LIMIT]
     return cmd
 
 
@@ -272,7 +277,7 @@ def main(argv=None) -> int:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--clv-stream-child",
                    "5000000", str(out.with_suffix(".parquet")), "500000"]
         else:
-            cmd = pack_command(row, dataset(row.data), out)
+            cmd = pack_command(row, dataset(row.data), out, engines=available)
         res = measure(cmd, timeout=args.timeout)
         if row.name == "clv_stream_5m" and res["status"] == "ok":
             print(f"clv_stream_5m: {res['output'].strip().splitlines()[-1]}")
