@@ -589,6 +589,27 @@ def _scores(fit: Any, rows: pd.DataFrame, inverse: np.ndarray, index: pd.Index,
     return scores, totals
 
 
+def _check_options(*, horizon, next_period, discount_rate, horizon_unit, discount_period,
+                   next_period_unit, level) -> None:
+    """The checks of the prediction options shared by the scoring entry points."""
+    check_positive("horizon", horizon)
+    check_positive("next_period", next_period)
+    check_nonnegative("discount_rate", discount_rate)
+    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
+                       ("next_period_unit", next_period_unit)):
+        check_one_of(name, unit, TIME_UNITS)
+    if not 0 < level < 1:
+        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
+
+
+def _spend_input(summary: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The spend model's input: customers it may not use (``~keep``) as new customers,
+    who get the population mean spend."""
+    return pd.DataFrame({"frequency": np.where(keep, summary["frequency"], 0),
+                         "monetary_value": np.where(keep, summary["monetary_value"], 0.0)},
+                        index=summary.index)
+
+
 def score_customers(fit: Any, summary: pd.DataFrame, *, spend_fit: Any = None,
                     margin: float | pd.Series = 1.0, horizon: float = 12,
                     horizon_unit: str = "M", discount_rate: float = 0.0,
@@ -636,14 +657,9 @@ def score_customers(fit: Any, summary: pd.DataFrame, *, spend_fit: Any = None,
     >>> table.shape
     (2357, 12)
     """
-    check_positive("horizon", horizon)
-    check_positive("next_period", next_period)
-    check_nonnegative("discount_rate", discount_rate)
-    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
-                       ("next_period_unit", next_period_unit)):
-        check_one_of(name, unit, TIME_UNITS)
-    if not 0 < level < 1:
-        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    _check_options(horizon=horizon, next_period=next_period, discount_rate=discount_rate,
+                   horizon_unit=horizon_unit, discount_period=discount_period,
+                   next_period_unit=next_period_unit, level=level)
     margins = _margin_array(margin, summary.index)
     rows, inverse = _distinct(summary[["frequency", "recency", "T"]].astype(float))
     weights = np.bincount(inverse, minlength=len(rows)).astype(float)
@@ -652,10 +668,7 @@ def score_customers(fit: Any, summary: pd.DataFrame, *, spend_fit: Any = None,
     spend = None
     if spend_fit is not None:
         keep = spend_rows(summary)
-        spend = _gamma_gamma_spend(spend_fit, pd.DataFrame({
-            "frequency": np.where(keep, summary["frequency"], 0),
-            "monetary_value": np.where(keep, summary["monetary_value"], 0.0)},
-            index=summary.index))
+        spend = _gamma_gamma_spend(spend_fit, _spend_input(summary, keep))
     options = {"horizon": horizon, "horizon_unit": horizon_unit,
                "discount_rate": discount_rate, "discount_period": discount_period}
     z = float(stats.norm.ppf((1 + level) / 2))
@@ -994,16 +1007,11 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     [153.0, 211.0]
     """
     _check_summaries(calibration, full)
-    check_positive("horizon", horizon)
-    check_positive("next_period", next_period)
-    check_nonnegative("discount_rate", discount_rate)
-    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
-                       ("next_period_unit", next_period_unit)):
-        check_one_of(name, unit, TIME_UNITS)
+    _check_options(horizon=horizon, next_period=next_period, discount_rate=discount_rate,
+                   horizon_unit=horizon_unit, discount_period=discount_period,
+                   next_period_unit=next_period_unit, level=level)
     check_one_of("interval", interval, ("delta", "bootstrap"))
     check_positive("n_replicates", n_replicates)
-    if not 0 < level < 1:
-        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
     margins = _margin_array(margin, full.index)
     spend = "monetary_value" in calibration.columns and "monetary_value" in full.columns
     table = compare_models(calibration, models=models, spend=spend, time_unit=time_unit)
@@ -1083,9 +1091,7 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     if spend_fit is not None or flat is not None:
         spend_model = "Gamma-Gamma" if flat is None else "sample mean"
     if spend_fit is not None:  # customers left out of the spend model: the population mean
-        spend_input = pd.DataFrame({
-            "frequency": np.where(keep, full["frequency"], 0),
-            "monetary_value": np.where(keep, full["monetary_value"], 0.0)}, index=full.index)
+        spend_input = _spend_input(full, keep)
     z = float(stats.norm.ppf((1 + level) / 2))
     scores = None
     if interval == "delta":
