@@ -13,7 +13,7 @@ import pytest
 from clvkit import synthetic
 from clvkit.errors import ClvError
 from clvkit.io import load_transactions
-from clvkit.synthetic import CHANNELS, CATEGORIES, write_transactions_at_scale
+from clvkit.synthetic import CATEGORIES, CHANNELS, write_transactions_at_scale
 
 
 @pytest.fixture

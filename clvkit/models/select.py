@@ -408,8 +408,10 @@ def sample_mean_spend(summary: pd.DataFrame) -> tuple[float, float]:
 
 def _gamma_gamma_spend(spend_fit: Any, spend_input: pd.DataFrame
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Expected spend and its gradient in the log parameters per distinct (x, m), their
-    covariance, and each customer's distinct row."""
+    """Spend per distinct (x, m): estimate, log-parameter gradient, covariance, map.
+
+    Each customer's distinct row is the fourth item.
+    """
     spend_hist, spend_inv = _distinct(spend_input[["frequency", "monetary_value"]])
     s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_hist)
                             .to_numpy())
@@ -509,8 +511,11 @@ class CustomerScores:
             yield self.chunk(start, min(start + int(chunk_size), len(self)))
 
     def frame(self, chunk_size: int = 500_000) -> pd.DataFrame:
-        """All customers' predictions (``p_alive``, ``purchases_next`` and, with a spend
-        model, ``clv_revenue`` and ``clv_margin``, each with ``_lower``/``_upper``)."""
+        """All customers' predictions, as one frame.
+
+        Columns ``p_alive``, ``purchases_next`` and, with a spend model,
+        ``clv_revenue`` and ``clv_margin``, each with ``_lower``/``_upper``.
+        """
         if len(self) == 0:
             return self.chunk(0, 0)
         return pd.concat(list(self.chunks(chunk_size)))
@@ -603,8 +608,10 @@ def _check_options(*, horizon, next_period, discount_rate, horizon_unit, discoun
 
 
 def _spend_input(summary: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The spend model's input: customers it may not use (``~keep``) as new customers,
-    who get the population mean spend."""
+    """The spend model's input; customers it may not use (``~keep``) count as new.
+
+    New customers get the population mean spend.
+    """
     return pd.DataFrame({"frequency": np.where(keep, summary["frequency"], 0),
                          "monetary_value": np.where(keep, summary["monetary_value"], 0.0)},
                         index=summary.index)
