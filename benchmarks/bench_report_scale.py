@@ -15,7 +15,8 @@ process group; its peak memory is the peak of the summed proportional set size (
 shared pages split between the processes sharing them) of the whole process tree (the
 report process, its section kernels, a Spark JVM), sampled every 0.2 s with psutil; the
 CPU time is the tree's (``wait4`` rusage of the child, descendants included). A row
-whose engine the installed ``clvkit report`` does not offer (``--engine``) is printed as "not available", never timed.
+whose engine the installed ``clvkit report`` does not offer (``--engine``) is printed as
+"not available", never timed.
 The 1-minute load average at the start of each run is printed: the machine is shared,
 wall times grow with it.
 
