@@ -8,7 +8,8 @@ Data: the shipped Online Retail file and seeded scale sets written by
 :func:`clvkit.synthetic.write_transactions_at_scale` (BG/NBD buyers with Gamma-distributed
 rates, Gamma-Gamma order values split over lines, five channels, 6% of lines returned,
 24 months from 2023-01-01). They are cached under ``benchmarks/_out/scale_data/``
-(git-ignored) and reused while the generator arguments are unchanged.
+(git-ignored) and reused while the generator arguments and ``clvkit/synthetic.py`` are
+unchanged.
 
 Each pack is ``python -m clvkit report --config default --data FILE ...`` in its own
 process group; its peak memory is the peak of the summed proportional set size (PSS:
@@ -82,7 +83,13 @@ def dataset(name: str, *, say=print) -> Path:
     """The file of data set ``name`` (generated once into the cache)."""
     if DATASETS[name] is None:
         return ROOT / "data" / "online_retail.parquet"
-    kw = {**DATASETS[name], "seed": SEED}
+    import hashlib
+
+    import clvkit.synthetic
+
+    source = Path(clvkit.synthetic.__file__).read_bytes()     # the generator's code
+    kw = {**DATASETS[name], "seed": SEED,
+          "generator_sha256": hashlib.sha256(source).hexdigest()[:16]}
     path = CACHE / f"tx_{name}.parquet"
     stamp = path.with_suffix(".json")
     if path.exists() and stamp.exists() and json.loads(stamp.read_text())["args"] == kw:
@@ -91,7 +98,8 @@ def dataset(name: str, *, say=print) -> Path:
 
     CACHE.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    info = write_transactions_at_scale(path, workers=2, **kw)
+    info = write_transactions_at_scale(path, workers=2, **{k: v for k, v in kw.items()
+                                                            if k != "generator_sha256"})
     seconds = time.perf_counter() - start
     stamp.write_text(json.dumps({"args": kw, "info": info, "seconds": seconds}))
     say(f"generated {name}: {info['rows']:,} rows, {info['customers']:,} customers "
