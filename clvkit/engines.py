@@ -675,16 +675,23 @@ def run_sql(queries: Mapping[str, str], *, frames: Mapping[str, pd.DataFrame],
                 for name in frames:
                     con.unregister(name)
     session = spark if spark is not None else local_spark()
+    cached = []
     try:
         with _quiet_pyspark():
             for name, frame in frames.items():
                 data = (frame.assign(**{C.DATE: frame[C.DATE].dt.date}) if C.DATE in frame
                         else frame)
-                session.createDataFrame(data).createOrReplaceTempView(name)
+                # cached once: the queries read a view several times, and each read of a
+                # DataFrame made from pandas would convert it again
+                view = session.createDataFrame(data).cache()
+                cached.append(view)
+                view.createOrReplaceTempView(name)
             return {key: session.sql(query).toPandas() for key, query in queries.items()}
     finally:
         for name in frames:
             session.catalog.dropTempView(name)
+        for view in cached:
+            view.unpersist()
 
 
 def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limit=None,
