@@ -15,7 +15,8 @@ Each pack is ``python -m clvkit report --config default --data FILE ...`` in its
 process group; its peak memory is the peak of the summed proportional set size (PSS:
 shared pages split between the processes sharing them) of the whole process tree (the
 report process, its section kernels, a Spark JVM), sampled every 0.2 s with psutil; the
-CPU time is the tree's (``wait4`` rusage of the child, descendants included). A row
+CPU time is the tree's (``wait4`` rusage of the child, descendants included), and so is
+"largest process MB" (the peak RSS of the largest single process of the tree). A row
 whose engine the installed ``clvkit report`` does not offer (``--engine``) is printed as
 "not available", never timed.
 The 1-minute load average at the start of each run is printed: the machine is shared,
@@ -210,7 +211,7 @@ def measure(cmd: list[str], *, timeout: float) -> dict:
         output = log.read()
     return {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}",
             "seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak,
-            "load": load, "output": output}
+            "max_process_mb": usage.ru_maxrss / 1024, "load": load, "output": output}
 
 
 def pack_command(row: Row, path: Path, out: Path, *, engines: set[str]) -> list[str]:
@@ -298,6 +299,8 @@ def main(argv=None) -> int:
         table.append({**base, "pack s": f"{res['seconds']:.1f}" if "seconds" in res else "-",
                       "CPU s": f"{res['cpu']:.0f}" if "cpu" in res else "-",
                       "peak MB": f"{res['peak_mb']:.0f}" if "peak_mb" in res else "-",
+                      "largest process MB": (f"{res['max_process_mb']:.0f}"
+                                             if "max_process_mb" in res else "-"),
                       "load": f"{res['load']:.1f}", "verdict": verdict(row, res)})
         print(f"{row.name}: {table[-1]}", flush=True)
     _print(table)
