@@ -10,12 +10,15 @@ Dynamic: fit times of the time-varying-covariate Pareto/NBD on CLVTools' apparel
 customers, 104 weekly periods) against the base and the static model. Target <= 60 s.
 
 Coverage: ``--simulations`` (default 200) data sets of ``--small`` (default 2,000)
-customers with one binary covariate in both processes (continuous purchase times); the
-share of simulations whose 95% interval (``fit.summary()``, observed information)
-contains the true coefficient. Target 93-97%; Monte Carlo SE sqrt(0.95 x 0.05 / sims).
+customers per model (``--models``: Pareto/NBD and BG/NBD with one binary covariate in both
+processes, continuous purchase times; sBG with one normal covariate on alpha and beta;
+Gamma-Gamma with one binary covariate on the scale); the share of simulations whose 95%
+interval (``fit.summary()``, observed information) contains the true coefficient. Target
+93-97%; Monte Carlo SE sqrt(0.95 x 0.05 / sims).
 
 Run: ``OPENBLAS_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/bench_covariates.py
-[--customers 250000] [--simulations 200] [--small 2000]``.
+[--customers 250000] [--simulations 200] [--small 2000] [--models sBG,Gamma-Gamma]
+[--skip-speed]``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import pandas as pd
 from _common import print_table
 
-from clvkit.models import ParetoNBD
+from clvkit.models import BGNBD, GammaGamma, ParetoNBD, ShiftedBetaGeometric
 
 TRUE = {"r": 0.55, "alpha": 10.0, "s": 0.6, "beta": 12.0}
 
@@ -117,36 +120,100 @@ def dynamic() -> list[dict]:
             wall, cpu, fit = _clock(run)
         coefs = dict(zip(getattr(fit, "coefficient_names", ()),
                          getattr(fit, "coefficients", ()), strict=True))
+        base_cpu = rows[0]["CPU s"] if rows else cpu
         rows.append({"fit (apparel, 600 customers)": name, "wall s": round(wall, 2),
-                     "CPU s": round(cpu, 2), "LL": round(fit.log_likelihood, 4),
+                     "CPU s": round(cpu, 2), "x base (CPU)": round(cpu / base_cpu, 1),
+                     "LL": round(fit.log_likelihood, 4),
                      "success": fit.success,
                      "trans.High.Season": round(coefs.get("trans.High.Season", np.nan), 4),
                      "life.High.Season": round(coefs.get("life.High.Season", np.nan), 4)})
     return rows
 
 
-def coverage(sims: int, n: int) -> list[dict]:
-    g_trans, g_life = np.array([0.5]), np.array([-0.5])
-    hits = {"trans.z0": 0, "life.z0": 0}
-    done = 0
-    start = time.perf_counter()
-    for i in range(sims):
-        summary, cov = simulate(n, g_trans, g_life, seed=1000 + i, daily=False)
-        try:
-            fit = ParetoNBD().fit(summary, covariates=cov, trans=["z0"], life=["z0"])
-        except Exception as exc:  # a failed fit counts as a miss, and is reported
-            print(f"simulation {i}: {exc}")
-            continue
-        table = fit.summary()
-        done += 1
-        for name, true in (("trans.z0", 0.5), ("life.z0", -0.5)):
-            hits[name] += bool(table.loc[name, "lower"] <= true <= table.loc[name, "upper"])
-    mc_se = np.sqrt(0.95 * 0.05 / sims)
-    seconds = time.perf_counter() - start
-    return [{"coefficient": k, "true": v, "simulations": sims, "fits converged": done,
-             "95% CI coverage": round(hits[k] / sims, 3), "Monte Carlo SE": round(mc_se, 3),
-             "seconds": round(seconds, 1)}
-            for k, v in (("trans.z0", 0.5), ("life.z0", -0.5))]
+def _bgnbd(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """BG/NBD customers over T = 52 with one binary covariate in both processes."""
+    z = rng.integers(0, 2, n).astype(float)
+    g_t, g_l = 0.5, -0.5
+    lam = rng.gamma(0.8, 1 / (5.0 * np.exp(-g_t * z)))
+    p = rng.beta(0.6 * np.exp(g_l * z), 2.5 * np.exp(g_l * z))
+    x, t_x, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():  # one purchase per customer still buying, vectorised across customers
+        t[alive] += rng.exponential(1 / lam[alive])
+        bought = alive & (t <= 52.0)
+        x[bought] += 1
+        t_x[bought] = t[bought]
+        alive &= bought & (rng.random(n) >= p)
+    frame = pd.DataFrame({"frequency": x, "recency": t_x, "T": 52.0})
+    frame.attrs["time_unit"] = "W"
+    return frame, pd.DataFrame({"z": z}), {"trans.z": g_t, "life.z": g_l}
+
+
+def _sbg(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """sBG customers observed for 8 periods, one normal covariate on alpha and beta."""
+    z = rng.normal(size=n)
+    g_a, g_b = 0.4, -0.3
+    life = rng.geometric(rng.beta(0.8 * np.exp(g_a * z), 2.0 * np.exp(g_b * z)))
+    frame = pd.DataFrame({"periods": np.minimum(life, 8), "churned": life <= 8})
+    return frame, pd.DataFrame({"z": z}), {"alpha.z": g_a, "beta.z": g_b}
+
+
+def _gamma_gamma(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Repeat buyers' mean spend, one binary covariate on the scale gamma."""
+    z = rng.integers(0, 2, n).astype(float)
+    delta = 0.3
+    nu = rng.gamma(4.0, 1 / (15.0 * np.exp(delta * z)))
+    x = rng.integers(1, 8, n).astype(float)
+    frame = pd.DataFrame({"frequency": x, "monetary_value": rng.gamma(6.0 * x, 1 / (nu * x))})
+    return frame, pd.DataFrame({"z": z}), {"spend.z": delta}
+
+
+def _pareto_nbd(n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    summary, cov = simulate(n, np.array([0.5]), np.array([-0.5]),
+                            seed=int(rng.integers(2**31)), daily=False)
+    return summary, cov, {"trans.z0": 0.5, "life.z0": -0.5}
+
+
+#: model -> (simulator, fit(data, covariates))
+CASES = {
+    "Pareto/NBD": (_pareto_nbd, lambda d, c: ParetoNBD().fit(d, covariates=c, trans=["z0"],
+                                                             life=["z0"])),
+    "BG/NBD": (_bgnbd, lambda d, c: BGNBD().fit(d, covariates=c, trans=["z"], life=["z"])),
+    "sBG": (_sbg, lambda d, c: ShiftedBetaGeometric().fit(d, covariates=c, life=["z"],
+                                                          time_unit="M")),
+    "Gamma-Gamma": (_gamma_gamma, lambda d, c: GammaGamma().fit(d, covariates=c,
+                                                                spend=["z"])),
+}
+
+
+def coverage(sims: int, n: int, models: list[str]) -> list[dict]:
+    """Share of ``sims`` simulations whose 95% interval (``summary()``) holds the true value."""
+    rows = []
+    for model in models:
+        simulator, fit_one = CASES[model]
+        hits: dict[str, int] = {}
+        truth: dict[str, float] = {}
+        done = 0
+        start = time.perf_counter()
+        for i in range(sims):
+            data, cov, truth = simulator(n, np.random.default_rng(1000 + i))
+            cov.index = data.index
+            try:
+                table = fit_one(data, cov).summary()
+            except Exception as exc:  # a failed fit counts as a miss, and is reported
+                print(f"{model} simulation {i}: {exc}")
+                continue
+            done += 1
+            for name, true in truth.items():
+                inside = table.loc[name, "lower"] <= true <= table.loc[name, "upper"]
+                hits[name] = hits.get(name, 0) + bool(inside)
+        seconds = time.perf_counter() - start
+        rows += [{"model": model, "coefficient": k, "true": v, "customers": n,
+                  "simulations": sims, "fits converged": done,
+                  "95% CI coverage": round(hits.get(k, 0) / sims, 3),
+                  "Monte Carlo SE": round(np.sqrt(0.95 * 0.05 / sims), 3),
+                  "seconds": round(seconds, 1)} for k, v in truth.items()]
+    return rows
 
 
 def main() -> None:
@@ -155,12 +222,16 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=250_000)
     parser.add_argument("--simulations", type=int, default=200)
     parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--models", default=",".join(CASES),
+                        help=f"coverage for these models (comma-separated: {', '.join(CASES)})")
+    parser.add_argument("--skip-speed", action="store_true", help="only the coverage table")
     args = parser.parse_args()
-    print_table(speed(args.customers), title="Pareto/NBD with static covariates: fit time")
-    print_table(dynamic(), title="Pareto/NBD with time-varying covariates: apparel data")
+    if not args.skip_speed:
+        print_table(speed(args.customers), title="Pareto/NBD with static covariates: fit time")
+        print_table(dynamic(), title="Pareto/NBD with time-varying covariates: apparel data")
     if args.simulations > 0:
-        print_table(coverage(args.simulations, args.small),
-                    title="Pareto/NBD with static covariates: 95% interval coverage")
+        print_table(coverage(args.simulations, args.small, args.models.split(",")),
+                    title="Static covariates: 95% interval coverage of the true coefficients")
 
 
 if __name__ == "__main__":

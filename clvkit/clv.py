@@ -63,6 +63,7 @@ def customer_lifetime_value(
     horizon_unit: str,
     discount_rate: float,
     discount_period: str,
+    covariates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Discounted expected value of each customer's purchases over the next ``horizon``.
 
@@ -91,6 +92,9 @@ def customer_lifetime_value(
         Discount rate per ``discount_period`` (e.g. 0.01 per month).
     discount_period : {"D", "W", "M", "Y"}
         Period of the discount rate, which is also the step of the sum.
+    covariates : DataFrame, optional
+        For a transaction model fitted with covariates: the customers' covariates, indexed
+        like ``summary`` (default: the fit's own customers').
 
     Returns
     -------
@@ -137,8 +141,10 @@ def customer_lifetime_value(
     spend = spend_model_fit.conditional_expected_spend(summary).to_numpy()
     cumulative = np.zeros(len(summary))
     discounted = np.zeros(len(summary))
+    inputs = {} if covariates is None else {"covariates": covariates}
     for end, t in zip(ends, ends_model, strict=True):  # memory: two columns, not one per step
-        current = transaction_model_fit.conditional_expected_purchases(summary, t=t).to_numpy()
+        current = transaction_model_fit.conditional_expected_purchases(
+            summary, t=t, **inputs).to_numpy()
         discounted += (current - cumulative) * (1.0 + discount_rate) ** -end
         cumulative = current
     out = pd.DataFrame(
@@ -165,6 +171,7 @@ def new_customer_clv(
     discount_period: str,
     margin: float = 1.0,
     include_first_purchase: bool = True,
+    covariates: Any = None,
 ) -> pd.Series:
     """Expected discounted value of a customer acquired today (to compare with acquisition spend).
 
@@ -198,6 +205,9 @@ def new_customer_clv(
         Share of spend that is profit (1 gives revenue).
     include_first_purchase : bool, default True
         Count the acquisition purchase itself (made today).
+    covariates : mapping or one-row DataFrame, optional
+        For a transaction model fitted with covariates (then required): the new customer's
+        covariates; the model of that customer is ``fit.customer_model(covariates)``.
 
     Returns
     -------
@@ -211,7 +221,7 @@ def new_customer_clv(
     ClvError
         Invalid horizon, unit, rate or margin; a spend model whose mean spend is infinite
         (q <= 1); a horizon of more than `MAX_DISCOUNT_STEPS` discount periods; a
-        transaction model with covariates (pass ``fit.customer_model(covariates)``).
+        transaction model with covariates without ``covariates=``.
 
     Examples
     --------
@@ -231,10 +241,21 @@ def new_customer_clv(
     check_nonnegative("discount_rate", discount_rate)
     check_one_of("discount_period", discount_period, TIME_UNITS)
     check_nonnegative("margin", margin)
-    if hasattr(transaction_model_fit, "customer_model"):    # a fit with covariates
-        raise ClvError("the transaction model has covariates: a new customer's value depends on "
-                       "them; pass the model of a customer with given covariates, e.g. "
-                       "new_customer_clv(fit.customer_model({'Channel': 1}), spend_fit, ...)")
+    if covariates is not None:  # the models of this customer; a model without covariates refuses
+        models = [transaction_model_fit, spend_model_fit]
+        for i, fit in enumerate(models):
+            customer_model = getattr(fit, "customer_model", None)
+            if customer_model is not None:
+                models[i] = customer_model(covariates)
+            elif i == 0:
+                raise ClvError(f"the {fit.model_name} has no covariates: drop `covariates=`")
+        transaction_model_fit, spend_model_fit = models
+    for role, fit in (("transaction", transaction_model_fit), ("spend", spend_model_fit)):
+        if hasattr(fit, "customer_model"):    # a fit with covariates
+            raise ClvError(f"the {role} model has covariates: a new customer's value depends on "
+                           "them; pass the new customer's `covariates=` (e.g. {'Channel': 1}) or "
+                           f"the model of that customer, fit.customer_model(...), as the {role} "
+                           "model")
     model_unit = _model_unit(transaction_model_fit)
     mean_spend = float(spend_model_fit.mean_spend)
     if not np.isfinite(mean_spend):

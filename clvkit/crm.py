@@ -66,6 +66,8 @@ __all__ = [
     "funnel",
     "compare_messages",
     "dropout",
+    "engagement_fade",
+    "acquisition_funnel",
     "category_penetration",
     "categories_per_customer",
     "multi_category_share",
@@ -1104,6 +1106,154 @@ def dropout(touches: pd.DataFrame, *, by=("tactic", "message"), column: str = "u
     out = pd.DataFrame({"sent": sent, "dropouts": drops, "dropout_rate": _ratio(drops, sent),
                         "low": low, "high": high}, index=counts.index)
     out.attrs.update(confidence=confidence, interval="Wilson score", column=column)
+    return out
+
+
+def engagement_fade(touches: pd.DataFrame, *, recent: int = 6, column: str = "opened"
+                    ) -> pd.DataFrame:
+    """Customers whose engagement stopped: none of their last ``recent`` sends opened.
+
+    Opens and clicks fade before purchases do: a customer who used to open the
+    messages and has opened none of the last ``recent`` is a sign that the
+    relationship may have ended, long before an inactivity-based churn rule can
+    say so. A customer is flagged ``faded`` when they received at least
+    ``recent + 1`` sends, opened none of their last ``recent`` and at least one of
+    the earlier ones (someone who never opened anything never engaged: that is a
+    different problem, a dead address or a channel they ignore).
+
+    Parameters
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date`` and ``column`` (bool).
+    recent : int, default 6
+        Number of a customer's latest sends that make up the "recent" window.
+    column : str, default "opened"
+        The engagement flag (``"opened"`` or ``"clicked"``).
+
+    Returns
+    -------
+    DataFrame
+        Per customer (index ``customer_id``): ``sends``, ``earlier_rate`` (share of
+        the sends before the window with ``column`` true), ``recent_rate`` (in the
+        window), ``faded`` (bool); ``attrs["recent"]``, ``attrs["column"]``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"customer_id": ["a"] * 4 + ["b"] * 4,
+    ...                   "send_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01",
+    ...                                                "2024-04-01"] * 2),
+    ...                   "opened": [True, True, False, False, False, True, False, True]})
+    >>> engagement_fade(t, recent=2)
+                 sends  earlier_rate  recent_rate  faded
+    customer_id
+    a                4           1.0          0.0   True
+    b                4           0.5          0.5  False
+    """
+    df = check_frame(touches, name="touches", columns=[CUSTOMER_ID, "send_date", column])
+    if isinstance(recent, bool) or not isinstance(recent, (int, np.integer)) or recent < 1:
+        raise ClvError(f"`recent` must be a whole number of sends >= 1, got {recent!r}")
+    flags = df[column]
+    if flags.isna().any():
+        raise DataValidationError(
+            f"`touches[{column!r}]` has missing values in {example_rows(df.index[flags.isna()])}: "
+            "fill them (True/False) before measuring engagement")
+    codes, customers = pd.factorize(df[CUSTOMER_ID], sort=True)
+    dates = df["send_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((dates, codes))
+    sorted_codes = codes[order]
+    n_sends = np.bincount(codes, minlength=len(customers))
+    from_end = n_sends[sorted_codes] - _rank_within(sorted_codes)   # 0 = the latest send
+    in_window = from_end < int(recent)
+    engaged = flags.to_numpy(dtype=bool)[order]
+    k = len(customers)
+    recent_sends = np.bincount(sorted_codes[in_window], minlength=k)
+    recent_hits = np.bincount(sorted_codes[in_window & engaged], minlength=k)
+    earlier_hits = np.bincount(sorted_codes[~in_window & engaged], minlength=k)
+    earlier_sends = n_sends - recent_sends
+    out = pd.DataFrame({
+        "sends": n_sends,
+        "earlier_rate": _ratio(earlier_hits, earlier_sends),
+        "recent_rate": _ratio(recent_hits, recent_sends),
+        "faded": (earlier_sends > 0) & (recent_hits == 0) & (earlier_hits > 0),
+    }, index=pd.Index(customers, name=CUSTOMER_ID))
+    out.attrs.update(recent=int(recent), column=column)
+    return out
+
+
+def acquisition_funnel(people: pd.DataFrame, *, by: str = "channel",
+                       stages=("prospect", "first_purchase"), spend: pd.Series | None = None,
+                       confidence: float = 0.95) -> pd.DataFrame:
+    """The funnel before the first purchase (reached -> prospect -> first purchase), by group.
+
+    Parameters
+    ----------
+    people : DataFrame
+        One row per person reached, the ``by`` column and one boolean column per
+        stage; each stage implies the previous one (checked).
+    by : str, default "channel"
+    stages : sequence of str, default ("prospect", "first_purchase")
+        The boolean stage columns after "reached", in order.
+    spend : Series, optional
+        Spend per group: adds ``cost_per`` (spend / people at the stage), so the
+        last stage's cost is the acquisition cost (CAC) of the group.
+    confidence : float, default 0.95
+        Level of the Wilson intervals.
+
+    Returns
+    -------
+    DataFrame
+        Index ``(by, stage)`` with stage ``reached`` first; ``count``, ``rate``
+        (conditional on the previous stage), ``rate_low``, ``rate_high``,
+        ``overall_rate`` (per person reached) and, with ``spend``, ``cost_per``.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"channel": ["a"] * 4 + ["b"] * 2,
+    ...                        "prospect": [True, True, False, False, True, False],
+    ...                        "first_purchase": [True, False, False, False, True, False]})
+    >>> f = acquisition_funnel(people, spend=pd.Series({"a": 8.0, "b": 4.0}))
+    >>> f[["count", "rate", "overall_rate", "cost_per"]]
+                            count  rate  overall_rate  cost_per
+    channel stage
+    a       reached             4   1.0          1.00       2.0
+            prospect            2   0.5          0.50       4.0
+            first_purchase      1   0.5          0.25       8.0
+    b       reached             2   1.0          1.00       2.0
+            prospect            1   0.5          0.50       4.0
+            first_purchase      1   1.0          0.50       4.0
+    """
+    stages = list(stages)
+    df = check_frame(people, name="people", columns=[by, *stages])
+    flags = []
+    for column in stages:
+        values = df[column]
+        if values.isna().any():
+            raise DataValidationError(f"`people[{column!r}]` has missing values in "
+                                      f"{example_rows(df.index[values.isna()])}")
+        flags.append(values.to_numpy(dtype=bool))
+    for earlier, later, name in zip(flags, flags[1:], stages[1:], strict=False):
+        skipped = later & ~earlier
+        if skipped.any():
+            raise DataValidationError(
+                f"`people[{name!r}]` is True without the stage before it in "
+                f"{example_rows(df.index[skipped])}: each stage implies the previous one")
+    codes, groups = pd.factorize(df[by], sort=True)
+    counts = np.vstack([np.bincount(codes, minlength=len(groups))]
+                       + [np.bincount(codes[f], minlength=len(groups)) for f in flags])
+    base = np.vstack([counts[:1], counts[:-1]])
+    low, high = wilson_interval(counts.ravel(), base.ravel(), confidence=confidence)
+    names = ["reached", *stages]
+    index = pd.MultiIndex.from_product([groups, names], names=[by, "stage"])
+    order = lambda a: np.asarray(a).reshape(counts.shape).T.ravel()  # noqa: E731 (group-major)
+    out = pd.DataFrame({"count": order(counts), "rate": order(_ratio(counts, base)),
+                        "rate_low": order(low), "rate_high": order(high),
+                        "overall_rate": order(_ratio(counts, np.broadcast_to(counts[0],
+                                                                             counts.shape)))},
+                       index=index)
+    if spend is not None:
+        money = pd.Series(spend, dtype=float).reindex(groups).to_numpy()
+        out["cost_per"] = order(_ratio(np.broadcast_to(money, counts.shape), counts))
+    out.attrs.update(confidence=confidence, interval="Wilson score")
     return out
 
 

@@ -53,6 +53,21 @@ The generating model (all durations in weeks unless a name says otherwise)
   is one Gamma-Gamma order value of that customer. Campaign conversions live
   in ``touches`` only; they are **not** added to ``transactions`` (so the
   BG/NBD truth holds exactly for the transactions).
+* **Covariate effects (option ``effects=CovariateEffects()``; off by default, so the
+  shipped set is unchanged).** Purchases and dropout follow a Pareto/NBD instead of the
+  BG/NBD, with the parametrisation of CLVTools and Fader & Hardie (2007): the purchase
+  rate ``lambda_i ~ Gamma(r, rate alpha exp(-gamma_trans[channel_i]))`` and the dropout
+  rate ``mu_i ~ Gamma(s, rate beta exp(-gamma_life[channel_i]))`` (a positive coefficient
+  raises the rate; the reference channel has 0). Campaigns are drawn first (as above, at
+  random: no selection into campaigns), and in every calendar week (weeks start on the
+  window's first day) the customer's dropout hazard is ``mu_i exp(contacts_life * c)``
+  with ``c`` the campaign sends received that week (Bachmann, Meierer & Naef 2021's
+  time-varying covariate); a random ``contactable_share`` of the customers consent to
+  marketing, the others receive no campaign. The customer is alive from the first order until the
+  cumulative hazard reaches an Exp(1) draw; repeat purchases are a Poisson process with
+  rate ``lambda_i`` while alive. ``customers`` then holds ``true_mu`` and
+  ``true_dropout_week`` (weeks since the window's start; NaN if alive at the end) in
+  place of ``true_p``; :func:`weekly_contacts` gives the covariate table.
 
 Regenerate the shipped set with::
 
@@ -68,21 +83,24 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ._validate import check_nonnegative, check_probability
-from .errors import ClvError, DataValidationError
+from .errors import ClvError, DataValidationError, example_rows
 
 __all__ = [
     "CHANNELS", "SEGMENTS", "CATEGORIES", "TACTICS", "MESSAGES", "MEDIA",
     "CHANNEL_MIX", "CAC_BY_CHANNEL", "SEGMENT_MIX_BY_CHANNEL", "MARGIN_BY_SEGMENT",
     "CATEGORY_SHARE", "BGNBD_TRUTH", "GAMMA_GAMMA_TRUTH", "COST_PER_SEND",
-    "CrmTruth", "CrmData", "true_funnel_rates", "customer_ids",
-    "generate_crm", "save_crm", "load_crm", "write_transactions_at_scale",
+    "CrmTruth", "CrmData", "CovariateEffects", "true_funnel_rates", "customer_ids",
+    "weekly_contacts",
+    "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
+    "FunnelPanel", "acquisition_funnel_panel", "SequencePanel", "contact_sequence_panel",
+    "write_transactions_at_scale",
     "main",
 ]
 
@@ -178,6 +196,64 @@ def true_funnel_rates() -> pd.DataFrame:
     return pd.DataFrame(np.round(np.array(rows), 6), index=index, columns=list(_FUNNEL_COLUMNS))
 
 
+@dataclass(frozen=True)
+class CovariateEffects:
+    """True covariate effects of the Pareto/NBD option of :func:`generate_crm`.
+
+    Coefficients are natural logs of rate multipliers, as CLVTools prints them: a
+    coefficient g of the purchase process multiplies the purchase rate by exp(g); of the
+    lifetime process, the dropout rate by exp(g) (so the lifetime by exp(-g)).
+
+    Attributes
+    ----------
+    pareto_nbd : dict
+        ``r, alpha, s, beta`` (weeks) of a customer of the reference channel in a week
+        without contacts.
+    reference_channel : str
+        The channel whose coefficients are 0.
+    trans_by_channel, life_by_channel : dict
+        Coefficient of each channel in the purchase and the lifetime process.
+    contacts_life : float
+        Coefficient of the number of campaign sends in a week on that week's dropout rate.
+    contactable_share : float
+        Share of customers who consent to marketing at acquisition, drawn at random
+        (the others are never sent a campaign; column ``contactable``).
+
+    Examples
+    --------
+    >>> effects = CovariateEffects()
+    >>> effects.life_by_channel[effects.reference_channel], effects.contacts_life
+    (0.0, -1.0)
+    """
+
+    pareto_nbd: dict = field(default_factory=lambda: {"r": 0.9, "alpha": 8.0, "s": 0.8,
+                                                      "beta": 30.0})
+    reference_channel: str = "organic"
+    trans_by_channel: dict = field(default_factory=lambda: {
+        "paid_search": 0.2, "social": -0.3, "email_referral": 0.4, "organic": 0.0,
+        "affiliate": 0.0})
+    life_by_channel: dict = field(default_factory=lambda: {
+        "paid_search": 0.3, "social": 0.6, "email_referral": -0.5, "organic": 0.0,
+        "affiliate": 0.2})
+    contacts_life: float = -1.0
+    contactable_share: float = 0.6
+
+    def __post_init__(self) -> None:
+        for name in ("trans_by_channel", "life_by_channel"):
+            table = getattr(self, name)
+            if sorted(table) != sorted(CHANNELS):
+                raise ClvError(f"`{name}` must give a coefficient for every channel "
+                               f"{list(CHANNELS)}, got {sorted(table)}")
+            if table[self.reference_channel] != 0:
+                raise ClvError(f"the reference channel {self.reference_channel!r} must have "
+                               f"coefficient 0 in `{name}`, got {table[self.reference_channel]}")
+        if sorted(self.pareto_nbd) != ["alpha", "beta", "r", "s"] or min(
+                self.pareto_nbd.values()) <= 0:
+            raise ClvError("`pareto_nbd` must give positive r, alpha, s, beta, got "
+                           f"{self.pareto_nbd}")
+        check_probability("contactable_share", self.contactable_share, upper_open=False)
+
+
 @dataclass(frozen=True, eq=False)
 class CrmTruth:
     """Ground-truth parameters of a synthetic CRM dataset (see the module docstring).
@@ -206,6 +282,9 @@ class CrmTruth:
         Unit of the BG/NBD rates (``"W"``, weeks).
     preference_concentration : float
         Sum of the category preference Dirichlet parameters.
+    covariate_effects : dict or None
+        The :class:`CovariateEffects` of the Pareto/NBD option as a dict (``bgnbd`` then
+        does not describe the purchases); None for the default BG/NBD data.
     """
 
     bgnbd: dict
@@ -227,6 +306,7 @@ class CrmTruth:
     audience_share: float
     time_unit: str = "W"
     preference_concentration: float = PREFERENCE_CONCENTRATION
+    covariate_effects: dict | None = None
 
     @property
     def mean_order_value(self) -> float:
@@ -241,6 +321,8 @@ class CrmTruth:
         out["segment_mix_by_channel"] = {k: list(v) for k, v in self.segment_mix_by_channel.items()}
         out["observation_start"] = self.observation_start.isoformat()
         out["observation_end"] = self.observation_end.isoformat()
+        if out["covariate_effects"] is None:  # the default data's truth.json is unchanged
+            del out["covariate_effects"]
         return out
 
     @classmethod
@@ -448,12 +530,13 @@ def _returns(rng, lines, return_rate, end):
     return ret
 
 
-def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audience_share):
+def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audience_share,
+               subscribed=None):
     """Campaign slots as A/B tests and the per-send funnel outcomes."""
     rates = true_funnel_rates()
     n = len(customers)
     nu = customers["true_nu"].to_numpy()
-    subscribed = np.ones(n, dtype=bool)
+    subscribed = np.ones(n, dtype=bool) if subscribed is None else subscribed.copy()
     camp_rows, touch_parts = [], []
     n_slots = months * int(campaigns_per_month)
     slot_month = np.repeat(np.arange(months), int(campaigns_per_month))
@@ -511,6 +594,120 @@ def _campaigns(rng, customers, acq_ts, start, months, campaigns_per_month, audie
     return campaigns, touches, subscribed
 
 
+def _weekly_sends(touches, ids, start, n_weeks):
+    """Campaign sends per customer (rows, in ``ids`` order) and calendar week since ``start``."""
+    pos = pd.Index(ids).get_indexer(touches["customer_id"].to_numpy())
+    week = ((touches["send_date"].to_numpy() - np.datetime64(start.to_datetime64(), "ns"))
+            // np.timedelta64(7, "D")).astype(np.int64)
+    flat = np.bincount(pos * n_weeks + week, minlength=len(ids) * n_weeks)
+    return flat.reshape(len(ids), n_weeks).astype(float)
+
+
+def _orders_with_effects(rng, customers, t0_days, window_days, touches, start, effects):
+    """Order times (days since start): trial order + Pareto/NBD repeats while alive.
+
+    The dropout hazard changes by calendar week with the campaign sends (see the module
+    notes); returns owner, days, repeat counts, alive flags and the dropout week (NaN if
+    alive at the end).
+    """
+    n = len(customers)
+    chan = customers["channel"].astype(str).to_numpy()
+    g_trans = np.array([effects.trans_by_channel[c] for c in chan])
+    g_life = np.array([effects.life_by_channel[c] for c in chan])
+    pn = effects.pareto_nbd
+    lam = rng.gamma(pn["r"], 1.0 / pn["alpha"], size=n) * np.exp(g_trans)
+    mu = rng.gamma(pn["s"], 1.0 / pn["beta"], size=n) * np.exp(g_life)
+    end_w = window_days / 7.0
+    n_weeks = int(np.ceil(end_w))
+    sends = _weekly_sends(touches, customers.index, start, n_weeks)
+    a0 = t0_days / 7.0
+    lo = np.maximum(np.arange(n_weeks)[None, :], a0[:, None])
+    exposure = np.clip(np.minimum(np.arange(1, n_weeks + 1), end_w)[None, :] - lo, 0.0, None)
+    rate = mu[:, None] * np.exp(effects.contacts_life * sends)
+    cum = np.cumsum(rate * exposure, axis=1)
+    e = rng.exponential(size=n)
+    k = (cum < e[:, None]).sum(axis=1)          # the week of dropout (n_weeks: alive at end)
+    alive = k >= n_weeks
+    kk = np.minimum(k, n_weeks - 1)
+    before = np.where(k > 0, cum[np.arange(n), np.maximum(kk - 1, 0)], 0.0)
+    drop = np.where(alive, np.nan,
+                    lo[np.arange(n), kk] + (e - before) / rate[np.arange(n), kk])
+    span = np.where(alive, end_w, drop) - a0     # weeks alive within the window
+    n_repeat = rng.poisson(lam * span)
+    owner = np.repeat(np.arange(n), n_repeat)
+    u = rng.random(len(owner)) * span[owner]
+    order = np.lexsort((u, owner))
+    owner, u = owner[order], u[order]
+    days = np.r_[t0_days, t0_days[owner] + 7.0 * u]
+    owner = np.r_[np.arange(n), owner]
+    return owner, days, n_repeat, alive, drop, lam, mu
+
+
+def weekly_contacts(touches: pd.DataFrame, transactions: pd.DataFrame, *, start,
+                    until) -> pd.DataFrame:
+    """Campaign sends per customer and calendar week: the time-varying covariate table.
+
+    The long layout of :mod:`clvkit.models.pareto_nbd_dynamic`: one row per customer and
+    week from the week of their first purchase to the week holding ``until``, weeks
+    starting on ``start``'s weekday (the synthetic window's first day), with the number of
+    sends that week (0 in most weeks). Sends after ``until`` are not counted.
+
+    Parameters
+    ----------
+    touches : DataFrame
+        ``customer_id``, ``send_date`` (one row per send).
+    transactions : DataFrame
+        ``customer_id``, ``date`` (the first purchase starts a customer's rows).
+    start : date-like
+        The first day of the first week.
+    until : date-like
+        Last day covered (e.g. the calibration end, or the end of a prediction horizon).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (text), ``period`` (first day of the week), ``contacts`` (int).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                    "date": pd.to_datetime(["2023-01-03", "2023-01-10"])})
+    >>> sends = pd.DataFrame({"customer_id": ["a", "a"],
+    ...                       "send_date": pd.to_datetime(["2023-01-04", "2023-01-12"])})
+    >>> weekly_contacts(sends, tx, start="2023-01-01", until="2023-01-14")
+      customer_id     period  contacts
+    0           a 2023-01-01         1
+    1           a 2023-01-08         1
+    2           b 2023-01-08         0
+    """
+    start, until = pd.Timestamp(start).normalize(), pd.Timestamp(until).normalize()
+    origin = np.datetime64(start.to_datetime64(), "ns")
+    days = pd.to_datetime(transactions["date"])
+    late = (days < start).to_numpy()
+    if late.any():
+        raise DataValidationError(f"purchases before `start` ({start.date()}) in rows "
+                                  f"{example_rows(transactions.index[late])}; start the weeks "
+                                  "on or before the first purchase")
+    first = days[(days <= until + pd.Timedelta(days=1) - pd.Timedelta(1))].groupby(
+        transactions["customer_id"]).min()
+    ids = first.index.astype(str)
+    first_week = ((first.to_numpy() - origin) // np.timedelta64(7, "D")).astype(np.int64)
+    n_weeks = int((until.to_datetime64() - origin) // np.timedelta64(7, "D")) + 1
+    sent = pd.to_datetime(touches["send_date"])
+    kept = touches.loc[((sent >= start) & (sent < until + pd.Timedelta(days=1))).to_numpy()]
+    kept = kept.loc[kept["customer_id"].astype(str).isin(ids).to_numpy()]
+    sends = _weekly_sends(kept.assign(customer_id=kept["customer_id"].astype(str)), ids, start,
+                          n_weeks)
+    rows = n_weeks - first_week
+    who = np.repeat(np.arange(len(ids)), rows)
+    week = first_week[who] + (np.arange(len(who)) - np.repeat(np.cumsum(rows) - rows, rows))
+    return pd.DataFrame({
+        "customer_id": ids.to_numpy()[who].astype(object),
+        "period": (origin + (7 * week).astype("timedelta64[D]")).astype("datetime64[ns]"),
+        "contacts": sends[who, week].astype(np.int64),
+    })
+
+
 def customer_ids(n: int) -> np.ndarray:
     """Text customer ids ``C0001`` ... of equal width, so they sort in numeric order.
 
@@ -529,7 +726,8 @@ def customer_ids(n: int) -> np.ndarray:
 
 def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-01",
                  seed: int = 0, return_rate: float = 0.06, campaigns_per_month: int = 2,
-                 audience_share: float = 0.3) -> CrmData:
+                 audience_share: float = 0.3,
+                 effects: CovariateEffects | None = None) -> CrmData:
     """Generate a seeded synthetic CRM dataset with known ground truth.
 
     The model is described in the module docstring; every draw comes from one
@@ -553,6 +751,10 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
         Campaign slots (A/B tests) per month; each gives two campaign ids.
     audience_share : float, default 0.3
         Share of eligible (subscribed, already acquired) customers sent each slot.
+    effects : CovariateEffects, optional
+        Purchases and dropout from a Pareto/NBD with these channel effects and a
+        time-varying effect of campaign sends on dropout (module notes). Default: the
+        BG/NBD data without covariate effects (the shipped set).
 
     Returns
     -------
@@ -579,7 +781,19 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
     rng = np.random.default_rng(seed)
 
     customers, acq_ts, t0_days, pref = _customers(rng, int(n_customers), start, window_days)
-    owner, days, n_repeat, alive = _orders(rng, customers, t0_days, window_days)
+    if effects is None:
+        owner, days, n_repeat, alive = _orders(rng, customers, t0_days, window_days)
+    else:  # campaigns first: their sends change the dropout hazard week by week
+        consent = rng.random(len(customers)) < effects.contactable_share
+        campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start,
+                                                    int(months), campaigns_per_month,
+                                                    audience_share, subscribed=consent)
+        owner, days, n_repeat, alive, drop, lam, mu = _orders_with_effects(
+            rng, customers, t0_days, window_days, touches, start, effects)
+        customers = customers.drop(columns=["true_p"]).assign(true_lambda=lam)
+        customers.insert(customers.columns.get_loc("true_lambda") + 1, "true_mu", mu)
+        customers["true_dropout_week"] = drop
+        customers["contactable"] = consent
     lines, _ = _lines(rng, customers, pref, owner, days, start, end)
     returns = _returns(rng, lines, return_rate, end)
     transactions = (pd.concat([lines, returns], ignore_index=True)
@@ -588,8 +802,10 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
                     .reset_index(drop=True))
     customers["true_alive_at_end"] = alive
     customers["true_repeat_purchases"] = n_repeat.astype(np.int64)
-    campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start, int(months),
-                                                campaigns_per_month, audience_share)
+    if effects is None:
+        campaigns, touches, subscribed = _campaigns(rng, customers, acq_ts, start,
+                                                    int(months), campaigns_per_month,
+                                                    audience_share)
     customers["subscribed_at_end"] = subscribed
     truth = CrmTruth(
         bgnbd=dict(BGNBD_TRUTH), gamma_gamma=dict(GAMMA_GAMMA_TRUTH),
@@ -600,6 +816,7 @@ def generate_crm(*, n_customers: int = 20_000, months: int = 24, start="2023-01-
         observation_start=start, observation_end=end, n_customers=int(n_customers),
         months=int(months), seed=int(seed), campaigns_per_month=int(campaigns_per_month),
         audience_share=float(audience_share),
+        covariate_effects=None if effects is None else asdict(effects),
     )
     return CrmData(customers=customers, transactions=transactions, campaigns=campaigns,
                    touches=touches, truth=truth)
@@ -674,6 +891,253 @@ def load_crm(path="data/synthetic_crm") -> CrmData:
     tables = {n: pd.read_parquet(folder / f"{n}.parquet", engine="pyarrow") for n in _TABLES}
     truth = CrmTruth.from_dict(json.loads((folder / "truth.json").read_text(encoding="utf-8")))
     return CrmData(truth=truth, **tables)
+
+
+# --------------------------------------------------------------------------- engagement panel
+
+@dataclass(frozen=True, eq=False)
+class EngagementPanel:
+    """A panel of monthly e-mails whose opens fade when a relationship ends (known truth).
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``opened``, ``clicked``.
+    customers : DataFrame
+        Per customer (index ``customer_id``): ``true_ended`` and ``true_end_send``
+        (number of the first send after the relationship ended, 0-based; equal to
+        the number of sends when it did not end).
+    truth : dict
+        The generating parameters (``open_rate``, ``faded_open_rate``,
+        ``click_rate``, ``ended_share``, ``sends``, ``seed``).
+    """
+
+    touches: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def engagement_panel(*, n_customers: int = 2_000, sends: int = 24, start="2023-01-01",
+                     open_rate: float = 0.35, faded_open_rate: float = 0.03,
+                     click_rate: float = 0.25, ended_share: float = 0.4,
+                     seed: int = 0) -> EngagementPanel:
+    """Monthly e-mails to every customer; opens fade after a relationship ends.
+
+    No open data set records when a customer's relationship ended, so this panel
+    knows it by construction: a share ``ended_share`` of customers end their
+    relationship just before a send drawn uniformly from 1 to ``sends - 1``; each
+    send before that is opened with probability ``open_rate``, each send from it on
+    with ``faded_open_rate`` (a mail client's preview, a stray click); a click
+    follows an open with probability ``click_rate``. Independent of
+    :func:`generate_crm` (its own seed), so the shipped CRM data do not change.
+
+    Examples
+    --------
+    >>> panel = engagement_panel(n_customers=5, sends=4, seed=1)
+    >>> panel.touches.shape, list(panel.touches.columns)
+    ((20, 4), ['customer_id', 'send_date', 'opened', 'clicked'])
+    >>> panel.truth["open_rate"], int(panel.customers["true_end_send"].max()) <= 4
+    (0.35, True)
+    """
+    for name, value in (("open_rate", open_rate), ("faded_open_rate", faded_open_rate),
+                        ("click_rate", click_rate), ("ended_share", ended_share)):
+        check_probability(name, value)
+    if isinstance(sends, bool) or not isinstance(sends, (int, np.integer)) or sends < 2:
+        raise ClvError(f"`sends` must be a whole number >= 2, got {sends!r}")
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n, k = int(n_customers), int(sends)
+    ended = rng.random(n) < ended_share
+    end_send = np.where(ended, rng.integers(1, k, size=n), k)
+    after = np.arange(k)[None, :] >= end_send[:, None]
+    opened = rng.random((n, k)) < np.where(after, faded_open_rate, open_rate)
+    clicked = opened & (rng.random((n, k)) < click_rate)
+    ids = customer_ids(n)
+    dates = pd.date_range(pd.Timestamp(start).normalize() + pd.Timedelta(hours=10), periods=k,
+                          freq="MS")
+    touches = pd.DataFrame({"customer_id": np.repeat(ids, k),
+                            "send_date": np.tile(dates.to_numpy(dtype="datetime64[ns]"), n),
+                            "opened": opened.ravel(), "clicked": clicked.ravel()})
+    customers = pd.DataFrame({"true_ended": ended, "true_end_send": end_send.astype(np.int64)},
+                             index=pd.Index(ids, name="customer_id"))
+    truth = {"open_rate": float(open_rate), "faded_open_rate": float(faded_open_rate),
+             "click_rate": float(click_rate), "ended_share": float(ended_share), "sends": k,
+             "seed": int(seed)}
+    return EngagementPanel(touches=touches, customers=customers, truth=truth)
+
+
+# --------------------------------------------------------------------------- acquisition funnel
+
+#: People each channel reaches (aware of the shop) in the funnel panel.
+FUNNEL_REACH = {"paid_search": 40_000, "social": 60_000, "email_referral": 5_000,
+                "organic": 30_000, "affiliate": 15_000}
+#: P(prospect | reached): visited, subscribed or asked, by channel.
+FUNNEL_PROSPECT_RATE = {"paid_search": 0.08, "social": 0.04, "email_referral": 0.20,
+                        "organic": 0.10, "affiliate": 0.06}
+#: P(first purchase | prospect), by channel.
+FUNNEL_PURCHASE_RATE = {"paid_search": 0.25, "social": 0.15, "email_referral": 0.30,
+                        "organic": 0.20, "affiliate": 0.35}
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelPanel:
+    """People reached by each acquisition channel, with their funnel stages (known truth).
+
+    Attributes
+    ----------
+    people : DataFrame
+        One row per person reached: ``channel``, ``prospect``, ``first_purchase``.
+    spend : Series
+        Acquisition spend by channel (reach x cost per reach).
+    truth : dict
+        ``prospect_rate``, ``purchase_rate`` and ``cost_per_reach`` by channel, ``seed``.
+    """
+
+    people: pd.DataFrame
+    spend: pd.Series
+    truth: dict
+
+
+def acquisition_funnel_panel(*, seed: int = 0) -> FunnelPanel:
+    """The awareness -> prospect -> first purchase funnel behind each channel's CAC.
+
+    The shop's data start at a customer's first purchase; the stages before it are
+    not in them. This panel draws them with known rates: each channel reaches
+    ``FUNNEL_REACH`` people, who become prospects with ``FUNNEL_PROSPECT_RATE`` and
+    first-time buyers with ``FUNNEL_PURCHASE_RATE`` (given a prospect). The cost per
+    person reached is set so that the expected cost per first-time buyer is the
+    channel's ``CAC_BY_CHANNEL``: ``cost_per_reach = CAC x prospect rate x purchase
+    rate``. Independent of :func:`generate_crm` (its own seed).
+
+    Examples
+    --------
+    >>> panel = acquisition_funnel_panel(seed=1)
+    >>> panel.people.columns.tolist()
+    ['channel', 'prospect', 'first_purchase']
+    >>> round(panel.truth["cost_per_reach"]["paid_search"], 2)
+    0.9
+    >>> bool((panel.people["first_purchase"] <= panel.people["prospect"]).all())
+    True
+    """
+    rng = np.random.default_rng(seed)
+    reach = np.array([FUNNEL_REACH[c] for c in CHANNELS])
+    channel = np.repeat(np.arange(len(CHANNELS)), reach)
+    p_prospect = np.array([FUNNEL_PROSPECT_RATE[c] for c in CHANNELS])[channel]
+    p_purchase = np.array([FUNNEL_PURCHASE_RATE[c] for c in CHANNELS])[channel]
+    prospect = rng.random(len(channel)) < p_prospect
+    first = prospect & (rng.random(len(channel)) < p_purchase)
+    people = pd.DataFrame({"channel": _categorical(channel, CHANNELS), "prospect": prospect,
+                           "first_purchase": first})
+    people.index.name = "person"
+    cost = {c: CAC_BY_CHANNEL[c] * FUNNEL_PROSPECT_RATE[c] * FUNNEL_PURCHASE_RATE[c]
+            for c in CHANNELS}
+    spend = pd.Series({c: FUNNEL_REACH[c] * cost[c] for c in CHANNELS}, name="spend")
+    spend.index.name = "channel"
+    truth = {"prospect_rate": dict(FUNNEL_PROSPECT_RATE),
+             "purchase_rate": dict(FUNNEL_PURCHASE_RATE), "cost_per_reach": cost,
+             "seed": int(seed)}
+    return FunnelPanel(people=people, spend=spend, truth=truth)
+
+
+# --------------------------------------------------------------------------- e-mail, then SMS
+
+@dataclass(frozen=True, eq=False)
+class SequencePanel:
+    """An e-mail to every customer, then an SMS to a random part of those it did not convert.
+
+    Attributes
+    ----------
+    touches : DataFrame
+        One row per send: ``customer_id``, ``send_date``, ``tactic`` ("sequence"),
+        ``message`` ("A"), ``medium`` ("email" or "sms"), ``opened``, ``converted``,
+        ``unsubscribed``.
+    transactions : DataFrame
+        Purchases: ``customer_id``, ``date``, ``amount``.
+    customers : DataFrame
+        Per customer: ``acquisition_date``, ``email_converted``, ``sms_group`` (sent
+        the SMS) and ``holdout`` (not converted by the e-mail, left without an SMS).
+    truth : dict
+        The generating rates, the window and the costs per send.
+    """
+
+    touches: pd.DataFrame
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    truth: dict
+
+
+def contact_sequence_panel(*, n_customers: int = 20_000, start="2024-03-04",
+                           email_open_rate: float = 0.25, email_conversion_rate: float = 0.06,
+                           base_purchase_rate: float = 0.05, sms_lift: float = 0.02,
+                           holdout_share: float = 0.5, order_value: float = 40.0,
+                           seed: int = 0) -> SequencePanel:
+    """A two-step contact sequence with a known effect of its second step.
+
+    Day 0: an e-mail to every customer; it is opened with ``email_open_rate`` and an
+    opener buys at once (converts) with ``email_conversion_rate``. Day 7: of the
+    customers it did not convert, a random ``1 - holdout_share`` get an SMS and the
+    others nothing (the hold-out). In the next 23 days every one of them buys with
+    ``base_purchase_rate``, plus ``sms_lift`` if they got the SMS: the true
+    incremental effect of the SMS step. Orders are worth ``order_value``. The cost per
+    send is ``COST_PER_SEND`` of the medium. Independent of :func:`generate_crm`.
+
+    Examples
+    --------
+    >>> panel = contact_sequence_panel(n_customers=100, seed=1)
+    >>> panel.touches["medium"].value_counts().to_dict()["email"]
+    100
+    >>> bool((panel.customers["sms_group"] & panel.customers["holdout"]).any())
+    False
+    """
+    for name, value in (("email_open_rate", email_open_rate),
+                        ("email_conversion_rate", email_conversion_rate),
+                        ("base_purchase_rate", base_purchase_rate),
+                        ("holdout_share", holdout_share)):
+        check_probability(name, value)
+    check_probability("base_purchase_rate + sms_lift", base_purchase_rate + sms_lift)
+    check_nonnegative("sms_lift", sms_lift)
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) \
+            or n_customers < 1:
+        raise ClvError(f"`n_customers` must be a whole number >= 1, got {n_customers!r}")
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    ids = customer_ids(n)
+    day0 = pd.Timestamp(start).normalize() + pd.Timedelta(hours=10)
+    sms_day = day0 + pd.Timedelta(days=7)
+    opened = rng.random(n) < email_open_rate
+    converted = opened & (rng.random(n) < email_conversion_rate)
+    gets_sms = ~converted & (rng.random(n) >= holdout_share)
+    buys = ~converted & (rng.random(n) < base_purchase_rate + sms_lift * gets_sms)
+    buy_day = sms_day + pd.to_timedelta(rng.integers(1, 24, size=n), unit="D")
+    conversion_day = day0 + pd.to_timedelta(rng.integers(1, 7, size=n), unit="D")
+    transactions = pd.DataFrame({
+        "customer_id": np.r_[ids[converted], ids[buys]],
+        "date": np.r_[conversion_day[converted], buy_day[buys]].astype("datetime64[ns]"),
+        "amount": float(order_value)}).sort_values(["date", "customer_id"], ignore_index=True)
+    sms_ids = ids[gets_sms]
+    touches = pd.DataFrame({
+        "customer_id": np.r_[ids, sms_ids],
+        "send_date": np.r_[np.full(n, day0.to_datetime64()),
+                           np.full(len(sms_ids), sms_day.to_datetime64())].astype("datetime64[ns]"),
+        "tactic": "sequence", "message": "A",
+        "medium": pd.Categorical(np.r_[np.full(n, "email"), np.full(len(sms_ids), "sms")],
+                                 categories=list(MEDIA)),
+        "opened": np.r_[opened, np.zeros(len(sms_ids), bool)],
+        "converted": np.r_[converted, np.zeros(len(sms_ids), bool)],
+        "unsubscribed": False})
+    customers = pd.DataFrame({
+        "acquisition_date": np.full(n, (day0 - pd.Timedelta(days=30)).to_datetime64()),
+        "email_converted": converted, "sms_group": gets_sms, "holdout": ~converted & ~gets_sms},
+        index=pd.Index(ids, name="customer_id"))
+    truth = {"email_open_rate": float(email_open_rate),
+             "email_conversion_rate": float(email_conversion_rate),
+             "base_purchase_rate": float(base_purchase_rate), "sms_lift": float(sms_lift),
+             "holdout_share": float(holdout_share), "order_value": float(order_value),
+             "window_days": 23, "cost_per_send": dict(COST_PER_SEND), "seed": int(seed)}
+    return SequencePanel(touches=touches, transactions=transactions, customers=customers,
+                         truth=truth)
 
 
 # --------------------------------------------------------------------------- at scale

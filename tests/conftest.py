@@ -43,3 +43,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+
+
+@pytest.fixture(scope="session")
+def integrated_loglik():
+    """log of the integral of ``density(u, *own_row, *data_row)`` du for the given rows.
+
+    An independent check of a mixture likelihood: ``own`` holds each customer's own
+    parameters (``fit.customer_params``), ``data`` their observations, in the order
+    ``density`` takes them.
+    """
+    import numpy as np
+    from scipy import integrate
+
+    def compute(own, data, rows, density, lower, upper):
+        out = []
+        for i in rows:
+            args = (*own.iloc[i], *data.iloc[i])
+            value = integrate.quad(lambda u, args=args: density(u, *args), lower, upper,
+                                   epsabs=0, epsrel=1e-11, limit=200)[0]
+            out.append(np.log(value))
+        return np.array(out)
+
+    return compute

@@ -213,7 +213,7 @@ def test_notebook_08_fake_submissions(tmp_path, bwrap):
                   notebook_timeout=240, jobs=2)
     points = table.set_index(["student", "exercise"])["points"]
     auto = [f"08-{k}" for k in range(1, 6)]
-    written = ["08-focus-written", "08-story-written", "08-written"]
+    written = ["08-focus-written", "08-story-written", "08-voice-written", "08-written"]
     assert sorted(table["exercise"].unique()) == [*auto, *written]
     assert [points["correct", e] for e in auto] == [3.0] * 5
     assert [points[s, e] for s in ("blank", "wrong") for e in auto] == [0.0] * 10
@@ -222,6 +222,23 @@ def test_notebook_08_fake_submissions(tmp_path, bwrap):
     page = (tmp_path / "out" / "feedback" / "wrong.html").read_text()
     assert "lower churn is better" in page           # 08-4's hint
     assert "share of ALL customers who bought it" in page
+
+
+def test_notebook_09_fake_submissions(tmp_path, bwrap):
+    """The covariates notebook: the reference answers score both exercises, the blank edition
+    and the typical mistake of each (``WRONG`` of the builder: a lifetime multiplier read as
+    exp(+gamma), ...) score none; the written question is left to the instructor."""
+    name = "09-covariates"
+    submissions = _load_builder().build(tmp_path / "subs", cases=["correct", "blank", "wrong"],
+                                        notebooks=[name], source=SOURCE)
+    table = grade(submissions, out=tmp_path / "out", source=SOURCE, timeout=60,
+                  notebook_timeout=240, jobs=2)
+    points = table.set_index(["student", "exercise"])["points"]
+    auto = ["09-1", "09-2"]
+    assert sorted(table["exercise"].unique()) == [*auto, "09-written"]
+    assert [points["correct", e] for e in auto] == [3.0, 3.0]   # the nbgrader points
+    assert [points[s, e] for s in ("blank", "wrong") for e in auto] == [0.0] * 4
+    assert points["blank", "09-written"] == 0 and pd.isna(points["correct", "09-written"])
 
 
 # ------------------------------------------------------------------ cheats (a tiny course)

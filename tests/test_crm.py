@@ -558,3 +558,115 @@ def test_campaign_lift_errors():
         crm.campaign_lift(touches.drop(columns="unsubscribed"), tx)
     with pytest.raises(ClvError, match="window_days"):
         crm.campaign_lift(touches, tx, window_days=0)
+
+
+# --------------------------------------------------------------------------- engagement fade
+
+def _fade_touches(opens_by_customer):
+    rows = [(cid, pd.Timestamp("2024-01-01") + pd.DateOffset(months=k), flag)
+            for cid, flags in opens_by_customer.items() for k, flag in enumerate(flags)]
+    return pd.DataFrame(rows, columns=["customer_id", "send_date", "opened"])
+
+
+def test_engagement_fade_by_hand():
+    touches = _fade_touches({"a": [True, False, True, False, False, False],   # faded
+                             "b": [False, False, False, False, False, False],  # never engaged
+                             "c": [True, False, True, False, False, True],    # opened lately
+                             "d": [True, False]})                               # too short
+    shuffled = touches.sample(frac=1.0, random_state=3)   # order of rows must not matter
+    before = shuffled.copy()
+    out = crm.engagement_fade(shuffled, recent=3)
+    assert out["faded"].to_dict() == {"a": True, "b": False, "c": False, "d": False}
+    assert out.loc["a", "earlier_rate"] == pytest.approx(2 / 3)
+    assert out.loc["c", "recent_rate"] == pytest.approx(1 / 3)
+    assert np.isnan(out.loc["d", "earlier_rate"])     # no send before the window
+    pd.testing.assert_frame_equal(shuffled, before)       # the input is not modified
+
+
+def test_engagement_fade_rejects_bad_input():
+    touches = _fade_touches({"a": [True, False, False]})
+    with pytest.raises(ClvError, match="`recent` must be a whole number"):
+        crm.engagement_fade(touches, recent=0)
+    with pytest.raises(DataValidationError, match="missing column"):
+        crm.engagement_fade(touches.drop(columns="opened"))
+    gaps = touches.astype({"opened": object})
+    gaps.loc[1, "opened"] = None
+    with pytest.raises(DataValidationError, match=r"touches\['opened'\]` has missing values"):
+        crm.engagement_fade(gaps)
+
+
+def test_engagement_fade_flags_the_known_share_of_a_synthetic_panel():
+    """On a panel whose end of relationship is known (clvkit.synthetic.engagement_panel), the
+    number of flagged customers matches its exact expectation, customer by customer: no open in
+    the last `recent` sends times at least one open before, each send opened with the open rate
+    before the customer's end and the faded rate after it."""
+    from clvkit.synthetic import engagement_panel
+
+    panel = engagement_panel(n_customers=4_000, sends=18, seed=7)
+    recent, k = 6, panel.truth["sends"]
+    out = crm.engagement_fade(panel.touches, recent=recent).reindex(panel.customers.index)
+    after = np.arange(k)[None, :] >= panel.customers["true_end_send"].to_numpy()[:, None]
+    p_open = np.where(after, panel.truth["faded_open_rate"], panel.truth["open_rate"])
+    p_flag = (np.prod(1 - p_open[:, k - recent:], axis=1)
+              * (1 - np.prod(1 - p_open[:, :k - recent], axis=1)))
+    for group in (panel.customers["true_ended"], ~panel.customers["true_ended"]):
+        expected, sd = p_flag[group].sum(), np.sqrt((p_flag * (1 - p_flag))[group].sum())
+        assert abs(out.loc[group, "faded"].sum() - expected) < 4 * sd
+    # and the flag means something: most flagged customers truly ended, few active ones flagged
+    flagged = out["faded"].to_numpy()
+    assert panel.customers["true_ended"].to_numpy()[flagged].mean() > 0.8
+
+
+# --------------------------------------------------------------------------- acquisition funnel
+
+def test_acquisition_funnel_checks_its_stages():
+    people = pd.DataFrame({"channel": ["a", "a"], "prospect": [False, True],
+                           "first_purchase": [True, True]})
+    with pytest.raises(DataValidationError, match="True without the stage before it"):
+        crm.acquisition_funnel(people)
+    with pytest.raises(DataValidationError, match="missing column"):
+        crm.acquisition_funnel(people.drop(columns="prospect"))
+
+
+def test_acquisition_funnel_recovers_the_known_rates_and_cac():
+    """On the panel of clvkit.synthetic.acquisition_funnel_panel, each channel's stage rates
+    land within 4 standard errors of the generator's, and spend / first-time buyers is the
+    channel's CAC (CAC_BY_CHANNEL) within 4 standard errors of its sampling noise."""
+    from clvkit.synthetic import CAC_BY_CHANNEL, acquisition_funnel_panel
+
+    panel = acquisition_funnel_panel(seed=5)
+    before = panel.people.copy()
+    f = crm.acquisition_funnel(panel.people, spend=panel.spend)
+    pd.testing.assert_frame_equal(panel.people, before)
+    for channel, cac in CAC_BY_CHANNEL.items():
+        for stage, key in (("prospect", "prospect_rate"), ("first_purchase", "purchase_rate")):
+            row, rate = f.loc[(channel, stage)], panel.truth[key][channel]
+            se = np.sqrt(rate * (1 - rate) / f.loc[(channel, "reached" if stage == "prospect"
+                                                    else "prospect"), "count"])
+            assert abs(row["rate"] - rate) < 4 * se
+            assert row["rate_low"] < row["rate"] < row["rate_high"]
+        buyers = f.loc[(channel, "first_purchase"), "count"]
+        p = panel.truth["prospect_rate"][channel] * panel.truth["purchase_rate"][channel]
+        reached = f.loc[(channel, "reached"), "count"]
+        # CAC = spend / buyers; buyers ~ Binomial(reached, p): relative sd sqrt((1 - p) / (n p))
+        assert abs(f.loc[(channel, "first_purchase"), "cost_per"] / cac - 1) < (
+            4 * np.sqrt((1 - p) / (reached * p)) * 1.1)
+        assert buyers > 0
+
+
+def test_campaign_lift_recovers_the_known_effect_of_an_sms_step():
+    """E-mail then SMS (clvkit.synthetic.contact_sequence_panel): among the customers the e-mail
+    did not convert, the SMS group is compared with its random hold-out; the measured lift is
+    within 4 standard errors of the generator's true SMS effect, and its interval excludes 0."""
+    from clvkit.synthetic import contact_sequence_panel
+
+    panel = contact_sequence_panel(n_customers=60_000, seed=9)
+    c = panel.customers
+    sms = panel.touches[panel.touches["medium"] == "sms"]
+    row = crm.campaign_lift(sms, panel.transactions, by="medium",
+                            window_days=panel.truth["window_days"],
+                            acquisition=c.loc[~c["email_converted"], "acquisition_date"]).loc["sms"]
+    assert row["sends"] == c["sms_group"].sum() and row["not_contacted"] == c["holdout"].sum()
+    se = (row["high"] - row["low"]) / (2 * 1.959964)
+    assert abs(row["lift"] - panel.truth["sms_lift"]) < 4 * se
+    assert row["low"] > 0

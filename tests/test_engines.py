@@ -18,7 +18,6 @@ from clvkit.datasets import CDNOW_CALIBRATION_END, CDNOW_OBSERVATION_END, data_d
 from clvkit.engines import (
     EngineError,
     _require_java,
-    local_spark,
     rfm_summary_engine,
     summary_sql,
     write_rfm_summary,

@@ -120,3 +120,27 @@ def test_agrees_with_lifetimes(cdnow, fit):
         bgf.conditional_expected_number_of_purchases_up_to_time(39, x, tx, T), rtol=1e-3)
     np.testing.assert_allclose(fit.p_alive(cdnow).to_numpy(),
                                bgf.conditional_probability_alive(x, tx, T), rtol=1e-3)
+
+
+def test_clvtools_cdnow_bgnbd():
+    # CLVTools 0.12.1, tests/testthat/test_correctness_bgnbd.R on clvdata(cdnow, time.unit =
+    # "w", estimation.split = "1997-09-30") (its cdnow.rda gives exactly this summary):
+    from clvkit.datasets import load_cdnow
+    from clvkit.summary import rfm_summary
+
+    summary = rfm_summary(load_cdnow("sample"), observation_end="1997-09-30", time_unit="W")
+    fit = BGNBD().fit(summary)
+    # correct.coefs: r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4
+    for name, printed in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+        assert abs(getattr(fit.params, name) - printed) <= 1e-3, name
+    # "our estimates": r 0.2425945 reproduced within one unit of the 7th decimal and LL
+    # -9582.429 to the printed digits; alpha 4.4136019, a 0.7929199 and b 2.4258881 NOT
+    # (ours 4.4136020, 0.7929220, 2.4259068: 1.2, 21 and 187 units of the 7th decimal;
+    # CLVTools' own test tolerance is 0.001 relative), and our likelihood is the higher one.
+    assert abs(fit.params.r - 0.2425945) <= 1e-7
+    assert round(fit.log_likelihood, 3) == -9582.429
+    np.testing.assert_allclose([fit.params.alpha, fit.params.a, fit.params.b],
+                               [4.4136019, 0.7929199, 2.4258881], rtol=1e-4)
+    at_printed = BGNBD().log_likelihood(summary, params=(0.2425945, 4.4136019, 0.7929199,
+                                                         2.4258881))
+    assert fit.log_likelihood >= at_printed

@@ -3,7 +3,8 @@
 Sources: P(alive | x, t_x, T) of FHL's note 021 eq. (1) (BG/NBD), Batislam et al. (2007)
 eq. (5) (MBG/NBD), Fader & Hardie note 009 eq. (25) (Pareto/NBD), times the posterior
 survival derived in the module notes; DERT of Fader, Hardie & Lee (2005, JMR 42(4)) eq. (2),
-whose Pareto/NBD closed form (`ParetoNBDFit.dert`) the numerical integral must reproduce,
+whose Pareto/NBD closed form (`ParetoNBDFit.dert`) the numerical integral (the BG/NBD's
+DERT, `discounted_if_alive`) must reproduce,
 and which for the BG/NBD / MBG/NBD must equal a fine discounted sum of the increments of
 E[Y(t) | x, t_x, T] (FHL 2005 Marketing Science eq. (10); Wagner & Hoppe 2008).
 """
@@ -16,7 +17,14 @@ from scipy import integrate, stats
 from clvkit.datasets import cdnow_summary
 from clvkit.errors import ClvError, DataValidationError
 from clvkit.models import BGNBDFit, GammaGammaFit, MBGNBDFit, ParetoNBDFit
-from clvkit.models.future import continuous_discount_rate, dert, p_alive_at
+from clvkit.models.future import (
+    continuous_discount_rate,
+    dert,
+    discounted_if_alive,
+    p_alive_at,
+)
+from clvkit.models.nbd import NBDFit
+from clvkit.models.pareto_nbd import expected_if_alive
 
 BG = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
 MBG = MBGNBDFit.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614, time_unit="W")
@@ -113,14 +121,42 @@ def test_p_alive_at_matches_a_simulation(model, fit):
     assert abs(alive.sum() - p.sum()) < 4 * sd, (alive.sum(), p.sum(), sd)
 
 
-def test_dert_matches_the_pareto_closed_form():
-    # FHL 2005 JMR eq. (2) in closed form vs our quadrature, every CDNOW customer
+def _pareto_by_quadrature(fit: ParetoNBDFit, s: pd.DataFrame, rate: float,
+                          period: str) -> np.ndarray:
+    """The BG/NBD's DERT engine (`discounted_if_alive`) run on the Pareto/NBD's E[Y(t)]."""
+    p = fit.params
+    delta = continuous_discount_rate(rate, discount_period=period, time_unit=fit.time_unit)
+    x, T = s["frequency"].to_numpy(float), s["T"].to_numpy(float)  # noqa: N806
+
+    def if_alive(rows, t):
+        return expected_if_alive(p.r, p.alpha, p.s, p.beta, x[rows][:, None], T[rows][:, None],
+                                 t)
+
+    return discounted_if_alive(if_alive, np.column_stack([x, T]), delta) * fit.p_alive(s)
+
+
+def test_dert_quadrature_matches_the_pareto_closed_form():
+    # FHL 2005 JMR eq. (2) in closed form (the Pareto/NBD's dert) vs the quadrature that is
+    # the BG/NBD's DERT, every CDNOW customer
     s = cdnow_summary()
     for rate, period in [(0.15, "Y"), (0.01, "M"), (0.5, "Y")]:
-        ours = dert(PNBD, s, discount_rate=rate, discount_period=period)
-        closed = PNBD.dert(s, discount_rate=rate, discount_period=period)
+        ours = _pareto_by_quadrature(PNBD, s, rate, period)
+        closed = dert(PNBD, s, discount_rate=rate, discount_period=period)
         np.testing.assert_allclose(ours, closed, rtol=1e-9)
-        assert ours.index.equals(s.index) and ours.attrs["discount_period"] == period
+        assert closed.index.equals(s.index) and closed.attrs["discount_period"] == period
+
+
+def test_nbd_dert_closed_form_matches_the_quadrature():
+    # (r + x) / ((alpha + T) delta): the integral of delta e^(-delta t) (r + x) t / (alpha + T)
+    fit = NBDFit.from_params(r=0.385, alpha=12.07, time_unit="W")
+    s = cdnow_summary().head(50)
+    delta = continuous_discount_rate(0.15, discount_period="Y", time_unit="W")
+    x, T = s["frequency"].to_numpy(float), s["T"].to_numpy(float)  # noqa: N806
+    by_quadrature = discounted_if_alive(
+        lambda rows, t: (0.385 + x[rows][:, None]) / (12.07 + T[rows][:, None]) * t,
+        np.column_stack([x, T]), delta)
+    np.testing.assert_allclose(dert(fit, s, discount_rate=0.15, discount_period="Y"),
+                               by_quadrature, rtol=1e-9)
 
 
 @pytest.mark.parametrize("fit", [BG, MBG], ids=["BG/NBD", "MBG/NBD"])
@@ -160,6 +196,6 @@ def test_dert_quadrature_holds_for_extreme_customers_and_rates():
                       "recency": [0, 10, 100, 300, 360, 364.9],
                       "T": [1, 365, 365, 365, 365, 365.0]})
     for rate, period in [(0.1, "Y"), (0.0001, "D"), (2.0, "D")]:
-        np.testing.assert_allclose(dert(daily, s, discount_rate=rate, discount_period=period),
+        np.testing.assert_allclose(_pareto_by_quadrature(daily, s, rate, period),
                                    daily.dert(s, discount_rate=rate, discount_period=period),
                                    rtol=1e-9)

@@ -10,10 +10,11 @@ integrates the dropout time numerically period by period.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clvkit.datasets import load_clvtools_apparel
-from clvkit.errors import DataValidationError
+from clvkit.errors import ClvError, DataValidationError
 from clvkit.models import ParetoNBD
 from clvkit.models.pareto_nbd_dynamic import ParetoNBDDynamic, _loglik, dynamic_data
 
@@ -98,3 +99,51 @@ def test_gaps_in_the_covariate_table_are_refused(apparel):
     holed = dyn.drop(index=dyn.index[(dyn.customer_id == "7") & (dyn.period == "2005-06-05")])
     with pytest.raises(DataValidationError, match=r"7.*not consecutive periods"):
         dynamic_data(tx, holed, calibration_end="2006-12-31", trans=GC, life=[])
+
+
+@pytest.fixture(scope="module")
+def small_dynamic(apparel):
+    """The dynamic fit on 150 customers (Channel on both processes): quick to refit."""
+    tx, _, _, dyn = apparel
+    keep = sorted(tx["customer_id"].unique())[:150]
+    tx, dyn = tx[tx["customer_id"].isin(keep)], dyn[dyn["customer_id"].isin(keep)]
+    fit = ParetoNBDDynamic().fit(tx, covariates=dyn, calibration_end="2006-12-31",
+                                 trans=["Channel"], life=["Channel"])
+    return tx, dyn, fit
+
+
+def test_dynamic_bootstrap_resamples_customers_with_their_covariate_histories(small_dynamic):
+    # a replicate's refit equals a new fit on the resampled customers written out, each
+    # copy with its own transactions and covariate periods
+    from clvkit.models.uncertainty import _refit
+
+    tx, dyn, fit = small_dynamic
+    likelihood = fit._likelihood()
+    ids = likelihood.dd.index
+    # (seed 3: a resample whose maximum is interior; some of 150 customers run off)
+    counts = np.random.default_rng(3).multinomial(len(ids), np.full(len(ids), 1 / len(ids)))
+    theta, ok = _refit(likelihood, counts.astype(float), fit._theta(),
+                       fit._log_covariance(per_customer=True))
+    assert ok
+    copies = [(cid, f"{cid}#{k}") for cid, c in zip(ids, counts, strict=True) for k in range(c)]
+    new_id = pd.DataFrame(copies, columns=["customer_id", "copy"])
+    tx_b = tx.merge(new_id, on="customer_id").drop(columns="customer_id").rename(
+        columns={"copy": "customer_id"})
+    dyn_b = dyn.merge(new_id, on="customer_id").drop(columns="customer_id").rename(
+        columns={"copy": "customer_id"})
+    direct = ParetoNBDDynamic().fit(tx_b, covariates=dyn_b, calibration_end="2006-12-31",
+                                    trans=["Channel"], life=["Channel"])
+    np.testing.assert_allclose(theta, direct._theta(), rtol=1e-4, atol=1e-5)
+
+
+def test_dynamic_bootstrap_is_seeded_and_gives_intervals(small_dynamic):
+    tx, dyn, fit = small_dynamic
+    boot = fit.bootstrap(n=5, seed=4)
+    assert boot.converged.all() and boot.replicates.shape == (5, 6)
+    table = boot.summary()
+    np.testing.assert_allclose(table["estimate"], fit.estimates(), rtol=1e-15)
+    assert (table["lower"] <= table["upper"]).all()
+    alive = boot.p_alive(tx, covariates=dyn)
+    assert (alive.customers["lower"] <= alive.customers["upper"]).all()
+    with pytest.raises(ClvError, match=">= 5"):
+        fit.bootstrap(n=4, seed=4)

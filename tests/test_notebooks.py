@@ -26,7 +26,7 @@ def test_the_course_is_there():
     assert [p.stem for p in NOTEBOOKS] == [
         "01-clv-formula", "02-segmentation", "03-retention-vs-acquisition", "04-crm-metrics",
         "05-predictive-clv", "06-personalisation-and-targeting", "07-contractual-retention",
-        "08-crm-strategy-and-kpis"]
+        "08-crm-strategy-and-kpis", "09-covariates"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

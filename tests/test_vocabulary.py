@@ -48,7 +48,7 @@ CALLABLES = dict(_public_callables())
 def test_the_scan_sees_the_functions_it_guards():
     # a scan that found nothing would pass for any vocabulary
     for name in ("clvkit.clv.customer_lifetime_value", "clvkit.models.intervals.clv_interval",
-                 "clvkit.models.pareto_nbd.ParetoNBDFit.dert", "clvkit.models.future.dert",
+                 "clvkit.models.pareto_nbd.ParetoNBDPredictions.dert", "clvkit.models.future.dert",
                  "clvkit.summary.rfm_summary", "clvkit.segments.rfm_scores",
                  "clvkit.models._base.RFTModel.fit"):
         assert name in CALLABLES, name

@@ -2,7 +2,10 @@
 
 Every model is fitted with ``Model().fit(summary)`` and returns a new frozen result
 object (parameters, full-sample log-likelihood, ``n_customers``, ``time_unit`` and
-convergence information) whose methods make the predictions.
+convergence information) whose methods make the predictions. The purchase models' fits
+share one protocol (`PurchaseModelFit`, `clvkit.models.protocol`): ``p_alive``,
+``conditional_expected_purchases``, ``dert`` and ``expected_purchases_new_customer``, with
+``covariates=`` for the fits with covariates; the free functions below call these methods.
 
 Uncertainty: ``fit.summary()`` (standard errors and intervals from the observed
 information), ``fit.bootstrap(n=200, seed=...)`` (customer bootstrap) and the bootstrap's
@@ -12,7 +15,7 @@ MBG/NBD and Pareto/NBD: `probability_of_purchases`, `conditional_probability_of_
 `purchase_count_interval` (an interval for the count itself, purchase noise included) and
 `probability_of_no_purchases` (churn over a horizon). The future:
 `p_alive_at` (P(alive) t after the data end) and `dert` (discounted expected residual
-transactions) in `clvkit.models.future`.
+transactions), wrappers of the fits' methods, in `clvkit.models.future`.
 
 Which model to trust: `compare_models` (likelihood, AIC/BIC, chi-square on the purchase-count
 histogram, holdout errors, degenerate fits flagged), with `purchase_count_histogram` and
@@ -25,8 +28,9 @@ parametrisation): ``ParetoNBD().fit(summary, covariates=frame, trans=[...], life
 the same for `BGNBD`, with ``constrain=`` (one coefficient for both processes),
 ``regularization={"trans": ..., "life": ...}`` and ``reference=`` levels for text columns;
 the result's ``summary()`` has coefficients with standard errors, intervals and p-values,
-its predictions use each customer's own parameters, and ``customer_model(covariates)`` is the
-base model of one (e.g. new) customer. Time-varying covariates: `ParetoNBDDynamic`
+its predictions use each customer's own parameters, ``bootstrap()`` resamples customers
+with their covariates, and ``customer_model(covariates)`` is the base model of one (e.g.
+new) customer. Time-varying covariates: `ParetoNBDDynamic`
 (Bachmann, Meierer & Naef 2021) on transactions and a long weekly covariate table.
 """
 
@@ -41,7 +45,7 @@ from .compare import (
 )
 from .covariates import CovariateEncoding, encode_covariates
 from .future import dert, p_alive_at
-from .gamma_gamma import GammaGamma, GammaGammaFit, GammaGammaParams
+from .gamma_gamma import GammaGamma, GammaGammaCovariatesFit, GammaGammaFit, GammaGammaParams
 from .intervals import PredictionInterval, clv_interval
 from .mbgnbd import MBGNBD, MBGNBDFit, MBGNBDParams
 from .pareto_nbd import ParetoNBD, ParetoNBDCovariatesFit, ParetoNBDFit, ParetoNBDParams
@@ -53,8 +57,10 @@ from .probabilities import (
     probability_of_purchases,
     purchase_count_interval,
 )
+from .protocol import CountModelFit, PurchaseModelFit
 from .sbg import (
     ShiftedBetaGeometric,
+    ShiftedBetaGeometricCovariatesFit,
     ShiftedBetaGeometricFit,
     ShiftedBetaGeometricParams,
 )
@@ -63,12 +69,15 @@ from .uncertainty import BootstrapResult
 
 __all__ = [
     "FittedModel",
+    "PurchaseModelFit",
+    "CountModelFit",
     "ConvergenceWarning",
     "BGNBD",
     "BGNBDFit",
     "BGNBDParams",
     "BGNBDCovariatesFit",
     "GammaGamma",
+    "GammaGammaCovariatesFit",
     "GammaGammaFit",
     "GammaGammaParams",
     "MBGNBD",
@@ -83,6 +92,7 @@ __all__ = [
     "CovariateEncoding",
     "encode_covariates",
     "ShiftedBetaGeometric",
+    "ShiftedBetaGeometricCovariatesFit",
     "ShiftedBetaGeometricFit",
     "ShiftedBetaGeometricParams",
     "BetaGeoBetaBinomial",

@@ -32,12 +32,10 @@ Decisions shared by every model:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
 import typing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -50,49 +48,25 @@ from ..columns import CUSTOMER_ID
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..summary import compress_arrays
 from ..units import TIME_UNITS, unit_name
+from . import uncertainty
+from ._core import (  # noqa: F401  (re-exported: the models import them from here)
+    _CURVATURE_TOL,
+    _FLAT_STEP,
+    _FLAT_TOL,
+    _GRADIENT_TOL,
+    _HESSIAN_STEP,
+    _LOG_BOUND,
+    _SHAPE_LIMIT,
+    RFT,
+    ConvergenceWarning,
+    not_curving_down,
+    one_blas_thread,
+)
 
-__all__ = ["FittedModel", "FitData", "compress", "ConvergenceWarning"]
+__all__ = ["FittedModel", "RFTFit", "FitData", "compress", "ConvergenceWarning"]
 
-#: Bounds on the log of every parameter (e^-20 .. e^20): a fit that ends on a bound is degenerate.
-_LOG_BOUND = 20.0
-#: Shape parameters beyond [1/limit, limit] mean the maximum lies at 0 or infinity.
-_SHAPE_LIMIT = 1e5
-#: Largest |gradient| of the *mean* log-likelihood (per customer) accepted as a maximum.
-_GRADIENT_TOL = 1e-4
-#: Step (log scale) of the central differences of the gradient that give the Hessian.
-_HESSIAN_STEP = 1e-4
-#: Smallest eigenvalue of the Hessian, relative to the largest, of a real maximum.
-_CURVATURE_TOL = 1e-10
-#: Moving one parameter by this factor (e^3 = 20x) either way must lower the likelihood at a
-#: real maximum; if it does not, the estimate sits on a ridge or runs off to a boundary.
-_FLAT_STEP = 3.0
-#: Smallest fall of the mean log-likelihood (per customer) that counts as "lower".
-_FLAT_TOL = 1e-9
 #: ``frame.attrs`` key set by `read_frame` when every input was a scalar.
 SCALAR_INPUT = "clvkit_scalar_input"
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # optional: fits are correct without it, only slower on busy machines
-        return None
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit BLAS to one thread while optimising.
-
-    The optimiser's and the gradient's linear algebra is on tiny matrices; on a busy
-    multi-core machine OpenBLAS's thread start-up then costs more than the arithmetic
-    (measured: BG/NBD on CDNOW 130 ms instead of 6 ms). Process-wide settings are
-    restored on exit.
-    """
-    controller = _blas_controller()
-    return contextlib.nullcontext() if controller is None else controller.limit(
-        limits=1, user_api="blas")
-
 
 
 def runs_off(model: Any, theta: np.ndarray) -> np.ndarray:
@@ -106,22 +80,6 @@ def runs_off(model: Any, theta: np.ndarray) -> np.ndarray:
     shape = np.array([n not in model.scale_params for n in model._names()])
     return (np.abs(theta) >= _LOG_BOUND - 1e-6) | (
         shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT)))
-
-
-def not_curving_down(hess: np.ndarray) -> str | None:
-    """Why the Hessian of a mean negative log-likelihood is not positive definite, or None.
-
-    The curvature half of every fit's success test (`_CURVATURE_TOL`, relative to the
-    largest eigenvalue); a Hessian with non-finite entries fails it.
-    """
-    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
-    if not np.all(np.isfinite(eig)) or eig.min() <= _CURVATURE_TOL * max(eig.max(), 0):
-        return (f"the likelihood does not curve down in every direction (Hessian "
-                f"eigenvalues {np.array2string(eig, precision=3)})")
-    return None
-
-class ConvergenceWarning(UserWarning):
-    """Issued instead of `ConvergenceError` when a model is fitted with ``strict=False``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,6 +415,23 @@ class FitData:
     columns: dict[str, np.ndarray]
     weights: np.ndarray
 
+    # the likelihood to refit on resampled customers (`clvkit.models.uncertainty.resample`)
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood (+ penalty) and gradient with other row weights."""
+        return self.model._objective(theta, self.columns, weights)
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """Whether ``theta`` maximises the likelihood with these weights (the fit's test)."""
+        grad = self.model._objective(theta, self.columns, weights)[1]
+        return self.model._not_a_maximum(theta, self.columns, weights,
+                                         float(np.max(np.abs(grad)))) is None
+
+    @staticmethod
+    def bounds(k: int) -> list[tuple[float, float]]:
+        """The optimiser's bounds on the ``k`` log parameters."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * k
+
 
 @dataclass(frozen=True)
 class FittedModel:
@@ -489,6 +464,9 @@ class FittedModel:
     _fit_data: FitData | None = field(default=None, repr=False, compare=False)
 
     model_name: ClassVar[str] = "model"
+    #: Summary columns that fix a customer's predictions (None: more than columns, e.g.
+    #: covariates; see `clvkit.models.protocol`).
+    input_columns: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def from_params(cls, *, time_unit: str | None, **params: float) -> FittedModel:
@@ -517,6 +495,17 @@ class FittedModel:
         """Parameters as a Series (name -> value), e.g. for display."""
         return pd.Series(dataclasses.asdict(self.params), name=self.model_name)
 
+    def estimates(self) -> pd.Series:
+        """Everything estimated, as a Series: parameters (and covariate coefficients).
+
+        In the order of the columns of a bootstrap's ``replicates``.
+        """
+        return self.params_series()
+
+    def with_estimates(self, values: Sequence[float]) -> FittedModel:
+        """A copy with other ``estimates()`` (e.g. a bootstrap replicate), to predict with."""
+        return dataclasses.replace(self, params=type(self.params)(*map(float, values)))
+
     def __str__(self) -> str:  # short, readable in notebooks
         values = ", ".join(f"{k}={v:.4g}" for k, v in dataclasses.asdict(self.params).items())
         return (f"{self.model_name} fitted on {self.n_customers:,} customers "
@@ -528,21 +517,15 @@ class FittedModel:
 
         See `clvkit.models.uncertainty.covariance`.
         """
-        from .uncertainty import covariance
-
-        return covariance(self)
+        return uncertainty.covariance(self)
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:
         """Estimates, standard errors and intervals; see `clvkit.models.uncertainty.summary`."""
-        from .uncertainty import summary
-
-        return summary(self, level=level)
+        return uncertainty.summary(self, level=level)
 
     def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
         """Refit on resampled customers; see `clvkit.models.uncertainty.bootstrap`."""
-        from .uncertainty import bootstrap
-
-        return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs)
+        return uncertainty.bootstrap(self, n=n, seed=seed, n_jobs=n_jobs)
 
     def _read(self, data: Any, columns: Sequence[str], given: Mapping[str, Any]) -> pd.DataFrame:
         """Read prediction inputs and check their time unit agrees with the fit."""
@@ -554,6 +537,42 @@ class FittedModel:
                 f"{self.time_unit!r}; rebuild the summary with time_unit={self.time_unit!r}"
             )
         return frame
+
+
+class RFTFit(FittedModel):
+    """A fitted model on each customer's (frequency, recency, T), one parameter set for all.
+
+    Gives the purchase models' predictions (`clvkit.models.protocol`) their customers:
+    `_rows` reads and checks them once, for every prediction alike. The fits with
+    covariates (`clvkit.models.covariates.StaticCovariatesFit`) answer the same two
+    questions with each customer's own parameters, so the predictions are written once
+    per model for both.
+    """
+
+    input_columns: ClassVar[tuple[str, ...] | None] = RFT
+
+    def _rows(self, data: Any, given: Mapping[str, Any], covariates: Any = None
+              ) -> tuple[pd.DataFrame, list[np.ndarray], tuple[Any, ...], np.ndarray]:
+        """Checked customers: frame, [x, t_x, T], parameters (scalars) and groups (all 0).
+
+        The parameters are the dataclass's values; a fit with covariates returns one value
+        per covariate group instead, and ``groups`` numbers each customer's group.
+        """
+        if covariates is not None:
+            raise ClvError(f"the {self.model_name} has no covariates: drop `covariates=`")
+        frame = self._read(data, RFT, given)
+        check_customers(frame)
+        cols = [frame[c].to_numpy(dtype=float) for c in RFT]
+        return (frame, cols, dataclasses.astuple(self.params),
+                np.zeros(len(frame), dtype=np.intp))
+
+    def _new_rows(self, t: Any, covariates: Any = None
+                  ) -> tuple[tuple[Any, ...], np.ndarray, Callable[[Any], Any]]:
+        """A new customer's parameters, the checked horizon ``t`` and how to return values."""
+        if covariates is not None:
+            raise ClvError(f"the {self.model_name} has no covariates: drop `covariates=`")
+        t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
+        return dataclasses.astuple(self.params), t, scalar_or_array
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,7 +793,6 @@ class Model:
 # ---------------------------------------------------------------------------------------------
 # models fitted on (frequency, recency, T): BG/NBD, MBG/NBD, Pareto/NBD
 
-RFT = ("frequency", "recency", "T")
 
 
 def validate_rft(frame: pd.DataFrame) -> None:

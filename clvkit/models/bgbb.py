@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
 
-from .._validate import check_positive
+from .._validate import check_one_of, check_positive
+from ..errors import ClvError
+from ..units import TIME_UNITS, convert_duration
 from ._base import (
     FittedModel,
     Model,
@@ -106,6 +108,7 @@ class BetaGeoBetaBinomialFit(FittedModel):
 
     params: BetaGeoBetaBinomialParams
     model_name: ClassVar[str] = "BG/BB"
+    input_columns: ClassVar[tuple[str, ...]] = _COLUMNS
 
     def _arrays(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list]:
         frame = self._read(data, _COLUMNS, given)
@@ -214,8 +217,9 @@ class BetaGeoBetaBinomialFit(FittedModel):
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
 
-    def dert(self, data: Any = None, *, discount_rate: float, frequency: Any = None,
-             recency: Any = None, n_periods: Any = None) -> pd.Series | float:
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str | None = None,
+             frequency: Any = None, recency: Any = None,
+             n_periods: Any = None) -> pd.Series | float:
         """Compute discounted expected residual transactions (eq. (14)).
 
         DERT(d | alpha, beta, gamma, delta, x, t_x, n) = B(alpha + x + 1, beta + n - x) /
@@ -228,7 +232,11 @@ class BetaGeoBetaBinomialFit(FittedModel):
         data : DataFrame or mapping, optional
             With ``frequency``, ``recency``, ``n_periods``.
         discount_rate : float
-            Discount rate per opportunity, > 0.
+            Discount rate per opportunity (or per ``discount_period``), > 0.
+        discount_period : {"D", "W", "M", "Y"}, optional
+            Period of ``discount_rate`` (as for the other purchase models' ``dert``); it is
+            converted to a rate per opportunity of length ``time_unit``:
+            (1 + rate)^(opportunity / period) - 1. None: the rate is per opportunity.
         frequency, recency, n_periods : array-like, optional
             The same as arrays.
 
@@ -253,6 +261,14 @@ class BetaGeoBetaBinomialFit(FittedModel):
         [5.91, 0.11]
         """
         d_rate = float(check_positive("discount_rate", discount_rate))
+        if discount_period is not None:
+            check_one_of("discount_period", discount_period, TIME_UNITS)
+            if self.time_unit is None:
+                raise ClvError("the BG/BB fit has no `time_unit` (length of an opportunity): "
+                               "give the rate per opportunity without `discount_period`, or "
+                               "fit with time_unit=")
+            d_rate = float(np.expm1(np.log1p(d_rate) * convert_duration(
+                1.0, from_unit=self.time_unit, to_unit=discount_period)))
         frame, (x, t_x, n) = self._arrays(data, {"frequency": frequency, "recency": recency,
                                                  "n_periods": n_periods})
         a, b, g, d = p = self._p()

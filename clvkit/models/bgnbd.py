@@ -7,6 +7,7 @@ Science* 24(2), 275-284. Equation numbers below refer to that paper.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,16 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from ._base import (
-    RFT,
-    FittedModel,
-    RFTModel,
-    check_customers,
-    check_horizon,
-    prediction,
-    scalar_or_array,
-)
-from .covariates import StaticCovariatesFit, covariates_or_base
+from ._base import RFTFit, RFTModel, check_horizon, prediction
+from .covariates import RowGroups, StaticCovariatesFit, covariates_or_base
+from .future import continuous_discount_rate, discounted_if_alive
+from .probabilities import CountDistribution, bgnbd_log_pmf
 
 __all__ = ["BGNBD", "BGNBDParams", "BGNBDFit", "BGNBDCovariatesFit"]
 
@@ -42,45 +37,46 @@ class BGNBDParams:
     b: float
 
 
-@dataclass(frozen=True)
-class BGNBDFit(FittedModel):
-    """A fitted BG/NBD model (frozen); predictions keep the customer index.
+def _log_death_odds(p: Any, k: int, x: np.ndarray, t_x: np.ndarray,
+                    T: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Log of a / (b + x + k - 1) ((alpha + T) / (alpha + t_x))^(r + x) (parameters per row)."""
+    r, alpha, a, b = p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = (np.log(a) - np.log(b + x + k - 1)
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+    return odds if k else np.where(x > 0, odds, -np.inf)
 
-    Examples
-    --------
-    >>> from clvkit.models import BGNBD
-    >>> summary = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID")
-    >>> fit = BGNBD().fit(summary, time_unit="W")
-    >>> print(fit)  # doctest: +NORMALIZE_WHITESPACE
-    BG/NBD fitted on 2,357 customers (time unit: weeks): r=0.2426, alpha=4.414, a=0.7929,
-    b=2.426; LL=-9582.4
+
+def _expected_if_alive(p: Any, k: int, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
+    """E[Y(t) | x, t_x, T] / P(alive) (eq. (10)), broadcastable arrays (see the method)."""
+    r, alpha, a, b = p
+    c = a + b + x + k - 1
+    z = t / (alpha + T + t)
+    # Euler's transformation of eq. (10)'s 2F1(r + x, b + x + k; c; z) (see above)
+    bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b + k - 1 - r, a - 1, c, z)
+    return c / (a - 1) * bracket
+
+
+class BGNBDPredictions:
+    """The BG/NBD and MBG/NBD predictions, for one parameter set or one per customer.
+
+    Written once for the fits without (`BGNBDFit`) and with covariates
+    (`BGNBDCovariatesFit`): each gets its customers and their parameters from ``_rows``
+    (`clvkit.models._base.RFTFit._rows`, `clvkit.models.covariates.StaticCovariatesFit._rows`)
+    and a new customer's from ``_new_rows``.
     """
 
-    params: BGNBDParams
-    model_name: ClassVar[str] = "BG/NBD"
     #: MBG/NBD shifts the dropout opportunities by one (a dropout chance at the first purchase)
     _shift: ClassVar[int] = 0
 
-    def _rft(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
-        frame = self._read(data, RFT, given)
-        check_customers(frame)
-        return frame, [frame[c].to_numpy() for c in RFT]
+    def _per_row(self, data: Any, given: dict[str, Any], covariates: Any
+                 ) -> tuple[pd.DataFrame, list[np.ndarray], tuple[Any, ...]]:
+        frame, cols, params, group = self._rows(data, given, covariates)
+        return frame, cols, tuple(v if np.ndim(v) == 0 else np.asarray(v)[group]
+                                  for v in params)
 
-    def _log_death_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
-        """Return log of a / (b + x + k - 1) * ((alpha + T) / (alpha + t_x))^(r + x)."""
-        r, alpha, a, b = self._values()
-        k = self._shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            odds = (np.log(a) - np.log(b + x + k - 1)
-                    + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
-        return odds if k else np.where(x > 0, odds, -np.inf)
-
-    def _values(self) -> tuple[float, float, float, float]:
-        p = self.params
-        return p.r, p.alpha, p.a, p.b
-
-    def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
-                T: Any = None) -> pd.Series | float:  # noqa: N803
+    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
+                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
         """Probability each customer is still alive at the end of the calibration period.
 
         P(alive | x, t_x, T) =
@@ -92,6 +88,8 @@ class BGNBDFit(FittedModel):
         ----------
         data : DataFrame or mapping, optional
             Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
         frequency, recency, T : array-like, optional
             The same as arrays.
 
@@ -115,14 +113,15 @@ class BGNBDFit(FittedModel):
         >>> round(fit.p_alive(frequency=2, recency=30.43, T=38.86), 3)
         0.727
         """
-        frame, (x, t_x, T) = self._rft(data, {"frequency": frequency, "recency": recency,
-                                              "T": T})
-        p = expit(-self._log_death_odds(x, t_x, T))  # log space: finite for any frequency
-        return prediction(p, frame, "p_alive", time_unit=self.time_unit)
+        frame, (x, t_x, T), p = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        alive = expit(-_log_death_odds(p, self._shift, x, t_x, T))  # finite for any frequency
+        return prediction(alive, frame, "p_alive", time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
-                                       frequency: Any = None, recency: Any = None,
-                                       T: Any = None) -> pd.Series | float:  # noqa: N803
+                                       covariates: Any = None, frequency: Any = None,
+                                       recency: Any = None, T: Any = None,  # noqa: N803
+                                       ) -> pd.Series | float:
         """Compute the expected number of purchases in the next ``t`` time units, per history.
 
         E[Y(t) | x, t_x, T] of eq. (10) of Fader, Hardie & Lee (2005),
@@ -139,6 +138,8 @@ class BGNBDFit(FittedModel):
             Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
         t : float or array-like
             Horizon in the fit's time unit (``fit.time_unit``); scalar or one per customer.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
         frequency, recency, T : array-like, optional
             The same as arrays.
 
@@ -164,24 +165,105 @@ class BGNBDFit(FittedModel):
         ...                                    t=39).round(3).tolist()
         [1.226]
         """
-        frame, (x, t_x, T) = self._rft(data, {"frequency": frequency, "recency": recency,
-                                              "T": T})
+        frame, (x, t_x, T), p = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
         t = check_horizon("t", t, len(frame))
-        e = self._expected_if_alive(x, T, t) * expit(-self._log_death_odds(x, t_x, T))
+        k = self._shift
+        e = _expected_if_alive(p, k, x, T, t) * expit(-_log_death_odds(p, k, x, t_x, T))
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
 
-    def _expected_if_alive(self, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
-        """E[Y(t) | x, t_x, T] / P(alive) (eq. (10)), broadcastable arrays."""
-        r, alpha, a, b = self._values()
-        k = self._shift
-        c = a + b + x + k - 1
-        z = t / (alpha + T + t)
-        # Euler's transformation of eq. (10)'s 2F1(r + x, b + x + k; c; z) (see above)
-        bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b + k - 1 - r, a - 1, c, z)
-        return c / (a - 1) * bracket
+    def p_alive_at(self, data: Any = None, *, t: Any, covariates: Any = None,
+                   frequency: Any = None, recency: Any = None,
+                   T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) ``t`` time units after the end of the data (`clvkit.models.future` notes).
 
-    def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
+        P(alive at T + t | x, t_x, T) = P(alive) ((alpha + T) / (alpha + T + t))^a
+        2F1(a, a + b + k - r; a + b + x + k; t / (alpha + T + t)), k = 0 for the BG/NBD and
+        1 for the MBG/NBD.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+        t : float or array-like
+            Time after T, in the fit's time unit; scalar or one per customer.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``p_alive`` in [0, 1] (``attrs`` hold ``horizon``); a float for scalar inputs.
+        """
+        frame, (x, t_x, T), p = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        t = check_horizon("t", t, len(frame))
+        r, alpha, a, b = p
+        k = self._shift
+        alive = expit(-_log_death_odds(p, k, x, t_x, T))
+        survive = (((alpha + T) / (alpha + T + t)) ** a
+                   * hyp2f1(a, a + b + k - r, a + b + x + k, t / (alpha + T + t)))
+        return prediction(np.clip(alive * survive, 0.0, 1.0), frame, "p_alive",
+                          time_unit=self.time_unit, horizon=t if t.ndim == 0 else None)
+
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             covariates: Any = None, frequency: Any = None, recency: Any = None,
+             T: Any = None) -> pd.Series | float:  # noqa: N803
+        """Discounted expected residual transactions (FHL 2005 JMR eq. (2)), by quadrature.
+
+        DERT = int_0^inf delta e^(-delta t) E[Y(t) | x, t_x, T] dt with delta the
+        continuously compounded rate per time unit of the fit
+        (`clvkit.models.future.continuous_discount_rate`); the BG/NBD has no closed form,
+        so E[Y(t)] (eq. (10)) is integrated numerically
+        (`clvkit.models.future.discounted_if_alive`).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+        discount_rate : float
+            Effective discount rate per ``discount_period`` (e.g. 0.15 a year), > 0.
+        discount_period : {"D", "W", "M", "Y"}
+            Period of ``discount_rate``.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``dert``; ``attrs`` hold the rate, period and ``delta``.
+
+        Examples
+        --------
+        >>> from clvkit.models import BGNBDFit
+        >>> bg = BGNBDFit.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+        >>> bg.dert(frequency=[0, 2], recency=[0, 30.43], T=38.86, discount_rate=0.15,
+        ...         discount_period="Y").round(2).tolist()
+        [1.02, 5.18]
+        """
+        delta = continuous_discount_rate(discount_rate, discount_period=discount_period,
+                                         time_unit=self.time_unit)
+        frame, (x, t_x, T), p = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        k = self._shift
+        varying = [np.broadcast_to(v, x.shape) for v in p if np.ndim(v)]
+
+        def if_alive(rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+            own = tuple(v if np.ndim(v) == 0 else v[rows][:, None] for v in p)
+            return _expected_if_alive(own, k, x[rows][:, None], T[rows][:, None], t)
+
+        value = (discounted_if_alive(if_alive, np.column_stack([x, T, *varying]), delta)
+                 * expit(-_log_death_odds(p, k, x, t_x, T)))
+        return prediction(value, frame, "dert", time_unit=self.time_unit,
+                          discount_rate=discount_rate, discount_period=discount_period,
+                          delta=delta)
+
+    def expected_purchases_new_customer(self, t: Any, *, covariates: Any = None) -> Any:
         """Compute expected repeat purchases of a new customer in (0, t] (eq. (9), FHL 2005).
 
         E[X(t)] = (a + b - 1) / (a - 1) [1 - (alpha / (alpha + t))^r 2F1(r, b; a + b - 1;
@@ -190,12 +272,16 @@ class BGNBDFit(FittedModel):
         Parameters
         ----------
         t : float or array-like
-            Time since the first purchase, in the fit's time unit.
+            Time since the first purchase, in the fit's time unit (with ``covariates``:
+            scalar or one per row).
+        covariates : DataFrame, optional
+            Fits with covariates only (then required): one row per new customer.
 
         Returns
         -------
-        ndarray or float
-            Expected repeat purchases (same shape as ``t``; a float for a scalar).
+        ndarray, float or Series
+            Expected repeat purchases (same shape as ``t``; a float for a scalar); with
+            covariates a Series ``expected_purchases`` indexed like ``covariates``.
 
         Examples
         --------
@@ -204,73 +290,59 @@ class BGNBDFit(FittedModel):
         >>> fit.expected_purchases_new_customer([13, 39, 78]).round(3)
         array([0.534, 1.197, 1.861])
         """
-        t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
-        r, alpha, a, b = self._values()
+        (r, alpha, a, b), t, out = self._new_rows(t, covariates)
         coef, hb, hc = self._new_customer_terms(a, b)
-        return scalar_or_array(coef / (a - 1) * (
+        return out(coef / (a - 1) * (
             1 - (alpha / (alpha + t)) ** r * hyp2f1(r, hb, hc, t / (alpha + t))))
 
     @staticmethod
-    def _new_customer_terms(a: float, b: float) -> tuple[float, float, float]:
+    def _new_customer_terms(a: Any, b: Any) -> tuple[Any, Any, Any]:
         return a + b - 1, b, a + b - 1
 
 
 @dataclass(frozen=True)
-class BGNBDCovariatesFit(StaticCovariatesFit):
+class BGNBDFit(BGNBDPredictions, CountDistribution, RFTFit):
+    """A fitted BG/NBD model (frozen); predictions keep the customer index.
+
+    Examples
+    --------
+    >>> from clvkit.models import BGNBD
+    >>> summary = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID")
+    >>> fit = BGNBD().fit(summary, time_unit="W")
+    >>> print(fit)  # doctest: +NORMALIZE_WHITESPACE
+    BG/NBD fitted on 2,357 customers (time unit: weeks): r=0.2426, alpha=4.414, a=0.7929,
+    b=2.426; LL=-9582.4
+    """
+
+    params: BGNBDParams
+    model_name: ClassVar[str] = "BG/NBD"
+
+    def conditional_log_pmf(self, n: Any, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,  # noqa: N803
+                            t: Any) -> np.ndarray:
+        """Log P(X* = n | x, t_x, T) (`clvkit.models.probabilities` notes), broadcastable."""
+        return bgnbd_log_pmf(dataclasses.astuple(self.params), self._shift, n, x, t_x, T, t)
+
+    def _new_log_pmf(self, n: Any, t: Any) -> np.ndarray:
+        zero = np.zeros(1)
+        return self.conditional_log_pmf(n, zero[0], zero[0], zero[0], t)
+
+
+@dataclass(frozen=True)
+class BGNBDCovariatesFit(BGNBDPredictions, StaticCovariatesFit):
     """A BG/NBD fitted with static covariates (frozen); see `BGNBD.fit`.
 
     Customer i has alpha_i = alpha exp(-gamma_trans . z_i), a_i = a exp(gamma_life . z_i) and
     b_i = b exp(gamma_life . z_i) (Fader & Hardie 2007, note 019; CLVTools'
     ``bgnbd_staticcov_alpha_i``/``_a_i``/``_b_i``). Predictions are the BG/NBD formulas of
-    `BGNBDFit` with each customer's own parameters; they need ``covariates=``.
+    `BGNBDFit` with each customer's own parameters (`BGNBDPredictions`); ``covariates=``
+    defaults to the fit's own customers'.
     """
 
     params: BGNBDParams
     model_name: ClassVar[str] = "BG/NBD with static covariates"
 
-    def _view(self, data: Any, given: dict[str, Any], covariates: Any
-              ) -> tuple[pd.DataFrame, BGNBDFit, list[np.ndarray]]:
-        """The customers and a BG/NBD result whose parameters are per-customer arrays."""
-        frame, vals, group = self._customers(data, given, covariates)
-        rows = [v[group] for v in vals]
-        view = BGNBDFit(params=BGNBDParams(*rows), log_likelihood=float("nan"),
-                        n_customers=0, time_unit=self.time_unit, success=True, iterations=0,
-                        message="per-customer parameters")
-        return frame, view, [frame[c].to_numpy(dtype=float) for c in RFT]
 
-    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
-                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
-        """P(alive) with each customer's own parameters (see `BGNBDFit.p_alive`)."""
-        frame, view, (x, t_x, T) = self._view(  # noqa: N806
-            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
-        return prediction(expit(-view._log_death_odds(x, t_x, T)), frame, "p_alive",
-                          time_unit=self.time_unit)
-
-    def conditional_expected_purchases(self, data: Any = None, *, t: Any,
-                                       covariates: Any = None, frequency: Any = None,
-                                       recency: Any = None, T: Any = None,  # noqa: N803
-                                       ) -> pd.Series | float:
-        """Expected purchases in the next ``t`` time units per customer (FHL 2005, eq. (10))."""
-        frame, view, (x, t_x, T) = self._view(  # noqa: N806
-            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
-        t = check_horizon("t", t, len(frame))
-        e = view._expected_if_alive(x, T, t) * expit(-view._log_death_odds(x, t_x, T))
-        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
-                          horizon=t if t.ndim == 0 else None)
-
-    def expected_purchases_new_customer(self, t: Any, *, covariates: pd.DataFrame
-                                        ) -> pd.Series:
-        """Expected repeat purchases in (0, t] of new customers with these covariates (eq. 9)."""
-        vals, t = self._new(covariates, t)
-        view = BGNBDFit(params=BGNBDParams(*vals), log_likelihood=float("nan"), n_customers=0,
-                        time_unit=self.time_unit, success=True, iterations=0, message="")
-        r, alpha, a, b = vals
-        coef, hb, hc = view._new_customer_terms(a, b)
-        e = coef / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, hb, hc, t / (alpha + t)))
-        return prediction(e, covariates, "expected_purchases", time_unit=self.time_unit)
-
-
-class BGNBD(RFTModel):
+class BGNBD(RowGroups, RFTModel):
     """BG/NBD model (Fader, Hardie & Lee 2005) for non-contractual repeat purchasing.
 
     While alive a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha);
@@ -300,6 +372,8 @@ class BGNBD(RFTModel):
     #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools bgnbd)
     covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
         "trans": (("alpha", -1),), "life": (("a", 1), ("b", 1))}
+    #: CLVTools' default ``start.params.model`` (R/class_clv_model_bgnbd.R), for method="clvtools"
+    clvtools_start: ClassVar[tuple[float, ...]] = (1.0, 3.0, 1.0, 3.0)
 
     def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
             trans: Any = (), life: Any = (), constrain: Any = (),
@@ -317,7 +391,8 @@ class BGNBD(RFTModel):
         covariates, trans, life, constrain, regularization, reference
             See `ParetoNBD.fit`.
         **kwargs
-            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict``.
+            ``frequency``, ``recency``, ``T``, ``weights``, ``time_unit``, ``strict`` and,
+            with covariates, ``method`` (see `ParetoNBD.fit`).
 
         Returns
         -------
@@ -327,13 +402,6 @@ class BGNBD(RFTModel):
                                   life=life, constrain=constrain,
                                   regularization=regularization, reference=reference,
                                   **kwargs)
-
-    def _precompute_groups(self, d, group):
-        return {**d, "_g": group}
-
-    def _loglik_groups(self, values, d, grad):
-        g = d["_g"]
-        return self._loglik(tuple(v[g] for v in values), d, grad)
 
     def _loglik(self, p, d, grad):
         r, alpha, a, b = p

@@ -20,6 +20,11 @@ they are; text, categorical and boolean columns become 0/1 dummies, one per leve
 reference level (the first in sorted order unless ``reference`` names one), named
 ``"column[level]"``.
 
+``method="clvtools"`` follows CLVTools' own optimiser path (start values, summed objective,
+numerical gradient, optimx's L-BFGS-B defaults) and reproduces its printed estimates digit
+for digit; by default the fit starts from the model without covariates and runs to the
+maximum, which lies slightly beyond where CLVTools stops on a flat likelihood.
+
 Customers with the same covariates share their (alpha_i, beta_i): the likelihood is
 evaluated once per distinct (x, t_x, T, covariate row), so a large base described by a few
 categorical covariates fits about as fast as the model without covariates.
@@ -28,7 +33,7 @@ categorical covariates fits about as fast as the model without covariates.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -36,23 +41,25 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .._validate import check_nonnegative
+from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..summary import compress_arrays
 from ._base import (
     _GRADIENT_TOL,
     _LOG_BOUND,
+    RFT,
     FittedModel,
     check_customers,
     check_horizon,
     not_curving_down,
     one_blas_thread,
+    prediction,
     runs_off,
 )
+from .uncertainty import BootstrapResult, resample
 
-__all__ = ["CovariateEncoding", "StaticCovariatesFit", "encode_covariates"]
+__all__ = ["CovariateEncoding", "RowGroups", "StaticCovariatesFit", "encode_covariates"]
 
-PROCESSES = ("trans", "life")
 #: Step (log parameters and coefficients) of the central differences of the gradient.
 _HESSIAN_STEP = 1e-4
 
@@ -235,32 +242,58 @@ def align(covariates: Any, index: pd.Index) -> pd.DataFrame:
 class _Layout:
     """Which free coefficient feeds which process's design column."""
 
-    trans: CovariateEncoding
-    life: CovariateEncoding
+    encodings: dict[str, CovariateEncoding] = field(compare=False)  # process -> encoding
     constrained: tuple[str, ...]
-    names: tuple[str, ...]  # free coefficients: trans.*, life.*, constr.*
+    names: tuple[str, ...]  # free coefficients: <process>.*, then constr.*
     expand: dict[str, np.ndarray] = field(repr=False, compare=False)  # process -> (k_p, m)
 
+    @property
+    def trans(self) -> CovariateEncoding:
+        """The purchase process's encoding (Pareto/NBD, BG/NBD)."""
+        return self.encodings["trans"]
+
+    @property
+    def life(self) -> CovariateEncoding:
+        """The lifetime process's encoding (Pareto/NBD, BG/NBD)."""
+        return self.encodings["life"]
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        """The model's processes, in order."""
+        return tuple(self.encodings)
+
     @classmethod
-    def build(cls, trans: CovariateEncoding, life: CovariateEncoding,
+    def build(cls, encodings: Mapping[str, CovariateEncoding],
               constrain: Sequence[str]) -> _Layout:
-        t_names, l_names = trans.names, life.names
-        bad = [c for c in constrain if c not in t_names or c not in l_names]
+        names = {p: e.names for p, e in encodings.items()}
+        bad = [c for c in constrain if any(c not in n for n in names.values())]
         if bad:
-            raise ClvError(f"`constrain` names {bad}, which must be design columns of both "
-                           f"processes (trans: {t_names}, life: {l_names})")
-        free = ([f"trans.{c}" for c in t_names if c not in constrain]
-                + [f"life.{c}" for c in l_names if c not in constrain]
-                + [f"constr.{c}" for c in constrain])
+            shown = ", ".join(f"{p}: {n}" for p, n in names.items())
+            raise ClvError(f"`constrain` names {bad}, which must be design columns of every "
+                           f"process ({shown})")
+        free = [f"{p}.{c}" for p, n in names.items() for c in n if c not in constrain]
+        free += [f"constr.{c}" for c in constrain]
         expand = {}
-        for proc, cols in (("trans", t_names), ("life", l_names)):
+        for proc, cols in names.items():
             e = np.zeros((len(cols), len(free)))
             for i, c in enumerate(cols):
                 key = f"constr.{c}" if c in constrain else f"{proc}.{c}"
                 e[i, free.index(key)] = 1.0
             expand[proc] = e
-        return cls(trans=trans, life=life, constrained=tuple(constrain), names=tuple(free),
+        return cls(encodings=dict(encodings), constrained=tuple(constrain), names=tuple(free),
                    expand=expand)
+
+    def design(self, covariates: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Distinct design rows per process (G x k_p) and each customer's row number."""
+        blocks = [self.encodings[p].matrix(covariates) for p in self.processes]
+        groups, group = unique_rows(np.hstack(blocks))
+        edges = np.cumsum([0] + [b.shape[1] for b in blocks])
+        z = {p: groups[:, edges[i]:edges[i + 1]] for i, p in enumerate(self.processes)}
+        return z, group.ravel().astype(np.intp)
+
+    def eta(self, z: Mapping[str, np.ndarray], coef: np.ndarray) -> dict[str, np.ndarray]:
+        """Linear predictor of every process for the design rows ``z``."""
+        return {p: z[p] @ (self.expand[p] @ coef) for p in self.processes}
 
 
 def _linked(model_type: type, params: Any, eta: Mapping[str, np.ndarray],
@@ -280,6 +313,24 @@ def _linked(model_type: type, params: Any, eta: Mapping[str, np.ndarray],
 # fitting
 
 
+class RowGroups:
+    """Per-group likelihood of a model whose ``_loglik`` takes per-row parameter arrays.
+
+    Mixed into a `Model` (BG/NBD, sBG, Gamma-Gamma) so that `fit_static` can evaluate it
+    with each row's own parameters: the group values are spread to the rows.
+    """
+
+    def _precompute_groups(self, d: dict[str, np.ndarray], group: np.ndarray
+                           ) -> dict[str, np.ndarray]:
+        return {**d, "_g": group}
+
+    def _loglik_groups(self, values: Sequence[np.ndarray], d: dict[str, np.ndarray],
+                       grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        g = d["_g"]
+        return self._loglik(tuple(v[g] for v in values), d, grad)  # type: ignore[attr-defined]
+
+
+
 @dataclass(frozen=True, eq=False)
 class _Problem:
     """The compressed data and everything the objective needs."""
@@ -294,10 +345,9 @@ class _Problem:
 
     def values(self, theta: np.ndarray) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         """Per-group parameter values (base order) and the linear predictors per process."""
-        coef = theta[self.n_base:]
-        eta = {p: self.z[p] @ (self.layout.expand[p] @ coef) for p in PROCESSES}
-        return _linked(type(self.model), np.exp(theta[:self.n_base]), eta,
-                       len(self.z["trans"])), eta
+        eta = self.layout.eta(self.z, theta[self.n_base:])
+        n = len(next(iter(self.z.values())))
+        return _linked(type(self.model), np.exp(theta[:self.n_base]), eta, n), eta
 
     def objective(self, theta: np.ndarray, want_grad: bool = True) -> tuple[float, np.ndarray]:
         """Mean negative log-likelihood (+ CLVTools' penalty) and its gradient."""
@@ -330,7 +380,7 @@ class _Problem:
     def penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         coef = theta[self.n_base:]
         f, g = 0.0, np.zeros_like(theta)
-        for proc in PROCESSES:
+        for proc in self.layout.processes:
             lam = self.lambdas.get(proc, 0.0)
             if lam:
                 e = self.layout.expand[proc]
@@ -350,53 +400,87 @@ class _Problem:
                           - self.objective(theta - step)[1]) / (2 * _HESSIAN_STEP)
         return (hess + hess.T) / 2 * self.w.sum()
 
+    def bounds(self, k: int) -> list[tuple[float, float]]:
+        """The optimiser's bounds: log base parameters within e^+-20, coefficients free."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * self.n_base + [(-np.inf, np.inf)] * (k - self.n_base)
 
-def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequence[str],
-               life: Sequence[str], constrain: Sequence[str] = (),
+    # the likelihood to refit on resampled customers (`clvkit.models.uncertainty.resample`)
+    @property
+    def weights(self) -> np.ndarray:
+        """Customers per compressed row."""
+        return self.w
+
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """`objective` with other row weights (a bootstrap resample of the customers)."""
+        return dataclasses.replace(self, w=weights).objective(theta)
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """The fit's own test: |gradient| below the tolerance, Hessian positive definite."""
+        again = dataclasses.replace(self, w=weights)
+        grad = again.objective(theta)[1]
+        return bool(np.max(np.abs(grad)) < _GRADIENT_TOL
+                    and not_curving_down(again.hessian(theta)) is None)
+
+
+def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
+               processes: Mapping[str, Sequence[str]], constrain: Sequence[str] = (),
                regularization: Mapping[str, float] | None = None,
                reference: Mapping[str, Any] | None = None, weights: Any = None,
-               time_unit: str | None = None, strict: bool = True) -> StaticCovariatesFit:
-    """Fit ``model`` (Pareto/NBD or BG/NBD) with static covariates; see ``model.fit``."""
+               time_unit: str | None = None, strict: bool = True,
+               method: str = "clvkit") -> StaticCovariatesFit:
+    """Fit ``model`` with static covariates; see ``model.fit``.
+
+    ``processes`` maps each of the model's processes (the keys of its ``covariate_links``)
+    to its covariate columns. The data are read by ``model._prepare_customers`` if the
+    model has one (one row per customer, e.g. the sBG's), else by ``model._prepare``.
+    ``method="clvtools"`` follows CLVTools' optimiser path (`_minimise_as_clvtools`).
+    """
     if getattr(model, "covariates_result_type", None) is None:
-        raise ClvError(f"{type(model).__name__} has no covariate version; use ParetoNBD or "
-                       "BGNBD")
-    trans, life, constrain = list(trans), list(life), list(constrain)
-    if not trans and not life:
-        raise ClvError("covariates given but neither `trans` nor `life` names a column")
+        raise ClvError(f"{type(model).__name__} has no covariate version; use ParetoNBD, "
+                       "BGNBD, ShiftedBetaGeometric or GammaGamma")
+    check_one_of("method", method, METHODS)
+    if method == "clvtools" and getattr(model, "clvtools_start", None) is None:
+        raise ClvError(f"`method='clvtools'` is available for ParetoNBD and BGNBD, not "
+                       f"{type(model).__name__}")
+    known = tuple(model.covariate_links)
+    processes = {p: list(processes.get(p, ())) for p in known}
+    constrain = list(constrain)
+    if not any(processes.values()):
+        raise ClvError("covariates given but no process names a column "
+                       f"({' / '.join(f'`{p}`' for p in known)})")
     lambdas = {}
     for key, value in (regularization or {}).items():
-        if key not in PROCESSES:
-            raise ClvError(f"`regularization` keys must be among {list(PROCESSES)}, got {key!r}")
+        if key not in known:
+            raise ClvError(f"`regularization` keys must be among {list(known)}, got {key!r}")
         lambdas[key] = float(check_nonnegative(f"regularization[{key!r}]", value))
     if model.penalizer:
         raise ClvError("`penalizer` (L2 on the base parameters) cannot be combined with "
-                       "covariates; use `regularization={'trans': ..., 'life': ...}`")
-    frame, w, unit = model._prepare(data, {}, weights, time_unit)
+                       f"covariates; use `regularization={{{', '.join(map(repr, known))}: ...}}`")
+    prepare = getattr(model, "_prepare_customers", model._prepare)
+    frame, w, unit = prepare(data, {}, weights, time_unit)
     cov = align(covariates, frame.index)
-    enc = {"trans": encode_covariates(cov, trans, reference=_subset(reference, trans)),
-           "life": encode_covariates(cov, life, reference=_subset(reference, life))}
-    layout = _Layout.build(enc["trans"], enc["life"], constrain)
-    design = {p: enc[p].matrix(cov) for p in PROCESSES}
-    both = np.hstack([design["trans"], design["life"]])
-    groups, group = unique_rows(both)
-    k_t = design["trans"].shape[1]
-    z = {"trans": groups[:, :k_t], "life": groups[:, k_t:]}
+    layout = _Layout.build({p: encode_covariates(cov, cols, reference=_subset(reference, cols))
+                            for p, cols in processes.items()}, constrain)
+    z, group = layout.design(cov)
     cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
-    cols["_group"] = group.ravel().astype(float)
+    cols["_group"] = group.astype(float)
     cols, w = compress_arrays(cols, w)
     base_cols = {c: v for c, v in cols.items() if c != "_group"}
-    with one_blas_thread():
-        theta_base = model._maximise(model._precompute(dict(base_cols)), w)[0]
     d = model._precompute_groups(base_cols, cols["_group"].astype(np.intp))
     n_base = len(model._names())
     problem = _Problem(model=model, d=d, w=w, z=z, layout=layout, lambdas=lambdas,
                        n_base=n_base)
-    theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
     with one_blas_thread():
-        res = optimize.minimize(
-            problem.objective, theta0, jac=True, method="L-BFGS-B",
-            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_base + [(None, None)] * len(layout.names),
-            options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+        if method == "clvtools":
+            res = _minimise_as_clvtools(problem)
+        else:
+            theta_base = model._maximise(model._precompute(dict(base_cols)), w)[0]
+            theta0 = np.concatenate([theta_base, np.zeros(len(layout.names))])
+            res = optimize.minimize(
+                problem.objective, theta0, jac=True, method="L-BFGS-B",
+                bounds=problem.bounds(n_base + len(layout.names)),
+                options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
         theta = res.x
         grad = problem.objective(theta)[1]
         hess = problem.hessian(theta)
@@ -431,7 +515,52 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame, trans: Sequen
         regularization=tuple(sorted(lambdas.items())),
         objective=float(problem.objective(theta, False)[0]),
         _layout=layout, _information=hess, _problem=problem,
-        _covariates=cov[list(dict.fromkeys([*trans, *life]))].copy())
+        # every customer given, also those the likelihood leaves out (the Gamma-Gamma's
+        # customers without repeat purchases), for predictions that default to them
+        _covariates=covariates[list(dict.fromkeys(c for cols in processes.values()
+                                                  for c in cols))].copy())
+
+
+#: Optimiser paths of `fit_static`: ours, or CLVTools' (opt-in, to reproduce its printed digits).
+METHODS = ("clvkit", "clvtools")
+#: CLVTools' start value of every covariate coefficient (``start.param.cov``).
+_CLVTOOLS_START_COV = 0.1
+#: R's ``optim`` finite-difference step (``ndeps``) of its numerical gradient.
+_CLVTOOLS_NDEPS = 1e-3
+
+
+def _minimise_as_clvtools(problem: _Problem) -> optimize.OptimizeResult:
+    """Minimise as CLVTools 0.12.1 does (``optimx(method = "L-BFGS-B")``, default settings).
+
+    Its path, step by step (R/f_generics_clvfitted_estimate.R, R/class_clv_model_pnbd.R,
+    R/interlayer_regularization.R): start at the model's default ``start.params.model``
+    (log scale) and 0.1 for every coefficient; minimise the negative log-likelihood
+    *summed* over customers (with ``reg.lambdas``: its mean per customer plus the penalty);
+    no gradient is given, so R's ``optim`` takes central differences with step
+    ``ndeps = 1e-3``; L-BFGS-B with R's defaults ``lmm = 5``, ``factr = 1e7``,
+    ``pgtol = 0``, ``maxit = 3000`` and no bounds. scipy's L-BFGS-B is the same algorithm.
+    The point where it stops is short of the maximum where the likelihood is flat: use it
+    only to reproduce CLVTools' printed output.
+    """
+    n = float(problem.w.sum())
+    scale = 1.0 if any(problem.lambdas.values()) else n
+
+    def f(theta: np.ndarray) -> float:
+        return problem.objective(theta, False)[0] * scale
+
+    def grad(theta: np.ndarray) -> np.ndarray:
+        out = np.empty_like(theta)
+        for k in range(theta.size):
+            step = np.zeros_like(theta)
+            step[k] = _CLVTOOLS_NDEPS
+            out[k] = (f(theta + step) - f(theta - step)) / (2 * _CLVTOOLS_NDEPS)
+        return out
+
+    theta0 = np.concatenate([np.log(problem.model.clvtools_start),
+                             np.full(len(problem.layout.names), _CLVTOOLS_START_COV)])
+    return optimize.minimize(f, theta0, jac=grad, method="L-BFGS-B",
+                             options={"maxcor": 5, "ftol": 1e7 * np.finfo(float).eps,
+                                      "gtol": 0.0, "maxiter": 3000})
 
 
 def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
@@ -439,13 +568,14 @@ def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
                        reference: Any, **kwargs: Any) -> Any:
     """``base_fit(data, **kwargs)`` without covariates, else `fit_static` (one dispatch)."""
     if covariates is None:
-        if trans or life or constrain or regularization or reference:
-            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference` "
+        if (trans or life or constrain or regularization or reference
+                or kwargs.pop("method", "clvkit") != "clvkit"):
+            raise ClvError("`trans`/`life`/`constrain`/`regularization`/`reference`/`method` "
                            "need `covariates=`")
         return base_fit(data, **kwargs)
-    return fit_static(model, data, covariates=covariates, trans=trans, life=life,
-                      constrain=constrain, regularization=regularization,
-                      reference=reference, **kwargs)
+    return fit_static(model, data, covariates=covariates,
+                      processes={"trans": trans, "life": life}, constrain=constrain,
+                      regularization=regularization, reference=reference, **kwargs)
 
 
 def _subset(reference: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, Any]:
@@ -561,10 +691,72 @@ class StaticCovariatesFit(FittedModel):
                      "method": "observed information; base parameters by the delta method"}
         return out
 
+    def estimates(self) -> pd.Series:
+        """Base parameters and covariate coefficients (the bootstrap's replicate columns)."""
+        return pd.Series(np.concatenate([np.exp(self._theta()[:self._n_base()]),
+                                         np.asarray(self.coefficients, dtype=float)]),
+                         index=self._names_all(), name=self.model_name)
+
+    def with_estimates(self, values: Sequence[float]) -> StaticCovariatesFit:
+        """A copy with other base parameters and coefficients (e.g. a bootstrap replicate)."""
+        values = [float(v) for v in values]
+        k = self._n_base()
+        return dataclasses.replace(self, params=type(self.params)(*values[:k]),
+                                   coefficients=tuple(values[k:]))
+
+    def _n_base(self) -> int:
+        return len(dataclasses.fields(self.params))
+
+    def _likelihood(self) -> Any:
+        """What a bootstrap refits: the fit's objective with other customer weights."""
+        return self._problem
+
     def bootstrap(self, *, n: int = 200, seed: Any = None, n_jobs: int = 1) -> Any:
-        """Not available yet for covariate models: use `summary` (observed information)."""
-        raise ClvError(f"the bootstrap is not implemented for the {self.model_name}; use "
-                       "`summary()` (standard errors from the observed information)")
+        """Refit on resampled customers, each with their covariates; percentile intervals.
+
+        As `clvkit.models.uncertainty.bootstrap` for the base models: a replicate draws the
+        N customers with replacement (new counts of the compressed rows, which are
+        distinct (history, covariate row) pairs, so a customer is resampled with their
+        covariates) and refits the base parameters and the coefficients (regularisation,
+        constraints and reference levels as in the fit) by Newton steps from the estimate,
+        else L-BFGS-B. ``summary()`` of the result gives percentile intervals of every
+        parameter and coefficient; its ``p_alive`` / ``conditional_expected_purchases``
+        take ``covariates=`` as the fit's predictions do.
+
+        Parameters
+        ----------
+        n : int, default 200
+            Replicates, a whole number >= 5.
+        seed : int, list of int or SeedSequence, optional
+            The same seed gives the same replicates (whatever ``n_jobs``).
+        n_jobs : int, default 1
+            Worker processes.
+
+        Returns
+        -------
+        clvkit.models.uncertainty.BootstrapResult
+            Replicates of ``estimates()`` (base parameters on the natural scale,
+            coefficients as they are) and convergence flags.
+
+        Raises
+        ------
+        ClvError
+            A result not fitted here, ``n`` below 5, an invalid seed or ``n_jobs``, or a
+            flat likelihood at the estimate.
+        """
+        target = self._likelihood()
+        if target is None or self._information is None:
+            raise ClvError(f"this {self.model_name} result was not fitted here: no likelihood "
+                           "to resample")
+        theta0 = self._theta()
+        thetas, ok, seed = resample(target, theta0=theta0,
+                                    inv_info=self._log_covariance(per_customer=True),
+                                    n=n, seed=seed, n_jobs=n_jobs, what=self.model_name)
+        k = self._n_base()
+        reps = pd.DataFrame(np.column_stack([np.exp(thetas[:, :k]), thetas[:, k:]]),
+                            columns=self._names_all())
+        reps.index.name = "replicate"
+        return BootstrapResult(fit=self, replicates=reps, converged=ok, seed=seed)
 
     # -- per-customer parameters -------------------------------------------------------------
     def customer_params(self, covariates: pd.DataFrame) -> pd.DataFrame:
@@ -587,34 +779,57 @@ class StaticCovariatesFit(FittedModel):
     def _values_for(self, covariates: pd.DataFrame) -> list[np.ndarray]:
         layout = self._layout
         coef = np.asarray(self.coefficients, dtype=float)
-        eta = {p: getattr(layout, p).matrix(covariates) @ (layout.expand[p] @ coef)
-               for p in PROCESSES}
+        eta = layout.eta({p: layout.encodings[p].matrix(covariates) for p in layout.processes},
+                         coef)
         return _linked(self._model_type, self.params, eta, len(covariates))
+
+    def _own_covariates(self, index: pd.Index, covariates: Any) -> pd.DataFrame:
+        """``covariates`` (default: the fitted customers' own) aligned to ``index``."""
+        if covariates is None and self._covariates is None:
+            raise ClvError("pass `covariates=`: a frame indexed by customer id with the "
+                           f"fit's covariate columns ({self._covariate_columns()})")
+        try:
+            return align(self._covariates if covariates is None else covariates, index)
+        except DataValidationError as err:
+            if covariates is not None:
+                raise
+            raise DataValidationError(f"{err} (the fit's own customers' covariates were used: "
+                                      "pass `covariates=` for other customers)") from None
+
+    def _grouped(self, index: pd.Index, covariates: Any
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per-group parameter values and each customer's group, for the customers ``index``."""
+        layout = self._layout
+        z, group = layout.design(self._own_covariates(index, covariates))
+        eta = layout.eta(z, np.asarray(self.coefficients, dtype=float))
+        return _linked(self._model_type, self.params, eta,
+                       len(z[layout.processes[0]])), group
 
     def _customers(self, data: Any, given: Mapping[str, Any], covariates: Any
                    ) -> tuple[pd.DataFrame, list[np.ndarray], np.ndarray]:
         """The checked summary rows, per-group parameter values and each row's group."""
         frame = self._read(data, ("frequency", "recency", "T"), given)
         check_customers(frame)
-        if covariates is None and self._covariates is None:
-            raise ClvError("pass `covariates=`: a frame indexed by customer id with the "
-                           f"fit's covariate columns ({self._covariate_columns()})")
-        try:
-            cov = align(self._covariates if covariates is None else covariates, frame.index)
-        except DataValidationError as err:
-            if covariates is not None:
-                raise
-            raise DataValidationError(f"{err} (the fit's own customers' covariates were used: "
-                                      "pass `covariates=` for other customers)") from None
-        layout = self._layout
-        both = np.hstack([layout.trans.matrix(cov), layout.life.matrix(cov)])
-        groups, group = unique_rows(both)
-        k_t = len(layout.trans.names)
-        coef = np.asarray(self.coefficients, dtype=float)
-        eta = {"trans": groups[:, :k_t] @ (layout.expand["trans"] @ coef),
-               "life": groups[:, k_t:] @ (layout.expand["life"] @ coef)}
-        vals = _linked(self._model_type, self.params, eta, len(groups))
-        return frame, vals, group.ravel().astype(np.intp)
+        vals, group = self._grouped(frame.index, covariates)
+        return frame, vals, group
+
+    def _rows(self, data: Any, given: Mapping[str, Any], covariates: Any = None
+              ) -> tuple[pd.DataFrame, list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """As `RFTFit._rows`: the customers, their parameters per covariate group, groups."""
+        frame, vals, group = self._customers(data, given, covariates)
+        return frame, [frame[c].to_numpy(dtype=float) for c in RFT], vals, group
+
+    def _new_rows(self, t: Any, covariates: Any = None
+                  ) -> tuple[list[np.ndarray], np.ndarray, Callable[[Any], Any]]:
+        """New customers' parameters (one row each), the horizon and how to return values."""
+        if covariates is None:
+            raise ClvError(f"the {self.model_name} has covariates: a new customer's "
+                           "predictions depend on them; pass `covariates=` (the fit's covariate "
+                           f"columns {self._covariate_columns()}) or use "
+                           "fit.customer_model(covariates)")
+        vals, t = self._new(covariates, t)
+        return vals, t, lambda values: prediction(values, covariates, "expected_purchases",
+                                                  time_unit=self.time_unit)
 
     def customer_model(self, covariates: Mapping[str, Any] | pd.DataFrame) -> FittedModel:
         """The base model of a customer with these covariates (e.g. a new customer).
@@ -643,8 +858,8 @@ class StaticCovariatesFit(FittedModel):
                                                         **own.to_dict())
 
     def _covariate_columns(self) -> list[str]:
-        cols = list(self._layout.trans.columns)
-        return cols + [c for c in self._layout.life.columns if c not in cols]
+        return list(dict.fromkeys(c for e in self._layout.encodings.values()
+                                  for c in e.columns))
 
     def _new(self, covariates: pd.DataFrame, t: Any) -> tuple[list[np.ndarray], np.ndarray]:
         if not isinstance(covariates, pd.DataFrame):

@@ -31,29 +31,29 @@ DERT, the discounted expected residual transactions (Fader, Hardie & Lee 2005, *
 "RFM and CLV: Using Iso-Value Curves", eq. (2)), with continuous discounting at rate delta
 per time unit of the fit: DERT = int_0^inf e^(-delta t) dE[Y(t) | x, t_x, T]
 = int_0^inf delta e^(-delta t) E[Y(t) | x, t_x, T] dt (integration by parts; E[Y(0)] = 0).
-The Pareto/NBD has it in closed form (`ParetoNBDFit.dert`); here it is evaluated
-numerically for the BG/NBD, MBG/NBD and Pareto/NBD alike, from the models' conditional
-expectations (FHL 2005 eq. (10), Wagner & Hoppe 2008, note 009 eq. (41)), by composite
-Gauss-Legendre quadrature in log t over [1e-8 / delta, 60 / delta] (the integrand outside
-is below 1e-16 of the total).
+Each model has one DERT, its ``dert`` method: the Pareto/NBD's closed form (FHL 2005
+eq. (2)), the NBD's (r + x) / ((alpha + T) delta), and for the BG/NBD and MBG/NBD (no closed
+form) `discounted_if_alive` below, from the models' conditional expectations (FHL 2005
+eq. (10), Wagner & Hoppe 2008) by composite Gauss-Legendre quadrature in log t over
+[1e-8 / delta, 60 / delta] (the integrand outside is below 1e-16 of the total). The tests
+check the quadrature against the Pareto/NBD's closed form.
+
+`p_alive_at` and `dert` here are thin wrappers of the fits' methods (`clvkit.models.protocol`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import hyp2f1
 
-from .._validate import check_one_of, check_positive
+from .._validate import check_one_of
 from ..errors import ClvError
 from ..units import TIME_UNITS, convert_duration
-from ._base import RFT, check_customers, check_horizon, prediction
-from .bgnbd import BGNBDFit
-from .pareto_nbd import ParetoNBDFit
 
-__all__ = ["p_alive_at", "dert", "continuous_discount_rate"]
+__all__ = ["p_alive_at", "dert", "continuous_discount_rate", "discounted_if_alive"]
 
 #: Gauss-Legendre rule for DERT: 90 panels of width 1/4 in log t, 8 nodes each.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
@@ -66,32 +66,22 @@ _WEIGHTS = np.tile(_GL_W * _PANEL / 2, _N_PANELS)
 _BLOCK = 4096
 
 
-def _check_fit(fit: Any, what: str) -> None:
-    if not isinstance(fit, BGNBDFit | ParetoNBDFit):
-        raise ClvError(f"{what} is implemented for BG/NBD, MBG/NBD and Pareto/NBD fits, not "
-                       f"{getattr(fit, 'model_name', type(fit).__name__)}")
-    if fit.time_unit not in TIME_UNITS:
-        raise ClvError(f"the fit has no valid `time_unit` ({fit.time_unit!r}); fit it on a "
-                       "summary with attrs['time_unit'] or pass time_unit= to fit")
-
-
-def _read(fit: Any, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
-    frame = fit._read(data, RFT, given)
-    check_customers(frame)
-    return frame, [frame[c].to_numpy(dtype=float) for c in RFT]
-
-
-def _p_alive(fit: Any, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
-    return np.asarray(fit.p_alive(frequency=x, recency=t_x, T=T), dtype=float)
+def method_of(fit: Any, name: str, what: str) -> Callable[..., Any]:
+    """``fit.<name>``, or a `ClvError` saying the model does not predict ``what``."""
+    found = getattr(fit, name, None)
+    if found is None or name.startswith("_"):
+        raise ClvError(f"{what} is not a prediction of the "
+                       f"{getattr(fit, 'model_name', type(fit).__name__)} (it is one of the "
+                       "purchase models BG/NBD, MBG/NBD, Pareto/NBD and NBD; with covariates "
+                       "use fit.customer_model(covariates))")
+    return found
 
 
 def p_alive_at(fit: Any, data: Any = None, *, t: Any, frequency: Any = None,
                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
     """Probability each customer is still alive ``t`` time units after the end of the data.
 
-    P(alive at T + t | x, t_x, T): P(alive at T) times the posterior probability of
-    surviving the next ``t`` (see the module notes for the derivations). With ``t = 0`` it
-    is ``fit.p_alive``.
+    ``fit.p_alive_at(data, t=t, ...)`` (see the module notes for the derivations).
 
     * Pareto/NBD: P(alive) ((beta + T) / (beta + T + t))^s.
     * BG/NBD (k = 0) and MBG/NBD (k = 1): P(alive) ((alpha + T) / (alpha + T + t))^a
@@ -99,7 +89,7 @@ def p_alive_at(fit: Any, data: Any = None, *, t: Any, frequency: Any = None,
 
     Parameters
     ----------
-    fit : BGNBDFit, MBGNBDFit or ParetoNBDFit
+    fit : BGNBDFit, MBGNBDFit, ParetoNBDFit, NBDFit or a fit with static covariates
         Fitted (or given) parameters.
     data : DataFrame or mapping, optional
         Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
@@ -117,6 +107,8 @@ def p_alive_at(fit: Any, data: Any = None, *, t: Any, frequency: Any = None,
 
     Raises
     ------
+    ClvError
+        The model has no such prediction.
     DataValidationError
         Invalid customers (`check_customers`).
 
@@ -131,20 +123,8 @@ def p_alive_at(fit: Any, data: Any = None, *, t: Any, frequency: Any = None,
     >>> round(p_alive_at(pnbd, frequency=2, recency=30.43, T=38.86, t=52), 3)
     0.566
     """
-    _check_fit(fit, "P(alive) at a future time")
-    frame, (x, t_x, T) = _read(fit, data, {"frequency": frequency, "recency": recency,  # noqa: N806
-                                           "T": T})
-    t = check_horizon("t", t, len(frame))
-    alive = _p_alive(fit, x, t_x, T)
-    p = fit.params
-    if isinstance(fit, ParetoNBDFit):
-        survive = ((p.beta + T) / (p.beta + T + t)) ** p.s
-    else:
-        k = fit._shift
-        survive = (((p.alpha + T) / (p.alpha + T + t)) ** p.a
-                   * hyp2f1(p.a, p.a + p.b + k - p.r, p.a + p.b + x + k, t / (p.alpha + T + t)))
-    return prediction(np.clip(alive * survive, 0.0, 1.0), frame, "p_alive",
-                      time_unit=fit.time_unit, horizon=t if t.ndim == 0 else None)
+    return method_of(fit, "p_alive_at", "P(alive) at a future time")(
+        data, t=t, frequency=frequency, recency=recency, T=T)
 
 
 def continuous_discount_rate(discount_rate: float, *, discount_period: str,
@@ -152,34 +132,70 @@ def continuous_discount_rate(discount_rate: float, *, discount_period: str,
     """Continuously compounded rate per ``time_unit`` of an effective rate per period.
 
     delta = ln(1 + discount_rate) / (length of ``discount_period`` in ``time_unit``), so
-    e^(-delta t) equals (1 + discount_rate)^-(t in periods).
+    e^(-delta t) equals (1 + discount_rate)^-(t in periods). The one conversion of every
+    model's DERT: the rate must be > 0 (undiscounted, the sum of future purchases can
+    diverge).
 
     Examples
     --------
     >>> round(continuous_discount_rate(0.15, discount_period="Y", time_unit="W"), 6)
     0.002679
     """
-    check_positive("discount_rate", discount_rate)
+    if not (isinstance(discount_rate, int | float | np.integer | np.floating)
+            and np.isfinite(discount_rate) and discount_rate > 0):
+        raise ClvError(f"`discount_rate` must be > 0 for DERT (got {discount_rate!r}): the "
+                       "undiscounted sum of future purchases may diverge; e.g. 0.15 a year")
     check_one_of("discount_period", discount_period, TIME_UNITS)
-    check_one_of("time_unit", time_unit, TIME_UNITS)
+    if time_unit not in TIME_UNITS:
+        raise ClvError(f"the fit has no valid `time_unit` ({time_unit!r}); fit it on a "
+                       "summary with attrs['time_unit'] or pass time_unit= to fit")
     return float(np.log1p(discount_rate)
                  / convert_duration(1.0, from_unit=discount_period, to_unit=time_unit))
+
+
+def discounted_if_alive(expected_if_alive: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                        keys: np.ndarray, delta: float) -> np.ndarray:
+    """DERT / P(alive) per row by quadrature: int_0^inf delta e^(-delta t) E[Y(t)] / P(alive) dt.
+
+    Parameters
+    ----------
+    expected_if_alive : callable
+        ``expected_if_alive(rows, t)``: E[Y(t) | x, t_x, T] / P(alive) of the rows ``rows``
+        (an index array) at the horizons ``t`` of shape (len(rows), nodes).
+    keys : ndarray
+        One row of numbers per customer that fixes their future given alive (e.g. x and T;
+        with covariates also the covariate group): each distinct key is integrated once.
+    delta : float
+        Continuously compounded discount rate per time unit (`continuous_discount_rate`).
+
+    Returns
+    -------
+    ndarray
+        One value per row of ``keys``; multiply by P(alive) for DERT.
+    """
+    u = np.exp(_NODES)  # delta * t at the nodes
+    weights = _WEIGHTS * u * np.exp(-u)  # d(log t) -> delta t e^(-delta t)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    per_key = np.empty(len(first))
+    for start in range(0, len(first), _BLOCK):
+        rows = first[start:start + _BLOCK]
+        t = np.broadcast_to(u[None, :] / delta, (len(rows), u.size))
+        per_key[start:start + _BLOCK] = expected_if_alive(rows, t) @ weights
+    return per_key[inverse.ravel()]
 
 
 def dert(fit: Any, data: Any = None, *, discount_rate: float, discount_period: str,
          frequency: Any = None, recency: Any = None,
          T: Any = None) -> pd.Series | float:  # noqa: N803
-    """Discounted expected residual transactions, computed numerically (FHL 2005 JMR eq. (2)).
+    """Discounted expected residual transactions (FHL 2005 JMR eq. (2)): ``fit.dert(...)``.
 
     DERT = int_0^inf delta e^(-delta t) E[Y(t) | x, t_x, T] dt with delta the continuously
-    compounded discount rate per time unit of the fit (`continuous_discount_rate`), by
-    quadrature in log t (module notes). Multiply by the expected spend per transaction (and
-    a margin) for the residual CLV. For the Pareto/NBD it agrees with the closed form
-    `ParetoNBDFit.dert`.
+    compounded discount rate per time unit of the fit (`continuous_discount_rate`).
+    Multiply by the expected spend per transaction (and a margin) for the residual CLV.
 
     Parameters
     ----------
-    fit : BGNBDFit, MBGNBDFit or ParetoNBDFit
+    fit : BGNBDFit, MBGNBDFit, ParetoNBDFit, NBDFit or a fit with static covariates
         Fitted (or given) parameters, with a ``time_unit``.
     data : DataFrame or mapping, optional
         Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
@@ -200,7 +216,7 @@ def dert(fit: Any, data: Any = None, *, discount_rate: float, discount_period: s
     ------
     ClvError
         A rate <= 0 (the undiscounted sum can diverge), an unknown period, a fit without
-        time unit.
+        time unit, a model without DERT.
     DataValidationError
         Invalid customers (`check_customers`).
 
@@ -214,24 +230,6 @@ def dert(fit: Any, data: Any = None, *, discount_rate: float, discount_period: s
     ...      discount_period="Y").round(2).tolist()
     [1.02, 5.18]
     """
-    _check_fit(fit, "DERT")
-    if not (np.isfinite(discount_rate) and discount_rate > 0):
-        raise ClvError(f"`discount_rate` must be > 0 for DERT (got {discount_rate!r}): the "
-                       "undiscounted sum of future purchases may diverge; e.g. 0.15 a year")
-    delta = continuous_discount_rate(discount_rate, discount_period=discount_period,
-                                     time_unit=fit.time_unit)
-    frame, (x, t_x, T) = _read(fit, data, {"frequency": frequency, "recency": recency,  # noqa: N806
-                                           "T": T})
-    u = np.exp(_NODES)  # delta * t at the nodes
-    weights = _WEIGHTS * u * np.exp(-u)  # d(log t) -> delta t e^(-delta t)
-    # each distinct (x, T) once: E[Y(t)] / P(alive) depends on nothing else
-    pairs, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
-    per_pair = np.empty(len(pairs))
-    for start in range(0, len(pairs), _BLOCK):
-        block = pairs[start:start + _BLOCK]
-        e = fit._expected_if_alive(block[:, :1], block[:, 1:], u[None, :] / delta)
-        per_pair[start:start + _BLOCK] = e @ weights
-    value = per_pair[inverse.ravel()] * _p_alive(fit, x, t_x, T)
-    return prediction(value, frame, "dert", time_unit=fit.time_unit,
-                      discount_rate=discount_rate, discount_period=discount_period,
-                      delta=delta)
+    return method_of(fit, "dert", "DERT")(
+        data, discount_rate=discount_rate, discount_period=discount_period,
+        frequency=frequency, recency=recency, T=T)

@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..clv import customer_lifetime_value
 from ..errors import ClvError
-from ._base import RFT, FittedModel
+from ._core import RFT, SPEND_COLUMNS
+from .protocol import PurchaseModelFit
 
 __all__ = ["PredictionInterval", "predict_interval", "delta_interval", "clv_interval"]
 
@@ -89,17 +90,6 @@ def _distinct(cols: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np
     return {c: k[first] for c, k in zip(cols, keys, strict=True)}, inverse, np.bincount(inverse)
 
 
-def _input_columns(fit: FittedModel) -> tuple[str, ...]:
-    from .bgbb import BetaGeoBetaBinomialFit
-    from .gamma_gamma import GammaGammaFit
-
-    if isinstance(fit, GammaGammaFit):
-        return ("frequency", "monetary_value")
-    if isinstance(fit, BetaGeoBetaBinomialFit):
-        return ("frequency", "recency", "n_periods")
-    return RFT
-
-
 def _frame(cols: Mapping[str, np.ndarray], time_unit: str | None) -> pd.DataFrame:
     out = pd.DataFrame(dict(cols))
     if time_unit is not None:
@@ -113,7 +103,7 @@ def _total(estimate: float, per_replicate: np.ndarray, q: list[float]) -> pd.Ser
                       "lower": lo, "upper": hi}, name="total")
 
 
-def _replicate_values(fits: list[FittedModel], method: str, frame: pd.DataFrame,
+def _replicate_values(fits: list[Any], method: str, frame: pd.DataFrame,
                       kwargs: Mapping[str, Any]) -> np.ndarray:
     return np.vstack([getattr(f, method)(frame, **kwargs).to_numpy() for f in fits])
 
@@ -160,7 +150,11 @@ def predict_interval(boot: Any, method: str, data: pd.DataFrame, *, level: float
         raise ClvError(f"{fit.model_name} has no per-customer prediction `{method}`")
     estimate = getattr(fit, method)(data, **kwargs)  # validates the data like any prediction
     n = len(estimate)
-    cols = {c: np.asarray(data[c], dtype=float) for c in _input_columns(fit) if c in data}
+    columns = fit.input_columns
+    if columns is None:  # predictions need more than the columns (e.g. covariates): as given
+        values = _replicate_values(boot.fits(), method, data, kwargs)
+        return _interval(estimate, values, np.arange(n), np.ones(n), q, level, boot.n)
+    cols = {c: np.asarray(data[c], dtype=float) for c in columns if c in data}
     per_customer = {k: np.asarray(v, dtype=float) for k, v in kwargs.items()
                     if np.ndim(v) == 1 and np.size(v) == n}
     cols.update({f"__{k}": v for k, v in per_customer.items()})
@@ -168,16 +162,22 @@ def predict_interval(boot: Any, method: str, data: pd.DataFrame, *, level: float
     frame = _frame({c: v for c, v in uniq.items() if not c.startswith("__")}, fit.time_unit)
     kw = {**kwargs, **{k: uniq[f"__{k}"] for k in per_customer}}
     values = _replicate_values(boot.fits(), method, frame, kw)
+    return _interval(estimate, values, inverse, counts, q, level, boot.n)
+
+
+def _interval(estimate: pd.Series, values: np.ndarray, inverse: np.ndarray, counts: np.ndarray,
+              q: list[float], level: float, n_replicates: int) -> PredictionInterval:
+    """Percentile intervals of replicate ``values`` (replicates x distinct rows)."""
     lo, hi = np.quantile(values, q, axis=0)
     customers = pd.DataFrame({estimate.name: estimate.to_numpy(), "lower": lo[inverse],
                               "upper": hi[inverse]}, index=estimate.index)
-    customers.attrs = {**estimate.attrs, "level": level, "n_replicates": boot.n}
+    customers.attrs = {**estimate.attrs, "level": level, "n_replicates": n_replicates}
     return PredictionInterval(customers=customers,
                               total=_total(float(estimate.sum()), values @ counts, q),
-                              level=level, n_replicates=boot.n)
+                              level=level, n_replicates=n_replicates)
 
 
-def delta_interval(fit: FittedModel, method: str, data: pd.DataFrame, *, level: float = 0.95,
+def delta_interval(fit: Any, method: str, data: pd.DataFrame, *, level: float = 0.95,
                    **kwargs: Any) -> PredictionInterval:
     """Interval of ``fit.<method>(data, **kwargs)`` by the delta method (no bootstrap).
 
@@ -220,14 +220,12 @@ def delta_interval(fit: FittedModel, method: str, data: pd.DataFrame, *, level: 
 
     from scipy import stats
 
-    from .uncertainty import covariance
-
     z = float(stats.norm.ppf(_quantiles(level)[1]))
     if not hasattr(fit, method) or method.startswith("_"):
         raise ClvError(f"{fit.model_name} has no per-customer prediction `{method}`")
     estimate = getattr(fit, method)(data, **kwargs)
     p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
-    cov_log = covariance(fit).to_numpy() / np.outer(p, p)
+    cov_log = fit.covariance().to_numpy() / np.outer(p, p)
     ptype = type(fit.params)
     grad = np.empty((p.size, len(estimate)))
     for k in range(p.size):
@@ -310,17 +308,15 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     >>> out.customers.columns.tolist(), out.n_replicates
     (['clv', 'lower', 'upper'], 50)
     """
-    from .bgnbd import BGNBDFit
-    from .gamma_gamma import GammaGammaFit
-    from .pareto_nbd import ParetoNBDFit
-
     q = _quantiles(level)
-    if not isinstance(transaction_boot.fit, BGNBDFit | ParetoNBDFit):
-        raise ClvError("`transaction_boot` must be a bootstrap of a BG/NBD, MBG/NBD or "
-                       f"Pareto/NBD fit (got {transaction_boot.fit.model_name})")
-    if not isinstance(spend_boot.fit, GammaGammaFit):
+    tx_fit, spend_fit = transaction_boot.fit, spend_boot.fit
+    if not (isinstance(tx_fit, PurchaseModelFit) and tx_fit.input_columns == RFT):
+        raise ClvError("`transaction_boot` must be a bootstrap of a purchase model fitted on "
+                       "(frequency, recency, T) without covariates: BG/NBD, MBG/NBD or "
+                       f"Pareto/NBD, or the NBD (got {tx_fit.model_name})")
+    if getattr(spend_fit, "input_columns", None) != SPEND_COLUMNS:
         raise ClvError("`spend_boot` must be a bootstrap of a Gamma-Gamma fit "
-                       f"(got {spend_boot.fit.model_name})")
+                       f"(got {spend_fit.model_name})")
     if transaction_boot.n != spend_boot.n:
         raise ClvError(f"the bootstraps have {transaction_boot.n} and {spend_boot.n} "
                        "replicates; bootstrap both models with the same `n`")

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from ._base import RFT, FittedModel, RFTModel, check_customers, check_horizon, prediction
+from ._base import RFTFit, RFTModel, check_horizon, prediction
+from .future import continuous_discount_rate
 
 __all__ = ["NBD", "NBDParams", "NBDFit"]
 
@@ -40,30 +41,23 @@ class NBDParams:
     alpha: float
 
 
-@dataclass(frozen=True)
-class NBDFit(FittedModel):
-    """A fitted NBD model (frozen); predictions keep the customer index.
+class NBDPredictions:
+    """The NBD's predictions, for one parameter set or one per customer (covariates).
 
-    Examples
-    --------
-    >>> from clvkit.models.nbd import NBDFit
-    >>> fit = NBDFit.from_params(r=0.5, alpha=10.0, time_unit="W")
-    >>> fit.conditional_expected_purchases(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0],
-    ...                                    t=4).round(4).tolist()
-    [0.05, 0.45]
-    >>> fit.p_alive(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0]).tolist()
-    [1.0, 1.0]
+    Like `clvkit.models.bgnbd.BGNBDPredictions`: the customers and their (r, alpha) come
+    from ``_rows`` / ``_new_rows``, so a fit with covariates reuses every method (each
+    method's ``covariates=`` is for such a fit only; the NBD itself refuses it).
     """
 
-    params: NBDParams
-    model_name: ClassVar[str] = "NBD"
+    def _per_row(self, data: Any, given: dict[str, Any], covariates: Any
+                 ) -> tuple[pd.DataFrame, list[np.ndarray], tuple[Any, ...]]:
+        """Customers, their (x, t_x, T) and (r, alpha): one set, or one per customer."""
+        frame, cols, params, group = self._rows(data, given, covariates)
+        return frame, cols, tuple(v if np.ndim(v) == 0 else np.asarray(v)[group]
+                                  for v in params)
 
-    def _rft(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
-        frame = self._read(data, RFT, given)
-        check_customers(frame)
-        return frame, [frame[c].to_numpy() for c in RFT]
-
-    def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
+    def p_alive(self, data: Any = None, *, covariates: Any = None,
+                frequency: Any = None, recency: Any = None,
                 T: Any = None) -> pd.Series | float:  # noqa: N803
         """Probability each customer is still a customer: 1 (the model has no dropout).
 
@@ -79,11 +73,12 @@ class NBDFit(FittedModel):
         Series or float
             ``p_alive`` (all 1), indexed like ``data``.
         """
-        frame, (x, _, _) = self._rft(data, {"frequency": frequency, "recency": recency,
-                                            "T": T})
+        frame, (x, _, _), (r, alpha) = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
         return prediction(np.ones(len(x)), frame, "p_alive", time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
+                                       covariates: Any = None,
                                        frequency: Any = None, recency: Any = None,
                                        T: Any = None) -> pd.Series | float:  # noqa: N803
         """Expected purchases in the next ``t`` time units: (r + x) / (alpha + T) t.
@@ -102,13 +97,114 @@ class NBDFit(FittedModel):
         Series or float
             ``expected_purchases`` indexed like ``data``.
         """
-        frame, (x, _, T) = self._rft(data, {"frequency": frequency, "recency": recency,
-                                            "T": T})
+        frame, (x, _, T), (r, alpha) = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
         t = check_horizon("t", t, len(frame))
-        p = self.params
-        e = (p.r + x) / (p.alpha + T) * t
+        e = (r + x) / (alpha + T) * t
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
+
+    def p_alive_at(self, data: Any = None, *, t: Any, covariates: Any = None,
+                   frequency: Any = None,
+                   recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) ``t`` after the end of the data: 1 (the model has no dropout).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T``.
+        t : float or array-like
+            Time after T, in the fit's time unit.
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``p_alive`` (all 1).
+        """
+        frame, (x, _, _), (r, alpha) = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        t = check_horizon("t", t, len(frame))
+        return prediction(np.ones(len(x)), frame, "p_alive", time_unit=self.time_unit,
+                          horizon=t if t.ndim == 0 else None)
+
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             covariates: Any = None,
+             frequency: Any = None, recency: Any = None,
+             T: Any = None) -> pd.Series | float:  # noqa: N803
+        """Discounted expected residual transactions: (r + x) / ((alpha + T) delta).
+
+        The rate's posterior mean (r + x) / (alpha + T) purchases per time unit, forever,
+        discounted continuously at delta per time unit
+        (`clvkit.models.future.continuous_discount_rate`): int_0^inf e^(-delta t) dt = 1 /
+        delta (FHL 2005 JMR eq. (2) with E[Y(t)] linear in t).
+
+        Parameters
+        ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T`` (in the fit's time unit).
+        discount_rate : float
+            Effective discount rate per ``discount_period``, > 0.
+        discount_period : {"D", "W", "M", "Y"}
+            Period of ``discount_rate``.
+        frequency, recency, T : array-like, optional
+            The same as arrays.
+
+        Returns
+        -------
+        Series or float
+            ``dert``; ``attrs`` hold the rate, period and ``delta``.
+
+        Examples
+        --------
+        >>> fit = NBDFit.from_params(r=0.5, alpha=10.0, time_unit="W")
+        >>> fit.dert(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0], discount_rate=0.15,
+        ...          discount_period="Y").round(2).tolist()
+        [4.67, 42.0]
+        """
+        delta = continuous_discount_rate(discount_rate, discount_period=discount_period,
+                                         time_unit=self.time_unit)
+        frame, (x, _, T), (r, alpha) = self._per_row(  # noqa: N806
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction((r + x) / (alpha + T) / delta, frame, "dert",
+                          time_unit=self.time_unit, discount_rate=discount_rate,
+                          discount_period=discount_period, delta=delta)
+
+    def expected_purchases_new_customer(self, t: Any, *, covariates: Any = None) -> Any:
+        """Expected repeat purchases of a new customer in (0, t]: r t / alpha.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the fit's time unit.
+
+        Returns
+        -------
+        ndarray or float
+            Same shape as ``t`` (a float for a scalar).
+        """
+        (r, alpha), t, out = self._new_rows(t, covariates)
+        return out(r * t / alpha)
+
+
+@dataclass(frozen=True)
+class NBDFit(NBDPredictions, RFTFit):
+    """A fitted NBD model (frozen); predictions keep the customer index.
+
+    Examples
+    --------
+    >>> from clvkit.models.nbd import NBDFit
+    >>> fit = NBDFit.from_params(r=0.5, alpha=10.0, time_unit="W")
+    >>> fit.conditional_expected_purchases(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0],
+    ...                                    t=4).round(4).tolist()
+    [0.05, 0.45]
+    >>> fit.p_alive(frequency=[0, 4], recency=[0, 20.0], T=[30.0, 30.0]).tolist()
+    [1.0, 1.0]
+    """
+
+    params: NBDParams
+    model_name: ClassVar[str] = "NBD"
 
 
 class NBD(RFTModel):

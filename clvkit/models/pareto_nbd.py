@@ -14,6 +14,7 @@ alpha >= beta and (beta - alpha) / (beta + t) otherwise, which always lies in [0
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,19 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gamma, gammaln, hyp2f1, hyperu
 
-from .._validate import check_nonnegative, check_one_of
-from ..errors import ClvError
-from ..units import TIME_UNITS, convert_duration
-from ._base import (
-    RFT,
-    FittedModel,
-    RFTModel,
-    check_customers,
-    check_horizon,
-    prediction,
-    scalar_or_array,
-)
+from ._base import RFTFit, RFTModel, check_horizon, prediction
 from .covariates import StaticCovariatesFit, covariates_or_base, unique_rows
+from .future import continuous_discount_rate
+from .probabilities import CountDistribution, pareto_conditional_log_pmf, pareto_log_pmf
 
 __all__ = ["ParetoNBD", "ParetoNBDParams", "ParetoNBDFit", "ParetoNBDCovariatesFit"]
 
@@ -294,44 +286,26 @@ def dert_rows(r: float, s: float, alpha: np.ndarray, beta: np.ndarray,
     return np.exp(log_dert)
 
 
-def discount_delta(discount_rate: float, discount_period: str, time_unit: str) -> float:
-    """Continuously compounded discount rate per ``time_unit`` (checked > 0)."""
-    check_nonnegative("discount_rate", discount_rate)
-    if not discount_rate > 0:
-        raise ClvError("`discount_rate` must be > 0 for DERT (the undiscounted sum "
-                       "diverges when s <= 1)")
-    check_one_of("discount_period", discount_period, TIME_UNITS)
-    return float(np.log1p(discount_rate) / convert_duration(1.0, from_unit=discount_period,
-                                                              to_unit=time_unit))
+class ParetoNBDPredictions:
+    """The Pareto/NBD predictions, for one parameter set or one per covariate group.
 
-
-@dataclass(frozen=True)
-class ParetoNBDFit(FittedModel):
-    """A fitted Pareto/NBD model (frozen); predictions keep the customer index.
-
-    Examples
-    --------
-    >>> from clvkit.models import ParetoNBD
-    >>> summary = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID")
-    >>> fit = ParetoNBD().fit(summary, time_unit="W")
-    >>> print(fit)  # doctest: +NORMALIZE_WHITESPACE
-    Pareto/NBD fitted on 2,357 customers (time unit: weeks): r=0.5533, alpha=10.58, s=0.6062,
-    beta=11.67; LL=-9595.0
+    Written once for the fits without (`ParetoNBDFit`) and with static covariates
+    (`ParetoNBDCovariatesFit`): ``_rows`` gives the customers, their (alpha, beta) per group
+    and each customer's group (one group without covariates), ``_new_rows`` a new
+    customer's parameters.
     """
 
-    params: ParetoNBDParams
-    model_name: ClassVar[str] = "Pareto/NBD"
+    def _groups(self, data: Any, given: dict[str, Any], covariates: Any
+                ) -> tuple[pd.DataFrame, dict[str, np.ndarray],
+                           tuple[float, np.ndarray, float, np.ndarray]]:
+        frame, (x, t_x, T), (r, alpha, s, beta), group = self._rows(  # noqa: N806
+            data, given, covariates)
+        d = _with_index(x, t_x, T, group)
+        return frame, d, (float(np.ravel(r)[0]), np.atleast_1d(np.asarray(alpha, dtype=float)),
+                          float(np.ravel(s)[0]), np.atleast_1d(np.asarray(beta, dtype=float)))
 
-    def _prepare(self, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray,
-                                                                  dict[str, np.ndarray]]:
-        frame = self._read(data, RFT, given)
-        check_customers(frame)
-        d = _with_index(*(frame[c].to_numpy(dtype=float) for c in RFT))
-        return frame, np.array([self.params.r, self.params.alpha, self.params.s,
-                                self.params.beta]), d
-
-    def p_alive(self, data: Any = None, *, frequency: Any = None, recency: Any = None,
-                T: Any = None) -> pd.Series | float:  # noqa: N803
+    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
+                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute the probability each customer is alive at T (note 009, eq. (25)).
 
         P(alive | x, t_x, T) = [1 + s / (r + s + x) (alpha + T)^(r + x) (beta + T)^s A0]^-1.
@@ -340,6 +314,8 @@ class ParetoNBDFit(FittedModel):
         ----------
         data : DataFrame or mapping, optional
             Summary with ``frequency``, ``recency``, ``T`` (fit's time unit).
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
         frequency, recency, T : array-like, optional
             The same as arrays.
 
@@ -362,14 +338,15 @@ class ParetoNBDFit(FittedModel):
         >>> fit.p_alive(frequency=[0, 2, 2], recency=[0, 30.43, 5], T=38.86).round(3).tolist()
         [0.295, 0.869, 0.13]
         """
-        frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
-        r, alpha, s, beta = p
-        return prediction(p_alive_rows(r, s, np.array([alpha]), np.array([beta]), d), frame,
-                          "p_alive", time_unit=self.time_unit)
+        frame, d, (r, alpha, s, beta) = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction(p_alive_rows(r, s, alpha, beta, d), frame, "p_alive",
+                          time_unit=self.time_unit)
 
     def conditional_expected_purchases(self, data: Any = None, *, t: Any,
-                                       frequency: Any = None, recency: Any = None,
-                                       T: Any = None) -> pd.Series | float:  # noqa: N803
+                                       covariates: Any = None, frequency: Any = None,
+                                       recency: Any = None, T: Any = None,  # noqa: N803
+                                       ) -> pd.Series | float:
         """Compute expected purchases in the next ``t`` time units (note 009, eq. (41)).
 
         E[Y(t) | x, t_x, T] = (r + x)(beta + T) / ((alpha + T)(s - 1))
@@ -381,6 +358,8 @@ class ParetoNBDFit(FittedModel):
             Summary with ``frequency``, ``recency``, ``T`` (fit's time unit).
         t : float or array-like
             Horizon in the fit's time unit; scalar or one per customer.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
         frequency, recency, T : array-like, optional
             The same as arrays.
 
@@ -398,48 +377,50 @@ class ParetoNBDFit(FittedModel):
         ...                                    t=39).round(3).tolist()
         [1.455]
         """
-        frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
+        frame, d, (r, alpha, s, beta) = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
         t = check_horizon("t", t, len(frame))
-        r, alpha, s, beta = p
-        alive = p_alive_rows(r, s, np.array([alpha]), np.array([beta]), d)
-        e = expected_if_alive(r, alpha, s, beta, d["frequency"], d["T"], t) * alive
+        g = d["_g"]
+        e = (expected_if_alive(r, alpha[g], s, beta[g], d["frequency"], d["T"], t)
+             * p_alive_rows(r, s, alpha, beta, d))
         return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
                           horizon=t if t.ndim == 0 else None)
 
-    def _expected_if_alive(self, x: Any, T: Any, t: Any) -> np.ndarray:  # noqa: N803
-        """E[Y(t) | x, t_x, T] / P(alive) (eq. (41)), broadcastable arrays."""
-        p = self.params
-        return expected_if_alive(p.r, p.alpha, p.s, p.beta, x, T, t)
+    def p_alive_at(self, data: Any = None, *, t: Any, covariates: Any = None,
+                   frequency: Any = None, recency: Any = None,
+                   T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(alive) ``t`` time units after the end of the data (`clvkit.models.future` notes).
 
-    def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
-        """Compute expected repeat purchases of a new customer in (0, t] (note 009, eq. (27)).
-
-        E[X(t)] = r beta / (alpha (s - 1)) [1 - (beta / (beta + t))^(s - 1)].
+        P(alive at T + t | x, t_x, T) = P(alive) ((beta + T) / (beta + T + t))^s: alive at
+        T, the dropout rate has the posterior Gamma(s, beta + T) and lifetimes are
+        memoryless.
 
         Parameters
         ----------
+        data : DataFrame or mapping, optional
+            Summary with ``frequency``, ``recency``, ``T`` (fit's time unit).
         t : float or array-like
-            Time since the first purchase, in the fit's time unit.
+            Time after T, in the fit's time unit; scalar or one per customer.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
+        frequency, recency, T : array-like, optional
+            The same as arrays.
 
         Returns
         -------
-        ndarray or float
-            Expected repeat purchases (same shape as ``t``; a float for a scalar).
-
-        Examples
-        --------
-        >>> from clvkit.models import ParetoNBDFit
-        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
-        ...                                time_unit="W")
-        >>> fit.expected_purchases_new_customer([13, 39]).round(3)
-        array([0.531, 1.213])
+        Series or float
+            ``p_alive`` in [0, 1] (``attrs`` hold ``horizon``); a float for scalar inputs.
         """
-        t = np.asarray(check_horizon("t", t, np.size(t)), dtype=float)
-        p = self.params
-        return scalar_or_array(new_customer_purchases(p.r, p.alpha, p.s, p.beta, t))
+        frame, d, (r, alpha, s, beta) = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        t = check_horizon("t", t, len(frame))
+        b_t = beta[d["_g"]] + d["T"]
+        alive = p_alive_rows(r, s, alpha, beta, d) * (b_t / (b_t + t)) ** s
+        return prediction(np.clip(alive, 0.0, 1.0), frame, "p_alive",
+                          time_unit=self.time_unit, horizon=t if t.ndim == 0 else None)
 
     def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
-             frequency: Any = None, recency: Any = None,
+             covariates: Any = None, frequency: Any = None, recency: Any = None,
              T: Any = None) -> pd.Series | float:  # noqa: N803
         """Compute discounted expected residual transactions (FHL 2005 JMR, eq. (2)).
 
@@ -447,8 +428,9 @@ class ParetoNBDFit(FittedModel):
         Gamma(r + x + 1) Psi(s, s; delta (beta + T)) / [Gamma(r) (alpha + T)^(r + x + 1)
         L(r, alpha, s, beta | x, t_x, T)], with Psi the confluent hypergeometric function of
         the second kind and delta the continuously compounded discount rate per time unit
-        of the fit: delta = ln(1 + discount_rate) / (length of ``discount_period`` in the fit's
-        unit). Multiply by the expected spend per transaction to get residual CLV.
+        of the fit (`clvkit.models.future.continuous_discount_rate`). The closed form: the
+        one DERT of the Pareto/NBD. Multiply by the expected spend per transaction to get
+        residual CLV.
 
         Parameters
         ----------
@@ -458,6 +440,8 @@ class ParetoNBDFit(FittedModel):
             Effective discount rate per ``discount_period`` (e.g. 0.15 per year), > 0.
         discount_period : {"D", "W", "M", "Y"}
             Period of ``discount_rate``.
+        covariates : DataFrame, optional
+            Fits with covariates only: the customers' covariates (default: the fit's own).
         frequency, recency, T : array-like, optional
             The same as arrays.
 
@@ -478,23 +462,83 @@ class ParetoNBDFit(FittedModel):
         ...          discount_rate=0.15, discount_period="Y").round(2).tolist()
         [0.48, 6.52]
         """
-        delta = discount_delta(discount_rate, discount_period, self.time_unit)
-        frame, p, d = self._prepare(data, {"frequency": frequency, "recency": recency, "T": T})
-        r, alpha, s, beta = p
-        log_dert = np.log(dert_rows(r, s, np.array([alpha]), np.array([beta]), d, delta))
-        return prediction(np.exp(log_dert), frame, "dert", time_unit=self.time_unit,
-                          discount_rate=discount_rate, discount_period=discount_period)
+        delta = continuous_discount_rate(discount_rate, discount_period=discount_period,
+                                         time_unit=self.time_unit)
+        frame, d, (r, alpha, s, beta) = self._groups(
+            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
+        return prediction(dert_rows(r, s, alpha, beta, d, delta), frame, "dert",
+                          time_unit=self.time_unit, discount_rate=discount_rate,
+                          discount_period=discount_period, delta=delta)
+
+    def expected_purchases_new_customer(self, t: Any, *, covariates: Any = None) -> Any:
+        """Compute expected repeat purchases of a new customer in (0, t] (note 009, eq. (27)).
+
+        E[X(t)] = r beta / (alpha (s - 1)) [1 - (beta / (beta + t))^(s - 1)].
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the fit's time unit (with ``covariates``:
+            scalar or one per row).
+        covariates : DataFrame, optional
+            Fits with covariates only (then required): one row per new customer.
+
+        Returns
+        -------
+        ndarray, float or Series
+            Expected repeat purchases (same shape as ``t``; a float for a scalar); with
+            covariates a Series ``expected_purchases`` indexed like ``covariates``.
+
+        Examples
+        --------
+        >>> from clvkit.models import ParetoNBDFit
+        >>> fit = ParetoNBDFit.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669,
+        ...                                time_unit="W")
+        >>> fit.expected_purchases_new_customer([13, 39]).round(3)
+        array([0.531, 1.213])
+        """
+        (r, alpha, s, beta), t, out = self._new_rows(t, covariates)
+        return out(new_customer_purchases(r, alpha, s, beta, t))
 
 
 @dataclass(frozen=True)
-class ParetoNBDCovariatesFit(StaticCovariatesFit):
+class ParetoNBDFit(ParetoNBDPredictions, CountDistribution, RFTFit):
+    """A fitted Pareto/NBD model (frozen); predictions keep the customer index.
+
+    Examples
+    --------
+    >>> from clvkit.models import ParetoNBD
+    >>> summary = pd.read_csv("data/cdnow_customers_summary.csv", index_col="ID")
+    >>> fit = ParetoNBD().fit(summary, time_unit="W")
+    >>> print(fit)  # doctest: +NORMALIZE_WHITESPACE
+    Pareto/NBD fitted on 2,357 customers (time unit: weeks): r=0.5533, alpha=10.58, s=0.6062,
+    beta=11.67; LL=-9595.0
+    """
+
+    params: ParetoNBDParams
+    model_name: ClassVar[str] = "Pareto/NBD"
+
+    def conditional_log_pmf(self, n: Any, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,  # noqa: N803
+                            t: Any) -> np.ndarray:
+        """Log P(X* = n | x, t_x, T) (note 028; `clvkit.models.probabilities`), broadcastable."""
+        alive = np.asarray(self.p_alive(frequency=np.atleast_1d(x), recency=np.atleast_1d(t_x),
+                                        T=np.atleast_1d(T)), dtype=float).reshape(np.shape(x))
+        return pareto_conditional_log_pmf(dataclasses.astuple(self.params), alive, n, x, T, t)
+
+    def _new_log_pmf(self, n: Any, t: Any) -> np.ndarray:
+        p = self.params
+        return pareto_log_pmf(p.r, p.alpha, p.s, p.beta, n, t)
+
+
+@dataclass(frozen=True)
+class ParetoNBDCovariatesFit(ParetoNBDPredictions, StaticCovariatesFit):
     """A Pareto/NBD fitted with static covariates (frozen); see `ParetoNBD.fit`.
 
     Customer i has alpha_i = alpha exp(-gamma_trans . z_i) and beta_i = beta exp(-gamma_life .
     z_i) (Fader & Hardie 2007, note 019; CLVTools' parametrisation); ``params`` holds r,
     alpha, s, beta of a customer whose covariates are all 0. Every prediction is the
-    Pareto/NBD formula of `ParetoNBDFit` with the customer's own alpha_i and beta_i, so it
-    needs ``covariates=``, a frame indexed by customer id with the fit's covariate columns.
+    Pareto/NBD formula of `ParetoNBDFit` with the customer's own alpha_i and beta_i
+    (`ParetoNBDPredictions`); ``covariates=`` defaults to the fit's own customers'.
 
     Examples
     --------
@@ -512,66 +556,6 @@ class ParetoNBDCovariatesFit(StaticCovariatesFit):
 
     params: ParetoNBDParams
     model_name: ClassVar[str] = "Pareto/NBD with static covariates"
-
-    def _groups(self, data: Any, given: dict[str, Any], covariates: Any
-                ) -> tuple[pd.DataFrame, tuple[float, np.ndarray, float, np.ndarray],
-                           dict[str, np.ndarray]]:
-        frame, vals, group = self._customers(data, given, covariates)
-        d = _with_index(*(frame[c].to_numpy(dtype=float) for c in RFT), group)
-        return frame, (float(vals[0][0]), vals[1], float(vals[2][0]), vals[3]), d
-
-    def p_alive(self, data: Any = None, *, covariates: Any = None, frequency: Any = None,
-                recency: Any = None, T: Any = None) -> pd.Series | float:  # noqa: N803
-        """P(alive) of each customer with their own alpha_i, beta_i (see `ParetoNBDFit.p_alive`)."""
-        frame, (r, alpha, s, beta), d = self._groups(
-            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
-        return prediction(p_alive_rows(r, s, alpha, beta, d), frame, "p_alive",
-                          time_unit=self.time_unit)
-
-    def conditional_expected_purchases(self, data: Any = None, *, t: Any,
-                                       covariates: Any = None, frequency: Any = None,
-                                       recency: Any = None, T: Any = None,  # noqa: N803
-                                       ) -> pd.Series | float:
-        """Expected purchases in the next ``t`` time units per customer (note 009, eq. (41))."""
-        frame, (r, alpha, s, beta), d = self._groups(
-            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
-        t = check_horizon("t", t, len(frame))
-        g = d["_g"]
-        e = (expected_if_alive(r, alpha[g], s, beta[g], d["frequency"], d["T"], t)
-             * p_alive_rows(r, s, alpha, beta, d))
-        return prediction(e, frame, "expected_purchases", time_unit=self.time_unit,
-                          horizon=t if t.ndim == 0 else None)
-
-    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
-             covariates: Any = None, frequency: Any = None, recency: Any = None,
-             T: Any = None) -> pd.Series | float:  # noqa: N803
-        """Discounted expected residual transactions per customer (FHL 2005 JMR, eq. (2))."""
-        delta = discount_delta(discount_rate, discount_period, self.time_unit)
-        frame, (r, alpha, s, beta), d = self._groups(
-            data, {"frequency": frequency, "recency": recency, "T": T}, covariates)
-        return prediction(dert_rows(r, s, alpha, beta, d, delta), frame, "dert",
-                          time_unit=self.time_unit, discount_rate=discount_rate,
-                          discount_period=discount_period)
-
-    def expected_purchases_new_customer(self, t: Any, *, covariates: pd.DataFrame
-                                        ) -> pd.Series:
-        """Expected repeat purchases in (0, t] of new customers with these covariates (eq. 27).
-
-        Parameters
-        ----------
-        t : float or array-like
-            Time since the first purchase (fit's time unit); scalar or one per row.
-        covariates : DataFrame
-            One row per (new) customer with the fit's covariate columns.
-
-        Returns
-        -------
-        Series
-            ``expected_purchases`` indexed like ``covariates``.
-        """
-        (r, alpha, s, beta), t = self._new(covariates, t)
-        values = new_customer_purchases(r, alpha, s, beta, t)
-        return prediction(values, covariates, "expected_purchases", time_unit=self.time_unit)
 
 
 class ParetoNBD(RFTModel):
@@ -604,6 +588,8 @@ class ParetoNBD(RFTModel):
     #: process -> (parameter, sign): p_i = p exp(sign gamma . z_i) (CLVTools pnbd)
     covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
         "trans": (("alpha", -1),), "life": (("beta", -1),)}
+    #: CLVTools' default ``start.params.model`` (R/class_clv_model_pnbd.R), for method="clvtools"
+    clvtools_start: ClassVar[tuple[float, ...]] = (0.5, 15.0, 0.5, 10.0)
 
     def fit(self, data: Any = None, *, covariates: pd.DataFrame | None = None,
             trans: Any = (), life: Any = (), constrain: Any = (),
@@ -632,7 +618,13 @@ class ParetoNBD(RFTModel):
         reference : mapping, optional
             Reference level of categorical covariates (default: first level in sorted order).
         **kwargs
-            ``weights``, ``time_unit``, ``strict`` as for the model without covariates.
+            ``weights``, ``time_unit``, ``strict`` as for the model without covariates; with
+            covariates also ``method``: ``"clvkit"`` (default: started from the fit without
+            covariates, analytic gradient, run to the maximum) or ``"clvtools"``, CLVTools'
+            own optimiser path (its start values, summed objective, numerical gradient and
+            default L-BFGS-B tolerances; see `clvkit.models.covariates`), which stops short
+            of the maximum where the likelihood is flat but reproduces CLVTools' printed
+            estimates digit for digit.
 
         Returns
         -------

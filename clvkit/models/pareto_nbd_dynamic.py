@@ -191,18 +191,20 @@ def dynamic_data(transactions: pd.DataFrame, covariates: pd.DataFrame, *,
     return data, enc
 
 
-def _clock_slopes(step: np.ndarray, rate: np.ndarray, z: np.ndarray,
-                  offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """d/d gamma of a covariate clock (B or D): at the end (n, p) and at the nodes (n, K, Q, p).
+def _clock_slopes(step: np.ndarray, rate: np.ndarray, z: np.ndarray, offset: np.ndarray,
+                  weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/d gamma of a covariate clock (B or D): at the end (n, p), and weighted over the nodes.
 
     ``step`` is each period's increment of the clock (length x rate), ``offset`` the nodes'
-    offsets into their period.
+    offsets into their period. The slope at node q of period k is (clock slope at the start
+    of k) + rate_k offset_kq z_k; its sum over the nodes with ``weights`` (n, K, Q) is
+    taken period by period, without the (n, K, Q, p) array of every node's slope.
     """
     slope = step[..., None] * z
     end = np.cumsum(slope, axis=1)
-    nodes = ((end - slope)[:, :, None, :]
-             + (rate[..., None] * offset)[..., None] * z[:, :, None, :])
-    return end[:, -1], nodes
+    at_nodes = (np.einsum("nk,nkp->np", weights.sum(axis=2), end - slope)
+                + np.einsum("nk,nkp->np", rate * np.einsum("nkq,nkq->nk", weights, offset), z))
+    return end[:, -1], at_nodes
 
 
 def _loglik(theta: np.ndarray, dd: DynamicData, grad: bool
@@ -256,17 +258,65 @@ def _loglik(theta: np.ndarray, dd: DynamicData, grad: bool
                  + np.einsum("nkq,nkq->n", pq, s / beta - (s + 1) / (beta + dq))) * beta
     if k_t:
         zt = dd.z["trans"]
-        bg_T, bgq = _clock_slopes(b_step, e_t, zt, tau_off)  # noqa: N806
+        bg_T, bgq = _clock_slopes(b_step, e_t, zt, tau_off, pq / (alpha + bq))  # noqa: N806
         out[:, 4:4 + k_t] = (np.einsum("nk,nkp->np", dd.bought, zt)
                              - p_alive[:, None] * rx[:, None] * bg_T / (alpha + b_T)[:, None]
-                             - rx[:, None] * np.einsum("nkq,nkqp->np", pq / (alpha + bq), bgq))
+                             - rx[:, None] * bgq)
     if k_l:
         zl = dd.z["life"]
-        dg_T, dgq = _clock_slopes(d_step, e_l, zl, tau_off)  # noqa: N806
+        dg_T, dgq = _clock_slopes(d_step, e_l, zl, tau_off, pq / (beta + dq))  # noqa: N806
         out[:, 4 + k_t:] = (-p_alive[:, None] * s * dg_T / (beta + d_T)[:, None]
                             + np.einsum("nkq,nkp->np", pq, zl)
-                            - (s + 1) * np.einsum("nkq,nkqp->np", pq / (beta + dq), dgq))
+                            - (s + 1) * dgq)
     return ll, p_alive, out
+
+
+@dataclass(frozen=True, eq=False)
+class _Likelihood:
+    """The fit's objective on the period grid, with customer weights (1 each in the fit).
+
+    Also the likelihood a bootstrap refits (`clvkit.models.uncertainty.resample`): a
+    replicate gives each customer -- their whole covariate history -- a count.
+    """
+
+    dd: DynamicData
+    weights: np.ndarray
+
+    def refit_objective(self, theta: np.ndarray, weights: np.ndarray
+                        ) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood per customer and its gradient."""
+        with np.errstate(all="ignore"):
+            ll, _, g = _loglik(theta, self.dd, True)
+        wsum = weights.sum()
+        f = -float(np.sum(weights * ll)) / wsum
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
+        return f, -(weights[:, None] * g).sum(axis=0) / wsum
+
+    def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """`refit_objective` with the fit's weights."""
+        return self.refit_objective(theta, self.weights)
+
+    def hessian(self, theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Hessian of the mean objective: central differences of the analytic gradient."""
+        hess = np.empty((theta.size, theta.size))
+        for j in range(theta.size):
+            step = np.zeros(theta.size)
+            step[j] = _HESSIAN_STEP
+            hess[:, j] = (self.refit_objective(theta + step, weights)[1]
+                          - self.refit_objective(theta - step, weights)[1]) / (2 * _HESSIAN_STEP)
+        return (hess + hess.T) / 2
+
+    def is_maximum(self, theta: np.ndarray, weights: np.ndarray) -> bool:
+        """The fit's test: |gradient| below the tolerance, Hessian positive definite."""
+        grad = self.refit_objective(theta, weights)[1]
+        return bool(np.max(np.abs(grad)) < _GRADIENT_TOL
+                    and not_curving_down(self.hessian(theta, weights)) is None)
+
+    @staticmethod
+    def bounds(k: int) -> list[tuple[float, float]]:
+        """Log base parameters within e^+-20, coefficients free."""
+        return [(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(-np.inf, np.inf)] * (k - 4)
 
 
 @dataclass(frozen=True)
@@ -289,6 +339,25 @@ class ParetoNBDDynamicFit(StaticCovariatesFit):
     def customer_model(self, covariates: Any) -> Any:
         """Not defined for time-varying covariates (see `customer_params`)."""
         return self.customer_params(covariates)
+
+    def _likelihood(self) -> Any:
+        return None if self._problem is None else self._problem["likelihood"]
+
+    def dert(self, data: Any = None, *, discount_rate: float, discount_period: str,
+             **inputs: Any) -> pd.Series:
+        """Not defined: DERT sums over all future time, and the covariates end with the table.
+
+        Use `conditional_expected_purchases` over the horizon the covariate table covers.
+        """
+        raise ClvError("DERT needs the covariates for all future time; the time-varying "
+                       "Pareto/NBD knows them only as far as the covariate table goes: use "
+                       "conditional_expected_purchases(..., t=<periods covered>)")
+
+    def expected_purchases_new_customer(self, t: Any, **inputs: Any) -> Any:
+        """Not defined: a new customer's purchases depend on their future covariate path."""
+        raise ClvError("a new customer's expected purchases depend on the covariates of every "
+                       "period ahead; with time-varying covariates fit a static-covariate "
+                       "model (ParetoNBD().fit(..., covariates=...)) for new customers")
 
     def _grid(self, transactions: pd.DataFrame, covariates: pd.DataFrame,
               end: Any) -> DynamicData:
@@ -409,27 +478,14 @@ class ParetoNBDDynamic:
         theta0 = np.r_[np.log([base.params.r, base.params.alpha, base.params.s,
                                base.params.beta]), np.zeros(k)]
         n = len(dd.x)
-
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            with np.errstate(all="ignore"):
-                ll, _, g = _loglik(theta, dd, True)
-            f = -float(ll.sum()) / n
-            if not np.isfinite(f):
-                return np.inf, np.zeros_like(theta)
-            return f, -g.sum(axis=0) / n
-
+        likelihood = _Likelihood(dd=dd, weights=np.ones(n))
+        objective = likelihood.objective
         with one_blas_thread():
             res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4 + [(None, None)] * k,
+                                    bounds=likelihood.bounds(theta0.size),
                                     options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
             theta = res.x
-            hess = np.empty((theta.size, theta.size))
-            for j in range(theta.size):
-                step = np.zeros(theta.size)
-                step[j] = _HESSIAN_STEP
-                hess[:, j] = (objective(theta + step)[1] - objective(theta - step)[1]) / (
-                    2 * _HESSIAN_STEP)
-            hess = (hess + hess.T) / 2 * n
+            hess = likelihood.hessian(theta, likelihood.weights) * n
         grad_norm = float(np.max(np.abs(objective(theta)[1])))
         definite = not_curving_down(hess) is None
         ok = bool(grad_norm < _GRADIENT_TOL and definite
@@ -458,5 +514,5 @@ class ParetoNBDDynamic:
             message=message, coefficient_names=names,
             coefficients=tuple(float(v) for v in theta[4:]), objective=-ll / n,
             _information=hess,
-            _problem={"encodings": enc, "period": period,
+            _problem={"encodings": enc, "period": period, "likelihood": likelihood,
                       "calibration_end": pd.Timestamp(calibration_end)})

@@ -58,11 +58,10 @@ from scipy.special import betaln, gammaln, logsumexp
 
 from ..errors import ClvError
 from ._base import check_horizon, prediction, series
-from .bgnbd import BGNBDFit
-from .pareto_nbd import ParetoNBDFit
 
 __all__ = ["probability_of_purchases", "conditional_probability_of_purchases",
-           "probability_of_no_purchases", "purchase_count_interval"]
+           "probability_of_no_purchases", "purchase_count_interval", "CountDistribution",
+           "bgnbd_log_pmf", "pareto_log_pmf", "pareto_conditional_log_pmf"]
 
 #: Gauss-Legendre rule for the Pareto/NBD pmf integral: 40 panels of width 1 in log u over
 #: [log t - 40, log t], 8 nodes each (the integrand below t e^-40 is added in closed form).
@@ -71,22 +70,17 @@ _LOG_NODES = (np.arange(40)[:, None] + (_GL_X[None, :] + 1) / 2).ravel() - 40.0
 _LOG_WEIGHTS = np.log(np.tile(_GL_W / 2, 40))
 
 
-def _check(fit: Any, n: Any) -> np.ndarray:
-    if not isinstance(fit, BGNBDFit | ParetoNBDFit):
-        raise ClvError(f"P(X(t) = x) is implemented for BG/NBD, MBG/NBD and Pareto/NBD fits, "
-                       f"not {getattr(fit, 'model_name', type(fit).__name__)}")
+def _check(n: Any) -> np.ndarray:
     arr = np.asarray(n, dtype=float)
     if np.any(arr < 0) or np.any(arr != np.round(arr)):
         raise ClvError(f"`n` must be whole numbers of purchases >= 0, got {n!r}")
     return arr
 
 
-def _log_pmf(fit: BGNBDFit, n: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,  # noqa: N803
-             t: np.ndarray) -> np.ndarray:
-    """Log P(X* = n | x, t_x, T) for broadcastable arrays (n, x whole numbers)."""
-    p = fit.params
-    r, alpha, a, b = p.r, p.alpha, p.a, p.b
-    k = fit._shift
+def bgnbd_log_pmf(params: Any, k: int, n: np.ndarray, x: np.ndarray, t_x: np.ndarray,
+                  T: np.ndarray, t: np.ndarray) -> np.ndarray:  # noqa: N803
+    """BG/NBD (k = 0) or MBG/NBD (k = 1) log P(X* = n | x, t_x, T), broadcastable arrays."""
+    r, alpha, a, b = params
     bx = b + x + k  # b + (dropout opportunities survived while alive at T)
     lb = betaln(a, b)
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -126,7 +120,7 @@ def _log_pmf(fit: BGNBDFit, n: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np
     return out
 
 
-def _pareto_log_pmf(r: Any, alpha: Any, s: float, beta: Any, n: Any, t: Any) -> np.ndarray:
+def pareto_log_pmf(r: Any, alpha: Any, s: float, beta: Any, n: Any, t: Any) -> np.ndarray:
     """Log P(X(t) = n) of a new Pareto/NBD customer (note 012), broadcastable arrays."""
     r, alpha, beta, n, t = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                                  for v in (r, alpha, beta, n, t)))
@@ -153,32 +147,72 @@ def _pareto_log_pmf(r: Any, alpha: Any, s: float, beta: Any, n: Any, t: Any) -> 
     return out
 
 
-def _pareto_conditional_log_pmf(fit: ParetoNBDFit, n: np.ndarray, x: np.ndarray,
-                                t_x: np.ndarray, T: np.ndarray,  # noqa: N803
-                                t: np.ndarray) -> np.ndarray:
-    """Log P(X* = n | x, t_x, T) of the Pareto/NBD (note 028), see the module notes."""
-    p = fit.params
-    alive = np.asarray(fit.p_alive(frequency=np.atleast_1d(x), recency=np.atleast_1d(t_x),
-                                   T=np.atleast_1d(T)), dtype=float).reshape(np.shape(x))
+def pareto_conditional_log_pmf(params: Any, alive: np.ndarray, n: np.ndarray, x: np.ndarray,
+                               T: np.ndarray, t: np.ndarray) -> np.ndarray:  # noqa: N803
+    """Log P(X* = n | x, t_x, T) of the Pareto/NBD (note 028) given P(alive) (module notes)."""
+    r, alpha, s, beta = params
     with np.errstate(divide="ignore"):
         log_alive, log_dead = np.log(alive), np.log1p(-alive)
-    future = _pareto_log_pmf(p.r + x, p.alpha + T, p.s, p.beta + T, n, t)
+    future = pareto_log_pmf(r + x, alpha + T, s, beta + T, n, t)
     return np.logaddexp(log_alive + future, np.where(n == 0, log_dead, -np.inf))
 
 
-def _conditional_log_pmf(fit: Any, n: np.ndarray, x: np.ndarray, t_x: np.ndarray,
-                         T: np.ndarray, t: np.ndarray) -> np.ndarray:  # noqa: N803
-    if isinstance(fit, ParetoNBDFit):
-        return _pareto_conditional_log_pmf(fit, n, x, t_x, T, t)
-    return _log_pmf(fit, n, x, t_x, T, t)
+class CountDistribution:
+    """P(X(t) = x) and its conditional form as methods of a fit (BG/NBD, MBG/NBD, Pareto/NBD).
+
+    A fit provides the two primitives ``conditional_log_pmf(n, x, t_x, T, t)`` (log P(X* = n
+    | x, t_x, T) on validated arrays) and ``_new_log_pmf(n, t)`` (a new customer's), and
+    ``_rows`` (`clvkit.models._base.RFTFit`); the functions of this module call the methods.
+    """
+
+    def histories(self, data: Any = None, **columns: Any
+                  ) -> tuple[pd.DataFrame, list[np.ndarray]]:
+        """The checked customers and their (x, t_x, T) arrays (`check_customers`)."""
+        frame, cols, _, _ = self._rows(data, columns)
+        return frame, cols
+
+    def probability_of_purchases(self, *, t: Any, n: Any) -> np.ndarray:
+        """P(X(t) = n) of a customer acquired now; see `probability_of_purchases`."""
+        n = _check(n)
+        t = (float(check_horizon("t", t, 1)) if np.ndim(t) == 0
+             else check_horizon("t", np.ravel(t), np.size(t)).reshape(np.shape(t)))
+        return np.exp(self._new_log_pmf(n, t))
+
+    def conditional_probability_of_purchases(self, data: Any = None, *, t: float, n: int,
+                                             frequency: Any = None, recency: Any = None,
+                                             T: Any = None) -> pd.Series:  # noqa: N803
+        """P(exactly ``n`` purchases in the next ``t`` | history); see the module function."""
+        n_arr = _check(n)
+        if n_arr.ndim:
+            raise ClvError("`n` must be one number of purchases (call once per n)")
+        frame, (x, t_x, T) = self.histories(  # noqa: N806
+            data, frequency=frequency, recency=recency, T=T)
+        t_arr = check_horizon("t", t, len(frame))
+        p = np.exp(self.conditional_log_pmf(n_arr, x, t_x, T, t_arr))
+        return series(p, frame.index, "p_purchases", time_unit=self.time_unit, n=int(n_arr),
+                      horizon=t_arr if t_arr.ndim == 0 else None)
+
+    def probability_of_no_purchases(self, data: Any = None, *, t: Any, frequency: Any = None,
+                                    recency: Any = None,
+                                    T: Any = None) -> pd.Series | float:  # noqa: N803
+        """P(no purchase in the next ``t`` | history): churn over a horizon; see the function."""
+        frame, (x, t_x, T) = self.histories(  # noqa: N806
+            data, frequency=frequency, recency=recency, T=T)
+        t_arr = check_horizon("t", t, len(frame))
+        p = np.exp(self.conditional_log_pmf(np.float64(0), x, t_x, T, t_arr))
+        return prediction(p, frame, "p_no_purchases", time_unit=self.time_unit,
+                          horizon=t_arr if t_arr.ndim == 0 else None)
 
 
-def _rft(fit: Any, data: Any, given: dict[str, Any]) -> tuple[pd.DataFrame, list[np.ndarray]]:
-    """Validated (frequency, recency, T) of either model family (`check_customers`)."""
-    if isinstance(fit, ParetoNBDFit):
-        frame, _, d = fit._prepare(data, given)
-        return frame, [d["frequency"], d["recency"], d["T"]]
-    return fit._rft(data, given)
+def _counting(fit: Any, name: str) -> Any:
+    """``fit.<name>`` or a `ClvError` for a model without the count distribution."""
+    found = getattr(fit, name, None)
+    if found is None:
+        raise ClvError(f"P(X(t) = x) is implemented for BG/NBD, MBG/NBD and Pareto/NBD fits, "
+                       f"not {getattr(fit, 'model_name', type(fit).__name__)}"
+                       + ("; use fit.customer_model(covariates)"
+                          if hasattr(fit, "customer_model") else ""))
+    return found
 
 
 def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
@@ -215,14 +249,7 @@ def probability_of_purchases(fit: Any, *, t: Any, n: Any) -> np.ndarray:
     >>> probability_of_purchases(pnbd, t=39, n=[0, 1, 2]).round(4)
     array([0.5936, 0.1656, 0.0825])
     """
-    n = _check(fit, n)
-    t = (float(check_horizon("t", t, 1)) if np.ndim(t) == 0
-         else check_horizon("t", np.ravel(t), np.size(t)).reshape(np.shape(t)))
-    if isinstance(fit, ParetoNBDFit):
-        p = fit.params
-        return np.exp(_pareto_log_pmf(p.r, p.alpha, p.s, p.beta, n, t))
-    zero = np.zeros(1)
-    return np.exp(_log_pmf(fit, n, zero[0], zero[0], zero[0], t))
+    return _counting(fit, "probability_of_purchases")(t=t, n=n)
 
 
 def conditional_probability_of_purchases(fit: Any, data: Any = None, *, t: float,
@@ -260,15 +287,8 @@ def conditional_probability_of_purchases(fit: Any, data: Any = None, *, t: float
     ...     fit, frequency=[0, 2], recency=[0, 30.43], T=38.86, t=39, n=0).round(3).tolist()
     [0.855, 0.445]
     """
-    n_arr = _check(fit, n)
-    if n_arr.ndim:
-        raise ClvError("`n` must be one number of purchases (call once per n)")
-    frame, (x, t_x, T) = _rft(fit, data, {"frequency": frequency, "recency": recency,  # noqa: N806
-                                          "T": T})
-    t_arr = check_horizon("t", t, len(frame))
-    p = np.exp(_conditional_log_pmf(fit, n_arr, x, t_x, T, t_arr))
-    return series(p, frame.index, "p_purchases", time_unit=fit.time_unit, n=int(n_arr),
-                  horizon=t_arr if t_arr.ndim == 0 else None)
+    return _counting(fit, "conditional_probability_of_purchases")(
+        data, t=t, n=n, frequency=frequency, recency=recency, T=T)
 
 
 def probability_of_no_purchases(fit: Any, data: Any = None, *, t: Any,
@@ -315,13 +335,8 @@ def probability_of_no_purchases(fit: Any, data: Any = None, *, t: Any,
     ...                             t=39).round(3).tolist()
     [0.931, 0.408]
     """
-    _check(fit, 0)
-    frame, (x, t_x, T) = _rft(fit, data, {"frequency": frequency, "recency": recency,  # noqa: N806
-                                          "T": T})
-    t_arr = check_horizon("t", t, len(frame))
-    p = np.exp(_conditional_log_pmf(fit, np.float64(0), x, t_x, T, t_arr))
-    return prediction(p, frame, "p_no_purchases", time_unit=fit.time_unit,
-                      horizon=t_arr if t_arr.ndim == 0 else None)
+    return _counting(fit, "probability_of_no_purchases")(
+        data, t=t, frequency=frequency, recency=recency, T=T)
 
 
 def purchase_count_interval(fit: Any, data: pd.DataFrame, *, t: float, level: float = 0.9,
@@ -366,8 +381,8 @@ def purchase_count_interval(fit: Any, data: pd.DataFrame, *, t: float, level: fl
         raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.9), got {level!r}")
     fits = fit.fits() if hasattr(fit, "fits") else [fit]
     for f in fits:
-        _check(f, 0)
-    frame, (x, t_x, T) = _rft(fits[0], data, {})  # noqa: N806
+        _counting(f, "conditional_log_pmf")
+    frame, (x, t_x, T) = fits[0].histories(data)  # noqa: N806
     t_arr = check_horizon("t", t, len(frame))
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     n_cust = len(frame)
@@ -376,7 +391,7 @@ def purchase_count_interval(fit: Any, data: pd.DataFrame, *, t: float, level: fl
     upper = np.full(n_cust, -1)
     p_zero = None
     for n in range(max_n + 1):
-        pmf = np.mean([np.exp(_conditional_log_pmf(f, np.float64(n), x, t_x, T, t_arr))
+        pmf = np.mean([np.exp(f.conditional_log_pmf(np.float64(n), x, t_x, T, t_arr))
                        for f in fits], axis=0)
         if n == 0:
             p_zero = pmf

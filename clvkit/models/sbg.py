@@ -9,6 +9,17 @@ Customer-Base Valuation in a Contractual Setting: The Perils of Ignoring Heterog
 Each customer renews at the end of every period with a constant probability 1 - theta;
 theta ~ Beta(alpha, beta) across customers. The model is fitted on the number of
 customers of one cohort still active at the start of periods 0, 1, ..., n.
+
+With time-invariant covariates (e.g. plan type) it is fitted on one row per customer
+(``periods`` observed, ``churned`` or not) and each customer has their own
+alpha_i = alpha0 exp(gamma_alpha . z_i) and beta_i = beta0 exp(gamma_beta . z_i). This is the
+treatment of the beta-distributed dropout probability of the BG/NBD in Fader, P. S. &
+Hardie, B. G. S. (2007), "Incorporating Time-Invariant Covariates into the Pareto/NBD and
+BG/NBD Models", brucehardie.com note 019, section 3 (a = a0 exp(gamma_2' x), b = b0
+exp(gamma_3' x)), applied to the sBG, whose churn probability has the same beta mixing
+distribution; the likelihood of each customer is that of FH (2007) eq. (B3) at their own
+(alpha_i, beta_i). A positive ``alpha.`` coefficient raises the mean churn probability
+alpha_i / (alpha_i + beta_i), a positive ``beta.`` coefficient lowers it.
 """
 
 from __future__ import annotations
@@ -21,11 +32,41 @@ import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1
 
 from .._validate import check_nonnegative, check_one_of
-from ..errors import DataValidationError
+from ..errors import ClvError, DataValidationError
 from ..units import TIME_UNITS
-from ._base import FittedModel, Model, check_periods, fail_rows, scalar_or_array
+from ._base import (
+    FittedModel,
+    Model,
+    check_not_empty,
+    check_periods,
+    fail_rows,
+    read_weights,
+    scalar_or_array,
+)
+from .covariates import RowGroups, StaticCovariatesFit, fit_static
 
-__all__ = ["ShiftedBetaGeometric", "ShiftedBetaGeometricParams", "ShiftedBetaGeometricFit"]
+__all__ = ["ShiftedBetaGeometric", "ShiftedBetaGeometricParams", "ShiftedBetaGeometricFit",
+           "ShiftedBetaGeometricCovariatesFit"]
+
+
+def survival_rows(a: Any, b: Any, t: Any) -> np.ndarray:
+    """S(t) = B(alpha, beta + t) / B(alpha, beta) (FH 2007, eq. (8)), broadcast."""
+    return np.exp(betaln(a, b + t) - betaln(a, b))
+
+
+def derl_rows(a: Any, b: Any, n: Any, d: float) -> np.ndarray:
+    """DERL(d | alpha, beta, n - 1) of FH (2010) eq. (6); n = 0 gives DEL (eq. (4)), broadcast."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lead = np.where(n == 0, 1.0, (b + n - 1) / (a + b + n - 1))
+    return lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
+
+
+def _discount(discount_rate: float) -> float:
+    d = float(check_nonnegative("discount_rate", discount_rate))
+    if not d > 0:
+        raise DataValidationError("`discount_rate` must be > 0 (DERL is infinite at 0 "
+                                  "when alpha <= 1)")
+    return d
 
 
 @dataclass(frozen=True)
@@ -116,8 +157,7 @@ class ShiftedBetaGeometricFit(FittedModel):
         array([1.  , 0.5 , 0.25])
         """
         t = check_periods("t", t, start=0)
-        a, b = self.params.alpha, self.params.beta
-        return scalar_or_array(np.exp(betaln(a, b + t) - betaln(a, b)))
+        return scalar_or_array(survival_rows(self.params.alpha, self.params.beta, t))
 
     def retention_rate(self, t: Any) -> np.ndarray | float:
         """Compute r_t = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1).
@@ -209,18 +249,108 @@ class ShiftedBetaGeometricFit(FittedModel):
         >>> fit.derl(discount_rate=0.1, renewals=[0, 4]).round(3)
         array([2.965, 5.894])
         """
-        d = float(check_nonnegative("discount_rate", discount_rate))
-        if not d > 0:
-            raise DataValidationError("`discount_rate` must be > 0 (DERL is infinite at 0 "
-                                      "when alpha <= 1)")
+        d = _discount(discount_rate)
         n = check_periods("renewals", renewals, start=-1) + 1
-        a, b = self.params.alpha, self.params.beta
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lead = np.where(n == 0, 1.0, (b + n - 1) / (a + b + n - 1))  # n = 0: DEL
-        return scalar_or_array(lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d)))
+        return scalar_or_array(derl_rows(self.params.alpha, self.params.beta, n, d))
 
 
-class ShiftedBetaGeometric(Model):
+_CUSTOMER_COLUMNS = ("periods", "churned")
+
+
+@dataclass(frozen=True)
+class ShiftedBetaGeometricCovariatesFit(StaticCovariatesFit):
+    """An sBG fitted with time-invariant covariates (frozen); see `ShiftedBetaGeometric.fit`.
+
+    ``params`` are alpha0 and beta0 of a customer whose covariates are all 0 (every
+    reference level); coefficients ``alpha.<column>`` and ``beta.<column>`` act as
+    alpha_i = alpha0 exp(gamma_alpha . z_i), beta_i = beta0 exp(gamma_beta . z_i).
+    `customer_model` gives one customer's plain sBG (survival, retention rate, DEL, ...).
+
+    Examples
+    --------
+    Two plans, each a cohort of Fader & Hardie (2007): "regular" and "high end":
+
+    >>> from clvkit.models import ShiftedBetaGeometric
+    >>> regular, high = [1000, 631, 468, 382, 326, 289, 262, 241], [1000, 869, 743, 653,
+    ...                                                           593, 551, 517, 491]
+    >>> customers = pd.concat([ShiftedBetaGeometric.customers_from_survivors(regular),
+    ...                        ShiftedBetaGeometric.customers_from_survivors(high)],
+    ...                       ignore_index=True)
+    >>> plan = pd.DataFrame({"plan": ["regular"] * 1000 + ["high end"] * 1000})
+    >>> fit = ShiftedBetaGeometric().fit(customers, covariates=plan, life=["plan"],
+    ...                                  reference={"plan": "regular"}, time_unit="Y")
+    >>> fit.params_series().round(3).tolist()  # the regular cohort's own fit
+    [0.704, 1.182]
+    >>> fit.customer_params(pd.DataFrame({"plan": ["high end"]})).round(3).values.tolist()
+    [[0.668, 3.806]]
+    """
+
+    model_name: ClassVar[str] = "sBG with static covariates"
+
+    def survival(self, covariates: pd.DataFrame, *, t: Any) -> pd.DataFrame:
+        """Compute S(t) of customers with these covariates (FH 2007 eq. (8) at alpha_i, beta_i).
+
+        Parameters
+        ----------
+        covariates : DataFrame
+            One row per customer with the fit's covariate columns (any index).
+        t : int or array-like of int
+            Periods, >= 0.
+
+        Returns
+        -------
+        DataFrame
+            One row per customer, one column per period t.
+        """
+        t = np.atleast_1d(check_periods("t", t, start=0))
+        a, b = self._values_for(covariates)
+        return pd.DataFrame(survival_rows(a[:, None], b[:, None], t[None, :]),
+                            index=covariates.index, columns=pd.Index(t.astype(int), name="t"))
+
+    def derl(self, data: pd.DataFrame, *, discount_rate: float,
+             covariates: pd.DataFrame | None = None) -> pd.Series:
+        """Compute each active customer's DERL at their own alpha_i, beta_i (FH 2010 eq. (6)).
+
+        A customer still active after ``periods`` periods has made that many renewals;
+        customers who churned get 0.
+
+        Parameters
+        ----------
+        data : DataFrame
+            ``periods`` and ``churned`` per customer, indexed by customer id.
+        discount_rate : float
+            Discount rate per period, > 0.
+        covariates : DataFrame, optional
+            Indexed by customer id (default: the fitted customers' own).
+
+        Returns
+        -------
+        Series
+            ``derl`` in periods of ``time_unit``, indexed like ``data``.
+        """
+        d = _discount(discount_rate)
+        frame = ShiftedBetaGeometric()._prepare_customers(data, {}, None, self.time_unit)[0]
+        (a, b), group = self._grouped(frame.index, covariates)
+        n = frame["period"].to_numpy() + 1
+        value = np.where(frame["survived"].to_numpy() > 0,
+                         derl_rows(a[group], b[group], n, d), 0.0)
+        return pd.Series(value, index=frame.index, name="derl").rename_axis(frame.index.name)
+
+    def discounted_expected_lifetime(self, covariates: pd.DataFrame, *,
+                                     discount_rate: float) -> pd.Series:
+        """Compute DEL of new customers with these covariates (FH 2010 eq. (4)).
+
+        Returns
+        -------
+        Series
+            ``del`` in periods, indexed like ``covariates``.
+        """
+        a, b = self._values_for(covariates)
+        return pd.Series(derl_rows(a, b, 0, _discount(discount_rate)), index=covariates.index,
+                         name="del")
+
+
+class ShiftedBetaGeometric(RowGroups, Model):
     """Shifted-beta-geometric retention model for one contractual cohort (FH 2007).
 
     Examples
@@ -235,27 +365,106 @@ class ShiftedBetaGeometric(Model):
 
     params_type = ShiftedBetaGeometricParams
     result_type = ShiftedBetaGeometricFit
+    covariates_result_type = ShiftedBetaGeometricCovariatesFit
+    #: process -> (parameter, sign): p_i = p0 exp(sign gamma_process . z_i) (note 019, sec. 3)
+    covariate_links: ClassVar[dict[str, tuple[tuple[str, int], ...]]] = {
+        "alpha": (("alpha", 1),), "beta": (("beta", 1),)}
 
-    def fit(self, survivors: Any, *, time_unit: str,
-            strict: bool = True) -> ShiftedBetaGeometricFit:
+    def fit(self, survivors: Any, *, time_unit: str, strict: bool = True,
+            covariates: pd.DataFrame | None = None, life: Any = (), constrain: Any = (),
+            regularization: Any = None,
+            reference: Any = None) -> ShiftedBetaGeometricFit | ShiftedBetaGeometricCovariatesFit:
         """Fit alpha and beta to a cohort's survivor counts (FH 2007, eq. (B3)).
+
+        With ``covariates`` the data are one row per customer and every customer has their
+        own alpha_i and beta_i (see the module notes; FH note 019, section 3).
 
         Parameters
         ----------
-        survivors : array-like or Series
-            Customers still active at the start of periods 0, 1, ..., n (the first value
-            is the cohort size); non-increasing whole numbers.
+        survivors : array-like, Series or DataFrame
+            Without covariates: customers still active at the start of periods 0, 1, ...,
+            n (the first value is the cohort size); non-increasing whole numbers. With
+            covariates: a DataFrame indexed by customer id with ``periods`` (a churned
+            customer: the renewal opportunity at which they left, >= 1; an active one: the
+            periods completed, >= 0) and ``churned`` (True/False or 1/0); build it from
+            cohort counts with `customers_from_survivors`.
         time_unit : {"D", "W", "M", "Y"}
             Length of one period (e.g. ``"Y"`` for annual contracts).
         strict : bool, default True
             Raise `ConvergenceError` on non-convergence or a degenerate estimate (else warn,
             ``success=False``).
+        covariates : DataFrame, optional
+            Time-invariant covariates indexed by customer id (e.g. plan type).
+        life : sequence of str
+            Covariate columns; each gets a coefficient on alpha (``alpha.<column>``) and one
+            on beta (``beta.<column>``).
+        constrain : sequence of str
+            Design columns whose coefficient is one shared by alpha and beta
+            (``constr.<column>``: the mean churn probability stays, its spread changes; the
+            form CLVTools uses for the BG/NBD's a and b).
+        regularization : mapping, optional
+            ``{"alpha": lambda, "beta": lambda}``: L2 penalty on the coefficients added to
+            the mean negative log-likelihood (as CLVTools' ``reg.lambdas``).
+        reference : mapping, optional
+            Reference level of categorical covariates (default: first level in sorted order).
 
         Returns
         -------
-        ShiftedBetaGeometricFit
+        ShiftedBetaGeometricFit or ShiftedBetaGeometricCovariatesFit
         """
-        return self._fit(survivors, {}, weights=None, time_unit=time_unit, strict=strict)
+        if covariates is None:
+            if life or constrain or regularization or reference:
+                raise ClvError("`life`/`constrain`/`regularization`/`reference` need "
+                               "`covariates=`")
+            return self._fit(survivors, {}, weights=None, time_unit=time_unit, strict=strict)
+        return fit_static(self, survivors, covariates=covariates,
+                          processes={"alpha": life, "beta": life}, constrain=constrain,
+                          regularization=regularization, reference=reference,
+                          time_unit=time_unit, strict=strict)
+
+    @classmethod
+    def customers_from_survivors(cls, survivors: Any) -> pd.DataFrame:
+        """One row per customer (``periods``, ``churned``) from a cohort's survivor counts.
+
+        The counts are checked as by `fit` (whole numbers, not increasing, cohort not empty).
+
+        Examples
+        --------
+        >>> ShiftedBetaGeometric.customers_from_survivors([3, 2, 1]).to_dict("list")
+        {'periods': [1, 2, 2], 'churned': [True, True, False]}
+        """
+        cls()._prepare(survivors, {}, None, "Y")  # the checks only; the unit does not matter
+        s = np.asarray(survivors, dtype=float).astype(np.int64)
+        churned = -np.diff(s)
+        n = len(s) - 1
+        periods = np.r_[np.repeat(np.arange(1, n + 1), churned), np.full(s[-1], n)]
+        flag = np.r_[np.ones(churned.sum(), dtype=bool), np.zeros(s[-1], dtype=bool)]
+        return pd.DataFrame({"periods": periods, "churned": flag}).rename_axis("customer_id")
+
+    def _prepare_customers(self, data, given, weights, time_unit):
+        """One row per customer: ``period`` and ``survived`` as in `_prepare`'s rows."""
+        unit = check_one_of("time_unit", time_unit, TIME_UNITS)
+        if not isinstance(data, pd.DataFrame):
+            raise DataValidationError(
+                "with covariates the sBG needs one row per customer: a DataFrame indexed by "
+                "customer id with `periods` and `churned` (see customers_from_survivors)")
+        missing = [c for c in _CUSTOMER_COLUMNS if c not in data.columns]
+        if missing:
+            raise DataValidationError(f"missing column(s) {missing}; the sBG with covariates "
+                                      f"needs {list(_CUSTOMER_COLUMNS)} (got {list(data.columns)})")
+        check_not_empty(data)
+        periods = pd.to_numeric(data["periods"], errors="coerce")
+        fail_rows(data, periods.isna() | (periods < 0) | (periods != periods.round()),
+                  "`periods` is not a whole number >= 0", "give the periods observed")
+        churned = data["churned"]
+        flag = churned.map({True: 1.0, False: 0.0})  # 1 == True, 0 == False as keys
+        fail_rows(data, flag.isna(), "`churned` is not True/False (or 1/0)",
+                  "mark each customer churned or not")
+        fail_rows(data, (flag == 1) & (periods < 1), "`churned` at period 0",
+                  "a churned customer left at a renewal opportunity >= 1")
+        frame = pd.DataFrame({"period": periods.to_numpy(dtype=float),
+                              "survived": 1.0 - flag.to_numpy(dtype=float)}, index=data.index)
+        return frame, read_weights(frame, weights), unit
 
     def _prepare(self, data, given, weights, time_unit):
         unit = check_one_of("time_unit", time_unit, TIME_UNITS)
@@ -293,3 +502,6 @@ class ShiftedBetaGeometric(Model):
         da = digamma(x1) - psi12 - digamma(a) + psi_ab
         db = digamma(x2) - psi12 - digamma(b) + psi_ab
         return ll, np.vstack([da, db])
+
+
+ShiftedBetaGeometricCovariatesFit._model_type = ShiftedBetaGeometric

@@ -37,9 +37,13 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import ClvError
-from ._base import _LOG_BOUND, ConvergenceWarning, FitData, FittedModel, one_blas_thread
+from ._core import ConvergenceWarning, one_blas_thread
+from .intervals import predict_interval
 
-__all__ = ["covariance", "summary", "bootstrap", "BootstrapResult"]
+__all__ = ["covariance", "summary", "bootstrap", "BootstrapResult", "resample"]
+
+# A fit here is any `clvkit.models._base.FittedModel` (annotated `Any`): the fitted results
+# build on this module, so it imports none of them (tests/test_models_imports.py).
 
 #: Step (in log-parameter space) of the central differences of the analytic gradient.
 #: A bootstrap replicate has converged when every Newton step is below this many standard
@@ -48,7 +52,7 @@ _STEP_TOL = 1e-6
 _MAX_NEWTON = 30
 
 
-def _fit_data(fit: FittedModel) -> FitData:
+def _fit_data(fit: Any) -> Any:
     data = getattr(fit, "_fit_data", None)
     if data is None:
         raise ClvError(
@@ -59,15 +63,15 @@ def _fit_data(fit: FittedModel) -> FitData:
     return data
 
 
-def _theta(fit: FittedModel) -> np.ndarray:
+def _theta(fit: Any) -> np.ndarray:
     return np.log(np.asarray(dataclasses.astuple(fit.params), dtype=float))
 
 
-def _names(fit: FittedModel) -> list[str]:
+def _names(fit: Any) -> list[str]:
     return [f.name for f in dataclasses.fields(fit.params)]
 
 
-def log_information(fit: FittedModel) -> np.ndarray:
+def log_information(fit: Any) -> np.ndarray:
     """Observed information in log-parameter space: Hessian of the total negative LL.
 
     Central differences (step 1e-4) of the model's analytic gradient of the mean negative
@@ -88,7 +92,7 @@ def log_information(fit: FittedModel) -> np.ndarray:
     return fd.model._hessian(_theta(fit), fd.columns, fd.weights) * fd.weights.sum()
 
 
-def _log_covariance(fit: FittedModel) -> np.ndarray:
+def _log_covariance(fit: Any) -> np.ndarray:
     info = log_information(fit)
     eig = np.linalg.eigvalsh(info)
     if not np.all(np.isfinite(info)) or eig.min() <= 1e-12 * max(eig.max(), 1e-300):
@@ -101,7 +105,7 @@ def _log_covariance(fit: FittedModel) -> np.ndarray:
     return np.linalg.inv(info)
 
 
-def covariance(fit: FittedModel) -> pd.DataFrame:
+def covariance(fit: Any) -> pd.DataFrame:
     """Return the covariance matrix of the parameter estimates (natural scale).
 
     The inverse observed information in log-parameter space carried to the parameters by the
@@ -142,7 +146,7 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def summary(fit: FittedModel, *, level: float = 0.95) -> pd.DataFrame:
+def summary(fit: Any, *, level: float = 0.95) -> pd.DataFrame:
     """Return estimate, standard error and interval of every parameter.
 
     The interval is ``exp(log p -+ z se(log p))`` with ``z`` the normal quantile of
@@ -190,39 +194,40 @@ def summary(fit: FittedModel, *, level: float = 0.95) -> pd.DataFrame:
 # bootstrap
 
 
-def _counts(fit: FittedModel, w: np.ndarray) -> int:
+def _counts(what: str, w: np.ndarray) -> int:
     total = w.sum()
     if not np.allclose(w, np.round(w)) or total < 1:
         raise ClvError(
-            f"the {fit.model_name} fit has non-integer weights (total {total:.6g}); the "
+            f"the {what} fit has non-integer weights (total {total:.6g}); the "
             "customer bootstrap resamples whole customers, so weights must be counts"
         )
     return int(round(total))
 
 
-def _refit(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray,
+def _refit(target: Any, w: np.ndarray, theta0: np.ndarray,
            inv_info: np.ndarray) -> tuple[np.ndarray, bool]:
     """Maximise the reweighted likelihood from ``theta0``: Newton steps, else L-BFGS-B."""
     tol = _STEP_TOL * np.sqrt(np.diag(inv_info) / w.sum())  # standard errors of log p
+    lower, upper = np.array(target.bounds(theta0.size), dtype=float).T
     theta = theta0.copy()
     for _ in range(_MAX_NEWTON):
-        f, g = model._objective(theta, d, w)
+        f, g = target.refit_objective(theta, w)
         if not np.isfinite(f):
             break
         step = -inv_info @ g
-        theta = np.clip(theta + step, -_LOG_BOUND, _LOG_BOUND)
+        theta = np.clip(theta + step, lower, upper)
         if np.all(np.abs(step) < tol):
             return theta, True
     res = optimize.minimize(
-        model._objective, theta0, args=(d, w), jac=True, method="L-BFGS-B",
-        bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
+        target.refit_objective, theta0, args=(w,), jac=True, method="L-BFGS-B",
+        bounds=target.bounds(theta0.size),
         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20})
-    grad = model._objective(res.x, d, w)[1]
-    return res.x, model._not_a_maximum(res.x, d, w, float(np.max(np.abs(grad)))) is None
+    return res.x, target.is_maximum(res.x, w)
 
 
-def _replicates(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray, inv_info: np.ndarray,
+def _replicates(target: Any, theta0: np.ndarray, inv_info: np.ndarray,
                 seeds: list[np.random.SeedSequence]) -> tuple[np.ndarray, np.ndarray]:
+    w = target.weights
     n_customers = int(round(w.sum()))
     prob = w / w.sum()
     thetas = np.empty((len(seeds), theta0.size))
@@ -230,8 +235,46 @@ def _replicates(model: Any, d: dict, w: np.ndarray, theta0: np.ndarray, inv_info
     with one_blas_thread():
         for i, seq in enumerate(seeds):
             wb = np.random.default_rng(seq).multinomial(n_customers, prob).astype(float)
-            thetas[i], ok[i] = _refit(model, d, wb, theta0, inv_info)
+            thetas[i], ok[i] = _refit(target, wb, theta0, inv_info)
     return thetas, ok
+
+
+def resample(target: Any, *, theta0: np.ndarray, inv_info: np.ndarray, n: Any, seed: Any,
+             n_jobs: Any, what: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Refit ``target`` on ``n`` customer resamples: the replicate estimates (optimiser scale).
+
+    The one bootstrap loop of every fit, with and without covariates. ``target`` is the
+    likelihood of the fit on its compressed rows: ``weights`` (customers per row, whole
+    numbers), ``refit_objective(theta, weights)`` (mean negative log-likelihood and
+    gradient), ``is_maximum(theta, weights)`` and ``bounds(k)``. ``theta0`` is the
+    estimate and ``inv_info`` the inverse Hessian of the mean objective there (the Newton
+    steps' matrix). Returns the replicates (n x k), their convergence flags and the seed
+    recorded (the entropy drawn when ``seed`` is None).
+
+    Raises
+    ------
+    ClvError
+        ``n``, ``seed`` or ``n_jobs`` invalid (`bootstrap`); weights that are not counts.
+    """
+    _check_bootstrap_options(n=n, seed=seed, n_jobs=n_jobs)
+    _counts(what, target.weights)
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = seq.spawn(int(n))
+    args = (target, theta0, inv_info)
+    if n_jobs == 1 or n < 2:
+        thetas, ok = _replicates(*args, seeds)
+    else:
+        chunks = [list(c) for c in np.array_split(np.arange(int(n)), int(n_jobs)) if len(c)]
+        with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(pool.map(_replicates, *zip(*[(*args, [seeds[i] for i in c])
+                                                      for c in chunks], strict=True)))
+        thetas = np.vstack([p[0] for p in parts])
+        ok = np.concatenate([p[1] for p in parts])
+    if not ok.all():
+        warnings.warn(f"{int((~ok).sum())} of {len(ok)} bootstrap replicates of the "
+                      f"{what} fit did not converge (see `.converged`); intervals "
+                      "include them", ConvergenceWarning, stacklevel=4)
+    return thetas, ok, seq.entropy if seed is None else seed
 
 
 @dataclass(frozen=True)
@@ -243,14 +286,15 @@ class BootstrapResult:
     fit : FittedModel
         The point estimate the replicates were computed around.
     replicates : DataFrame
-        One row per replicate, one column per parameter (natural scale).
+        One row per replicate, one column per estimate (``fit.estimates()``: parameters on
+        the natural scale, covariate coefficients as they are).
     converged : ndarray of bool
         Whether each replicate's refit converged.
     seed : int or None
         The seed the replicates were drawn with.
     """
 
-    fit: FittedModel
+    fit: Any
     replicates: pd.DataFrame
     converged: np.ndarray
     seed: Any
@@ -280,7 +324,7 @@ class BootstrapResult:
         """
         _z(level)
         q = self.replicates.quantile([(1 - level) / 2, (1 + level) / 2])
-        out = pd.DataFrame({"estimate": self.fit.params_series().to_numpy(),
+        out = pd.DataFrame({"estimate": self.fit.estimates().to_numpy(),
                             "std_error": self.replicates.std(ddof=1).to_numpy(),
                             "lower": q.iloc[0].to_numpy(), "upper": q.iloc[1].to_numpy()},
                            index=self.replicates.columns)
@@ -288,11 +332,9 @@ class BootstrapResult:
                      "percentile interval", "model": self.fit.model_name}
         return out
 
-    def fits(self) -> list[FittedModel]:
+    def fits(self) -> list[Any]:
         """The replicates as fitted results (to predict with), in order."""
-        ptype = type(self.fit.params)
-        return [dataclasses.replace(self.fit, params=ptype(*map(float, row)))
-                for row in self.replicates.to_numpy()]
+        return [self.fit.with_estimates(row) for row in self.replicates.to_numpy()]
 
     def predict(self, method: str, data: pd.DataFrame, *, level: float = 0.95,
                 **kwargs: Any) -> Any:
@@ -300,8 +342,6 @@ class BootstrapResult:
 
         Returns a `clvkit.models.intervals.PredictionInterval` (per customer and total).
         """
-        from .intervals import predict_interval
-
         return predict_interval(self, method, data, level=level, **kwargs)
 
     def p_alive(self, data: pd.DataFrame, *, level: float = 0.95, **kwargs: Any) -> Any:
@@ -322,7 +362,7 @@ class BootstrapResult:
         return self.predict("p_alive", data, level=level, **kwargs)
 
     def conditional_expected_purchases(self, data: pd.DataFrame, *, t: Any,
-                                       level: float = 0.95) -> Any:
+                                       level: float = 0.95, **kwargs: Any) -> Any:
         """Expected purchases in the next ``t`` with intervals, per customer and in total.
 
         Examples
@@ -334,11 +374,12 @@ class BootstrapResult:
         >>> print(boot.conditional_expected_purchases(s, t=39))  # doctest: +ELLIPSIS
         total 1,... (95% interval ... to ...; 100 bootstrap replicates) over 2,357 customers
         """
-        return self.predict("conditional_expected_purchases", data, level=level, t=t)
+        return self.predict("conditional_expected_purchases", data, level=level, t=t, **kwargs)
 
-    def conditional_expected_spend(self, data: pd.DataFrame, *, level: float = 0.95) -> Any:
+    def conditional_expected_spend(self, data: pd.DataFrame, *, level: float = 0.95,
+                                   **kwargs: Any) -> Any:
         """Expected spend per transaction (Gamma-Gamma) with intervals."""
-        return self.predict("conditional_expected_spend", data, level=level)
+        return self.predict("conditional_expected_spend", data, level=level, **kwargs)
 
     def __str__(self) -> str:
         return (f"bootstrap of {self.fit.model_name}: {self.n} replicates "
@@ -368,7 +409,7 @@ def _check_bootstrap_options(*, n: Any, seed: Any, n_jobs: Any) -> None:
                        f"numpy SeedSequence, got {str(repr(seed))[:60]}")
 
 
-def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
+def bootstrap(fit: Any, *, n: int = 200, seed: Any = None,
               n_jobs: int = 1) -> BootstrapResult:
     """Refit the model on ``n`` resamples of the customers (multinomial reweighting).
 
@@ -406,26 +447,10 @@ def bootstrap(fit: FittedModel, *, n: int = 200, seed: Any = None,
     """
     fd = _fit_data(fit)
     _check_bootstrap_options(n=n, seed=seed, n_jobs=n_jobs)
-    _counts(fit, fd.weights)
-    theta0 = _theta(fit)
+    _counts(fit.model_name, fd.weights)
     inv_info = _log_covariance(fit) * fd.weights.sum()  # inverse Hessian of the *mean* NLL
-    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    seeds = seq.spawn(int(n))
-    args = (fd.model, fd.columns, fd.weights, theta0, inv_info)
-    if n_jobs == 1 or n < 2:
-        thetas, ok = _replicates(*args, seeds)
-    else:
-        chunks = [list(c) for c in np.array_split(np.arange(int(n)), int(n_jobs)) if len(c)]
-        with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = list(pool.map(_replicates, *zip(*[(*args, [seeds[i] for i in c])
-                                                      for c in chunks], strict=True)))
-        thetas = np.vstack([p[0] for p in parts])
-        ok = np.concatenate([p[1] for p in parts])
-    if not ok.all():
-        warnings.warn(f"{int((~ok).sum())} of {len(ok)} bootstrap replicates of the "
-                      f"{fit.model_name} fit did not converge (see `.converged`); intervals "
-                      "include them", ConvergenceWarning, stacklevel=3)
+    thetas, ok, seed = resample(fd, theta0=_theta(fit), inv_info=inv_info, n=n, seed=seed,
+                                n_jobs=n_jobs, what=fit.model_name)
     reps = pd.DataFrame(np.exp(thetas), columns=_names(fit))
     reps.index.name = "replicate"
-    return BootstrapResult(fit=fit, replicates=reps, converged=ok,
-                           seed=seq.entropy if seed is None else seed)
+    return BootstrapResult(fit=fit, replicates=reps, converged=ok, seed=seed)

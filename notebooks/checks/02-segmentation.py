@@ -20,3 +20,19 @@ case("02-2", "gain_from_dropping", pd.Series([1.0, 2.0]), pd.Series([1, 1]),
      hint="when nobody loses money the gain is 0")
 case("02-2", "gain_from_dropping", profit.iloc[::7]["profit"], profit.iloc[::7]["orders"],
      atol=0.01, hint="compute the gain from the profits and orders you are given")
+
+case("02-3", "value_of_spend", plan, spent, rtol=1e-6, atol=1e-6,
+     hint="V = u N (1 - exp(-s / (N c))): contacts land at random, so value grows ever more slowly "
+          "and never exceeds u N")
+value("02-3", "first_pound", hint="with nothing spent yet, the next pound goes where u / c is highest")
+value("02-3", "after_all_in", hint="after spending on a segment its marginal return falls: compare "
+                                   "u / c x exp(-s / (N c)) of the segments")
+_plan = pd.DataFrame({"customers": [100, 1000], "incremental_clv": [10.0, 4.0],
+                      "cost_per_customer": [2.0, 2.0]}, index=["a", "b"])
+for _spend in (pd.Series({"a": 200.0, "b": 0.0}), pd.Series({"a": 0.0, "b": 0.0}),
+               pd.Series({"a": 1000.0, "b": 3000.0})):
+    case("02-3", "value_of_spend", _plan, _spend, rtol=1e-9, atol=1e-9,
+         hint="£200 buys 100 contacts for 100 customers, but some get two: fewer than 100 are reached")
+    case("02-3", "next_pound", _plan, _spend,
+         hint="after spending on a segment its marginal return falls: compare u / c x exp(-s / (N c))")
+case("02-3", "next_pound", plan, spent * 0.5, hint="use the plan and the spend you are given")

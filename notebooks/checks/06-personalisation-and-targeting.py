@@ -16,3 +16,20 @@ for _rate, _cost in [(win_back["overall_rate"], send_cost),
     case("06-2", "best_audience", predictions, rate=_rate, cost=_cost, compare="set",
          hint="only subscribed customers, each once, whose expected value of one send "
               "(rate x spend x margin - cost) is positive; use `rate` and `cost`")
+
+case("06-3", "value_per_send", incremental, margin_per_purchase=mean_margin, cost=send_cost,
+     rtol=1e-6, atol=1e-9,
+     hint="value of a send = (buy rate of the contacted - buy rate of those not contacted) "
+          "x margin per purchase - cost")
+case("06-3", "value_per_send",
+     pd.DataFrame({"sends": [100, 200], "contacted_buyers": [20, 20],
+                   "not_contacted": [400, 100], "not_contacted_buyers": [80, 5]},
+                  index=pd.Index(["x", "y"], name="tactic")),
+     margin_per_purchase=10.0, cost=0.1, rtol=1e-9, atol=1e-9,
+     hint="contacted customers who buy as often as the others were not moved by the message: "
+          "only the lift earns margin, and the cost is paid on every send")
+_by_tactic = incremental[["sends", "contacted_buyers", "not_contacted",
+                          "not_contacted_buyers"]].groupby(level="tactic").sum()
+for _margin, _cost in [(mean_margin, send_cost), (3 * mean_margin, 0.0)]:
+    case("06-3", "value_per_send", _by_tactic, margin_per_purchase=_margin, cost=_cost,
+         rtol=1e-6, atol=1e-9, hint="use the table, margin and cost you are given")

@@ -11,7 +11,9 @@ Cases (``copied_number`` is spelled out for notebook 01; the others work for eve
 * ``blank``         the student edition as released (``raise NotImplementedError()``);
 * ``wrong``         a typical mistake in every exercise (``WRONG``: APV per order line, +5 %
   instead of +5 points, conversions per send instead of per visit, months taken as weeks,
-  the share of the score instead of the outcome, higher always "better", ...);
+  the share of the score instead of the outcome, higher always "better", value as contacts
+  x uplift, up-sell read on the survivors, the conversion rate instead of the lift, exp(+gamma)
+  as the lifetime multiplier, the reference channel's model for every channel, ...);
 * ``edited_checks`` wrong answers, but the check cells replaced by ``print("Checks passed.")``,
   one check cell deleted and another stripped of its nbgrader metadata;
 * ``copied_number`` functions that return the number printed in the notebook;
@@ -56,6 +58,23 @@ def top_share(values, share=0.2):
     return ranked.head(math.ceil(share * len(ranked))).sum() / ranked.sum()''',
     "02-2-answer": '''def gain_from_dropping(profits, orders):
     return -profits[profits < 0].sum()  # counts the customers without orders (an artefact)''',
+    "02-3-answer": '''import numpy as np
+
+
+def value_of_spend(plan, spend):  # contacts x uplift: no repeated contacts, no cap at N
+    rows = plan.loc[spend.index]
+    return rows["incremental_clv"] * spend / rows["cost_per_customer"]
+
+
+def next_pound(plan, spend):  # the first pound's return, whatever was spent
+    rows = plan.loc[spend.index]
+    return (rows["incremental_clv"] / rows["cost_per_customer"]).idxmax()
+
+
+spent = allocation["spend"].drop(index="(unspent)", errors="ignore")
+first_pound = next_pound(plan, 0.0 * spent)
+all_in = (0.0 * spent).where(spent.index != first_pound, BUDGET)
+after_all_in = next_pound(plan, all_in)''',
     "03-1-answer": '''def clv_gain_pct(retention, points, *, discount_rate):
     before = retention_clv(1.0, retention=retention, discount_rate=discount_rate)
     after = retention_clv(1.0, retention=retention * (1 + points), discount_rate=discount_rate)
@@ -82,6 +101,25 @@ landing_conversion_discount = landing_conversion(crm_data.touches, "discount")''
 
 pairs = crm_data.touches[["tactic", "message"]].drop_duplicates().itertuples(index=False)
 riskiest = tuple(max(pairs, key=lambda pair: dropout_rate(crm_data.touches, *pair)))''',
+    "04-4-answer": '''def _orders(lines):
+    orders = (lines.groupby(["customer_id", "order_id"], as_index=False, observed=True)
+              .agg(date=("date", "min"), value=("amount", "sum"))
+              .sort_values(["customer_id", "date", "order_id"]))
+    return orders.assign(number=orders.groupby("customer_id", observed=True).cumcount() + 1)
+
+
+def cross_sell_share(lines):  # customers with 2+ categories, first order included
+    return float((lines.groupby("customer_id")["product"].nunique() > 1).mean())
+
+
+def upsell_ratio(lines, k):  # everyone's first orders against the survivors' k-th
+    orders = _orders(lines)
+    return (orders.loc[orders["number"] == k, "value"].mean()
+            / orders.loc[orders["number"] == 1, "value"].mean())
+
+
+cross_share = cross_sell_share(tx)
+upsell_6 = upsell_ratio(tx, 6)''',
     "05-1-answer": '''def expected_purchases_in(model, *, frequency, recency, T, months):
     return float(model.conditional_expected_purchases(  # months taken as weeks
         frequency=[frequency], recency=[recency], T=[T], t=months).iloc[0])
@@ -104,6 +142,13 @@ target_break_even = break_even_rate(predictions.loc[target.index], cost=send_cos
 
 
 audience = best_audience(predictions, rate=win_back["overall_rate"], cost=send_cost)''',
+    "06-3-answer": '''def value_per_send(table, *, margin_per_purchase, cost):
+    rate = table["contacted_buyers"] / table["sends"]  # the conversion rate, not the lift
+    return rate * margin_per_purchase - cost
+
+
+mean_margin = float(value.mean())
+worth_a_send = value_per_send(incremental, margin_per_purchase=mean_margin, cost=send_cost)''',
     "07-1-answer": '''def retention_by_year(survivors):
     return survivors.iloc[1:] / survivors.iloc[0]  # survival since year 0, not retention''',
     "07-2-answer": '''def sbg_survival(alpha, beta, t):
@@ -152,6 +197,13 @@ retention_verdicts = verdicts(kpis, objective="retention", month=KPI_MONTH,
 
 
 high_tier_lift = penetration_lift(bought, in_high_tier)''',
+    "09-1-answer": '''def rate_multipliers(table):
+    rows = table[table.index.str.startswith(("trans.", "life."))]
+    return pd.DataFrame({"multiplier": np.exp(rows["estimate"]),  # exp(+gamma) for life. too
+                         "lower": np.exp(rows["lower"]), "upper": np.exp(rows["upper"])})''',
+    "09-2-answer": '''def new_customer_value(fit, channel, *, weeks, margin_per_order):
+    model = fit.customer_model({"channel": REFERENCE})  # the reference channel for everyone
+    return margin_per_order * (1.0 + float(model.expected_purchases_new_customer(weeks)))''',
 }
 
 

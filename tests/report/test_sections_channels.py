@@ -5,10 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
+from clvkit.errors import ClvError, ReportError
 from clvkit.report.config import ReportOptions
 from clvkit.report.sections.channels import (
+    channel_effects,
+    channel_effects_display,
+    channel_effects_text,
     clv_by_channel,
     clv_by_channel_display,
     clv_by_channel_text,
@@ -165,3 +171,116 @@ def test_a_partial_months_observed_value_runs_to_the_extract_date():
     cut_data = type(data)(cut, returns, pd.DataFrame(), len(cut), "x", as_of="2024-03-15")
     pd.testing.assert_frame_equal(cohort_value_curves(data, month="2024-03"),
                                   cohort_value_curves(cut_data, month="2024-03"))
+
+
+# ----------------------------------------------------------------- channel effects
+
+
+@pytest.fixture(scope="module")
+def with_effects():
+    """A per-customer frame (frequency, recency, T, channel) from synthetic data whose
+    channels change the purchase and the dropout rate (known truth)."""
+    from clvkit.summary import rfm_summary
+    from clvkit.synthetic import CovariateEffects, generate_crm
+
+    crm = generate_crm(n_customers=4000, months=12, seed=9, effects=CovariateEffects())
+    end = crm.observation_end - pd.Timedelta(days=1)
+    frame = rfm_summary(crm.transactions, observation_end=end)[["frequency", "recency", "T"]]
+    return frame.join(crm.customers["channel"]), CovariateEffects()
+
+
+def test_channel_effects_recover_the_true_multipliers(with_effects):
+    """Each channel's multipliers against the reference: exp(gamma_trans) on the purchase rate
+    and exp(-gamma_life) on the lifetime (Fader & Hardie 2007 parametrisation): every true
+    value inside its 99.9% interval (eight intervals at once), the input left unchanged."""
+    frame, truth = with_effects
+    before = frame.copy()
+    effects = channel_effects(frame, reference="organic", level=0.999)
+    pd.testing.assert_frame_equal(frame, before)
+    assert effects.reason is None and effects.reference == "organic"
+    assert effects.n_customers == len(frame) and effects.left_out == ()
+    t = effects.table
+    assert sorted(t.index) == sorted(c for c in truth.trans_by_channel if c != "organic")
+    for channel in t.index:
+        purchase = np.exp(truth.trans_by_channel[channel])
+        lifetime = np.exp(-truth.life_by_channel[channel])
+        assert t.loc[channel, "purchase_lower"] < purchase < t.loc[channel, "purchase_upper"]
+        assert t.loc[channel, "lifetime_lower"] < lifetime < t.loc[channel, "lifetime_upper"]
+        assert t.loc[channel, "lifetime_lower"] < t.loc[channel, "lifetime"] < \
+            t.loc[channel, "lifetime_upper"]
+    # the same numbers as the model's own coefficient table
+    from clvkit.models import ParetoNBD
+
+    fit = ParetoNBD().fit(frame[["frequency", "recency", "T"]], covariates=frame[["channel"]],
+                          trans=["channel"], life=["channel"], reference={"channel": "organic"},
+                          time_unit="W")
+    gamma = dict(zip(fit.coefficient_names, fit.coefficients, strict=True))
+    assert t.loc["social", "purchase_rate"] == pytest.approx(
+        np.exp(gamma["trans.channel[social]"]), rel=1e-9)
+    assert t.loc["social", "lifetime"] == pytest.approx(
+        np.exp(-gamma["life.channel[social]"]), rel=1e-9)
+
+
+def test_channel_effects_text_and_display(with_effects):
+    frame, _ = with_effects
+    effects = channel_effects(frame)                  # default reference: the largest channel
+    assert effects.reference == frame["channel"].value_counts().index[0] == "paid_search"
+    text = channel_effects_text(effects)
+    assert "Compared with customers acquired through **paid\\_search**" in text
+    assert "**social** buy" in text and "associations" in text
+    table = pd.DataFrame({"customers": [10, 20], "value": [5.0, 6.0]},
+                         index=pd.Index(["paid_search", "social"], name="channel"))
+    shown = channel_effects_display(effects, table, currency="GBP")
+    assert shown.loc["paid_search"].iloc[-1] == "1 (reference)"
+    row = effects.table.loc["social"]
+    assert shown.loc["social", "purchase rate vs paid_search (95% interval)"] == (
+        f"{row['purchase_rate']:.2f} ({row['purchase_lower']:.2f} to "
+        f"{row['purchase_upper']:.2f})")
+
+
+def test_thin_or_degenerate_data_say_so_in_plain_words(with_effects):
+    frame, _ = with_effects
+    # one channel large enough: nothing to compare
+    few = frame[(frame["channel"] == "organic") | (frame.index.isin(frame.index[:40]))]
+    thin = channel_effects(few, min_customers=200)
+    assert thin.table is None and "fewer than two channels" in thin.reason
+    assert "not shown: fewer than two channels have 200 customers" in channel_effects_text(thin)
+    assert set(thin.left_out) == set(few["channel"].astype(str)) - {"organic"}
+    shown = channel_effects_display(thin, pd.DataFrame({"customers": [1], "value": [2.0]},
+                                                       index=["organic"]), currency="GBP")
+    assert shown.iloc[0, -1] == "not estimated"
+    # nobody ever stops buying (no dropout in the data): the model does not converge
+    rng = np.random.default_rng(0)
+    n = 600
+    flat = pd.DataFrame({"frequency": rng.poisson(3, n), "T": 40.0,
+                         "channel": np.where(np.arange(n) % 2, "web", "shop")})
+    flat["recency"] = np.where(flat["frequency"] > 0, 40.0, 0.0)
+    effects = channel_effects(flat)
+    assert effects.table is None and "did not settle on an answer" in effects.reason
+    # the pooled group and missing channels are left out, a bad reference is refused
+    assert "other" not in channel_effects(frame.assign(
+        channel=frame["channel"].astype(str).replace("affiliate", "other"))).table.index
+    with pytest.raises(ClvError, match="reference channel 'nowhere'"):
+        channel_effects(frame, reference="nowhere")
+    with pytest.raises(ReportError, match=r"\['channel'\]"):
+        channel_effects(frame.drop(columns="channel"))
+
+
+def test_the_channel_page_shows_effects_where_the_data_have_channels(crm_data, tiny_data):
+    from clvkit.report.sections.channels import build
+
+    data, month = crm_data
+    page = build(data, month=month, title="t", currency="GBP")
+    assert "effects" in page.tables and "effects" in page.text
+    shown = page.tables["effects"]
+    assert list(shown.index) == list(page.tables["channels"].index)
+    assert shown.columns[0] == "customers"
+    # grouped by country (no acquisition channels): the page says why no effects are shown
+    from clvkit.report.data import ReportData
+
+    tx = data.transactions.drop(columns="channel").assign(country="UK")
+    tx.loc[tx.index[::3], "country"] = "France"
+    country = ReportData(tx, data.returns, data.log, len(tx), "x")
+    by_country = build(country, month=month, title="t", currency="GBP")
+    assert "effects" not in by_country.tables
+    assert "no acquisition channels" in by_country.text["effects"]

@@ -1,13 +1,20 @@
-"""CLV by channel section: observed value and CAC per acquisition group, value curves."""
+"""CLV by channel section: observed value, CAC, value curves and channel effects.
+
+Observed value and CAC per acquisition group, value curves by cohort, and each channel's
+effect on purchase rate and lifetime (a Pareto/NBD with channel covariates).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from ... import columns as C
-from ...errors import ReportError
+from ...errors import ClvError, ConvergenceError, ReportError
 from ..data import ReportData
-from ..month import observation_stop, observed_upto
+from ..month import observation_end, observation_stop, observed_upto
 from ..page import (
     SectionPage,
     clv_assumptions,
@@ -241,12 +248,242 @@ def plot_clv_by_channel(table: pd.DataFrame, *, currency: str, ax=None):
     return ax
 
 
+# --------------------------------------------------------------------------- channel effects
+
+#: Fewest repeat buyers a channel needs for its effect on purchase rate and lifetime.
+MIN_REPEAT_BUYERS = 10
+_SUMMARY_COLUMNS = ("frequency", "recency", "T")
+
+
+@dataclass(frozen=True)
+class ChannelEffects:
+    """Each acquisition channel's effect on purchase rate and lifetime, against a reference.
+
+    Attributes
+    ----------
+    table : DataFrame or None
+        Indexed by channel (the reference channel excluded): ``purchase_rate``,
+        ``purchase_lower``, ``purchase_upper`` (multiplier of the purchase rate while alive,
+        exp(gamma_trans), and its interval) and ``lifetime``, ``lifetime_lower``,
+        ``lifetime_upper`` (multiplier of the expected lifetime, exp(-gamma_life)), plus
+        ``customers``. None when no estimate is published (``reason`` says why).
+    reference : str or None
+        The channel the others are compared with (multipliers 1).
+    left_out : tuple of str
+        Channels with too few customers or repeat buyers, not estimated.
+    reason : str or None
+        Why there are no estimates, in plain words.
+    level : float
+        Coverage of the intervals.
+    n_customers : int
+        Customers in the fit.
+    """
+
+    table: pd.DataFrame | None
+    reference: str | None
+    left_out: tuple[str, ...]
+    reason: str | None
+    level: float
+    n_customers: int
+
+
+def channel_effects(customers: pd.DataFrame, *, reference: str | None = None,
+                    min_customers: int = 30, min_repeat_buyers: int = MIN_REPEAT_BUYERS,
+                    level: float = 0.95, time_unit: str = "W") -> ChannelEffects:
+    """Each channel's effect on purchase rate and lifetime, with intervals.
+
+    A Pareto/NBD with the acquisition channel as a static covariate of both processes
+    (Fader & Hardie 2007, "Incorporating time-invariant covariates into the Pareto/NBD and
+    BG/NBD models"; :meth:`clvkit.models.ParetoNBD.fit` with ``covariates``): one 0/1
+    dummy per channel against a named reference channel. The purchase rate of a channel
+    is the reference's times exp(gamma_trans) and its dropout rate times exp(gamma_life),
+    so its expected lifetime is the reference's times exp(-gamma_life). Intervals are
+    Wald intervals of the coefficients (observed information), transformed the same way.
+
+    Channels with fewer than ``min_customers`` customers or ``min_repeat_buyers`` repeat
+    buyers, customers without a channel and the pooled group ``"other"`` are left out of
+    the fit (named in ``left_out``). With fewer than two channels left, or when the model
+    does not converge, ``table`` is None and ``reason`` says why.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer: ``frequency``, ``recency``, ``T`` (the model summary of
+        :func:`clvkit.summary.rfm_summary`, any one time unit) and ``channel``.
+    reference : str, optional
+        The channel to compare with (default: the channel with the most customers).
+    min_customers, min_repeat_buyers : int
+        What a channel needs to be estimated.
+    level : float, default 0.95
+        Coverage of the intervals.
+    time_unit : {"D", "W", "M", "Y"}, default "W"
+        Unit of ``recency`` and ``T`` (the multipliers do not depend on it).
+
+    Returns
+    -------
+    ChannelEffects
+
+    Examples
+    --------
+    >>> from clvkit.summary import rfm_summary
+    >>> from clvkit.synthetic import CovariateEffects, generate_crm
+    >>> crm = generate_crm(n_customers=2000, months=12, seed=1, effects=CovariateEffects())
+    >>> frame = rfm_summary(crm.transactions, observation_end="2023-12-31").join(
+    ...     crm.customers["channel"])
+    >>> effects = channel_effects(frame, reference="organic")
+    >>> effects.reason is None, sorted(effects.table.index)
+    (True, ['affiliate', 'email_referral', 'paid_search', 'social'])
+    >>> print(effects.table.loc["social", ["purchase_rate", "lifetime"]].round(2).to_string())
+    purchase_rate    0.83
+    lifetime         0.49
+    """
+    missing = [c for c in (*_SUMMARY_COLUMNS, "channel") if c not in customers.columns]
+    if missing:
+        raise ReportError(f"channel effects need the columns {missing} (have "
+                          f"{list(customers.columns)}): one row per customer with frequency, "
+                          "recency, T and channel")
+    label = customers["channel"].astype("object")
+    usable = label.notna() & (label != "other")
+    label = label[usable].astype(str)
+    repeat = customers.loc[usable, "frequency"].to_numpy() > 0
+    counts = pd.DataFrame({"customers": label.value_counts(),
+                           "repeat": pd.Series(repeat, index=label.index).groupby(label).sum()})
+    counts = counts.sort_values(["customers"], ascending=False, kind="mergesort")
+    enough = (counts["customers"] >= min_customers) & (counts["repeat"] >= min_repeat_buyers)
+    kept, left_out = list(counts.index[enough]), tuple(counts.index[~enough])
+    if reference is not None and reference not in kept:
+        raise ClvError(f"the reference channel {reference!r} is not among the channels with "
+                       f"enough customers ({kept})")
+
+    def none(reason: str, ref: str | None = None) -> ChannelEffects:
+        return ChannelEffects(table=None, reference=ref, left_out=left_out, reason=reason,
+                              level=level, n_customers=0)
+
+    if len(kept) < 2:
+        return none(f"fewer than two channels have {min_customers:,} customers and "
+                    f"{min_repeat_buyers:,} repeat buyers")
+    ref = reference if reference is not None else kept[0]
+    rows = label.index[label.isin(kept).to_numpy()]
+    frame = customers.loc[rows, list(_SUMMARY_COLUMNS)]
+    from ...models import ParetoNBD
+
+    try:
+        fit = ParetoNBD().fit(frame, covariates=pd.DataFrame({"channel": label[rows]}),
+                              trans=["channel"], life=["channel"],
+                              reference={"channel": ref}, time_unit=time_unit)
+    except ConvergenceError:
+        return none("the purchase model with channels did not settle on an answer (the data "
+                    "are too thin or too irregular to separate the channels)", ref)
+    try:
+        table = fit.summary(level=level)
+    except ClvError:  # a flat likelihood: no standard errors
+        return none("the purchase model with channels did not settle on an answer (the data "
+                    "are too thin or too irregular to separate the channels)", ref)
+    others = [c for c in kept if c != ref]
+    trans = table.loc[[f"trans.channel[{c}]" for c in others]]
+    life = table.loc[[f"life.channel[{c}]" for c in others]]
+    out = pd.DataFrame({
+        "purchase_rate": np.exp(trans["estimate"].to_numpy()),
+        "purchase_lower": np.exp(trans["lower"].to_numpy()),
+        "purchase_upper": np.exp(trans["upper"].to_numpy()),
+        "lifetime": np.exp(-life["estimate"].to_numpy()),
+        "lifetime_lower": np.exp(-life["upper"].to_numpy()),
+        "lifetime_upper": np.exp(-life["lower"].to_numpy()),
+        "customers": counts.loc[others, "customers"].to_numpy(),
+    }, index=pd.Index(others, name="channel"))
+    if not np.isfinite(out.to_numpy(dtype=float)).all():
+        return none("the purchase model with channels gave no finite intervals (the data are "
+                    "too thin to separate the channels)", ref)
+    return ChannelEffects(table=out, reference=ref, left_out=left_out, reason=None,
+                          level=level, n_customers=len(rows))
+
+
+def _clear(low: float, high: float) -> bool:
+    """Whether an interval of a multiplier excludes 1 (a difference beyond noise)."""
+    return high < 1 or low > 1
+
+
+def channel_effects_text(effects: ChannelEffects) -> str:
+    """Sentences on the channels whose purchase rate or lifetime differs from the reference.
+
+    Only differences whose interval excludes 1 are called differences; the text says when
+    there are none, why no estimate is shown, and that these are associations.
+    """
+    if effects.table is None:
+        return (f"Each channel's effect on purchase rate and lifetime is not shown: "
+                f"{effects.reason}.")
+    t, ref, pct = effects.table, md_text(effects.reference), f"{effects.level:.0%}"
+    parts = []
+    for col, what in (("purchase", "buy {x} as often while active"),
+                      ("lifetime", "stay {x} as long")):
+        value = "purchase_rate" if col == "purchase" else "lifetime"
+        clear = [c for c in t.index if _clear(t.loc[c, f"{col}_lower"], t.loc[c, f"{col}_upper"])]
+        if not clear:
+            parts.append(f"No channel's {'purchase rate' if col == 'purchase' else 'lifetime'} "
+                         f"differs from {ref}'s beyond noise ({pct} intervals include 1).")
+            continue
+        parts.append("Compared with customers acquired through **" + ref + "**, " + "; ".join(
+            f"customers through **{md_text(c)}** "
+            + what.format(x=f"{t.loc[c, value]:.2f} times")
+            + f" ({pct} interval {t.loc[c, f'{col}_lower']:.2f} to "
+              f"{t.loc[c, f'{col}_upper']:.2f})" for c in clear) + ".")
+    text = " ".join(parts)
+    text += (f" Estimated by a Pareto/NBD with the channel as a covariate of the purchase rate "
+             f"and the lifetime ({effects.n_customers:,} customers); these are associations: "
+             "customers choose their channel, so a channel's customers may differ for other "
+             "reasons.")
+    if effects.left_out:
+        text += (" Not estimated (too few customers or repeat buyers): "
+                 + ", ".join(md_text(c) for c in effects.left_out) + ".")
+    return text
+
+
+def channel_effects_display(effects: ChannelEffects, table: pd.DataFrame, *,
+                            currency: str) -> pd.DataFrame:
+    """Observed value beside each channel's purchase-rate and lifetime multipliers.
+
+    ``table`` is :func:`clv_by_channel`'s; the reference channel reads "1 (reference)",
+    a channel not estimated "not estimated".
+    """
+    ref = effects.reference
+    out = pd.DataFrame({"customers": table["customers"],
+                        "observed value per customer (margin)": [
+                            fmt(v, "currency", currency) for v in table["value"]]},
+                       index=table.index)
+    pct = f"{effects.level:.0%}"
+    for col, name in (("purchase", "purchase rate"), ("lifetime", "expected lifetime")):
+        value = "purchase_rate" if col == "purchase" else "lifetime"
+        header = f"{name} vs {ref} ({pct} interval)" if ref is not None else name
+        cells = []
+        for channel in table.index:
+            if effects.table is not None and channel in effects.table.index:
+                row = effects.table.loc[channel]
+                cells.append(f"{row[value]:.2f} ({row[f'{col}_lower']:.2f} to "
+                             f"{row[f'{col}_upper']:.2f})")
+            elif channel == ref and effects.table is not None:
+                cells.append("1 (reference)")
+            else:
+                cells.append("not estimated")
+        out[header] = cells
+    return out
+
+
+def _customer_summary(data: ReportData, tx: pd.DataFrame, groups: pd.Series,
+                      month: str) -> pd.DataFrame:
+    """frequency, recency, T (weeks) and channel of every customer observed up to ``month``."""
+    from ...summary import rfm_summary
+
+    summary = rfm_summary(tx, observation_end=observation_end(data, month), time_unit="W")
+    return summary[list(_SUMMARY_COLUMNS)].assign(channel=groups.reindex(summary.index))
+
+
 def build(data: ReportData, *, month: str, title: str, currency: str,
           benchmarks: dict | None = None, options: dict | None = None) -> SectionPage:
     """The CLV by channel page: observed value and CAC per group, value curves by cohort.
 
-    Returns a :class:`~clvkit.report.page.SectionPage` with text
-    ``summary``, table ``channels`` and figures ``channels`` and ``curves``.
+    Returns a :class:`~clvkit.report.page.SectionPage` with texts ``summary`` and
+    ``effects``, tables ``channels`` and (where the data have acquisition channels)
+    ``effects``, and figures ``channels`` and ``curves``.
     """
     from ...plotting import clv_over_tenure
 
@@ -259,7 +496,19 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
                else None)
     bars = plot_clv_by_channel(table, currency=currency)
     curves = cohort_value_curves(data, month=month, options=options)
+    texts = {"summary": text}
+    tables = {"channels": clv_by_channel_display(table, currency=currency)}
+    if table.attrs.get("group") == "channel":   # effects where the data have channels
+        tx = observed_upto(data.transactions, data, month)
+        effects = channel_effects(_customer_summary(data, tx, _acquisition_groups(data, tx),
+                                                    month),
+                                  min_customers=options["min_group_size"])
+        texts["effects"] = channel_effects_text(effects)
+        tables["effects"] = channel_effects_display(effects, table, currency=currency)
+    else:
+        texts["effects"] = ("Each channel's effect on purchase rate and lifetime is not shown: "
+                            "the data have no acquisition channels.")
     return section_page(
-        "clv_by_channel", title=title, month=month, text={"summary": text}, heading=heading,
-        tables={"channels": clv_by_channel_display(table, currency=currency)},
+        "clv_by_channel", title=title, month=month, text=texts, heading=heading,
+        tables=tables,
         figures={"channels": bars, "curves": clv_over_tenure(curves, currency=currency)})
