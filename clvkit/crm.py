@@ -136,6 +136,7 @@ class _Activity:
     first_orders: np.ndarray  # per pair: the customer's orders first seen in that period
     row_cust: np.ndarray | None = None  # customer code of each transaction row (from rows)
     row_t: np.ndarray | None = None     # period position of each transaction row (from rows)
+    row_order: np.ndarray | None = None  # order key of each row (from rows)
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
@@ -160,7 +161,7 @@ class _Activity:
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
             orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
-            first_orders=first_orders, row_cust=cust, row_t=t,
+            first_orders=first_orders, row_cust=cust, row_t=t, row_order=row_order,
         )
 
     @classmethod
@@ -680,7 +681,7 @@ def activity_table(transactions: pd.DataFrame, *, period: str = "M") -> pd.DataF
     act = _Activity.build(transactions, period)
     pair = np.searchsorted(act.cust * act.n + act.t, act.row_cust * act.n + act.row_t)
     tx = check_transactions(transactions, purchases_only=True)
-    okeys = _unique(order_keys(tx) * len(act.t) + pair) % len(act.t)
+    okeys = _unique(act.row_order * len(act.t) + pair) % len(act.t)
     return pd.DataFrame({
         CUSTOMER_ID: act.customers[act.cust],
         "period": act.t + act.first,
@@ -777,11 +778,10 @@ def activity_cohorts(activity: pd.DataFrame, *, period: str = "M",
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1, 3, 2],
-    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-02-03",
-    ...                             "2024-02-05", "2024-03-01"]),
-    ...     "amount": 10.0})
-    >>> activity_cohorts(activity_table(tx)).equals(cohort_matrix(tx))
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [5.0, 7.0, 9.0],
+    ...                    "date": pd.to_datetime(["2024-01-03", "2024-02-09", "2024-03-03"])})
+    >>> activity_cohorts(activity_table(tx), value="revenue").equals(
+    ...     cohort_matrix(tx, value="revenue"))
     True
     """
     value = check_one_of("value", value, _COHORT_VALUES)

@@ -304,6 +304,21 @@ def report_tables(data: ReportData) -> ReportTables:
     return pandas_tables(data.transactions, data.returns)
 
 
+def observed_activity(data: ReportData, month: str) -> pd.DataFrame:
+    """The customer x month activity of the rows observed up to ``month``.
+
+    The rows of :func:`clvkit.report.month.observed_upto`, from the engine's tables
+    when present.
+    """
+    from ..crm import activity_table
+    from .month import observation_stop
+
+    if data.tables is None:
+        return activity_table(observed_upto(data.transactions, data, month), period="M")
+    stop = observation_stop(data, month)
+    return data.tables.activity_before(int((stop - pd.Timestamp("1970-01-01")).days))
+
+
 def _save_tables(tables: ReportTables, folder: Path, *, masked: bool) -> dict:
     """Write ``tables`` (and their cuts) to ``folder``; return their index for meta.json."""
     folder.mkdir()
@@ -314,18 +329,23 @@ def _save_tables(tables: ReportTables, folder: Path, *, masked: bool) -> dict:
             activity = activity.assign(**{C.CUSTOMER_ID: _mask_series(activity[C.CUSTOMER_ID])})
         activity.to_parquet(folder / f"activity-{stop}.parquet", index=False)
         part.monthly.to_parquet(folder / f"monthly-{stop}.parquet", index=False)
+        if part.customer_returns is not None:
+            back = part.customer_returns
+            if masked:
+                back = back.assign(**{C.CUSTOMER_ID: _mask_series(back[C.CUSTOMER_ID])})
+            back.to_parquet(folder / f"returns-{stop}.parquet", index=False)
     return index
 
 
 def _load_tables(folder: Path, index: dict) -> ReportTables:
     def part(stop):
+        back = folder / f"returns-{stop}.parquet"
         return ReportTables(pd.read_parquet(folder / f"activity-{stop}.parquet"),
                             pd.read_parquet(folder / f"monthly-{stop}.parquet"),
-                            engine=index["engine"])
+                            engine=index["engine"],
+                            customer_returns=pd.read_parquet(back) if back.exists() else None)
 
-    whole = part("all")
-    return ReportTables(whole.activity, whole.monthly, engine=index["engine"],
-                        cuts={int(k): part(str(k)) for k in index["cuts"]})
+    return dataclasses.replace(part("all"), cuts={int(k): part(str(k)) for k in index["cuts"]})
 
 
 def _save_data(data: ReportData, folder: Path, *, masked: bool = False) -> None:

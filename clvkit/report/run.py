@@ -44,6 +44,7 @@ from .data import (
     section_support,
     yaml_hint,
 )
+from .engine import EngineChoice, choose_engine
 from .exports import write_kpis, write_target_key
 from .index import _index_html, page_banner, small_sample_note
 from .kernels import (  # noqa: F401 (re-exports)
@@ -58,8 +59,7 @@ from .kernels import (  # noqa: F401 (re-exports)
 from .manifest import _input_files, _write_manifest
 from .month import check_month, resolve_month
 from .publish import _check_output, _protected_paths, _publish
-from .engine import EngineChoice, choose_engine
-from .sections.executive import comparison_stops, headline_numbers
+from .sections.executive import headline_numbers, report_cuts
 from .tables import ReportTables, engine_tables
 
 
@@ -255,7 +255,7 @@ def _engine_tables(loaded, choice: EngineChoice, period) -> ReportTables:
     """The report tables of ``loaded`` on the chosen engine (with the month's cuts)."""
     try:
         return engine_tables(loaded.transactions, loaded.returns, engine=choice.name,
-                             cuts=comparison_stops(period), memory_limit=choice.memory_limit)
+                             cuts=report_cuts(period), memory_limit=choice.memory_limit)
     except ClvError as err:
         raise ReportError(f"engine {choice.name} could not build the report tables: "
                           f"{err}") from None

@@ -23,6 +23,9 @@ Schemas
     ``period``, ``rows`` (purchase lines), ``revenue`` (sum of the purchase
     amounts, row by row), ``returns`` (returns and refunds as a positive amount,
     the definition of :func:`clvkit.report.sections.executive.monthly_returns`).
+``customer_returns`` -- one row per customer and month with a return (:data:`RETURNS_SCHEMA`):
+    ``customer_id``, ``period``, ``rows`` (return lines) and ``amount`` (their sum,
+    negative as in the data).
 ``cuts`` -- for a month in progress, the like-for-like cuts: ``{stop_day:
     ReportTables}`` of the rows dated before ``stop_day`` (days since 1970-01-01).
 
@@ -32,15 +35,15 @@ of the cleaned transactions; :func:`pandas_tables` is the reference producer.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from ..contract import order_keys
 
-__all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "ReportTables", "pandas_tables",
+__all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "RETURNS_SCHEMA", "ReportTables", "pandas_tables",
            "tables_sql", "monthly_sql"]
 
 #: Column -> dtype of :attr:`ReportTables.activity`.
@@ -51,6 +54,9 @@ ACTIVITY_SCHEMA = {"customer_id": "object", "period": "int64", "orders": "int64"
 #: Column -> dtype of :attr:`ReportTables.monthly`.
 MONTHLY_SCHEMA = {"period": "int64", "rows": "int64", "revenue": "float64",
                   "returns": "float64"}
+#: Column -> dtype of :attr:`ReportTables.customer_returns`.
+RETURNS_SCHEMA = {"customer_id": "object", "period": "int64", "rows": "int64",
+                  "amount": "float64"}
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -64,6 +70,8 @@ class ReportTables:
         Customer x month activity and the monthly row sums.
     engine : str
         The engine that produced them.
+    customer_returns : DataFrame or None
+        Customer x month returns (None: no returns table was produced).
     cuts : dict
         ``stop_day -> ReportTables`` of the like-for-like cuts of a month in progress.
     """
@@ -72,6 +80,26 @@ class ReportTables:
     monthly: pd.DataFrame
     engine: str = "pandas"
     cuts: dict = field(default_factory=dict)
+    customer_returns: pd.DataFrame | None = None
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """Per-customer features of the purchasers, indexed by ``customer_id``.
+
+        ``first_day``, ``last_day`` (days since 1970-01-01), ``orders``,
+        ``purchase_days``, ``revenue``, ``returns`` (positive) and ``net_value``
+        (revenue - returns); one row per customer with a purchase.
+        """
+        grouped = self.activity.groupby("customer_id", sort=True)
+        out = grouped.agg(first_day=("first_day", "min"), last_day=("last_day", "max"),
+                          orders=("first_orders", "sum"),
+                          purchase_days=("purchase_days", "sum"), revenue=("revenue", "sum"))
+        back = self.customer_returns
+        returned = (-back.groupby("customer_id")["amount"].sum() if back is not None
+                    and len(back) else pd.Series(dtype=float))
+        out["returns"] = returned.reindex(out.index, fill_value=0.0).to_numpy(dtype=float)
+        out["net_value"] = out["revenue"] - out["returns"]
+        return out
 
     @property
     def first_day(self) -> pd.Timestamp | None:
@@ -96,6 +124,21 @@ class ReportTables:
         if stop_day not in self.cuts:
             raise KeyError(f"no cut at day {stop_day} was produced")
         return self.cuts[stop_day]
+
+    def activity_before(self, stop_day: int) -> pd.DataFrame:
+        """The activity of the rows dated before ``stop_day`` (days since 1970-01-01).
+
+        Exact when ``stop_day`` starts a month or is a cut the producer made; a stop
+        inside a month whose rows straddle it is refused (ValueError).
+        """
+        if stop_day in self.cuts:
+            return self.cuts[stop_day].activity
+        a = self.activity
+        month = pd.Period(_EPOCH + np.timedelta64(stop_day, "D"), "M").ordinal
+        straddle = (a["first_day"] < stop_day) & (a["last_day"] >= stop_day)
+        if straddle.any():
+            raise ValueError(f"the tables have no cut at day {stop_day}")
+        return a.loc[(a["period"] <= month) & (a["last_day"] < stop_day)]
 
     def repeat_customers(self, stop_day: int) -> int:
         """Customers with purchases on two or more days before ``stop_day``."""
@@ -143,7 +186,7 @@ def pandas_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
         if returns is not None:
             keep["returns"] = returns.loc[returns[C.DATE] < end]
         out[int(stop)] = _pandas_tables(keep["transactions"], keep.get("returns"))
-    return ReportTables(tables.activity, tables.monthly, engine="pandas", cuts=out)
+    return dataclasses.replace(tables, cuts=out)
 
 
 def _pandas_tables(tx: pd.DataFrame, returns: pd.DataFrame | None) -> ReportTables:
@@ -181,7 +224,15 @@ def _pandas_tables(tx: pd.DataFrame, returns: pd.DataFrame | None) -> ReportTabl
     else:
         act = pd.DataFrame({k: pd.Series(dtype=v) for k, v in ACTIVITY_SCHEMA.items()})
     monthly = _pandas_monthly(tx, returns)
-    return ReportTables(act.reset_index(drop=True), monthly)
+    back = pd.DataFrame({k: pd.Series(dtype=v) for k, v in RETURNS_SCHEMA.items()})
+    if returns is not None and len(returns):
+        keys = [returns[C.CUSTOMER_ID].astype("string").astype("object").rename("customer_id"),
+                pd.Series(returns[C.DATE].dt.to_period("M").array.asi8, index=returns.index,
+                          name="period")]
+        grouped = returns[C.AMOUNT].astype(float).groupby(keys, sort=True)
+        back = pd.DataFrame({"rows": grouped.size(), "amount": grouped.sum()}).reset_index()
+        back = back.astype(RETURNS_SCHEMA)
+    return ReportTables(act.reset_index(drop=True), monthly, customer_returns=back)
 
 
 def _pandas_monthly(tx: pd.DataFrame, returns: pd.DataFrame | None) -> pd.DataFrame:
@@ -363,6 +414,12 @@ def engine_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
         queries[("activity", stop)] = tables_sql(source="clvkit_purchases", stop_day=stop,
                                                  has_order_id=C.ORDER_ID in purchases,
                                                  **options)
+        if "clvkit_returns" in frames:
+            where = "" if stop is None else f" WHERE {_DAY} < {int(stop)}"
+            queries[("returns", stop)] = (
+                f"SELECT customer_id, {_PERIOD} AS period, COUNT(*) AS rows, "
+                f"SUM(CAST(amount AS DOUBLE)) AS amount FROM clvkit_returns{where} "
+                f"GROUP BY customer_id, {_PERIOD}")
         queries[("monthly", stop)] = monthly_sql(
             purchases="clvkit_purchases", stop_day=stop,
             returns="clvkit_returns" if "clvkit_returns" in frames else None, **options)
@@ -371,19 +428,97 @@ def engine_tables(transactions: pd.DataFrame, returns: pd.DataFrame | None = Non
                   spark=spark, memory_limit=memory_limit)
 
     def tables(stop):
+        back = (got[names["returns", stop]] if ("returns", stop) in names
+                else pd.DataFrame({k: pd.Series(dtype=v) for k, v in RETURNS_SCHEMA.items()}))
         return ReportTables(_typed(got[names["activity", stop]], ACTIVITY_SCHEMA,
                                    ["customer_id", "period"]),
                             _typed(got[names["monthly", stop]], MONTHLY_SCHEMA, ["period"]),
-                            engine=engine)
+                            engine=engine,
+                            customer_returns=_typed(back, RETURNS_SCHEMA,
+                                                    ["customer_id", "period"]))
 
-    whole = tables(None)
-    return ReportTables(whole.activity, whole.monthly, engine=engine,
-                        cuts={int(stop): tables(stop) for stop in cuts})
+    return dataclasses.replace(tables(None), cuts={int(stop): tables(stop) for stop in cuts})
 
 
 def _typed(frame: pd.DataFrame, schema: dict, order: list[str]) -> pd.DataFrame:
-    """``frame`` with the schema's columns and dtypes, sorted by ``order`` (SQL rows are unordered)."""
+    """``frame`` with the schema's columns and dtypes, sorted by ``order`` (SQL has no order)."""
     out = pd.DataFrame({col: frame[col].astype(dtype) if dtype != "object"
                         else frame[col].astype("string").astype("object")
                         for col, dtype in schema.items()})
     return out.sort_values(order, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- prediction inputs
+
+
+def rfm_from_activity(activity: pd.DataFrame, *, observation_end, time_unit: str = "W",
+                      calibration_end=None) -> pd.DataFrame:
+    """The RFM summary of :func:`clvkit.summary.rfm_summary` from the activity table.
+
+    The purchase models' inputs without the transactions: purchase days, first and
+    last day, the first day's value and the revenue per customer and month give
+    ``frequency``, ``recency``, ``T``, ``monetary_value`` (mean of the repeat purchase
+    days) and the holdout columns. ``calibration_end`` must be a month's last day,
+    and ``activity`` must hold the rows up to ``observation_end`` only
+    (:meth:`ReportTables.activity_before`); rows after it are refused.
+
+    Examples
+    --------
+    >>> from clvkit.summary import rfm_summary
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-15", "2024-01-08"]),
+    ...     "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> act = pandas_tables(tx).activity
+    >>> ours = rfm_from_activity(act, observation_end="2024-02-29",
+    ...                          calibration_end="2024-01-31")
+    >>> ours.equals(rfm_summary(tx, observation_end="2024-02-29", calibration_end="2024-01-31"))
+    True
+    """
+    from ..contract import as_day
+    from ..errors import DataValidationError
+    from ..units import DAYS_PER_UNIT, to_units
+
+    obs_end = as_day(observation_end, "observation_end")
+    cal_end = obs_end if calibration_end is None else as_day(calibration_end, "calibration_end")
+    obs_day, cal_day = ((d - pd.Timestamp("1970-01-01")).days for d in (obs_end, cal_end))
+    a = activity.sort_values(["customer_id", "period"], kind="stable")
+    if (a["last_day"] > obs_day).any():
+        raise DataValidationError("the activity table has purchases after observation_end "
+                                  f"({obs_end.date()}): cut it first (activity_before)")
+    if calibration_end is not None and ((a["first_day"] <= cal_day)
+                                        & (a["last_day"] > cal_day)).any():
+        raise DataValidationError(f"calibration_end ({cal_end.date()}) splits a month of the "
+                                  "activity table: give a month's last day")
+    in_cal = (a["last_day"] <= cal_day).to_numpy()
+    cal = a.loc[in_cal]
+    if len(cal) == 0:
+        raise DataValidationError(f"no purchases on or before {cal_end.date()}: the "
+                                  "calibration period is empty")
+    grouped = cal.groupby("customer_id", sort=False)
+    occasions = grouped["purchase_days"].sum().to_numpy()
+    first = grouped["first_day"].min().to_numpy()
+    last = grouped["last_day"].max().to_numpy()
+    total = grouped["revenue"].sum().to_numpy()
+    first_value = grouped["first_day_revenue"].first().to_numpy()
+    frequency = occasions - 1
+    repeat = total - first_value
+    per_unit = DAYS_PER_UNIT[time_unit]
+    ids = grouped["purchase_days"].sum().index
+    out = pd.DataFrame({
+        "frequency": frequency.astype("int64"),
+        "recency": (last - first) / per_unit,
+        "T": (cal_day - first) / per_unit,
+        "monetary_value": np.divide(repeat, frequency, out=np.zeros(len(ids)),
+                                    where=frequency > 0),
+    }, index=pd.Index(ids, name=C.CUSTOMER_ID))
+    if calibration_end is not None:
+        hold = a.loc[~in_cal].groupby("customer_id", sort=False)[["purchase_days", "revenue"]]
+        hold = hold.sum().reindex(ids, fill_value=0)
+        n_hold = hold["purchase_days"].to_numpy(dtype=np.int64)
+        out["frequency_holdout"] = n_hold
+        out["monetary_value_holdout"] = np.divide(hold["revenue"].to_numpy(dtype=float), n_hold,
+                                                  out=np.zeros(len(ids)), where=n_hold > 0)
+        out["duration_holdout"] = to_units(obs_end - cal_end, time_unit=time_unit)
+    out.attrs.update(time_unit=time_unit, calibration_end=str(cal_end.date()),
+                     observation_end=str(obs_end.date()))
+    return out

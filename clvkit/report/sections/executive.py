@@ -9,7 +9,6 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData, report_tables
-from ..tables import ReportTables
 from ..month import report_month
 from ..page import (
     SectionPage,
@@ -24,6 +23,7 @@ from ..page import (
     section_page,
     typed_options,
 )
+from ..tables import ReportTables
 from .quality import data_gaps
 
 
@@ -203,8 +203,8 @@ def comparison_stop(current, months_back: int) -> int:
     Examples
     --------
     >>> from clvkit.report.month import ReportMonth
-    >>> comparison_stop(ReportMonth("2024-03", pd.Timestamp("2024-03-15")), 1)
-    19768
+    >>> comparison_stop(ReportMonth("2024-03", pd.Timestamp("2024-03-15")), 1)  # 16 Feb
+    19769
     """
     end = current.comparison_end(months_back)
     return int((end.normalize() - pd.Timestamp("1970-01-01")).days) + 1
@@ -213,6 +213,18 @@ def comparison_stop(current, months_back: int) -> int:
 def comparison_stops(current) -> tuple[int, ...]:
     """The stop days of the cuts :func:`headline_numbers` needs (none for a complete month)."""
     return tuple(comparison_stop(current, back) for back in (1, 12)) if current.partial else ()
+
+
+def report_cuts(current) -> tuple[int, ...]:
+    """Every cut (stop day) a report of ``current`` needs.
+
+    For a month in progress: the like-for-like comparisons and the observation stop
+    (the day after the extract date); none for a complete month.
+    """
+    if not current.partial:
+        return ()
+    stop = int((current.as_of.normalize() - pd.Timestamp("1970-01-01")).days) + 1
+    return (*comparison_stops(current), stop)
 
 
 def _kpis_with_gaps(data: ReportData, *, options: dict | None = None,
