@@ -85,8 +85,9 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name], template_dir)),
                       "status": r.status, "error": r.error,
                       "notebook": r.notebook, "html": r.html,
-                      "exports": [p.name for p in sorted(work.glob(
-                          f"{Path(SECTIONS[r.name].template).stem}-*.csv"))]}
+                      "exports": sorted(p.name for p in work.glob(
+                          f"{Path(SECTIONS[r.name].template).stem}-*")
+                          if p.suffix in (".csv", ".parquet"))}
                      for r in results],
         "environment": dict(_KERNEL_ENV), "packages": _package_versions(), "outputs": outputs,
     }
