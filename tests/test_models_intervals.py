@@ -134,3 +134,28 @@ def test_delta_method_agrees_with_the_bootstrap(boot, cdnow):
     # the total is symmetric on the natural scale: estimate -+ 1.96 std_error
     t = delta.total
     assert t["upper"] - t["estimate"] == pytest.approx(1.959964 * t["std_error"], rel=1e-6)
+
+
+def test_clv_interval_of_a_fit_with_covariates_is_the_quantile_of_its_replicates():
+    # issue 22: CLV with intervals takes each customer's covariates; every replicate pair
+    # gives every customer's CLV (customer_lifetime_value with the covariates)
+    from clvkit.datasets import load_clvtools_apparel
+
+    apparel = load_clvtools_apparel()
+    s, static = apparel["summary"], apparel["static"]
+    fit = ParetoNBD().fit(s, covariates=static, trans=["Gender", "Channel"],
+                          life=["Gender", "Channel"])
+    tx, spend = fit.bootstrap(n=8, seed=1), GammaGamma().fit(s).bootstrap(n=8, seed=2)
+    options = dict(horizon=12, horizon_unit="M", discount_rate=0.01, discount_period="M")
+    out = clv_interval(tx, spend, s, level=0.9, **options)
+    direct = np.array([customer_lifetime_value(t, g, s, **options)["clv"].to_numpy()
+                       for t, g in zip(tx.fits(), spend.fits(), strict=True)])
+    np.testing.assert_allclose(out.customers["lower"], np.quantile(direct, 0.05, axis=0))
+    np.testing.assert_allclose(out.customers["upper"], np.quantile(direct, 0.95, axis=0))
+    np.testing.assert_allclose(out.customers["clv"],
+                               customer_lifetime_value(fit, spend.fit, s, **options)["clv"])
+    # customers who differ only in covariates get different values (the covariates are used)
+    assert out.customers["clv"].nunique() > len(s) // 2
+    with pytest.raises(ClvError, match="has none"):       # covariates for a model without
+        clv_interval(BGNBD().fit(s).bootstrap(n=8, seed=1), spend, s, covariates=static,
+                     **options)

@@ -264,9 +264,34 @@ class _UnitSpend:
         return pd.Series(1.0, index=summary.index)
 
 
+def _clv_interval_per_customer(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame,
+                               *, q: list[float], level: float, covariates: Any, options: dict,
+                               progress: Callable[[int], None] | None) -> PredictionInterval:
+    """`clv_interval` for a transaction model with covariates.
+
+    Every replicate pair gives every customer's CLV (`customer_lifetime_value` with the
+    customers' covariates).
+    """
+    point = customer_lifetime_value(transaction_boot.fit, spend_boot.fit, summary,
+                                    covariates=covariates, **options)
+    clv = np.empty((transaction_boot.n, len(summary)))
+    for i, (tf, sf) in enumerate(zip(transaction_boot.fits(), spend_boot.fits(), strict=True)):
+        clv[i] = customer_lifetime_value(tf, sf, summary, covariates=covariates,
+                                         **options)["clv"].to_numpy()
+        if progress is not None:
+            progress(i + 1)
+    lower, upper = np.quantile(clv, q, axis=0)
+    customers = pd.DataFrame({"clv": point["clv"].to_numpy(), "lower": lower, "upper": upper},
+                             index=point.index)
+    customers.attrs = {**point.attrs, "level": level, "n_replicates": transaction_boot.n}
+    return PredictionInterval(customers=customers,
+                              total=_total(float(point["clv"].sum()), clv.sum(axis=1), q),
+                              level=level, n_replicates=transaction_boot.n)
+
+
 def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, *,
                  horizon: float, horizon_unit: str, discount_rate: float, discount_period: str,
-                 level: float = 0.95,
+                 level: float = 0.95, covariates: pd.DataFrame | None = None,
                  progress: Callable[[int], None] | None = None) -> PredictionInterval:
     """Customer lifetime value with intervals from a transaction and a spend bootstrap.
 
@@ -288,6 +313,10 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
         As for `clvkit.clv.customer_lifetime_value`.
     level : float, default 0.95
         Coverage of the percentile intervals.
+    covariates : DataFrame, optional
+        For a transaction model fitted with static covariates: the customers' covariates,
+        indexed like ``summary`` (default: the fit's own customers'). Each replicate then
+        computes every customer's CLV directly (no sharing across histories: slower).
     progress : callable, optional
         Called with the number of replicates done (for long runs).
 
@@ -310,18 +339,27 @@ def clv_interval(transaction_boot: Any, spend_boot: Any, summary: pd.DataFrame, 
     """
     q = _quantiles(level)
     tx_fit, spend_fit = transaction_boot.fit, spend_boot.fit
-    if not (isinstance(tx_fit, PurchaseModelFit) and tx_fit.input_columns == RFT):
+    with_covariates = getattr(tx_fit, "coefficient_names", None) is not None
+    if not (isinstance(tx_fit, PurchaseModelFit)
+            and (tx_fit.input_columns == RFT or with_covariates)):
         raise ClvError("`transaction_boot` must be a bootstrap of a purchase model fitted on "
-                       "(frequency, recency, T) without covariates: BG/NBD, MBG/NBD or "
-                       f"Pareto/NBD, or the NBD (got {tx_fit.model_name})")
+                       "(frequency, recency, T), with or without static covariates: BG/NBD, "
+                       f"MBG/NBD or Pareto/NBD, or the NBD (got {tx_fit.model_name})")
     if getattr(spend_fit, "input_columns", None) != SPEND_COLUMNS:
         raise ClvError("`spend_boot` must be a bootstrap of a Gamma-Gamma fit "
                        f"(got {spend_fit.model_name})")
     if transaction_boot.n != spend_boot.n:
         raise ClvError(f"the bootstraps have {transaction_boot.n} and {spend_boot.n} "
                        "replicates; bootstrap both models with the same `n`")
+    if covariates is not None and not with_covariates:
+        raise ClvError("`covariates` is for a transaction model fitted with covariates; "
+                       f"{tx_fit.model_name} has none")
     options = {"horizon": horizon, "horizon_unit": horizon_unit, "discount_rate": discount_rate,
                "discount_period": discount_period}
+    if with_covariates:     # each customer has his own parameters: no sharing by history
+        return _clv_interval_per_customer(transaction_boot, spend_boot, summary, q=q,
+                                          level=level, covariates=covariates, options=options,
+                                          progress=progress)
     point = customer_lifetime_value(transaction_boot.fit, spend_boot.fit, summary, **options)
     x = summary["frequency"].to_numpy(dtype=float)
     m = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)
