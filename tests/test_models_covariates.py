@@ -617,6 +617,7 @@ def test_bootstrap_replicates_every_parameter_and_coefficient(full, full_boot):
     assert ratio[coef].between(0.6, 1.6).all(), ratio
 
 
+@pytest.mark.slow
 def test_bootstrap_is_reproducible_whatever_the_workers(full, full_boot):
     again = full.bootstrap(n=30, seed=7, n_jobs=2)
     pd.testing.assert_frame_equal(again.replicates, full_boot.replicates)

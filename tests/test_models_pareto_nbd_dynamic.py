@@ -75,6 +75,7 @@ def test_analytic_gradient_matches_differences(grid, static_fit):
         assert g[:, j].sum() == pytest.approx(fd, rel=1e-6, abs=1e-6), j
 
 
+@pytest.mark.slow
 def test_fit_with_constant_covariates_reproduces_the_static_fit(apparel):
     tx, summary, static, dyn = apparel
     one = ParetoNBD().fit(summary, covariates=static, trans=["Channel"], life=["Channel"])
@@ -136,6 +137,7 @@ def test_dynamic_bootstrap_resamples_customers_with_their_covariate_histories(sm
     np.testing.assert_allclose(theta, direct._theta(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_dynamic_bootstrap_is_seeded_and_gives_intervals(small_dynamic):
     tx, dyn, fit = small_dynamic
     boot = fit.bootstrap(n=5, seed=4)
