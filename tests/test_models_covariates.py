@@ -783,3 +783,18 @@ def test_a_single_column_name_is_one_covariate(apparel):
     summary, cov = apparel
     one = ParetoNBD().fit(summary, covariates=cov, trans="Gender", life="Channel")
     assert one.coefficient_names == ("trans.Gender", "life.Channel")
+
+
+def test_clvtools_path_gets_the_same_degeneracy_check(apparel):
+    # BG/NBD with Gender and Channel in both processes on the apparel data: a0 and b0 grow
+    # without bound as life.Channel falls; the default path runs off and is refused, and
+    # CLVTools' path, which stops at a=5726, b=42251 (intervals 1e-57..1e64), is too
+    from clvkit.models import BGNBD
+
+    summary, cov = apparel
+    for method in ("clvkit", "clvtools"):
+        with pytest.raises(ConvergenceError, match=r"degenerate estimate .*: a, b"):
+            BGNBD().fit(summary, covariates=cov, **BOTH, method=method)
+    with pytest.warns(UserWarning, match=r"degenerate .*: a, b, life\.Channel"):
+        loose = BGNBD().fit(summary, covariates=cov, **BOTH, method="clvtools", strict=False)
+    assert not loose.success

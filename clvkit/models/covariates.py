@@ -45,12 +45,15 @@ from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..summary import compress_arrays
 from ._base import (
+    _FLAT_STEP,
+    _FLAT_TOL,
     _GRADIENT_TOL,
     _LOG_BOUND,
     RFT,
     FittedModel,
     check_customers,
     check_horizon,
+    flat_along,
     not_curving_down,
     one_blas_thread,
     prediction,
@@ -245,13 +248,14 @@ def align(covariates: Any, index: pd.Index) -> pd.DataFrame:
     """Rows of ``covariates`` for the customers of ``index`` (every one must be there).
 
     A covariate frame with pandas' default 0..n-1 index is refused (its row numbers are not
-    customer ids) unless ``index`` is such a default index too. Integer ids match the text
+    customer ids) unless the customers ``index`` are row numbers too (a RangeIndex, e.g.
+    simulated customers). Integer ids match the text
     ids of ``index``; text ids never match integer ids of ``index`` (the error says so).
     """
     if not isinstance(covariates, pd.DataFrame):
         raise DataValidationError("`covariates` must be a DataFrame indexed by customer id, "
                                   f"got {type(covariates).__name__}")
-    if default_index(covariates.index) and not default_index(index):
+    if default_index(covariates.index) and not isinstance(index, pd.RangeIndex):
         hint = (" (e.g. covariates.set_index('customer_id'))"
                 if "customer_id" in covariates.columns else "")
         raise DataValidationError("the covariates have the default 0..n-1 row numbers as "
@@ -536,13 +540,21 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
     vals, _ = problem.values(theta)
     ll = float(np.sum(w * model._loglik_groups(vals, d, False)[0]))
     definite = not_curving_down(hess) is None
-    at_bound = runs_off(model, theta[:n_base])
+    # as for the fits without covariates (also for method="clvtools", which stops where
+    # it stops): a base parameter running off, or the likelihood flat along it, is degenerate
+    def objective(th: np.ndarray) -> float:
+        return problem.objective(th, False)[0]
+
+    flat = flat_along(objective, theta, n_base) | _ridge(objective, theta, hess)
+    at_bound = np.r_[runs_off(model, theta[:n_base]), np.zeros(theta.size - n_base, bool)]
+    at_bound |= flat
     ok = bool(np.isfinite(ll) and grad_norm < _GRADIENT_TOL and definite and not at_bound.any())
     message = (f"{res.message} (max |gradient| of mean objective = {grad_norm:.2g}; "
                f"Hessian {'positive definite' if definite else 'NOT positive definite'})")
     if at_bound.any():
-        message += ("; degenerate estimate (runs off towards 0 or infinity): "
-                    + ", ".join(np.array(model._names())[at_bound]))
+        message += ("; degenerate estimate (runs off towards 0 or infinity, or the "
+                    "likelihood is flat along it): "
+                    + ", ".join(np.array([*model._names(), *layout.names])[at_bound]))
     if not ok:
         text = (f"{type(model).__name__} with covariates did not converge: {message}; "
                 f"LL={ll:.6g}. Check the covariates (a level with no repeat buyers? "
@@ -567,6 +579,24 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
         # customers without repeat purchases), for predictions that default to them
         _covariates=covariates[list(dict.fromkeys(c for cols in processes.values()
                                                   for c in cols))].copy())
+
+
+def _ridge(objective: Callable[[np.ndarray], float], theta: np.ndarray,
+           hess: np.ndarray) -> np.ndarray:
+    """The estimates along which the likelihood is flat in its softest direction.
+
+    `flat_along` moves base parameters one or two at a time; a ridge can also run through
+    base parameters and coefficients together (BG/NBD: a, b and a lifetime coefficient
+    growing together, each customer's a_i, b_i barely changing). Moving along the Hessian's
+    eigenvector of the smallest eigenvalue, by `_FLAT_STEP` in its largest entry, must
+    raise the minimised function both ways; if not, its main entries are flagged.
+    """
+    vec = np.linalg.eigh(hess)[1][:, 0]
+    step = vec * _FLAT_STEP / np.max(np.abs(vec))
+    f0 = objective(theta)
+    if min(objective(theta + step), objective(theta - step)) >= f0 + _FLAT_TOL:
+        return np.zeros(theta.size, dtype=bool)
+    return np.abs(step) >= _FLAT_STEP / 4
 
 
 #: Optimiser paths of `fit_static`: ours, or CLVTools' (opt-in, to reproduce its printed digits).
