@@ -38,7 +38,7 @@ from . import columns as C
 from .errors import DataValidationError, example_rows
 
 __all__ = ["as_transactions", "check_frame", "check_transactions", "order_keys", "as_day",
-           "id_order", "ID_ORDER_SQL", "ORDER_DEFINITION"]
+           "id_order", "ids_in", "id_positions", "ID_ORDER_SQL", "ORDER_DEFINITION"]
 
 #: One sentence, shown wherever an order count appears.
 ORDER_DEFINITION = ("an order is one order id of a customer where the data record order ids, "
@@ -189,6 +189,42 @@ def order_keys(tx: pd.DataFrame) -> np.ndarray:
         occasion = np.where(codes >= 0, codes + n_days, day)       # order ids after the days
     width = int(occasion.max()) + 1
     return pd.factorize(cust * width + occasion)[0].astype(np.int64)
+
+
+def ids_in(ids, among) -> np.ndarray:
+    """Which of ``ids`` occur in ``among``: a boolean array (hash lookups, vectorised).
+
+    ``Index.isin`` of pandas' Arrow-backed text converts every value of its
+    argument to a Python object (seconds for a million transaction rows); this
+    looks the ids up in the distinct values of ``among`` instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ids_in(pd.Index(["a", "b", "c"]), pd.Series(["c", "a", "a"])).tolist()
+    [True, False, True]
+    """
+    distinct = pd.Index(pd.unique(pd.Series(among, copy=False)))
+    return distinct.get_indexer(pd.Index(ids)) >= 0
+
+
+def id_positions(index: pd.Index, ids) -> np.ndarray:
+    """Position in ``index`` (unique) of each of ``ids``, -1 where absent (int64 array).
+
+    ``index.get_indexer(ids)`` hashes every one of ``ids`` as a Python object when
+    they are Arrow-backed text; here each distinct id is looked up once
+    (``pd.factorize`` first), which is what a transactions table with many rows per
+    customer needs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> id_positions(pd.Index(["b", "a"]), pd.Series(["a", "a", "c", "b"])).tolist()
+    [1, 1, -1, 0]
+    """
+    codes, distinct = pd.factorize(pd.Series(ids, copy=False), use_na_sentinel=True)
+    found = np.append(index.get_indexer(pd.Index(distinct)), -1).astype(np.int64)
+    return found[codes]     # a missing id (code -1) takes the appended -1
 
 
 def id_order(ids) -> np.ndarray:

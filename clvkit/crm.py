@@ -56,6 +56,11 @@ __all__ = [
     "revenue_per_customer",
     "monthly_kpis",
     "cohort_matrix",
+    "ACTIVITY_COLUMNS",
+    "activity_table",
+    "activity_kpis",
+    "activity_cohorts",
+    "activity_churn_base",
     "wilson_interval",
     "newcombe_interval",
     "funnel",
@@ -78,6 +83,13 @@ PERIODS = ("D", "W", "M", "Q", "Y")
 _PERIOD_NAMES = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
 _PERIOD_TEXT = {"D": "days", "W": "weeks (Mon-Sun)", "M": "calendar months",
                 "Q": "calendar quarters", "Y": "calendar years"}
+
+#: Columns of a customer x period activity table (:func:`activity_table`): one row per
+#: customer and calendar period with a purchase; ``period`` is the pandas Period ordinal,
+#: ``orders`` the customer's distinct orders in the period, ``first_orders`` those of them
+#: first seen in the period (an order spanning two periods counts in both ``orders`` but
+#: once in ``first_orders``), ``revenue`` the sum of the amounts.
+ACTIVITY_COLUMNS = ("customer_id", "period", "orders", "first_orders", "revenue")
 
 #: Nested stages of a campaign funnel, in order (each implies the previous one).
 FUNNEL_STAGES = ("sent", "opened", "clicked", "visited", "converted")
@@ -111,7 +123,7 @@ def _period_index(first: int, n: int, period: str) -> pd.PeriodIndex:
 
 @dataclass(frozen=True)
 class _Activity:
-    """Customer x period activity of a transactions table (private helper)."""
+    """Customer x period activity (private helper): from rows or from an activity table."""
 
     period: str
     first: int            # ordinal of the first period
@@ -121,9 +133,10 @@ class _Activity:
     revenue: np.ndarray   # revenue per period position
     orders: np.ndarray    # distinct orders per period position
     customers: pd.Index   # customer ids by code
-    row_cust: np.ndarray  # customer code of each transaction row
-    row_t: np.ndarray     # period position of each transaction row
-    row_order: np.ndarray  # order key of each transaction row (clvkit.contract.order_keys)
+    first_orders: np.ndarray  # per pair: the customer's orders first seen in that period
+    row_cust: np.ndarray | None = None  # customer code of each transaction row (from rows)
+    row_t: np.ndarray | None = None     # period position of each transaction row (from rows)
+    row_order: np.ndarray | None = None  # order key of each row (from rows)
 
     @classmethod
     def build(cls, transactions: pd.DataFrame, period: str) -> _Activity:
@@ -136,14 +149,52 @@ class _Activity:
         t = p - first
         n = int(t.max()) + 1
         pairs = _unique(cust * n + t)
-        row_order = order_keys(tx)
+        row_order = order_keys(tx)     # an order belongs to one customer
         okey = _unique(row_order * n + t)
+        # each order counts once, in the first period it appears (its key's smallest t)
+        order_first = okey[np.r_[True, okey[1:] // n != okey[:-1] // n]]
+        owner = np.empty(int(row_order.max()) + 1, dtype=np.int64)
+        owner[row_order] = cust
+        first_pairs = owner[order_first // n] * n + order_first % n
+        first_orders = np.bincount(np.searchsorted(pairs, first_pairs), minlength=len(pairs))
         return cls(
             period=period, first=first, n=n, cust=pairs // n, t=pairs % n,
             revenue=np.bincount(t, weights=tx[AMOUNT].to_numpy(dtype=float), minlength=n),
             orders=np.bincount(okey % n, minlength=n), customers=pd.Index(customers),
-            row_cust=cust, row_t=t, row_order=row_order,
+            first_orders=first_orders, row_cust=cust, row_t=t, row_order=row_order,
         )
+
+    @classmethod
+    def from_table(cls, activity: pd.DataFrame, period: str, *,
+                   revenue: np.ndarray | None = None) -> _Activity:
+        """From an activity table (:data:`ACTIVITY_COLUMNS`; see :func:`activity_table`)."""
+        period = _check_period(period)
+        missing = [c for c in ACTIVITY_COLUMNS if c not in activity.columns]
+        if missing:
+            raise DataValidationError(f"the activity table lacks column(s) {missing}; "
+                                      f"expected {list(ACTIVITY_COLUMNS)}")
+        if len(activity) == 0:
+            raise DataValidationError("the activity table is empty: no purchases")
+        cust, customers = pd.factorize(activity[CUSTOMER_ID])
+        p = activity["period"].to_numpy(dtype=np.int64)
+        first = int(p.min())
+        n = int(p.max()) - first + 1
+        key = cust.astype(np.int64) * n + (p - first)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        if len(key) > 1 and (key[1:] == key[:-1]).any():
+            raise DataValidationError("the activity table has two rows for one customer and "
+                                      "period")
+        t = key % n
+        orders = activity["orders"].to_numpy(dtype=np.int64)[order]
+        if revenue is None:
+            revenue = np.bincount(t, weights=activity["revenue"].to_numpy(dtype=float)[order],
+                                  minlength=n)
+        return cls(period=period, first=first, n=n, cust=key // n, t=t,
+                   revenue=np.asarray(revenue, dtype=float),
+                   orders=np.bincount(t, weights=orders, minlength=n).astype(np.int64),
+                   customers=pd.Index(customers),
+                   first_orders=activity["first_orders"].to_numpy(dtype=np.int64)[order])
 
     @property
     def index(self) -> pd.PeriodIndex:
@@ -170,20 +221,14 @@ class _Activity:
 
     def repeat_buyers(self) -> np.ndarray:
         """Customers with at least two orders by the end of each period (cumulative)."""
-        if len(self.row_t) == 0:
+        if len(self.t) == 0:
             return np.zeros(self.n, dtype=np.int64)
-        width = int(self.row_order.max()) + 1
-        key = self.row_cust * width + self.row_order
-        order = np.lexsort((self.row_t, key))
-        key, t = key[order], self.row_t[order]
-        first_row = np.r_[True, key[1:] != key[:-1]]            # each order at its first period
-        cust, t = key[first_row] // width, t[first_row]
-        order = np.lexsort((t, cust))
-        cust, t = cust[order], t[order]
-        starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
-        rank = np.arange(len(cust)) - np.repeat(starts, np.diff(np.r_[starts, len(cust)]))
-        second = rank == 1
-        return np.cumsum(np.bincount(t[second], minlength=self.n))
+        total = np.cumsum(self.first_orders)
+        starts = np.flatnonzero(self.is_first)
+        before = total - self.first_orders      # orders of all earlier pairs
+        own = before - np.repeat(before[starts], np.diff(np.r_[starts, len(self.t)]))
+        second = (own < 2) & (own + self.first_orders >= 2)
+        return np.cumsum(np.bincount(self.t[second], minlength=self.n))
 
     def churn(self, inactive_periods: int) -> tuple[np.ndarray, np.ndarray]:
         """(churned in t, in the base at end of t) under the inactivity definition."""
@@ -563,7 +608,91 @@ def monthly_kpis(transactions: pd.DataFrame, *, period: str = "M",
     2024-03     60.0       1                 1              0             0.5
     """
     _check_inactive_periods(inactive_periods)
+    return _kpis(_Activity.build(transactions, period), inactive_periods)
+
+
+def activity_kpis(activity: pd.DataFrame, *, period: str = "M", inactive_periods: int = 3,
+                  revenue: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`monthly_kpis` from a customer x period activity table (:func:`activity_table`).
+
+    The same definitions and code as :func:`monthly_kpis`; the table is what a SQL
+    engine produces from transactions it never hands over (:mod:`clvkit.report.tables`).
+
+    Parameters
+    ----------
+    activity : DataFrame
+        Columns :data:`ACTIVITY_COLUMNS`.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Calendar period of the table's ``period`` ordinals.
+    inactive_periods : int, default 3
+        Churn window, as in :func:`monthly_kpis`.
+    revenue : array, optional
+        Revenue per period from the first to the last period of the table (default:
+        the sum of the table's ``revenue`` per period).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 3, 4, 1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03"] * 4 + ["2024-02-03"] * 2 + ["2024-03-03"]),
+    ...     "amount": [10.0, 20, 30, 40, 10, 20, 60]})
+    >>> a = activity_kpis(activity_table(tx), inactive_periods=1)
+    >>> a.equals(monthly_kpis(tx, inactive_periods=1))
+    True
+    """
+    _check_inactive_periods(inactive_periods)
+    return _kpis(_Activity.from_table(activity, period, revenue=revenue), inactive_periods)
+
+
+def activity_churn_base(activity: pd.DataFrame, *, period: str = "M",
+                        inactive_periods: int = 3) -> pd.Series:
+    """:func:`churn_base` from a customer x period activity table (:func:`activity_table`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2, 1],
+    ...     "date": pd.to_datetime(["2024-01-03", "2024-01-09", "2024-03-03"]),
+    ...     "amount": 10.0})
+    >>> activity_churn_base(activity_table(tx), inactive_periods=1).equals(
+    ...     churn_base(tx, inactive_periods=1))
+    True
+    """
+    _check_inactive_periods(inactive_periods)
+    act = _Activity.from_table(activity, period)
+    return _series(act.churn(inactive_periods)[1], act, "churn_base",
+                   inactive_periods=inactive_periods)
+
+
+def activity_table(transactions: pd.DataFrame, *, period: str = "M") -> pd.DataFrame:
+    """The customer x period activity table of ``transactions`` (:data:`ACTIVITY_COLUMNS`).
+
+    Rows are sorted by customer (in order of first appearance) and period.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["X", "X", "Y"],
+    ...     "date": pd.to_datetime(["2024-01-31", "2024-02-01", "2024-02-03"]),
+    ...     "amount": [10.0, 5.0, 20.0]})
+    >>> activity_table(tx)
+      customer_id  period  orders  first_orders  revenue
+    0           a     648       1             1     10.0
+    1           a     649       1             0      5.0
+    2           b     649       1             1     20.0
+    """
     act = _Activity.build(transactions, period)
+    pair = np.searchsorted(act.cust * act.n + act.t, act.row_cust * act.n + act.row_t)
+    tx = check_transactions(transactions, purchases_only=True)
+    okeys = _unique(act.row_order * len(act.t) + pair) % len(act.t)
+    return pd.DataFrame({
+        CUSTOMER_ID: act.customers[act.cust],
+        "period": act.t + act.first,
+        "orders": np.bincount(okeys, minlength=len(act.t)),
+        "first_orders": act.first_orders,
+        "revenue": np.bincount(pair, weights=tx[AMOUNT].to_numpy(dtype=float),
+                               minlength=len(act.t)),
+    })
+
+
+def _kpis(act: _Activity, inactive_periods: int) -> pd.DataFrame:
     active, new = act.active(), act.new()
     churned, base = act.churn(inactive_periods)
     out = pd.DataFrame({
@@ -638,7 +767,36 @@ def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
     2024-03                   NaN  NaN  NaN
     """
     value = check_one_of("value", value, _COHORT_VALUES)
-    act = _Activity.build(transactions, period)
+    return _cohorts(_Activity.build(transactions, period), value,
+                    transactions[AMOUNT].to_numpy(dtype=float) if value not in (
+                        "retention", "customers") else None)
+
+
+def activity_cohorts(activity: pd.DataFrame, *, period: str = "M",
+                     value: str = "retention") -> pd.DataFrame:
+    """:func:`cohort_matrix` from a customer x period activity table (:func:`activity_table`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "a"], "amount": [5.0, 7.0, 9.0],
+    ...                    "date": pd.to_datetime(["2024-01-03", "2024-02-09", "2024-03-03"])})
+    >>> activity_cohorts(activity_table(tx), value="revenue").equals(
+    ...     cohort_matrix(tx, value="revenue"))
+    True
+    """
+    value = check_one_of("value", value, _COHORT_VALUES)
+    act = _Activity.from_table(activity, period)
+    revenue = None
+    if value not in ("retention", "customers"):
+        cust, _ = pd.factorize(activity[CUSTOMER_ID])
+        key = cust.astype(np.int64) * act.n + activity["period"].to_numpy(np.int64) - act.first
+        revenue = activity["revenue"].to_numpy(dtype=float)[np.argsort(key, kind="stable")]
+    return _cohorts(act, value, revenue, rows=False)
+
+
+def _cohorts(act: _Activity, value: str, amounts: np.ndarray | None, *,
+             rows: bool = True) -> pd.DataFrame:
+    """Cohort cells of ``act``; ``amounts`` per transaction row (``rows``) or per pair."""
     n = act.n
     first_t = np.zeros(len(act.customers), dtype=np.int64)
     first_t[act.cust[act.is_first]] = act.t[act.is_first]
@@ -647,9 +805,9 @@ def cohort_matrix(transactions: pd.DataFrame, *, period: str = "M",
         cohort, age = first_t[act.cust], act.t - first_t[act.cust]
         cells = np.bincount(cohort * n + age, minlength=n * n).astype(float)
     else:
-        cohort = first_t[act.row_cust]
-        cells = np.bincount(cohort * n + act.row_t - cohort,
-                            weights=transactions[AMOUNT].to_numpy(dtype=float), minlength=n * n)
+        who, when = (act.row_cust, act.row_t) if rows else (act.cust, act.t)
+        cohort = first_t[who]
+        cells = np.bincount(cohort * n + when - cohort, weights=amounts, minlength=n * n)
     cells = cells.reshape(n, n)
     if value in ("retention", "revenue_per_customer"):
         cells = _ratio(cells, size[:, None] * np.ones((1, n)))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import columns as C
 from ._validate import check_nonnegative, check_one_of, check_positive, check_probability
-from .contract import check_transactions, order_keys
+from .contract import check_transactions, id_positions, order_keys
 from .errors import ClvError, DataValidationError, example_rows
 from .formulas import ltv_cac_ratio, margin_multiplier, retention_clv
 from .units import TIME_UNITS, to_units
@@ -444,7 +444,7 @@ def cumulative_margin(customers: pd.DataFrame, transactions: pd.DataFrame, *,
            if observation_end is None else pd.Timestamp(observation_end))
     acq = customers["acquisition_date"]
     exposure = np.floor(to_units(end - acq, time_unit=time_unit).to_numpy()).astype(np.int64)
-    pos = customers.index.get_indexer(transactions[C.CUSTOMER_ID])
+    pos = id_positions(customers.index, transactions[C.CUSTOMER_ID])
     if (pos < 0).any():
         raise DataValidationError("transactions of customers missing from `customers`: "
                                   f"{example_rows(transactions.index[pos < 0])}")

@@ -89,6 +89,7 @@ __all__ = [
     "write_rfm_summary",
     "summary_sql",
     "local_spark",
+    "run_sql",
 ]
 
 #: Engine names accepted by ``engine=`` (``"auto"`` picks one of the others).
@@ -613,23 +614,99 @@ def _sql_ready(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- DuckDB
 
 
-def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limit=None,
-                copy_to: str | None = None, **_: Any) -> pd.DataFrame | None:
+@contextlib.contextmanager
+def _duckdb_session(connection=None, memory_limit: str | None = None):
+    """A DuckDB connection set up for clvkit's SQL: spill directory, memory limit, ``unix_date``.
+
+    A connection of the caller keeps its own settings (only the limit and the macro
+    are added) and stays open; an own connection and its spill directory are removed.
+    """
     duckdb = require("duckdb", error=EngineError)
     own = connection is None
     con = duckdb.connect() if own else connection
     scratch = tempfile.mkdtemp(prefix="clvkit-duckdb-") if own else None
-    label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
-    if frame is None:
-        _check_sql_readable(paths)
     try:
-        if own:  # a caller's connection keeps its own settings
+        if own:
             con.execute(f"SET temp_directory = '{scratch}'")
             con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("CREATE OR REPLACE TEMP MACRO unix_date(d) AS "
                     "(CAST(d AS DATE) - DATE '1970-01-01')")
+        yield con
+    finally:
+        if own:
+            con.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_sql(queries: Mapping[str, str], *, frames: Mapping[str, pd.DataFrame],
+            engine: str, spark: Any = None, duckdb_connection: Any = None,
+            memory_limit: str | None = None) -> dict[str, pd.DataFrame]:
+    """Run ``queries`` (name -> SQL) on DuckDB or Spark over ``frames`` registered as views.
+
+    The SQL texts are the same for both engines (``unix_date`` is built into Spark
+    and defined on DuckDB connections here). ``date`` columns of the frames are
+    passed as calendar days.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"], "amount": [1.0, 2.0],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-03"])})
+    >>> run_sql({"n": "SELECT COUNT(*) AS n, SUM(amount) AS total FROM tx"},
+    ...         frames={"tx": tx}, engine="duckdb")["n"]
+       n  total
+    0  2    3.0
+    """
+    check_one_of("engine", engine, ("duckdb", "spark"))
+    frames = {name: _sql_ready(frame) if C.DATE in frame else frame
+              for name, frame in frames.items()}
+    if engine == "duckdb":
+        duckdb = require("duckdb", error=EngineError)
+        with _duckdb_session(duckdb_connection, memory_limit) as con:
+            try:
+                for name, frame in frames.items():
+                    con.register(name, frame)
+                return {key: con.execute(query).df() for key, query in queries.items()}
+            except duckdb.Error as exc:
+                raise DataValidationError(f"DuckDB could not run the report's query: "
+                                          f"{_first_line(exc)}") from None
+            finally:
+                for name in frames:
+                    con.unregister(name)
+    session = spark if spark is not None else local_spark()
+    cached = []
+    try:
+        with _quiet_pyspark():
+            for name, frame in frames.items():
+                data = (frame.assign(**{C.DATE: frame[C.DATE].dt.date}) if C.DATE in frame
+                        else frame)
+                # cached once: the queries read a view several times, and each read of a
+                # DataFrame made from pandas would convert it again
+                view = session.createDataFrame(data).cache()
+                cached.append(view)
+                view.createOrReplaceTempView(name)
+            return {key: session.sql(query).toPandas() for key, query in queries.items()}
+    finally:
+        for name in frames:
+            session.catalog.dropTempView(name)
+        for view in cached:
+            view.unpersist()
+
+
+def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limit=None,
+                copy_to: str | None = None, **_: Any) -> pd.DataFrame | None:
+    duckdb = require("duckdb", error=EngineError)
+    label = "the DataFrame" if frame is not None else ", ".join(paths[:3])
+    if frame is None:
+        _check_sql_readable(paths)
+    with _duckdb_session(connection, memory_limit) as con:
+        return _duckdb_query(con, duckdb, query, frame=frame, paths=paths, names=names,
+                             label=label, copy_to=copy_to, own=connection is None)
+
+
+def _duckdb_query(con, duckdb, query, *, frame, paths, names, label, copy_to, own):
+    try:
         if frame is not None:
             con.register("clvkit_frame", frame)
             scan = "clvkit_frame"
@@ -656,10 +733,7 @@ def _run_duckdb(query: str, *, frame, paths, names, connection=None, memory_limi
         raise DataValidationError(f"DuckDB could not summarise {label}: "
                                   f"{_first_line(exc)}") from None
     finally:
-        if own:
-            con.close()
-            shutil.rmtree(scratch, ignore_errors=True)
-        else:
+        if not own:
             con.execute(f"DROP VIEW IF EXISTS {_SOURCE_VIEW}")
             if frame is not None:
                 con.unregister("clvkit_frame")

@@ -72,6 +72,11 @@ The generating model (all durations in weeks unless a name says otherwise)
 Regenerate the shipped set with::
 
     python -m clvkit.synthetic --n-customers 20000 --months 24 --seed 42 --out data/synthetic_crm
+
+At warehouse scale, :func:`write_transactions_at_scale` writes the transactions alone
+(same model) to one Parquet or CSV file, block by block in bounded memory and
+byte-identical per seed and size: e.g. 1M customers with ``frequency=3`` give about 10M
+rows, 5M customers with ``frequency=12.5`` about 100M (``benchmarks/bench_report_scale.py``).
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ __all__ = [
     "weekly_contacts",
     "generate_crm", "save_crm", "load_crm", "EngagementPanel", "engagement_panel",
     "FunnelPanel", "acquisition_funnel_panel", "SequencePanel", "contact_sequence_panel",
+    "write_transactions_at_scale",
     "main",
 ]
 
@@ -401,7 +407,7 @@ def _check_args(n_customers, months, return_rate, campaigns_per_month, audience_
 
 # --------------------------------------------------------------------------- generator
 
-def _customers(rng, n, start, window_days):
+def _customers(rng, n, start, window_days, *, ids=None, frequency=1.0):
     chan = rng.choice(len(CHANNELS), size=n, p=[CHANNEL_MIX[c] for c in CHANNELS])
     seg_mix = np.array([SEGMENT_MIX_BY_CHANNEL[c] for c in CHANNELS])
     seg = _draw_rows(rng, seg_mix[chan])
@@ -409,7 +415,7 @@ def _customers(rng, n, start, window_days):
     acq_ts = _to_timestamps(start, t0_days)
     t0_days = (acq_ts - np.datetime64(start.to_datetime64(), "ns")) / np.timedelta64(1, "D")
     g, gg = BGNBD_TRUTH, GAMMA_GAMMA_TRUTH
-    lam = rng.gamma(g["r"], 1.0 / g["alpha"], size=n)
+    lam = rng.gamma(g["r"], frequency / g["alpha"], size=n)
     p_drop = rng.beta(g["a"], g["b"], size=n)
     nu = rng.gamma(gg["q"], 1.0 / gg["v"], size=n)
     share = np.array([CATEGORY_SHARE[c] for c in CATEGORIES])
@@ -429,19 +435,40 @@ def _customers(rng, n, start, window_days):
             "true_nu": nu,
             "true_mean_spend": GAMMA_GAMMA_TRUTH["p"] / nu,
         },
-        index=pd.Index(customer_ids(n), name="customer_id"),
+        index=pd.Index(customer_ids(n) if ids is None else ids, name="customer_id"),
     )
     return customers, acq_ts, t0_days, pref
 
 
-def _orders(rng, customers, t0_days, window_days):
-    """Order times (days since start) per customer: trial order + BG/NBD repeats."""
+def _orders(rng, customers, t0_days, window_days, *, kept_only=False):
+    """Order times (days since start) per customer: trial order + BG/NBD repeats.
+
+    ``kept_only`` draws only the ``m = min(K, N)`` kept event times instead of all ``N``
+    (the same distribution, another random stream; the scale generator's choice, where
+    frequent buyers have many events past their dropout): the first ``m`` of ``N``
+    sorted uniforms are ``S_j / (S_m + G)`` with ``S_j`` the partial sums of ``m``
+    standard exponentials and ``G ~ Gamma(N + 1 - m)`` (uniform order statistics as
+    normalised exponential spacings).
+    """
     n = len(customers)
     lam = customers["true_lambda"].to_numpy()
     t_weeks = (window_days - t0_days) / 7.0
     k_drop = rng.geometric(customers["true_p"].to_numpy())
     n_events = rng.poisson(lam * t_weeks)
     n_repeat = np.minimum(k_drop, n_events)
+    alive = k_drop > n_events
+    if kept_only:
+        owner = np.repeat(np.arange(n), n_repeat)
+        spacing = rng.standard_exponential(len(owner))
+        total = np.cumsum(spacing)
+        ends = np.cumsum(n_repeat)
+        before = np.r_[0.0, total][ends - n_repeat]      # sum of earlier customers' spacings
+        partial = total - before[owner]
+        rest = rng.standard_gamma(n_events - n_repeat + 1.0)
+        last = np.where(n_repeat > 0, np.r_[0.0, total][ends] - before, 0.0)
+        u = partial / (last + rest)[owner] * t_weeks[owner]
+        days = np.r_[t0_days, t0_days[owner] + 7.0 * u]
+        return np.r_[np.arange(n), owner], days, n_repeat, alive
     owner = np.repeat(np.arange(n), n_events)
     u = rng.random(len(owner)) * t_weeks[owner]
     order = np.lexsort((u, owner))
@@ -449,7 +476,6 @@ def _orders(rng, customers, t0_days, window_days):
     keep = _group_rank(owner) < n_repeat[owner]
     owner = np.r_[np.arange(n), owner[keep]]
     days = np.r_[t0_days, t0_days[owner[n:]] + 7.0 * u[keep]]
-    alive = k_drop > n_events
     return owner, days, n_repeat, alive
 
 
@@ -1112,6 +1138,191 @@ def contact_sequence_panel(*, n_customers: int = 20_000, start="2024-03-04",
              "window_days": 23, "cost_per_send": dict(COST_PER_SEND), "seed": int(seed)}
     return SequencePanel(touches=touches, transactions=transactions, customers=customers,
                          truth=truth)
+
+
+# --------------------------------------------------------------------------- at scale
+
+#: Customers generated from one random stream (``default_rng([seed, block])``): the
+#: unit of the scale generator; its output does not depend on how it is written.
+SCALE_BLOCK_CUSTOMERS = 100_000
+_SCALE_FORMATS = ("parquet", "csv")
+
+
+def _scale_schema():
+    import pyarrow as pa
+
+    return pa.schema([("customer_id", pa.string()), ("date", pa.timestamp("s")),
+                      ("amount", pa.float64()), ("order_id", pa.int64()),
+                      ("quantity", pa.int64()), ("product", pa.string()),
+                      ("channel", pa.string())])
+
+
+def _scale_block(seed, block, first, n, n_total, *, months, start, frequency, return_rate):
+    """Order lines and returns of customers ``first .. first + n - 1`` (one random stream)."""
+    rng = np.random.default_rng([int(seed), int(block)])
+    end = start + pd.DateOffset(months=int(months))
+    window_days = (end - start) / pd.Timedelta(days=1)
+    width = len(str(int(n_total)))
+    ids = np.array([f"C{i:0{width}d}" for i in range(first + 1, first + n + 1)], dtype=object)
+    customers, _, t0_days, pref = _customers(rng, n, start, window_days, ids=ids,
+                                             frequency=frequency)
+    owner, days, _, _ = _orders(rng, customers, t0_days, window_days, kept_only=True)
+    lines, _ = _lines(rng, customers, pref, owner, days, start, end)
+    returns = _returns(rng, lines, return_rate, end)
+    rows = pd.concat([lines, returns], ignore_index=True)
+    order = np.lexsort((-rows["amount"].to_numpy(), rows["order_id"].to_numpy(),
+                        rows["date"].to_numpy()))
+    return rows.take(order)
+
+
+def _scale_table(rows: pd.DataFrame, order_offset: int):
+    import pyarrow as pa
+
+    def text(column):
+        codes = rows[column].cat.codes.to_numpy()
+        return pa.DictionaryArray.from_arrays(
+            codes, pa.array(rows[column].cat.categories.to_numpy(dtype=object),
+                            type=pa.string())).cast(pa.string())
+
+    return pa.Table.from_arrays([
+        pa.array(rows["customer_id"].to_numpy(dtype=object), type=pa.string()),
+        pa.array(rows["date"].to_numpy().astype("datetime64[s]")),
+        pa.array(rows["amount"].to_numpy()),
+        pa.array(rows["order_id"].to_numpy() + order_offset),
+        pa.array(rows["quantity"].to_numpy()),
+        text("product"),
+        text("channel"),
+    ], schema=_scale_schema())
+
+
+def _scale_rows(args):
+    """Block ``args`` as an Arrow table plus its counts (run in a worker process)."""
+    (seed, block, first, n, n_total, kw) = args
+    rows = _scale_block(seed, block, first, n, n_total, **kw)
+    return (_scale_table(rows, 0), int(rows["order_id"].max()),
+            int((rows["amount"].to_numpy() < 0).sum()))
+
+
+def _in_order(fn, jobs, *, workers):
+    """``map(fn, jobs)`` computed by ``workers`` processes, at most ``workers + 1`` ahead."""
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = []
+        for job in jobs:
+            pending.append(pool.submit(fn, job))
+            if len(pending) > workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def write_transactions_at_scale(path, *, n_customers: int, months: int = 24,
+                                start="2023-01-01", seed: int = 0, frequency: float = 1.0,
+                                return_rate: float = 0.06, format: str | None = None,
+                                workers: int = 1, progress=None) -> dict:
+    """Write a large seeded transactions file block by block, in bounded memory.
+
+    The customers, orders, lines and returns follow the model of :func:`generate_crm`
+    (module docstring): BG/NBD purchases with Gamma-distributed rates (a few customers
+    buy very often, most once or twice), Gamma-Gamma order values split over order
+    lines, five acquisition channels, returns 1-28 days after the purchase. Only the
+    transactions are written (no customers table, campaigns or truth). Customers are
+    generated in blocks of ``SCALE_BLOCK_CUSTOMERS``, each from its own random stream
+    ``default_rng([seed, block])``, and appended to the file; memory stays that of one
+    block per worker (1 million rows and ~0.5 GB at ``frequency=3``, 2 million rows and
+    ~0.7 GB at ``frequency=12.5``) whatever ``n_customers`` is. Only the purchases each
+    customer keeps before dropping out are drawn (``_orders(kept_only=True)``), so
+    frequent buyers cost no more than their rows. The same arguments give a
+    byte-identical file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; ``.parquet`` or ``.csv`` (or give ``format``). An existing file
+        is replaced.
+    n_customers : int
+        Customers acquired during the window; ids ``C1 ...`` of equal width (text).
+    months : int, default 24
+        Length of the observation window in calendar months.
+    start : str or Timestamp, default "2023-01-01"
+        First day of the window.
+    seed : int, default 0
+        Seed of the random streams.
+    frequency : float, default 1.0
+        Multiplier of every customer's purchase rate (``lambda``): the rows per
+        customer grow with it (about 5.8 at 1, 10 at 2.2 and 20 at 5.5 over 24 months).
+    return_rate : float, default 0.06
+        Probability that an order line is returned.
+    format : {"parquet", "csv"}, optional
+        Default from the file extension.
+    workers : int, default 1
+        Blocks generated in parallel (processes); the file does not depend on it.
+        At most ``workers + 1`` blocks are held in memory.
+    progress : callable, optional
+        Receives one line per block written.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``customers`` (with at least one row: all of them), ``orders``,
+        ``returns``, ``path``, ``format``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> info = write_transactions_at_scale(f"{folder}/tx.parquet", n_customers=500, seed=1)
+    >>> info["customers"], info["rows"] > 1000
+    (500, True)
+    >>> pd.read_parquet(f"{folder}/tx.parquet").columns.tolist()
+    ['customer_id', 'date', 'amount', 'order_id', 'quantity', 'product', 'channel']
+    """
+    _check_args(n_customers, months, return_rate, 0, 0.5)
+    if not np.isfinite(frequency) or frequency <= 0:
+        raise ClvError(f"`frequency` must be a positive number, got {frequency!r}")
+    out = Path(path)
+    fmt = format or {".parquet": "parquet", ".csv": "csv"}.get(out.suffix.lower())
+    if fmt not in _SCALE_FORMATS:
+        raise ClvError(f"`format` must be one of {list(_SCALE_FORMATS)} (or a .parquet/.csv "
+                       f"path), got {format!r} for {str(out)!r}")
+    start = pd.Timestamp(start).normalize()
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    schema = _scale_schema()
+    tmp = out.with_name(out.name + ".partial")
+    writer = (pq.ParquetWriter(tmp, schema, compression="zstd") if fmt == "parquet"
+              else pacsv.CSVWriter(tmp, schema))
+    counts = {"rows": 0, "orders": 0, "returns": 0}
+    kw = {"months": months, "start": start, "frequency": float(frequency),
+          "return_rate": float(return_rate)}
+    jobs = [(int(seed), block, first, min(SCALE_BLOCK_CUSTOMERS, int(n_customers) - first),
+             int(n_customers), kw)
+            for block, first in enumerate(range(0, int(n_customers), SCALE_BLOCK_CUSTOMERS))]
+    try:
+        for (_, _, first, n, _, _), (table, orders, n_returns) in zip(
+                jobs, _in_order(_scale_rows, jobs, workers=workers), strict=True):
+            import pyarrow.compute as pc
+
+            table = table.set_column(3, "order_id",
+                                     pc.add(table.column("order_id"), counts["orders"]))
+            writer.write_table(table)
+            counts["rows"] += table.num_rows
+            counts["orders"] += orders
+            counts["returns"] += n_returns
+            if progress is not None:
+                progress(f"{first + n:,} customers, {counts['rows']:,} rows")
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    tmp.replace(out)
+    return {**counts, "customers": int(n_customers), "path": str(out), "format": fmt}
 
 
 def main(argv=None) -> int:

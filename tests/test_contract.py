@@ -95,3 +95,18 @@ def test_a_day_written_with_day_and_month_unordered_is_refused(text):
         as_day(text, "observation_end")
     assert as_day("2024-06-05", "observation_end") == pd.Timestamp("2024-06-05")
     assert as_day("5 June 2024", "observation_end") == pd.Timestamp("2024-06-05")
+
+
+def test_id_lookups_agree_with_pandas_on_arrow_text_ids():
+    # ids_in / id_positions look each distinct id up once; same answers as isin/get_indexer
+    from clvkit.contract import id_positions, ids_in
+
+    rng = np.random.default_rng(0)
+    ids = pd.Series([f"C{i:03d}" for i in rng.integers(0, 400, 5000)], dtype="str")
+    ids.iloc[[3, 70]] = None                    # missing ids are found nowhere
+    index = pd.Index([f"C{i:03d}" for i in rng.permutation(300)], dtype="str")
+    expected = index.get_indexer(ids)
+    assert (id_positions(index, ids) == expected).all()
+    assert (id_positions(index, ids)[[3, 70]] == -1).all()
+    assert (ids_in(index, ids) == index.isin(ids.dropna())).all()
+    assert ids_in(index, ids[:0]).sum() == 0

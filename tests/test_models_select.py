@@ -280,3 +280,52 @@ def test_degenerate_spend_model_falls_back_to_the_sample_mean(bgnbd_data):
     assert boot.spend_model == "sample mean"
     b = boot.totals.loc["clv_revenue"]
     assert b["lower"] < b["estimate"] < b["upper"]
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring in chunks and streaming to Parquet (issue 19)
+
+
+def test_customers_are_the_scores_and_any_chunking_gives_the_same_values(result, bgnbd_data):
+    _, full = bgnbd_data
+    scores = result.scores
+    assert len(scores) == len(full) and scores.has_clv
+    whole = scores.frame(chunk_size=len(full))
+    pd.testing.assert_frame_equal(result.customers, whole, check_exact=True)
+    for size in (1, 7, 1000):
+        parts = list(scores.chunks(size))
+        assert max(len(p) for p in parts) == min(size, len(full))
+        pd.testing.assert_frame_equal(pd.concat(parts), whole, check_exact=True)
+    # a chunk is the same rows of the whole table, computed on its own
+    pd.testing.assert_frame_equal(scores.chunk(100, 250), whole.iloc[100:250],
+                                  check_exact=True)
+
+
+def test_streamed_parquet_equals_the_table_in_memory(result, tmp_path):
+    path = tmp_path / "clv.parquet"
+    assert result.scores.write_parquet(path, chunk_size=500) == len(result.customers)
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == -(-len(result.customers) // 500)
+    back = pd.read_parquet(path).set_index("customer_id")
+    expected = result.customers.copy()
+    expected.attrs = {}
+    pd.testing.assert_frame_equal(back, expected, check_exact=True, check_index_type=False)
+    with pytest.raises(ClvError, match="exists"):
+        result.scores.write_parquet(path)
+    assert result.scores.write_parquet(path, force=True) == len(result.customers)
+
+
+def test_score_customers_matches_the_best_model_predictions(result, bgnbd_data):
+    from clvkit.models import score_customers
+
+    _, full = bgnbd_data
+    scores = score_customers(result.fit, full, spend_fit=result.spend_fit, margin=0.3,
+                             discount_rate=0.01)
+    pd.testing.assert_frame_equal(scores.frame(), result.scores.frame(), check_exact=True)
+    # per-customer intervals contain their estimates
+    table = scores.frame()
+    for col in ("p_alive", "purchases_next", "clv_revenue", "clv_margin"):
+        assert (table[f"{col}_lower"] <= table[col]).all()
+        assert (table[col] <= table[f"{col}_upper"]).all()

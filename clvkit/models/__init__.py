@@ -64,7 +64,7 @@ from .sbg import (
     ShiftedBetaGeometricFit,
     ShiftedBetaGeometricParams,
 )
-from .select import ModelPredictions, predict_with_best_model
+from .select import CustomerScores, ModelPredictions, predict_with_best_model, score_customers
 from .uncertainty import BootstrapResult
 
 __all__ = [
@@ -113,6 +113,8 @@ __all__ = [
     "degenerate_reasons",
     "predict_with_best_model",
     "ModelPredictions",
+    "CustomerScores",
+    "score_customers",
     "save_fit",
     "load_fit",
 ]

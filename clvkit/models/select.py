@@ -48,8 +48,8 @@ from .intervals import _UnitSpend, predict_interval
 from .nbd import NBD
 from .uncertainty import covariance
 
-__all__ = ["ModelPredictions", "predict_with_best_model", "predict_subscriptions",
-           "versus_naive", "NAIVE"]
+__all__ = ["ModelPredictions", "CustomerScores", "score_customers",
+           "predict_with_best_model", "predict_subscriptions", "versus_naive", "NAIVE"]
 
 _HOLDOUT = ("frequency_holdout", "duration_holdout")
 #: Purchase models by the name shown on the page: the candidates and the no-dropout NBD.
@@ -112,6 +112,9 @@ class ModelPredictions:
         is degenerate); "" when no CLV is predicted.
     spend_mean : float
         The sample mean spend per purchase of the fallback (NaN otherwise).
+    scores : CustomerScores or None
+        The per-customer predictions in compressed form (delta method): ``customers``
+        is ``scores.frame()``; ``scores.write_parquet`` streams them to a file.
     """
 
     comparison: pd.DataFrame
@@ -136,6 +139,7 @@ class ModelPredictions:
     notes: tuple[str, ...] = field(default=())
     spend_model: str = ""
     spend_mean: float = float("nan")
+    scores: CustomerScores | None = field(default=None, repr=False)
 
     @property
     def fits(self) -> bool:
@@ -403,59 +407,280 @@ def sample_mean_spend(summary: pd.DataFrame) -> tuple[float, float]:
 
 
 def _gamma_gamma_spend(spend_fit: Any, spend_input: pd.DataFrame
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-customer expected spend, its gradient in the log parameters and their covariance."""
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spend per distinct (x, m): estimate, log-parameter gradient, covariance, map.
+
+    Each customer's distinct row is the fourth item.
+    """
     spend_hist, spend_inv = _distinct(spend_input[["frequency", "monetary_value"]])
     s, gs = _delta_gradient(spend_fit, lambda f: f.conditional_expected_spend(spend_hist)
                             .to_numpy())
-    return s[spend_inv], gs[:, spend_inv], _log_covariance(spend_fit)
+    return s, gs, _log_covariance(spend_fit), spend_inv
 
 
-def _flat_spend(mean: float, se: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flat_spend(mean: float, se: float, n: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The fallback's spend: ``mean`` for everyone, one log parameter with variance (se/mean)^2."""
-    return (np.full(n, mean), np.full((1, n), mean), np.array([[(se / mean) ** 2]]))
+    return (np.array([mean]), np.array([[mean]]), np.array([[(se / mean) ** 2]]),
+            np.zeros(n, dtype=np.int64))
 
 
-def _clv_delta(tx_fit: Any, spend: tuple[np.ndarray, np.ndarray, np.ndarray],
-               summary: pd.DataFrame, options: Mapping[str, Any], margin: np.ndarray,
-               level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-customer CLV (revenue, margin) and totals with delta-method intervals.
+@dataclass(frozen=True, eq=False)
+class CustomerScores:
+    """Per-customer predictions with delta-method intervals, held per distinct history.
 
-    CLV_i = d_i(theta_tx) s_i(theta_spend): discounted expected purchases times expected
-    spend per purchase. The two models' estimates are independent (separate likelihoods),
-    so Var = g_tx' Cov_tx g_tx + g_spend' Cov_spend g_spend with the gradients taken in
-    the log parameters. Per customer the interval is on the log scale,
-    ``clv exp(-+ z se / clv)`` (positive, as `clvkit.models.intervals.delta_interval`); a
-    total's on the natural scale, ``sum -+ z se(sum)``.
+    Made by :func:`score_customers` (and by :func:`predict_with_best_model`): the
+    costly parts (P(alive), expected purchases, discounted purchases, spend and their
+    gradients) are computed once per distinct (frequency, recency, T) and per distinct
+    (frequency, monetary value); a customer's row is then a few element-wise operations
+    on those, so any chunk of customers is scored on its own, in bounded memory, with
+    exactly the values of the whole table.
+
+    CLV_i = d_i s_i (discounted expected purchases times expected spend per purchase);
+    the two models' estimates are independent (separate likelihoods), so
+    Var(CLV_i) = s_i^2 g_d' C_d g_d + d_i^2 g_s' C_s g_s with the gradients in the log
+    parameters; the interval is on the log scale, ``clv exp(-+ z se / clv)`` (as
+    `clvkit.models.intervals.delta_interval`), and so are P(alive)'s and the expected
+    purchases' (P(alive) capped at 1).
+
+    Attributes
+    ----------
+    index : Index
+        The customers (the summary's index).
+    history : ndarray of int64
+        Each customer's distinct (frequency, recency, T) row.
+    alive, purchases : ndarray, shape (3, rows)
+        Estimate, lower and upper bound per distinct history.
+    discounted, discounted_var : ndarray
+        Discounted expected purchases per distinct history and its variance factor
+        ``g_d' C_d g_d`` (None without a spend model, as the three below).
+    spend_row : ndarray of int64
+        Each customer's distinct (frequency, monetary value) row.
+    spend, spend_var : ndarray
+        Expected spend per purchase per distinct row and ``g_s' C_s g_s``.
+    margin : ndarray
+        Gross-margin rate per customer.
+    z : float
+        Normal quantile of the intervals' level.
     """
+
+    index: pd.Index
+    history: np.ndarray
+    alive: np.ndarray
+    purchases: np.ndarray
+    discounted: np.ndarray | None
+    discounted_var: np.ndarray | None
+    spend_row: np.ndarray | None
+    spend: np.ndarray | None
+    spend_var: np.ndarray | None
+    margin: np.ndarray
+    z: float
+
+    @property
+    def has_clv(self) -> bool:
+        """True when the scores include CLV (a spend model was given)."""
+        return self.discounted is not None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def chunk(self, start: int, stop: int) -> pd.DataFrame:
+        """The predictions of customers ``start .. stop - 1`` (positions), as in `frame`."""
+        h = self.history[start:stop]
+        cols = {}
+        for name, table in (("p_alive", self.alive), ("purchases_next", self.purchases)):
+            cols[name], cols[f"{name}_lower"], cols[f"{name}_upper"] = table[:, h]
+        if self.has_clv:
+            q = self.spend_row[start:stop]
+            d, s = self.discounted[h], self.spend[q]
+            revenue = d * s
+            se = np.sqrt(s * s * self.discounted_var[h] + d * d * self.spend_var[q])
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                spread = np.where(revenue > 0, np.exp(self.z * se / revenue), 1.0)
+            m = self.margin[start:stop]
+            cols.update({"clv_revenue": revenue, "clv_revenue_lower": revenue / spread,
+                         "clv_revenue_upper": revenue * spread, "clv_margin": revenue * m,
+                         "clv_margin_lower": revenue / spread * m,
+                         "clv_margin_upper": revenue * spread * m})
+        return pd.DataFrame(cols, index=self.index[start:stop])
+
+    def chunks(self, chunk_size: int = 500_000):
+        """Yield `chunk` frames of at most ``chunk_size`` customers, in order."""
+        check_positive("chunk_size", chunk_size)
+        for start in range(0, len(self), int(chunk_size)):
+            yield self.chunk(start, min(start + int(chunk_size), len(self)))
+
+    def frame(self, chunk_size: int = 500_000) -> pd.DataFrame:
+        """All customers' predictions, as one frame.
+
+        Columns ``p_alive``, ``purchases_next`` and, with a spend model,
+        ``clv_revenue`` and ``clv_margin``, each with ``_lower``/``_upper``.
+        """
+        if len(self) == 0:
+            return self.chunk(0, 0)
+        return pd.concat(list(self.chunks(chunk_size)))
+
+    def write_parquet(self, path, *, chunk_size: int = 500_000, force: bool = False) -> int:
+        """Stream the predictions to a Parquet file chunk by chunk; return the rows written.
+
+        Memory stays that of one chunk of ``chunk_size`` customers; the file holds one
+        row group per chunk, the customer id as its first column (text), and is written
+        to a temporary name renamed when complete (:func:`clvkit.outputs.atomic_output`);
+        an existing file is replaced only with ``force``.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..outputs import atomic_output, check_output_file
+
+        check_output_file(path, force=force)
+        written = 0
+        with atomic_output(path, force=force) as tmp:
+            writer = None
+            try:
+                for part in self.chunks(chunk_size):
+                    table = pa.Table.from_pandas(part.reset_index(), preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                    writer.write_table(table)
+                    written += len(part)
+                if writer is None:   # no customers: the schema alone
+                    table = pa.Table.from_pandas(self.chunk(0, 0).reset_index(),
+                                                 preserve_index=False)
+                    pq.write_table(table, tmp, compression="zstd")
+            finally:
+                if writer is not None:
+                    writer.close()
+        return written
+
+
+def _scores(fit: Any, rows: pd.DataFrame, inverse: np.ndarray, index: pd.Index,
+            weights: np.ndarray, spend: tuple | None, options: Mapping[str, Any],
+            margins: np.ndarray, t_next: float, z: float
+            ) -> tuple[CustomerScores, dict[str, pd.Series]]:
+    """Scores per distinct history and the totals of every quantity with intervals."""
+    pa_row, pa_lo, pa_hi, alive_total = _delta_rows(
+        fit, lambda f: f.p_alive(rows).to_numpy(), weights, z, probability=True)
+    ages = _at_ages(rows)
+    nx_row, nx_lo, nx_hi, next_total = _delta_rows(
+        fit, lambda f: _alive_scaled(f, rows, ages, lambda g, frame:
+                                     g.conditional_expected_purchases(frame, t=t_next)),
+        weights, z)
+    totals = {"alive": alive_total, "purchases_next": next_total}
+    extra = dict.fromkeys(("discounted", "discounted_var", "spend_row", "spend",
+                           "spend_var"))
+    if spend is not None:
+        d, gd = _delta_gradient(fit, lambda f: _alive_scaled(
+            f, rows, ages, lambda g, frame: _clv(g, _UnitSpend(), frame, options)["clv"]))
+        s, gs, cov_s, spend_row = spend
+        cov_d = _log_covariance(fit)
+        extra = {"discounted": d, "discounted_var": np.einsum("kn,kl,ln->n", gd, cov_d, gd),
+                 "spend_row": spend_row, "spend": s,
+                 "spend_var": np.einsum("kn,kl,ln->n", gs, cov_s, gs)}
+        # totals: sum_i w_i d_h(i) s_q(i); gradients aggregated per distinct row
+        for name, w in (("clv_revenue", np.ones(len(index))), ("clv_margin", margins)):
+            ws = w * s[spend_row]
+            a = gd @ np.bincount(inverse, weights=ws, minlength=len(d))
+            b = gs @ np.bincount(spend_row, weights=w * d[inverse], minlength=len(s))
+            se_total = float(np.sqrt(a @ cov_d @ a + b @ cov_s @ b))
+            est = float(d[inverse] @ ws)
+            totals[name] = pd.Series({"estimate": est, "std_error": se_total,
+                                      "lower": est - z * se_total,
+                                      "upper": est + z * se_total})
+    scores = CustomerScores(index=index, history=np.asarray(inverse, dtype=np.int64),
+                            alive=np.vstack([pa_row, pa_lo, pa_hi]),
+                            purchases=np.vstack([nx_row, nx_lo, nx_hi]),
+                            margin=margins, z=z, **extra)
+    return scores, totals
+
+
+def _check_options(*, horizon, next_period, discount_rate, horizon_unit, discount_period,
+                   next_period_unit, level) -> None:
+    """The checks of the prediction options shared by the scoring entry points."""
+    check_positive("horizon", horizon)
+    check_positive("next_period", next_period)
+    check_nonnegative("discount_rate", discount_rate)
+    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
+                       ("next_period_unit", next_period_unit)):
+        check_one_of(name, unit, TIME_UNITS)
+    if not 0 < level < 1:
+        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
+
+
+def _spend_input(summary: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The spend model's input; customers it may not use (``~keep``) count as new.
+
+    New customers get the population mean spend.
+    """
+    return pd.DataFrame({"frequency": np.where(keep, summary["frequency"], 0),
+                         "monetary_value": np.where(keep, summary["monetary_value"], 0.0)},
+                        index=summary.index)
+
+
+def score_customers(fit: Any, summary: pd.DataFrame, *, spend_fit: Any = None,
+                    margin: float | pd.Series = 1.0, horizon: float = 12,
+                    horizon_unit: str = "M", discount_rate: float = 0.0,
+                    discount_period: str = "M", next_period: float = 1,
+                    next_period_unit: str = "M", level: float = 0.95) -> CustomerScores:
+    """Score every customer of ``summary`` with a fitted purchase (and spend) model.
+
+    The scoring step of :func:`predict_with_best_model` on its own, for a model fitted
+    elsewhere (e.g. on the distinct rows of a summary of millions of customers): P(alive),
+    the expected purchases in the next ``next_period`` and, with ``spend_fit``, the
+    ``horizon`` CLV (revenue and margin), each with a delta-method interval. The result
+    holds the costly parts once per distinct history; ``.frame()`` gives the table,
+    ``.write_parquet(path)`` streams it chunk by chunk.
+
+    Parameters
+    ----------
+    fit : fitted purchase model
+        BG/NBD, MBG/NBD, Pareto/NBD or NBD result (with a covariance: fitted by clvkit).
+    summary : DataFrame
+        ``frequency, recency, T`` (and ``monetary_value`` with ``spend_fit``) per
+        customer, in ``fit.time_unit``.
+    spend_fit : GammaGamma result, optional
+        The spend model; customers it may not use (:func:`clvkit.models.compare.spend_rows`)
+        get the population mean spend.
+    margin, horizon, horizon_unit, discount_rate, discount_period, next_period,
+    next_period_unit, level
+        As in :func:`predict_with_best_model`.
+
+    Returns
+    -------
+    CustomerScores
+
+    Examples
+    --------
+    >>> from clvkit.datasets import load_cdnow
+    >>> from clvkit.models import BGNBD, GammaGamma
+    >>> from clvkit.summary import rfm_summary
+    >>> full = rfm_summary(load_cdnow().transactions, observation_end="1998-06-30")
+    >>> fit = BGNBD().fit(full)
+    >>> spend = GammaGamma().fit(full[full["frequency"] > 0])
+    >>> scores = score_customers(fit, full, spend_fit=spend, margin=0.3, discount_rate=0.01)
+    >>> table = scores.frame(chunk_size=1000)
+    >>> table.equals(scores.frame())
+    True
+    >>> table.shape
+    (2357, 12)
+    """
+    _check_options(horizon=horizon, next_period=next_period, discount_rate=discount_rate,
+                   horizon_unit=horizon_unit, discount_period=discount_period,
+                   next_period_unit=next_period_unit, level=level)
+    margins = _margin_array(margin, summary.index)
+    rows, inverse = _distinct(summary[["frequency", "recency", "T"]].astype(float))
+    weights = np.bincount(inverse, minlength=len(rows)).astype(float)
+    t_next = float(convert_duration(float(next_period), from_unit=next_period_unit,
+                                    to_unit=fit.time_unit))
+    spend = None
+    if spend_fit is not None:
+        keep = spend_rows(summary)
+        spend = _gamma_gamma_spend(spend_fit, _spend_input(summary, keep))
+    options = {"horizon": horizon, "horizon_unit": horizon_unit,
+               "discount_rate": discount_rate, "discount_period": discount_period}
     z = float(stats.norm.ppf((1 + level) / 2))
-    rft, rft_inv = _distinct(summary[["frequency", "recency", "T"]])
-    ages = _at_ages(rft)
-    d, gd = _delta_gradient(tx_fit, lambda f: _alive_scaled(
-        f, rft, ages, lambda g, frame: _clv(g, _UnitSpend(), frame, options)["clv"]))
-    s, gs, cov_s = spend
-    cov_d = _log_covariance(tx_fit)
-    d, gd = d[rft_inv], gd[:, rft_inv]
-    revenue = d * s
-    g_tx, g_sp = gd * s, gs * d  # per customer, (k, n)
-    se = np.sqrt(np.einsum("kn,kl,ln->n", g_tx, cov_d, g_tx)
-                 + np.einsum("kn,kl,ln->n", g_sp, cov_s, g_sp))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.where(revenue > 0, np.exp(z * se / revenue), 1.0)
-    customers = pd.DataFrame({"clv_revenue": revenue, "clv_revenue_lower": revenue / spread,
-                              "clv_revenue_upper": revenue * spread,
-                              "clv_margin": revenue * margin,
-                              "clv_margin_lower": revenue / spread * margin,
-                              "clv_margin_upper": revenue * spread * margin},
-                             index=summary.index)
-    rows = {}
-    for name, w in (("clv_revenue", np.ones(len(summary))), ("clv_margin", margin)):
-        a, b = g_tx @ w, g_sp @ w
-        se_total = float(np.sqrt(a @ cov_d @ a + b @ cov_s @ b))
-        est = float(revenue @ w)
-        rows[name] = {"estimate": est, "std_error": se_total, "lower": est - z * se_total,
-                      "upper": est + z * se_total}
-    return customers, pd.DataFrame.from_dict(rows, orient="index").rename_axis("quantity")
+    return _scores(fit, rows, inverse, summary.index, weights, spend, options, margins,
+                   t_next, z)[0]
 
 
 def _totals(estimates: pd.Series, replicates: np.ndarray, names: Sequence[str],
@@ -789,16 +1014,11 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     [153.0, 211.0]
     """
     _check_summaries(calibration, full)
-    check_positive("horizon", horizon)
-    check_positive("next_period", next_period)
-    check_nonnegative("discount_rate", discount_rate)
-    for name, unit in (("horizon_unit", horizon_unit), ("discount_period", discount_period),
-                       ("next_period_unit", next_period_unit)):
-        check_one_of(name, unit, TIME_UNITS)
+    _check_options(horizon=horizon, next_period=next_period, discount_rate=discount_rate,
+                   horizon_unit=horizon_unit, discount_period=discount_period,
+                   next_period_unit=next_period_unit, level=level)
     check_one_of("interval", interval, ("delta", "bootstrap"))
     check_positive("n_replicates", n_replicates)
-    if not 0 < level < 1:
-        raise ClvError(f"`level` must be between 0 and 1 (e.g. 0.95), got {level!r}")
     margins = _margin_array(margin, full.index)
     spend = "monetary_value" in calibration.columns and "monetary_value" in full.columns
     table = compare_models(calibration, models=models, spend=spend, time_unit=time_unit)
@@ -878,25 +1098,24 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
     if spend_fit is not None or flat is not None:
         spend_model = "Gamma-Gamma" if flat is None else "sample mean"
     if spend_fit is not None:  # customers left out of the spend model: the population mean
-        spend_input = pd.DataFrame({
-            "frequency": np.where(keep, full["frequency"], 0),
-            "monetary_value": np.where(keep, full["monetary_value"], 0.0)}, index=full.index)
+        spend_input = _spend_input(full, keep)
     z = float(stats.norm.ppf((1 + level) / 2))
+    scores = None
     if interval == "delta":
-        pa_row, pa_lo, pa_hi, alive_total = _delta_rows(
-            fit, lambda f: f.p_alive(rows).to_numpy(), weights, z, probability=True)
-        ages = _at_ages(rows)
-        nx_row, nx_lo, nx_hi, next_total = _delta_rows(
-            fit, lambda f: _alive_scaled(
-                f, rows, ages, lambda g, frame: g.conditional_expected_purchases(
-                    frame, t=t_next)), weights, z)
-        alive = _Interval(pa_row[inverse], pa_lo[inverse], pa_hi[inverse], alive_total)
-        nxt = _Interval(nx_row[inverse], nx_lo[inverse], nx_hi[inverse], next_total)
+        spend = None
+        if spend_model:
+            spend = (_flat_spend(*flat, len(full)) if flat else
+                     _gamma_gamma_spend(spend_fit, spend_input))
+        scores, sums = _scores(fit, rows, inverse, full.index, weights, spend, options,
+                               margins, t_next, z)
+        pa_row, nx_row = scores.alive[0], scores.purchases[0]
+        alive = _Interval(pa_row[inverse], None, None, sums["alive"])
+        nxt = _Interval(None, None, None, sums["purchases_next"])
         clv = None
         if spend_model:
-            clv = _clv_delta(fit, _flat_spend(*flat, len(full)) if flat else
-                             _gamma_gamma_spend(spend_fit, spend_input), full, options,
-                             margins, level)
+            clv = (None, pd.DataFrame([sums["clv_revenue"].rename("clv_revenue"),
+                                       sums["clv_margin"].rename("clv_margin")]
+                                      ).rename_axis("quantity"))
     else:
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         tx_seed, spend_seed = seq.spawn(2)
@@ -935,16 +1154,20 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                 _with_noise(clv[1].loc["clv_revenue"], float(var.sum()), z),
                 _with_noise(clv[1].loc["clv_margin"], float(var @ margins**2), z)],
                 index=clv[1].index))
-    customers = pd.DataFrame({
-        "p_alive": alive.estimate, "p_alive_lower": np.asarray(alive.lower),
-        "p_alive_upper": np.asarray(alive.upper),
-        "purchases_next": nxt.estimate, "purchases_next_lower": np.asarray(nxt.lower),
-        "purchases_next_upper": np.asarray(nxt.upper)}, index=full.index)
     totals = pd.DataFrame([_with_noise(alive.total, alive_noise, z).rename("alive"),
                            _with_noise(nxt.total, next_noise, z).rename("purchases_next")])
     totals.index.name = "quantity"
+    if scores is not None:
+        customers = scores.frame()
+    else:
+        customers = pd.DataFrame({
+            "p_alive": alive.estimate, "p_alive_lower": np.asarray(alive.lower),
+            "p_alive_upper": np.asarray(alive.upper),
+            "purchases_next": nxt.estimate, "purchases_next_lower": np.asarray(nxt.lower),
+            "purchases_next_upper": np.asarray(nxt.upper)}, index=full.index)
+        if clv is not None:
+            customers = customers.join(clv[0])
     if clv is not None:
-        customers = customers.join(clv[0])
         totals = pd.concat([totals, clv[1]])
     customers.attrs = {"time_unit": fit.time_unit, "horizon": float(horizon),
                        "horizon_unit": horizon_unit, "next_period": float(next_period),
@@ -956,7 +1179,7 @@ def predict_with_best_model(calibration: pd.DataFrame, full: pd.DataFrame, *,
                             totals=totals, fit=fit, spend_fit=spend_fit,
                             reason=_why(table, chosen, rejected, period, fallback),
                             notes=tuple(notes), spend_model=spend_model,
-                            spend_mean=flat[0] if flat else float("nan"))
+                            spend_mean=flat[0] if flat else float("nan"), scores=scores)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,6 +36,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mask", dest="mask_ids", action="store_const", const=False,
                         help="show customer ids as in the data (default: pseudonyms, with a "
                         "key file readable by you only beside the target lists)")
+    parser.add_argument("--engine", choices=("auto", "pandas", "duckdb", "spark"),
+                        default="auto", help="engine computing the report's tables (default "
+                        "auto: pandas up to 256 MB of input, DuckDB above when installed)")
+    parser.add_argument("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. "
+                        "2GB (larger work spills to a temporary folder)")
     from ..cli import add_loader_arguments
 
     add_loader_arguments(parser.add_argument_group(
@@ -63,6 +68,8 @@ def run_report_cli(args: argparse.Namespace) -> int:
                               loader=loader, as_of=getattr(args, "as_of", None),
                               partial=getattr(args, "partial", False),
                               mask_ids=getattr(args, "mask_ids", None),
+                              engine=getattr(args, "engine", "auto"),
+                              memory_limit=getattr(args, "memory_limit", None),
                               # options typed on the command line are named as options;
                               # a --config user is shown the YAML keys of the config
                               hint=yaml_hint if args.config else cli_hint)

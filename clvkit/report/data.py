@@ -17,6 +17,7 @@ from .. import columns as C
 from ..errors import ClvError, ReportError
 from .config import LOADER_KEYS, SECTIONS, Section, _display_path
 from .month import observed_upto
+from .tables import ReportTables, pandas_tables
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +49,9 @@ class ReportData:
     as_of : str or None
         The data's extract date (``YYYY-MM-DD``, see :mod:`clvkit.report.month`):
         a report month ending after it is a month in progress.
+    tables : ReportTables or None
+        The small tables an engine produced (:mod:`clvkit.report.tables`); None:
+        computed from ``transactions`` in pandas when needed (:func:`report_tables`).
     """
 
     transactions: pd.DataFrame
@@ -63,6 +67,7 @@ class ReportData:
     file_totals: dict | None = None
     decisions: tuple[str, ...] = ()
     as_of: str | None = None
+    tables: ReportTables | None = None
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` is present and non-empty."""
@@ -284,7 +289,66 @@ def _load_report_data(spec: dict, data, options: dict) -> ReportData:
                       **extra)
 
 
-def _save_data(data: ReportData, folder: Path) -> None:
+def report_tables(data: ReportData) -> ReportTables:
+    """The engine's tables of ``data``, or (without them) the pandas tables of its transactions.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]),
+    ...                    "amount": [5.0]})
+    >>> report_tables(ReportData(tx, tx.iloc[:0], pd.DataFrame(), 1, "x")).engine
+    'pandas'
+    """
+    if data.tables is not None:
+        return data.tables
+    return pandas_tables(data.transactions, data.returns)
+
+
+def observed_activity(data: ReportData, month: str) -> pd.DataFrame:
+    """The customer x month activity of the rows observed up to ``month``.
+
+    The rows of :func:`clvkit.report.month.observed_upto`, from the engine's tables
+    when present.
+    """
+    from ..crm import activity_table
+    from .month import observation_stop
+
+    if data.tables is None:
+        return activity_table(observed_upto(data.transactions, data, month), period="M")
+    stop = observation_stop(data, month)
+    return data.tables.activity_before(int((stop - pd.Timestamp("1970-01-01")).days))
+
+
+def _save_tables(tables: ReportTables, folder: Path, *, masked: bool) -> dict:
+    """Write ``tables`` (and their cuts) to ``folder``; return their index for meta.json."""
+    folder.mkdir()
+    index = {"engine": tables.engine, "cuts": sorted(tables.cuts)}
+    for stop, part in (("all", tables), *((str(k), v) for k, v in sorted(tables.cuts.items()))):
+        activity = part.activity
+        if masked:
+            activity = activity.assign(**{C.CUSTOMER_ID: _mask_series(activity[C.CUSTOMER_ID])})
+        activity.to_parquet(folder / f"activity-{stop}.parquet", index=False)
+        part.monthly.to_parquet(folder / f"monthly-{stop}.parquet", index=False)
+        if part.customer_returns is not None:
+            back = part.customer_returns
+            if masked:
+                back = back.assign(**{C.CUSTOMER_ID: _mask_series(back[C.CUSTOMER_ID])})
+            back.to_parquet(folder / f"returns-{stop}.parquet", index=False)
+    return index
+
+
+def _load_tables(folder: Path, index: dict) -> ReportTables:
+    def part(stop):
+        back = folder / f"returns-{stop}.parquet"
+        return ReportTables(pd.read_parquet(folder / f"activity-{stop}.parquet"),
+                            pd.read_parquet(folder / f"monthly-{stop}.parquet"),
+                            engine=index["engine"],
+                            customer_returns=pd.read_parquet(back) if back.exists() else None)
+
+    return dataclasses.replace(part("all"), cuts={int(k): part(str(k)) for k in index["cuts"]})
+
+
+def _save_data(data: ReportData, folder: Path, *, masked: bool = False) -> None:
     folder.mkdir()
     for name in _TABLES:
         frame = getattr(data, name)
@@ -293,6 +357,8 @@ def _save_data(data: ReportData, folder: Path) -> None:
     meta = {"rows_read": int(data.rows_read), "source": str(data.source),
             "file_totals": data.file_totals, "decisions": list(data.decisions),
             "as_of": data.as_of}
+    if data.tables is not None:
+        meta["tables"] = _save_tables(data.tables, folder / "tables", masked=masked)
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
@@ -302,10 +368,11 @@ def load_section_data(data_dir: str | os.PathLike) -> ReportData:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     tables = {name: pd.read_parquet(folder / f"{name}.parquet")
               for name in _TABLES if (folder / f"{name}.parquet").exists()}
+    saved = (_load_tables(folder / "tables", meta["tables"]) if "tables" in meta else None)
     return ReportData(rows_read=meta["rows_read"], source=meta["source"],
                       file_totals=meta.get("file_totals"),
                       decisions=tuple(meta.get("decisions", ())), as_of=meta.get("as_of"),
-                      **tables)
+                      tables=saved, **tables)
 
 
 def section_support(section: Section | str, data: ReportData, *, month: str) -> str | None:

@@ -85,7 +85,7 @@ def _index_notes(cfg: ReportConfig, period: ReportMonth, extra=()) -> list[str]:
 
 
 def _index_html(cfg: ReportConfig, period: ReportMonth, headline: pd.DataFrame,
-                results: list[SectionResult], notes=()) -> str:
+                results: list[SectionResult], notes=(), engine=None) -> str:
     esc = html.escape
     label = period.label
     notes = "".join(f'<p class="warn">{esc(n)}</p>\n' for n in _index_notes(cfg, period, notes))
@@ -136,6 +136,7 @@ def _index_html(cfg: ReportConfig, period: ReportMonth, headline: pd.DataFrame,
 {chr(10).join(items)}
 </ol>
 <p class="sub">Inputs, parameters and checksums: <a href="manifest.json">manifest.json</a></p>
+{f'<p class="sub">Computed with the {esc(engine.line())}.</p>' if engine else ""}
 <p class="sub">{privacy}</p>
 </body>
 </html>

@@ -57,7 +57,7 @@ def _package_versions() -> dict:
 
 def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: dict,
                     inputs: list[dict], results: list[SectionResult],
-                    template_dir: Path | None = None) -> None:
+                    template_dir: Path | None = None, engine=None) -> None:
     outputs = [{"path": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size}
                for p in sorted(work.iterdir()) if p.is_file() and p.name != "manifest.json"]
     base = cfg.data.get("base")
@@ -77,14 +77,17 @@ def _write_manifest(work: Path, *, cfg: ReportConfig, month: str, parameters: di
         "report": cfg.name, "title": cfg.title, "month": month,
         "status": "ok" if all(r.status != "failed" for r in results) else "failed",
         "config": config_entry, "inputs": inputs,
+        **({"engine": {"name": engine.name, "reason": engine.reason,
+                       "memory_limit": engine.memory_limit}} if engine else {}),
         "parameters": {k: v for k, v in parameters.items() if k != "data_dir"},
         "sections": [{"name": r.name, "title": r.title, "template":
                       f"clvkit/templates/{SECTIONS[r.name].template}",
                       "template_sha256": _sha256(_template_path(SECTIONS[r.name], template_dir)),
                       "status": r.status, "error": r.error,
                       "notebook": r.notebook, "html": r.html,
-                      "exports": [p.name for p in sorted(work.glob(
-                          f"{Path(SECTIONS[r.name].template).stem}-*.csv"))]}
+                      "exports": sorted(p.name for p in work.glob(
+                          f"{Path(SECTIONS[r.name].template).stem}-*")
+                          if p.suffix in (".csv", ".parquet"))}
                      for r in results],
         "environment": dict(_KERNEL_ENV), "packages": _package_versions(), "outputs": outputs,
     }

@@ -44,6 +44,7 @@ from .data import (
     section_support,
     yaml_hint,
 )
+from .engine import EngineChoice, choose_engine
 from .exports import write_kpis, write_target_key
 from .index import _index_html, page_banner, small_sample_note
 from .kernels import (  # noqa: F401 (re-exports)
@@ -58,7 +59,8 @@ from .kernels import (  # noqa: F401 (re-exports)
 from .manifest import _input_files, _write_manifest
 from .month import check_month, resolve_month
 from .publish import _check_output, _protected_paths, _publish
-from .sections.executive import headline_numbers
+from .sections.executive import headline_numbers, report_cuts
+from .tables import ReportTables, engine_tables
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +73,7 @@ class ReportResult:
     sections: tuple[SectionResult, ...]
     headline: pd.DataFrame = field(repr=False)
     seconds: float = 0.0
+    engine: EngineChoice | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,7 +93,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
                  loader: dict | None = None, as_of=None, partial: bool = False,
                  mask_ids: bool | None = None,
                  progress: Callable[[str], Any] | None = print,
-                 hint: Callable[[str], str] = yaml_hint) -> ReportResult:
+                 hint: Callable[[str], str] = yaml_hint, engine: str = "auto",
+                 memory_limit: str | None = None) -> ReportResult:
     """Build the monthly report pack of one month.
 
     Parameters
@@ -133,6 +137,12 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         and reading decisions: the config's YAML terms by default;
         ``clvkit report`` without ``--config`` passes :func:`clvkit.cli.cli_hint`
         (``--encoding 'cp1252'``).
+    engine : {"auto", "pandas", "duckdb", "spark"}, default "auto"
+        Engine producing the report's tables (:mod:`clvkit.report.tables`);
+        ``auto`` by the input's size (:func:`clvkit.report.engine.choose_engine`).
+        Named in ``manifest.json`` and on the index page.
+    memory_limit : str, optional
+        DuckDB memory limit such as ``"2GB"`` (larger work spills to a temporary folder).
 
     Returns
     -------
@@ -157,6 +167,11 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
         _check_output(Path(out) if out is not None else Path("reports") / cfg.name / wanted,
                       force=force, protect=protect)
     source = data if isinstance(data, str | os.PathLike) else cfg.data["path"]
+    try:
+        choice = choose_engine(engine, source=data if data is not None else source,
+                               memory_limit=memory_limit)
+    except ClvError as err:
+        raise ReportError(str(err)) from None
     say(f"clvkit report: loading {_display_path(source)}"
         + (f" (preset {cfg.data['preset']})" if cfg.data.get("preset") else "")
         + f"; amounts in {cfg.currency}"
@@ -175,6 +190,8 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
     loaded = dataclasses.replace(loaded, as_of=str(period.as_of.date()))
     if period.partial:
         say(f"clvkit report: {period.note()}")     # names the month and its days once
+    say(f"clvkit report: {choice.line()}")
+    loaded = dataclasses.replace(loaded, tables=_engine_tables(loaded, choice, period))
     skipped = {}
     for name in cfg.sections:
         reason = section_support(name, loaded, month=month)
@@ -204,7 +221,7 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             staged.mkdir()
             logs.mkdir()
             _save_data(mask_customer_ids(loaded) if cfg.mask_ids else loaded,
-                       staged / _DATA_DIR)
+                       staged / _DATA_DIR, masked=cfg.mask_ids)
             ran = {r.name: r for r in _execute_sections(sections, parameters, staged, logs,
                                                        jobs=jobs or cfg.jobs, say=say,
                                                        banner=page_banner(period, [small]),
@@ -215,9 +232,11 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             if cfg.mask_ids:
                 write_target_key(loaded, staged)
             (staged / "index.html").write_text(_index_html(cfg, period, headline, results,
-                                                           notes=[small]), encoding="utf-8")
+                                                           notes=[small], engine=choice),
+                                               encoding="utf-8")
             _write_manifest(staged, cfg=cfg, month=month, parameters=parameters,
-                            inputs=inputs, results=results, template_dir=TEMPLATE_DIR)
+                            inputs=inputs, results=results, template_dir=TEMPLATE_DIR,
+                            engine=choice)
             _publish(staged, out, work=work, force=force, protect=protect)
         except OSError as err:      # disk full, read-only, ...: one line naming the output
             if err.errno not in USER_ERRNOS:
@@ -225,10 +244,21 @@ def build_report(*, month: str | None = None, config: str | Path | dict | None =
             raise ReportError(f"cannot write the report {out}: {describe_os_error(err)}"
                               ) from None
     result = ReportResult(out=out, month=month, config=cfg, sections=tuple(results),
-                          headline=headline, seconds=round(time.perf_counter() - started, 1))
+                          headline=headline, seconds=round(time.perf_counter() - started, 1),
+                          engine=choice)
     verdict = "done" if result.ok else f"FAILED sections: {', '.join(result.failed)}"
     say(f"clvkit report: {verdict} in {result.seconds:.1f} s -> {out / 'index.html'}")
     return result
+
+
+def _engine_tables(loaded, choice: EngineChoice, period) -> ReportTables:
+    """The report tables of ``loaded`` on the chosen engine (with the month's cuts)."""
+    try:
+        return engine_tables(loaded.transactions, loaded.returns, engine=choice.name,
+                             cuts=report_cuts(period), memory_limit=choice.memory_limit)
+    except ClvError as err:
+        raise ReportError(f"engine {choice.name} could not build the report tables: "
+                          f"{err}") from None
 
 
 # --------------------------------------------------------------------------- command line

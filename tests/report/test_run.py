@@ -286,3 +286,29 @@ def test_target_lists_are_exported_linked_listed_and_identical_on_rerun(email_pa
     assert at_risk["spend_to_date"].is_monotonic_decreasing
     for name in ("02-segments.html", "02-segments.ipynb", "manifest.json"):
         assert sha(out / name) == sha(again / name), name
+
+@pytest.mark.notebooks
+def test_predictions_stream_every_customer_to_the_pack_identically_on_rerun(tmp_path):
+    # issue 19: a generated shop (write_transactions_at_scale); the predictions page writes
+    # 07-predictions-customers.parquet, lists it as an export, links it, same bytes on rerun
+    from clvkit.synthetic import write_transactions_at_scale
+
+    data = tmp_path / "shop.parquet"
+    write_transactions_at_scale(data, n_customers=3000, frequency=2.0, seed=5)
+    cfg = tiny_config(data, sections=["predictions"], currency="USD")
+    cfg["data"] = {"path": str(data)}
+    for run in ("a", "b"):
+        result = build_report(month="2024-12", config=cfg, out=tmp_path / run, progress=None)
+        assert result.ok, [(s.name, s.error) for s in result.sections]
+    name = "07-predictions-customers.parquet"
+    first, again = (tmp_path / run / name for run in ("a", "b"))
+    assert first.read_bytes() == again.read_bytes()
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
+    section = next(s for s in manifest["sections"] if s["name"] == "predictions")
+    assert section["exports"] == [name]
+    assert name in {o["path"] for o in manifest["outputs"]}
+    assert f'href="{name}"' in (tmp_path / "a" / "07-predictions.html").read_text("utf-8")
+    table = pd.read_parquet(first)
+    assert len(table) == 3000 and table["customer_id"].is_unique
+    assert table["customer_id"].str.fullmatch(r"c-[0-9a-f]{12}").all()   # pseudonyms
+    assert (table["clv_margin_lower"] <= table["clv_margin_upper"]).all()

@@ -341,3 +341,21 @@ def test_the_p_alive_axis_names_the_extract_date_of_a_partial_month():
     partial = label(pd.Timestamp("2024-03-15"))
     assert partial == "P(alive) at the end of 15 March 2024 (extract date)"
     assert label(pd.Timestamp("2024-03-31")) == "P(alive) at the end of the month"
+
+
+def test_every_customers_predictions_are_streamed_into_the_pack_folder(forecasts, tmp_path):
+    # issue 19: the per-customer table is written chunk by chunk beside the page
+    cfg, data, month, fc = forecasts["synthetic"]
+    path = P.write_customer_predictions(fc, folder=tmp_path, prefix="07-predictions")
+    assert path == tmp_path / "07-predictions-customers.parquet"
+    back = pd.read_parquet(path).set_index("customer_id")
+    expected = fc.result.customers.copy()
+    expected.attrs = {}
+    pd.testing.assert_frame_equal(back, expected, check_exact=True, check_index_type=False)
+    text = P.customers_file_text(path, fc)
+    assert "](07-predictions-customers.parquet)" in text
+    assert f"{len(back):,} rows" in text
+    # no model: no file, no text
+    _, _, _, rule_based = forecasts["plain_csv"]
+    assert P.write_customer_predictions(rule_based, folder=tmp_path / "x") is None
+    assert P.customers_file_text(None, rule_based) == ""

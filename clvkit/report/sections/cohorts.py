@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import ReportData
-from ..month import month_end, observation_end, observed_upto
+from ..data import ReportData, observed_activity
+from ..month import month_end, observation_end
 from ..page import SectionPage, fmt, section_page, typed_options
 
 
@@ -16,10 +16,9 @@ def cohort_retention(data: ReportData, *, month: str, cohorts: int = 12) -> pd.D
     :func:`clvkit.crm.cohort_matrix` cut to the last ``cohorts`` rows and
     ``cohorts`` ages (plot it with :func:`clvkit.plotting.cohort_heatmap`).
     """
-    from ...crm import cohort_matrix
+    from ...crm import activity_cohorts
 
-    matrix = cohort_matrix(observed_upto(data.transactions, data, month), period="M",
-                           value="retention")
+    matrix = activity_cohorts(observed_activity(data, month), period="M", value="retention")
     sizes = matrix.attrs["cohort_size"]
     acquired = sizes.index[sizes.to_numpy() > 0]        # months that acquired no one are no cohort
     out = matrix.loc[acquired].iloc[-cohorts:, :cohorts].copy()

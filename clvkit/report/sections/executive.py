@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ... import columns as C
-from ..data import ReportData
+from ..data import ReportData, report_tables
 from ..month import report_month
 from ..page import (
     SectionPage,
@@ -23,10 +23,12 @@ from ..page import (
     section_page,
     typed_options,
 )
+from ..tables import ReportTables
 from .quality import data_gaps
 
 
-def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
+def month_kpis(data: ReportData, *, options: dict | None = None,
+               tables: ReportTables | None = None) -> pd.DataFrame:
     """Monthly KPIs of :func:`clvkit.crm.monthly_kpis` plus the retention-model CLV and LTV:CAC.
 
     Definitions: :data:`clvkit.metrics.METRICS`. ``retention_clv`` is the
@@ -38,20 +40,27 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     the mean CAC of the month's new customers (only when the data have customer CAC).
     ``returns`` is the month's returns, cancellations and credit notes (the negative
     rows set apart by the loader, as a positive amount) plus the refunds column on the
-    month's purchases; ``net_revenue`` is ``revenue - returns``.
+    month's purchases; ``net_revenue`` is ``revenue - returns``. Everything is computed
+    from the report tables (``tables``, default :func:`clvkit.report.data.report_tables`).
     """
-    from ...crm import churn_base, monthly_kpis
+    from ...crm import activity_churn_base, activity_kpis
     from ...formulas import retention_clv
 
     options = typed_options(options)
-    tx = data.transactions
-    kpis = monthly_kpis(tx, period="M")
-    rate = np.full(len(tx), options["margin"])
+    tables = report_tables(data) if tables is None else tables
+    act = tables.activity
+    first = int(act["period"].min())
+    span = pd.PeriodIndex.from_ordinals(np.arange(first, int(act["period"].max()) + 1),
+                                        freq="M")
+    kpis = activity_kpis(act, period="M", revenue=tables.revenue(span))
     if data.has("customers") and "margin" in data.customers:
-        rate = tx[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(options["margin"])
-    month_of = tx[C.DATE].dt.to_period("M")
-    margin = (tx[C.AMOUNT] * rate).groupby(month_of).sum().reindex(kpis.index).fillna(0.0)
-    base = churn_base(tx, period="M").shift(1)
+        rate = act[C.CUSTOMER_ID].map(data.customers["margin"]).fillna(options["margin"])
+        margin = pd.Series(np.bincount(act["period"].to_numpy() - first,
+                                       weights=act["revenue"].to_numpy(float) * rate.to_numpy(
+                                           float), minlength=len(span)), index=kpis.index)
+    else:
+        margin = kpis["revenue"] * options["margin"]
+    base = activity_churn_base(act, period="M").shift(1)
     per_customer = margin / base.replace(0, np.nan)
     retention = (1 - kpis["churn_rate"]).clip(upper=0.999)
     ok = (per_customer.notna() & retention.notna()).to_numpy()
@@ -59,7 +68,7 @@ def month_kpis(data: ReportData, *, options: dict | None = None) -> pd.DataFrame
     clv[ok] = retention_clv(per_customer.to_numpy()[ok], retention=retention.to_numpy()[ok],
                             discount_rate=monthly_discount(options))
     kpis["retention_clv"] = clv
-    returned = monthly_returns(data).reindex(kpis.index).fillna(0.0)
+    returned = tables.returns().reindex(kpis.index).fillna(0.0)
     kpis["returns"] = returned
     kpis["net_revenue"] = kpis["revenue"] - returned
     if data.has("customers") and "cac" in data.customers:
@@ -108,7 +117,7 @@ def _cut(data: ReportData, end: pd.Timestamp) -> ReportData:
     keep = {name: frame.loc[frame[C.DATE] <= end]
             for name in ("transactions", "returns")
             if (frame := getattr(data, name)) is not None}
-    return dataclasses.replace(data, **keep)
+    return dataclasses.replace(data, tables=None, **keep)
 
 
 def headline_numbers(data: ReportData, *, month: str, benchmarks: dict | None = None,
@@ -159,8 +168,12 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
                           "last_year": row(period - 12)}).astype(float)
     current = report_month(data, month)
     if current.partial:
+        tables = report_tables(data)
         for column, back in (("previous", 1), ("last_year", 12)):
-            cut = _kpis_with_gaps(_cut(data, current.comparison_end(back)), options=options)
+            stop = comparison_stop(current, back)
+            cut = _kpis_with_gaps(data, options=options,
+                                  tables=(tables.upto(stop) if stop in tables.cuts else
+                                          report_tables(_cut(data, current.comparison_end(back)))))
             earlier = period - back
             table[column] = (cut.loc[earlier, keys].astype(float) if earlier in cut.index
                              else np.nan)
@@ -184,7 +197,38 @@ def _headline(kpis: pd.DataFrame, data: ReportData, *, month: str,
     return out
 
 
-def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.DataFrame:
+def comparison_stop(current, months_back: int) -> int:
+    """The like-for-like cut of ``months_back`` earlier as a stop day (days since 1970, exclusive).
+
+    Examples
+    --------
+    >>> from clvkit.report.month import ReportMonth
+    >>> comparison_stop(ReportMonth("2024-03", pd.Timestamp("2024-03-15")), 1)  # 16 Feb
+    19769
+    """
+    end = current.comparison_end(months_back)
+    return int((end.normalize() - pd.Timestamp("1970-01-01")).days) + 1
+
+
+def comparison_stops(current) -> tuple[int, ...]:
+    """The stop days of the cuts :func:`headline_numbers` needs (none for a complete month)."""
+    return tuple(comparison_stop(current, back) for back in (1, 12)) if current.partial else ()
+
+
+def report_cuts(current) -> tuple[int, ...]:
+    """Every cut (stop day) a report of ``current`` needs.
+
+    For a month in progress: the like-for-like comparisons and the observation stop
+    (the day after the extract date); none for a complete month.
+    """
+    if not current.partial:
+        return ()
+    stop = int((current.as_of.normalize() - pd.Timestamp("1970-01-01")).days) + 1
+    return (*comparison_stops(current), stop)
+
+
+def _kpis_with_gaps(data: ReportData, *, options: dict | None = None,
+                    tables: ReportTables | None = None) -> pd.DataFrame:
     """:func:`month_kpis` with every number of a month without transactions NaN (n/a, not 0).
 
     ``attrs["gaps"]`` lists those months (``YYYY-MM``). A gap also distorts the
@@ -193,8 +237,8 @@ def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.Data
     month after it. Those values are n/a too, listed in ``attrs["distorted"]``
     (month -> KPI names), rather than shown as if the gap were lost customers.
     """
-    kpis = month_kpis(data, options=options)
-    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[_active_by_month(data) == 0]}
+    kpis = month_kpis(data, options=options, tables=tables)
+    gaps = set(data_gaps(data)) | {str(p) for p in kpis.index[kpis["active_customers"] == 0]}
     kpis.loc[[p for p in kpis.index if str(p) in gaps]] = np.nan    # a gap is n/a, not 0
     distorted: dict[str, list[str]] = {}
     for gap in sorted(gaps):
@@ -217,13 +261,6 @@ def _kpis_with_gaps(data: ReportData, *, options: dict | None = None) -> pd.Data
 CHURN_WINDOW = 3
 
 
-def _active_by_month(data: ReportData) -> pd.Series:
-    """Active customers per month (0 in months without transactions)."""
-    from ...crm import active_customers
-
-    return active_customers(data.transactions, period="M")
-
-
 def definitions_text(data: ReportData, *, month: str, currency: str,
                      options: dict | None = None,
                      names: tuple[str, ...] | None = None) -> str:
@@ -236,10 +273,10 @@ def definitions_text(data: ReportData, *, month: str, currency: str,
     from ...metrics import CLV_FAMILY, KPI_NAMES, definitions_markdown
 
     options = typed_options(options)
-    start = data.transactions[C.DATE].min()
+    start = report_tables(data).first_day
     notes = {
         "new_customers": (f"The data start on {start:%d %B %Y}; customers who bought before "
-                          "that are new when first seen." if pd.notna(start) else ""),
+                          "that are new when first seen." if start is not None else ""),
         "churn_rate": ("Churn and retention need not add up to 100%: retention compares two "
                        "consecutive months, while churn counts only customers who have gone "
                        "three full months without a purchase, as a share of everyone who "

@@ -16,7 +16,9 @@ months); the models are then refitted on all of it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -524,22 +526,59 @@ def plot_forecast(fc: Forecast, *, ax=None):
     return ax
 
 
+#: Chunk of customers streamed at a time to the per-customer predictions file.
+CUSTOMERS_FILE_CHUNK = 500_000
+
+
+def write_customer_predictions(fc: Forecast, *, folder: str | os.PathLike,
+                               prefix: str = "07-predictions") -> Path | None:
+    """Stream every customer's predictions to ``<prefix>-customers.parquet`` in ``folder``.
+
+    The columns of :meth:`clvkit.models.CustomerScores.frame` (P(alive), expected
+    purchases next month and, with a spend model, the CLV of revenue and margin, each
+    with its 95% model range), written chunk by chunk (bounded memory for millions of
+    customers). None (no file) when no model fits or the intervals are not delta-method.
+    """
+    scores = getattr(fc.result, "scores", None) if fc.fits else None
+    if scores is None:
+        return None
+    path = Path(folder) / f"{prefix}-customers.parquet"
+    scores.write_parquet(path, chunk_size=CUSTOMERS_FILE_CHUNK, force=True)
+    return path
+
+
+def customers_file_text(path: Path | None, fc: Forecast) -> str:
+    """One line linking the per-customer predictions file (empty without one)."""
+    if path is None:
+        return ""
+    what = "P(alive), expected purchases next month" + (
+        f" and the {HORIZON_MONTHS}-month CLV" if fc.result.has_clv else "")
+    return (f"Every customer's predictions ({what}, each with its 95% model range): "
+            f"[{_text(path.name)}]({path.name}), {len(fc.result.scores):,} rows (Parquet).")
+
+
 def build(data: ReportData, *, month: str, title: str, currency: str, time_unit: str = "W",
-          options: dict | None = None) -> SectionPage:
+          options: dict | None = None, folder: str | os.PathLike | None = None,
+          prefix: str = "07-predictions") -> SectionPage:
     """The predictions page: model comparison and choice, forecasts with ranges, at-risk list.
 
+    With ``folder``, every customer's predictions are streamed there
+    (:func:`write_customer_predictions`) and text ``customers_file`` links the file.
     Returns a :class:`~clvkit.report.sections._common.SectionPage` with texts ``summary``,
-    ``assumptions`` and ``at_risk``, tables ``comparison`` (None without a holdout) and
-    ``at_risk``, and figure ``forecast``.
+    ``assumptions``, ``at_risk`` and ``customers_file``, tables ``comparison`` (None
+    without a holdout) and ``at_risk``, and figure ``forecast``.
     """
     options = _options(options)
     fc = forecast(data, month=month, time_unit=time_unit, options=options)
     risky = at_risk_customers(fc, n=options["top_n"], threshold=options["at_risk_threshold"])
+    path = (write_customer_predictions(fc, folder=folder, prefix=prefix)
+            if folder is not None else None)
     return section_page(
         "predictions", title=title, month=month,
         text={"summary": predictions_text(fc, data, month=month, currency=currency),
               "assumptions": assumptions_text(fc, data, options, currency=currency),
-              "at_risk": at_risk_text(risky, currency=currency, customers=fc.customers)},
+              "at_risk": at_risk_text(risky, currency=currency, customers=fc.customers),
+              "customers_file": customers_file_text(path, fc)},
         tables={"comparison": comparison_display(fc),
                 "at_risk": at_risk_display(risky, currency=currency)},
         figures={"forecast": plot_forecast(fc)})

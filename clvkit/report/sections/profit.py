@@ -27,6 +27,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     and ``options["cost_per_contact"]`` per campaign touch; acquisition cost
     the customers' ``cac`` when present.
     """
+    from ...contract import ids_in
     from ...segments import customer_profit
 
     options = typed_options(options)
@@ -34,7 +35,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
     ret = observed_upto(data.returns, data, month)
     margin, cac, contacts = options["margin"], None, None
     if data.has("customers"):
-        customers = data.customers.loc[data.customers.index.isin(tx[C.CUSTOMER_ID])]
+        customers = data.customers.loc[ids_in(data.customers.index, tx[C.CUSTOMER_ID])]
         margin = customers["margin"] if "margin" in customers else margin
         cac = customers["cac"] if "cac" in customers else None
     if data.has("touches"):
@@ -45,7 +46,7 @@ def profit_table(data: ReportData, *, month: str, options: dict | None = None) -
                              cost_per_order=options["cost_per_order"],
                              cost_per_contact=options["cost_per_contact"],
                              contacts=contacts, acquisition_cost=cac)
-    profit = profit.loc[profit.index.isin(tx[C.CUSTOMER_ID])]
+    profit = profit.loc[ids_in(profit.index, tx[C.CUSTOMER_ID])]
     profit.attrs["margin"] = "customers" if isinstance(margin, pd.Series) else "option"
     return profit
 

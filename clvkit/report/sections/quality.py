@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from ... import columns as C
-from ..data import ReportData
+from ..data import ReportData, report_tables
 from ..month import month_end
 from ..page import SectionPage, fmt, md_text, section_page
 
@@ -61,26 +61,27 @@ def revenue_bridge_table(data: ReportData, *, month: str, currency: str) -> pd.D
     out.index = [("= " if s.endswith(" revenue") else "" if s.startswith("all") else "- ") + s
                  for s in out.index]
     out.index.name = "step"
-    mine = data.transactions.loc[data.transactions[C.DATE].dt.to_period("M")
-                                 == pd.Period(month, "M"), C.AMOUNT]
-    out.loc["report: gross revenue of the month"] = [len(mine), fmt(mine.sum(), "currency",
-                                                                    currency, 2)]
-    net = _monthly_revenue(data, net=True)
+    monthly = report_tables(data).monthly.set_index("period")
     period = pd.Period(month, "M")
+    lines = int(monthly["rows"].get(period.ordinal, 0))
+    out.loc["report: gross revenue of the month"] = [
+        lines, fmt(float(monthly["revenue"].get(period.ordinal, 0.0)), "currency", currency, 2)]
+    net = _monthly_revenue(data, net=True)
     out.loc["report: net revenue of the month"] = [
-        len(mine), fmt(net.get(period, 0.0), "currency", currency, 2)]
+        lines, fmt(net.get(period, 0.0), "currency", currency, 2)]
     return out
 
 
 def _monthly_revenue(data: ReportData, *, net: bool = False) -> pd.Series:
     """The report's gross (or net: less returns and refunds) revenue per month."""
-    tx = data.transactions
-    gross = tx[C.AMOUNT].groupby(tx[C.DATE].dt.to_period("M")).sum()
+    tables = report_tables(data)
+    sold = tables.monthly.loc[tables.monthly["rows"] > 0]
+    gross = pd.Series(sold["revenue"].to_numpy(dtype=float), name=C.AMOUNT,
+                      index=pd.PeriodIndex.from_ordinals(sold["period"].to_numpy(), freq="M",
+                                                         name=C.DATE))
     if not net:
         return gross
-    from .executive import monthly_returns
-
-    returned = monthly_returns(data)
+    returned = tables.returns()
     months = gross.index.union(returned.index)
     return gross.reindex(months, fill_value=0.0) - returned.reindex(months, fill_value=0.0)
 
@@ -202,9 +203,10 @@ def data_quality_text(data: ReportData, *, currency: str, month: str | None = No
     if totals.get("unreadable_date_rows"):
         text += (f" {totals['unreadable_date_rows']:,} rows have a date that could not be "
                  "read and belong to no month.")
-    tx = data.transactions
-    if len(tx):
-        first, last = tx[C.DATE].min(), tx[C.DATE].max()
+    activity = report_tables(data).activity
+    if len(activity):
+        first, last = (pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(d))
+                       for d in (activity["first_day"].min(), activity["last_day"].max()))
         text += (f"\n\nThe purchases run from {first:%d %B %Y} to {last:%d %B %Y}")
         if month is not None:
             lag = (last.normalize() - month_end(month)).days
