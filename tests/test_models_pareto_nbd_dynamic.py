@@ -102,6 +102,24 @@ def test_gaps_in_the_covariate_table_are_refused(apparel):
         dynamic_data(tx, holed, calibration_end="2006-12-31", trans=GC, life=[])
 
 
+def test_ids_of_another_type_in_the_covariate_table_are_named(apparel):
+    tx, _, _, dyn = apparel
+    numbered = dyn.assign(customer_id=dyn["customer_id"].astype(int))
+    with pytest.raises(DataValidationError, match="customer ids are str in the transactions "
+                       "and int64 in the covariate table"):
+        dynamic_data(tx, numbered, calibration_end="2006-12-31", trans=GC, life=[])
+
+
+def test_a_single_column_name_is_one_dynamic_covariate(apparel):
+    tx, _, _, dyn = apparel
+    with pytest.raises(ClvError, match=r"`trans` names \['Gender'\] more than once"):
+        ParetoNBDDynamic().fit(tx, covariates=dyn, calibration_end="2006-12-31",
+                               trans=["Gender", "Gender"])
+    fit = ParetoNBDDynamic().fit(tx, covariates=dyn, calibration_end="2006-12-31",
+                                 trans="High.Season")
+    assert fit.coefficient_names == ("trans.High.Season",)
+
+
 @pytest.fixture(scope="module")
 def small_dynamic(apparel):
     """The dynamic fit on 150 customers (Channel on both processes): quick to refit."""
