@@ -94,15 +94,15 @@ def test_exercises_are_nbgrader_cells_with_hidden_tests(path):
             assert cell.cell_type == "markdown" and "### BEGIN SOLUTION" in cell.source
 
 
-def test_later_sections_do_not_call_an_exercise_function():
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_later_sections_do_not_call_an_exercise_function(path):
     # in the student edition the function raises NotImplementedError until solved: a later
-    # section calling it crashes for every student who has not solved it yet (issue 22:
-    # notebook 09's section 5 called Exercise 1's `rate_multipliers`). Notebook 09 only:
-    # 02 (`top_share`, cell 50) and 07 (`retention_by_year`, cell 13) still do; left to
-    # their owners
+    # section calling it crashes for every student who has not solved it yet (notebook 09's
+    # section 5 called Exercise 1's `rate_multipliers`, 07's section 3 `retention_by_year`).
+    # A method of the same name (`conc.top_share(...)`, clvkit's) is not the exercise's.
     import re
 
-    nb = _read(next(p for p in NOTEBOOKS if p.stem == "09-covariates"))
+    nb = _read(path)
     heads = [i for i, c in enumerate(nb.cells)
              if c.cell_type == "markdown" and c.source.startswith("## ")] + [len(nb.cells)]
     for check in (c for c in find_checks(nb) if c.kind == "auto"):
@@ -110,7 +110,8 @@ def test_later_sections_do_not_call_an_exercise_function():
         section_end = next(h for h in heads if h > check.position)
         for name in re.findall(r"^def (\w+)\(", answer, flags=re.M):
             callers = [i for i, cell in enumerate(nb.cells[section_end:], start=section_end)
-                       if cell.cell_type == "code" and re.search(rf"\b{name}\(", cell.source)]
+                       if cell.cell_type == "code"
+                       and re.search(rf"(?<![.\w]){name}\(", cell.source)]
             assert not callers, f"cells {callers} call the exercise's `{name}`"
 
 
