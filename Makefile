@@ -11,7 +11,7 @@ EXTRAS := notebooks,dev,scale,course,docs
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: setup java browser sandbox student test unit spark unit-portable docs nbval notebooks report bench \
+.PHONY: setup java browser sandbox student test unit slow unit-portable docs nbval notebooks report bench \
   lint clean data-synthetic
 
 setup: $(STAMP)
@@ -52,16 +52,16 @@ student/notebooks/.clvkit-course.json: | $(STAMP)
 	$(BIN)/clvkit course release student/notebooks
 	rm -rf student/data && cp -r data student/data
 
-## the full test suite: fast unit tests first, the Spark engine tests, the documentation site,
-## then strict notebook validation
-test: unit spark docs nbval
+## the full test suite: fast unit tests first, the slow tests (Spark, simulation recoveries),
+## the documentation site, then strict notebook validation
+test: unit slow docs nbval
 
 unit: $(STAMP) java browser
-	$(BIN)/python -m pytest -p no:nbval -q -m "not notebooks and not spark" tests clvkit
+	$(BIN)/python -m pytest -p no:nbval -q -m "not notebooks and not spark and not slow" tests clvkit
 
-## the tests that run Spark SQL in a local session (a JVM: slower than the unit tests)
-spark: $(STAMP) java
-	$(BIN)/python -m pytest -p no:nbval -q -m "spark and not notebooks" tests
+## the slow tests: Spark SQL in a local session (a JVM), simulation recoveries, many refits
+slow: $(STAMP) java
+	$(BIN)/python -m pytest -p no:nbval -q -m "(spark or slow) and not notebooks" tests
 
 ## the unit suite on "another machine": a UTC+14 time zone, the C locale without UTF-8 mode,
 ## one BLAS thread, numpy's AVX-512 loops switched off (results must not depend on any of them)

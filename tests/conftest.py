@@ -27,7 +27,7 @@ def spark():
     """One local SparkSession (``local[2]``) for the whole test session.
 
     Every test that uses it is marked ``spark`` (see :func:`pytest_collection_modifyitems`):
-    a JVM and Python workers make these tests slow, so ``make spark`` runs them and
+    a JVM and Python workers make these tests slow, so ``make slow`` runs them and
     ``make unit`` leaves them out. Without Java they FAIL with the fix, they are not skipped.
     """
     from clvkit.engines import local_spark
@@ -39,7 +39,7 @@ def spark():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test that uses the ``spark`` fixture ``spark`` (run by ``make spark``)."""
+    """Mark every test that uses the ``spark`` fixture ``spark`` (run by ``make slow``)."""
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)

@@ -2,7 +2,7 @@
 
 Spark tests share one local SparkSession per test session (the ``spark`` fixture of
 ``tests/conftest.py``: ``local[2]``, no UI, 4 shuffle partitions), and are marked ``spark``
-by it: ``make spark`` runs them, ``make unit`` does not. They need Java: without it they FAIL
+by it: ``make slow`` runs them, ``make unit`` does not. They need Java: without it they FAIL
 with the fix in the message (CI installs it with ``make java``), they are not skipped.
 """
 

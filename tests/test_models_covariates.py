@@ -240,7 +240,8 @@ def test_all_zero_covariates_reduce_exactly_to_the_base_model():
     for name, value in dataclasses.asdict(base.params).items():
         assert getattr(fit.params, name) == pytest.approx(value, rel=1e-7)
     assert fit.log_likelihood == pytest.approx(base.log_likelihood, rel=1e-12, abs=1e-9)
-    with pytest.raises(ConvergenceError, match="NOT positive definite"):
+    # strict (the default) refuses the constant column before fitting, naming it
+    with pytest.raises(DataValidationError, match=r"`z` of `trans` is constant \(0 "):
         ParetoNBD().fit(summary, covariates=cov, trans=["z"])
 
 
@@ -617,6 +618,7 @@ def test_bootstrap_replicates_every_parameter_and_coefficient(full, full_boot):
     assert ratio[coef].between(0.6, 1.6).all(), ratio
 
 
+@pytest.mark.slow
 def test_bootstrap_is_reproducible_whatever_the_workers(full, full_boot):
     again = full.bootstrap(n=30, seed=7, n_jobs=2)
     pd.testing.assert_frame_equal(again.replicates, full_boot.replicates)
@@ -737,3 +739,63 @@ def test_covariates_are_declared_by_the_model_alone():
     assert new.iloc[1] == pytest.approx(new.iloc[0] * np.exp(fit.coefficients[0]), rel=1e-12)
     boot = fit.bootstrap(n=5, seed=1)
     assert boot.converged.all() and list(boot.replicates.columns) == ["r", "alpha", "trans.z"]
+
+
+# ---------------------------------------------------------------------------------------------
+# mistakes a user makes (issue 22's stranger test)
+
+
+def test_default_row_numbers_as_covariate_index_are_refused(apparel):
+    # the frame read from a CSV without set_index: its 0..n-1 row numbers matched the
+    # summary's text ids '1'..'599' silently (the wrong customers' covariates)
+    summary, cov = apparel
+    with pytest.raises(DataValidationError, match=r"default 0\.\.n-1 .*set_index\('customer_id'\)"):
+        ParetoNBD().fit(summary, covariates=cov.reset_index(), trans=["Channel"])
+
+
+def test_ids_matching_only_as_text_name_both_types(apparel):
+    summary, cov = apparel
+    numbered = summary.set_axis(summary.index.astype(int))
+    with pytest.raises(DataValidationError, match="customer ids are int64 in the summary and "
+                       "str in the covariates"):
+        ParetoNBD().fit(numbered, covariates=cov, trans=["Channel"])
+
+
+def test_unknown_reference_column_is_named(apparel):
+    summary, cov = apparel
+    cat = cov.assign(Channel=cov["Channel"].map({0: "online", 1: "store"}))
+    with pytest.raises(ClvError, match=r"`reference` names \['Chanel'\].*\['Gender', 'Channel'\]"):
+        ParetoNBD().fit(summary, covariates=cat, **BOTH, reference={"Chanel": "store"})
+
+
+@pytest.mark.parametrize(("extra", "trans", "match"), [
+    ({}, ["Gender", "Gender"], r"`trans` names \['Gender'\] more than once"),
+    ({"one": 1}, ["Gender", "one"], r"`one` of `trans` is constant \(1 "),
+    ({"G2": "2G"}, ["Gender", "G2"], r"`G2` of `trans` is a linear combination of \['Gender'\]"),
+])
+def test_unidentifiable_covariates_are_refused_naming_the_column(apparel, extra, trans, match):
+    summary, cov = apparel
+    extra = {k: 2 * cov["Gender"] if v == "2G" else v for k, v in extra.items()}
+    with pytest.raises(ClvError, match=match):
+        ParetoNBD().fit(summary, covariates=cov.assign(**extra), trans=trans)
+
+
+def test_a_single_column_name_is_one_covariate(apparel):
+    summary, cov = apparel
+    one = ParetoNBD().fit(summary, covariates=cov, trans="Gender", life="Channel")
+    assert one.coefficient_names == ("trans.Gender", "life.Channel")
+
+
+def test_clvtools_path_gets_the_same_degeneracy_check(apparel):
+    # BG/NBD with Gender and Channel in both processes on the apparel data: a0 and b0 grow
+    # without bound as life.Channel falls; the default path runs off and is refused, and
+    # CLVTools' path, which stops at a=5726, b=42251 (intervals 1e-57..1e64), is too
+    from clvkit.models import BGNBD
+
+    summary, cov = apparel
+    for method in ("clvkit", "clvtools"):
+        with pytest.raises(ConvergenceError, match=r"degenerate estimate .*: a, b"):
+            BGNBD().fit(summary, covariates=cov, **BOTH, method=method)
+    with pytest.warns(UserWarning, match=r"degenerate .*: a, b, life\.Channel"):
+        loose = BGNBD().fit(summary, covariates=cov, **BOTH, method="clvtools", strict=False)
+    assert not loose.success

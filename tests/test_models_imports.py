@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import clvkit
 
 PACKAGE_DIR = Path(clvkit.__file__).parent
@@ -157,6 +159,7 @@ for name in sys.argv[1:]:
 """
 
 
+@pytest.mark.slow
 def test_every_model_module_imports_first():
     # a circle hidden behind an import order shows when a module is imported first
     modules = sorted(m for m in import_graph() if m.startswith("clvkit.models."))

@@ -75,6 +75,7 @@ def test_analytic_gradient_matches_differences(grid, static_fit):
         assert g[:, j].sum() == pytest.approx(fd, rel=1e-6, abs=1e-6), j
 
 
+@pytest.mark.slow
 def test_fit_with_constant_covariates_reproduces_the_static_fit(apparel):
     tx, summary, static, dyn = apparel
     one = ParetoNBD().fit(summary, covariates=static, trans=["Channel"], life=["Channel"])
@@ -99,6 +100,24 @@ def test_gaps_in_the_covariate_table_are_refused(apparel):
     holed = dyn.drop(index=dyn.index[(dyn.customer_id == "7") & (dyn.period == "2005-06-05")])
     with pytest.raises(DataValidationError, match=r"7.*not consecutive periods"):
         dynamic_data(tx, holed, calibration_end="2006-12-31", trans=GC, life=[])
+
+
+def test_ids_of_another_type_in_the_covariate_table_are_named(apparel):
+    tx, _, _, dyn = apparel
+    numbered = dyn.assign(customer_id=dyn["customer_id"].astype(int))
+    with pytest.raises(DataValidationError, match="customer ids are str in the transactions "
+                       "and int64 in the covariate table"):
+        dynamic_data(tx, numbered, calibration_end="2006-12-31", trans=GC, life=[])
+
+
+def test_a_single_column_name_is_one_dynamic_covariate(apparel):
+    tx, _, _, dyn = apparel
+    with pytest.raises(ClvError, match=r"`trans` names \['Gender'\] more than once"):
+        ParetoNBDDynamic().fit(tx, covariates=dyn, calibration_end="2006-12-31",
+                               trans=["Gender", "Gender"])
+    fit = ParetoNBDDynamic().fit(tx, covariates=dyn, calibration_end="2006-12-31",
+                                 trans="High.Season")
+    assert fit.coefficient_names == ("trans.High.Season",)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +155,7 @@ def test_dynamic_bootstrap_resamples_customers_with_their_covariate_histories(sm
     np.testing.assert_allclose(theta, direct._theta(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_dynamic_bootstrap_is_seeded_and_gives_intervals(small_dynamic):
     tx, dyn, fit = small_dynamic
     boot = fit.bootstrap(n=5, seed=4)

@@ -107,6 +107,7 @@ def test_customers_and_totals_are_consistent(bgnbd_data, result):
     assert c.attrs["discount_rate"] == 0.01 and c.attrs["discount_period"] == "M"
 
 
+@pytest.mark.slow
 def test_bootstrap_intervals_are_seeded_and_agree_with_delta(bgnbd_data, result):
     cal, full = bgnbd_data
     run = {"margin": 0.3, "discount_rate": 0.01, "interval": "bootstrap", "n_replicates": 40}

@@ -94,6 +94,33 @@ def test_exercises_are_nbgrader_cells_with_hidden_tests(path):
             assert cell.cell_type == "markdown" and "### BEGIN SOLUTION" in cell.source
 
 
+def test_later_sections_do_not_call_an_exercise_function():
+    # in the student edition the function raises NotImplementedError until solved: a later
+    # section calling it crashes for every student who has not solved it yet (issue 22:
+    # notebook 09's section 5 called Exercise 1's `rate_multipliers`). Notebook 09 only:
+    # 02 (`top_share`, cell 50) and 07 (`retention_by_year`, cell 13) still do; left to
+    # their owners
+    import re
+
+    nb = _read(next(p for p in NOTEBOOKS if p.stem == "09-covariates"))
+    heads = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "markdown" and c.source.startswith("## ")] + [len(nb.cells)]
+    for check in (c for c in find_checks(nb) if c.kind == "auto"):
+        answer = nb.cells[check.position - 1].source
+        section_end = next(h for h in heads if h > check.position)
+        for name in re.findall(r"^def (\w+)\(", answer, flags=re.M):
+            callers = [i for i, cell in enumerate(nb.cells[section_end:], start=section_end)
+                       if cell.cell_type == "code" and re.search(rf"\b{name}\(", cell.source)]
+            assert not callers, f"cells {callers} call the exercise's `{name}`"
+
+
+def test_notebook_09_visible_check_of_exercise_2_is_a_hint_not_the_formula():
+    nb = _read(next(p for p in NOTEBOOKS if p.stem == "09-covariates"))
+    check = next(c for c in find_checks(nb) if c.grade_id == "09-2")
+    visible = nb.cells[check.position].source.split("### BEGIN HIDDEN TESTS")[0]
+    assert "expected_purchases_new_customer" not in visible
+
+
 def _demo_notebook(path, sources):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)
                                                    for src in sources]), str(path))

@@ -449,6 +449,7 @@ def test_weekly_contacts_counts_every_send_in_its_week(with_effects):
         weekly_contacts(crm.touches, crm.transactions, start=end, until=end)
 
 
+@pytest.mark.slow
 def test_the_dynamic_model_recovers_the_true_effect_of_contacts(with_effects):
     """Campaign sends lower the dropout rate of their week (true coefficient -1.0): the
     95% interval of the Pareto/NBD with time-varying covariates (Bachmann, Meierer & Naef

@@ -82,6 +82,30 @@ def runs_off(model: Any, theta: np.ndarray) -> np.ndarray:
         shape & ((p > _SHAPE_LIMIT) | (p < 1 / _SHAPE_LIMIT)))
 
 
+def flat_along(objective: Callable[[np.ndarray], float], theta: np.ndarray,
+               k: int) -> np.ndarray:
+    """Which of the first ``k`` entries of ``theta`` (log parameters) the objective is flat along.
+
+    At a real maximum, multiplying any one parameter, or any two together (e.g. r and
+    alpha of a Gamma: same mean, less spread), by e^+-`_FLAT_STEP` lowers the likelihood
+    (raises the minimised ``objective``, a mean per customer, by `_FLAT_TOL` at least); a
+    flat or rising likelihood means the data do not pin those parameters down (the
+    optimiser stopped on a ridge or on its way to a boundary). Shared by the fits with and
+    without covariates.
+    """
+    f0 = objective(theta)
+    flat = np.zeros(theta.size, dtype=bool)
+    eye = np.eye(theta.size, dtype=bool)
+    pairs = [eye[i] | eye[j] for i in range(k) for j in range(i, k)]
+    for mask in pairs:
+        for step in (-_FLAT_STEP, _FLAT_STEP):
+            moved = theta.copy()
+            moved[mask] = np.clip(theta[mask] + step, -_LOG_BOUND, _LOG_BOUND)
+            if np.any(moved != theta) and objective(moved) < f0 + _FLAT_TOL:
+                flat |= mask
+    return flat
+
+
 # ---------------------------------------------------------------------------------------------
 # reading and validating data
 
@@ -701,22 +725,9 @@ class Model:
               w: np.ndarray) -> np.ndarray:
         """Parameters along which the objective does not fall 20x away from ``theta``.
 
-        At a real maximum, multiplying any one parameter, or any two together (e.g. r and
-        alpha of a Gamma: same mean, less spread), by e^+-`_FLAT_STEP` lowers the
-        likelihood; a flat or rising likelihood means the data do not pin those parameters
-        down (the optimiser stopped on a ridge or on its way to a boundary).
+        See `flat_along`.
         """
-        f0 = self._objective(theta, d, w, False)[0]
-        flat = np.zeros(theta.size, dtype=bool)
-        eye = np.eye(theta.size, dtype=bool)
-        pairs = [eye[i] | eye[j] for i in range(theta.size) for j in range(i, theta.size)]
-        for mask in pairs:
-            for step in (-_FLAT_STEP, _FLAT_STEP):
-                moved = np.clip(theta + step * mask, -_LOG_BOUND, _LOG_BOUND)
-                if np.any(moved != theta) and (
-                        self._objective(moved, d, w, False)[0] < f0 + _FLAT_TOL):
-                    flat |= mask
-        return flat
+        return flat_along(lambda th: self._objective(th, d, w, False)[0], theta, theta.size)
 
     def _names(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self.params_type)]

@@ -45,12 +45,15 @@ from .._validate import check_nonnegative, check_one_of
 from ..errors import ClvError, ConvergenceError, DataValidationError, example_rows
 from ..summary import compress_arrays
 from ._base import (
+    _FLAT_STEP,
+    _FLAT_TOL,
     _GRADIENT_TOL,
     _LOG_BOUND,
     RFT,
     FittedModel,
     check_customers,
     check_horizon,
+    flat_along,
     not_curving_down,
     one_blas_thread,
     prediction,
@@ -212,11 +215,51 @@ def encode_covariates(covariates: pd.DataFrame, names: Sequence[str], *,
     return CovariateEncoding(columns=tuple(names), levels=tuple(levels))
 
 
+def id_types_differ(ids: Any, other: Any, *, here: str, there: str) -> str:
+    """A sentence if customer ids ``ids`` and ``other`` match only as text, else "".
+
+    Examples
+    --------
+    >>> id_types_differ(pd.Index(["1", "2"]), pd.Index([1, 2]), here="the summary",
+    ...                 there="the covariates")
+    'customer ids are str in the summary and int64 in the covariates: convert one to the other'
+    >>> id_types_differ(pd.Index(["1"]), pd.Index([7]), here="a", there="b")
+    ''
+    """
+    a, b = pd.Index(ids), pd.Index(other)
+    if a.dtype == b.dtype or not np.isin(a.astype(str), b.astype(str)).any():
+        return ""
+    return (f"customer ids are {_dtype_name(a)} in {here} and {_dtype_name(b)} in {there}: "
+            "convert one to the other")
+
+
+def _dtype_name(index: pd.Index) -> str:
+    return "str" if (pd.api.types.is_object_dtype(index.dtype)
+                     or pd.api.types.is_string_dtype(index.dtype)) else str(index.dtype)
+
+
+def default_index(index: pd.Index) -> bool:
+    """Whether ``index`` is pandas' default 0..n-1 RangeIndex (no customer ids)."""
+    return (isinstance(index, pd.RangeIndex) and index.name is None and index.start == 0
+            and index.step == 1)
+
+
 def align(covariates: Any, index: pd.Index) -> pd.DataFrame:
-    """Rows of ``covariates`` for the customers of ``index`` (every one must be there)."""
+    """Rows of ``covariates`` for the customers of ``index`` (every one must be there).
+
+    A covariate frame with pandas' default 0..n-1 index is refused (its row numbers are not
+    customer ids) unless the customers ``index`` are row numbers too (a RangeIndex, e.g.
+    simulated customers). Integer ids match the text
+    ids of ``index``; text ids never match integer ids of ``index`` (the error says so).
+    """
     if not isinstance(covariates, pd.DataFrame):
         raise DataValidationError("`covariates` must be a DataFrame indexed by customer id, "
                                   f"got {type(covariates).__name__}")
+    if default_index(covariates.index) and not isinstance(index, pd.RangeIndex):
+        hint = (" (e.g. covariates.set_index('customer_id'))"
+                if "customer_id" in covariates.columns else "")
+        raise DataValidationError("the covariates have the default 0..n-1 row numbers as "
+                                  f"index: index them by customer id{hint}")
     dup = covariates.index.duplicated()
     _fail(covariates, dup, "the covariates have duplicated customer ids",
           "give one row per customer")
@@ -226,9 +269,11 @@ def align(covariates: Any, index: pd.Index) -> pd.DataFrame:
     pos = pd.Index(cov_index).get_indexer(index)
     missing = pos < 0
     if missing.any():
-        raise DataValidationError(
+        types = id_types_differ(index, covariates.index, here="the summary",
+                                there="the covariates")
+        raise DataValidationError(types or (
             f"no covariates for {example_rows(index[missing])} of the summary's customers; "
-            "the covariate frame must be indexed by the same customer ids")
+            "the covariate frame must be indexed by the same customer ids"))
     out = covariates.iloc[pos]
     out.index = index
     return out
@@ -444,8 +489,8 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
         raise ClvError(f"`method='clvtools'` is available for ParetoNBD and BGNBD, not "
                        f"{type(model).__name__}")
     known = tuple(model.covariate_links)
-    processes = {p: list(processes.get(p, ())) for p in known}
-    constrain = list(constrain)
+    processes = {p: as_names(f"`{p}`", processes.get(p)) for p in known}
+    constrain = as_names("`constrain`", constrain)
     if not any(processes.values()):
         raise ClvError("covariates given but no process names a column "
                        f"({' / '.join(f'`{p}`' for p in known)})")
@@ -460,9 +505,16 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
     prepare = getattr(model, "_prepare_customers", model._prepare)
     frame, w, unit = prepare(data, {}, weights, time_unit)
     cov = align(covariates, frame.index)
+    used = list(dict.fromkeys(c for cols in processes.values() for c in cols))
+    unknown = sorted(set(reference or {}) - set(used))
+    if unknown:
+        raise ClvError(f"`reference` names {unknown}, not a covariate column of the fit "
+                       f"({used})")
     layout = _Layout.build({p: encode_covariates(cov, cols, reference=_subset(reference, cols))
                             for p, cols in processes.items()}, constrain)
     z, group = layout.design(cov)
+    if strict:
+        check_identifiable(layout, z)
     cols = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
     cols["_group"] = group.astype(float)
     cols, w = compress_arrays(cols, w)
@@ -488,13 +540,21 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
     vals, _ = problem.values(theta)
     ll = float(np.sum(w * model._loglik_groups(vals, d, False)[0]))
     definite = not_curving_down(hess) is None
-    at_bound = runs_off(model, theta[:n_base])
+    # as for the fits without covariates (also for method="clvtools", which stops where
+    # it stops): a base parameter running off, or the likelihood flat along it, is degenerate
+    def objective(th: np.ndarray) -> float:
+        return problem.objective(th, False)[0]
+
+    flat = flat_along(objective, theta, n_base) | _ridge(objective, theta, hess)
+    at_bound = np.r_[runs_off(model, theta[:n_base]), np.zeros(theta.size - n_base, bool)]
+    at_bound |= flat
     ok = bool(np.isfinite(ll) and grad_norm < _GRADIENT_TOL and definite and not at_bound.any())
     message = (f"{res.message} (max |gradient| of mean objective = {grad_norm:.2g}; "
                f"Hessian {'positive definite' if definite else 'NOT positive definite'})")
     if at_bound.any():
-        message += ("; degenerate estimate (runs off towards 0 or infinity): "
-                    + ", ".join(np.array(model._names())[at_bound]))
+        message += ("; degenerate estimate (runs off towards 0 or infinity, or the "
+                    "likelihood is flat along it): "
+                    + ", ".join(np.array([*model._names(), *layout.names])[at_bound]))
     if not ok:
         text = (f"{type(model).__name__} with covariates did not converge: {message}; "
                 f"LL={ll:.6g}. Check the covariates (a level with no repeat buyers? "
@@ -519,6 +579,24 @@ def fit_static(model: Any, data: Any, *, covariates: pd.DataFrame,
         # customers without repeat purchases), for predictions that default to them
         _covariates=covariates[list(dict.fromkeys(c for cols in processes.values()
                                                   for c in cols))].copy())
+
+
+def _ridge(objective: Callable[[np.ndarray], float], theta: np.ndarray,
+           hess: np.ndarray) -> np.ndarray:
+    """The estimates along which the likelihood is flat in its softest direction.
+
+    `flat_along` moves base parameters one or two at a time; a ridge can also run through
+    base parameters and coefficients together (BG/NBD: a, b and a lifetime coefficient
+    growing together, each customer's a_i, b_i barely changing). Moving along the Hessian's
+    eigenvector of the smallest eigenvalue, by `_FLAT_STEP` in its largest entry, must
+    raise the minimised function both ways; if not, its main entries are flagged.
+    """
+    vec = np.linalg.eigh(hess)[1][:, 0]
+    step = vec * _FLAT_STEP / np.max(np.abs(vec))
+    f0 = objective(theta)
+    if min(objective(theta + step), objective(theta - step)) >= f0 + _FLAT_TOL:
+        return np.zeros(theta.size, dtype=bool)
+    return np.abs(step) >= _FLAT_STEP / 4
 
 
 #: Optimiser paths of `fit_static`: ours, or CLVTools' (opt-in, to reproduce its printed digits).
@@ -576,6 +654,44 @@ def covariates_or_base(model: Any, base_fit: Any, data: Any, *, covariates: Any,
     return fit_static(model, data, covariates=covariates,
                       processes={"trans": trans, "life": life}, constrain=constrain,
                       regularization=regularization, reference=reference, **kwargs)
+
+
+def as_names(what: str, names: Any) -> list[str]:
+    """Covariate column names as a list: a single string is one name; no name twice.
+
+    Examples
+    --------
+    >>> as_names("`trans`", "Gender"), as_names("`life`", None)
+    (['Gender'], [])
+    """
+    out = [] if names is None else [names] if isinstance(names, str) else list(names)
+    twice = sorted({c for c in out if out.count(c) > 1})
+    if twice:
+        raise ClvError(f"{what} names {twice} more than once")
+    return out
+
+
+def check_identifiable(layout: _Layout, z: Mapping[str, np.ndarray]) -> None:
+    """Refuse a process whose design cannot be estimated, naming the column.
+
+    With the base parameter as intercept, a design column that is constant (e.g. all 0) or
+    a linear combination of the process's other columns (e.g. one column twice the other)
+    leaves its coefficient undefined. ``z`` holds the distinct design rows per process.
+    """
+    for proc, enc in layout.encodings.items():
+        rows = z[proc]
+        basis = np.ones((len(rows), 1))
+        names = enc.names
+        for j, name in enumerate(names):
+            trial = np.column_stack([basis, rows[:, j]])
+            if np.linalg.matrix_rank(trial) < trial.shape[1]:
+                what = (f"is constant ({rows[0, j]:g} for every customer)"
+                        if np.ptp(rows[:, j]) == 0 else
+                        f"is a linear combination of {names[:j]}")
+                raise DataValidationError(
+                    f"covariate `{name}` of `{proc}` {what}: its coefficient cannot be "
+                    "estimated; drop it (strict=False fits anyway, with a warning)")
+            basis = trial
 
 
 def _subset(reference: Mapping[str, Any] | None, names: Sequence[str]) -> dict[str, Any]:

@@ -181,9 +181,10 @@ def delta_interval(fit: Any, method: str, data: pd.DataFrame, *, level: float = 
                    **kwargs: Any) -> PredictionInterval:
     """Interval of ``fit.<method>(data, **kwargs)`` by the delta method (no bootstrap).
 
-    The gradient of each customer's prediction with respect to the log parameters is taken
-    by central differences (step 1e-5, two predictions per parameter) and combined with the
-    covariance of the log parameters from the observed information (``fit.covariance()``):
+    The gradient of each customer's prediction with respect to the log parameters (and,
+    for a fit with covariates, the coefficients: every entry of ``fit.estimates()``) is
+    taken by central differences (step 1e-5, two predictions per parameter) and combined
+    with their covariance from the observed information (``fit.covariance()``):
     ``se = sqrt(g' Cov(log p) g)``. Per customer the interval is built on the log scale,
     ``est exp(-+ z se / est)`` (positive like the predictions; probabilities are capped
     at 1); the total's on the natural scale, ``sum -+ z se(sum)`` with the gradient of the
@@ -224,16 +225,30 @@ def delta_interval(fit: Any, method: str, data: pd.DataFrame, *, level: float = 
     if not hasattr(fit, method) or method.startswith("_"):
         raise ClvError(f"{fit.model_name} has no per-customer prediction `{method}`")
     estimate = getattr(fit, method)(data, **kwargs)
-    p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
-    cov_log = fit.covariance().to_numpy() / np.outer(p, p)
-    ptype = type(fit.params)
+    n_log = len(dataclasses.fields(fit.params))
+    if hasattr(fit, "with_estimates"):  # a fit with covariates: base parameters, coefficients
+        p = fit.estimates().to_numpy(dtype=float)
+        rebuild = fit.with_estimates
+    else:
+        p = np.asarray(dataclasses.astuple(fit.params), dtype=float)
+        ptype = type(fit.params)
+
+        def rebuild(values: np.ndarray) -> Any:
+            return dataclasses.replace(fit, params=ptype(*values))
+
+    # the coordinates: log base parameters, coefficients as they are
+    scale = np.concatenate([p[:n_log], np.ones(p.size - n_log)])
+    cov_log = fit.covariance().to_numpy() / np.outer(scale, scale)
+
+    def moved(step: np.ndarray) -> np.ndarray:
+        values = np.concatenate([p[:n_log] * np.exp(step[:n_log]), p[n_log:] + step[n_log:]])
+        return getattr(rebuild(values), method)(data, **kwargs).to_numpy()
+
     grad = np.empty((p.size, len(estimate)))
     for k in range(p.size):
         step = np.zeros(p.size)
         step[k] = 1e-5
-        up, down = (getattr(dataclasses.replace(fit, params=ptype(*(p * np.exp(s)))),
-                            method)(data, **kwargs).to_numpy() for s in (step, -step))
-        grad[k] = (up - down) / 2e-5
+        grad[k] = (moved(step) - moved(-step)) / 2e-5
     est = estimate.to_numpy()
     se = np.sqrt(np.einsum("kn,kl,ln->n", grad, cov_log, grad))
     with np.errstate(divide="ignore", invalid="ignore"):

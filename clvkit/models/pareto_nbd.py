@@ -607,8 +607,11 @@ class ParetoNBD(RFTModel):
         covariates : DataFrame, optional
             Static covariates, one row per customer, indexed by the same customer ids
             (extra rows are ignored; a missing customer is an error).
-        trans, life : sequence of str
-            Covariate columns of the purchase (alpha_i) and lifetime (beta_i) processes.
+        trans, life : str or sequence of str
+            Covariate columns of the purchase (alpha_i) and lifetime (beta_i) processes
+            (a string is one column). A constant column or one that is a linear
+            combination of the others is refused before fitting (``strict=False``: fitted
+            anyway, with a warning).
         constrain : sequence of str
             Design columns whose coefficient is the same in both processes (CLVTools'
             ``names.cov.constr``); reported as ``constr.<column>``.

@@ -55,7 +55,7 @@ from ._base import (
     one_blas_thread,
     prediction,
 )
-from .covariates import StaticCovariatesFit, encode_covariates
+from .covariates import StaticCovariatesFit, as_names, encode_covariates, id_types_differ
 from .pareto_nbd import ParetoNBD, ParetoNBDParams
 
 __all__ = ["ParetoNBDDynamic", "ParetoNBDDynamicFit", "dynamic_data"]
@@ -138,7 +138,10 @@ def dynamic_data(transactions: pd.DataFrame, covariates: pd.DataFrame, *,
     cov, pos = cov[known], pos[known]
     missing = np.setdiff1d(np.arange(len(ids)), pos)
     if missing.size:
-        raise DataValidationError(f"no covariate periods for {example_rows(ids[missing])}")
+        types = id_types_differ(ids, cov_ids, here="the transactions",
+                                there="the covariate table")
+        raise DataValidationError(types or f"no covariate periods for "
+                                  f"{example_rows(ids[missing])}")
     d0 = first.to_numpy()[pos]
     rel = (cov["_day"].to_numpy() - d0) / np.timedelta64(1, "D") / unit_days
     T_all = ((end - first) / pd.Timedelta(days=1)).to_numpy() / unit_days  # noqa: N806
@@ -455,8 +458,8 @@ class ParetoNBDDynamic:
             Long covariate table (see the module notes).
         calibration_end : date-like
             Last day of the data used (inclusive).
-        trans, life : sequence of str
-            Covariates of the purchase and the lifetime process.
+        trans, life : str or sequence of str
+            Covariates of the purchase and the lifetime process (a string is one column).
         time_unit : {"D", "W", "M", "Y"}, default "W"
             Period length and unit of the parameters.
         period : str, default "period"
@@ -468,6 +471,7 @@ class ParetoNBDDynamic:
         -------
         ParetoNBDDynamicFit
         """
+        trans, life = as_names("`trans`", trans), as_names("`life`", life)
         if not trans and not life:
             raise ClvError("name the time-varying covariates: `trans=` and/or `life=`")
         dd, enc = dynamic_data(transactions, covariates, calibration_end=calibration_end,

@@ -142,6 +142,8 @@ def test_a_page_grouped_by_country_is_titled_by_country(tmp_path):
     page = build(data, month="2024-03", title="Shop", currency="EUR",
                  options={"clv_horizon_months": 1})
     assert page.heading.startswith("# CLV by country and cohort")
+    assert page.text["summary"].startswith("The data have no acquisition channels: customers "
+                                           "are grouped by the country of their first order.")
 
 
 def test_a_partial_months_observed_value_runs_to_the_extract_date():
@@ -275,6 +277,20 @@ def test_the_channel_page_shows_effects_where_the_data_have_channels(crm_data, t
     shown = page.tables["effects"]
     assert list(shown.index) == list(page.tables["channels"].index)
     assert shown.columns[0] == "customers"
+    # the text says what the groups are; headers are plain words, the same in both tables
+    assert page.text["summary"].startswith("Customers are grouped by their acquisition channel.")
+    assert "country" not in page.text["summary"]
+    channels_shown = page.tables["channels"]
+    assert list(channels_shown.columns[:3]) == ["customers", "customers observed",
+                                                "observed value per customer"]
+    assert shown.columns[1] == "observed value per customer"
+    # a channel on the orders but no customers table: grouped by the first order's channel
+    from clvkit.report.data import ReportData
+
+    orders = ReportData(data.transactions, data.returns, data.log, len(data.transactions), "x")
+    assert build(orders, month=month, title="t", currency="GBP").text["summary"].startswith(
+        "The data have no acquisition channels: customers are grouped by the channel of "
+        "their first order.")
     # grouped by country (no acquisition channels): the page says why no effects are shown
     from clvkit.report.data import ReportData
 

@@ -81,7 +81,7 @@ def produced(loaded, request):
 
 
 #: Spark SQL is slow on a shared 2-core machine (30-220 s a data set): its runs are in the
-#: Spark tier (``-m spark``, ``make spark``; the ``spark`` fixture of tests/conftest.py is the
+#: Spark tier (``-m spark``, ``make slow``; the ``spark`` fixture of tests/conftest.py is the
 #: one shared session), not in the unit tests.
 SLOW = pytest.mark.spark
 PAIRS = [("cdnow", "duckdb"), ("online_retail", "duckdb"), ("synthetic_crm", "duckdb"),

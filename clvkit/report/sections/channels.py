@@ -46,6 +46,26 @@ def _acquisition_groups(data: ReportData, tx: pd.DataFrame, *, top: int = 6) -> 
     return labels.where(labels.isin(largest), "other")
 
 
+def grouping_sentence(data: ReportData) -> str:
+    """What the page's groups are, in one sentence (as `_acquisition_groups` decides).
+
+    Examples
+    --------
+    >>> from clvkit.report.data import ReportData
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": [pd.Timestamp("2020-01-01")],
+    ...                    "amount": [1.0], "country": ["UK"]})
+    >>> data = ReportData(tx, None, None, 1, "x")
+    >>> print(grouping_sentence(data))  # doctest: +NORMALIZE_WHITESPACE
+    The data have no acquisition channels: customers are grouped by the country of their
+    first order.
+    """
+    if data.has("customers") and "channel" in data.customers:
+        return "Customers are grouped by their acquisition channel."
+    column = "channel" if C.CHANNEL in data.transactions else "country"
+    return (f"The data have no acquisition channels: customers are grouped by the {column} of "
+            "their first order.")
+
+
 def _acquired_and_lines(data: ReportData, tx: pd.DataFrame, month: str
                         ) -> tuple[pd.Series, pd.DataFrame, pd.Timestamp]:
     """Acquisition date per customer, purchase and return lines, and the observation end.
@@ -219,11 +239,15 @@ def clv_by_channel_text(table: pd.DataFrame, *, currency: str, horizon: int,
     return text
 
 
+#: The displayed tables' header of the observed value (a margin, as the page's intro says).
+VALUE_HEADER = "observed value per customer"
+
+
 def clv_by_channel_display(table: pd.DataFrame, *, currency: str) -> pd.DataFrame:
     """Formatted channel table: customers, customers observed, value, CAC, and whether ranked."""
-    out = table[["customers", "customers_observed"]].copy()
-    out["observed value per customer (margin)"] = [fmt(v, "currency", currency)
-                                                   for v in table["value"]]
+    out = table[["customers", "customers_observed"]].rename(
+        columns={"customers_observed": "customers observed"})
+    out[VALUE_HEADER] = [fmt(v, "currency", currency) for v in table["value"]]
     if "cac" in table:
         out["CAC"] = [fmt(v, "currency", currency) for v in table["cac"]]
         out["observed value:CAC"] = [fmt(v, "number", currency) for v in table["ltv_to_cac"]]
@@ -447,8 +471,7 @@ def channel_effects_display(effects: ChannelEffects, table: pd.DataFrame, *,
     """
     ref = effects.reference
     out = pd.DataFrame({"customers": table["customers"],
-                        "observed value per customer (margin)": [
-                            fmt(v, "currency", currency) for v in table["value"]]},
+                        VALUE_HEADER: [fmt(v, "currency", currency) for v in table["value"]]},
                        index=table.index)
     pct = f"{effects.level:.0%}"
     for col, name in (("purchase", "purchase rate"), ("lifetime", "expected lifetime")):
@@ -496,7 +519,7 @@ def build(data: ReportData, *, month: str, title: str, currency: str,
                else None)
     bars = plot_clv_by_channel(table, currency=currency)
     curves = cohort_value_curves(data, month=month, options=options)
-    texts = {"summary": text}
+    texts = {"summary": f"{grouping_sentence(data)} {text}"}
     tables = {"channels": clv_by_channel_display(table, currency=currency)}
     if table.attrs.get("group") == "channel":   # effects where the data have channels
         tx = observed_upto(data.transactions, data, month)
