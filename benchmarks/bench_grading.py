@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-
 from _common import machine, print_table
 
 from clvkit import grading
