@@ -8,6 +8,8 @@ process) per notebook run (the reference and control runs of the solutions inclu
 extrapolates a class of 30 students x every course notebook plus the two runs per notebook:
 from the wall time measured here, and from the CPU time on an otherwise idle machine with
 ``--jobs`` cores (CPU time / cores: what the wall time is when nobody else uses the machine).
+A second table gives the wall time of each notebook's runs (submission and control runs in
+their sandbox, and the reference run of the solution), to see which notebooks cost the most.
 
     .venv/bin/python benchmarks/bench_grading.py [--cases correct blank wrong] [--jobs 2]
 """
@@ -19,11 +21,15 @@ import importlib.util
 import os
 import resource
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 from _common import machine, print_table
 
+from clvkit import grading
 from clvkit.course import grade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +42,34 @@ def _builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def _timed_runs():
+    """Record the wall time of every reference and sandbox run (notebook, kind, seconds)."""
+    runs, lock = [], threading.Lock()
+    originals = {"build_reference": grading.build_reference,
+                 "run_submission": grading.run_submission}
+
+    def timer(kind, function, name_of):
+        def wrapped(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with lock:
+                    runs.append((name_of(args, kwargs), kind, time.perf_counter() - start))
+        return wrapped
+
+    grading.build_reference = timer("reference", originals["build_reference"],
+                                    lambda args, kwargs: Path(args[0]).stem)
+    grading.run_submission = timer("sandbox", originals["run_submission"],
+                                   lambda args, kwargs: kwargs["name"])
+    try:
+        yield runs
+    finally:
+        for name, function in originals.items():
+            setattr(grading, name, function)
 
 
 def main(argv=None) -> int:
@@ -57,8 +91,9 @@ def main(argv=None) -> int:
                                 source=SOURCE)
         start = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        table = grade(subs, out=Path(tmp) / "out", source=SOURCE, timeout=args.timeout,
-                      jobs=args.jobs, sandbox=args.sandbox)
+        with _timed_runs() as timed:
+            table = grade(subs, out=Path(tmp) / "out", source=SOURCE, timeout=args.timeout,
+                          jobs=args.jobs, sandbox=args.sandbox)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -80,6 +115,13 @@ def main(argv=None) -> int:
                  round(class_runs * cpu_per_run / args.jobs / 60, 1)}]
     print_table(rows, title="clvkit course grade: time per notebook run (sandbox start, full "
                 "notebook run, checked calls, comparison, feedback)")
+    times = pd.DataFrame(timed, columns=["notebook", "kind", "seconds"])
+    per_nb = times.pivot_table(index="notebook", columns="kind", values="seconds",
+                               aggfunc=["mean", "count"])
+    per_nb.columns = [f"{kind} {'mean wall (s)' if stat == 'mean' else 'runs'}"
+                      for stat, kind in per_nb.columns]
+    print_table(per_nb.round(2).reset_index().to_dict("records"),
+                title=f"wall time per run and notebook ({args.jobs} runs at a time)")
     print("\npoints per fake student (automatic only):")
     print(by_student.to_string())
     if problems:
