@@ -27,8 +27,7 @@ from .units import DAYS_PER_UNIT, TIME_UNITS, to_units
 
 __all__ = [
     "SEGMENT_NAMES", "RFM_SEGMENT_MAP", "RF_SEGMENT_MAP", "SEGMENT_SCHEMES", "quantile_scores",
-    "rfm_scores", "score_rfm_inputs", "clv_tiers", "tier_summary", "Concentration",
-    "concentration", "gini",
+    "rfm_scores", "clv_tiers", "tier_summary", "Concentration", "concentration", "gini",
     "segment_grid", "customer_profit", "least_profitable", "LOSS_KINDS",
     "unprofitable_groups", "profit_without", "profit_by_segment", "allocate_budget",
 ]
@@ -298,32 +297,8 @@ def rfm_scores(data, *, observation_end=None, time_unit: str = "D", bins: int = 
     """
     check_one_of("monetary", monetary, ["sum", "mean"])
     check_one_of("time_unit", time_unit, TIME_UNITS)
-    _segment_grid(segment_map)  # a bad map is refused before the data are read
-    rfm = _rfm_inputs(data, observation_end, time_unit, monetary, returns)
-    return score_rfm_inputs(rfm, time_unit=time_unit, bins=bins, ties=ties,
-                            segment_map=segment_map,
-                            monetary="gross" if returns is False else "net of returns")
-
-
-def score_rfm_inputs(rfm: pd.DataFrame, *, time_unit: str = "D", bins: int = 5,
-                     ties: str = "average", segment_map=None,
-                     monetary: str = "net of returns") -> pd.DataFrame:
-    """The scores and segments of :func:`rfm_scores` from its inputs computed elsewhere.
-
-    ``rfm`` holds, per customer (the index), ``recency`` (time since the last
-    purchase, in ``time_unit``), ``frequency`` (purchases) and ``monetary``, as
-    :func:`rfm_scores` computes them from transactions; e.g. the report's
-    customer x month tables (:mod:`clvkit.report.tables`). ``monetary`` names what
-    the monetary value is (``attrs["monetary"]``).
-
-    Examples
-    --------
-    >>> rfm = pd.DataFrame({"recency": [1.0, 30.0, 200.0], "frequency": [5, 2, 1],
-    ...                     "monetary": [500.0, 80.0, 10.0]}, index=["a", "b", "c"])
-    >>> score_rfm_inputs(rfm)["rfm_cell"].tolist()
-    ['555', '333', '111']
-    """
     grid = _segment_grid(segment_map)
+    rfm = _rfm_inputs(data, observation_end, time_unit, monetary, returns)
     out = rfm.copy()
     out["r_score"] = quantile_scores(rfm["recency"], bins=bins, ties=ties,
                                      higher_is_better=False)
@@ -342,7 +317,7 @@ def score_rfm_inputs(rfm: pd.DataFrame, *, time_unit: str = "D", bins: int = 5,
         raise ClvError(f"named segments need bins=5, got bins={bins}; drop `segment_map`")
     out.index.name = C.CUSTOMER_ID
     out.attrs["time_unit"] = time_unit
-    out.attrs["monetary"] = monetary
+    out.attrs["monetary"] = "gross" if returns is False else "net of returns"
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,28 +163,3 @@ def test_segment_monetary_value_is_net_of_returns(tmp_path):
     movement = segment_movement(data, month="2024-01")
     assert movement.loc["big", "monetary"] == pytest.approx(10.0)
     assert movement.loc["small", "monetary"] == pytest.approx(50.0)
-
-
-@pytest.mark.parametrize("month", ["2024-03", "2024-04"])
-def test_segments_from_the_tables_are_rfm_scores_of_the_transactions(tiny_data, month):
-    """The page's scores come from the report tables; they equal clvkit.segments.rfm_scores."""
-    from clvkit.report.month import month_end, upto
-    from clvkit.report.sections.segments import segment_movement
-    from clvkit.segments import rfm_scores
-
-    tx, back = upto(tiny_data.transactions, month), upto(tiny_data.returns, month)
-    now = rfm_scores(tx, observation_end=month_end(month), returns=back)
-    prev = str(pd.Period(month, "M") - 1)
-    before = rfm_scores(upto(tx, prev), observation_end=month_end(prev),
-                        returns=upto(back, prev))
-    got = segment_movement(tiny_data, month=month)
-    assert got.index.tolist() == now.index.tolist()
-    assert got["current"].tolist() == now["segment"].astype(str).tolist()
-    # money to the cent: the tables sum each month first (the last binary digit may differ)
-    np.testing.assert_allclose(got["monetary"], now["monetary"], rtol=0, atol=0.005)
-    assert (got["r_score"] == now["r_score"]).all() and (got["fm_score"] == now["fm_score"]).all()
-    expected_prev = before["segment"].astype(object).reindex(now.index).fillna("(new)")
-    assert got["previous"].tolist() == expected_prev.tolist()
-    assert (got["previous"] == "(new)").sum() > 0 and (got["previous"] != "(new)").sum() > 0
-    assert got["last_purchase"].tolist() == (
-        tx.groupby("customer_id")["date"].max().dt.normalize().reindex(now.index).tolist())

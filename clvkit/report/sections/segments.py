@@ -10,7 +10,7 @@ import pandas as pd
 
 from ... import columns as C
 from ..data import ReportData
-from ..month import month_end, observation_end, observation_stop
+from ..month import month_end, observation_end, upto
 from ..page import (
     SectionPage,
     fmt,
@@ -21,40 +21,9 @@ from ..page import (
     typed_options,
 )
 
-_EPOCH = pd.Timestamp("1970-01-01")
-
-
-def _rfm_inputs(tables, *, stop: pd.Timestamp, end: pd.Timestamp,
-                time_unit: str) -> pd.DataFrame:
-    """:func:`clvkit.segments.rfm_scores`'s inputs of the purchases before ``stop``.
-
-    From the report tables (:mod:`clvkit.report.tables`): days since the last purchase
-    day up to ``end``, orders (each counted in the month it is first seen) and spend net
-    of the returns of the same months; plus ``last_purchase`` (the day).
-    """
-    from ...units import to_units
-
-    act = tables.activity_before(int((stop - _EPOCH).days))
-    grouped = act.groupby("customer_id", sort=True)
-    last = _EPOCH + pd.to_timedelta(grouped["last_day"].max(), unit="D")
-    spend = grouped["revenue"].sum()
-    back = tables.customer_returns
-    if back is not None and len(back):
-        back = back.loc[back["period"] <= (stop - pd.Timedelta(days=1)).to_period("M").ordinal]
-        returned = -back.groupby("customer_id")["amount"].sum()
-        spend = spend - returned.reindex(spend.index, fill_value=0.0)
-    out = pd.DataFrame({"recency": to_units(end - last, time_unit=time_unit),
-                        "frequency": grouped["first_orders"].sum(), "monetary": spend})
-    out.index.name = C.CUSTOMER_ID
-    return out.assign(last_purchase=last)
-
 
 def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> pd.DataFrame:
     """RFM segment of every customer at the end of last month and at the end of ``month``.
-
-    Computed from the report tables (:func:`clvkit.report.data.report_tables`), not the
-    transactions: the same scores as :func:`clvkit.segments.rfm_scores` (orders,
-    days since the last purchase, spend net of returns).
 
     Returns
     -------
@@ -65,25 +34,24 @@ def segment_movement(data: ReportData, *, month: str, time_unit: str = "D") -> p
         date, net of returns), ``last_purchase`` (date) and the current ``r_score`` and
         ``fm_score`` (the cell of :data:`clvkit.segments.RFM_SEGMENT_MAP`).
     """
-    from ...segments import score_rfm_inputs
-    from ..data import report_tables
+    from ...segments import rfm_scores
 
-    tables = report_tables(data)
+    tx = upto(data.transactions, month)
     prev_month = str(pd.Period(month, "M") - 1)
-    end = observation_end(data, month)
-    inputs = _rfm_inputs(tables, stop=observation_stop(data, month), end=end,
-                         time_unit=time_unit)
-    now = score_rfm_inputs(inputs.drop(columns="last_purchase"), time_unit=time_unit)
-    prev_end = month_end(prev_month)
-    before = _rfm_inputs(tables, stop=prev_end + pd.Timedelta(days=1), end=prev_end,
-                         time_unit=time_unit)
-    previous = (score_rfm_inputs(before.drop(columns="last_purchase"),
-                                 time_unit=time_unit)["segment"]
-                if len(before) else pd.Series(dtype="object"))
+    # monetary value net of returns, as in the course (notebook 02) and clvkit.segments
+    returns = (data.returns if data.returns is not None
+               else tx.iloc[:0])[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]]
+    now = rfm_scores(tx, observation_end=observation_end(data, month), time_unit=time_unit,
+                     returns=upto(returns, month))
+    before_tx = upto(tx, prev_month)
+    previous = (rfm_scores(before_tx, observation_end=month_end(prev_month),
+                           time_unit=time_unit, returns=upto(returns, prev_month))["segment"]
+                if len(before_tx) else pd.Series(dtype="object"))
     prev = previous.astype("object").reindex(now.index).fillna("(new)")
     out = pd.DataFrame({"previous": prev, "current": now["segment"].astype("object"),
                         "monetary": now["monetary"],
-                        "last_purchase": inputs["last_purchase"]})
+                        "last_purchase": tx.groupby(C.CUSTOMER_ID)[C.DATE].max()
+                        .reindex(now.index).dt.normalize()})
     out["moved"] = out["previous"] != out["current"]
     out["r_score"] = now["r_score"]
     out["fm_score"] = now["fm_score"]
@@ -278,11 +246,9 @@ def segment_revenue(data: ReportData, movement: pd.DataFrame, *, month: str) -> 
         (customers who bought this month), ``revenue``, ``revenue_share`` and
         ``revenue_per_customer`` (revenue / customers of the segment).
     """
-    from ..data import report_tables
-
-    act = report_tables(data).activity
-    in_month = act.loc[act["period"] == pd.Period(month, "M").ordinal]
-    spend = in_month.groupby("customer_id")["revenue"].sum()
+    tx = data.transactions
+    in_month = tx.loc[tx[C.DATE].dt.to_period("M") == pd.Period(month, "M")]
+    spend = in_month.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum()
     segment = movement["current"].astype("object")
     order = _segment_order(segment)
     per = pd.DataFrame({"segment": segment,
