@@ -44,7 +44,8 @@ import pandas as pd
 from .. import columns as C
 
 __all__ = ["ACTIVITY_SCHEMA", "MONTHLY_SCHEMA", "RETURNS_SCHEMA", "ReportTables", "pandas_tables",
-           "tables_sql", "monthly_sql"]
+           "tables_sql", "monthly_sql", "rfm_from_activity",
+           "subscription_evidence_from_activity"]
 
 #: Column -> dtype of :attr:`ReportTables.activity`.
 ACTIVITY_SCHEMA = {"customer_id": "object", "period": "int64", "orders": "int64",
@@ -460,7 +461,8 @@ def rfm_from_activity(activity: pd.DataFrame, *, observation_end, time_unit: str
     ``frequency``, ``recency``, ``T``, ``monetary_value`` (mean of the repeat purchase
     days) and the holdout columns. ``calibration_end`` must be a month's last day,
     and ``activity`` must hold the rows up to ``observation_end`` only
-    (:meth:`ReportTables.activity_before`); rows after it are refused.
+    (:meth:`ReportTables.activity_before`); rows after it are refused. Customers come
+    in the order of :func:`clvkit.contract.id_order`, as in ``rfm_summary``.
 
     Examples
     --------
@@ -474,7 +476,7 @@ def rfm_from_activity(activity: pd.DataFrame, *, observation_end, time_unit: str
     >>> ours.equals(rfm_summary(tx, observation_end="2024-02-29", calibration_end="2024-01-31"))
     True
     """
-    from ..contract import as_day
+    from ..contract import as_day, id_order
     from ..errors import DataValidationError
     from ..units import DAYS_PER_UNIT, to_units
 
@@ -519,6 +521,43 @@ def rfm_from_activity(activity: pd.DataFrame, *, observation_end, time_unit: str
         out["monetary_value_holdout"] = np.divide(hold["revenue"].to_numpy(dtype=float), n_hold,
                                                   out=np.zeros(len(ids)), where=n_hold > 0)
         out["duration_holdout"] = to_units(obs_end - cal_end, time_unit=time_unit)
+    out = out.iloc[id_order(out.index)]     # rfm_summary's order: "9" before "10"
     out.attrs.update(time_unit=time_unit, calibration_end=str(cal_end.date()),
                      observation_end=str(obs_end.date()))
     return out
+
+
+def subscription_evidence_from_activity(activity: pd.DataFrame):
+    """:func:`clvkit.models.subscriptions.subscription_evidence` from the activity table.
+
+    Exact without the transactions: the gaps between a customer's payment days are
+    those between consecutive months (next ``first_day`` minus ``last_day``) and, in a
+    month with two payment days, ``last_day - first_day``. A month with three or more
+    has a gap of at most 15 days, never monthly.
+
+    Examples
+    --------
+    >>> from clvkit.models.subscriptions import subscription_evidence
+    >>> days = pd.date_range("2024-01-01", periods=6, freq="MS") + pd.Timedelta(days=4)
+    >>> tx = pd.DataFrame({"customer_id": np.repeat(["a", "b"], 6),
+    ...                    "date": np.tile(days, 2), "amount": 29.0})
+    >>> subscription_evidence_from_activity(pandas_tables(tx).activity) == (
+    ...     subscription_evidence(tx))
+    True
+    """
+    from ..models.subscriptions import MONTHLY_GAP_DAYS, SubscriptionEvidence
+
+    a = activity.sort_values(["customer_id", "period"], kind="stable")
+    ids = a["customer_id"].to_numpy()
+    lo, hi = MONTHLY_GAP_DAYS
+    days = a["purchase_days"].to_numpy()
+    inside = a["last_day"].to_numpy() - a["first_day"].to_numpy()
+    ok = (days == 1) | ((days == 2) & (inside >= lo) & (inside <= hi))
+    same = np.r_[False, ids[1:] == ids[:-1]]
+    gap = a["first_day"].to_numpy() - np.r_[0, a["last_day"].to_numpy()[:-1]]
+    ok &= ~same | ((gap >= lo) & (gap <= hi))
+    by = pd.DataFrame({"days": days, "ok": ok}).groupby(ids, sort=False)
+    counts, regular = by["days"].sum(), by["ok"].all()
+    many = counts >= 3
+    n, k = int(many.sum()), int((regular & many).sum())
+    return SubscriptionEvidence(n_customers=n, n_monthly=k, share=k / n if n else 0.0)

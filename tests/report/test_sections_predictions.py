@@ -359,3 +359,21 @@ def test_every_customers_predictions_are_streamed_into_the_pack_folder(forecasts
     _, _, _, rule_based = forecasts["plain_csv"]
     assert P.write_customer_predictions(rule_based, folder=tmp_path / "x") is None
     assert P.customers_file_text(None, rule_based) == ""
+
+
+@pytest.mark.parametrize("name", ["synthetic", "cdnow"])
+def test_the_forecast_reads_the_report_tables_not_the_transactions(forecasts, name):
+    """Issue 19: with the engine's tables, the page needs no transaction (same forecast)."""
+    import dataclasses
+
+    from clvkit.report.data import report_tables
+
+    cfg, data, month, fc = forecasts[name]
+    assert fc.result is not None and not fc.subscription.is_subscription
+    blind = dataclasses.replace(data, tables=report_tables(data),
+                                transactions=data.transactions.iloc[:0])
+    again = P.forecast(blind, month=month, time_unit=cfg.time_unit, options=cfg.options)
+    pd.testing.assert_frame_equal(again.customers, fc.customers)
+    assert again.result.model == fc.result.model
+    assert (P.predictions_text(again, blind, month=month, currency="$")
+            == P.predictions_text(fc, data, month=month, currency="$"))

@@ -256,9 +256,9 @@ def test_prediction_inputs_from_the_tables_are_the_rfm_summary(loaded, produced,
     stop = (end - pd.Timestamp("1970-01-01")).days + 1
     activity = produced(name, engine).activity_before(stop)
     ours = rfm_from_activity(activity, observation_end=end, time_unit="W",
-                             calibration_end=cal_end).sort_index()
+                             calibration_end=cal_end)
     reference = rfm_summary(tx, observation_end=end, time_unit="W",
-                            calibration_end=cal_end).sort_index()
+                            calibration_end=cal_end)          # the same customer order
     assert ours.index.astype(str).tolist() == reference.index.astype(str).tolist()
     for col in reference.columns:
         if col.startswith("monetary"):
@@ -266,3 +266,34 @@ def test_prediction_inputs_from_the_tables_are_the_rfm_summary(loaded, produced,
         else:
             assert (ours[col].to_numpy() == reference[col].to_numpy()).all(), col
     assert ours.attrs == reference.attrs
+
+
+@pytest.mark.parametrize("name", ["cdnow", "online_retail", "synthetic_crm"])
+def test_subscription_evidence_from_the_tables_is_that_of_the_transactions(loaded, produced,
+                                                                          name):
+    """The payment-gap rule of clvkit.models.subscriptions, counted from the activity table."""
+    from clvkit.models.subscriptions import subscription_evidence
+    from clvkit.report.tables import subscription_evidence_from_activity
+
+    ours = subscription_evidence_from_activity(produced(name, "pandas").activity)
+    assert ours == subscription_evidence(loaded[name].transactions)
+    assert ours.n_customers > 0
+
+
+def test_subscription_evidence_from_the_tables_on_monthly_payers():
+    """Monthly payers (gaps 25-35 days, across months and inside one) count; others do not."""
+    from clvkit.models.subscriptions import subscription_evidence
+    from clvkit.report.tables import pandas_tables, subscription_evidence_from_activity
+
+    rng = np.random.default_rng(19)
+    rows = []
+    for i in range(60):
+        day = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(0, 40)))
+        for _ in range(int(rng.integers(1, 9))):
+            rows.append((f"c{i}", day, 9.5))
+            # mostly monthly gaps (some inside a month: 1 then 30 January), some not
+            day += pd.Timedelta(days=int(rng.choice([25, 29, 30, 31, 35, 3, 24, 36, 60])))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    reference = subscription_evidence(tx)
+    assert 0 < reference.n_monthly < reference.n_customers
+    assert subscription_evidence_from_activity(pandas_tables(tx).activity) == reference

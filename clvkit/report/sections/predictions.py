@@ -46,6 +46,7 @@ from ._common import (
 HORIZON_MONTHS = 12
 #: Holdout length: a third of the months of data, between these bounds.
 MIN_HOLDOUT_MONTHS, MAX_HOLDOUT_MONTHS = 1, 6
+_EPOCH = pd.Timestamp("1970-01-01")
 #: A repeat customer is overdue past this many times their usual gap between purchases.
 OVERDUE_FACTOR = 2.0
 #: Top share of customers by revenue to date that counts as valuable.
@@ -97,18 +98,41 @@ class Forecast:
         return self.result is not None and self.result.fits
 
 
-def _summary(tx: pd.DataFrame, *, end: pd.Timestamp, time_unit: str, engine: str,
-             calibration_end: pd.Timestamp | None = None) -> pd.DataFrame:
-    from ...summary import rfm_summary
+def _observed_activity(data: ReportData, month: str) -> pd.DataFrame:
+    """The report tables' activity (:data:`clvkit.report.tables.ACTIVITY_SCHEMA`) observed in ``month``.
 
-    if engine == "pandas":
-        return rfm_summary(tx, observation_end=end, time_unit=time_unit,
-                           calibration_end=calibration_end)
-    from ...engines import rfm_summary_engine  # the same summary computed by SQL
+    The rows of :func:`clvkit.report.month.observed_upto`: from the engine's tables
+    (:func:`clvkit.report.data.report_tables`), or, for a stop inside a month the tables
+    have no cut for, from the transactions up to the stop.
+    """
+    from ..data import report_tables
+    from ..tables import pandas_tables
 
-    return rfm_summary_engine(tx[[C.CUSTOMER_ID, C.DATE, C.AMOUNT]], engine=engine,
-                              observation_end=end, time_unit=time_unit,
-                              calibration_end=calibration_end)
+    stop = observation_stop(data, month)
+    try:
+        return report_tables(data).activity_before(int((stop - _EPOCH).days))
+    except ValueError:  # a month in progress without its cut
+        return pandas_tables(observed_upto(data.transactions, data, month)).activity
+
+
+def _calibration_activity(act: pd.DataFrame, cal_end: pd.Timestamp) -> pd.DataFrame:
+    """``act`` with each month starting on day ``cal_end`` split at the end of that day.
+
+    The calibration summary counts the purchases of every day up to and including
+    ``cal_end`` (:func:`clvkit.summary.rfm_summary`'s ``calibration_end``): a month whose
+    first purchase day is ``cal_end`` gives that day (its value is ``first_day_revenue``)
+    to the calibration period and its other purchase days to the holdout.
+    """
+    cal_day = int((cal_end - _EPOCH).days)
+    split = ((act["first_day"] == cal_day) & (act["last_day"] > cal_day)).to_numpy()
+    if not split.any():
+        return act
+    rows = act.loc[split]
+    first = rows.assign(purchase_days=1, last_day=cal_day, revenue=rows["first_day_revenue"])
+    rest = rows.assign(purchase_days=rows["purchase_days"] - 1, first_day=cal_day + 1,
+                       revenue=rows["revenue"] - rows["first_day_revenue"],
+                       first_day_revenue=np.nan)
+    return pd.concat([act.loc[~split], first, rest], ignore_index=True)
 
 
 def holdout_months(first: pd.Timestamp, month: str) -> int:
@@ -137,22 +161,24 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
         The model result (or None) and the per-customer table; see `Forecast`.
     """
     from ...models.select import predict_subscriptions, predict_with_best_model
-    from ...models.subscriptions import subscription_evidence
+
+    from ..tables import rfm_from_activity, subscription_evidence_from_activity
 
     options = _options(options)
-    tx = observed_upto(data.transactions, data, month)
+    act = _observed_activity(data, month)
     # the observation ends at midnight after the month's last day (the extract date of a
     # month in progress): first purchases on that day get an age T of one day, not zero
     end = observation_stop(data, month)
-    full = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"])
+    full = rfm_from_activity(act, observation_end=end, time_unit=time_unit)
     customers = full.copy()
-    customers["revenue_to_date"] = (tx.groupby(C.CUSTOMER_ID)[C.AMOUNT].sum()
+    customers["revenue_to_date"] = (act.groupby("customer_id")["revenue"].sum()
                                     .reindex(customers.index))
     customers["since_last"] = customers["T"] - customers["recency"]
     customers["usual_gap"] = (customers["recency"]
                               / customers["frequency"].where(customers["frequency"] > 0))
     customers["overdue"] = customers["since_last"] > OVERDUE_FACTOR * customers["usual_gap"]
-    n_holdout = holdout_months(tx[C.DATE].min(), month) if len(tx) else 0
+    first_day = _EPOCH + pd.Timedelta(days=int(act["first_day"].min()))
+    n_holdout = holdout_months(first_day, month)
     base = {"customers": customers, "holdout_months": n_holdout, "time_unit": time_unit,
             "observation_end": observation_end(data, month)}
     if n_holdout == 0:
@@ -163,10 +189,11 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
     rate = _margin_rate(data, options)
     margin = (rate.reindex(full.index).fillna(options["margin"])
               if isinstance(rate, pd.Series) else float(rate))
-    evidence = subscription_evidence(tx)
+    evidence = subscription_evidence_from_activity(act)
     base["subscription"] = evidence
-    if evidence.is_subscription:
-        result = predict_subscriptions(tx, month=month, holdout_months=n_holdout,
+    if evidence.is_subscription:  # the contractual model reads the monthly payments
+        result = predict_subscriptions(observed_upto(data.transactions, data, month),
+                                       month=month, holdout_months=n_holdout,
                                        margin=margin, horizon=HORIZON_MONTHS,
                                        discount_rate=_monthly_discount(options), level=0.95)
         if result.fits:
@@ -174,8 +201,8 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
         return Forecast(result=result, calibration_end=cal_end,
                         **{**base, "customers": customers})
     try:
-        cal = _summary(tx, end=end, time_unit=time_unit, engine=options["engine"],
-                       calibration_end=cal_end)
+        cal = rfm_from_activity(_calibration_activity(act, cal_end), observation_end=end,
+                                time_unit=time_unit, calibration_end=cal_end)
         result = predict_with_best_model(
             cal, full, margin=margin, horizon=HORIZON_MONTHS, horizon_unit="M",
             discount_rate=_monthly_discount(options), discount_period="M", next_period=1,
@@ -336,9 +363,10 @@ def predictions_text(fc: Forecast, data: ReportData, *, month: str, currency: st
                 "a rule-based view of the customers who may be leaving.")
     t = r.totals
     nxt = period + 1
-    tx = data.transactions
-    now = tx.loc[tx[C.DATE].dt.to_period("M") == period]
-    actual_now = now.groupby([C.CUSTOMER_ID, now[C.DATE].dt.normalize()]).ngroups
+    from ..data import report_tables
+
+    act = report_tables(data).activity
+    actual_now = int(act.loc[act["period"] == period.ordinal, "purchase_days"].sum())
     alive = (f"it expects {_headline(t.loc['alive'], 'count', currency, ' of them')} to "
              "still be buying" if r.fit.model_name != "NBD" else
              "it assumes that all of them are still buying")
