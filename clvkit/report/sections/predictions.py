@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ... import columns as C
 from ...errors import ClvError
 from ...metrics import metric
 from ..data import ReportData
@@ -99,7 +98,7 @@ class Forecast:
 
 
 def _observed_activity(data: ReportData, month: str) -> pd.DataFrame:
-    """The report tables' activity (:data:`clvkit.report.tables.ACTIVITY_SCHEMA`) observed in ``month``.
+    """The report tables' activity observed in ``month`` (`clvkit.report.tables.ACTIVITY_SCHEMA`).
 
     The rows of :func:`clvkit.report.month.observed_upto`: from the engine's tables
     (:func:`clvkit.report.data.report_tables`), or, for a stop inside a month the tables
@@ -161,7 +160,6 @@ def forecast(data: ReportData, *, month: str, time_unit: str = "W",
         The model result (or None) and the per-customer table; see `Forecast`.
     """
     from ...models.select import predict_subscriptions, predict_with_best_model
-
     from ..tables import rfm_from_activity, subscription_evidence_from_activity
 
     options = _options(options)
