@@ -641,8 +641,9 @@ def score_customers(fit: Any, summary: pd.DataFrame, *, spend_fit: Any = None,
     spend_fit : GammaGamma result, optional
         The spend model; customers it may not use (:func:`clvkit.models.compare.spend_rows`)
         get the population mean spend.
-    margin, horizon, horizon_unit, discount_rate, discount_period, next_period,
-    next_period_unit, level
+    margin, horizon, horizon_unit, discount_rate, discount_period
+        As in :func:`predict_with_best_model`.
+    next_period, next_period_unit, level
         As in :func:`predict_with_best_model`.
 
     Returns

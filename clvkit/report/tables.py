@@ -26,8 +26,9 @@ Schemas
 ``customer_returns`` -- one row per customer and month with a return (:data:`RETURNS_SCHEMA`):
     ``customer_id``, ``period``, ``rows`` (return lines) and ``amount`` (their sum,
     negative as in the data).
-``cuts`` -- for a month in progress, the like-for-like cuts: ``{stop_day:
-    ReportTables}`` of the rows dated before ``stop_day`` (days since 1970-01-01).
+``cuts`` -- for a month in progress, the like-for-like cuts
+    (``{stop_day: ReportTables}``) of the rows dated before ``stop_day`` (days since
+    1970-01-01).
 
 The DuckDB and Spark producers run one SQL text (:func:`tables_sql`) over a view
 of the cleaned transactions; :func:`pandas_tables` is the reference producer.
